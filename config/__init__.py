@@ -1,0 +1,1 @@
+"""Configuration: the practice profile, environment settings and logging."""

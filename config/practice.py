@@ -1,0 +1,156 @@
+"""The practice profile (CONTRACT.md section 5): a TOML file read once into frozen models."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+
+DEFAULT_PRACTICE_FILE = Path(__file__).with_name("practice.example.toml")
+
+Digits10 = Annotated[str, StringConstraints(pattern=r"^\d{10}$")]
+NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class PracticeConfigError(Exception):
+    """The practice profile is missing, unreadable, or has a wrong or missing key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class PracticeAddress(_Section):
+    line1: NonEmpty
+    line2: str | None = None
+    city: NonEmpty
+    state: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+    postal_code: Annotated[str, StringConstraints(pattern=r"^\d{5}(\d{4})?$")]
+
+
+class PracticeInfo(_Section):
+    legal_name: NonEmpty
+    npi: Digits10
+    ein: Annotated[str, StringConstraints(pattern=r"^\d{2}-?\d{7}$")]
+    taxonomy: Annotated[str, StringConstraints(pattern=r"^[0-9A-Z]{9}X$")]
+    phone: NonEmpty
+    address: PracticeAddress
+
+
+class Therapist(_Section):
+    id: NonEmpty
+    first_name: NonEmpty
+    last_name: NonEmpty
+    credentials: NonEmpty
+    npi: NonEmpty  # the check digit is a routing problem (therapist_npi_invalid), not a config error
+    license_number: NonEmpty
+    license_state: NonEmpty
+
+
+class PayerRules(_Section):
+    unit_rule: Literal["cms", "ama"]
+    gp_modifier: bool
+    payer_id: str | None = None
+    payer_name: str | None = None
+
+
+class Payers(_Section):
+    va_ccn: PayerRules
+    commercial: PayerRules
+    self_pay: PayerRules | None = None
+
+
+class Carriers(_Section):
+    not_covering: list[str] = Field(default_factory=list)
+
+
+class Coding(_Section):
+    ncci_modifier: Literal["XS", "59"] = "XS"
+    ncci_modifier_on: Literal["97124", "97140"] = "97140"
+
+
+class Clearinghouse(_Section):
+    submitter_id: Annotated[str, StringConstraints(min_length=2, max_length=80)] = "THERAPEUTICKNEADS"
+    receiver_id: Annotated[str, StringConstraints(min_length=2, max_length=80)] = "CLEARINGHOUSE"
+    # ISA06/ISA08 hold at most 15 characters; when these are unset the first 15 of the ids above are used.
+    interchange_sender_id: Annotated[str, StringConstraints(min_length=2, max_length=15)] | None = None
+    interchange_receiver_id: Annotated[str, StringConstraints(min_length=2, max_length=15)] | None = None
+    receiver_name: NonEmpty = "CLEARINGHOUSE"
+    usage: Literal["T", "P"] = "T"
+
+
+class Practice(_Section):
+    practice: PracticeInfo
+    therapists: list[Therapist] = Field(min_length=1)
+    fees: dict[Literal["97124", "97140"], Decimal]
+    payers: Payers
+    carriers: Carriers = Field(default_factory=Carriers)
+    coding: Coding = Field(default_factory=Coding)
+    clearinghouse: Clearinghouse = Field(default_factory=Clearinghouse)
+
+    @field_validator("fees")
+    @classmethod
+    def _both_fees(cls, fees: dict[str, Decimal]) -> dict[str, Decimal]:
+        missing = [cpt for cpt in ("97124", "97140") if cpt not in fees]
+        if missing:
+            raise ValueError(f"a fee is required for {', '.join(missing)}")
+        for cpt, fee in fees.items():
+            if fee < 0 or fee != fee.quantize(Decimal("0.01")):
+                raise ValueError(f"the fee for {cpt} must be a non-negative amount with two decimals")
+        return fees
+
+    def therapist(self, therapist_id: str) -> Therapist | None:
+        return next((t for t in self.therapists if t.id == therapist_id), None)
+
+    def payer_rules(self, coverage_kind: str) -> PayerRules:
+        if coverage_kind == "va_ccn":
+            return self.payers.va_ccn
+        if coverage_kind == "self_pay" and self.payers.self_pay is not None:
+            return self.payers.self_pay
+        return self.payers.commercial
+
+    def carrier_excludes_massage(self, payer_name: str | None) -> bool:
+        wanted = (payer_name or "").strip().casefold()
+        return bool(wanted) and any(wanted == c.strip().casefold() for c in self.carriers.not_covering)
+
+
+def _key_path(loc: tuple[int | str, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        else:
+            parts.append(f".{item}" if parts else str(item))
+    return "".join(parts)
+
+
+def parse_practice(data: dict[str, object], source: str) -> Practice:
+    try:
+        return Practice.model_validate(data)
+    except ValidationError as exc:
+        lines = [
+            f"{source}: key {_key_path(err['loc'])}: {'is missing' if err['type'] == 'missing' else err['msg']}"
+            for err in exc.errors()
+        ]
+        raise PracticeConfigError("\n".join(lines)) from None
+
+
+def practice_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """`--practice FILE`, else `SUPERBILL_PRACTICE`, else the bundled example."""
+    chosen = explicit or os.environ.get("SUPERBILL_PRACTICE")
+    return Path(chosen) if chosen else DEFAULT_PRACTICE_FILE
+
+
+def load_practice(path: str | os.PathLike[str] | None = None) -> Practice:
+    target = practice_path(path)
+    try:
+        data = tomllib.loads(target.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PracticeConfigError(f"{target}: practice profile not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise PracticeConfigError(f"{target}: not valid TOML ({exc})") from None
+    return parse_practice(data, str(target))

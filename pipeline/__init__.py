@@ -1,0 +1,1 @@
+"""superbill-pipeline: completed massage sessions into claims, superbills and statements."""

@@ -1,0 +1,116 @@
+"""Raw bytes of a `session.completed` event -> a validated event, or every input error at once."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from schemas.decision import FieldError
+from schemas.event import SessionCompleted
+
+_PLAIN_MESSAGES = {
+    "missing": "is required",
+    "model_type": "must be an object",
+    "model_attributes_type": "must be an object",
+    "dict_type": "must be an object",
+    "list_type": "must be a list",
+    "string_type": "must be a string",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "date_type": "must be a date (YYYY-MM-DD)",
+    "date_parsing": "must be a date (YYYY-MM-DD)",
+    "date_from_datetime_parsing": "must be a date (YYYY-MM-DD)",
+    "date_from_datetime_inexact": "must be a date (YYYY-MM-DD)",
+    "datetime_type": "must be a date-time with an offset (2026-11-20T14:00:00-06:00)",
+    "datetime_parsing": "must be a date-time with an offset (2026-11-20T14:00:00-06:00)",
+    "datetime_from_date_parsing": "must be a date-time with an offset (2026-11-20T14:00:00-06:00)",
+    "timezone_aware": "must carry a UTC offset (2026-11-20T14:00:00-06:00)",
+    "too_short": "must not be empty",
+    "string_too_short": "must not be empty",
+}
+
+
+class InputRejected(Exception):
+    """The event is refused as input; `errors` names every offending field."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("; ".join(f"{e.path}: {e.message}" for e in errors))
+        self.errors = errors
+
+
+def field_path(loc: tuple[int | str, ...]) -> str:
+    """`("session", "services", 0, "cpt")` -> `session.services[0].cpt`."""
+    out = ""
+    for item in loc:
+        if isinstance(item, int):
+            out += f"[{item}]"
+        else:
+            out += f".{item}" if out else str(item)
+    return out or "(body)"
+
+
+def _message(err: Any) -> str:
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    if kind == "literal_error":
+        return f"must be one of {ctx.get('expected', '')}".replace("'", "")
+    if kind in ("too_short", "too_long") and "max_length" in ctx:
+        if kind == "too_long":
+            return f"must have at most {ctx['max_length']} items"
+    if kind == "too_short" and ctx.get("min_length", 0) > 1:
+        return f"must have at least {ctx['min_length']} items"
+    if kind == "greater_than_equal":
+        return f"must be at least {ctx.get('ge')}"
+    if kind == "less_than_equal":
+        return f"must be at most {ctx.get('le')}"
+    if kind == "string_pattern_mismatch":
+        return "is not in the expected format"
+    if kind == "missing" and "reason" in ctx:
+        return str(err["msg"])
+    return _PLAIN_MESSAGES.get(kind, str(err["msg"]))
+
+
+def errors_from_validation(exc: ValidationError) -> list[FieldError]:
+    seen: set[tuple[str, str]] = set()
+    errors: list[FieldError] = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        extra = (err.get("ctx") or {}).get("field")
+        if extra:
+            loc = (*loc, extra)
+        key = (field_path(loc), _message(err))
+        if key not in seen:
+            seen.add(key)
+            errors.append(FieldError(path=key[0], message=key[1]))
+    return errors
+
+
+def parse_event_document(document: Any) -> SessionCompleted:
+    if not isinstance(document, dict):
+        raise InputRejected([FieldError(path="(body)", message="must be a JSON object")])
+    try:
+        return SessionCompleted.model_validate(document)
+    except ValidationError as exc:
+        raise InputRejected(errors_from_validation(exc)) from None
+
+
+def parse_event(raw: bytes | str) -> SessionCompleted:
+    """Parse and validate; raises `InputRejected` (with every error) or `MalformedJson`."""
+    return parse_event_document(load_json(raw))
+
+
+class MalformedJson(InputRejected):
+    pass
+
+
+def load_json(raw: bytes | str) -> Any:
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+        raise MalformedJson([FieldError(path="(body)", message=f"malformed JSON{where}")]) from None

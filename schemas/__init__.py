@@ -1,0 +1,1 @@
+"""Pydantic models of what crosses the pipeline's boundaries."""
