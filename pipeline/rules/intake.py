@@ -59,9 +59,8 @@ def _message(err: Any) -> str:
     ctx = err.get("ctx") or {}
     if kind == "literal_error":
         return f"must be one of {ctx.get('expected', '')}".replace("'", "")
-    if kind in ("too_short", "too_long") and "max_length" in ctx:
-        if kind == "too_long":
-            return f"must have at most {ctx['max_length']} items"
+    if kind == "too_long" and "max_length" in ctx:
+        return f"must have at most {ctx['max_length']} items"
     if kind == "too_short" and ctx.get("min_length", 0) > 1:
         return f"must have at least {ctx['min_length']} items"
     if kind == "greater_than_equal":

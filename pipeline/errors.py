@@ -1,0 +1,32 @@
+"""One exception tree: retry a TransientError, never a PermanentError."""
+
+from __future__ import annotations
+
+
+class PipelineError(Exception):
+    """Base of every error the pipeline raises on purpose."""
+
+
+class TransientError(PipelineError):
+    """Worth retrying: a peer or Redis could not be reached, timed out, or answered 5xx/429."""
+
+
+class PermanentError(PipelineError):
+    """Not worth retrying: the input or the peer's answer says no."""
+
+
+class PeerUnavailable(TransientError):
+    def __init__(self, peer: str, detail: str) -> None:
+        super().__init__(f"{peer}: {detail}")
+        self.peer = peer
+        self.detail = detail
+
+
+class PeerRefused(PermanentError):
+    """The peer answered a 4xx other than 429: recorded with its reasons, resubmittable after a fix."""
+
+    def __init__(self, peer: str, status: int, reasons: list[str]) -> None:
+        super().__init__(f"{peer} answered {status}: {'; '.join(reasons) or 'no reason given'}")
+        self.peer = peer
+        self.status = status
+        self.reasons = reasons

@@ -1,0 +1,97 @@
+"""Plain-text views for the terminal: a decision, a claim with its timeline, a claims table, the summary."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+
+def _when(ts: float | None) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S") if ts else "-"
+
+
+def _findings(title: str, items: list[dict[str, str]]) -> list[str]:
+    if not items:
+        return [f"{title}: none"]
+    return [f"{title}:"] + [f"  - {i['code']}: {i['message']}" for i in items]
+
+
+def superbill_lines(bill: dict[str, Any] | None) -> list[str]:
+    if not bill:
+        return ["superbill: none (unknown therapist or no billable time)"]
+    out = [f"superbill: date of service {bill['date_of_service']}, place of service {bill['place_of_service']}",
+           f"  diagnoses: {', '.join(bill['diagnosis_codes']) or '-'}",
+           f"  {'CPT':<6} {'modifiers':<10} {'min':>4} {'units':>5} {'pointers':<9} {'charge':>9}"]
+    for line in bill["lines"]:
+        pointers = ",".join(str(p) for p in line["diagnosis_pointers"]) or "-"
+        out.append(f"  {line['cpt']:<6} {' '.join(line['modifiers']) or '-':<10} {line['minutes']:>4} "
+                   f"{line['units']:>5} {pointers:<9} {line['charge']:>9}")
+    out += [f"  {'total charge':>38} {bill['total_charge']:>9}",
+            f"  {'amount paid':>38} {bill['amount_paid']:>9}",
+            f"  {'balance due':>38} {bill['balance_due']:>9}"]
+    return out
+
+
+def decision_text(d: dict[str, Any]) -> str:
+    lines = [f"claim {d['claim_id']} (session {d['session_id']})", f"route: {d['route']}"]
+    lines += _findings("problems", d["problems"]) + _findings("warnings", d["warnings"])
+    lines += superbill_lines(d.get("superbill"))
+    return "\n".join(lines)
+
+
+def claims_table(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "no claims match"
+    header = f"{'claim':<22} {'status':<16} {'route':<20} {'service':<10} {'payer':<18} why"
+    out = [header, "-" * len(header)]
+    for r in rows:
+        why = ", ".join(r["problems"]) or "; ".join(r.get("peer_reasons") or []) or (r.get("last_error") or "")
+        out.append(f"{r['claim_id']:<22} {r['status']:<16} {r['route'] or '-':<20} "
+                   f"{r['date_of_service'] or '-':<10} {(r['payer'] or '-')[:18]:<18} {why}")
+    out.append(f"{len(rows)} claim(s)")
+    return "\n".join(out)
+
+
+def claim_text(c: dict[str, Any]) -> str:
+    lines = [
+        f"claim {c['claim_id']}  (session {c['session_id']}, event {c['event_id']})",
+        f"status: {c['status']}   route: {c['route'] or '-'}   submission #{c['submission_no']}   "
+        f"attempts: {c['attempts']}",
+        f"payer: {c['payer'] or '-'}   therapist: {c['therapist_id'] or '-'}   "
+        f"date of service: {c['date_of_service'] or '-'}",
+    ]
+    if c.get("peer_reference"):
+        lines.append(f"peer reference: {c['peer_reference']}")
+    if c.get("document_number"):
+        lines.append(f"document: {c['document_number']}")
+    if c.get("peer_reasons"):
+        lines += ["peer's reasons:"] + [f"  - {r}" for r in c["peer_reasons"]]
+    if c.get("last_error"):
+        lines.append(f"last error: {c['last_error']}")
+    lines += _findings("problems", c["problems"]) + _findings("warnings", c["warnings"])
+    lines += superbill_lines(c.get("superbill"))
+    lines.append("timeline:")
+    for e in c["timeline"]:
+        extra = {k: v for k, v in e.items() if k not in ("at", "kind", "event")}
+        detail = " ".join(f"{k}={v}" for k, v in extra.items())
+        lines.append(f"  {_when(e['at'])}  {e['kind']:<24} {detail}")
+    return "\n".join(lines)
+
+
+def summary_text(s: dict[str, Any]) -> str:
+    out = ["queues (ready / delayed / in progress / dead, oldest ready age):"]
+    for q in s["queues"]:
+        age = f"{q['oldest_ready_age_s']} s" if q["oldest_ready_age_s"] is not None else "-"
+        out.append(f"  {q['queue']:<16} {q['ready']:>5} {q['delayed']:>5} {q['in_progress']:>5} {q['dead']:>5}   {age}")
+    out.append(f"claims: {s['claims']['total']}")
+    out += [f"  {k:<16} {v:>5}" for k, v in s["claims"]["by_status"].items() if v]
+    out.append("by route:")
+    out += [f"  {k:<20} {v:>5}" for k, v in s["claims"]["by_route"].items()]
+    last = s["last_24h"]
+    out.append(f"last 24 hours: {last['failed']} failed, {last['rejected']} rejected")
+    out += [f"  {n:>3} x {reason}" for reason, n in last["by_reason"].items()]
+    late = s["past_timely_filing_warning"]
+    out.append(f"past the 30-day timely-filing warning and not accepted: {len(late)}")
+    out += [f"  {x['claim_id']} ({x['status']}, {x['age_days']} days)" for x in late[:20]]
+    out.append(f"refused events: {s['refused_events']}")
+    return "\n".join(out)

@@ -1,0 +1,186 @@
+"""The sandbox peers' HTTP app: a clearinghouse and a billing service in one FastAPI app.
+
+Peer routes (faults apply to these):
+
+- ``POST /clearinghouse/v1/claims`` (raw 837P), ``GET /clearinghouse/v1/claims/by-key/{key}``
+- ``POST /billing/v1/superbills`` (JSON), ``GET /billing/v1/superbills/by-key/{key}``
+
+Every peer POST needs ``Authorization: Bearer <token>`` and ``Idempotency-Key``.
+
+Control routes (never faulted): ``GET /_sandbox/receipts``, ``GET /_sandbox/submissions``,
+``GET|PUT /_sandbox/faults``, ``POST /_sandbox/reset``, ``GET /healthz``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import structlog
+import uvicorn
+from fastapi import Body, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from pipeline.sandbox.billing import BillingService
+from pipeline.sandbox.clearinghouse import Clearinghouse, Validator
+from pipeline.sandbox.faults import Faults, parse_faults
+from pipeline.sandbox.state import Answer, JSONDict, SandboxState
+
+log = structlog.get_logger("pipeline.sandbox")
+
+MAX_KEY_LENGTH = 255
+
+
+async def raw_body(request: Request) -> bytes:
+    """The request body as sent (read in the event loop, so endpoints can stay plain ``def``)."""
+    return await request.body()
+
+
+def _json(answer: Answer) -> JSONResponse:
+    return JSONResponse(answer.body, status_code=answer.status_code, headers=answer.headers or None)
+
+
+def _default_validator() -> Validator:
+    from pipeline.x12_validation import validate_837p
+
+    return validate_837p
+
+
+def _auth_problem(request: Request) -> Answer | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return Answer(
+            401,
+            {"error": "missing or invalid bearer token"},
+            {"WWW-Authenticate": 'Bearer realm="sandbox"'},
+        )
+    return None
+
+
+def _key_problem(key: str | None) -> Answer | None:
+    if key is None or not key.strip():
+        return Answer(400, {"error": "Idempotency-Key header required"})
+    if len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        message = f"Idempotency-Key must be printable and at most {MAX_KEY_LENGTH} characters"
+        return Answer(400, {"error": message})
+    return None
+
+
+class _PeerCalls:
+    """Latency, authentication, and the error and timeout faults around every peer call."""
+
+    def __init__(self, state: SandboxState, sleep: Callable[[float], None] = time.sleep) -> None:
+        self._state = state
+        self._sleep = sleep
+
+    def post(self, peer: str, request: Request, handle: Callable[[str], Answer]) -> JSONResponse:
+        faults = self._state.faults
+        self._sleep_ms(faults.latency_ms)
+        problem = _auth_problem(request)
+        key = request.headers.get("idempotency-key")
+        problem = problem or _key_problem(key)
+        if problem is not None:
+            return _json(problem)
+        assert key is not None
+        return self._faulted(peer, key, lambda: handle(key))
+
+    def get(self, peer: str, key: str, handle: Callable[[str], Answer]) -> JSONResponse:
+        self._sleep_ms(self._state.faults.latency_ms)
+        return self._faulted(peer, key, lambda: handle(key))
+
+    def _faulted(self, peer: str, key: str, handle: Callable[[], Answer]) -> JSONResponse:
+        with self._state.lock:
+            faults, dice = self._state.faults, self._state.dice
+            error = dice.error_answer() if dice.roll(faults.error_rate) else None
+            hang = dice.roll(faults.timeout_rate)
+        if error is not None:
+            status_code, headers = error
+            log.info("sandbox.fault.error", peer=peer, idempotency_key=key, status_code=status_code)
+            return _json(Answer(status_code, {"error": "temporarily unavailable, try again"}, headers))
+        answer = handle()
+        if hang:
+            log.info("sandbox.fault.hang", peer=peer, idempotency_key=key, hang_ms=faults.hang_ms)
+            self._sleep_ms(faults.hang_ms)
+        return _json(answer)
+
+    def _sleep_ms(self, ms: int) -> None:
+        if ms > 0:
+            self._sleep(ms / 1000.0)
+
+
+def _faults_view(faults: Faults) -> JSONDict:
+    return {"spec": faults.to_spec(), "faults": faults.as_dict()}
+
+
+def create_app(faults: Faults | None = None, *, validate_837p: Validator | None = None) -> FastAPI:
+    """Both sandbox peers, with their own in-memory state and the given faults.
+
+    ``validate_837p`` is the 999 check (default: ``pipeline.x12_validation.validate_837p``).
+    """
+    state = SandboxState(faults if faults is not None else Faults())
+    clearinghouse = Clearinghouse(state, validate_837p or _default_validator())
+    billing = BillingService(state)
+    calls = _PeerCalls(state)
+
+    app = FastAPI(title="superbill sandbox peers", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.sandbox = state
+
+    @app.post("/clearinghouse/v1/claims")
+    def submit_claim(request: Request, body: bytes = Depends(raw_body)) -> JSONResponse:
+        return calls.post("clearinghouse", request, lambda key: clearinghouse.submit(key, body))
+
+    @app.get("/clearinghouse/v1/claims/by-key/{idempotency_key:path}")
+    def claim_by_key(idempotency_key: str) -> JSONResponse:
+        return calls.get("clearinghouse", idempotency_key, clearinghouse.status)
+
+    @app.post("/billing/v1/superbills")
+    def submit_superbill(request: Request, body: bytes = Depends(raw_body)) -> JSONResponse:
+        return calls.post("billing_service", request, lambda key: billing.submit(key, body))
+
+    @app.get("/billing/v1/superbills/by-key/{idempotency_key:path}")
+    def superbill_by_key(idempotency_key: str) -> JSONResponse:
+        return calls.get("billing_service", idempotency_key, billing.status)
+
+    @app.get("/_sandbox/receipts")
+    def receipts() -> dict[str, int]:
+        return state.receipts()
+
+    @app.get("/_sandbox/submissions")
+    def submissions() -> JSONDict:
+        return state.submissions()
+
+    @app.get("/_sandbox/faults")
+    def get_faults() -> JSONDict:
+        return _faults_view(state.faults)
+
+    @app.put("/_sandbox/faults", response_model=None)
+    def put_faults(payload: JSONDict = Body(...)) -> JSONDict | JSONResponse:  # noqa: B008
+        spec = payload.get("spec")
+        if not isinstance(spec, str):
+            return JSONResponse({"error": 'body must be {"spec": "key=value,..."}'}, status_code=422)
+        try:
+            new = parse_faults(spec)
+        except ValueError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=422)
+        state.set_faults(new)
+        log.info("sandbox.faults.set", spec=new.to_spec())
+        return _faults_view(new)
+
+    @app.post("/_sandbox/reset")
+    def reset() -> JSONDict:
+        state.reset()
+        log.info("sandbox.reset")
+        return {"status": "reset", **_faults_view(state.faults)}
+
+    @app.get("/healthz")
+    def healthz() -> JSONDict:
+        return {"status": "ok"}
+
+    return app
+
+
+def serve(host: str = "127.0.0.1", port: int = 8100, faults_spec: str = "") -> None:
+    """Serve both peers until interrupted (``superbill sandbox``). A bad spec raises ValueError."""
+    faults = parse_faults(faults_spec)
+    log.info("sandbox.start", host=host, port=port, faults=faults.to_spec())
+    uvicorn.run(create_app(faults), host=host, port=port, log_level="info")

@@ -1,0 +1,134 @@
+"""Validate an X12 837P against the 005010X222A1 map with pyx12, in memory.
+
+`validate_837p` reads pyx12's own verdict (the return value of `x12n_document`) and its error
+tree (the JSON error visitor), never an exit code. Every error pyx12 finds is in the report, so
+its own `pyx12` logger is silenced: it writes nowhere and does not propagate to the application's
+handlers (its messages quote element values such as birth dates, which are patient data).
+Report errors quote those values too: treat them like the 837P itself.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyx12.errors
+import pyx12.params
+import pyx12.x12file
+import pyx12.x12n_document
+
+_PYX12_LOGGER = logging.getLogger("pyx12")
+_PYX12_LOGGER.addHandler(logging.NullHandler())
+_PYX12_LOGGER.propagate = False
+
+# pyx12 does not document thread safety; one validation at a time is cheap insurance
+# (it is pure Python, so threads would not run it in parallel anyway).
+_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class X12Report:
+    """pyx12's verdict on one interchange: `ok`, and every error found, one readable line each."""
+
+    ok: bool
+    errors: list[str] = field(default_factory=list)
+    acknowledgement: str = ""  # the 999 pyx12 generated (empty when it could not read the file)
+
+
+def _errors_of(node: dict[str, Any]) -> list[dict[str, Any]]:
+    found = node.get("errors")
+    return found if isinstance(found, list) else []
+
+
+def _describe(code: Any, message: Any, value: Any = None) -> str:
+    text = f"{message} (code {code})"
+    if value not in (None, ""):
+        text += f", value {value!r}"
+    return text
+
+
+def _segment_errors(segment: dict[str, Any]) -> list[str]:
+    where = f"segment {segment.get('seg_id')} #{segment.get('seg_count')} (line {segment.get('cur_line')}"
+    if segment.get("ls_id"):
+        where += f", loop {segment.get('ls_id')}"
+    where += ")"
+    lines = [
+        f"{where}: {_describe(e.get('err_cde'), e.get('err_str'), e.get('err_val'))}"
+        for e in _errors_of(segment)
+    ]
+    for element in segment.get("elements") or []:
+        position = f"{segment.get('seg_id')}{int(element.get('ele_pos') or 0):02d}"
+        if element.get("subele_pos"):
+            position += f"-{element.get('subele_pos')}"
+        name = f" {element.get('name')}" if element.get("name") else ""
+        lines.extend(
+            f"{where} element {position}{name}: "
+            f"{_describe(e.get('err_cde'), e.get('err_str'), e.get('err_val'))}"
+            for e in _errors_of(element)
+        )
+    return lines
+
+
+def _flatten(document: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    for isa in document.get("interchanges") or []:
+        lines.extend(
+            f"ISA (line {isa.get('cur_line')}): {_describe(e.get('err_cde'), e.get('err_str'))}"
+            for e in _errors_of(isa)
+        )
+        for gs in isa.get("groups") or []:
+            lines.extend(
+                f"GS {gs.get('gs_control_num')} (line {gs.get('cur_line')}): "
+                f"{_describe(e.get('err_cde'), e.get('err_str'))}"
+                for e in _errors_of(gs)
+            )
+            for st in gs.get("transactions") or []:
+                lines.extend(
+                    f"ST {st.get('trn_set_control_num')} (line {st.get('cur_line')}): "
+                    f"{_describe(e.get('err_cde'), e.get('err_str'))}"
+                    for e in _errors_of(st)
+                )
+                for segment in st.get("segments") or []:
+                    lines.extend(_segment_errors(segment))
+    return lines
+
+
+def _run_pyx12(text: str) -> X12Report:
+    try:
+        pyx12.x12file.X12Reader(io.StringIO(text)).close()
+    except pyx12.errors.X12Error as exc:
+        return X12Report(ok=False, errors=[f"not an X12 interchange: {exc}"])
+
+    param = pyx12.params.params()
+    ack = io.StringIO()
+    error_json = io.StringIO()
+    try:
+        valid = pyx12.x12n_document.x12n_document(
+            param=param,
+            src_file=io.StringIO(text),
+            fd_997=ack,
+            fd_html=None,
+            fd_xmldoc=None,
+            fd_json=error_json,
+        )
+    except Exception as exc:  # pyx12 raises on input it cannot map (e.g. an unknown GS08)
+        return X12Report(ok=False, errors=[f"pyx12 could not process the interchange: {exc}"])
+
+    try:
+        document = json.loads(error_json.getvalue() or "{}")
+    except json.JSONDecodeError:
+        document = {}
+    errors = _flatten(document) if isinstance(document, dict) else []
+    if not valid and not errors:
+        errors = ["pyx12 rejected the interchange without naming an error"]
+    return X12Report(ok=bool(valid) and not errors, errors=errors, acknowledgement=ack.getvalue())
+
+
+def validate_837p(text: str) -> X12Report:
+    """Validate one X12 interchange (an 837P 005010X222A1) with pyx12; safe from any thread."""
+    with _LOCK:
+        return _run_pyx12(text)

@@ -1,0 +1,74 @@
+"""A claim as the ledger keeps it: status, route, problems, attempts and the rest (CONTRACT.md section 6)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.decision import Finding
+
+Status = Literal[
+    "received", "validated", "assembled", "routed", "submitting", "submitted",
+    "accepted", "rejected", "failed", "statement_ready", "needs_attention",
+]
+STATUSES: tuple[str, ...] = (
+    "received", "validated", "assembled", "routed", "submitting", "submitted",
+    "accepted", "rejected", "failed", "statement_ready", "needs_attention",
+)
+FINAL_STATUSES = frozenset({"accepted", "rejected", "failed", "statement_ready", "needs_attention"})
+RESUBMITTABLE_STATUSES = frozenset({"rejected", "failed", "needs_attention"})
+
+
+class Claim(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    claim_id: str
+    session_id: str
+    event_id: str
+    status: Status
+    route: str | None = None
+    problems: list[Finding] = Field(default_factory=list)
+    warnings: list[Finding] = Field(default_factory=list)
+    superbill: dict[str, Any] | None = None
+    attempts: int = 0
+    last_error: str | None = None
+    submission_no: int = 1
+    idempotency_key: str | None = None
+    peer_reference: str | None = None
+    peer_reasons: list[str] = Field(default_factory=list)
+    control_number: int | None = None
+    document_number: str | None = None
+    payer: str | None = None
+    coverage_kind: str | None = None
+    therapist_id: str | None = None
+    date_of_service: str | None = None
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    status_changed_at: float = 0.0
+    submitted_at: float | None = None
+    prepared_at: float | None = None
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    def summary(self) -> dict[str, Any]:
+        """The `claims list --json` row (CONTRACT.md section 3)."""
+        return {
+            "claim_id": self.claim_id,
+            "session_id": self.session_id,
+            "route": self.route,
+            "status": self.status,
+            "problems": [p.code for p in self.problems],
+            "warnings": [w.code for w in self.warnings],
+            "payer": self.payer,
+            "therapist_id": self.therapist_id,
+            "date_of_service": self.date_of_service,
+            "attempts": self.attempts,
+            "last_error": self.last_error,
+            "peer_reasons": self.peer_reasons,
+            "peer_reference": self.peer_reference,
+            "submission_no": self.submission_no,
+            "updated_at": self.updated_at,
+        }

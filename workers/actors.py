@@ -1,0 +1,75 @@
+"""Thin actors: parse the id, call one step of `pipeline.stages`, nothing else.
+
+Import this module only after `workers.app.setup()` has set the broker.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dramatiq
+import structlog
+
+from config.settings import load_retry_settings
+from pipeline import stages
+from pipeline.alerts import alert_notice
+from pipeline.errors import PermanentError
+from workers.runtime import deps
+
+log = structlog.get_logger(__name__)
+_submit = load_retry_settings()
+
+# Internal steps only touch Redis: retry quickly, a few times; the reconciler re-drives the rest.
+_STEP = {"max_retries": 10, "min_backoff": 500, "max_backoff": 30_000, "time_limit": 60_000,
+         "throws": (PermanentError,)}
+# Submissions talk to peers: longer backoff, and `failed` (with the last error) when retries run out.
+_SUBMIT = {"max_retries": _submit.max_retries, "min_backoff": _submit.min_backoff_ms,
+           "max_backoff": _submit.max_backoff_ms, "time_limit": 180_000, "throws": (PermanentError,),
+           "on_retry_exhausted": "submission_failed"}
+
+
+@dramatiq.actor(queue_name="validate", **_STEP)
+def validate(claim_id: str) -> None:
+    stages.validate(deps(), claim_id)
+
+
+@dramatiq.actor(queue_name="assemble", **_STEP)
+def assemble(claim_id: str) -> None:
+    stages.assemble(deps(), claim_id)
+
+
+@dramatiq.actor(queue_name="route", **_STEP)
+def route(claim_id: str) -> None:
+    stages.route(deps(), claim_id)
+
+
+@dramatiq.actor(queue_name="statements", **_STEP)
+def make_statement(claim_id: str) -> None:
+    stages.make_statement(deps(), claim_id)
+
+
+@dramatiq.actor(queue_name="submit_direct", **_SUBMIT)
+def submit_direct(claim_id: str) -> None:
+    stages.submit_direct(deps(), claim_id)
+
+
+@dramatiq.actor(queue_name="submit_courtesy", **_SUBMIT)
+def submit_courtesy(claim_id: str) -> None:
+    stages.submit_courtesy(deps(), claim_id)
+
+
+@dramatiq.actor(queue_name="submit_direct", max_retries=10, time_limit=60_000)
+def submission_failed(message: dict[str, Any], retry_info: dict[str, Any]) -> None:
+    claim_id = message["args"][0]
+    stages.mark_failed(deps(), claim_id)
+
+
+@dramatiq.actor(queue_name="alerts", max_retries=8, min_backoff=1_000, max_backoff=300_000, time_limit=30_000,
+                throws=(PermanentError,))
+def alert(claim_id: str) -> None:
+    d = deps()
+    claim = d.ledger.get(claim_id)
+    if claim is None or d.alerts is None:
+        return
+    d.alerts.notify(alert_notice(claim))
+    d.ledger.note(claim_id, "alert.sent", status=claim.status)

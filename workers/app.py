@@ -1,0 +1,33 @@
+"""Entry point of the worker processes: `dramatiq workers.app:worker_setup` (what `superbill worker` runs)."""
+
+from __future__ import annotations
+
+import os
+
+import dramatiq
+
+from config.logging import configure_logging
+from config.settings import load_settings
+from workers.broker import build_broker
+
+_broker = None
+
+
+def setup(url: str | None = None) -> dramatiq.Broker:
+    """Set the process's broker (once) and register the actors on it."""
+    global _broker
+    if _broker is None:
+        if url is None:
+            from workers.runtime import redis_url
+
+            url = redis_url(load_settings())
+        _broker = build_broker(url)
+        dramatiq.set_broker(_broker)
+        import workers.actors  # noqa: F401  (registers the actors on the broker just set)
+    return _broker
+
+
+def worker_setup() -> None:
+    """Called by dramatiq's CLI in every worker process before it starts consuming."""
+    configure_logging(os.environ.get("SUPERBILL_LOG_LEVEL", "INFO"))
+    setup(os.environ.get("SUPERBILL_BROKER_URL") or None)
