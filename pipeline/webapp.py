@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from config.settings import Settings
+from pipeline.ops_api import build_ops_router
+from pipeline.ops_page import build_ops_page
 from pipeline.web import create_app
 from workers import runtime
 from workers.app import setup
@@ -14,12 +16,7 @@ def build_web_app(settings: Settings, *, webhook_secret: str | None = None) -> F
     url = runtime.redis_url(settings)
     setup(url)
     deps = runtime.deps()
-    routers = []
-    try:
-        from pipeline.ops_api import build_ops_router
-    except ImportError:  # pragma: no cover - the ops API module is optional in a trimmed build
-        build_ops_router = None
-    if build_ops_router is not None:
-        routers.append(build_ops_router(deps, ops_token=settings.ops_token))
+    routers = [build_ops_router(deps, ops_token=settings.ops_token),
+               build_ops_page(deps, ops_token=settings.ops_token)]
     return create_app(ledger=deps.ledger, send=runtime.send,
                       webhook_secret=webhook_secret or settings.webhook_secret, extra_routers=routers)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dramatiq.brokers.redis import RedisBroker
 
-from workers.middleware import LogContext
+from workers.middleware import LogContext, RedisMetrics
 
 NAMESPACE = "superbill"
 QUEUES = ("validate", "assemble", "route", "submit_direct", "submit_courtesy", "statements", "alerts")
@@ -31,6 +31,7 @@ def build_broker(url: str) -> RedisBroker:
         dead_message_ttl=DEAD_MESSAGE_TTL_MS,
     )
     broker.add_middleware(LogContext())
+    broker.add_middleware(RedisMetrics())
     for queue in QUEUES:
         broker.declare_queue(queue)
     return broker

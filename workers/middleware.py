@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import structlog
@@ -22,3 +23,30 @@ class LogContext(Middleware):
         structlog.contextvars.clear_contextvars()
 
     after_skip_message = after_process_message
+
+
+class RedisMetrics(Middleware):
+    """Per-actor message counts, errors and processing time, kept in Redis for the web's /metrics."""
+
+    def __init__(self) -> None:
+        self._started: dict[str, float] = {}
+
+    def before_process_message(self, broker: Any, message: Any) -> None:
+        self._started[message.message_id] = time.monotonic()
+
+    def after_process_message(self, broker: Any, message: Any, *, result: Any = None,
+                              exception: BaseException | None = None) -> None:
+        started = self._started.pop(message.message_id, None)
+        if started is None:
+            return
+        from pipeline.metrics import record_message
+        from workers.runtime import deps
+
+        try:
+            record_message(deps().ledger, message.actor_name, seconds=time.monotonic() - started,
+                           error=exception is not None)
+        except Exception:  # metrics never break a step
+            structlog.get_logger(__name__).warning("metrics.record_failed", actor=message.actor_name)
+
+    def after_skip_message(self, broker: Any, message: Any) -> None:
+        self._started.pop(message.message_id, None)

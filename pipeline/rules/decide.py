@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -248,10 +248,10 @@ def findings(
 # --- stage 3: route -----------------------------------------------------------------------------
 
 
-def choose_route(event: SessionCompleted, practice: Practice, problems: Iterable[Finding]) -> Route:
+def choose_route(event: SessionCompleted, practice: Practice, problems: Sequence[Finding]) -> Route:
     """Any problem needs a person; otherwise VA bills directly, a covering carrier asked for gets
     the courtesy submission, and everyone else gets the statement."""
-    if any(True for _ in problems):
+    if problems:
         return codes.NEEDS_ATTENTION
     if event.coverage.kind == "va_ccn":
         return codes.DIRECT_BILLING
