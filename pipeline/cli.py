@@ -258,6 +258,20 @@ def cmd_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_daily_summary(args: argparse.Namespace) -> int:
+    from pipeline.ops import daily_summary
+
+    deps = _runtime(args)
+    document = daily_summary(deps.ledger)
+    if args.post:
+        if deps.alerts is None:
+            _err("SUPERBILL_ALERT_URL is not set: nowhere to post the summary")
+            return EXIT_ERROR
+        deps.alerts.notify(document)
+    _print_json(document)
+    return EXIT_OK
+
+
 def cmd_refused(args: argparse.Namespace) -> int:
     from pipeline.ops import replay_refused
     from workers.runtime import send
@@ -460,6 +474,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="queues and claims at a glance")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("daily-summary", help="the last 24 hours in numbers (cron it; --post sends it)")
+    p.add_argument("--post", action="store_true", help="also POST it to $SUPERBILL_ALERT_URL")
+    p.set_defaults(func=cmd_daily_summary)
 
     refused = sub.add_parser("refused", help="events we refused, and replay").add_subparsers(
         dest="refused_cmd", required=True, metavar="SUBCOMMAND")

@@ -229,3 +229,22 @@ def replay_refused(ledger: Ledger, refused_id: str, send: Callable[..., None],
 
 def is_final(status: str) -> bool:
     return status in FINAL_STATUSES
+
+
+def daily_summary(ledger: Ledger, *, now: float | None = None) -> dict[str, Any]:
+    """The day in numbers for the billing person (no patient data): what reached a final status in the
+    last 24 hours, what still needs a person, and what is late."""
+    now = time.time() if now is None else now
+    full = summary(ledger, now=now)
+    claims = ledger.get_many(ledger.claim_ids())
+    today = [c for c in claims if c.status_changed_at >= now - 86400]
+    return {
+        "type": "daily_summary",
+        "period_end": datetime.fromtimestamp(now, UTC).isoformat(timespec="seconds"),
+        "final_last_24h": dict(Counter(c.status for c in today if c.is_final)),
+        "open_needing_a_person": {s: full["claims"]["by_status"][s] for s in sorted(RESUBMITTABLE_STATUSES)},
+        "failures_last_24h_by_reason": full["last_24h"]["by_reason"],
+        "past_timely_filing_warning": [x["claim_id"] for x in full["past_timely_filing_warning"]],
+        "refused_events": full["refused_events"],
+        "dead_messages": sum(q["dead"] for q in full["queues"]),
+    }

@@ -1,0 +1,91 @@
+"""The practice profile loader: exactly the keys of CONTRACT.md section 5; a wrong key names key and file."""
+
+from __future__ import annotations
+
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from config.practice import DEFAULT_PRACTICE_FILE, PracticeConfigError, load_practice, practice_path
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "practice.toml"
+    path.write_text(text)
+    return path
+
+
+def example_text() -> str:
+    return DEFAULT_PRACTICE_FILE.read_text()
+
+
+def test_the_shipped_example_loads_with_the_contract_values() -> None:
+    practice = load_practice(DEFAULT_PRACTICE_FILE)
+    assert practice.practice.legal_name == "Therapeutic Kneads, Ltd."
+    assert practice.practice.npi == "1245319599"
+    assert practice.fees == {"97124": Decimal("60.00"), "97140": Decimal("70.00")}
+    assert practice.payers.va_ccn.unit_rule == "cms" and practice.payers.va_ccn.gp_modifier is True
+    assert practice.payers.commercial.unit_rule == "ama"
+    assert practice.coding.ncci_modifier == "XS" and practice.coding.ncci_modifier_on == "97140"
+    assert practice.clearinghouse.usage == "T"
+    assert practice.therapist("thr_jones") is not None and practice.therapist("nobody") is None
+
+
+def test_the_example_has_every_contract_section() -> None:
+    data = tomllib.loads(example_text())
+    assert {"practice", "therapists", "fees", "payers", "carriers", "coding", "clearinghouse"} <= set(data)
+
+
+@pytest.mark.parametrize(("old", "new", "key"), [
+    ('npi = "1245319599"            # organisation (type 2) NPI', 'npi = "12453"', "practice.npi"),
+    ('legal_name = "Therapeutic Kneads, Ltd."\n', "", "practice.legal_name"),
+    ('unit_rule = "cms"', 'unit_rule = "minutes"', "payers.va_ccn.unit_rule"),
+    ('"97140" = "70.00"', '"97140" = "-70.00"', "fees"),
+    ('"97140" = "70.00"\n', "", "fees"),
+    ('license_number = "227.012345"\n', "", "therapists[0].license_number"),
+    ('usage = "T"', 'usage = "X"', "clearinghouse.usage"),
+])
+def test_a_wrong_or_missing_key_is_named_with_the_file(tmp_path: Path, old: str, new: str, key: str) -> None:
+    text = example_text()
+    assert old in text
+    path = write(tmp_path, text.replace(old, new, 1))
+    with pytest.raises(PracticeConfigError) as caught:
+        load_practice(path)
+    assert str(path) in str(caught.value)
+    assert f"key {key}" in str(caught.value)
+
+
+def test_a_missing_file_and_bad_toml_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(PracticeConfigError, match="not found"):
+        load_practice(tmp_path / "nope.toml")
+    with pytest.raises(PracticeConfigError, match="not valid TOML"):
+        load_practice(write(tmp_path, "[practice\nlegal_name="))
+
+
+def test_more_keys_and_sections_are_allowed(tmp_path: Path) -> None:
+    path = write(tmp_path, example_text() + '\n[extra]\nnote = "ours"\n')
+    assert load_practice(path).practice.legal_name
+
+
+def test_self_pay_falls_back_to_commercial_rules(tmp_path: Path) -> None:
+    practice = load_practice(DEFAULT_PRACTICE_FILE)
+    assert practice.payer_rules("self_pay") == practice.payers.commercial
+    path = write(tmp_path, example_text() + '\n[payers.self_pay]\nunit_rule = "cms"\ngp_modifier = false\n')
+    assert load_practice(path).payer_rules("self_pay").unit_rule == "cms"
+
+
+def test_carriers_are_compared_ignoring_case() -> None:
+    practice = load_practice(DEFAULT_PRACTICE_FILE)
+    assert practice.carrier_excludes_massage("  acme HEALTH plan ")
+    assert not practice.carrier_excludes_massage("Blue Cross")
+    assert not practice.carrier_excludes_massage(None)
+
+
+def test_the_path_comes_from_the_option_then_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SUPERBILL_PRACTICE", "/etc/practice.toml")
+    assert practice_path("x.toml") == Path("x.toml")
+    assert practice_path() == Path("/etc/practice.toml")
+    monkeypatch.delenv("SUPERBILL_PRACTICE")
+    assert practice_path() == DEFAULT_PRACTICE_FILE
