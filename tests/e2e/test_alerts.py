@@ -24,7 +24,7 @@ def receiver() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     calls = {"n": 0}
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             calls["n"] += 1
             data = self.rfile.read(int(self.headers["Content-Length"]))
             if calls["n"] == 1:  # the first delivery fails: the alert must be retried
