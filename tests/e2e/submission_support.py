@@ -25,27 +25,27 @@ PATIENT_MARKERS = ("John", "Doe", "1970-01-01", "19700101", "456 Oak", "12345678
 
 
 # events ------------------------------------------------------------------------------------------------
-def va_event(n: int, *, tag: str = "va") -> dict[str, Any]:
-    """The VA fixture as session `ses_{tag}_{n}`, with a referral of its own."""
-    doc = copy.deepcopy(example("va_direct"))
-    doc["event_id"] = f"evt_{tag}_{n:03d}"
-    doc["session"]["session_id"] = f"ses_{tag}_{n:03d}"
+def _variant(fixture: str, kind: str, n: int, tag: str) -> dict[str, Any]:
+    """The fixture event as session `ses_{tag}_{kind}{n}`, with an event id of its own."""
+    doc = copy.deepcopy(example(fixture))
+    doc["event_id"] = f"evt_{tag}_{kind}{n:03d}"
+    doc["session"]["session_id"] = f"ses_{tag}_{kind}{n:03d}"
+    return doc
+
+
+def va_event(n: int, *, tag: str = "e2e") -> dict[str, Any]:
+    """A VA session with a referral of its own."""
+    doc = _variant("va_direct", "va", n, tag)
     doc["va_referral"]["referral_number"] = f"VA{9_000_000_000 + n:010d}"
     return doc
 
 
-def courtesy_event(n: int, *, tag: str = "cs") -> dict[str, Any]:
-    doc = copy.deepcopy(example("commercial_courtesy"))
-    doc["event_id"] = f"evt_{tag}_{n:03d}"
-    doc["session"]["session_id"] = f"ses_{tag}_{n:03d}"
-    return doc
+def courtesy_event(n: int, *, tag: str = "e2e") -> dict[str, Any]:
+    return _variant("commercial_courtesy", "cs", n, tag)
 
 
-def statement_event(n: int, *, tag: str = "st") -> dict[str, Any]:
-    doc = copy.deepcopy(example("commercial_statement"))
-    doc["event_id"] = f"evt_{tag}_{n:03d}"
-    doc["session"]["session_id"] = f"ses_{tag}_{n:03d}"
-    return doc
+def statement_event(n: int, *, tag: str = "e2e") -> dict[str, Any]:
+    return _variant("commercial_statement", "st", n, tag)
 
 
 def post_all(stack: Stack, documents: Iterable[dict[str, Any]]) -> list[str]:

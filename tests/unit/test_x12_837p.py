@@ -38,46 +38,7 @@ TWELVE_CODES = [
     "M25.562",
 ]
 
-GOLDEN = (
-    "ISA*00*          *00*          *ZZ*THERAPEUTICKNEA*ZZ*CLEARINGHOUSE  "
-    "*261120*1505*^*00501*000000001*0*T*:~"
-    "GS*HC*THERAPEUTICKNEA*CLEARINGHOUSE*20261120*1505*1*X*005010X222A1~"
-    "ST*837*0001*005010X222A1~"
-    "BHT*0019*00*ses_va_direct-1*20261120*1505*CH~"
-    "NM1*41*2*THERAPEUTIC KNEADS, LTD.*****46*THERAPEUTICKNEADS~"
-    "PER*IC*THERAPEUTIC KNEADS, LTD.*TE*2175550199~"
-    "NM1*40*2*CLEARINGHOUSE*****46*CLEARINGHOUSE~"
-    "HL*1**20*1~"
-    "PRV*BI*PXC*225700000X~"
-    "NM1*85*2*THERAPEUTIC KNEADS, LTD.*****XX*1245319599~"
-    "N3*123 MAIN ST~"
-    "N4*SPRINGFIELD*IL*627011234~"
-    "REF*EI*123456789~"
-    "HL*2*1*22*0~"
-    "SBR*P*18*******VA~"
-    "NM1*IL*1*DOE*JOHN****MI*123456789~"
-    "N3*456 OAK AVE~"
-    "N4*SPRINGFIELD*IL*62701~"
-    "DMG*D8*19700101*M~"
-    "NM1*PR*2*VA CCN OPTUM*****PI*VACCN~"
-    "CLM*ses_va_direct*260***11:B:1*Y*A*Y*Y~"
-    "REF*9F*VA0012345678~"
-    "HI*ABK:M5450*ABF:M62830~"
-    "NM1*DN*1*SMITH*ROBERT****XX*1679576722~"
-    "NM1*82*1*JONES*MARY****XX*1003000126~"
-    "PRV*PE*PXC*225700000X~"
-    "LX*1~"
-    "SV1*HC:97140:GP:XS*140*UN*2***1:2~"
-    "DTP*472*D8*20261120~"
-    "REF*6R*ses_va_direct-1~"
-    "LX*2~"
-    "SV1*HC:97124:GP*120*UN*2***1:2~"
-    "DTP*472*D8*20261120~"
-    "REF*6R*ses_va_direct-2~"
-    "SE*33*0001~"
-    "GE*1*1~"
-    "IEA*1*000000001~"
-)
+GOLDEN = (Path(__file__).parents[1] / "fixtures" / "va_direct_golden.x12").read_text()
 
 
 # ---------------------------------------------------------------- builders
