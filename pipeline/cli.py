@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import sys
@@ -296,15 +297,18 @@ def cmd_refused(args: argparse.Namespace) -> int:
         _err(f"no refused event {args.refused_id}")
         return EXIT_ERROR
     if args.refused_cmd == "show":
-        document = {**refused.summary(), "body": refused.body.decode("utf-8", errors="replace")}
+        try:
+            document = {**refused.summary(), "body": refused.body.decode("utf-8")}
+        except UnicodeDecodeError:  # not text: show it exactly, as base64
+            document = {**refused.summary(), "body_base64": base64.b64encode(refused.body).decode()}
         if args.json:
             _print_json(document)
         else:
             print(f"{refused.refused_id}: HTTP {refused.http_status} from {refused.source}")
             for e in refused.errors:
                 print(f"  {e['path']}: {e['message']}")
-            print("body:")
-            print(document["body"])
+            print("body:" if "body" in document else "body (not UTF-8 text; base64):")
+            print(document.get("body", document.get("body_base64")))
         return EXIT_OK
     body = Path(args.file).read_bytes() if args.file else None
     outcome = replay_refused(deps.ledger, args.refused_id, send, body=body)

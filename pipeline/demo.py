@@ -90,7 +90,7 @@ class Stack:
             **self.extra_env,
         }
 
-    def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
+    def spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
         log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
         proc = subprocess.Popen(argv, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
@@ -98,21 +98,28 @@ class Stack:
         return proc
 
     def start(self) -> Stack:
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> Stack:
         self.redis_url = start_embedded(self.workdir / "redis")
         sandbox_port, web_port = free_port(), free_port()
         self.sandbox_url = f"http://127.0.0.1:{sandbox_port}"
         self.web_url = f"http://127.0.0.1:{web_port}"
         py = sys.executable
-        self._spawn("sandbox", [py, "-m", "pipeline.cli", "sandbox", "--port", str(sandbox_port),
+        self.spawn("sandbox", [py, "-m", "pipeline.cli", "sandbox", "--port", str(sandbox_port),
                                 "--faults", self.faults])
         self.start_worker()
-        self._spawn("web", [py, "-m", "pipeline.cli", "web", "--host", "127.0.0.1", "--port", str(web_port)])
+        self.spawn("web", [py, "-m", "pipeline.cli", "web", "--host", "127.0.0.1", "--port", str(web_port)])
         wait_http(self.sandbox_url + "/healthz")
         wait_http(self.web_url + "/healthz")
         return self
 
     def start_worker(self, name: str = "worker") -> subprocess.Popen[bytes]:
-        return self._spawn(name, [sys.executable, "-m", "dramatiq", "workers.app:worker_setup",
+        return self.spawn(name, [sys.executable, "-m", "dramatiq", "workers.app:worker_setup",
                                   "--processes", str(self.worker_processes),
                                   "--threads", str(self.worker_threads)])
 

@@ -308,6 +308,10 @@ class Ledger:
             if got:
                 self._release_lease(keys=[key], args=[token])
 
+    def lease_remaining_ms(self, name: str) -> int:
+        """How long the lease `name` still runs (0 when nobody holds it)."""
+        return max(int(self.r.pttl(self._k("lease", name))), 0)
+
     # refused events --------------------------------------------------------------------------------
     def keep_refused(self, *, body: bytes, http_status: int, errors: list[dict[str, str]], source: str,
                      now: float | None = None) -> str:

@@ -23,7 +23,10 @@ def _key(ledger: Ledger, *parts: str) -> str:
     return ledger.prefix + "metrics:" + ":".join(parts)
 
 
-def record_latency(ledger: Ledger, peer: str, seconds: float) -> None:
+def record_latency(ledger: Ledger, peer: str, seconds: float, *, once: str | None = None) -> None:
+    """One observation; with `once` (e.g. "<claim id>:<submission no>") at most one per such key."""
+    if once is not None and not ledger.r.set(_key(ledger, "latency_seen", once), 1, nx=True, ex=90 * 86400):
+        return
     key = _key(ledger, "latency", peer)
     pipe = ledger.r.pipeline(transaction=False)
     for bound in LATENCY_BUCKETS:

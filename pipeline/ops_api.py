@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable, Coroutine
 from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.routing import APIRoute
 
 from pipeline import ops
 from pipeline.metrics import render_metrics
@@ -44,7 +46,19 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
             raise HTTPException(401, "a valid ops bearer token is required",
                                 headers={"WWW-Authenticate": 'Bearer realm="superbill-ops"'})
 
-    api = APIRouter(prefix="/v1/ops", dependencies=[Depends(require_token)], tags=["ops"])
+    class TokenFirst(APIRoute):
+        """The token is checked before the body is read: without it a request learns nothing, not even 422."""
+
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+            handler = super().get_route_handler()
+
+            async def guarded(request: Request) -> Response:
+                require_token(request)
+                return await handler(request)
+
+            return guarded
+
+    api = APIRouter(prefix="/v1/ops", dependencies=[Depends(require_token)], tags=["ops"], route_class=TokenFirst)
     ledger = deps.ledger
 
     @api.get("/summary")

@@ -34,7 +34,8 @@ text-decoration:none;color:inherit}.card b{display:block;font-size:22px}.card.ba
 .card.good b{color:#067647}table{border-collapse:collapse;width:100%;background:#fff;border:1px solid #d9dee7}
 th,td{padding:7px 10px;border-bottom:1px solid #e6e9ef;text-align:left;vertical-align:top}
 th{background:#eef2f7;font-weight:600;font-size:13px}.num{text-align:right}
-.badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600;background:#e6e9ef}
+.badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600;background:#e6e9ef;
+white-space:nowrap}.nowrap{white-space:nowrap}
 .s-accepted,.s-statement_ready{background:#d1fadf;color:#067647}.s-failed,.s-rejected{background:#fee4e2;color:#b42318}
 .s-needs_attention{background:#fef0c7;color:#93370d}button,.btn{background:#1f6feb;color:#fff;border:0;
 border-radius:6px;padding:6px 12px;font-size:14px;cursor:pointer;text-decoration:none;display:inline-block}
@@ -65,6 +66,22 @@ def _when(ts: float | None) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if ts else "-"
 
 
+def _detail(entry: dict[str, Any]) -> str:
+    """A timeline entry's details as `key: value` pairs (lists joined, nested documents summarised)."""
+    parts = []
+    for key, value in entry.items():
+        if key in ("at", "kind", "event") or value in (None, "", []):
+            continue
+        if isinstance(value, list):
+            value = "; ".join(str(v) for v in value)
+        elif isinstance(value, dict):
+            value = json.dumps(value, default=str)[:200]
+        parts.append(f'<span class="muted">{escape(key.replace("_", " "))}:</span> {escape(str(value))}')
+    if "event" in entry:
+        parts.append('<span class="muted">(the event is kept with the claim)</span>')
+    return " &middot; ".join(parts)
+
+
 def _badge(status: str) -> str:
     return f'<span class="badge s-{escape(status)}">{escape(status.replace("_", " "))}</span>'
 
@@ -80,7 +97,7 @@ def _claims_table(rows: list[dict[str, Any]], *, selectable: bool, form_id: str 
     if not rows:
         return '<p class="muted">None.</p>'
     head = ("<th></th>" if selectable else "") + ("<th>Claim</th><th>Status</th><th>Route</th><th>Date of service"
-                                                  "</th><th>Payer</th><th>Why</th><th>Attempts</th><th></th>")
+                                                  "</th><th>Payer</th><th>Why</th><th class=num>Attempts</th><th></th>")
     out = [f"<table><thead><tr>{head}</tr></thead><tbody>"]
     for c in rows:
         cid = escape(c["claim_id"])
@@ -92,7 +109,7 @@ def _claims_table(rows: list[dict[str, Any]], *, selectable: bool, form_id: str 
                       f' value="{cid}"><button type="submit" data-claim="{cid}">Resubmit</button></form>')
         out.append(f'<tr data-claim="{cid}">{box}<td><a href="/ops/claims/{cid}">{cid}</a></td>'
                    f'<td>{_badge(c["status"])}</td><td>{escape(c["route"] or "-")}</td>'
-                   f'<td>{escape(c["date_of_service"] or "-")}</td><td>{escape(c["payer"] or "-")}</td>'
+                   f'<td class="nowrap">{escape(c["date_of_service"] or "-")}</td><td>{escape(c["payer"] or "-")}</td>'
                    f'<td>{_why(c)}</td><td class="num">{c["attempts"]}</td><td>{action}</td></tr>')
     out.append("</tbody></table>")
     return "".join(out)
@@ -172,7 +189,7 @@ def build_ops_page(deps: Deps, *, ops_token: str | None) -> APIRouter:
         by_status = s["claims"]["by_status"]
         cards = "".join(
             f'<a class="card{" bad" if st in ("failed", "rejected", "needs_attention") and n else ""}'
-            f'{" good" if st in ("accepted", "statement_ready") else ""}" href="/ops/claims?status={st}">'
+            f'{" good" if st in ("accepted", "statement_ready") and n else ""}" href="/ops/claims?status={st}">'
             f'<b>{n}</b>{escape(st.replace("_", " "))}</a>' for st, n in by_status.items())
         sections = []
         for status, title in (("failed", "Failed: a peer could not be reached"),
@@ -184,7 +201,8 @@ def build_ops_page(deps: Deps, *, ops_token: str | None) -> APIRouter:
             if rows:
                 buttons = (f'<form id="{form_id}" class="inline" method="post" action="/ops/resubmit">'
                            f'<button type="submit">Resubmit selected</button></form> '
-                           f'<form class="inline" method="post" action="/ops/resubmit"><input type="hidden" '
+                           f'<form class="inline" method="post" action="/ops/resubmit" onsubmit="return confirm('
+                           f'\'Resubmit all {len(rows)} {status.replace("_", " ")} claims?\')"><input type="hidden" '
                            f'name="status" value="{status}"><button type="submit" class="secondary">Resubmit all '
                            f'{len(rows)} {status.replace("_", " ")}</button></form>')
             sections.append(f'<h2 id="{status}">{escape(title)} ({len(rows)})</h2>{buttons}'
@@ -203,8 +221,9 @@ def build_ops_page(deps: Deps, *, ops_token: str | None) -> APIRouter:
                 f'<div class="grid"><div><h2>Last 24 hours</h2><p>{s["last_24h"]["failed"]} failed, '
                 f'{s["last_24h"]["rejected"]} rejected</p><ul>{reasons}</ul>'
                 f'<h2>Past the 30-day filing warning, not accepted ({len(late)})</h2><ul>{late_html}</ul></div>'
-                f'<div><h2>Queues</h2><table><thead><tr><th>queue</th><th>ready</th><th>delayed</th>'
-                f'<th>in progress</th><th>dead</th><th>oldest (s)</th></tr></thead><tbody>{queues}</tbody>'
+                f'<div><h2>Queues</h2><table><thead><tr><th>queue</th><th class="num">ready</th><th class="num">delayed'
+                f'</th><th class="num">in progress</th><th class="num">dead</th><th class="num">oldest (s)</th></tr>'
+                f'</thead><tbody>{queues}</tbody>'
                 f'</table></div></div>')
         return _page("Overview", body, msg=msg)
 
@@ -219,7 +238,8 @@ def build_ops_page(deps: Deps, *, ops_token: str | None) -> APIRouter:
         if rows and any(r["status"] in RESUBMITTABLE_STATUSES for r in rows):
             hidden = "".join(f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">'
                              for k, v in values.items() if v)
-            bulk = (f'<form class="inline" method="post" action="/ops/resubmit">{hidden}<input type="hidden" '
+            bulk = (f'<form class="inline" method="post" action="/ops/resubmit" onsubmit="return confirm('
+                    f'\'Resubmit every resubmittable claim matching this filter?\')">{hidden}<input type="hidden" '
                     f'name="all_matching" value="1"><button type="submit" class="secondary">Resubmit all matching'
                     f'</button></form> <form id="sel-list" class="inline" method="post" action="/ops/resubmit">'
                     f'<button type="submit">Resubmit selected</button></form>')
@@ -254,13 +274,14 @@ def build_ops_page(deps: Deps, *, ops_token: str | None) -> APIRouter:
                 f'<td class="num">{escape(ln["charge"])}</td></tr>' for ln in bill["lines"])
             lines = (f'<p>Date of service {escape(bill["date_of_service"])}, diagnoses '
                      f'{escape(", ".join(bill["diagnosis_codes"]) or "-")}</p><table><thead><tr><th>CPT</th>'
-                     f'<th>modifiers</th><th>minutes</th><th>units</th><th>pointers</th><th>charge</th></tr></thead>'
+                     f'<th>modifiers</th><th class="num">minutes</th><th class="num">units</th><th>pointers</th>'
+                     f'<th class="num">charge</th></tr></thead>'
                      f'<tbody>{lines}<tr><td colspan=5>total / paid / balance</td><td class="num">'
                      f'{escape(bill["total_charge"])} / {escape(bill["amount_paid"])} / '
                      f'{escape(bill["balance_due"])}</td></tr></tbody></table>')
         timeline = "".join(
-            f'<tr><td>{_when(e.get("at"))}</td><td>{escape(e.get("kind", ""))}</td><td>'
-            f'{escape(json.dumps({k: v for k, v in e.items() if k not in ("at", "kind", "event")}, default=str))}'
+            f'<tr><td class="nowrap">{_when(e.get("at"))}</td><td>{escape(e.get("kind", ""))}</td><td>'
+            f'{_detail(e)}'
             f'</td></tr>' for e in c["timeline"])
         amend = ""
         if c["status"] in (*RESUBMITTABLE_STATUSES, "received"):
@@ -269,12 +290,14 @@ def build_ops_page(deps: Deps, *, ops_token: str | None) -> APIRouter:
                                                    "diagnosis_codes": ["M54.50"]}}, indent=1)
             amend = (f'<h2>Fix the data</h2><form method="post" action="/ops/claims/{cid}/amend"><p class="muted">'
                      f'JSON with the sections to attach or replace: prescription, va_referral, client, coverage, '
-                     f'payment, session. Then resubmit.</p><textarea name="patch" rows="9" aria-label="amendment">'
+                     f'payment, session. Then resubmit.</p><textarea name="patch" rows="15" aria-label="amendment">'
                      f'{escape(example)}</textarea><p><button type="submit">Save amendment</button></p></form>')
         body = (f'<p>{_badge(c["status"])} route <b>{escape(c["route"] or "-")}</b> &middot; session '
                 f'{escape(c["session_id"])} &middot; submission #{c["submission_no"]} &middot; attempts '
                 f'{c["attempts"]} &middot; payer {escape(c["payer"] or "-")} &middot; date of service '
-                f'{escape(c["date_of_service"] or "-")}</p><p>{actions}</p>'
+                f'{escape(c["date_of_service"] or "-")}'
+                + (f' &middot; peer reference {escape(c["peer_reference"])}' if c.get("peer_reference") else "")
+                + f'</p><p>{actions}</p>'
                 + (f'<h2>Peer&#39;s reasons</h2><ul>{reasons}</ul>' if reasons else "")
                 + (f'<p>Last error: <span class="reason">{escape(c["last_error"])}</span></p>'
                    if c.get("last_error") else "")
@@ -338,7 +361,8 @@ def build_ops_page(deps: Deps, *, ops_token: str | None) -> APIRouter:
         if not signed_in(request):
             return to_login()
         rows = "".join(
-            f'<tr><td>{escape(r.refused_id)}</td><td>{_when(r.received_at)}</td><td>HTTP {r.http_status}</td>'
+            f'<tr><td>{escape(r.refused_id)}</td><td class="nowrap">{_when(r.received_at)}</td><td class="nowrap">'
+            f'HTTP {r.http_status}</td>'
             f'<td>{"<br>".join(escape(e["path"] + ": " + e["message"]) for e in r.errors)}</td>'
             f'<td>{escape(r.source)}</td><td>{escape(r.replayed_as or "")}</td></tr>'
             for r in reversed(ledger.list_refused()))

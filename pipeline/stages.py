@@ -32,6 +32,7 @@ log = structlog.get_logger(__name__)
 VALIDATE, ASSEMBLE, ROUTE = "validate", "assemble", "route"
 SUBMIT_DIRECT, SUBMIT_COURTESY, STATEMENT, ALERT = "submit_direct", "submit_courtesy", "make_statement", "alert"
 POLL_DELAY_MS = 2000
+LEASE_MARGIN_MS = 500
 
 
 @dataclass
@@ -232,13 +233,27 @@ def _submit(deps: Deps, claim_id: str, route_name: str, peer_name: str,
     for one submission number.
     """
     ledger = deps.ledger
-    with ledger.lease(f"submit:{claim_id}", deps.lease_s) as got:
+    lease = f"submit:{claim_id}"
+    with ledger.lease(lease, deps.lease_s) as got:
         if not got:
-            raise TransientError(f"another worker is submitting {claim_id}")
+            # Another worker is at the peer with this claim, or died there and its lease has not run out:
+            # look again when it has, without spending this message's retries (running out of them would
+            # mark the claim failed while the other worker may still get the peer's answer).
+            wait_ms = ledger.lease_remaining_ms(lease) + LEASE_MARGIN_MS
+            log.info("submission.busy", claim_id=claim_id, retry_in_ms=wait_ms)
+            deps.send(step, claim_id, delay_ms=wait_ms)
+            return
         claim = ledger.get(claim_id)
         if claim is None or claim.route != route_name:
             return
-        if claim.status == "routed":
+        answer: PeerAnswer | None = None
+        if claim.status == "routed" and (earlier := _earlier_submission(deps, claim, peer_name, lookup)):
+            key, answer = earlier
+            if not ledger.transition(claim_id, "routed", "submitting", kind="submission.adopted",
+                                     fields={"idempotency_key": key}, peer=peer_name, idempotency_key=key):
+                return
+            log.warning("submission.adopted", claim_id=claim_id, peer=peer_name, idempotency_key=key)
+        elif claim.status == "routed":
             key = f"{claim_id}-{claim.submission_no}"
             fields = {"idempotency_key": key, **start(claim)}
             if not ledger.transition(claim_id, "routed", "submitting", kind="submission.started",
@@ -246,7 +261,6 @@ def _submit(deps: Deps, claim_id: str, route_name: str, peer_name: str,
                 return
             claim = ledger.get(claim_id)
             assert claim is not None
-            answer: PeerAnswer | None = None
         elif claim.status in ("submitting", "submitted"):
             assert claim.idempotency_key
             try:
@@ -270,6 +284,23 @@ def _submit(deps: Deps, claim_id: str, route_name: str, peer_name: str,
                 _reject(deps, claim_id, peer_name, exc.reasons or [str(exc)], status=exc.status)
                 return
         _apply_answer(deps, claim_id, peer_name, answer, step)
+
+
+def _earlier_submission(deps: Deps, claim: Claim, peer_name: str,
+                        lookup: Callable[[str], PeerAnswer | None]) -> tuple[str, PeerAnswer] | None:
+    """A resubmission first asks the peer about the claim's earlier keys: a submission whose retries ran out
+    may have been taken without its answer ever arriving. One the peer took and did not reject is the
+    claim's submission; sending the claim again would bill it twice."""
+    for n in range(claim.submission_no - 1, 0, -1):
+        key = f"{claim.claim_id}-{n}"
+        try:
+            answer = lookup(key)
+        except PeerUnavailable as exc:
+            deps.ledger.record_attempt(claim.claim_id, error=str(exc), peer=peer_name)
+            raise
+        if answer is not None and answer.file_accepted and answer.outcome != "rejected":
+            return key, answer
+    return None
 
 
 def _apply_answer(deps: Deps, claim_id: str, peer: str, answer: PeerAnswer, step: str) -> None:
@@ -299,15 +330,22 @@ def _reject(deps: Deps, claim_id: str, peer: str, reasons: list[str], status: in
 
 
 def mark_failed(deps: Deps, claim_id: str, *, error: str | None = None) -> None:
-    """Retries ran out: the claim is `failed` with its last error, and reported."""
-    claim = deps.ledger.get(claim_id)
-    if claim is None or claim.is_final:
-        return
-    last = error or claim.last_error or "retries exhausted"
-    if deps.ledger.transition(claim_id, ("routed", "submitting", "submitted"), "failed", kind="claim.failed",
-                              fields={"last_error": last}, error=last):
-        log.error("claim.failed", claim_id=claim_id, route=claim.route, attempts=claim.attempts, error=last)
-        _finalised(deps, claim_id)
+    """Retries ran out: the claim is `failed` with its last error, and reported.
+
+    Not while another worker holds the claim's submission lease: that worker's answer settles it.
+    """
+    with deps.ledger.lease(f"submit:{claim_id}", deps.lease_s) as got:
+        if not got:
+            log.info("claim.failed_skipped", claim_id=claim_id, reason="another worker is submitting it")
+            return
+        claim = deps.ledger.get(claim_id)
+        if claim is None or claim.is_final:
+            return
+        last = error or claim.last_error or "retries exhausted"
+        if deps.ledger.transition(claim_id, ("routed", "submitting", "submitted"), "failed", kind="claim.failed",
+                                  fields={"last_error": last}, error=last):
+            log.error("claim.failed", claim_id=claim_id, route=claim.route, attempts=claim.attempts, error=last)
+            _finalised(deps, claim_id)
 
 
 def _finalised(deps: Deps, claim_id: str) -> None:

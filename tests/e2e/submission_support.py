@@ -114,9 +114,11 @@ def keys_by_claim(stack: Stack) -> dict[str, list[str]]:
 
 def assert_one_receipt_each(stack: Stack, claim_ids: list[str]) -> None:
     receipts = stack.receipts()
-    assert {cid: receipts.get(cid, 0) for cid in claim_ids} == dict.fromkeys(claim_ids, 1)
+    got = {cid: receipts.get(cid, 0) for cid in claim_ids}
+    assert got == dict.fromkeys(claim_ids, 1), f"receipts per claim: {got}"
     keys = keys_by_claim(stack)
-    assert {cid: keys.get(cid) for cid in claim_ids} == {cid: [f"{cid}-1"] for cid in claim_ids}
+    got_keys = {cid: keys.get(cid) for cid in claim_ids}
+    assert got_keys == {cid: [f"{cid}-1"] for cid in claim_ids}, f"keys taken per claim: {got_keys}"
 
 
 def worker_log_lines(stack: Stack) -> list[dict[str, Any]]:
@@ -157,14 +159,14 @@ def check_837p(x12: str, *, claim_id: str, referral: str) -> int:
     assert report.ok, report.errors
     segs = segments(x12)
     isa13 = int(first(segs, "ISA")[13])
-    assert int(first(segs, "IEA")[2]) == isa13
+    assert int(first(segs, "IEA")[2]) == isa13, "IEA02 differs from ISA13"
     clm = first(segs, "CLM")
-    assert clm[1] == claim_id
+    assert clm[1] == claim_id, f"CLM01 {clm[1]!r} is not the claim id {claim_id!r}"
     lines = [Decimal(s[2]) for s in segs if s[0] == "SV1"]
     assert lines, "no service line"
-    assert Decimal(clm[2]) == sum(lines)
-    assert clm[5].split(":")[1:] == ["B", "1"]  # an original claim (frequency 1)
-    assert first(segs, "REF", "9F")[2] == referral
+    assert Decimal(clm[2]) == sum(lines), f"CLM02 {clm[2]} is not the sum of SV102 {lines}"
+    assert clm[5].split(":")[1:] == ["B", "1"], f"CLM05 {clm[5]!r} is not an original claim (frequency 1)"
+    assert first(segs, "REF", "9F")[2] == referral, f"REF*9F is not the referral {referral}"
     return isa13
 
 

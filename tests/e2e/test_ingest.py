@@ -195,7 +195,7 @@ def test_unsigned_or_badly_signed_events_get_401_and_nothing_is_stored(stack: St
 
 
 def test_malformed_json_gets_400_and_is_kept_verbatim(stack: Stack) -> None:
-    raw = b'{"event_id": "evt_broken", "session": {'
+    raw = b'\xff\xfe{"event_id": "evt_broken", "session": {'
     response = stack.post_event(raw)
     assert response.status_code == 400
     kept = stack.ledger().get_refused(response.json()["refused_id"])
@@ -216,7 +216,7 @@ def test_body_over_256_kib_gets_413_and_is_kept(stack: Stack) -> None:
     assert stored_counts(stack)[0] == claims_before
 
 
-def test_a_body_just_under_the_limit_is_accepted(stack: Stack) -> None:
+def test_a_body_of_exactly_256_kib_is_accepted(stack: Stack) -> None:
     doc = fresh("self_pay")
     doc["padding"] = ""
     doc["padding"] = "x" * (256 * 1024 - len(body(doc)))
@@ -256,11 +256,12 @@ def test_refused_events_are_listed_shown_verbatim_and_replayable(stack: Stack, t
     bad["session"]["services"][0]["cpt"] = "97110"
     bad["client"]["sex"] = "X"
     bad_raw = json.dumps(bad, indent=1).encode()  # the exact bytes sent, whitespace and all
-    refused = {
-        400: stack.post_event(b"\xff\xfe not json"),
-        413: stack.post_event(body({**fresh("self_pay"), "padding": "y" * (300 * 1024)})),
-        422: stack.post_event(bad_raw),
+    sent = {
+        400: b'{"event_id": "evt_cut", "session": {"session_id": "ses_cut", ',
+        413: body({**fresh("self_pay"), "padding": "y" * (300 * 1024)}),
+        422: bad_raw,
     }
+    refused = {status: stack.post_event(raw) for status, raw in sent.items()}
     assert {status: r.status_code for status, r in refused.items()} == {400: 400, 413: 413, 422: 422}
 
     listed = {r["refused_id"]: r for r in cli_json(stack, "refused", "list")["refused"]}
@@ -271,10 +272,13 @@ def test_refused_events_are_listed_shown_verbatim_and_replayable(stack: Stack, t
         assert row["source"] == "webhook"
         assert row["replayed_as"] is None
 
+    for status, response in refused.items():
+        shown = cli_json(stack, "refused", "show", response.json()["refused_id"])
+        assert shown["http_status"] == status
+        assert shown["body"].encode() == sent[status]
+    assert {e["path"] for e in refused[422].json()["errors"]} == {"session.services[0].cpt", "client.sex"}
+
     refused_id = refused[422].json()["refused_id"]
-    shown = cli_json(stack, "refused", "show", refused_id)
-    assert shown["body"].encode() == bad_raw
-    assert {e["path"] for e in shown["errors"]} == {"session.services[0].cpt", "client.sex"}
 
     corrected = tmp_path / "corrected.json"
     corrected.write_bytes(body(good))

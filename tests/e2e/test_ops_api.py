@@ -82,6 +82,8 @@ def test_amend_a_parked_courtesy_claim_and_resubmit_it(start_stack: StartStack) 
     amended_entry = next(e for e in shown["timeline"] if e["kind"] == "amended")
     assert amended_entry["changed"] == ["prescription"] and amended_entry["source"] == "api"
     assert stack.receipts() == {claim_id: 1}
+    latency = _metrics(stack)
+    assert _sample(latency, "superbill_submission_latency_seconds_count", peer="billing_service") == 1
 
     # an accepted claim cannot be amended or resubmitted: 409 / skipped, nothing changed
     before = snapshot(stack)
@@ -133,6 +135,9 @@ def test_everything_failed_then_bulk_resubmitted_once_each(start_stack: StartSta
     for cid in ids:
         kinds = timeline_kinds(stack, cid)
         assert kinds.count("resubmitted") == 1 and kinds.count("accepted") == 1, (cid, kinds)
+    metrics = _metrics(stack)  # only answered submissions have a latency
+    assert _sample(metrics, "superbill_submission_latency_seconds_count", peer="clearinghouse") == 3
+    assert _sample(metrics, "superbill_submission_latency_seconds_count", peer="billing_service") == 1
     assert ops_json(stack, "GET", "/claims", params={"status": "failed"})["claims"] == []
 
 
