@@ -236,11 +236,12 @@ def _say(quiet: bool, text: str) -> None:
 
 def _print_table(rows: list[dict[str, Any]], refused: list[dict[str, Any]]) -> None:
     print()
-    print(f"{'claim':<26} {'route':<20} {'status':<16} {'receipts':>8}  problems / reasons")
+    print(f"{'session':<26} {'claim':<21} {'route':<20} {'status':<16} {'receipts':>8}  problems / reasons")
     for r in rows:
         why = ", ".join(r["problems"]) or "; ".join(r["peer_reasons"]) or (r["last_error"] or "")
-        print(f"{r['claim_id']:<26} {r['route'] or '-':<20} {r['status']:<16} {r['peer_receipts']:>8}  {why}")
+        print(f"{r['session_id']:<26} {r['claim_id']:<21} {r['route'] or '-':<20} {r['status']:<16} "
+              f"{r['peer_receipts']:>8}  {why}")
     for r in refused:
-        first = r["errors"][0] if r["errors"] else {}
-        print(f"{r['file']:<26} {'(refused)':<20} {'HTTP ' + str(r['http_status']):<16} {'':>8}  "
-              f"{first.get('path', '')}: {first.get('message', '')}")
+        for e in r["errors"] or [{}]:
+            print(f"{r['file']:<26} {'(refused)':<21} {'':<20} {'HTTP ' + str(r['http_status']):<16} {'':>8}  "
+                  f"{e.get('path', '')}: {e.get('message', '')}")

@@ -127,9 +127,17 @@ def ops_json(stack: Stack, method: str, path: str, **kwargs: Any) -> Any:
 
 # what the ledger holds -----------------------------------------------------------------------------------------
 def snapshot(stack: Stack) -> dict[str, Any]:
-    """Every claim's stored fields, event, timeline length; the refused events; the queued messages."""
+    """Every claim's stored fields, event, timeline length; the refused events; the queued messages.
+
+    Taken once the queues are drained, so a follow-up message (an alert) still on its way is not mistaken
+    for a change made by the request under test.
+    """
     ledger = stack.ledger()
     r = ledger.r
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(
+            r.llen(k) for k in r.scan_iter(match="superbill:*") if r.type(k) == b"list"):
+        time.sleep(0.1)
     claims = {}
     for cid in ledger.claim_ids():
         claims[cid] = {

@@ -120,3 +120,20 @@ def test_control_numbers_are_unique_and_increasing_across_parallel_workers(start
         gs06 = next(s for s in segs if s[0] == "GS")[6]
         assert len(isa13) == 9 and isa13.isdigit()
         assert int(gs06) == int(isa13)
+
+
+def test_a_pending_277ca_is_polled_until_the_payer_decides(start_stack: StartStack) -> None:
+    stack = start_stack(faults="ack_mode=poll,ack_delay_ms=1500")
+    documents = [va_event(n, tag="ak") for n in range(1, 4)]
+    ids = post_all(stack, documents)
+
+    claims = wait_for(stack, ids, 45)
+
+    assert {cid: c.status for cid, c in claims.items()} == dict.fromkeys(ids, "accepted")
+    ledger = stack.ledger()
+    for cid, claim in claims.items():
+        kinds = [e["kind"] for e in ledger.timeline(cid)]
+        assert kinds.index("peer.pending") < kinds.index("accepted"), kinds
+        assert claim.peer_reference and claim.peer_reference.startswith("PCN")
+    assert_one_receipt_each(stack, ids)
+    check_every_837p(stack, referrals_of(documents))
