@@ -13,8 +13,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from pipeline import ops
 from pipeline.ledger import Ledger
+from pipeline.queues import queue_stats
 
 LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0)
 
@@ -60,7 +60,7 @@ class _LedgerCollector:
         dead = GaugeMetricFamily("superbill_queue_dead_messages", "Dead-lettered messages", labels=["queue"])
         age = GaugeMetricFamily("superbill_queue_oldest_message_age_seconds", "Age of the oldest ready message",
                                 labels=["queue"])
-        for q in ops.queue_stats(ledger):
+        for q in queue_stats(ledger):
             for state in ("ready", "delayed", "in_progress"):
                 ready.add_metric([q["queue"], state], q[state])
             dead.add_metric([q["queue"]], q["dead"])

@@ -12,10 +12,10 @@ from typing import Any
 
 from pipeline.ingest import Outcome, receive
 from pipeline.ledger import Ledger
+from pipeline.queues import queue_stats
 from pipeline.rules.intake import InputRejected, parse_event_document
 from pipeline.stages import VALIDATE, claim_index
 from schemas.claim import FINAL_STATUSES, RESUBMITTABLE_STATUSES, STATUSES, Claim
-from workers.broker import NAMESPACE, QUEUES
 
 TIMELY_FILING_WARNING_DAYS = 30
 AMENDABLE_SECTIONS = ("prescription", "va_referral", "client", "coverage", "payment", "session")
@@ -67,27 +67,6 @@ def show_claim(ledger: Ledger, claim_id: str) -> dict[str, Any] | None:
 
 
 # at a glance ------------------------------------------------------------------------------------------
-def queue_stats(ledger: Ledger, now_ms: float | None = None) -> list[dict[str, Any]]:
-    """Per dramatiq queue: ready, delayed, in progress and dead messages, and the oldest ready one's age."""
-    r, now_ms = ledger.r, (time.time() * 1000 if now_ms is None else now_ms)
-    ack_keys = [k.decode() for k in r.scan_iter(match=f"{NAMESPACE}:__acks__.*", count=500)]
-    rows = []
-    for q in QUEUES:
-        base = f"{NAMESPACE}:{q}"
-        oldest_age_s = None
-        first = r.lindex(base, 0)
-        if first is not None:
-            raw = r.hget(f"{base}.msgs", first)
-            if raw:
-                oldest_age_s = round((now_ms - json.loads(raw).get("message_timestamp", now_ms)) / 1000, 1)
-        in_progress = sum(int(r.scard(k)) for k in ack_keys if k.endswith(f".{q}") or k.endswith(f".{q}.DQ"))
-        rows.append({
-            "queue": q, "ready": int(r.llen(base)), "delayed": int(r.llen(f"{base}.DQ")),
-            "in_progress": in_progress, "dead": int(r.zcard(f"{base}.XQ")), "oldest_ready_age_s": oldest_age_s,
-        })
-    return rows
-
-
 def summary(ledger: Ledger, *, today: date | None = None, now: float | None = None) -> dict[str, Any]:
     now = time.time() if now is None else now
     today = today or datetime.fromtimestamp(now, UTC).date()

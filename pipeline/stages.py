@@ -13,10 +13,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
+from redis import RedisError
 
 from config.practice import Practice
+from pipeline.alerts import alert_notice
 from pipeline.errors import PeerRefused, PeerUnavailable, PermanentError, TransientError
 from pipeline.ledger import Ledger
+from pipeline.metrics import record_latency
 from pipeline.peers import AlertPort, BillingServicePort, ClearinghousePort, PeerAnswer
 from pipeline.rules import decide as rules
 from pipeline.rules.courtesy import courtesy_payload
@@ -316,6 +319,7 @@ def _apply_answer(deps: Deps, claim_id: str, peer: str, answer: PeerAnswer, step
                              fields={"peer_reference": answer.reference, "last_error": None},
                              reference=answer.reference):
             log.info("claim.accepted", peer=peer, reference=answer.reference)
+            _observe_latency(deps, claim_id, peer)
     elif answer.outcome == "rejected":
         _reject(deps, claim_id, peer, answer.reasons)
     else:
@@ -326,7 +330,29 @@ def _apply_answer(deps: Deps, claim_id: str, peer: str, answer: PeerAnswer, step
 def _reject(deps: Deps, claim_id: str, peer: str, reasons: list[str], status: int | None = None) -> None:
     if deps.ledger.transition(claim_id, ("submitting", "submitted"), "rejected", kind="rejected", peer=peer,
                               fields={"peer_reasons": reasons}, reasons=reasons, http_status=status):
+        _observe_latency(deps, claim_id, peer)
         _finalised(deps, claim_id)
+
+
+def _observe_latency(deps: Deps, claim_id: str, peer: str) -> None:
+    """The submission latency (prepared -> the peer's final answer), once per submission number."""
+    claim = deps.ledger.get(claim_id)
+    if claim is None or not claim.prepared_at:
+        return
+    try:
+        record_latency(deps.ledger, peer, max(0.0, claim.status_changed_at - claim.prepared_at),
+                       once=f"{claim_id}:{claim.submission_no}")
+    except RedisError:  # a metric never fails a step
+        log.warning("metrics.latency_failed", claim_id=claim_id)
+
+
+def send_alert(deps: Deps, claim_id: str) -> None:
+    """POST the claim's short notice (no patient data) to the alert URL, when one is configured."""
+    claim = deps.ledger.get(claim_id)
+    if claim is None or deps.alerts is None:
+        return
+    deps.alerts.notify(alert_notice(claim))
+    deps.ledger.note(claim_id, "alert.sent", status=claim.status)
 
 
 def mark_failed(deps: Deps, claim_id: str, *, error: str | None = None) -> None:

@@ -12,7 +12,6 @@ import structlog
 
 from config.settings import load_retry_settings
 from pipeline import stages
-from pipeline.alerts import alert_notice
 from pipeline.errors import PermanentError
 from workers.runtime import deps
 
@@ -51,27 +50,11 @@ def make_statement(claim_id: str) -> None:
 @dramatiq.actor(queue_name="submit_direct", **_SUBMIT)
 def submit_direct(claim_id: str) -> None:
     stages.submit_direct(deps(), claim_id)
-    _answered(claim_id, "clearinghouse")
 
 
 @dramatiq.actor(queue_name="submit_courtesy", **_SUBMIT)
 def submit_courtesy(claim_id: str) -> None:
     stages.submit_courtesy(deps(), claim_id)
-    _answered(claim_id, "billing_service")
-
-
-def _answered(claim_id: str, peer: str) -> None:
-    """The submission latency (prepared -> the peer's final answer), once per submission number."""
-    from pipeline.metrics import record_latency
-
-    d = deps()
-    try:
-        claim = d.ledger.get(claim_id)
-        if claim and claim.status in ("accepted", "rejected") and claim.prepared_at:
-            record_latency(d.ledger, peer, max(0.0, claim.status_changed_at - claim.prepared_at),
-                           once=f"{claim_id}:{claim.submission_no}")
-    except Exception:  # metrics never break a step
-        log.warning("metrics.latency_failed", claim_id=claim_id)
 
 
 @dramatiq.actor(queue_name="submit_direct", max_retries=10, time_limit=60_000)
@@ -83,9 +66,4 @@ def submission_failed(message: dict[str, Any], retry_info: dict[str, Any]) -> No
 @dramatiq.actor(queue_name="alerts", max_retries=8, min_backoff=1_000, max_backoff=300_000, time_limit=30_000,
                 throws=(PermanentError,))
 def alert(claim_id: str) -> None:
-    d = deps()
-    claim = d.ledger.get(claim_id)
-    if claim is None or d.alerts is None:
-        return
-    d.alerts.notify(alert_notice(claim))
-    d.ledger.note(claim_id, "alert.sent", status=claim.status)
+    stages.send_alert(deps(), claim_id)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from pipeline.demo import Stack
-from pipeline.ops import queue_stats
+from pipeline.queues import queue_stats
 from tests.e2e.conftest import example
 from tests.e2e.opskit import (
     FAST_FAIL_ENV,
