@@ -81,22 +81,16 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 # commands that need the ledger ---------------------------------------------------------------------------
 def _runtime(args: argparse.Namespace) -> Any:
+    """The process's dependencies and broker, for commands that read or drive the ledger."""
     from config.logging import configure_logging
+    from config.settings import load_settings
     from workers import runtime
     from workers.app import setup
 
     configure_logging(os.environ.get("SUPERBILL_LOG_LEVEL", "WARNING"))
     _practice(args)
-    deps = runtime.deps()
-    setup(deps.ledger.r.connection_pool.connection_kwargs and _url_of(deps))
-    return deps
-
-
-def _url_of(deps: Any) -> str:
-    from config.settings import load_settings
-    from workers.runtime import redis_url
-
-    return redis_url(load_settings())
+    setup(runtime.redis_url(load_settings()))
+    return runtime.deps()
 
 
 def _filter(args: argparse.Namespace) -> Any:
@@ -541,6 +535,9 @@ def main(argv: list[str] | None = None) -> int:
     except PracticeConfigError as exc:
         _err(f"practice profile error:\n{exc}")
         return EXIT_ERROR
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 if __name__ == "__main__":
