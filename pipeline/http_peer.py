@@ -86,7 +86,7 @@ class PeerClient:
         if isinstance(exc, _RetryAfter) and exc.retry_after_s is not None:
             return exc.retry_after_s
         backoff: Callable[[RetryCallState], float] = wait_exponential_jitter(
-            initial=self.policy.initial_s, max=self.policy.max_wait_s
+            multiplier=self.policy.initial_s, max=self.policy.max_wait_s
         )
         return backoff(state)
 

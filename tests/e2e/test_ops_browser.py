@@ -27,12 +27,11 @@ CHROMEDRIVER = "/usr/bin/chromedriver"
 SCREENSHOTS = Path(os.environ.get("SUPERBILL_SCREENSHOT_DIR", "/tmp"))
 
 from selenium import webdriver  # noqa: E402
-from selenium.common.exceptions import NoSuchElementException  # noqa: E402
+from selenium.common.exceptions import NoSuchElementException, WebDriverException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
 from selenium.webdriver.remote.webelement import WebElement  # noqa: E402
-from selenium.webdriver.support import expected_conditions  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 
@@ -59,10 +58,15 @@ def browser(tmp_path: Path) -> Iterator[WebDriver]:
 
 def navigate(driver: WebDriver, action: Callable[[], object]) -> None:
     """Click or submit, then wait until the next page has replaced this one and finished loading."""
-    old = driver.find_element(By.TAG_NAME, "html")
+    driver.execute_script("window.__superbill_old_page = true")
     action()
-    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(old))
-    WebDriverWait(driver, 15).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+    def new_page_loaded(d: WebDriver) -> bool:
+        # a marker on the old page's window is gone once the next document replaced it
+        return bool(d.execute_script(
+            "return window.__superbill_old_page === undefined && document.readyState === 'complete'"))
+
+    WebDriverWait(driver, 15, ignored_exceptions=(WebDriverException,)).until(new_page_loaded)
 
 
 def sign_in(driver: WebDriver, stack: Stack) -> None:
