@@ -42,11 +42,11 @@ def decision_text(d: dict[str, Any]) -> str:
 def claims_table(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return "no claims match"
-    header = f"{'claim':<22} {'status':<16} {'route':<20} {'service':<10} {'payer':<18} why"
+    header = f"{'claim':<22} {'session':<26} {'status':<16} {'route':<20} {'service':<10} {'payer':<18} why"
     out = [header, "-" * len(header)]
     for r in rows:
         why = ", ".join(r["problems"]) or "; ".join(r.get("peer_reasons") or []) or (r.get("last_error") or "")
-        out.append(f"{r['claim_id']:<22} {r['status']:<16} {r['route'] or '-':<20} "
+        out.append(f"{r['claim_id']:<22} {r['session_id'][:26]:<26} {r['status']:<16} {r['route'] or '-':<20} "
                    f"{r['date_of_service'] or '-':<10} {(r['payer'] or '-')[:18]:<18} {why}")
     out.append(f"{len(rows)} claim(s)")
     return "\n".join(out)
