@@ -6,9 +6,11 @@ import os
 import tomllib
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+
+from pipeline.rules.identifiers import ein_is_valid, npi_is_valid
 
 DEFAULT_PRACTICE_FILE = Path(__file__).with_name("practice.example.toml")
 
@@ -29,7 +31,8 @@ class PracticeAddress(_Section):
     line2: str | None = None
     city: NonEmpty
     state: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
-    postal_code: Annotated[str, StringConstraints(pattern=r"^\d{5}(\d{4})?$")]
+    # The billing provider's ZIP+4, as the 837P's N4 needs it: nine digits, no dash.
+    postal_code: Annotated[str, StringConstraints(pattern=r"^\d{9}$")]
 
 
 class PracticeInfo(_Section):
@@ -39,6 +42,20 @@ class PracticeInfo(_Section):
     taxonomy: Annotated[str, StringConstraints(pattern=r"^[0-9A-Z]{9}X$")]
     phone: NonEmpty
     address: PracticeAddress
+
+    @field_validator("npi")
+    @classmethod
+    def _npi_check_digit(cls, npi: str) -> str:
+        if not npi_is_valid(npi):
+            raise ValueError("fails the NPI check digit")
+        return npi
+
+    @field_validator("ein")
+    @classmethod
+    def _valid_ein(cls, ein: str) -> str:
+        if not ein_is_valid(ein):
+            raise ValueError("is not a valid EIN (its prefix is not one the IRS assigns)")
+        return ein
 
 
 class Therapist(_Section):
@@ -128,14 +145,19 @@ def _key_path(loc: tuple[int | str, ...]) -> str:
     return "".join(parts)
 
 
+def _plain(err: Any) -> str:
+    if err["type"] == "missing":
+        return "is missing"
+    if err["type"] == "string_pattern_mismatch":
+        return f"is not in the expected format (pattern {err['ctx']['pattern']})"
+    return str(err["msg"]).removeprefix("Value error, ")
+
+
 def parse_practice(data: dict[str, object], source: str) -> Practice:
     try:
         return Practice.model_validate(data)
     except ValidationError as exc:
-        lines = [
-            f"{source}: key {_key_path(err['loc'])}: {'is missing' if err['type'] == 'missing' else err['msg']}"
-            for err in exc.errors()
-        ]
+        lines = [f"{source}: key {_key_path(err['loc'])}: {_plain(err)}" for err in exc.errors()]
         raise PracticeConfigError("\n".join(lines)) from None
 
 

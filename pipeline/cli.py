@@ -54,10 +54,14 @@ def cmd_check(args: argparse.Namespace) -> int:
         if decision.route == "direct_billing":
             from pipeline.rules.x12_837p import render_837p
 
-            x12 = render_837p(event, practice, decision, interchange_control_number=1, group_control_number=1,
-                              created_at=datetime.now(UTC))
-            Path(args.x12).write_text(x12)
-            _err(f"wrote the 837P to {args.x12}")
+            try:
+                x12 = render_837p(event, practice, decision, interchange_control_number=1,
+                                  group_control_number=1, created_at=datetime.now(UTC))
+            except ValueError as exc:
+                _err(f"no 837P written: {exc}")
+            else:
+                Path(args.x12).write_text(x12)
+                _err(f"wrote the 837P to {args.x12}")
         else:
             _err(f"no 837P written: the route is {decision.route}, not direct_billing")
     if args.pdf:

@@ -30,3 +30,7 @@ class PeerRefused(PermanentError):
         self.peer = peer
         self.status = status
         self.reasons = reasons
+
+
+class DocumentError(PermanentError):
+    """The claim's document (837P, PDF, payload) cannot be built from its data: a person must fix it."""

@@ -17,7 +17,7 @@ from redis import RedisError
 
 from config.practice import Practice
 from pipeline.alerts import alert_notice
-from pipeline.errors import PeerRefused, PeerUnavailable, PermanentError, TransientError
+from pipeline.errors import DocumentError, PeerRefused, PeerUnavailable, PermanentError, TransientError
 from pipeline.ledger import Ledger
 from pipeline.metrics import record_latency
 from pipeline.peers import AlertPort, BillingServicePort, ClearinghousePort, PeerAnswer
@@ -193,9 +193,12 @@ def submit_direct(deps: Deps, claim_id: str) -> None:
 
     def send(claim: Claim) -> PeerAnswer:
         assert claim.idempotency_key and claim.control_number
-        x12 = render_837p(_event(deps, claim_id), deps.practice, _decision(claim),
-                          interchange_control_number=claim.control_number,
-                          group_control_number=claim.control_number, created_at=_prepared_at(claim))
+        try:
+            x12 = render_837p(_event(deps, claim_id), deps.practice, _decision(claim),
+                              interchange_control_number=claim.control_number,
+                              group_control_number=claim.control_number, created_at=_prepared_at(claim))
+        except ValueError as exc:  # the messages name fields, never patient data
+            raise DocumentError(f"the 837P could not be built: {exc}") from None
         return peer.submit(x12, idempotency_key=claim.idempotency_key)
 
     _submit(deps, claim_id, "direct_billing", peer.name, peer.lookup, start, send, SUBMIT_DIRECT)
@@ -286,6 +289,9 @@ def _submit(deps: Deps, claim_id: str, route_name: str, peer_name: str,
             except PeerRefused as exc:
                 _reject(deps, claim_id, peer_name, exc.reasons or [str(exc)], status=exc.status)
                 return
+            except DocumentError as exc:
+                _fail(deps, claim_id, str(exc))
+                return
         _apply_answer(deps, claim_id, peer_name, answer, step)
 
 
@@ -364,14 +370,18 @@ def mark_failed(deps: Deps, claim_id: str, *, error: str | None = None) -> None:
         if not got:
             log.info("claim.failed_skipped", claim_id=claim_id, reason="another worker is submitting it")
             return
-        claim = deps.ledger.get(claim_id)
-        if claim is None or claim.is_final:
-            return
-        last = error or claim.last_error or "retries exhausted"
-        if deps.ledger.transition(claim_id, ("routed", "submitting", "submitted"), "failed", kind="claim.failed",
-                                  fields={"last_error": last}, error=last):
-            log.error("claim.failed", claim_id=claim_id, route=claim.route, attempts=claim.attempts, error=last)
-            _finalised(deps, claim_id)
+        _fail(deps, claim_id, error)
+
+
+def _fail(deps: Deps, claim_id: str, error: str | None) -> None:
+    claim = deps.ledger.get(claim_id)
+    if claim is None or claim.is_final:
+        return
+    last = error or claim.last_error or "retries exhausted"
+    if deps.ledger.transition(claim_id, ("routed", "submitting", "submitted"), "failed", kind="claim.failed",
+                              fields={"last_error": last}, error=last):
+        log.error("claim.failed", claim_id=claim_id, route=claim.route, attempts=claim.attempts, error=last)
+        _finalised(deps, claim_id)
 
 
 def _finalised(deps: Deps, claim_id: str) -> None:

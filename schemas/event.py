@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
@@ -22,6 +22,7 @@ from pydantic_core import PydanticCustomError
 SUPPORTED_CPTS = ("97124", "97140")
 MAX_SERVICE_MINUTES = 240
 MAX_DIAGNOSES = 12
+MAX_SERVICE_LINES = 4
 
 _ICD_SHAPE = re.compile(r"^[A-Z][0-9][0-9A-Z](\.?[0-9A-Z]{1,4})?$")
 _MONEY_SHAPE = re.compile(r"^-?\d+(\.\d+)?$")
@@ -34,16 +35,16 @@ def normalize_icd10(code: str) -> str:
 
 
 def _money(value: Any) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, str | int):
+    if not isinstance(value, str):
         raise PydanticCustomError("money_type", "must be a decimal string such as \"120.00\"")
-    text = str(value).strip()
+    text = value.strip()
     if not _MONEY_SHAPE.match(text):
         raise PydanticCustomError("money_format", "must be a decimal string such as \"120.00\"")
     try:
         amount = Decimal(text)
     except InvalidOperation as exc:  # pragma: no cover - the regex already guards this
         raise PydanticCustomError("money_format", "is not a decimal amount") from exc
-    if amount < 0:
+    if amount < 0 or text.startswith("-"):
         raise PydanticCustomError("money_negative", "must not be negative")
     if -amount.as_tuple().exponent > 2:  # type: ignore[operator]
         raise PydanticCustomError("money_precision", "must have at most two decimals")
@@ -67,11 +68,77 @@ Cpt = Literal["97124", "97140"]
 
 
 class _Model(BaseModel):
+    # Inbound events are validated strictly, from JSON text (`pipeline.rules.intake`): a wrong JSON type
+    # is an input error there ("30" is not a number of minutes, 1 is not `true`).
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
-def _required_when(field: str, reason: str) -> PydanticCustomError:
-    return PydanticCustomError("missing", "is required {reason}", {"field": field, "reason": reason})
+TOO_MANY_SERVICES = "must have at most 4 service lines"
+TOO_MANY_DIAGNOSES = f"must have at most {MAX_DIAGNOSES} diagnosis codes"
+
+
+def session_rule_errors(started: datetime, ended: datetime, minutes: list[int]) -> list[tuple[str, str]]:
+    """The session's cross-field rules, as (field, message): used by the model and by the raw check."""
+    out: list[tuple[str, str]] = []
+    if ended < started:
+        out.append(("ended_at", "must not be before started_at"))
+    elif sum(minutes) > (length := int((ended - started).total_seconds() // 60)):
+        out.append(("services", f"the lines add up to {sum(minutes)} minutes, more than the session's {length}"))
+    if len(minutes) > MAX_SERVICE_LINES:
+        out.append(("services", TOO_MANY_SERVICES))
+    return out
+
+
+def coverage_rule_errors(kind: str, member_id: object, payer_name: object) -> list[tuple[str, str]]:
+    def blank(value: object) -> bool:
+        return value is None or (isinstance(value, str) and not value.strip())
+
+    out: list[tuple[str, str]] = []
+    if kind in ("va_ccn", "commercial") and blank(member_id):
+        out.append(("member_id", f"is required when kind is {kind}"))
+    if kind == "commercial" and blank(payer_name):
+        out.append(("payer_name", "is required when kind is commercial"))
+    return out
+
+
+def raw_rule_errors(document: Any) -> list[tuple[str, str]]:
+    """The cross-field rules checked on the raw JSON document, tolerating every other error, so that they
+    are reported together with the field errors (pydantic runs a model's own rules only when its fields
+    are valid). Returns (path, message)."""
+    out: list[tuple[str, str]] = []
+    if not isinstance(document, dict):
+        return out
+    session = document.get("session")
+    if isinstance(session, dict):
+        services = session.get("services")
+        lines = services if isinstance(services, list) else []
+        minutes = [ln.get("minutes") for ln in lines if isinstance(ln, dict)]
+        started, ended = _aware(session.get("started_at")), _aware(session.get("ended_at"))
+        if len(lines) > MAX_SERVICE_LINES:
+            out.append(("session.services", TOO_MANY_SERVICES))
+        if started and ended:
+            whole = all(type(m) is int and 0 <= m <= MAX_SERVICE_MINUTES for m in minutes)
+            checks = session_rule_errors(started, ended, [m for m in minutes if type(m) is int] if whole else [])
+            out += [(f"session.{field}", msg) for field, msg in checks if msg != TOO_MANY_SERVICES]
+    coverage = document.get("coverage")
+    if isinstance(coverage, dict) and isinstance(coverage.get("kind"), str):
+        checks = coverage_rule_errors(coverage["kind"], coverage.get("member_id"), coverage.get("payer_name"))
+        out += [(f"coverage.{field}", msg) for field, msg in checks]
+    rx = document.get("prescription")
+    if isinstance(rx, dict) and isinstance(rx.get("diagnosis_codes"), list) \
+            and len(rx["diagnosis_codes"]) > MAX_DIAGNOSES:
+        out.append(("prescription.diagnosis_codes", TOO_MANY_DIAGNOSES))
+    return out
+
+
+def _aware(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
 
 
 class ServiceLine(_Model):
@@ -98,22 +165,14 @@ class Session(_Model):
     place_of_service: Annotated[str, StringConstraints(pattern=r"^\d{2}$")] = "11"
     therapist_id: Text
     goal: Literal["functional", "relaxation"] | None = None
-    services: list[ServiceLine] = Field(min_length=1, max_length=4)
+    services: list[ServiceLine] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _times_add_up(self) -> Session:
-        if self.ended_at < self.started_at:
-            raise PydanticCustomError(
-                "time_order", "must not be before started_at", {"field": "ended_at"}
-            )
-        length = int((self.ended_at - self.started_at).total_seconds() // 60)
-        total = sum(line.minutes for line in self.services)
-        if total > length:
-            raise PydanticCustomError(
-                "minutes_exceed_session",
-                "the lines add up to {total} minutes, more than the session's {length}",
-                {"field": "services", "total": total, "length": length},
-            )
+        problems = session_rule_errors(self.started_at, self.ended_at, [ln.minutes for ln in self.services])
+        if problems:
+            field, message = problems[0]
+            raise PydanticCustomError("session_rule", message, {"field": field})
         return self
 
     @property
@@ -151,10 +210,10 @@ class Coverage(_Model):
 
     @model_validator(mode="after")
     def _kind_needs(self) -> Coverage:
-        if self.kind in ("va_ccn", "commercial") and not (self.member_id or "").strip():
-            raise _required_when("member_id", f"when kind is {self.kind}")
-        if self.kind == "commercial" and not (self.payer_name or "").strip():
-            raise _required_when("payer_name", "when kind is commercial")
+        problems = coverage_rule_errors(self.kind, self.member_id, self.payer_name)
+        if problems:
+            field, message = problems[0]
+            raise PydanticCustomError("missing", message, {"field": field})
         return self
 
 
@@ -175,9 +234,15 @@ class Prescription(_Model):
     issued_on: date
     expires_on: date | None = None
     signed: bool
-    diagnosis_codes: list[DiagnosisCode] = Field(max_length=MAX_DIAGNOSES)
+    diagnosis_codes: list[DiagnosisCode]
     procedures: list[str] | None = None
     treatments_authorized: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _at_most_twelve(self) -> Prescription:
+        if len(self.diagnosis_codes) > MAX_DIAGNOSES:
+            raise PydanticCustomError("too_many", TOO_MANY_DIAGNOSES, {"field": "diagnosis_codes"})
+        return self
 
 
 class VaReferral(_Model):

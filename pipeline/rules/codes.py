@@ -34,6 +34,9 @@ VA_VISITS_EXHAUSTED: Final = "va_visits_exhausted"
 VA_PROCEDURE_NOT_AUTHORIZED: Final = "va_procedure_not_authorized"
 NCCI_SAME_REGION: Final = "ncci_same_region"
 NO_BILLABLE_TIME: Final = "no_billable_time"
+# An extension of the contract's table: VA data that an 837P cannot carry as sent (a member id with an
+# X12 separator, a state that is not a two-letter code, a ZIP that is not 5 or 9 digits).
+CLAIM_DATA_INVALID: Final = "claim_data_invalid"
 
 # Warnings: reported, but they do not decide the route.
 CARRIER_EXCLUDES_MASSAGE: Final = "carrier_excludes_massage"
@@ -64,6 +67,7 @@ PROBLEM_ORDER: Final[tuple[str, ...]] = (
     VA_PROCEDURE_NOT_AUTHORIZED,
     NCCI_SAME_REGION,
     NO_BILLABLE_TIME,
+    CLAIM_DATA_INVALID,
 )
 
 WARNING_ORDER: Final[tuple[str, ...]] = (

@@ -34,6 +34,7 @@ from pipeline.rules.superbill import (
     zero_unit_warning,
 )
 from pipeline.rules.units import UnitRule, units_by_cpt
+from pipeline.rules.x12_837p import subscriber_data_problems
 from schemas.decision import Decision, Finding, Route, Superbill
 from schemas.event import SessionCompleted
 
@@ -234,6 +235,10 @@ def findings(
 
     if event.coverage.kind == "va_ccn":
         problems += referral_findings(event.va_referral, event.date_of_service, billed, visits_used)
+        unfit = subscriber_data_problems(event)
+        if unfit:
+            problems.append(Finding(code=codes.CLAIM_DATA_INVALID,
+                                    message="the 837P cannot carry this data as sent: " + "; ".join(unfit)))
 
     for problem in (ncci_same_region_finding(assembly.billed_regions), no_billable_time(assembly)):
         if problem is not None:

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from schemas.decision import FieldError
-from schemas.event import SessionCompleted
+from schemas.event import SessionCompleted, raw_rule_errors
 
 _PLAIN_MESSAGES = {
     "missing": "is required",
@@ -69,7 +69,7 @@ def _message(err: Any) -> str:
         return f"must be at most {ctx.get('le')}"
     if kind == "string_pattern_mismatch":
         return "is not in the expected format"
-    if kind == "missing" and "reason" in ctx:
+    if "field" in ctx:  # the event's own cross-field rules carry their full message
         return str(err["msg"])
     return _PLAIN_MESSAGES.get(kind, str(err["msg"]))
 
@@ -90,12 +90,21 @@ def errors_from_validation(exc: ValidationError) -> list[FieldError]:
 
 
 def parse_event_document(document: Any) -> SessionCompleted:
+    """Validate a decoded JSON document (strictly, as JSON: types are not coerced)."""
     if not isinstance(document, dict):
         raise InputRejected([FieldError(path="(body)", message="must be a JSON object")])
+    rule_errors = [FieldError(path=path, message=message) for path, message in raw_rule_errors(document)]
     try:
-        return SessionCompleted.model_validate(document)
+        event = SessionCompleted.model_validate_json(json.dumps(document), strict=True)
     except ValidationError as exc:
-        raise InputRejected(errors_from_validation(exc)) from None
+        raise InputRejected(_merge(errors_from_validation(exc), rule_errors)) from None
+    if rule_errors:  # pragma: no cover - the model enforces the same rules; kept as a guard
+        raise InputRejected(rule_errors)
+    return event
+
+
+def _merge(*groups: list[FieldError]) -> list[FieldError]:
+    return list(dict.fromkeys(e for group in groups for e in group))
 
 
 def parse_event(raw: bytes | str) -> SessionCompleted:

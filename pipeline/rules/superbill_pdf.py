@@ -161,6 +161,9 @@ def _pointer_letters(pointers: Sequence[int], count: int) -> str:
 def _insurer(event: SessionCompleted) -> str:
     kind = event.coverage.kind
     if kind == "va_ccn":
+        referral = event.va_referral
+        if referral is not None and referral.administrator == "triwest":
+            return "VA Community Care Network (TriWest)"
         return VA_CCN_INSURER
     if kind == "self_pay":
         return SELF_PAY_INSURER

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -68,9 +69,9 @@ def _identifier(value: str | None, what: str, max_length: int = 80) -> str:
         raise ValueError(f"{what} is missing")
     bad = sorted({c for c in text if c in SEPARATORS or not (" " <= c <= "~")})
     if bad:
-        raise ValueError(f"{what} {text!r} contains characters X12 cannot carry: {''.join(bad)!r}")
+        raise ValueError(f"{what} contains characters an 837P cannot carry")
     if len(text) > max_length:
-        raise ValueError(f"{what} {text!r} is longer than {max_length} characters")
+        raise ValueError(f"{what} is longer than {max_length} characters")
     return text
 
 
@@ -83,7 +84,7 @@ def _phone(value: str) -> str:
     if len(digits) == 11 and digits.startswith("1"):
         digits = digits[1:]
     if len(digits) != 10:
-        raise ValueError(f"phone {value!r} is not a 10-digit North American number")
+        raise ValueError("phone is not a 10-digit North American number")
     return digits
 
 
@@ -92,15 +93,38 @@ def _zip(value: str, what: str, *, nine_digits: bool = False) -> str:
     allowed = (9,) if nine_digits else (5, 9)
     if len(digits) not in allowed:
         shape = "9 digits" if nine_digits else "5 or 9 digits"
-        raise ValueError(f"{what} ZIP code {value!r} must have {shape}")
+        raise ValueError(f"{what} ZIP code must have {shape}")
     return digits
 
 
 def _state(value: str, what: str) -> str:
     state = clean_text(value)
     if not re.fullmatch(r"[A-Z]{2}", state):
-        raise ValueError(f"{what} state {value!r} is not a two-letter code")
+        raise ValueError(f"{what} state is not a two-letter code")
     return state
+
+
+def subscriber_data_problems(event: SessionCompleted) -> list[str]:
+    """What in the client's and coverage's data an 837P cannot carry as sent, by field (never the values).
+
+    The rules call this for VA claims, so that such a claim needs attention instead of failing to render.
+    """
+    client = event.client
+    checks: list[tuple[str, Callable[[], object]]] = [
+        ("coverage.member_id", lambda: _identifier(event.coverage.member_id, "member id")),
+        ("client.last_name", lambda: _required_text(client.last_name, "client last name")),
+        ("client.address.line1", lambda: _required_text(client.address.line1, "client address line 1")),
+        ("client.address.city", lambda: _required_text(client.address.city, "client city")),
+        ("client.address.state", lambda: _state(client.address.state, "client")),
+        ("client.address.postal_code", lambda: _zip(client.address.postal_code, "client")),
+    ]
+    problems = []
+    for field, check in checks:
+        try:
+            check()
+        except ValueError as exc:
+            problems.append(f"{field}: {exc}")
+    return problems
 
 
 def _ymd(day: date) -> str:

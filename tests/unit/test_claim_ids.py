@@ -7,7 +7,7 @@ from pipeline.rules.claim_ids import claim_id_for
 
 @pytest.mark.parametrize(
     "session_id",
-    ["ses_1001", "a", "ABC-def_123", "x" * 20, "S0123456789abcdef012"],
+    ["ses_1001", "a", "ABC-def_123", "x" * 20, "S0123456789ABCDEF012"],
 )
 def test_short_plain_session_id_is_its_own_claim_id(session_id: str) -> None:
     assert claim_id_for(session_id) == session_id
@@ -45,3 +45,11 @@ def test_derived_claim_id_is_the_sha256_prefix() -> None:
 
     expected = "S" + hashlib.sha256(("x" * 21).encode()).hexdigest()[:19]
     assert claim_id_for("x" * 21) == expected
+
+
+def test_a_session_id_shaped_like_a_derived_id_does_not_collide() -> None:
+    long_session = "ses_123456789012345678"
+    derived = claim_id_for(long_session)
+    assert derived.startswith("S") and len(derived) == 20
+    assert claim_id_for(derived) != derived
+    assert claim_id_for(claim_id_for(derived)) != derived

@@ -611,6 +611,15 @@ SCENARIOS: list[tuple[str, str, dict[str, Any], int, str, list[str], list[str]]]
         ],
         [codes.CODE_GOAL_MISMATCH, codes.BALANCE_DUE],
     ),
+    (
+        "veteran_member_id_an_837p_cannot_carry",
+        "va_direct",
+        {"coverage.member_id": "JD*19700101"},
+        0,
+        "needs_attention",
+        [codes.CLAIM_DATA_INVALID],
+        [codes.BALANCE_DUE],
+    ),
 ]
 
 
@@ -642,7 +651,7 @@ def test_scenarios_cover_every_problem_and_warning_code() -> None:
 def test_codes_are_the_contract_spellings() -> None:
     assert set(codes.CODE_ORDER) == codes.PROBLEM_CODES | codes.WARNING_CODES
     assert not codes.PROBLEM_CODES & codes.WARNING_CODES
-    assert len(codes.CODE_ORDER) == 26
+    assert len(codes.CODE_ORDER) == 27  # the contract's 26 and the extension claim_data_invalid
     assert codes.VA_REFERRAL_NOT_APPROVED_BEFORE_SERVICE == "va_referral_not_approved_before_service"
     assert codes.ROUTES == ("direct_billing", "courtesy_submission", "statement_only", "needs_attention")
 
@@ -961,3 +970,23 @@ def test_no_billable_time_names_each_line() -> None:
     decision = decide(edited("va_direct", {"session.services": two_lines(4, "a", 3, "b")}), PRACTICE)
     message = decision.problems[0].message
     assert "97140 (4 min)" in message and "97124 (3 min)" in message and "CMS" in message
+
+
+@pytest.mark.parametrize(("edits", "field"), [
+    ({"coverage.member_id": "JD*19700101"}, "coverage.member_id"),
+    ({"coverage.member_id": "JD~1970"}, "coverage.member_id"),
+    ({"client.address.state": "Illinois"}, "client.address.state"),
+    ({"client.address.postal_code": "6270"}, "client.address.postal_code"),
+])
+def test_veteran_whose_data_an_837p_cannot_carry_needs_attention(edits: dict[str, Any], field: str) -> None:
+    decision = decide(edited("va_direct", edits), PRACTICE)
+    assert decision.route == "needs_attention"
+    problem = next(p for p in decision.problems if p.code == "claim_data_invalid")
+    assert field in problem.message
+    value = next(iter(edits.values()))
+    assert value not in problem.message  # fields are named, patient data is not
+
+
+def test_commercial_client_data_is_not_held_to_x12_rules() -> None:
+    decision = decide(edited("commercial_courtesy", {"client.address.state": "Illinois"}), PRACTICE)
+    assert decision.route == "courtesy_submission"

@@ -144,3 +144,56 @@ def test_error_messages_do_not_echo_patient_data() -> None:
 def test_field_path_formats_indexes_in_brackets() -> None:
     assert field_path(("session", "services", 0, "cpt")) == "session.services[0].cpt"
     assert field_path(()) == "(body)"
+
+
+@pytest.mark.parametrize(("path", "value", "expected_path"), [
+    ("session.services.0.minutes", "30", "session.services[0].minutes"),
+    ("session.services.0.minutes", True, "session.services[0].minutes"),
+    ("prescription.signed", "yes", "prescription.signed"),
+    ("prescription.signed", 1, "prescription.signed"),
+    ("va_referral.visits_authorized", "12", "va_referral.visits_authorized"),
+    ("coverage.courtesy_submission", "true", "coverage.courtesy_submission"),
+    ("va_referral.region", "2", "va_referral.region"),
+    ("payment.amount_collected", 260, "payment.amount_collected"),
+    ("session.started_at", 1795204800, "session.started_at"),
+    ("client.date_of_birth", "1970-01-01T00:00:00", "client.date_of_birth"),
+    ("coverage.member_id", 123456789, "coverage.member_id"),
+    ("payment.amount_collected", "-0.00", "payment.amount_collected"),
+])
+def test_a_wrong_json_type_is_refused_not_coerced(path: str, value: Any, expected_path: str) -> None:
+    assert expected_path in errors_of(_set(path, value))
+
+
+@pytest.mark.parametrize(("changes", "expected"), [
+    ({"coverage.kind": "commercial", "coverage.member_id": None, "coverage.payer_name": None},
+     {"coverage.member_id", "coverage.payer_name"}),
+    ({"session.services.0.cpt": "97110", "session.ended_at": "2026-11-20T13:00:00-06:00"},
+     {"session.services[0].cpt", "session.ended_at"}),
+    ({"session.services.0.minutes": 300, "session.ended_at": "2026-11-20T13:00:00-06:00"},
+     {"session.services[0].minutes", "session.ended_at"}),
+    ({"coverage.group_number": 5, "coverage.member_id": None}, {"coverage.group_number", "coverage.member_id"}),
+    ({"session.services.1.cpt": "97530", "session.services.0.minutes": 45},
+     {"session.services[1].cpt", "session.services"}),
+])
+def test_cross_field_rules_are_reported_with_the_field_errors(changes: dict[str, Any], expected: set[str]) -> None:
+    def mutate(doc: dict[str, Any]) -> None:
+        for path, value in changes.items():
+            _set(path, value)(doc)
+    assert expected <= set(errors_of(mutate))
+
+
+def test_too_many_lines_are_reported_with_their_own_errors() -> None:
+    def mutate(doc: dict[str, Any]) -> None:
+        doc["session"]["services"] = [{"cpt": "97110", "minutes": 5, "body_region": "neck"}] + [
+            {"cpt": "97124", "minutes": 5, "body_region": "neck"}] * 4
+        doc["prescription"]["diagnosis_codes"] = ["M54.50"] * 12 + ["hello"]
+    errors = errors_of(mutate)
+    assert errors["session.services"] == "must have at most 4 service lines"
+    assert "session.services[0].cpt" in errors
+    assert errors["prescription.diagnosis_codes"] == "must have at most 12 diagnosis codes"
+    assert "prescription.diagnosis_codes[12]" in errors
+
+
+def test_a_rule_broken_once_is_reported_once() -> None:
+    errors = errors_of(_set("session.ended_at", "2026-11-20T13:00:00-06:00"))
+    assert errors == {"session.ended_at": "must not be before started_at"}

@@ -89,3 +89,17 @@ def test_the_path_comes_from_the_option_then_the_environment(monkeypatch: pytest
     assert practice_path() == Path("/etc/practice.toml")
     monkeypatch.delenv("SUPERBILL_PRACTICE")
     assert practice_path() == DEFAULT_PRACTICE_FILE
+
+
+@pytest.mark.parametrize(("old", "new", "key", "words"), [
+    ('npi = "1245319599"', 'npi = "1245319590"', "practice.npi", "check digit"),
+    ('ein = "12-3456789"', 'ein = "00-0000000"', "practice.ein", "EIN"),
+    ('postal_code = "627011234"', 'postal_code = "62701"', "practice.address.postal_code", "format"),
+])
+def test_practice_identifiers_the_837p_needs_are_checked_at_load(tmp_path: Path, old: str, new: str, key: str,
+                                                                   words: str) -> None:
+    path = write(tmp_path, example_text().replace(old, new, 1))
+    with pytest.raises(PracticeConfigError) as caught:
+        load_practice(path)
+    assert f"key {key}" in str(caught.value)
+    assert words in str(caught.value)

@@ -14,6 +14,7 @@ import pytest
 from pypdf import PdfReader
 
 from config.practice import DEFAULT_PRACTICE_FILE, Practice, load_practice
+from pipeline.rules.decide import decide
 from pipeline.rules.intake import parse_event
 from pipeline.rules.superbill_pdf import (
     NOTE_DIRECT_BILLING,
@@ -382,3 +383,16 @@ def test_a_veteran_whose_claim_needs_attention_owes_the_balance(practice: Practi
     assert "cannot be billed to the VA Community Care Network" in text
     assert NOTE_DIRECT_BILLING not in text
     assert "out of network" not in text
+
+
+
+def test_a_triwest_referral_is_not_printed_as_optum() -> None:
+    doc = json.loads((Path(__file__).parents[1] / "fixtures" / "events" / "va_direct.json").read_text())
+    doc["va_referral"]["administrator"] = "triwest"
+    event = parse_event(json.dumps(doc))
+    practice = load_practice()
+    decision = decide(event, practice)
+    assert decision.route == "needs_attention"
+    pdf = render_superbill_pdf(event, practice, decision, document_number="SB-000001", issued_on=date(2026, 11, 21))
+    text = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+    assert "TriWest" in text and "Optum" not in text
