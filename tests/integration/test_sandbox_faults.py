@@ -222,7 +222,11 @@ def test_timeout_rate_one_takes_the_submission_then_hangs_past_the_client_timeou
             post_claim(http, server.url, key="hung", timeout=0.1)
 
         http.put(server.url + "/_sandbox/faults", json={"spec": ""}, timeout=5).raise_for_status()
-        by_key = http.get(f"{server.url}{CLAIMS}/by-key/hung", timeout=5)
+        # the client gave up while the peer may still be validating: the key is known once it is taken
+        deadline = time.monotonic() + 10
+        while (by_key := http.get(f"{server.url}{CLAIMS}/by-key/hung", timeout=5)).status_code == 404 \
+                and time.monotonic() < deadline:
+            time.sleep(0.05)
         receipts = http.get(server.url + "/_sandbox/receipts", timeout=5).json()
         retried = post_claim(http, server.url, key="hung", timeout=5)
         receipts_after_retry = http.get(server.url + "/_sandbox/receipts", timeout=5).json()
