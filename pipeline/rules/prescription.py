@@ -13,6 +13,7 @@ from datetime import date
 from pipeline.rules import codes
 from pipeline.rules.diagnoses import DiagnosisStatus, codes_with_status
 from pipeline.rules.identifiers import npi_is_valid
+from pipeline.rules.superbill import unlisted_procedures
 from schemas.decision import Finding
 from schemas.event import Prescription
 
@@ -103,14 +104,10 @@ def _diagnosis_not_billable(ctx: PrescriptionContext) -> Finding | None:
 
 
 def _procedure_not_prescribed(ctx: PrescriptionContext) -> Finding | None:
-    prescribed = ctx.prescription.procedures
-    if prescribed is None:
+    unlisted = unlisted_procedures(ctx.prescription.procedures, ctx.billed_cpts)
+    if unlisted is None:
         return None
-    allowed = {p.strip() for p in prescribed}
-    missing = [cpt for cpt in ctx.billed_cpts if cpt not in allowed]
-    if not missing:
-        return None
-    listed = ", ".join(sorted(allowed)) or "none"
+    missing, listed = unlisted
     return Finding(
         code=codes.PROCEDURE_NOT_PRESCRIBED,
         message=f"billed but not prescribed: {', '.join(missing)} (prescribed: {listed})",

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from pipeline.rules import codes
+from pipeline.rules.superbill import unlisted_procedures
 from schemas.decision import Finding
 from schemas.event import VaReferral
 
@@ -101,14 +102,10 @@ def _visits(ctx: ReferralContext) -> Finding | None:
 
 
 def _procedures(ctx: ReferralContext) -> Finding | None:
-    authorised = ctx.referral.procedures
-    if authorised is None:
+    unlisted = unlisted_procedures(ctx.referral.procedures, ctx.billed_cpts)
+    if unlisted is None:
         return None
-    allowed = {p.strip() for p in authorised}
-    missing = [cpt for cpt in ctx.billed_cpts if cpt not in allowed]
-    if not missing:
-        return None
-    listed = ", ".join(sorted(allowed)) or "none"
+    missing, listed = unlisted
     return Finding(
         code=codes.VA_PROCEDURE_NOT_AUTHORIZED,
         message=f"billed but not authorised on the referral: {', '.join(missing)} (authorised: {listed})",

@@ -143,3 +143,14 @@ def finalize_superbill(superbill: Superbill, route: Route) -> Superbill:
     return superbill.model_copy(
         update={"balance_due": balance_due(superbill.total_charge, superbill.amount_paid, route)}
     )
+
+
+def unlisted_procedures(listed: Iterable[str] | None, billed: Iterable[str]) -> tuple[list[str], str] | None:
+    """The billed CPTs missing from a list of allowed ones (a prescription's, a referral's), and the list as
+    text; None when no list is given or every billed CPT is on it."""
+    if listed is None:
+        return None
+    allowed = {p.strip() for p in listed}
+    missing = [cpt for cpt in billed if cpt not in allowed]
+    return (missing, ", ".join(sorted(allowed)) or "none") if missing else None
+
