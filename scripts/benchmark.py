@@ -93,6 +93,12 @@ def run_pipeline(workdir: Path, n: int, processes: int, threads: int) -> dict[st
                 break
             time.sleep(0.2)
         finished = max(c.status_changed_at for c in claims)
+        per_actor = {}
+        for actor in sorted(a.decode() for a in ledger.r.smembers(ledger.prefix + "metrics:actors")):
+            h = {k.decode(): v.decode() for k, v in ledger.r.hgetall(ledger.prefix + f"metrics:actor:{actor}").items()}
+            count = int(h.get("total", 0))
+            per_actor[actor] = {"messages": count,
+                                "mean_ms": round(float(h.get("seconds", 0)) / max(count, 1) * 1000, 1)}
         latencies = [c.status_changed_at - c.created_at for c in claims]
         return {
             "events": n, "accepted_by_webhook": sum(c == 202 for c in codes),
@@ -101,6 +107,7 @@ def run_pipeline(workdir: Path, n: int, processes: int, threads: int) -> dict[st
             "latency_ms": {f"p{p}": round(percentile(latencies, p) * 1000) for p in (50, 90, 95, 99)},
             "latency_ms_mean": round(statistics.mean(latencies) * 1000),
             "worker_rss_mb_peak": round(peak, 1), "web_rss_mb": round(rss_mb(stack.procs["web"].pid), 1),
+            "time_per_actor": per_actor,
             "by_status": dict(sorted({c.status: sum(x.status == c.status for x in claims) for c in claims}.items())),
         }
     finally:
