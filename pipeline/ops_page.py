@@ -56,7 +56,9 @@ def _page(title: str, body: str, *, msg: str | None = None, error: bool = False,
            '<form class="inline" method="post" action="/ops/logout" style="margin-left:auto">'
            '<button class="secondary" type="submit">Sign out</button></form></header>') if nav else \
         '<header><span class="brand">superbill ops</span></header>'
-    flash = f'<div class="flash{" error" if error else ""}" role="status">{escape(msg)}</div>' if msg else ""
+    # the message travels in the URL once; it is dropped from the address bar so a reload does not repeat it
+    flash = (f'<div class="flash{" error" if error else ""}" role="status">{escape(msg)}</div>'
+             '<script>history.replaceState(null, "", location.pathname)</script>') if msg else ""
     return HTMLResponse(f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{escape(title)}"
                         f"</title><meta name=viewport content='width=device-width'><style>{CSS}</style></head>"
                         f"<body>{bar}<main><h1>{escape(title)}</h1>{flash}{body}</main></body></html>")
