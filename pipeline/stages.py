@@ -35,6 +35,7 @@ log = structlog.get_logger(__name__)
 VALIDATE, ASSEMBLE, ROUTE = "validate", "assemble", "route"
 SUBMIT_DIRECT, SUBMIT_COURTESY, STATEMENT, ALERT = "submit_direct", "submit_courtesy", "make_statement", "alert"
 POLL_DELAY_MS = 2000
+MAX_POLL_DELAY_MS = 15 * 60_000
 LEASE_MARGIN_MS = 500
 
 
@@ -48,6 +49,7 @@ class Deps:
     alerts: AlertPort | None = None
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     lease_s: float = 60.0
+    ack_wait_s: float = 7 * 86400  # a claim the peer took but never decided is `failed` after this
 
 
 def _event(deps: Deps, claim_id: str) -> SessionCompleted:
@@ -329,8 +331,15 @@ def _apply_answer(deps: Deps, claim_id: str, peer: str, answer: PeerAnswer, step
     elif answer.outcome == "rejected":
         _reject(deps, claim_id, peer, answer.reasons)
     else:
+        claim = ledger.get(claim_id)
+        since = claim.submitted_at if claim and claim.submitted_at else deps.now().timestamp()
+        waited = deps.now().timestamp() - since
+        if waited > deps.ack_wait_s:
+            _fail(deps, claim_id, f"{peer} took the claim but gave no final answer in {waited / 3600:.0f} h")
+            return
         ledger.note(claim_id, "peer.pending", peer=peer)
-        deps.send(step, claim_id, delay_ms=POLL_DELAY_MS)
+        # poll often at first, then less: a quarter of the time waited so far, from 2 s up to 15 minutes
+        deps.send(step, claim_id, delay_ms=int(min(max(POLL_DELAY_MS, waited * 250), MAX_POLL_DELAY_MS)))
 
 
 def _reject(deps: Deps, claim_id: str, peer: str, reasons: list[str], status: int | None = None) -> None:
