@@ -15,7 +15,7 @@ from pipeline.ledger import Ledger
 from pipeline.queues import queue_stats
 from pipeline.rules.intake import InputRejected, parse_event_document
 from pipeline.stages import VALIDATE, claim_index
-from schemas.claim import FINAL_STATUSES, RESUBMITTABLE_STATUSES, STATUSES, Claim
+from schemas.claim import RESUBMITTABLE_STATUSES, STATUSES, Claim
 
 TIMELY_FILING_WARNING_DAYS = 30
 AMENDABLE_SECTIONS = ("prescription", "va_referral", "client", "coverage", "payment", "session")
@@ -206,8 +206,6 @@ def replay_refused(ledger: Ledger, refused_id: str, send: Callable[..., None],
     return outcome
 
 
-def is_final(status: str) -> bool:
-    return status in FINAL_STATUSES
 
 
 def daily_summary(ledger: Ledger, *, now: float | None = None) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from redis import RedisError
 
 from config.practice import Practice
 from pipeline.alerts import alert_notice
-from pipeline.errors import DocumentError, PeerRefused, PeerUnavailable, PermanentError, TransientError
+from pipeline.errors import DocumentError, PeerRefused, PeerUnavailable, TransientError
 from pipeline.ledger import Ledger
 from pipeline.metrics import record_latency
 from pipeline.peers import AlertPort, BillingServicePort, ClearinghousePort, PeerAnswer
@@ -401,7 +401,3 @@ def _finalised(deps: Deps, claim_id: str) -> None:
              problems=[p.code for p in claim.problems])
     if claim.status in ("failed", "rejected", "needs_attention"):
         deps.send(ALERT, claim_id)
-
-
-def is_permanent(exc: BaseException) -> bool:
-    return isinstance(exc, PermanentError)

@@ -16,7 +16,7 @@ from typing import Any
 
 import structlog
 
-from pipeline.sandbox.state import Answer, BillingRecord, JSONDict, SandboxState, utc_now
+from pipeline.sandbox.state import Answer, BillingRecord, JSONDict, SandboxState, first_answer_for, utc_now
 
 log = structlog.get_logger("pipeline.sandbox.billing")
 
@@ -27,7 +27,6 @@ REJECT_REASONS: tuple[str, ...] = (
     "carrier requires the claim from the member directly",
 )
 
-KEY_REUSED = {"error": "idempotency key reused with a different body"}
 UNKNOWN_KEY = {"error": "unknown key"}
 MALFORMED = {"error": "the body must be a JSON object"}
 
@@ -104,7 +103,7 @@ class BillingService:
         ).hexdigest()
 
         with self._state.lock:
-            replay = self._replay_locked(idempotency_key, fingerprint)
+            replay = first_answer_for(self._state.billing, idempotency_key, fingerprint, "billing")
             if replay is not None:
                 return replay
 
@@ -139,7 +138,7 @@ class BillingService:
         assert claim_id is not None
 
         with self._state.lock:
-            replay = self._replay_locked(idempotency_key, fingerprint)
+            replay = first_answer_for(self._state.billing, idempotency_key, fingerprint, "billing")
             if replay is not None:
                 return replay
             record = self._take(idempotency_key, claim_id, fingerprint, request)
@@ -159,15 +158,6 @@ class BillingService:
             if record is None:
                 return Answer(404, dict(UNKNOWN_KEY))
             return Answer(200, dict(record.first_answer.body))
-
-    def _replay_locked(self, idempotency_key: str, fingerprint: str) -> Answer | None:
-        record = self._state.billing.get(idempotency_key)
-        if record is None:
-            return None
-        if record.fingerprint != fingerprint:
-            return Answer(422, dict(KEY_REUSED))
-        log.info("sandbox.billing.replayed", claim_id=record.claim_id, idempotency_key=idempotency_key)
-        return record.first_answer
 
     def _take(
         self, idempotency_key: str, claim_id: str, fingerprint: str, request: JSONDict

@@ -14,7 +14,7 @@ from typing import Protocol
 
 import structlog
 
-from pipeline.sandbox.state import Answer, ClearinghouseRecord, JSONDict, SandboxState, utc_now
+from pipeline.sandbox.state import Answer, ClearinghouseRecord, JSONDict, SandboxState, first_answer_for, utc_now
 from pipeline.sandbox.x12 import claim_ids, fingerprint_text
 
 log = structlog.get_logger("pipeline.sandbox.clearinghouse")
@@ -27,7 +27,6 @@ REJECT_REASONS_277CA: tuple[str, ...] = (
     "A7:145 Entity's specialty/taxonomy code",
 )
 
-KEY_REUSED = {"error": "idempotency key reused with a different body"}
 UNKNOWN_KEY = {"error": "unknown key"}
 
 
@@ -76,7 +75,7 @@ class Clearinghouse:
         claim_id = ids[0] if ids else None
 
         with self._state.lock:
-            replay = self._replay_locked(idempotency_key, fingerprint)
+            replay = first_answer_for(self._state.clearinghouse, idempotency_key, fingerprint, "clearinghouse")
             if replay is not None:
                 return replay
             submission_id = self._state.next_id("CH")
@@ -124,16 +123,7 @@ class Clearinghouse:
 
     def _replay(self, idempotency_key: str, fingerprint: str) -> Answer | None:
         with self._state.lock:
-            return self._replay_locked(idempotency_key, fingerprint)
-
-    def _replay_locked(self, idempotency_key: str, fingerprint: str) -> Answer | None:
-        record = self._state.clearinghouse.get(idempotency_key)
-        if record is None:
-            return None
-        if record.fingerprint != fingerprint:
-            return Answer(422, dict(KEY_REUSED))
-        log.info("sandbox.clearinghouse.replayed", claim_id=record.claim_id, idempotency_key=idempotency_key)
-        return record.first_answer
+            return first_answer_for(self._state.clearinghouse, idempotency_key, fingerprint, "clearinghouse")
 
     def _refuse(
         self, submission_id: str, idempotency_key: str, claim_id: str | None, errors: list[str]

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+import structlog
 
 from pipeline.sandbox.faults import Dice, Faults
 
@@ -56,6 +59,23 @@ class BillingRecord:
     request: JSONDict
     received_at: str
     first_answer: Answer
+
+
+KEY_REUSED = {"error": "idempotency key reused with a different body"}
+
+
+def first_answer_for(records: Mapping[str, ClearinghouseRecord | BillingRecord], idempotency_key: str,
+           fingerprint: str, peer: str) -> Answer | None:
+    """The first answer under a key already taken (422 when the body differs); None for a new key.
+    Hold the state lock."""
+    record = records.get(idempotency_key)
+    if record is None:
+        return None
+    if record.fingerprint != fingerprint:
+        return Answer(422, dict(KEY_REUSED))
+    structlog.get_logger("pipeline.sandbox").info(f"sandbox.{peer}.replayed", claim_id=record.claim_id,
+                                                  idempotency_key=idempotency_key)
+    return record.first_answer
 
 
 def utc_now() -> str:
