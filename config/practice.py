@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
-from pipeline.rules.identifiers import ein_is_valid, npi_is_valid
+from pipeline.domain.identifiers import ein_is_valid, npi_is_valid
 
 DEFAULT_PRACTICE_FILE = Path(__file__).with_name("practice.example.toml")
 

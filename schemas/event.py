@@ -68,7 +68,7 @@ Cpt = Literal["97124", "97140"]
 
 
 class _Model(BaseModel):
-    # Inbound events are validated strictly, from JSON text (`pipeline.rules.intake`): a wrong JSON type
+    # Inbound events are validated strictly, from JSON text (`pipeline.domain.intake`): a wrong JSON type
     # is an input error there ("30" is not a number of minutes, 1 is not `true`).
     model_config = ConfigDict(extra="ignore", frozen=True)
 

@@ -27,7 +27,7 @@ import redis
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline.demo import BUNDLED_EVENTS, Stack  # noqa: E402
+from pipeline.entrypoints.demo import BUNDLED_EVENTS, Stack  # noqa: E402
 from schemas.claim import FINAL_STATUSES  # noqa: E402
 
 
@@ -115,7 +115,7 @@ def run_pipeline(workdir: Path, n: int, processes: int, threads: int) -> dict[st
 
 
 def run_bare(workdir: Path, n: int, processes: int, threads: int) -> dict[str, object]:
-    from pipeline.redis_server import start_embedded, stop_embedded
+    from pipeline.adapters.redis_server import start_embedded, stop_embedded
 
     data = workdir / "bare"
     url = start_embedded(data)

@@ -1,1 +1,1 @@
-"""dramatiq workers: broker setup, middleware and thin actors over `pipeline.stages`."""
+"""dramatiq workers: broker setup, middleware and thin actors over `pipeline.application.stages`."""

@@ -1,6 +1,7 @@
-"""Thin actors: parse the id, call one step of `pipeline.stages`, nothing else.
+"""Thin actors: parse the id, call one step of `pipeline.application.stages`, nothing else.
 
-Import this module only after `workers.app.setup()` has set the broker.
+Import this module only after `workers.app.setup()` has set the broker. Each actor's name and queue come
+from `pipeline.application.steps`, the table every process uses to queue a step.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ import dramatiq
 import structlog
 
 from config.settings import load_retry_settings
-from pipeline import stages
-from pipeline.errors import PermanentError
-from workers.runtime import deps
+from pipeline.application import stages, steps
+from pipeline.application.errors import PermanentError
+from pipeline.entrypoints.runtime import deps
 
 log = structlog.get_logger(__name__)
 _submit = load_retry_settings()
@@ -24,46 +25,50 @@ _STEP = {"max_retries": 10, "min_backoff": 500, "max_backoff": 30_000, "time_lim
 # Submissions talk to peers: longer backoff, and `failed` (with the last error) when retries run out.
 _SUBMIT = {"max_retries": _submit.max_retries, "min_backoff": _submit.min_backoff_ms,
            "max_backoff": _submit.max_backoff_ms, "time_limit": 180_000, "throws": (PermanentError,),
-           "on_retry_exhausted": "submission_failed"}
+           "on_retry_exhausted": steps.SUBMISSION_FAILED}
 
 
-@dramatiq.actor(queue_name="validate", **_STEP)
+def _named(step: str) -> dict[str, str]:
+    return {"actor_name": step, "queue_name": steps.QUEUE_OF[step]}
+
+
+@dramatiq.actor(**_named(steps.VALIDATE), **_STEP)
 def validate(claim_id: str) -> None:
     stages.validate(deps(), claim_id)
 
 
-@dramatiq.actor(queue_name="assemble", **_STEP)
+@dramatiq.actor(**_named(steps.ASSEMBLE), **_STEP)
 def assemble(claim_id: str) -> None:
     stages.assemble(deps(), claim_id)
 
 
-@dramatiq.actor(queue_name="route", **_STEP)
+@dramatiq.actor(**_named(steps.ROUTE), **_STEP)
 def route(claim_id: str) -> None:
     stages.route(deps(), claim_id)
 
 
-@dramatiq.actor(queue_name="statements", **_STEP)
+@dramatiq.actor(**_named(steps.STATEMENT), **_STEP)
 def make_statement(claim_id: str) -> None:
     stages.make_statement(deps(), claim_id)
 
 
-@dramatiq.actor(queue_name="submit_direct", **_SUBMIT)
+@dramatiq.actor(**_named(steps.SUBMIT_DIRECT), **_SUBMIT)
 def submit_direct(claim_id: str) -> None:
     stages.submit_direct(deps(), claim_id)
 
 
-@dramatiq.actor(queue_name="submit_courtesy", **_SUBMIT)
+@dramatiq.actor(**_named(steps.SUBMIT_COURTESY), **_SUBMIT)
 def submit_courtesy(claim_id: str) -> None:
     stages.submit_courtesy(deps(), claim_id)
 
 
-@dramatiq.actor(queue_name="submit_direct", max_retries=10, time_limit=60_000)
+@dramatiq.actor(**_named(steps.SUBMISSION_FAILED), max_retries=10, time_limit=60_000)
 def submission_failed(message: dict[str, Any], retry_info: dict[str, Any]) -> None:
     claim_id = message["args"][0]
     stages.mark_failed(deps(), claim_id)
 
 
-@dramatiq.actor(queue_name="alerts", max_retries=8, min_backoff=1_000, max_backoff=300_000, time_limit=30_000,
-                throws=(PermanentError,))
+@dramatiq.actor(**_named(steps.ALERT), max_retries=8, min_backoff=1_000, max_backoff=300_000,
+                time_limit=30_000, throws=(PermanentError,))
 def alert(claim_id: str) -> None:
     stages.send_alert(deps(), claim_id)

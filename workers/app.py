@@ -8,6 +8,7 @@ import dramatiq
 
 from config.logging import configure_logging
 from config.settings import load_settings
+from pipeline.entrypoints import runtime
 from workers.broker import build_broker
 
 _broker = None
@@ -18,9 +19,7 @@ def setup(url: str | None = None) -> dramatiq.Broker:
     global _broker
     if _broker is None:
         if url is None:
-            from workers.runtime import redis_url
-
-            url = redis_url(load_settings())
+            url = runtime.redis_url(load_settings())
         _broker = build_broker(url)
         dramatiq.set_broker(_broker)
         import workers.actors  # noqa: F401  (registers the actors on the broker just set)

@@ -8,6 +8,8 @@ from typing import Any
 import structlog
 from dramatiq import Middleware
 
+from pipeline.entrypoints import runtime
+
 
 class LogContext(Middleware):
     def before_process_message(self, broker: Any, message: Any) -> None:
@@ -39,12 +41,9 @@ class RedisMetrics(Middleware):
         started = self._started.pop(message.message_id, None)
         if started is None:
             return
-        from pipeline.metrics import record_message
-        from workers.runtime import deps
-
         try:
-            record_message(deps().ledger, message.actor_name, seconds=time.monotonic() - started,
-                           error=exception is not None)
+            runtime.metrics().record_message(message.actor_name, seconds=time.monotonic() - started,
+                                             error=exception is not None)
         except Exception:  # metrics never break a step
             structlog.get_logger(__name__).warning("metrics.record_failed", actor=message.actor_name)
 

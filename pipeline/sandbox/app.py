@@ -41,7 +41,7 @@ def _json(answer: Answer) -> JSONResponse:
 
 
 def _default_validator() -> Validator:
-    from pipeline.x12_validation import validate_837p
+    from pipeline.documents.x12_validation import validate_837p
 
     return validate_837p
 
@@ -115,7 +115,7 @@ def _faults_view(faults: Faults) -> JSONDict:
 def create_app(faults: Faults | None = None, *, validate_837p: Validator | None = None) -> FastAPI:
     """Both sandbox peers, with their own in-memory state and the given faults.
 
-    ``validate_837p`` is the 999 check (default: ``pipeline.x12_validation.validate_837p``).
+    ``validate_837p`` is the 999 check (default: ``pipeline.documents.x12_validation.validate_837p``).
     """
     state = SandboxState(faults if faults is not None else Faults())
     clearinghouse = Clearinghouse(state, validate_837p or _default_validator())

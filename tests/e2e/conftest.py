@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.demo import Stack
+from pipeline.entrypoints.demo import Stack
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "events"
 

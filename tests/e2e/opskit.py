@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import requests
 
-from pipeline.demo import Stack
+from pipeline.entrypoints.demo import Stack
 from tests.e2e.conftest import body, example
 
 T = TypeVar("T")

@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 
-from pipeline.demo import Stack
+from pipeline.entrypoints.demo import Stack
 from schemas.claim import FINAL_STATUSES, Claim
 from tests.e2e.conftest import body, example, logs_of
 
@@ -91,8 +91,8 @@ def wait_until(predicate: Any, timeout_s: float, what: str) -> Any:
 # the CLI and the sandbox -------------------------------------------------------------------------------
 def superbill(stack: Stack, *args: str, timeout_s: float = 60) -> subprocess.CompletedProcess[str]:
     """Run `superbill ARGS` as its own process against the stack."""
-    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], env=stack.env(), capture_output=True,
-                          text=True, timeout=timeout_s, check=False)
+    return subprocess.run([sys.executable, "-m", "pipeline.entrypoints.cli", *args], env=stack.env(),
+                          capture_output=True, text=True, timeout=timeout_s, check=False)
 
 
 def set_faults(stack: Stack, spec: str) -> None:
@@ -153,7 +153,7 @@ def first(segs: list[list[str]], seg_id: str, *qualifiers: str) -> list[str]:
 
 def check_837p(x12: str, *, claim_id: str, referral: str) -> int:
     """Assert the file is valid (pyx12), names the claim and its referral, adds up; returns its ISA13."""
-    from pipeline.x12_validation import validate_837p
+    from pipeline.documents.x12_validation import validate_837p
 
     report = validate_837p(x12)
     assert report.ok, report.errors

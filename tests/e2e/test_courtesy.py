@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.demo import Stack
+from pipeline.entrypoints.demo import Stack
 from pipeline.sandbox.billing import REJECT_REASONS
 from tests.e2e.submission_support import (
     assert_one_receipt_each,

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.demo import Stack
+from pipeline.entrypoints.demo import Stack
 from schemas.claim import FINAL_STATUSES
 from tests.e2e.conftest import body, example
 
@@ -74,7 +74,7 @@ def test_killed_worker_loses_no_claim_and_submits_nothing_twice(start_stack: Cal
     status_at_kill = {c.claim_id: c.status for c in ledger.get_many(ledger.claim_ids())}
     at_kill = Counter(status_at_kill.values())
     stack.start_worker("worker2")
-    stack.spawn("reconciler", [sys.executable, "-m", "pipeline.cli", "reconcile",
+    stack.spawn("reconciler", [sys.executable, "-m", "pipeline.entrypoints.cli", "reconcile",
                                 "--older-than", "5", "--every", "2"])
     poster.join(timeout=60)
     assert not poster.is_alive()

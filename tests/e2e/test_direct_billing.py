@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from pipeline.demo import Stack
+from pipeline.entrypoints.demo import Stack
 from pipeline.sandbox.clearinghouse import REJECT_REASONS_277CA
 from tests.e2e.submission_support import (
     assert_one_receipt_each,

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import requests
 
-from pipeline.demo import Stack
-from pipeline.rules.signature import sign
+from pipeline.domain.signature import sign
+from pipeline.entrypoints.demo import Stack
 from tests.e2e.conftest import body, example
 
 pytestmark = pytest.mark.e2e
@@ -72,8 +72,8 @@ def wait_final(stack: Stack, claim_ids: list[str]) -> dict[str, Any]:
 
 
 def cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], env=stack.env(), capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run([sys.executable, "-m", "pipeline.entrypoints.cli", *args], env=stack.env(),
+                          capture_output=True, text=True, timeout=60)
 
 
 def cli_json(stack: Stack, *args: str) -> dict[str, Any]:

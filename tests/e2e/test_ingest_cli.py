@@ -23,7 +23,7 @@ def test_ingest_sends_every_line_and_summarises(start_stack: Any, tmp_path: Path
     path = tmp_path / "events.jsonl"
     path.write_text("\n".join(lines) + "\n\n")
 
-    result = subprocess.run([sys.executable, "-m", "pipeline.cli", "ingest", str(path), "--json"],
+    result = subprocess.run([sys.executable, "-m", "pipeline.entrypoints.cli", "ingest", str(path), "--json"],
                             env=stack.env(), capture_output=True, text=True, timeout=120)
 
     assert result.returncode == 2, result.stderr  # some lines were refused

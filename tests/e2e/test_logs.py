@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import requests
 
-from pipeline.demo import Stack
-from pipeline.rules.signature import sign
+from pipeline.domain.signature import sign
+from pipeline.entrypoints.demo import Stack
 from tests.e2e.conftest import EXAMPLES, body, example, logs_of
 
 pytestmark = pytest.mark.e2e

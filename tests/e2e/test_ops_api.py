@@ -10,7 +10,8 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from pipeline.demo import Stack
+from pipeline.application.steps import QUEUES
+from pipeline.entrypoints.demo import Stack
 from tests.e2e.opskit import (
     FAST_FAIL_ENV,
     PRESCRIPTION,
@@ -28,7 +29,6 @@ from tests.e2e.opskit import (
     wait_for,
     wait_status,
 )
-from workers.broker import QUEUES
 
 pytestmark = pytest.mark.e2e
 StartStack = Callable[..., Stack]

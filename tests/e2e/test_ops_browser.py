@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.demo import Stack
+from pipeline.entrypoints.demo import Stack
 from tests.e2e.opskit import FAST_FAIL_ENV, PRESCRIPTION, event, heal, post, statuses, wait_status
 
 pytestmark = pytest.mark.e2e

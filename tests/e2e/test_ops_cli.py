@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from pipeline.demo import Stack
-from pipeline.queues import queue_stats
+from pipeline.adapters.queue_stats import queue_stats
+from pipeline.application.steps import QUEUES
+from pipeline.entrypoints.demo import Stack
 from tests.e2e.conftest import example
 from tests.e2e.opskit import (
     FAST_FAIL_ENV,
@@ -30,7 +31,6 @@ from tests.e2e.opskit import (
     wait_for,
     wait_status,
 )
-from workers.broker import QUEUES
 
 pytestmark = pytest.mark.e2e
 StartStack = Callable[..., Stack]
@@ -152,7 +152,7 @@ def test_status_and_claims_list_filters(start_stack: StartStack) -> None:
     ids = {name: post(stack, doc) for name, doc in docs.items()}
 
     def validate_queue() -> dict[str, Any]:
-        return next(q for q in queue_stats(stack.ledger()) if q["queue"] == "validate")
+        return next(q for q in queue_stats(stack.ledger().r) if q["queue"] == "validate")
 
     wait_for(validate_queue, lambda q: q["ready"] == 6 and (q["oldest_ready_age_s"] or 0) >= 1,
              timeout_s=20, what="six validate messages waiting, the oldest a second old")

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from pipeline.demo import Stack
+from pipeline.entrypoints.demo import Stack
 from tests.e2e.submission_support import (
     PATIENT_MARKERS,
     assert_one_receipt_each,
@@ -114,7 +114,7 @@ def test_a_worker_killed_mid_submission_leaves_exactly_one_receipt_per_claim(sta
 
     set_faults(stack, "")
     stack.start_worker("worker2")
-    stack.spawn("reconciler", [sys.executable, "-m", "pipeline.cli", "reconcile", "--older-than", "3",
+    stack.spawn("reconciler", [sys.executable, "-m", "pipeline.entrypoints.cli", "reconcile", "--older-than", "3",
                                 "--every", "1"])
     claims = wait_for(stack, ids, 70)
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-from pipeline.demo import Stack
+from pipeline.entrypoints.demo import Stack
 from schemas.claim import Claim
 from tests.e2e.conftest import body, example
 
@@ -56,7 +56,7 @@ def post_and_finish(stack: Stack, doc: dict[str, Any]) -> Claim:
 
 
 def resubmit(stack: Stack, claim_id: str) -> None:
-    done = subprocess.run([sys.executable, "-m", "pipeline.cli", "resubmit", claim_id], env=stack.env(),
+    done = subprocess.run([sys.executable, "-m", "pipeline.entrypoints.cli", "resubmit", claim_id], env=stack.env(),
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
 

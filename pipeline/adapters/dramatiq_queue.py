@@ -1,0 +1,51 @@
+"""The `StepSender` port on dramatiq's Redis broker, and the broker's settings, chosen on purpose.
+
+Any process can queue a step without the actors being imported: a message names its actor and queue
+(`pipeline.application.steps.QUEUE_OF`), and the worker processes (`workers/`) run the actors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+
+from pipeline.application.steps import QUEUE_OF, QUEUES
+
+NAMESPACE = "superbill"
+
+# A killed worker's unacked messages go back to their queue only when (a) its heartbeat is older than
+# `heartbeat_timeout` and (b) a maintenance pass runs, on `maintenance_chance` in 1,000,000 broker
+# commands, for the queue named in that command. dramatiq's defaults (60 s, 0.1 %) can leave a message
+# stranded for many minutes on a quiet queue. Workers poll (and so heartbeat) about once a second, so 20 s
+# is a safe timeout, and 5 % maintenance costs a few extra Redis operations per fetch. The ledger's
+# reconciler is the second line of defence: it re-drives claims that sit too long in a non-final status.
+HEARTBEAT_TIMEOUT_MS = 20_000
+MAINTENANCE_CHANCE = 50_000  # out of dramatiq's MAINTENANCE_SCALE of 1,000,000
+# Dead letters are kept 30 days instead of 7 for post-mortems; ops never needs them to recover a claim,
+# because the ledger records every failure and drives resubmission.
+DEAD_MESSAGE_TTL_MS = 30 * 24 * 3600 * 1000
+
+
+def build_broker(url: str, middleware: Iterable[dramatiq.Middleware] = ()) -> RedisBroker:
+    """The Redis broker with the pipeline's settings and queues, plus any extra middleware."""
+    broker = RedisBroker(
+        url=url,
+        namespace=NAMESPACE,
+        heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
+        maintenance_chance=MAINTENANCE_CHANCE,
+        dead_message_ttl=DEAD_MESSAGE_TTL_MS,
+    )
+    for extra in middleware:
+        broker.add_middleware(extra)
+    for queue in QUEUES:
+        broker.declare_queue(queue)
+    return broker
+
+
+def send_step(step: str, claim_id: str, delay_ms: int | None = None) -> None:
+    """Queue `step` for the claim on the process's broker (set once by its composition root)."""
+    message: dramatiq.Message[None] = dramatiq.Message(
+        queue_name=QUEUE_OF[step], actor_name=step, args=(claim_id,), kwargs={}, options={})
+    dramatiq.get_broker().enqueue(message, delay=delay_ms or None)

@@ -1,0 +1,126 @@
+"""Prometheus metrics, read from Redis at scrape time so every worker and web process agrees.
+
+Workers record per-actor counts and durations (their metrics middleware) and submission latencies per
+peer (`LedgerMetrics`, the `MetricsPort`); queue depths and claim counts are read live.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import structlog
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from redis import RedisError
+
+from pipeline.adapters.queue_stats import queue_stats
+from pipeline.adapters.redis_ledger import Ledger
+
+LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0)
+
+
+def _key(ledger: Ledger, *parts: str) -> str:
+    return ledger.prefix + "metrics:" + ":".join(parts)
+
+
+def record_latency(ledger: Ledger, peer: str, seconds: float, *, once: str | None = None) -> None:
+    """One observation; with `once` (e.g. "<claim id>:<submission no>") at most one per such key."""
+    if once is not None and not ledger.r.set(_key(ledger, "latency_seen", once), 1, nx=True, ex=90 * 86400):
+        return
+    key = _key(ledger, "latency", peer)
+    pipe = ledger.r.pipeline(transaction=False)
+    for bound in LATENCY_BUCKETS:
+        if seconds <= bound:
+            pipe.hincrby(key, f"le:{bound}", 1)
+    pipe.hincrby(key, "count", 1)
+    pipe.hincrbyfloat(key, "sum", seconds)
+    pipe.sadd(_key(ledger, "latency_peers"), peer)
+    pipe.execute()
+
+
+def record_message(ledger: Ledger, actor: str, *, seconds: float, error: bool) -> None:
+    key = _key(ledger, "actor", actor)
+    pipe = ledger.r.pipeline(transaction=False)
+    pipe.hincrby(key, "total", 1)
+    if error:
+        pipe.hincrby(key, "errors", 1)
+    pipe.hincrbyfloat(key, "seconds", seconds)
+    pipe.sadd(_key(ledger, "actors"), actor)
+    pipe.execute()
+
+
+class LedgerMetrics:
+    """The `MetricsPort` on the ledger's Redis: a metric never fails a step."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    def record_latency(self, peer: str, seconds: float, *, once: str | None = None) -> None:
+        try:
+            record_latency(self.ledger, peer, seconds, once=once)
+        except RedisError:
+            structlog.get_logger(__name__).warning("metrics.latency_failed", peer=peer)
+
+    def record_message(self, actor: str, *, seconds: float, error: bool) -> None:
+        try:
+            record_message(self.ledger, actor, seconds=seconds, error=error)
+        except RedisError:
+            structlog.get_logger(__name__).warning("metrics.record_failed", actor=actor)
+
+
+class _LedgerCollector:
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    def collect(self) -> Iterator[Any]:
+        ledger, r = self.ledger, self.ledger.r
+        ready = GaugeMetricFamily("superbill_queue_messages", "Messages per dramatiq queue and state",
+                                  labels=["queue", "state"])
+        dead = GaugeMetricFamily("superbill_queue_dead_messages", "Dead-lettered messages", labels=["queue"])
+        age = GaugeMetricFamily("superbill_queue_oldest_message_age_seconds", "Age of the oldest ready message",
+                                labels=["queue"])
+        for q in queue_stats(r):
+            for state in ("ready", "delayed", "in_progress"):
+                ready.add_metric([q["queue"], state], q[state])
+            dead.add_metric([q["queue"]], q["dead"])
+            age.add_metric([q["queue"]], q["oldest_ready_age_s"] or 0.0)
+        yield from (ready, dead, age)
+
+        by_status = GaugeMetricFamily("superbill_claims", "Claims per status", labels=["status"])
+        for status, n in ledger.count_by_status().items():
+            by_status.add_metric([status], n)
+        by_route = GaugeMetricFamily("superbill_claims_by_route", "Claims per route", labels=["route"])
+        for route, n in ledger.count_by_route().items():
+            by_route.add_metric([route], n)
+        refused = GaugeMetricFamily("superbill_refused_events", "Refused inbound events kept for ops")
+        refused.add_metric([], ledger.count_refused())
+        yield from (by_status, by_route, refused)
+
+        latency = HistogramMetricFamily("superbill_submission_latency_seconds",
+                                        "From preparing a submission to the peer's final answer", labels=["peer"])
+        for peer in sorted(p.decode() for p in r.smembers(_key(ledger, "latency_peers"))):
+            h = {k.decode(): v.decode() for k, v in r.hgetall(_key(ledger, "latency", peer)).items()}
+            buckets = [(str(b), int(h.get(f"le:{b}", 0))) for b in LATENCY_BUCKETS]
+            buckets.append(("+Inf", int(h.get("count", 0))))
+            latency.add_metric([peer], buckets, sum_value=float(h.get("sum", 0.0)))
+        yield latency
+
+        total = CounterMetricFamily("dramatiq_messages", "Messages processed per actor", labels=["actor_name"])
+        errors = CounterMetricFamily("dramatiq_message_errors", "Messages that raised, per actor",
+                                     labels=["actor_name"])
+        seconds = CounterMetricFamily("dramatiq_message_duration_seconds", "Time spent processing, per actor",
+                                      labels=["actor_name"])
+        for actor in sorted(a.decode() for a in r.smembers(_key(ledger, "actors"))):
+            h = {k.decode(): v.decode() for k, v in r.hgetall(_key(ledger, "actor", actor)).items()}
+            total.add_metric([actor], int(h.get("total", 0)))
+            errors.add_metric([actor], int(h.get("errors", 0)))
+            seconds.add_metric([actor], float(h.get("seconds", 0.0)))
+        yield from (total, errors, seconds)
+
+
+def render_metrics(ledger: Ledger) -> tuple[bytes, str]:
+    registry = CollectorRegistry()
+    registry.register(_LedgerCollector(ledger))  # type: ignore[arg-type]
+    return generate_latest(registry), CONTENT_TYPE_LATEST

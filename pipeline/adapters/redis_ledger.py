@@ -1,0 +1,361 @@
+"""The claim ledger in Redis: the source of truth. Queues only trigger; every step reads and writes here.
+
+Layout (prefix `sb:`):
+  claim:{id}            hash: status, route, problems, attempts, last error, ...
+  claim:{id}:event      the event the claim is built from (after any amendment), JSON
+  claim:{id}:timeline   stream, append-only: every step, attempt, peer answer, amendment
+  claim:{id}:statement  the latest statement PDF (bytes)
+  claims                sorted set of claim ids by creation time
+  status:{s}            sorted set of claim ids by the time they reached status s
+  route:{r}             set of claim ids with route r
+  event:{event_id}      the claim id an event created (duplicate detection)
+  referral:{number}     set of session ids that use a visit of that VA referral
+  refused / refused:{n} refused inbound events, verbatim, with their errors
+  seq:*                 counters shared by every worker (control numbers, document numbers)
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import redis
+
+from pipeline.application.ports import IngestResult, Refused
+from schemas.claim import RESUBMITTABLE_STATUSES, STATUSES, Claim
+
+_JSON_FIELDS = ("problems", "warnings", "superbill", "peer_reasons")
+_INT_FIELDS = ("attempts", "submission_no", "control_number")
+_FLOAT_FIELDS = ("created_at", "updated_at", "status_changed_at", "submitted_at", "prepared_at")
+
+# Compare-and-set of a claim's status, its fields, its indexes and a timeline entry, in one step.
+_TRANSITION = """
+local claim, timeline = KEYS[1], KEYS[2]
+local expected, new_status, now, fields, entry, prefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local cur = redis.call('HGET', claim, 'status')
+if not cur then return {0, ''} end
+local ok = (expected == '*')
+for s in string.gmatch(expected, '[^,]+') do if s == cur then ok = true end end
+if not ok then return {0, cur} end
+local id = redis.call('HGET', claim, 'claim_id')
+local old_route = redis.call('HGET', claim, 'route')
+for k, v in pairs(cjson.decode(fields)) do
+  if v == cjson.null then redis.call('HDEL', claim, k) else redis.call('HSET', claim, k, v) end
+end
+redis.call('HINCRBY', claim, 'version', 1)
+redis.call('HSET', claim, 'updated_at', now)
+if new_status ~= '' and new_status ~= cur then
+  redis.call('HSET', claim, 'status', new_status, 'status_changed_at', now)
+  redis.call('ZREM', prefix .. 'status:' .. cur, id)
+  redis.call('ZADD', prefix .. 'status:' .. new_status, now, id)
+end
+local new_route = redis.call('HGET', claim, 'route')
+if old_route ~= new_route then
+  if old_route then redis.call('SREM', prefix .. 'route:' .. old_route, id) end
+  if new_route then redis.call('SADD', prefix .. 'route:' .. new_route, id) end
+end
+if entry ~= '' then redis.call('XADD', timeline, '*', 'entry', entry) end
+return {1, cur}
+"""
+
+# A new event: a claim, a duplicate, or a different event for a session that already has a claim.
+_INGEST = """
+local event_key, claim, timeline, event_doc_key, claims = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local claim_id, now, fields, entry, event_doc, prefix, other_entry =
+  ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local existing = redis.call('GET', event_key)
+if existing then return {'duplicate', existing} end
+redis.call('SET', event_key, claim_id)
+if redis.call('EXISTS', claim) == 1 then
+  redis.call('XADD', timeline, '*', 'entry', other_entry)
+  redis.call('HSET', claim, 'updated_at', now)
+  return {'kept_for_review', claim_id}
+end
+for k, v in pairs(cjson.decode(fields)) do redis.call('HSET', claim, k, v) end
+redis.call('SET', event_doc_key, event_doc)
+redis.call('ZADD', claims, now, claim_id)
+redis.call('ZADD', prefix .. 'status:received', now, claim_id)
+redis.call('XADD', timeline, '*', 'entry', entry)
+return {'created', claim_id}
+"""
+
+# One visit of a VA referral per session; the same session never counts twice.
+_RESERVE_VISIT = """
+local used = redis.call('SCARD', KEYS[1])
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return {1, used - 1} end
+if used < tonumber(ARGV[2]) then
+  redis.call('SADD', KEYS[1], ARGV[1])
+  return {1, used}
+end
+return {0, used}
+"""
+
+_RELEASE_LEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class Ledger:
+    """The `ClaimLedger` port on Redis."""
+
+    def __init__(self, client: redis.Redis, *, prefix: str = "sb:") -> None:
+        self.r = client
+        self.prefix = prefix
+        self._transition = client.register_script(_TRANSITION)
+        self._ingest = client.register_script(_INGEST)
+        self._reserve = client.register_script(_RESERVE_VISIT)
+        self._release_lease = client.register_script(_RELEASE_LEASE)
+
+    # keys ------------------------------------------------------------------------------------------
+    def _k(self, *parts: str) -> str:
+        return self.prefix + ":".join(parts)
+
+    def claim_key(self, claim_id: str) -> str:
+        return self._k("claim", claim_id)
+
+    def timeline_key(self, claim_id: str) -> str:
+        return self._k("claim", claim_id, "timeline")
+
+    # ingest ----------------------------------------------------------------------------------------
+    def ingest(self, *, claim_id: str, event_id: str, session_id: str, event_doc: dict[str, Any],
+               index: dict[str, str], now: float | None = None) -> IngestResult:
+        now = time.time() if now is None else now
+        fields = {
+            "claim_id": claim_id, "session_id": session_id, "event_id": event_id, "status": "received",
+            "submission_no": "1", "attempts": "0", "created_at": repr(now), "updated_at": repr(now),
+            "status_changed_at": repr(now), "version": "0", **index,
+        }
+        entry = _entry("received", now, event_id=event_id, to="received")
+        other = _entry("event.kept_for_review", now, event_id=event_id,
+                       note="a different event for a session that already has a claim; not applied",
+                       event=event_doc)
+        outcome, cid = self._ingest(
+            keys=[self._k("event", event_id), self.claim_key(claim_id), self.timeline_key(claim_id),
+                  self._k("claim", claim_id, "event"), self._k("claims")],
+            args=[claim_id, repr(now), json.dumps(fields), entry, json.dumps(event_doc), self.prefix, other],
+        )
+        return IngestResult(outcome=_s(outcome), claim_id=_s(cid))
+
+    # reading ---------------------------------------------------------------------------------------
+    def get(self, claim_id: str) -> Claim | None:
+        raw = self.r.hgetall(self.claim_key(claim_id))
+        return _claim(raw) if raw else None
+
+    def get_many(self, claim_ids: Iterable[str]) -> list[Claim]:
+        ids = list(claim_ids)
+        pipe = self.r.pipeline(transaction=False)
+        for cid in ids:
+            pipe.hgetall(self.claim_key(cid))
+        return [_claim(raw) for raw in pipe.execute() if raw]
+
+    def event_document(self, claim_id: str) -> dict[str, Any]:
+        raw = self.r.get(self._k("claim", claim_id, "event"))
+        if raw is None:
+            raise KeyError(claim_id)
+        return dict(json.loads(raw))
+
+    def timeline(self, claim_id: str) -> list[dict[str, Any]]:
+        return [json.loads(fields[b"entry"]) for _, fields in self.r.xrange(self.timeline_key(claim_id))]
+
+    def claim_ids(self, *, status: str | None = None, route: str | None = None) -> list[str]:
+        if status:
+            ids = [_s(x) for x in self.r.zrange(self._k("status", status), 0, -1)]
+        else:
+            ids = [_s(x) for x in self.r.zrange(self._k("claims"), 0, -1)]
+        if route:
+            members = {_s(x) for x in self.r.smembers(self._k("route", route))}
+            ids = [i for i in ids if i in members]
+        return ids
+
+    def count_by_status(self) -> dict[str, int]:
+        pipe = self.r.pipeline(transaction=False)
+        for s in STATUSES:
+            pipe.zcard(self._k("status", s))
+        return dict(zip(STATUSES, pipe.execute(), strict=True))
+
+    def count_by_route(self) -> dict[str, int]:
+        routes = ("direct_billing", "courtesy_submission", "statement_only", "needs_attention")
+        pipe = self.r.pipeline(transaction=False)
+        for r in routes:
+            pipe.scard(self._k("route", r))
+        return dict(zip(routes, pipe.execute(), strict=True))
+
+    def stale_claims(self, *, older_than: float, statuses: Iterable[str]) -> list[str]:
+        ids: list[str] = []
+        for s in statuses:
+            ids += [_s(x) for x in self.r.zrangebyscore(self._k("status", s), 0, older_than)]
+        return ids
+
+    # writing ---------------------------------------------------------------------------------------
+    def transition(self, claim_id: str, expected: str | Iterable[str], to: str | None, *, kind: str,
+                   fields: dict[str, Any] | None = None, now: float | None = None, **detail: Any) -> bool:
+        """Move the claim to `to` if it is in one of `expected` ("*" for any); False (and nothing changes)
+        otherwise. `fields` are stored with it (None deletes); a timeline entry records the step."""
+        now = time.time() if now is None else now
+        exp = expected if isinstance(expected, str) else ",".join(expected)
+        stored = {k: _encode(v) for k, v in (fields or {}).items()}
+        entry = _entry(kind, now, to=to, **detail)
+        ok, _ = self._transition(
+            keys=[self.claim_key(claim_id), self.timeline_key(claim_id)],
+            args=[exp, to or "", repr(now), json.dumps(stored), entry, self.prefix],
+        )
+        return bool(ok)
+
+    def note(self, claim_id: str, kind: str, **detail: Any) -> None:
+        """A timeline entry without a status change."""
+        self.transition(claim_id, "*", None, kind=kind, **detail)
+
+    def record_attempt(self, claim_id: str, *, error: str, peer: str) -> None:
+        now = time.time()
+        pipe = self.r.pipeline(transaction=True)
+        pipe.hincrby(self.claim_key(claim_id), "attempts", 1)
+        pipe.hset(self.claim_key(claim_id), mapping={"last_error": error, "updated_at": repr(now)})
+        pipe.xadd(self.timeline_key(claim_id), {"entry": _entry("attempt.failed", now, peer=peer, error=error)})
+        pipe.execute()
+
+    def replace_event(self, claim_id: str, event_doc: dict[str, Any], *, index: dict[str, str],
+                      changed: list[str], source: str) -> bool:
+        """An amendment: only for claims that are not on their way to, or at, a peer."""
+        ok = self.transition(
+            claim_id, ("needs_attention", "rejected", "failed", "received"), None,
+            kind="amended", fields=index, changed=changed, source=source,
+        )
+        if ok:
+            self.r.set(self._k("claim", claim_id, "event"), json.dumps(event_doc))
+        return ok
+
+    def resubmit(self, claim_id: str, *, source: str) -> bool:
+        claim = self.get(claim_id)
+        if claim is None or claim.status not in RESUBMITTABLE_STATUSES:
+            return False
+        return self.transition(
+            claim_id, claim.status, "received", kind="resubmitted", source=source,
+            fields={"submission_no": claim.submission_no + 1, "idempotency_key": None, "peer_reference": None,
+                    "peer_reasons": None, "last_error": None, "attempts": 0, "control_number": None,
+                    "submitted_at": None, "prepared_at": None},
+            previous_status=claim.status, previous_submission_no=claim.submission_no,
+        )
+
+    # VA visits -------------------------------------------------------------------------------------
+    def _referral_key(self, referral_number: str) -> str:
+        return self._k("referral", referral_number.strip().upper())
+
+    def reserve_visit(self, referral_number: str, session_id: str, authorized: int) -> tuple[bool, int]:
+        """Atomically take one visit for the session; returns (granted, visits used by other sessions)."""
+        granted, used = self._reserve(keys=[self._referral_key(referral_number)], args=[session_id, authorized])
+        return bool(granted), int(used)
+
+    def release_visit(self, referral_number: str, session_id: str) -> bool:
+        return bool(self.r.srem(self._referral_key(referral_number), session_id))
+
+    def visits_used(self, referral_number: str, *, excluding: str | None = None) -> int:
+        key = self._referral_key(referral_number)
+        used = int(self.r.scard(key))
+        return used - 1 if excluding and self.r.sismember(key, excluding) else used
+
+    # counters and documents -----------------------------------------------------------------------
+    def next_number(self, name: str) -> int:
+        """Unique, increasing across every worker and machine that shares this Redis."""
+        return int(self.r.incr(self._k("seq", name)))
+
+    def put_statement(self, claim_id: str, pdf: bytes) -> None:
+        self.r.set(self._k("claim", claim_id, "statement"), pdf)
+
+    def get_statement(self, claim_id: str) -> bytes | None:
+        data = self.r.get(self._k("claim", claim_id, "statement"))
+        return bytes(data) if data is not None else None
+
+    # leases ----------------------------------------------------------------------------------------
+    @contextmanager
+    def lease(self, name: str, ttl_s: float) -> Iterator[bool]:
+        """A short exclusive lease (SET NX PX) so two workers never talk to a peer for one claim at once."""
+        key, token = self._k("lease", name), uuid.uuid4().hex
+        got = bool(self.r.set(key, token, nx=True, px=int(ttl_s * 1000)))
+        try:
+            yield got
+        finally:
+            if got:
+                self._release_lease(keys=[key], args=[token])
+
+    def lease_remaining_ms(self, name: str) -> int:
+        """How long the lease `name` still runs (0 when nobody holds it)."""
+        return max(int(self.r.pttl(self._k("lease", name))), 0)
+
+    # refused events --------------------------------------------------------------------------------
+    def keep_refused(self, *, body: bytes, http_status: int, errors: list[dict[str, str]], source: str,
+                     now: float | None = None) -> str:
+        now = time.time() if now is None else now
+        refused_id = f"ref_{self.next_number('refused'):06d}"
+        pipe = self.r.pipeline(transaction=True)
+        pipe.hset(self._k("refused", refused_id), mapping={
+            "refused_id": refused_id, "received_at": repr(now), "http_status": str(http_status),
+            "errors": json.dumps(errors), "body": body, "source": source,
+        })
+        pipe.zadd(self._k("refused"), {refused_id: now})
+        pipe.execute()
+        return refused_id
+
+    def list_refused(self) -> list[Refused]:
+        ids = [_s(x) for x in self.r.zrange(self._k("refused"), 0, -1)]
+        return [r for r in (self.get_refused(i) for i in ids) if r is not None]
+
+    def get_refused(self, refused_id: str) -> Refused | None:
+        raw = self.r.hgetall(self._k("refused", refused_id))
+        if not raw:
+            return None
+        d = {_s(k): v for k, v in raw.items()}
+        return Refused(
+            refused_id=_s(d["refused_id"]), received_at=float(d["received_at"]),
+            http_status=int(d["http_status"]), errors=json.loads(d["errors"]), body=bytes(d["body"]),
+            source=_s(d["source"]), replayed_as=_s(d["replayed_as"]) if "replayed_as" in d else None,
+        )
+
+    def count_refused(self) -> int:
+        return int(self.r.zcard(self._k("refused")))
+
+    def visit_referral(self, claim_id: str) -> str | None:
+        value = self.r.hget(self.claim_key(claim_id), "visit_referral")
+        return _s(value) if value else None
+
+    def mark_replayed(self, refused_id: str, outcome: str) -> None:
+        self.r.hset(self._k("refused", refused_id), "replayed_as", outcome)
+
+
+def _s(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _encode(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int | float):
+        return repr(value)
+    return json.dumps(value, default=str)
+
+
+def _entry(kind: str, now: float, **detail: Any) -> str:
+    return json.dumps({"at": now, "kind": kind, **{k: v for k, v in detail.items() if v is not None}},
+                      default=str)
+
+
+def _claim(raw: dict[bytes, bytes]) -> Claim:
+    d: dict[str, Any] = {_s(k): _s(v) for k, v in raw.items()}
+    for f in _JSON_FIELDS:
+        if f in d:
+            d[f] = json.loads(d[f])
+    for f in _INT_FIELDS:
+        if f in d:
+            d[f] = int(d[f])
+    for f in _FLOAT_FIELDS:
+        if f in d:
+            d[f] = float(d[f])
+    return Claim.model_validate(d)

@@ -1,0 +1,228 @@
+"""What ops can do, shared by the CLI, the ops API and the ops page: look, find, fix, resubmit."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from pipeline.application.ingest import Outcome, receive
+from pipeline.application.ports import ClaimLedger, QueueMonitor, StepSender
+from pipeline.application.stages import claim_index
+from pipeline.application.steps import VALIDATE
+from pipeline.domain.intake import InputRejected, parse_event_document
+from schemas.claim import RESUBMITTABLE_STATUSES, STATUSES, Claim
+
+TIMELY_FILING_WARNING_DAYS = 30
+AMENDABLE_SECTIONS = ("prescription", "va_referral", "client", "coverage", "payment", "session")
+
+
+@dataclass(frozen=True)
+class ClaimFilter:
+    status: str | None = None
+    route: str | None = None
+    payer: str | None = None
+    therapist: str | None = None
+    since: date | None = None  # date of service on or after
+    until: date | None = None  # date of service on or before
+    problem: str | None = None
+
+    def matches(self, claim: Claim) -> bool:
+        if self.status and claim.status != self.status:
+            return False
+        if self.route and claim.route != self.route:
+            return False
+        if self.payer and self.payer.casefold() not in (claim.payer or "").casefold():
+            return False
+        if self.therapist and claim.therapist_id != self.therapist:
+            return False
+        dos = date.fromisoformat(claim.date_of_service) if claim.date_of_service else None
+        if self.since and (dos is None or dos < self.since):
+            return False
+        if self.until and (dos is None or dos > self.until):
+            return False
+        return not (self.problem and self.problem not in [p.code for p in claim.problems])
+
+
+def list_claims(ledger: ClaimLedger, flt: ClaimFilter) -> list[Claim]:
+    ids = ledger.claim_ids(status=flt.status, route=flt.route)
+    return [c for c in ledger.get_many(ids) if flt.matches(c)]
+
+
+def show_claim(ledger: ClaimLedger, claim_id: str) -> dict[str, Any] | None:
+    claim = ledger.get(claim_id)
+    if claim is None:
+        return None
+    return {
+        **claim.model_dump(mode="json"),
+        "problems": [p.model_dump() for p in claim.problems],
+        "warnings": [w.model_dump() for w in claim.warnings],
+        "has_statement": ledger.get_statement(claim_id) is not None,
+        "timeline": ledger.timeline(claim_id),
+    }
+
+
+# at a glance ------------------------------------------------------------------------------------------
+def summary(ledger: ClaimLedger, queues: QueueMonitor, *, today: date | None = None,
+            now: float | None = None) -> dict[str, Any]:
+    now = time.time() if now is None else now
+    today = today or datetime.fromtimestamp(now, UTC).date()
+    claims = ledger.get_many(ledger.claim_ids())
+    by_status: Counter[str] = Counter(c.status for c in claims)
+    by_route = Counter(c.route or "(not routed yet)" for c in claims)
+    recent = [c for c in claims if c.status in ("failed", "rejected") and c.status_changed_at >= now - 86400]
+    reasons: Counter[str] = Counter()
+    for c in recent:
+        for reason in (c.peer_reasons or [c.last_error or "unknown"]):
+            reasons[f"{c.status}: {reason}"] += 1
+    late = [
+        {"claim_id": c.claim_id, "status": c.status, "date_of_service": c.date_of_service,
+         "age_days": (today - date.fromisoformat(c.date_of_service)).days}
+        for c in claims
+        if c.date_of_service and c.status != "accepted" and c.route in ("direct_billing", "courtesy_submission")
+        and (today - date.fromisoformat(c.date_of_service)).days > TIMELY_FILING_WARNING_DAYS
+    ]
+    return {
+        "queues": queues(),
+        "claims": {"total": len(claims), "by_status": {s: by_status.get(s, 0) for s in STATUSES},
+                   "by_route": dict(by_route)},
+        "last_24h": {"failed": sum(c.status == "failed" for c in recent),
+                     "rejected": sum(c.status == "rejected" for c in recent),
+                     "by_reason": dict(reasons.most_common())},
+        "past_timely_filing_warning": sorted(late, key=lambda x: -x["age_days"]),
+        "needs_attention": by_status.get("needs_attention", 0),
+        "refused_events": ledger.count_refused(),
+    }
+
+
+# fix --------------------------------------------------------------------------------------------------
+@dataclass
+class AmendResult:
+    ok: bool
+    claim_id: str
+    changed: list[str] = field(default_factory=list)
+    errors: list[dict[str, str]] = field(default_factory=list)
+    message: str = ""
+
+
+def amend(ledger: ClaimLedger, claim_id: str, patch: dict[str, Any], *, source: str) -> AmendResult:
+    """Attach or replace sections of the claim's event (prescription, VA referral, client, coverage, ...).
+
+    Validated like an event; recorded on the timeline; a claim on its way to or at a peer, or accepted,
+    cannot be changed in place.
+    """
+    claim = ledger.get(claim_id)
+    if claim is None:
+        return AmendResult(False, claim_id, message="no such claim")
+    unknown = [k for k in patch if k not in AMENDABLE_SECTIONS]
+    if unknown:
+        return AmendResult(False, claim_id, errors=[
+            {"path": k, "message": f"cannot be amended (allowed: {', '.join(AMENDABLE_SECTIONS)})"}
+            for k in unknown])
+    if claim.status not in (*RESUBMITTABLE_STATUSES, "received"):
+        return AmendResult(False, claim_id, message=f"a claim in status {claim.status} cannot be amended in "
+                           "place; only needs_attention, rejected and failed claims can")
+    document = ledger.event_document(claim_id)
+    merged = dict(document)
+    for section, value in patch.items():
+        if value is None:
+            merged.pop(section, None)
+        elif isinstance(value, dict) and isinstance(merged.get(section), dict) and section != "prescription" \
+                and section != "va_referral":
+            merged[section] = {**merged[section], **value}
+        else:
+            merged[section] = value
+    try:
+        event = parse_event_document(merged)
+    except InputRejected as exc:
+        return AmendResult(False, claim_id, errors=[e.model_dump() for e in exc.errors],
+                           message="the amended event is not valid")
+    if event.session.session_id != claim.session_id:
+        return AmendResult(False, claim_id, errors=[
+            {"path": "session.session_id", "message": "cannot change the session of a claim"}])
+    changed = sorted(patch)
+    if not ledger.replace_event(claim_id, merged, index=claim_index(event, claim_id), changed=changed,
+                                source=source):
+        return AmendResult(False, claim_id, message="the claim changed status meanwhile; try again")
+    return AmendResult(True, claim_id, changed=changed, message="amended; resubmit it to apply")
+
+
+# resubmit ---------------------------------------------------------------------------------------------
+@dataclass
+class ResubmitResult:
+    resubmitted: list[str] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    dry_run: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"resubmitted": self.resubmitted, "skipped": self.skipped, "dry_run": self.dry_run,
+                "count": len(self.resubmitted)}
+
+
+def select_for_resubmit(ledger: ClaimLedger, flt: ClaimFilter) -> list[str]:
+    if flt.status and flt.status not in RESUBMITTABLE_STATUSES:
+        raise ValueError(f"only {', '.join(sorted(RESUBMITTABLE_STATUSES))} claims can be resubmitted")
+    statuses = [flt.status] if flt.status else sorted(RESUBMITTABLE_STATUSES)
+    found: list[str] = []
+    for status in statuses:
+        found += [c.claim_id for c in list_claims(ledger, ClaimFilter(**{**flt.__dict__, "status": status}))]
+    return found
+
+
+def resubmit(ledger: ClaimLedger, claim_ids: Iterable[str], send: StepSender, *, source: str,
+             dry_run: bool = False, progress: Callable[[str], None] | None = None) -> ResubmitResult:
+    """Each claim at most once per request, even if listed twice; only resubmittable claims move."""
+    result = ResubmitResult(dry_run=dry_run)
+    for claim_id in dict.fromkeys(claim_ids):
+        claim = ledger.get(claim_id)
+        if claim is None:
+            result.skipped.append({"claim_id": claim_id, "reason": "no such claim"})
+        elif claim.status not in RESUBMITTABLE_STATUSES:
+            result.skipped.append({"claim_id": claim_id, "reason": f"status is {claim.status}"})
+        elif dry_run:
+            result.resubmitted.append(claim_id)
+        elif ledger.resubmit(claim_id, source=source):
+            send(VALIDATE, claim_id)
+            result.resubmitted.append(claim_id)
+        else:
+            result.skipped.append({"claim_id": claim_id, "reason": "changed status meanwhile"})
+        if progress:
+            progress(claim_id)
+    return result
+
+
+# refused events ----------------------------------------------------------------------------------------
+def replay_refused(ledger: ClaimLedger, refused_id: str, send: StepSender,
+                   body: bytes | None = None) -> Outcome | None:
+    """Send a refused event through the ingest path again (optionally with a corrected body)."""
+    refused = ledger.get_refused(refused_id)
+    if refused is None:
+        return None
+    outcome = receive(ledger, body if body is not None else refused.body, send, source=f"replay:{refused_id}")
+    ledger.mark_replayed(refused_id, json.dumps({"http_status": outcome.http_status, **outcome.body}))
+    return outcome
+
+
+
+
+def daily_summary(ledger: ClaimLedger, queues: QueueMonitor, *, now: float | None = None) -> dict[str, Any]:
+    """The day in numbers for the billing person (no patient data): what reached a final status in the
+    last 24 hours, what still needs a person, and what is late."""
+    now = time.time() if now is None else now
+    full = summary(ledger, queues, now=now)
+    claims = ledger.get_many(ledger.claim_ids())
+    today = [c for c in claims if c.status_changed_at >= now - 86400]
+    return {
+        "type": "daily_summary",
+        "period_end": datetime.fromtimestamp(now, UTC).isoformat(timespec="seconds"),
+        "final_last_24h": dict(Counter(c.status for c in today if c.is_final)),
+        "open_needing_a_person": {s: full["claims"]["by_status"][s] for s in sorted(RESUBMITTABLE_STATUSES)},
+        "failures_last_24h_by_reason": full["last_24h"]["by_reason"],
+        "past_timely_filing_warning": [x["claim_id"] for x in full["past_timely_filing_warning"]],
+        "refused_events": full["refused_events"],
+        "dead_messages": sum(q["dead"] for q in full["queues"]),
+    }

@@ -1,0 +1,179 @@
+"""The ports the application owns: what it needs from the outside, as interfaces.
+
+Adapters in `pipeline.adapters` implement them (the ledger on Redis, the HTTP peers, alerts, metrics,
+the dramatiq step sender); the composition root (`pipeline.entrypoints.runtime`) plugs them in; tests plug
+in fakes. The application never imports an adapter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from schemas.claim import Claim
+
+Outcome = Literal["accepted", "rejected", "pending"]
+
+
+# the claim ledger -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class IngestResult:
+    outcome: str  # "created" | "duplicate" | "kept_for_review"
+    claim_id: str
+
+
+@dataclass(frozen=True)
+class Refused:
+    """An inbound event the pipeline refused, kept verbatim with its errors."""
+
+    refused_id: str
+    received_at: float
+    http_status: int
+    errors: list[dict[str, str]]
+    body: bytes
+    source: str
+    replayed_as: str | None = None
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "refused_id": self.refused_id,
+            "received_at": self.received_at,
+            "http_status": self.http_status,
+            "errors": self.errors,
+            "source": self.source,
+            "replayed_as": self.replayed_as,
+            "size": len(self.body),
+        }
+
+
+class ClaimLedger(Protocol):
+    """The source of truth: every claim, its event, its timeline; compare-and-set status changes."""
+
+    def ingest(self, *, claim_id: str, event_id: str, session_id: str, event_doc: dict[str, Any],
+               index: dict[str, str], now: float | None = None) -> IngestResult: ...
+
+    def get(self, claim_id: str) -> Claim | None: ...
+
+    def get_many(self, claim_ids: Iterable[str]) -> list[Claim]: ...
+
+    def event_document(self, claim_id: str) -> dict[str, Any]: ...
+
+    def timeline(self, claim_id: str) -> list[dict[str, Any]]: ...
+
+    def claim_ids(self, *, status: str | None = None, route: str | None = None) -> list[str]: ...
+
+    def count_by_status(self) -> dict[str, int]: ...
+
+    def count_by_route(self) -> dict[str, int]: ...
+
+    def stale_claims(self, *, older_than: float, statuses: Iterable[str]) -> list[str]: ...
+
+    def transition(self, claim_id: str, expected: str | Iterable[str], to: str | None, *, kind: str,
+                   fields: dict[str, Any] | None = None, now: float | None = None, **detail: Any) -> bool:
+        """Move the claim to `to` if it is in one of `expected` ("*" for any); False and no change otherwise."""
+        ...
+
+    def note(self, claim_id: str, kind: str, **detail: Any) -> None:
+        """A timeline entry without a status change."""
+        ...
+
+    def record_attempt(self, claim_id: str, *, error: str, peer: str) -> None: ...
+
+    def replace_event(self, claim_id: str, event_doc: dict[str, Any], *, index: dict[str, str],
+                      changed: list[str], source: str) -> bool:
+        """An amendment: only for claims that are not on their way to, or at, a peer."""
+        ...
+
+    def resubmit(self, claim_id: str, *, source: str) -> bool: ...
+
+    def reserve_visit(self, referral_number: str, session_id: str, authorized: int) -> tuple[bool, int]:
+        """Atomically take one visit for the session: (granted, visits used by other sessions)."""
+        ...
+
+    def release_visit(self, referral_number: str, session_id: str) -> bool: ...
+
+    def visits_used(self, referral_number: str, *, excluding: str | None = None) -> int: ...
+
+    def visit_referral(self, claim_id: str) -> str | None: ...
+
+    def next_number(self, name: str) -> int:
+        """Unique and increasing across every process that shares the ledger."""
+        ...
+
+    def put_statement(self, claim_id: str, pdf: bytes) -> None: ...
+
+    def get_statement(self, claim_id: str) -> bytes | None: ...
+
+    def lease(self, name: str, ttl_s: float) -> AbstractContextManager[bool]:
+        """A short exclusive lease, so two workers never talk to a peer for one claim at once."""
+        ...
+
+    def lease_remaining_ms(self, name: str) -> int: ...
+
+    def keep_refused(self, *, body: bytes, http_status: int, errors: list[dict[str, str]], source: str,
+                     now: float | None = None) -> str: ...
+
+    def list_refused(self) -> list[Refused]: ...
+
+    def get_refused(self, refused_id: str) -> Refused | None: ...
+
+    def count_refused(self) -> int: ...
+
+    def mark_replayed(self, refused_id: str, outcome: str) -> None: ...
+
+
+# moving a claim on ------------------------------------------------------------------------------------
+class StepSender(Protocol):
+    """Queue the next step for a claim: `send(step, claim_id, delay_ms=None)`; steps are named in `steps`."""
+
+    def __call__(self, step: str, claim_id: str, delay_ms: int | None = None) -> None: ...
+
+
+class QueueMonitor(Protocol):
+    """Per queue: ready, delayed, in progress and dead messages, and the oldest ready message's age."""
+
+    def __call__(self) -> list[dict[str, Any]]: ...
+
+
+class MetricsPort(Protocol):
+    def record_latency(self, peer: str, seconds: float, *, once: str | None = None) -> None:
+        """One observation of a submission's latency; with `once`, at most one per such key. Never raises."""
+        ...
+
+
+# the peers --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PeerAnswer:
+    """What a peer said about one submission (one idempotency key)."""
+
+    outcome: Outcome
+    reference: str | None = None
+    reasons: list[str] = field(default_factory=list)
+    file_accepted: bool = True  # clearinghouse: the 999; a rejected file is a rejected claim
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+class ClearinghousePort(Protocol):
+    name: str
+
+    def submit(self, x12: str, *, idempotency_key: str) -> PeerAnswer:
+        """Send one 837P. Raises PeerUnavailable (retry) or PeerRefused (do not)."""
+        ...
+
+    def lookup(self, idempotency_key: str) -> PeerAnswer | None:
+        """What happened to this key: None when the peer never took it."""
+        ...
+
+
+class BillingServicePort(Protocol):
+    name: str
+
+    def submit(self, payload: dict[str, Any], *, idempotency_key: str) -> PeerAnswer: ...
+
+    def lookup(self, idempotency_key: str) -> PeerAnswer | None: ...
+
+
+class AlertPort(Protocol):
+    def notify(self, notice: dict[str, Any]) -> None: ...

@@ -1,0 +1,58 @@
+"""The reconciler: re-drives claims that sit too long in a non-final status.
+
+dramatiq is at-least-once but a message can still be lost (a retry that could not be enqueued while
+Redis was down, a worker killed before the broker's maintenance pass requeues its messages). The ledger
+knows every claim's status, so re-sending the step for that status is always safe: steps are idempotent.
+"""
+
+from __future__ import annotations
+
+import time
+
+import structlog
+
+from pipeline.application.stages import Deps, dispatch
+from pipeline.application.steps import ASSEMBLE, ROUTE, SUBMIT_COURTESY, SUBMIT_DIRECT, VALIDATE
+
+log = structlog.get_logger(__name__)
+
+STEP_FOR_STATUS = {
+    "received": VALIDATE,
+    "validated": ASSEMBLE,
+    "assembled": ROUTE,
+}
+SUBMISSION_STEP = {"direct_billing": SUBMIT_DIRECT, "courtesy_submission": SUBMIT_COURTESY}
+
+
+def reconcile_once(deps: Deps, *, older_than_s: float, now: float | None = None) -> list[str]:
+    now = time.time() if now is None else now
+    stale = deps.ledger.stale_claims(
+        older_than=now - older_than_s,
+        statuses=("received", "validated", "assembled", "routed", "submitting", "submitted"),
+    )
+    redriven = []
+    for claim in deps.ledger.get_many(stale):
+        if now - claim.updated_at < older_than_s:  # a step touched it recently (an attempt, a poll)
+            continue
+        if claim.status in STEP_FOR_STATUS:
+            deps.send(STEP_FOR_STATUS[claim.status], claim.claim_id)
+        elif claim.status == "routed":
+            dispatch(deps, claim.claim_id)
+        elif claim.route in SUBMISSION_STEP:
+            deps.send(SUBMISSION_STEP[claim.route], claim.claim_id)
+        else:
+            continue
+        deps.ledger.note(claim.claim_id, "reconciler.redrive", status=claim.status)
+        redriven.append(claim.claim_id)
+    if redriven:
+        log.warning("reconciler.redriven", count=len(redriven), claim_ids=redriven[:50])
+    return redriven
+
+
+def run_forever(deps: Deps, *, older_than_s: float, every_s: float = 15.0) -> None:
+    while True:
+        try:
+            reconcile_once(deps, older_than_s=older_than_s)
+        except Exception:  # keep going: the next pass tries again
+            log.exception("reconciler.pass_failed")
+        time.sleep(every_s)

@@ -1,0 +1,408 @@
+"""The pipeline's steps. Each loads the claim, checks it is in the status it expects (compare-and-set),
+calls the pure rules, stores the result and names the next step. Running any step twice changes nothing.
+
+The dramatiq actors are thin wrappers around these functions.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from config.practice import Practice
+from pipeline.application.alerts import alert_notice
+from pipeline.application.errors import DocumentError, PeerRefused, PeerUnavailable, TransientError
+from pipeline.application.ports import (
+    AlertPort,
+    BillingServicePort,
+    ClaimLedger,
+    ClearinghousePort,
+    MetricsPort,
+    PeerAnswer,
+    QueueMonitor,
+    StepSender,
+)
+from pipeline.application.steps import ALERT, ASSEMBLE, ROUTE, STATEMENT, SUBMIT_COURTESY, SUBMIT_DIRECT
+from pipeline.documents.courtesy import courtesy_payload
+from pipeline.documents.superbill_pdf import render_superbill_pdf
+from pipeline.documents.x12_837p import render_837p
+from pipeline.domain import decide as rules
+from pipeline.domain.intake import InputRejected, parse_event_document
+from schemas.claim import Claim
+from schemas.decision import Decision
+from schemas.event import SessionCompleted
+
+log = structlog.get_logger(__name__)
+
+POLL_DELAY_MS = 2000
+MAX_POLL_DELAY_MS = 15 * 60_000
+LEASE_MARGIN_MS = 500
+
+
+@dataclass
+class Deps:
+    ledger: ClaimLedger
+    practice: Practice
+    send: StepSender
+    clearinghouse: ClearinghousePort | None = None
+    billing_service: BillingServicePort | None = None
+    alerts: AlertPort | None = None
+    metrics: MetricsPort | None = None
+    queues: QueueMonitor = lambda: []  # queue depths, for ops
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    lease_s: float = 60.0
+    ack_wait_s: float = 7 * 86400  # a claim the peer took but never decided is `failed` after this
+
+
+def _event(deps: Deps, claim_id: str) -> SessionCompleted:
+    return parse_event_document(deps.ledger.event_document(claim_id))
+
+
+def _decision(claim: Claim) -> Decision:
+    return Decision.model_validate({
+        "claim_id": claim.claim_id, "session_id": claim.session_id, "route": claim.route,
+        "problems": claim.problems, "warnings": claim.warnings, "superbill": claim.superbill,
+    })
+
+
+# validate -> assemble -> route ---------------------------------------------------------------------------
+def validate(deps: Deps, claim_id: str) -> None:
+    claim = deps.ledger.get(claim_id)
+    if claim is None or claim.status != "received":
+        return
+    try:
+        event = _event(deps, claim_id)
+    except InputRejected as exc:  # only after an amendment that bypassed validation: park it for ops
+        problems = [{"code": "input_invalid", "message": f"{e.path}: {e.message}"} for e in exc.errors]
+        if deps.ledger.transition(claim_id, "received", "needs_attention", kind="validation.failed",
+                                  fields={"route": "needs_attention", "problems": problems}):
+            _finalised(deps, claim_id)
+        return
+    if deps.ledger.transition(claim_id, "received", "validated", kind="validated",
+                              fields=claim_index(event, claim_id)):
+        deps.send(ASSEMBLE, claim_id)
+
+
+def assemble(deps: Deps, claim_id: str) -> None:
+    claim = deps.ledger.get(claim_id)
+    if claim is None or claim.status != "validated":
+        return
+    draft = rules.assemble(_event(deps, claim_id), deps.practice)
+    superbill = draft.superbill.model_dump(mode="json") if draft.superbill else None
+    if deps.ledger.transition(claim_id, "validated", "assembled", kind="assembled",
+                              fields={"superbill": superbill}):
+        deps.send(ROUTE, claim_id)
+
+
+def route(deps: Deps, claim_id: str) -> None:
+    claim = deps.ledger.get(claim_id)
+    if claim is None or claim.status != "assembled":
+        return
+    event = _event(deps, claim_id)
+    decision = decide_with_visits(deps.ledger, deps.practice, event, claim)
+    fields = {
+        "route": decision.route,
+        "problems": [p.model_dump() for p in decision.problems],
+        "warnings": [w.model_dump() for w in decision.warnings],
+        "superbill": decision.superbill.model_dump(mode="json") if decision.superbill else None,
+        "visit_referral": _referral_key(event) if decision.route == "direct_billing" else None,
+    }
+    if deps.ledger.transition(claim_id, "assembled", "routed", kind="routed", fields=fields,
+                              route=decision.route, problems=decision.problem_codes):
+        dispatch(deps, claim_id)
+
+
+def decide_with_visits(ledger: ClaimLedger, practice: Practice, event: SessionCompleted, claim: Claim) -> Decision:
+    """The decision, with the VA referral's visits counted atomically in the ledger.
+
+    A session uses at most one visit (the same session never counts twice); when two sessions race for
+    the last visit exactly one gets it; a session whose claim does not go to direct billing uses none.
+    """
+    referral = _referral_key(event)
+    used = ledger.visits_used(referral, excluding=event.session.session_id) if referral else 0
+    decision = rules.decide(event, practice, visits_used=used)
+    if referral and event.va_referral and decision.route == "direct_billing":
+        granted, used_by_others = ledger.reserve_visit(referral, event.session.session_id,
+                                                       event.va_referral.visits_authorized)
+        if not granted:
+            decision = rules.decide(event, practice, visits_used=used_by_others)
+    if referral and decision.route != "direct_billing":
+        ledger.release_visit(referral, event.session.session_id)
+    previous = ledger.visit_referral(claim.claim_id)
+    if previous and previous != referral:
+        ledger.release_visit(previous, event.session.session_id)
+    return decision
+
+
+def _referral_key(event: SessionCompleted) -> str | None:
+    if event.coverage.kind != "va_ccn" or event.va_referral is None:
+        return None
+    return event.va_referral.referral_number.strip().upper()
+
+
+def dispatch(deps: Deps, claim_id: str) -> None:
+    """Send a routed claim on to the step of its route (also used by the reconciler)."""
+    claim = deps.ledger.get(claim_id)
+    if claim is None or claim.status != "routed":
+        return
+    if claim.route == "needs_attention":
+        if deps.ledger.transition(claim_id, "routed", "needs_attention", kind="needs_attention",
+                                  problems=[p.code for p in claim.problems]):
+            _finalised(deps, claim_id)
+    elif claim.route == "statement_only":
+        deps.send(STATEMENT, claim_id)
+    elif claim.route == "direct_billing":
+        deps.send(SUBMIT_DIRECT, claim_id)
+    elif claim.route == "courtesy_submission":
+        deps.send(SUBMIT_COURTESY, claim_id)
+
+
+def claim_index(event: SessionCompleted, claim_id: str) -> dict[str, str]:
+    """The claim's searchable facts (no patient data: payer, therapist, date of service)."""
+    kind = event.coverage.kind
+    payer = {"va_ccn": "VA CCN", "self_pay": "self pay"}.get(kind) or (event.coverage.payer_name or "")
+    return {"payer": payer, "coverage_kind": kind, "therapist_id": event.session.therapist_id,
+            "date_of_service": event.date_of_service.isoformat()}
+
+
+# statements ----------------------------------------------------------------------------------------------
+def make_statement(deps: Deps, claim_id: str) -> None:
+    with deps.ledger.lease(f"statement:{claim_id}", deps.lease_s) as got:
+        if not got:
+            raise TransientError(f"another worker is writing the statement of {claim_id}")
+        claim = deps.ledger.get(claim_id)
+        if claim is None or claim.status != "routed" or claim.route != "statement_only":
+            return
+        number = document_number(deps.ledger.next_number("document"))
+        pdf = render_superbill_pdf(_event(deps, claim_id), deps.practice, _decision(claim),
+                                   document_number=number, issued_on=deps.now().date(),
+                                   replaces=claim.document_number)
+        deps.ledger.put_statement(claim_id, pdf)
+        if deps.ledger.transition(claim_id, "routed", "statement_ready", kind="statement.ready",
+                                  fields={"document_number": number}, document_number=number):
+            _finalised(deps, claim_id)
+
+
+def document_number(n: int) -> str:
+    return f"SB-{n:06d}"
+
+
+# submissions ---------------------------------------------------------------------------------------------
+def submit_direct(deps: Deps, claim_id: str) -> None:
+    assert deps.clearinghouse is not None
+    peer = deps.clearinghouse
+
+    def start(claim: Claim) -> dict[str, Any]:
+        return {"control_number": deps.ledger.next_number("interchange"), "prepared_at": deps.now().timestamp()}
+
+    def send(claim: Claim) -> PeerAnswer:
+        assert claim.idempotency_key and claim.control_number
+        try:
+            x12 = render_837p(_event(deps, claim_id), deps.practice, _decision(claim),
+                              interchange_control_number=claim.control_number,
+                              group_control_number=claim.control_number, created_at=_prepared_at(claim))
+        except ValueError as exc:  # the messages name fields, never patient data
+            raise DocumentError(f"the 837P could not be built: {exc}") from None
+        return peer.submit(x12, idempotency_key=claim.idempotency_key)
+
+    _submit(deps, claim_id, "direct_billing", peer.name, peer.lookup, start, send, SUBMIT_DIRECT)
+
+
+def submit_courtesy(deps: Deps, claim_id: str) -> None:
+    assert deps.billing_service is not None
+    peer = deps.billing_service
+
+    def start(claim: Claim) -> dict[str, Any]:
+        return {"document_number": document_number(deps.ledger.next_number("document")),
+                "prepared_at": deps.now().timestamp()}
+
+    def send(claim: Claim) -> PeerAnswer:
+        assert claim.idempotency_key and claim.document_number
+        event, decision = _event(deps, claim_id), _decision(claim)
+        pdf = render_superbill_pdf(event, deps.practice, decision, document_number=claim.document_number,
+                                   issued_on=_prepared_at(claim).date())
+        deps.ledger.put_statement(claim_id, pdf)
+        payload = courtesy_payload(event, deps.practice, decision, document_number=claim.document_number)
+        payload["pdf_base64"] = base64.b64encode(pdf).decode()
+        return peer.submit(payload, idempotency_key=claim.idempotency_key)
+
+    _submit(deps, claim_id, "courtesy_submission", peer.name, peer.lookup, start, send, SUBMIT_COURTESY)
+
+
+def _prepared_at(claim: Claim) -> datetime:
+    """When this submission was prepared: a resend under the same key sends the same document."""
+    return datetime.fromtimestamp(claim.prepared_at or claim.status_changed_at, UTC)
+
+
+def _submit(deps: Deps, claim_id: str, route_name: str, peer_name: str,
+            lookup: Callable[[str], PeerAnswer | None], start: Callable[[Claim], dict[str, Any]],
+            send: Callable[[Claim], PeerAnswer], step: str) -> None:
+    """routed -> submitting (key recorded before the call) -> submitted -> accepted | rejected.
+
+    A claim found in `submitting` is first asked about at the peer by its key: nothing is sent twice
+    for one submission number.
+    """
+    ledger = deps.ledger
+    lease = f"submit:{claim_id}"
+    with ledger.lease(lease, deps.lease_s) as got:
+        if not got:
+            # Another worker is at the peer with this claim, or died there and its lease has not run out:
+            # look again when it has, without spending this message's retries (running out of them would
+            # mark the claim failed while the other worker may still get the peer's answer).
+            wait_ms = ledger.lease_remaining_ms(lease) + LEASE_MARGIN_MS
+            log.info("submission.busy", claim_id=claim_id, retry_in_ms=wait_ms)
+            deps.send(step, claim_id, delay_ms=wait_ms)
+            return
+        claim = ledger.get(claim_id)
+        if claim is None or claim.route != route_name:
+            return
+        answer: PeerAnswer | None = None
+        if claim.status == "routed" and (earlier := _earlier_submission(deps, claim, peer_name, lookup)):
+            key, answer = earlier
+            if not ledger.transition(claim_id, "routed", "submitting", kind="submission.adopted",
+                                     fields={"idempotency_key": key}, peer=peer_name, idempotency_key=key):
+                return
+            log.warning("submission.adopted", claim_id=claim_id, peer=peer_name, idempotency_key=key)
+        elif claim.status == "routed":
+            key = f"{claim_id}-{claim.submission_no}"
+            fields = {"idempotency_key": key, **start(claim)}
+            if not ledger.transition(claim_id, "routed", "submitting", kind="submission.started",
+                                     fields=fields, peer=peer_name, idempotency_key=key):
+                return
+            claim = ledger.get(claim_id)
+            assert claim is not None
+        elif claim.status in ("submitting", "submitted"):
+            assert claim.idempotency_key
+            try:
+                answer = lookup(claim.idempotency_key)
+            except PeerUnavailable as exc:
+                ledger.record_attempt(claim_id, error=str(exc), peer=peer_name)
+                raise
+            ledger.note(claim_id, "peer.lookup", peer=peer_name, key=claim.idempotency_key,
+                        known=answer is not None)
+        else:
+            return
+        if answer is None:
+            if claim.status == "submitted":
+                raise TransientError(f"{peer_name} does not know {claim.idempotency_key} yet")
+            try:
+                answer = send(claim)
+            except PeerUnavailable as exc:
+                ledger.record_attempt(claim_id, error=str(exc), peer=peer_name)
+                raise
+            except PeerRefused as exc:
+                _reject(deps, claim_id, peer_name, exc.reasons or [str(exc)], status=exc.status)
+                return
+            except DocumentError as exc:
+                _fail(deps, claim_id, str(exc))
+                return
+        _apply_answer(deps, claim_id, peer_name, answer, step)
+
+
+def _earlier_submission(deps: Deps, claim: Claim, peer_name: str,
+                        lookup: Callable[[str], PeerAnswer | None]) -> tuple[str, PeerAnswer] | None:
+    """A resubmission first asks the peer about the claim's earlier keys: a submission whose retries ran out
+    may have been taken without its answer ever arriving. One the peer took and did not reject is the
+    claim's submission; sending the claim again would bill it twice."""
+    for n in range(claim.submission_no - 1, 0, -1):
+        key = f"{claim.claim_id}-{n}"
+        try:
+            answer = lookup(key)
+        except PeerUnavailable as exc:
+            deps.ledger.record_attempt(claim.claim_id, error=str(exc), peer=peer_name)
+            raise
+        if answer is not None and answer.file_accepted and answer.outcome != "rejected":
+            return key, answer
+    return None
+
+
+def _apply_answer(deps: Deps, claim_id: str, peer: str, answer: PeerAnswer, step: str) -> None:
+    ledger = deps.ledger
+    if not answer.file_accepted:
+        _reject(deps, claim_id, peer, answer.reasons)
+        return
+    ledger.transition(claim_id, "submitting", "submitted", kind="submitted", peer=peer,
+                      fields={"peer_reference": answer.reference, "submitted_at": deps.now().timestamp()},
+                      reference=answer.reference)
+    if answer.outcome == "accepted":
+        if ledger.transition(claim_id, "submitted", "accepted", kind="accepted", peer=peer,
+                             fields={"peer_reference": answer.reference, "last_error": None},
+                             reference=answer.reference):
+            log.info("claim.accepted", peer=peer, reference=answer.reference)
+            _observe_latency(deps, claim_id, peer)
+    elif answer.outcome == "rejected":
+        _reject(deps, claim_id, peer, answer.reasons)
+    else:
+        claim = ledger.get(claim_id)
+        since = claim.submitted_at if claim and claim.submitted_at else deps.now().timestamp()
+        waited = deps.now().timestamp() - since
+        if waited > deps.ack_wait_s:
+            _fail(deps, claim_id, f"{peer} took the claim but gave no final answer in {waited / 3600:.0f} h")
+            return
+        ledger.note(claim_id, "peer.pending", peer=peer)
+        # poll often at first, then less: a quarter of the time waited so far, from 2 s up to 15 minutes
+        deps.send(step, claim_id, delay_ms=int(min(max(POLL_DELAY_MS, waited * 250), MAX_POLL_DELAY_MS)))
+
+
+def _reject(deps: Deps, claim_id: str, peer: str, reasons: list[str], status: int | None = None) -> None:
+    if deps.ledger.transition(claim_id, ("submitting", "submitted"), "rejected", kind="rejected", peer=peer,
+                              fields={"peer_reasons": reasons}, reasons=reasons, http_status=status):
+        _observe_latency(deps, claim_id, peer)
+        _finalised(deps, claim_id)
+
+
+def _observe_latency(deps: Deps, claim_id: str, peer: str) -> None:
+    """The submission latency (prepared -> the peer's final answer), once per submission number."""
+    claim = deps.ledger.get(claim_id)
+    if claim is None or not claim.prepared_at:
+        return
+    if deps.metrics is not None:
+        deps.metrics.record_latency(peer, max(0.0, claim.status_changed_at - claim.prepared_at),
+                                    once=f"{claim_id}:{claim.submission_no}")
+
+
+def send_alert(deps: Deps, claim_id: str) -> None:
+    """POST the claim's short notice (no patient data) to the alert URL, when one is configured."""
+    claim = deps.ledger.get(claim_id)
+    if claim is None or deps.alerts is None:
+        return
+    deps.alerts.notify(alert_notice(claim))
+    deps.ledger.note(claim_id, "alert.sent", status=claim.status)
+
+
+def mark_failed(deps: Deps, claim_id: str, *, error: str | None = None) -> None:
+    """Retries ran out: the claim is `failed` with its last error, and reported.
+
+    Not while another worker holds the claim's submission lease: that worker's answer settles it.
+    """
+    with deps.ledger.lease(f"submit:{claim_id}", deps.lease_s) as got:
+        if not got:
+            log.info("claim.failed_skipped", claim_id=claim_id, reason="another worker is submitting it")
+            return
+        _fail(deps, claim_id, error)
+
+
+def _fail(deps: Deps, claim_id: str, error: str | None) -> None:
+    claim = deps.ledger.get(claim_id)
+    if claim is None or claim.is_final:
+        return
+    last = error or claim.last_error or "retries exhausted"
+    if deps.ledger.transition(claim_id, ("routed", "submitting", "submitted"), "failed", kind="claim.failed",
+                              fields={"last_error": last}, error=last):
+        log.error("claim.failed", claim_id=claim_id, route=claim.route, attempts=claim.attempts, error=last)
+        _finalised(deps, claim_id)
+
+
+def _finalised(deps: Deps, claim_id: str) -> None:
+    claim = deps.ledger.get(claim_id)
+    if claim is None:
+        return
+    log.info("claim.final", claim_id=claim_id, status=claim.status, route=claim.route,
+             problems=[p.code for p in claim.problems])
+    if claim.status in ("failed", "rejected", "needs_attention"):
+        deps.send(ALERT, claim_id)

@@ -1,0 +1,19 @@
+"""The pipeline's steps by name and the queue each runs on: the one table the step sender and the actors share."""
+
+from __future__ import annotations
+
+VALIDATE, ASSEMBLE, ROUTE = "validate", "assemble", "route"
+SUBMIT_DIRECT, SUBMIT_COURTESY, STATEMENT, ALERT = "submit_direct", "submit_courtesy", "make_statement", "alert"
+SUBMISSION_FAILED = "submission_failed"  # called by the broker when a submission's retries run out
+
+QUEUE_OF = {
+    VALIDATE: "validate",
+    ASSEMBLE: "assemble",
+    ROUTE: "route",
+    SUBMIT_DIRECT: "submit_direct",
+    SUBMIT_COURTESY: "submit_courtesy",
+    STATEMENT: "statements",
+    ALERT: "alerts",
+    SUBMISSION_FAILED: "submit_direct",
+}
+QUEUES = tuple(dict.fromkeys(QUEUE_OF.values()))

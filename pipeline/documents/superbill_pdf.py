@@ -1,0 +1,675 @@
+"""The superbill as a one-page US Letter PDF (DOMAIN.md section 4, CONTRACT.md section 3 `--pdf`).
+
+Pure: the caller passes every fact, including the issue date; the result is the PDF's bytes.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+
+from fpdf import FPDF, FontFace
+from fpdf.enums import Align, MethodReturnValue, TableBordersLayout, TableCellFillMode, XPos, YPos
+
+from config.practice import Practice, Therapist
+from pipeline.domain.diagnoses import describe as code_set_description
+from schemas.decision import Decision, Superbill, SuperbillLine
+from schemas.event import Address, SessionCompleted
+
+__all__ = [
+    "NOTE_DIRECT_BILLING",
+    "NOTE_PAID_IN_FULL",
+    "SELF_PAY_INSURER",
+    "VA_CCN_INSURER",
+    "describe_diagnosis",
+    "format_money",
+    "latin1",
+    "render_superbill_pdf",
+]
+
+TITLE = "SUPERBILL"
+SUBTITLE = "Statement for Insurance Reimbursement"
+VA_CCN_INSURER = "VA Community Care Network (Optum)"
+SELF_PAY_INSURER = "Self-pay"
+NOTE_PAID_IN_FULL = "Paid in full by the client; please reimburse the client."
+NOTE_DIRECT_BILLING = "Billed directly to the VA Community Care Network; nothing is owed by the veteran."
+
+DIAGNOSIS_LETTERS = "ABCDEFGHIJKL"
+
+CPT_DESCRIPTIONS = {
+    "97124": "Massage therapy, each 15 minutes",
+    "97140": "Manual therapy techniques, each 15 minutes",
+}
+
+TAXONOMY_NAMES = {"225700000X": "Massage Therapist"}
+
+PLACES_OF_SERVICE = {"11": "Office", "12": "Home"}
+
+PAYMENT_METHODS = {
+    "card": "Credit/debit card",
+    "cash": "Cash",
+    "check": "Check",
+    "hsa": "HSA card",
+    "fsa": "FSA card",
+    "none": "No payment collected",
+}
+
+# Font scales tried in turn until everything fits on the one page.
+_SCALES = (1.0, 0.95, 0.9, 0.86, 0.82, 0.78, 0.74, 0.7)
+
+_PAGE_W = 215.9
+_PAGE_H = 279.4
+_MARGIN = 12.7
+_TOP = 10.0
+_BOTTOM = 9.0
+_FOOTER_H = 8.0
+_EPW = _PAGE_W - 2 * _MARGIN
+
+_INK = (33, 37, 41)
+_MUTED = (95, 102, 110)
+_ACCENT = (24, 54, 96)
+_RULE = (170, 178, 189)
+_BAND = (228, 235, 244)
+_ZEBRA = (246, 248, 251)
+_CALLOUT = (240, 246, 240)
+_CALLOUT_EDGE = (120, 160, 120)
+_WARN = (252, 243, 232)
+_WARN_EDGE = (200, 140, 70)
+
+_UNICODE_FALLBACKS = {
+    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-",
+    "\u2212": "-", "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2033": '"', "\u2026": "...", "\u2022": "\xb7",
+    "\u00a0": " ", "\u2002": " ", "\u2003": " ", "\u2009": " ", "\u200b": "", "\u2122": "(TM)",
+    "\u0141": "L", "\u0142": "l", "\u0110": "D", "\u0111": "d", "\u0131": "i", "\u0152": "OE",
+    "\u0153": "oe", "\u20ac": "EUR",
+}
+
+
+def latin1(text: str) -> str:
+    """Text the PDF core fonts can show: latin-1, with accents and typography folded when outside it."""
+    out: list[str] = []
+    for char in unicodedata.normalize("NFC", text):
+        if char in ("\n", "\t") or (" " <= char <= "~") or ("\xa1" <= char <= "\xff"):
+            out.append(" " if char == "\t" else char)
+        elif char in _UNICODE_FALLBACKS:
+            out.append(_UNICODE_FALLBACKS[char])
+        elif unicodedata.category(char).startswith("C"):
+            continue
+        else:
+            base = "".join(
+                c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c)
+            )
+            out.append(base if base and all(ord(c) < 256 for c in base) else "?")
+    return "".join(out)
+
+
+def format_money(amount: Decimal) -> str:
+    """`Decimal("1234.5")` -> `$1,234.50`; negative amounts as `-$5.00`."""
+    cents = amount.quantize(Decimal("0.01"))
+    sign = "-" if cents < 0 else ""
+    return f"{sign}${abs(cents):,.2f}"
+
+
+def describe_diagnosis(code: str) -> str:
+    """The ICD-10-CM description of `code`, or "" when it cannot be found."""
+    try:
+        return code_set_description(code)
+    except Exception:
+        return ""
+
+
+def _us_date(value: date) -> str:
+    return value.strftime("%m/%d/%Y")
+
+
+def _zip(postal_code: str) -> str:
+    code = postal_code.strip()
+    return f"{code[:5]}-{code[5:]}" if len(code) == 9 and code.isdigit() else code
+
+
+def _ein(ein: str) -> str:
+    digits = ein.replace("-", "").strip()
+    return f"{digits[:2]}-{digits[2:]}" if len(digits) == 9 and digits.isdigit() else ein
+
+
+def _address_lines(line1: str, line2: str | None, city: str, state: str, postal_code: str) -> str:
+    street = line1 if not (line2 or "").strip() else f"{line1}, {line2}"
+    return f"{street}\n{city}, {state} {_zip(postal_code)}"
+
+
+def _client_address(address: Address) -> str:
+    return _address_lines(address.line1, address.line2, address.city, address.state, address.postal_code)
+
+
+def _taxonomy(code: str) -> str:
+    name = TAXONOMY_NAMES.get(code)
+    return f"{code} ({name})" if name else code
+
+
+def _or_dash(value: str | None) -> str:
+    return value.strip() if value and value.strip() else "-"
+
+
+def _pointer_letters(pointers: Sequence[int], count: int) -> str:
+    letters = [DIAGNOSIS_LETTERS[p - 1] for p in pointers if 1 <= p <= min(count, len(DIAGNOSIS_LETTERS))]
+    return ",".join(letters) if letters else "-"
+
+
+def _insurer(event: SessionCompleted) -> str:
+    kind = event.coverage.kind
+    if kind == "va_ccn":
+        referral = event.va_referral
+        if referral is not None and referral.administrator == "triwest":
+            return "VA Community Care Network (TriWest)"
+        return VA_CCN_INSURER
+    if kind == "self_pay":
+        return SELF_PAY_INSURER
+    return _or_dash(event.coverage.payer_name)
+
+
+def _payment_note(event: SessionCompleted, decision: Decision, bill: Superbill) -> tuple[str, bool]:
+    """The statement's closing note and whether it is a settled (True) or an owing (False) note."""
+    kind = event.coverage.kind
+    if decision.route == "direct_billing":
+        note = NOTE_DIRECT_BILLING
+        if bill.amount_paid > 0:
+            note += f" The {format_money(bill.amount_paid)} collected from the veteran is to be refunded."
+        return note, True
+    if bill.balance_due <= 0:
+        if kind == "self_pay":
+            tail = " This statement may also be used as a receipt for FSA/HSA reimbursement."
+        elif kind == "va_ccn":
+            tail = " This session has not been billed to the VA Community Care Network."
+        elif decision.route == "courtesy_submission":
+            tail = (
+                " This practice is out of network with the client's insurer; the statement was submitted"
+                " by the practice's billing service as a courtesy, and reimbursement is not guaranteed."
+            )
+        else:
+            tail = (
+                " This practice is out of network with the client's insurer; the client files this"
+                " statement for reimbursement (or for FSA/HSA use)."
+            )
+        return NOTE_PAID_IN_FULL + tail, True
+    owed = f"Balance due: {format_money(bill.balance_due)} is owed by the client to the practice."
+    if kind == "va_ccn":
+        tail = (
+            " This session cannot be billed to the VA Community Care Network until the referral and"
+            " prescription on file are in order."
+        )
+    elif kind == "self_pay":
+        tail = ""
+    else:
+        tail = (
+            " This practice is out of network; the insurer should reimburse the client for amounts the"
+            " client has paid."
+        )
+    return owed + tail, False
+
+
+class _Sheet:
+    """Draws the statement; `k` scales every font size and line height (1.0 = regular)."""
+
+    def __init__(self, k: float, title: str, author: str, issued_on: date) -> None:
+        self.k = k
+        pdf = FPDF(orientation="portrait", unit="mm", format="Letter")
+        pdf.set_margins(_MARGIN, _TOP, _MARGIN)
+        pdf.set_auto_page_break(False)
+        pdf.set_creation_date(datetime.combine(issued_on, time(0, 0), tzinfo=UTC))
+        pdf.set_title(latin1(title))
+        pdf.set_author(latin1(author))
+        pdf.set_subject(SUBTITLE)
+        pdf.set_creator("superbill-pipeline")
+        pdf.set_producer("superbill-pipeline")
+        pdf.set_lang("en-US")
+        pdf.add_page()
+        self.pdf = pdf
+
+    # -- primitives -------------------------------------------------------------------------
+
+    def font(self, size: float, style: str = "", color: tuple[int, int, int] = _INK) -> None:
+        self.pdf.set_font("Helvetica", style, size * self.k)
+        self.pdf.set_text_color(*color)
+
+    def lh(self, size: float) -> float:
+        """Line height in mm for a font size in points."""
+        return size * self.k * 0.45
+
+    def text_block(
+        self, x: float, y: float, w: float, text: str, size: float, style: str = "",
+        color: tuple[int, int, int] = _INK, align: Align = Align.L,
+    ) -> float:
+        """A wrapped paragraph at (x, y); returns the y below it."""
+        self.font(size, style, color)
+        self.pdf.set_xy(x, y)
+        self.pdf.multi_cell(
+            w, self.lh(size), latin1(text), align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT
+        )
+        return self.pdf.get_y()
+
+    def band(self, x: float, y: float, w: float, label: str) -> float:
+        """A section heading band; returns the y below it."""
+        h = 5.2 * self.k
+        pdf = self.pdf
+        pdf.set_fill_color(*_BAND)
+        pdf.rect(x, y, w, h, style="F")
+        pdf.set_draw_color(*_ACCENT)
+        pdf.set_line_width(0.35)
+        pdf.line(x, y + h, x + w, y + h)
+        self.font(8, "B", _ACCENT)
+        pdf.set_xy(x + 1.5, y)
+        pdf.cell(w - 3, h, latin1(label.upper()), align=Align.L)
+        return y + h + 1.3 * self.k
+
+    def fields(self, x: float, y: float, w: float, rows: Sequence[tuple[str, str]], label_w: float) -> float:
+        """Label / value rows; the value wraps within its column. Returns the y below the last row."""
+        pdf = self.pdf
+        for label, value in rows:
+            self.font(7.5, "", _MUTED)
+            pdf.set_xy(x, y + 0.15 * self.k)
+            pdf.multi_cell(label_w, self.lh(9), latin1(label), align=Align.L)
+            label_end = pdf.get_y()
+            self.font(9, "", _INK)
+            pdf.set_xy(x + label_w, y)
+            pdf.multi_cell(
+                w - label_w, self.lh(9), latin1(value), align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT
+            )
+            y = max(pdf.get_y(), label_end) + 0.5 * self.k
+        return y
+
+    def section_pair(
+        self, y: float,
+        left: tuple[str, Sequence[tuple[str, str]]],
+        right: tuple[str, Sequence[tuple[str, str]]],
+    ) -> float:
+        gap = 6.0
+        col = (_EPW - gap) / 2
+        label_w = 29.0 * self.k
+        ends = []
+        for x, (title, rows) in ((_MARGIN, left), (_MARGIN + col + gap, right)):
+            top = self.band(x, y, col, title)
+            ends.append(self.fields(x + 1.5, top, col - 1.5, rows, label_w))
+        return max(ends) + 2.2 * self.k
+
+    # -- the document -----------------------------------------------------------------------
+
+    def header(
+        self, practice: Practice, document_number: str, issued_on: date, replaces: str | None,
+        claim_id: str,
+    ) -> float:
+        info = practice.practice
+        pdf = self.pdf
+        right_w = 74.0
+        left_w = _EPW - right_w - 6
+        y = self.text_block(_MARGIN, _TOP, left_w, info.legal_name, 15, "B", _ACCENT)
+        a = info.address
+        y = self.text_block(
+            _MARGIN, y + 0.8, left_w,
+            _address_lines(a.line1, a.line2, a.city, a.state, a.postal_code) + f"\nPhone {info.phone}",
+            9, "", _INK,
+        )
+        left_end = y
+
+        x = _PAGE_W - _MARGIN - right_w
+        ry = self.text_block(x, _TOP - 1, right_w, TITLE, 22, "B", _ACCENT, Align.R)
+        ry = self.text_block(x, ry, right_w, SUBTITLE, 9.5, "", _INK, Align.R) + 1.8 * self.k
+        meta = [("Document no.", document_number), ("Date issued", _us_date(issued_on))]
+        meta.append(("Claim ref.", claim_id))
+        box_top = ry
+        pdf.set_draw_color(*_RULE)
+        pdf.set_line_width(0.2)
+        label_w = 22.0
+        ry += 1.2 * self.k
+        for label, value in meta:
+            self.font(7.5, "", _MUTED)
+            pdf.set_xy(x + 2, ry)
+            pdf.cell(label_w, self.lh(9), label, align=Align.L)
+            bold = label == "Document no."
+            self.font(9, "B" if bold else "", _INK)
+            pdf.set_xy(x + 2 + label_w, ry)
+            pdf.multi_cell(
+                right_w - label_w - 4, self.lh(9), latin1(value), align=Align.R,
+                new_x=XPos.LMARGIN, new_y=YPos.NEXT,
+            )
+            ry = pdf.get_y() + 0.3 * self.k
+        if replaces:
+            ry = self.text_block(
+                x + 2, ry + 0.4 * self.k, right_w - 4, f"Replaces document {replaces}", 8.5, "B", _WARN_EDGE,
+                Align.R,
+            )
+        ry += 0.9 * self.k
+        pdf.rect(x, box_top, right_w, ry - box_top)
+
+        y = max(left_end, ry) + 2.5 * self.k
+        pdf.set_draw_color(*_ACCENT)
+        pdf.set_line_width(0.7)
+        pdf.line(_MARGIN, y, _PAGE_W - _MARGIN, y)
+        return y + 3.2 * self.k
+
+    def diagnoses(self, y: float, codes: Sequence[str], describe: Callable[[str], str]) -> float:
+        y = self.band(_MARGIN, y, _EPW, "Diagnoses (ICD-10-CM, from the referring physician's prescription)")
+        if not codes:
+            return self.text_block(
+                _MARGIN + 1.5, y, _EPW - 3,
+                "No diagnosis on file: no physician prescription was presented for this session.",
+                8.5, "I", _MUTED,
+            ) + 2.6 * self.k
+        entries = [(DIAGNOSIS_LETTERS[i], code, describe(code)) for i, code in enumerate(codes[:12])]
+        pdf = self.pdf
+        if len(entries) <= 4:
+            rows = [list(e) for e in entries]
+            widths: tuple[float, ...] = (8, 22, _EPW - 30)
+            aligns: tuple[Align, ...] = (Align.C, Align.L, Align.L)
+        else:
+            half = (len(entries) + 1) // 2
+            left, right = entries[:half], entries[half:]
+            rows = []
+            for i, entry in enumerate(left):
+                other = right[i] if i < len(right) else ("", "", "")
+                rows.append([*entry, "", *other])
+            side = (_EPW - 4) / 2
+            widths = (7, 19, side - 26, 4, 7, 19, side - 26)
+            aligns = (Align.C, Align.L, Align.L, Align.L, Align.C, Align.L, Align.L)
+        self.font(8.5)
+        pdf.set_draw_color(*_RULE)
+        pdf.set_line_width(0.15)
+        pdf.set_fill_color(255, 255, 255)
+        pdf.set_xy(_MARGIN, y)
+        letter_cols = {0} if len(widths) == 3 else {0, 4}
+        code_cols = {1} if len(widths) == 3 else {1, 5}
+        with pdf.table(
+            col_widths=widths,
+            width=_EPW,
+            text_align=aligns,
+            first_row_as_headings=False,
+            borders_layout=TableBordersLayout.HORIZONTAL_LINES,
+            line_height=self.lh(8.5),
+            padding=(0.8 * self.k, 1.0),
+            v_align="TOP",
+        ) as table:
+            for values in rows:
+                row = table.row()
+                for i, value in enumerate(values):
+                    if i in letter_cols and value:
+                        style = FontFace(emphasis="B", color=_ACCENT)
+                    elif i in code_cols and value:
+                        style = FontFace(emphasis="B")
+                    else:
+                        style = None
+                    row.cell(latin1(value), style=style)
+        return pdf.get_y() + 3.0 * self.k
+
+    def services(self, y: float, bill: Superbill, n_codes: int) -> float:
+        y = self.band(_MARGIN, y, _EPW, "Services rendered")
+        pdf = self.pdf
+        headings = ["CPT", "Description", "Modifiers", "Minutes", "Units", "Dx pointer", "Charge"]
+        widths = (14, _EPW - 14 - 24 - 15 - 12 - 20 - 26, 24, 15, 12, 20, 26)
+        aligns = (Align.L, Align.L, Align.C, Align.R, Align.R, Align.C, Align.R)
+        self.font(8.5)
+        pdf.set_draw_color(*_RULE)
+        pdf.set_line_width(0.15)
+        pdf.set_fill_color(255, 255, 255)
+        pdf.set_xy(_MARGIN, y)
+        with pdf.table(
+            col_widths=widths,
+            width=_EPW,
+            text_align=aligns,
+            borders_layout=TableBordersLayout.HORIZONTAL_LINES,
+            cell_fill_color=_ZEBRA,
+            cell_fill_mode=TableCellFillMode.EVEN_ROWS,
+            headings_style=FontFace(emphasis="B", color=_ACCENT, size_pt=7.5 * self.k),
+            line_height=self.lh(8.5),
+            padding=(1.1 * self.k, 1.0),
+            v_align="TOP",
+        ) as table:
+            head = table.row()
+            for h in headings:
+                head.cell(h)
+            for line in bill.lines:
+                row = table.row()
+                for value in self._line_cells(line, n_codes):
+                    row.cell(latin1(value))
+        end = pdf.get_y()
+        pdf.set_draw_color(*_ACCENT)
+        pdf.set_line_width(0.35)
+        pdf.line(_MARGIN, end, _PAGE_W - _MARGIN, end)
+        return end + 3.0 * self.k
+
+    @staticmethod
+    def _line_cells(line: SuperbillLine, n_codes: int) -> list[str]:
+        description = line.description.strip() or CPT_DESCRIPTIONS.get(line.cpt, f"CPT {line.cpt}")
+        regions = [r for r in line.body_regions if r.strip()]
+        if regions:
+            label = "Region" if len(regions) == 1 else "Regions"
+            description += f"\n{label}: {', '.join(regions)}"
+        return [
+            line.cpt,
+            description,
+            " ".join(line.modifiers) if line.modifiers else "-",
+            str(line.minutes),
+            str(line.units),
+            _pointer_letters(line.diagnosis_pointers, n_codes),
+            format_money(line.charge),
+        ]
+
+    def totals(self, y: float, bill: Superbill, method: str, note: str, settled: bool) -> float:
+        pdf = self.pdf
+        box_w = 72.0
+        gap = 6.0
+        left_w = _EPW - box_w - gap
+        bx = _PAGE_W - _MARGIN - box_w
+
+        # Totals box (right).
+        rows = [
+            ("Total charges", format_money(bill.total_charge), False),
+            ("Amount paid", format_money(bill.amount_paid), False),
+            ("Balance due", format_money(bill.balance_due), True),
+        ]
+        row_h = 6.0 * self.k
+        pdf.set_draw_color(*_ACCENT)
+        pdf.set_line_width(0.35)
+        ty = y
+        for label, amount, strong in rows:
+            if strong:
+                pdf.set_fill_color(*_BAND)
+                pdf.rect(bx, ty, box_w, row_h + 1.0 * self.k, style="F")
+                pdf.line(bx, ty, bx + box_w, ty)
+                h = row_h + 1.0 * self.k
+            else:
+                h = row_h
+            self.font(10 if strong else 9, "B" if strong else "", _ACCENT if strong else _INK)
+            pdf.set_xy(bx + 2.5, ty)
+            pdf.cell(box_w / 2, h, label, align=Align.L)
+            pdf.set_xy(bx + box_w / 2, ty)
+            pdf.cell(box_w / 2 - 2.5, h, amount, align=Align.R)
+            ty += h
+        pdf.rect(bx, y, box_w, ty - y)
+
+        # Payment and note (left).
+        ly = self.fields(_MARGIN + 1.5, y + 0.6, left_w - 1.5, [("Payment method", method)], 29.0 * self.k)
+        ly += 1.0 * self.k
+        fill, edge = (_CALLOUT, _CALLOUT_EDGE) if settled else (_WARN, _WARN_EDGE)
+        self.font(8.5)
+        text_h = pdf.multi_cell(
+            left_w - 6, self.lh(8.5), latin1(note), dry_run=True, output=MethodReturnValue.HEIGHT
+        )
+        note_h = float(text_h) + 3.0 * self.k  # type: ignore[arg-type]
+        pdf.set_fill_color(*fill)
+        pdf.rect(_MARGIN, ly, left_w, note_h, style="F")
+        pdf.set_fill_color(*edge)
+        pdf.rect(_MARGIN, ly, 1.2, note_h, style="F")
+        self.text_block(_MARGIN + 4, ly + 1.5 * self.k, left_w - 6, note, 8.5, "", _INK)
+        return max(ty, ly + note_h) + 5.0 * self.k
+
+    def signature(self, y: float, therapist: Therapist) -> float:
+        pdf = self.pdf
+        y = self.text_block(
+            _MARGIN, y, _EPW,
+            "I certify that the services listed above were personally rendered by me on the date of"
+            " service shown, and that the charges are the practice's usual fees for these services.",
+            8, "I", _MUTED,
+        )
+        line_y = y + 11.0 * self.k
+        sig_w = 112.0
+        date_x = _MARGIN + sig_w + 12
+        pdf.set_draw_color(*_INK)
+        pdf.set_line_width(0.3)
+        pdf.line(_MARGIN, line_y, _MARGIN + sig_w, line_y)
+        pdf.line(date_x, line_y, _PAGE_W - _MARGIN, line_y)
+        name = f"{therapist.first_name} {therapist.last_name}, {therapist.credentials}"
+        end = self.text_block(
+            _MARGIN, line_y + 0.8, sig_w,
+            f"Signature of rendering therapist: {name}  (NPI {therapist.npi})", 7.5, "", _MUTED,
+        )
+        self.text_block(date_x, line_y + 0.8, _PAGE_W - _MARGIN - date_x, "Date", 7.5, "", _MUTED)
+        return end
+
+    def footer(self, practice_name: str, document_number: str) -> None:
+        pdf = self.pdf
+        y = _PAGE_H - _BOTTOM - _FOOTER_H + 3.0
+        pdf.set_draw_color(*_RULE)
+        pdf.set_line_width(0.2)
+        pdf.line(_MARGIN, y, _PAGE_W - _MARGIN, y)
+        self.font(7, "", _MUTED)
+        pdf.set_xy(_MARGIN, y + 1.0)
+        pdf.cell(
+            _EPW, 4, latin1(f"{practice_name}   \xb7   Superbill {document_number}   \xb7   Page 1 of 1"),
+            align=Align.C,
+        )
+
+    def fits(self, bottom: float) -> bool:
+        return self.pdf.pages_count == 1 and bottom <= _PAGE_H - _BOTTOM - _FOOTER_H
+
+    def output(self) -> bytes:
+        return bytes(self.pdf.output())
+
+
+def _draw(
+    k: float,
+    event: SessionCompleted,
+    practice: Practice,
+    decision: Decision,
+    bill: Superbill,
+    therapist: Therapist,
+    *,
+    document_number: str,
+    issued_on: date,
+    describe: Callable[[str], str],
+    replaces: str | None,
+) -> tuple[_Sheet, float]:
+    client = event.client
+    coverage = event.coverage
+    info = practice.practice
+    sheet = _Sheet(
+        k,
+        title=f"Superbill {document_number} - {client.first_name} {client.last_name}",
+        author=info.legal_name,
+        issued_on=issued_on,
+    )
+    y = sheet.header(practice, document_number, issued_on, replaces, decision.claim_id)
+
+    a = info.address
+    provider = [
+        ("Practice", info.legal_name),
+        ("Address", _address_lines(a.line1, a.line2, a.city, a.state, a.postal_code)),
+        ("Tax ID (EIN)", _ein(info.ein)),
+        ("Group NPI", info.npi),
+        ("Taxonomy", _taxonomy(info.taxonomy)),
+    ]
+    patient = [
+        ("Name", f"{client.first_name} {client.last_name}"),
+        ("Date of birth", _us_date(client.date_of_birth)),
+        ("Address", _client_address(client.address)),
+        ("Account no.", client.client_id),
+    ]
+    y = sheet.section_pair(y, ("Billing provider", provider), ("Patient / client", patient))
+
+    rendering = [
+        ("Name", f"{therapist.first_name} {therapist.last_name}, {therapist.credentials}"),
+        ("Individual NPI", therapist.npi),
+        ("License", f"{therapist.license_number} ({therapist.license_state})"),
+        ("Taxonomy", info.taxonomy),
+    ]
+    insurance = [("Insurer", _insurer(event))]
+    if coverage.kind == "commercial" and coverage.payer_id:
+        insurance.append(("Payer ID", coverage.payer_id))
+    if coverage.kind != "self_pay" or coverage.member_id:
+        insurance.append(("Member ID", _or_dash(coverage.member_id)))
+    if coverage.kind != "self_pay" or coverage.group_number:
+        insurance.append(("Group no.", _or_dash(coverage.group_number)))
+    if event.va_referral is not None:
+        insurance.append(("VA referral no.", event.va_referral.referral_number))
+    y = sheet.section_pair(y, ("Rendering therapist", rendering), ("Insurance", insurance))
+
+    rx = event.prescription
+    if rx is not None:
+        doctor = rx.physician
+        referring = [
+            ("Name", f"{doctor.first_name} {doctor.last_name}"),
+            ("NPI", doctor.npi),
+            ("Prescription", f"Issued {_us_date(rx.issued_on)}"
+             + (f", expires {_us_date(rx.expires_on)}" if rx.expires_on else "")),
+        ]
+    else:
+        referring = [("Name", "None on file (no prescription presented)")]
+    pos = bill.place_of_service
+    service = [
+        ("Date of service", _us_date(bill.date_of_service)),
+        ("Place of service", f"{pos} - {PLACES_OF_SERVICE[pos]}" if pos in PLACES_OF_SERVICE else pos),
+    ]
+    if event.va_referral is not None and event.va_referral.seoc:
+        service.append(("Episode of care", event.va_referral.seoc))
+    y = sheet.section_pair(y, ("Referring physician", referring), ("Service", service))
+
+    y = sheet.diagnoses(y, bill.diagnosis_codes, describe)
+    y = sheet.services(y, bill, len(bill.diagnosis_codes))
+    method = PAYMENT_METHODS.get(event.payment.method, event.payment.method)
+    note, settled = _payment_note(event, decision, bill)
+    y = sheet.totals(y, bill, method, note, settled)
+    y = sheet.signature(y, therapist)
+    sheet.footer(info.legal_name, document_number)
+    return sheet, y
+
+
+def render_superbill_pdf(
+    event: SessionCompleted,
+    practice: Practice,
+    decision: Decision,
+    *,
+    document_number: str,
+    issued_on: date,
+    diagnosis_descriptions: Mapping[str, str] | None = None,
+    replaces: str | None = None,
+) -> bytes:
+    """The decision's superbill as a one-page US Letter PDF.
+
+    `diagnosis_descriptions` maps an ICD-10-CM code to its description; codes it does not
+    name are looked up in the ICD-10-CM code set. Raises `ValueError` when the decision has
+    no superbill or the session's therapist is not in the practice profile.
+    """
+    bill = decision.superbill
+    if bill is None:
+        raise ValueError(f"decision {decision.claim_id} has no superbill to render")
+    therapist = practice.therapist(event.session.therapist_id)
+    if therapist is None:
+        raise ValueError(f"therapist {event.session.therapist_id} is not in the practice profile")
+    given = dict(diagnosis_descriptions or {})
+
+    def describe(code: str) -> str:
+        return given[code] if code in given else describe_diagnosis(code)
+
+    def draw(k: float) -> tuple[_Sheet, float]:
+        return _draw(
+            k, event, practice, decision, bill, therapist,
+            document_number=document_number, issued_on=issued_on, describe=describe, replaces=replaces,
+        )
+
+    sheet, bottom = draw(_SCALES[0])
+    for k in _SCALES[1:]:
+        if sheet.fits(bottom):
+            break
+        sheet, bottom = draw(k)
+    return sheet.output()

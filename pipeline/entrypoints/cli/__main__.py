@@ -1,0 +1,7 @@
+"""`python -m pipeline.entrypoints.cli`: the same as `superbill`."""
+
+import sys
+
+from pipeline.entrypoints.cli import main
+
+sys.exit(main())

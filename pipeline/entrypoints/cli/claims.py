@@ -1,0 +1,146 @@
+"""Claims: `superbill claims list|show|statement|amend` and `superbill resubmit`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from pipeline.entrypoints.cli.common import (
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_REFUSED,
+    add_filters,
+    claim_filter,
+    err,
+    print_json,
+    runtime_deps,
+    stderr_console,
+)
+
+
+def cmd_claims_list(args: argparse.Namespace) -> int:
+    from pipeline.application.ops import list_claims
+    from pipeline.entrypoints.cli.text import claims_table
+
+    deps = runtime_deps(args)
+    claims = list_claims(deps.ledger, claim_filter(args))
+    if args.json:
+        print_json({"claims": [c.summary() for c in claims]})
+    else:
+        print(claims_table([c.summary() for c in claims]))
+    return EXIT_OK
+
+
+def cmd_claims_show(args: argparse.Namespace) -> int:
+    from pipeline.application.ops import show_claim
+    from pipeline.entrypoints.cli.text import claim_text
+
+    deps = runtime_deps(args)
+    shown = show_claim(deps.ledger, args.claim_id)
+    if shown is None:
+        err(f"no claim {args.claim_id}")
+        return EXIT_ERROR
+    if args.json:
+        print_json(shown)
+    else:
+        print(claim_text(shown))
+    return EXIT_OK
+
+
+def cmd_claims_statement(args: argparse.Namespace) -> int:
+    deps = runtime_deps(args)
+    pdf = deps.ledger.get_statement(args.claim_id)
+    if pdf is None:
+        err(f"claim {args.claim_id} has no statement (only statement_ready and courtesy claims have one)")
+        return EXIT_ERROR
+    Path(args.output).write_bytes(pdf)
+    err(f"wrote {len(pdf)} bytes to {args.output}")
+    return EXIT_OK
+
+
+def cmd_claims_amend(args: argparse.Namespace) -> int:
+    from pipeline.application.ops import amend
+
+    deps = runtime_deps(args)
+    try:
+        patch = json.loads(Path(args.file).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        err(f"{args.file}: not a readable JSON file ({exc})")
+        return EXIT_ERROR
+    if not isinstance(patch, dict):
+        err(f"{args.file}: must be a JSON object such as {{\"prescription\": {{...}}}}")
+        return EXIT_ERROR
+    result = amend(deps.ledger, args.claim_id, patch, source="cli")
+    if args.json:
+        print_json(result.__dict__)
+    elif result.ok:
+        print(f"{args.claim_id}: amended ({', '.join(result.changed)}). "
+              f"Run `superbill resubmit {args.claim_id}` to apply.")
+    else:
+        err(f"{args.claim_id}: not amended. {result.message}")
+        err(*(f"  {e['path']}: {e['message']}" for e in result.errors))
+    return EXIT_OK if result.ok else EXIT_REFUSED
+
+
+def cmd_resubmit(args: argparse.Namespace) -> int:
+    from rich.progress import Progress
+
+    from pipeline.application.ops import resubmit, select_for_resubmit
+    from pipeline.entrypoints.runtime import send
+
+    deps = runtime_deps(args)
+    if args.claim_ids and args.status:
+        err("give claim ids or --status, not both")
+        return EXIT_ERROR
+    if not args.claim_ids and not args.status:
+        err("give claim ids, or --status S (rejected, failed or needs_attention) to pick them")
+        return EXIT_ERROR
+    try:
+        ids = args.claim_ids or select_for_resubmit(deps.ledger, claim_filter(args))
+    except ValueError as exc:
+        err(str(exc))
+        return EXIT_ERROR
+    with Progress(transient=True, console=stderr_console()) as progress:
+        task = progress.add_task("resubmitting", total=len(dict.fromkeys(ids)))
+        result = resubmit(deps.ledger, ids, send, source="cli", dry_run=args.dry_run,
+                          progress=lambda _: progress.advance(task))
+    if args.json:
+        print_json(result.as_dict())
+    else:
+        verb = "would resubmit" if args.dry_run else "resubmitted"
+        print(f"{verb} {len(result.resubmitted)} claim(s){': ' if result.resubmitted else ''}"
+              + ", ".join(result.resubmitted))
+        for s in result.skipped:
+            print(f"  skipped {s['claim_id']}: {s['reason']}")
+    return EXIT_OK if not result.skipped or result.resubmitted else EXIT_ERROR
+
+
+def register(sub: Any) -> None:
+    claims = sub.add_parser("claims", help="find, look at, fix claims").add_subparsers(
+        dest="claims_cmd", required=True, metavar="SUBCOMMAND")
+    p = claims.add_parser("list", help="claims, filtered")
+    add_filters(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_claims_list)
+    p = claims.add_parser("show", help="one claim with its superbill, problems and timeline")
+    p.add_argument("claim_id")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_claims_show)
+    p = claims.add_parser("statement", help="write a claim's statement PDF")
+    p.add_argument("claim_id")
+    p.add_argument("-o", "--output", required=True, metavar="FILE")
+    p.set_defaults(func=cmd_claims_statement)
+    p = claims.add_parser("amend", help="attach or replace the prescription, VA referral, client or coverage")
+    p.add_argument("claim_id")
+    p.add_argument("--file", required=True, metavar="PATCH.json",
+                   help='e.g. {"prescription": {...}} - sections: prescription, va_referral, client, coverage')
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_claims_amend)
+    p = sub.add_parser("resubmit", help="resubmit rejected, failed or needs_attention claims")
+    p.add_argument("claim_ids", nargs="*", metavar="ID")
+    add_filters(p, status_help="pick every claim in this status")
+    p.add_argument("--dry-run", action="store_true", help="list what would be resubmitted")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_resubmit)

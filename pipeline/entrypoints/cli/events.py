@@ -1,0 +1,123 @@
+"""Events in: `superbill ingest` and `superbill refused list|show|replay`."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pipeline.entrypoints.cli.common import (
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_REFUSED,
+    err,
+    print_json,
+    runtime_deps,
+    stderr_console,
+)
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from rich.progress import Progress
+
+    from pipeline.application.ingest import receive
+    from pipeline.entrypoints.runtime import send
+
+    deps = runtime_deps(args)
+    lines = [ln for ln in Path(args.file).read_bytes().splitlines() if ln.strip()]
+    counts: dict[str, int] = {}
+    refused: list[tuple[int, dict[str, Any]]] = []
+    with Progress(transient=True, console=stderr_console()) as progress:
+        task = progress.add_task(f"ingesting {args.file}", total=len(lines))
+        for number, line in enumerate(lines, 1):
+            outcome = receive(deps.ledger, line, send, source=f"ingest:{Path(args.file).name}:{number}")
+            status = outcome.body.get("status", str(outcome.http_status))
+            counts[status] = counts.get(status, 0) + 1
+            if not outcome.accepted:
+                refused.append((number, outcome.body))
+            progress.advance(task)
+    summary = {"lines": len(lines), **counts,
+               "refused_lines": [{"line": n, "refused_id": b.get("refused_id"), "errors": b.get("errors")}
+                                 for n, b in refused]}
+    if args.json:
+        print_json(summary)
+    else:
+        print(f"{len(lines)} events: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+        for n, body in refused:
+            print(f"  line {n} refused ({body.get('refused_id')}):")
+            for e in body.get("errors", []):
+                print(f"    {e['path']}: {e['message']}")
+    return EXIT_OK if not refused else EXIT_REFUSED
+
+
+def cmd_refused(args: argparse.Namespace) -> int:
+    from pipeline.application.ops import replay_refused
+    from pipeline.entrypoints.runtime import send
+
+    deps = runtime_deps(args)
+    if args.refused_cmd == "list":
+        rows = [r.summary() for r in deps.ledger.list_refused()]
+        if args.json:
+            print_json({"refused": rows})
+        else:
+            for r in rows:
+                when = datetime.fromtimestamp(r["received_at"], UTC).strftime("%Y-%m-%d %H:%M:%S")
+                first = r["errors"][0] if r["errors"] else {"path": "", "message": ""}
+                more = f" (+{len(r['errors']) - 1} more)" if len(r["errors"]) > 1 else ""
+                print(f"{r['refused_id']}  {when}  {r['http_status']}  {first['path']}: {first['message']}{more}"
+                      + (f"  [replayed: {r['replayed_as']}]" if r["replayed_as"] else ""))
+            if not rows:
+                print("no refused events")
+        return EXIT_OK
+    refused = deps.ledger.get_refused(args.refused_id)
+    if refused is None:
+        err(f"no refused event {args.refused_id}")
+        return EXIT_ERROR
+    if args.refused_cmd == "show":
+        try:
+            document = {**refused.summary(), "body": refused.body.decode("utf-8")}
+        except UnicodeDecodeError:  # not text: show it exactly, as base64
+            document = {**refused.summary(), "body_base64": base64.b64encode(refused.body).decode()}
+        if args.json:
+            print_json(document)
+        else:
+            print(f"{refused.refused_id}: HTTP {refused.http_status} from {refused.source}")
+            for e in refused.errors:
+                print(f"  {e['path']}: {e['message']}")
+            print("body:" if "body" in document else "body (not UTF-8 text; base64):")
+            print(document.get("body", document.get("body_base64")))
+        return EXIT_OK
+    body = Path(args.file).read_bytes() if args.file else None
+    outcome = replay_refused(deps.ledger, args.refused_id, send, body=body)
+    assert outcome is not None
+    if args.json:
+        print_json({"http_status": outcome.http_status, **outcome.body})
+    else:
+        print(f"{args.refused_id}: {outcome.body.get('status')} (HTTP {outcome.http_status})"
+              + (f", claim {outcome.body['claim_id']}" if "claim_id" in outcome.body else ""))
+        for e in outcome.body.get("errors", []):
+            print(f"  {e['path']}: {e['message']}")
+    return EXIT_OK if outcome.accepted else EXIT_REFUSED
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("ingest", help="send each line of a .jsonl file through the webhook's path")
+    p.add_argument("file", metavar="FILE.jsonl")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_ingest)
+    refused = sub.add_parser("refused", help="events we refused, and replay").add_subparsers(
+        dest="refused_cmd", required=True, metavar="SUBCOMMAND")
+    p = refused.add_parser("list")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_refused)
+    p = refused.add_parser("show")
+    p.add_argument("refused_id")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_refused)
+    p = refused.add_parser("replay", help="send it through ingest again (optionally a corrected body)")
+    p.add_argument("refused_id")
+    p.add_argument("--file", metavar="EVENT.json", help="a corrected event to send instead")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_refused)

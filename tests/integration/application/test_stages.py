@@ -1,0 +1,116 @@
+"""The submission step with fake peers (no HTTP) on a real Redis server: exactly once, pending answers,
+a peer that never decides."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from config.practice import load_practice
+from pipeline.adapters.redis_ledger import Ledger
+from pipeline.adapters.redis_server import embedded_redis
+from pipeline.application import stages
+from pipeline.application.errors import PeerUnavailable
+from pipeline.application.ingest import receive
+from pipeline.application.ports import PeerAnswer
+
+EVENT = (Path(__file__).parents[2] / "fixtures" / "events" / "va_direct.json").read_bytes()
+
+
+class FakeClearinghouse:
+    """Remembers what it took by key, like a real one; answers with a scripted outcome."""
+
+    name = "clearinghouse"
+
+    def __init__(self, outcome: str = "accepted", fail_first: int = 0) -> None:
+        self.outcome = outcome
+        self.fail_first = fail_first
+        self.taken: dict[str, str] = {}
+        self.sent = 0
+
+    def submit(self, x12: str, *, idempotency_key: str) -> PeerAnswer:
+        self.sent += 1
+        if self.sent <= self.fail_first:
+            raise PeerUnavailable(self.name, "answered 503")
+        self.taken.setdefault(idempotency_key, x12)
+        return PeerAnswer(outcome=self.outcome, reference="PCN1")  # type: ignore[arg-type]
+
+    def lookup(self, idempotency_key: str) -> PeerAnswer | None:
+        if idempotency_key not in self.taken:
+            return None
+        return PeerAnswer(outcome=self.outcome, reference="PCN1")  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with embedded_redis(Path(tmp_path_factory.mktemp("redis"))) as url:
+        yield url
+
+
+def run_to_routed(redis_url: str, peer: FakeClearinghouse, now: datetime) -> tuple[stages.Deps, list[Any]]:
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    sent: list[Any] = []
+    deps = stages.Deps(ledger=Ledger(client), practice=load_practice(), clearinghouse=peer,
+                       send=lambda step, cid, delay_ms=None: sent.append((step, cid, delay_ms)),
+                       now=lambda: now)
+    assert receive(deps.ledger, EVENT, deps.send, source="test").http_status == 202
+    for step in (stages.validate, stages.assemble, stages.route):
+        step(deps, "ses_va_direct")
+    assert deps.ledger.get("ses_va_direct").status == "routed"  # type: ignore[union-attr]
+    sent.clear()
+    return deps, sent
+
+
+def test_a_submission_step_run_twice_sends_once(redis_url: str) -> None:
+    peer = FakeClearinghouse()
+    deps, _ = run_to_routed(redis_url, peer, datetime(2026, 11, 21, tzinfo=UTC))
+    stages.submit_direct(deps, "ses_va_direct")
+    stages.submit_direct(deps, "ses_va_direct")
+    claim = deps.ledger.get("ses_va_direct")
+    assert claim is not None and claim.status == "accepted" and peer.sent == 1
+    assert list(peer.taken) == ["ses_va_direct-1"]
+    assert "CLM*ses_va_direct*260***11:B:1*Y*A*Y*Y" in peer.taken["ses_va_direct-1"]
+
+
+def test_after_a_failed_call_the_peer_is_asked_about_the_key_before_sending(redis_url: str) -> None:
+    peer = FakeClearinghouse(fail_first=1)
+    deps, _ = run_to_routed(redis_url, peer, datetime(2026, 11, 21, tzinfo=UTC))
+    with pytest.raises(PeerUnavailable):
+        stages.submit_direct(deps, "ses_va_direct")
+    claim = deps.ledger.get("ses_va_direct")
+    assert claim is not None and claim.status == "submitting" and claim.attempts == 1
+    peer.taken["ses_va_direct-1"] = "taken although the answer was lost"
+    stages.submit_direct(deps, "ses_va_direct")
+    assert deps.ledger.get("ses_va_direct").status == "accepted"  # type: ignore[union-attr]
+    assert peer.sent == 1  # found by its key: not sent again
+    kinds = [e["kind"] for e in deps.ledger.timeline("ses_va_direct")]
+    assert kinds[-4:] == ["attempt.failed", "peer.lookup", "submitted", "accepted"]
+
+
+def test_a_pending_answer_is_polled_later_and_a_peer_that_never_decides_fails_the_claim(redis_url: str) -> None:
+    peer = FakeClearinghouse(outcome="pending")
+    clock = {"now": datetime(2026, 11, 21, tzinfo=UTC)}
+    deps, sent = run_to_routed(redis_url, peer, clock["now"])
+    deps.now = lambda: clock["now"]
+    stages.submit_direct(deps, "ses_va_direct")
+    assert deps.ledger.get("ses_va_direct").status == "submitted"  # type: ignore[union-attr]
+    assert sent == [("submit_direct", "ses_va_direct", stages.POLL_DELAY_MS)]
+
+    clock["now"] += timedelta(hours=2)
+    stages.submit_direct(deps, "ses_va_direct")
+    assert sent[-1] == ("submit_direct", "ses_va_direct", stages.MAX_POLL_DELAY_MS)  # polls less often now
+
+    clock["now"] += timedelta(days=8)
+    stages.submit_direct(deps, "ses_va_direct")
+    claim = deps.ledger.get("ses_va_direct")
+    assert claim is not None and claim.status == "failed"
+    assert claim.last_error is not None and "no final answer" in claim.last_error
+    assert peer.sent == 1
+    assert json.dumps(deps.ledger.timeline("ses_va_direct")).count('"submission.started"') == 1
