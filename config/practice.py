@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from pipeline.domain.identifiers import ein_is_valid, npi_is_valid
 
@@ -90,14 +90,33 @@ class Coding(_Section):
     ncci_modifier_on: Literal["97124", "97140"] = "97140"
 
 
+X12_ID = r"^[ -~]+$"  # printable ASCII; the X12 separators are refused separately
+IsaId = Annotated[str, StringConstraints(min_length=2, max_length=15, pattern=X12_ID)]
+
+
 class Clearinghouse(_Section):
-    submitter_id: Annotated[str, StringConstraints(min_length=2, max_length=80)] = "THERAPEUTICKNEADS"
-    receiver_id: Annotated[str, StringConstraints(min_length=2, max_length=80)] = "CLEARINGHOUSE"
-    # ISA06/ISA08 hold at most 15 characters; when these are unset the first 15 of the ids above are used.
-    interchange_sender_id: Annotated[str, StringConstraints(min_length=2, max_length=15)] | None = None
-    interchange_receiver_id: Annotated[str, StringConstraints(min_length=2, max_length=15)] | None = None
+    submitter_id: Annotated[str, StringConstraints(min_length=2, max_length=80, pattern=X12_ID)] = "THERAPKNEADS"
+    receiver_id: Annotated[str, StringConstraints(min_length=2, max_length=80, pattern=X12_ID)] = "CLEARINGHOUSE"
+    # ISA06/ISA08 (and GS02/GS03) hold at most 15 characters: when these are unset, the ids above go there
+    # and must fit. An id is never cut: the clearinghouse would not recognise it.
+    interchange_sender_id: IsaId | None = None
+    interchange_receiver_id: IsaId | None = None
     receiver_name: NonEmpty = "CLEARINGHOUSE"
     usage: Literal["T", "P"] = "T"
+
+    @model_validator(mode="after")
+    def _fits_the_interchange_header(self) -> Clearinghouse:
+        for key, value, explicit in (("submitter_id", self.submitter_id, self.interchange_sender_id),
+                                     ("receiver_id", self.receiver_id, self.interchange_receiver_id)):
+            if any(c in "*:^~" for c in value):
+                raise ValueError(f"clearinghouse.{key} holds an X12 separator (* : ^ ~)")
+            if explicit is None and len(value) > 15:
+                side = "sender" if key == "submitter_id" else "receiver"
+                raise ValueError(
+                    f"clearinghouse.{key} has {len(value)} characters; the 837P's interchange header (ISA/GS) "
+                    f"holds at most 15: shorten it, or set clearinghouse.interchange_{side}_id to the "
+                    f"clearinghouse's interchange id")
+        return self
 
 
 class Practice(_Section):

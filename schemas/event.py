@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -64,6 +65,16 @@ def _diagnosis(value: Any) -> str:
 Money = Annotated[Decimal, BeforeValidator(_money)]
 DiagnosisCode = Annotated[str, BeforeValidator(_diagnosis)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+def _identifier(value: Any) -> Any:
+    if isinstance(value, str) and not value.strip():
+        raise PydanticCustomError("blank", "must not be empty")
+    return value
+
+
+# An identifier is taken exactly as sent: "s1 " and "s1" are two sessions, never one (no trimming).
+Identifier = Annotated[str, StringConstraints(min_length=1), AfterValidator(_identifier)]
 Cpt = Literal["97124", "97140"]
 
 
@@ -159,11 +170,11 @@ class ServiceLine(_Model):
 
 
 class Session(_Model):
-    session_id: Text
+    session_id: Identifier
     started_at: AwareDatetime
     ended_at: AwareDatetime
-    place_of_service: Annotated[str, StringConstraints(pattern=r"^\d{2}$")] = "11"
-    therapist_id: Text
+    place_of_service: Annotated[str, StringConstraints(pattern=r"^[0-9]{2}$")] = "11"
+    therapist_id: Identifier
     goal: Literal["functional", "relaxation"] | None = None
     services: list[ServiceLine] = Field(min_length=1)
 
@@ -190,7 +201,7 @@ class Address(_Model):
 
 
 class Client(_Model):
-    client_id: Text
+    client_id: Identifier
     first_name: Text
     last_name: Text
     date_of_birth: date
@@ -246,7 +257,7 @@ class Prescription(_Model):
 
 
 class VaReferral(_Model):
-    referral_number: Text
+    referral_number: str  # may be empty: that is the problem va_referral_number_invalid, fixable by amendment
     administrator: Literal["optum", "triwest"]
     region: int | None = None
     seoc: str | None = None
@@ -258,7 +269,7 @@ class VaReferral(_Model):
 
 
 class SessionCompleted(_Model):
-    event_id: Text
+    event_id: Identifier
     event_type: Literal["session.completed"]
     occurred_at: AwareDatetime | None = None
     session: Session
@@ -271,3 +282,36 @@ class SessionCompleted(_Model):
     @property
     def date_of_service(self) -> date:
         return self.session.date_of_service
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The model an annotation holds: `M`, `M | None`, `list[M]`."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def without_null_defaults(document: Any, model: type[BaseModel] = SessionCompleted) -> Any:
+    """The raw document with every `null` of an optional field left out, so that it takes its default exactly
+    as if it had not been sent (`"sex": null` is `"U"`). `null` for a required field stays an input error."""
+    if not isinstance(document, dict):
+        return document
+    out: dict[str, Any] = {}
+    for key, value in document.items():
+        spec = model.model_fields.get(key) if isinstance(key, str) else None
+        if spec is None:
+            out[key] = value
+            continue
+        if value is None and not spec.is_required():
+            continue
+        inner = _model_in(spec.annotation)
+        if inner is not None and isinstance(value, list):
+            value = [without_null_defaults(item, inner) for item in value]
+        elif inner is not None:
+            value = without_null_defaults(value, inner)
+        out[key] = value
+    return out

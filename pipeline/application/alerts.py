@@ -1,9 +1,11 @@
-"""The alert notice for a claim that ended failed, rejected or needs_attention: codes, never patient data."""
+"""The alert notice for a claim that ended failed, rejected or needs_attention: codes, never patient data
+and never a peer's free text (which may quote it)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from pipeline.application.reason_codes import error_code, peer_reason_code
 from schemas.claim import Claim
 
 
@@ -14,7 +16,7 @@ def alert_notice(claim: Claim) -> dict[str, Any]:
         "route": claim.route,
         "status": claim.status,
         "reason_codes": [p.code for p in claim.problems],
-        "peer_reasons": claim.peer_reasons,
-        "last_error": claim.last_error,
+        "peer_reason_codes": list(dict.fromkeys(peer_reason_code(r) for r in claim.peer_reasons or [])),
+        "error_code": error_code(claim.last_error),
         "attempts": claim.attempts,
     }

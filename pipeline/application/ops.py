@@ -12,6 +12,7 @@ from typing import Any
 
 from pipeline.application.ingest import Outcome, receive
 from pipeline.application.ports import ClaimLedger, QueueMonitor, StepSender
+from pipeline.application.reason_codes import claim_reason_codes
 from pipeline.application.stages import claim_index
 from pipeline.application.steps import VALIDATE
 from pipeline.domain.intake import InputRejected, parse_event_document
@@ -221,7 +222,9 @@ def daily_summary(ledger: ClaimLedger, queues: QueueMonitor, *, now: float | Non
         "period_end": datetime.fromtimestamp(now, UTC).isoformat(timespec="seconds"),
         "final_last_24h": dict(Counter(c.status for c in today if c.is_final)),
         "open_needing_a_person": {s: full["claims"]["by_status"][s] for s in sorted(RESUBMITTABLE_STATUSES)},
-        "failures_last_24h_by_reason": full["last_24h"]["by_reason"],
+        "failures_last_24h_by_reason": dict(Counter(
+            f"{c.status}: {code}" for c in today if c.status in ("failed", "rejected")
+            for code in claim_reason_codes(c) or ["unknown"])),
         "past_timely_filing_warning": [x["claim_id"] for x in full["past_timely_filing_warning"]],
         "refused_events": full["refused_events"],
         "dead_messages": sum(q["dead"] for q in full["queues"]),

@@ -17,6 +17,7 @@ import structlog
 from config.practice import Practice
 from pipeline.application.alerts import alert_notice
 from pipeline.application.errors import DocumentError, PeerRefused, PeerUnavailable, TransientError
+from pipeline.application.evaluate import evaluate
 from pipeline.application.ports import (
     AlertPort,
     BillingServicePort,
@@ -27,6 +28,7 @@ from pipeline.application.ports import (
     QueueMonitor,
     StepSender,
 )
+from pipeline.application.reason_codes import error_code
 from pipeline.application.steps import ALERT, ASSEMBLE, ROUTE, STATEMENT, SUBMIT_COURTESY, SUBMIT_DIRECT
 from pipeline.documents.courtesy import courtesy_payload
 from pipeline.documents.superbill_pdf import render_superbill_pdf
@@ -125,7 +127,7 @@ def decide_with_visits(ledger: ClaimLedger, practice: Practice, event: SessionCo
     """
     referral = _referral_key(event)
     used = ledger.visits_used(referral, excluding=event.session.session_id) if referral else 0
-    decision = rules.decide(event, practice, visits_used=used)
+    decision = evaluate(event, practice, visits_used=used)
     if referral and event.va_referral and decision.route == "direct_billing":
         granted, used_by_others = ledger.reserve_visit(referral, event.session.session_id,
                                                        event.va_referral.visits_authorized)
@@ -394,7 +396,7 @@ def _fail(deps: Deps, claim_id: str, error: str | None) -> None:
     last = error or claim.last_error or "retries exhausted"
     if deps.ledger.transition(claim_id, ("routed", "submitting", "submitted"), "failed", kind="claim.failed",
                               fields={"last_error": last}, error=last):
-        log.error("claim.failed", claim_id=claim_id, route=claim.route, attempts=claim.attempts, error=last)
+        log.error("claim.failed", claim_id=claim_id, route=claim.route, attempts=claim.attempts, error=error_code(last))
         _finalised(deps, claim_id)
 
 

@@ -10,13 +10,22 @@ from decimal import Decimal
 
 from config.practice import Practice, Therapist
 from pipeline.domain.x12_rules import (
+    ADDRESS_LINE,
+    CITY,
     COMPONENT_SEPARATOR,
     ELEMENT_SEPARATOR,
+    ISA_ID,
+    MEMBER_ID,
+    ORGANIZATION_NAME,
+    PERSON_FIRST_NAME,
+    PERSON_LAST_NAME,
+    REFERRAL_NUMBER,
     REPETITION_SEPARATOR,
     SEGMENT_TERMINATOR,
-    clean_text,
+    SUBMITTER_ID,
     digits_of,
     identifier,
+    limited_identifier,
     phone,
     required_text,
     state_code,
@@ -41,6 +50,10 @@ def format_amount(amount: Decimal) -> str:
         raise ValueError(f"amount {amount} is negative")
     text = f"{amount.quantize(Decimal('0.01')):f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _optional_line(value: str | None, what: str) -> str:
+    return required_text(value, what, ADDRESS_LINE) if value and value.strip() else ""
 
 
 def _ymd(day: date) -> str:
@@ -68,8 +81,8 @@ def _composite(*components: str) -> str:
 
 
 def _isa_id(explicit: str | None, fallback: str, what: str) -> str:
-    chosen = explicit if explicit else fallback[:15]
-    return identifier(chosen, what, max_length=15).ljust(15)
+    """ISA06/ISA08: the explicit id, else the clearinghouse id; never cut (the profile is checked at load)."""
+    return limited_identifier(explicit or fallback, what, ISA_ID).ljust(ISA_ID.max_length)
 
 
 def _rendering_taxonomy(therapist: Therapist, practice: Practice) -> str:
@@ -160,7 +173,7 @@ def render_837p(
     if therapist is None:
         raise ValueError(f"therapist {event.session.therapist_id!r} is not in the practice profile")
     payer = practice.payers.va_ccn
-    payer_name = required_text(payer.payer_name, "payers.va_ccn.payer_name")
+    payer_name = required_text(payer.payer_name, "payers.va_ccn.payer_name", ORGANIZATION_NAME)
     payer_id = identifier(payer.payer_id, "payers.va_ccn.payer_id")
 
     claim_id = identifier(decision.claim_id, "claim id", max_length=MAX_CLAIM_ID_LENGTH)
@@ -185,13 +198,13 @@ def render_837p(
     receiver_id = _isa_id(
         clearinghouse.interchange_receiver_id, clearinghouse.receiver_id, "interchange receiver id"
     )
-    submitter_id = identifier(clearinghouse.submitter_id, "clearinghouse.submitter_id")
-    receiver_nm1_id = identifier(clearinghouse.receiver_id, "clearinghouse.receiver_id")
+    submitter_id = limited_identifier(clearinghouse.submitter_id, "clearinghouse.submitter_id", SUBMITTER_ID)
+    receiver_nm1_id = limited_identifier(clearinghouse.receiver_id, "clearinghouse.receiver_id", SUBMITTER_ID)
     gs_sender = sender_id.strip()
     gs_receiver = receiver_id.strip()
 
     info = practice.practice
-    legal_name = required_text(info.legal_name, "practice legal name")
+    legal_name = required_text(info.legal_name, "practice legal name", ORGANIZATION_NAME)
     client = event.client
     physician = prescription.physician
 
@@ -244,7 +257,7 @@ def render_837p(
             "NM1",
             "40",
             "2",
-            required_text(clearinghouse.receiver_name, "receiver name"),
+            required_text(clearinghouse.receiver_name, "receiver name", ORGANIZATION_NAME),
             "",
             "",
             "",
@@ -260,12 +273,12 @@ def render_837p(
         ),
         _segment(
             "N3",
-            required_text(info.address.line1, "practice address line 1"),
-            clean_text(info.address.line2),
+            required_text(info.address.line1, "practice address line 1", ADDRESS_LINE),
+            _optional_line(info.address.line2, "practice address line 2"),
         ),
         _segment(
             "N4",
-            required_text(info.address.city, "practice city"),
+            required_text(info.address.city, "practice city", CITY),
             state_code(info.address.state, "practice"),
             zip_code(info.address.postal_code, "billing provider", nine_digits=True),
         ),
@@ -277,22 +290,22 @@ def render_837p(
             "NM1",
             "IL",
             "1",
-            required_text(client.last_name, "client last name"),
-            clean_text(client.first_name),
+            required_text(client.last_name, "client last name", PERSON_LAST_NAME),
+            required_text(client.first_name, "client first name", PERSON_FIRST_NAME),
             "",
             "",
             "",
             "MI",
-            identifier(event.coverage.member_id, "member id"),
+            limited_identifier(event.coverage.member_id, "member id", MEMBER_ID),
         ),
         _segment(
             "N3",
-            required_text(client.address.line1, "client address line 1"),
-            clean_text(client.address.line2),
+            required_text(client.address.line1, "client address line 1", ADDRESS_LINE),
+            _optional_line(client.address.line2, "client address line 2"),
         ),
         _segment(
             "N4",
-            required_text(client.address.city, "client city"),
+            required_text(client.address.city, "client city", CITY),
             state_code(client.address.state, "client"),
             zip_code(client.address.postal_code, "client"),
         ),
@@ -311,7 +324,7 @@ def render_837p(
             "Y",
             "Y",
         ),
-        _segment("REF", "9F", identifier(referral.referral_number, "referral number", 50)),
+        _segment("REF", "9F", limited_identifier(referral.referral_number, "referral number", REFERRAL_NUMBER)),
         _segment(
             "HI",
             *(_composite("ABK" if i == 0 else "ABF", code) for i, code in enumerate(diagnoses)),
@@ -321,8 +334,8 @@ def render_837p(
             "NM1",
             "DN",
             "1",
-            required_text(physician.last_name, "physician last name"),
-            clean_text(physician.first_name),
+            required_text(physician.last_name, "physician last name", PERSON_LAST_NAME),
+            required_text(physician.first_name, "physician first name", PERSON_FIRST_NAME),
             "",
             "",
             "",
@@ -333,8 +346,8 @@ def render_837p(
             "NM1",
             "82",
             "1",
-            required_text(therapist.last_name, "therapist last name"),
-            clean_text(therapist.first_name),
+            required_text(therapist.last_name, "therapist last name", PERSON_LAST_NAME),
+            required_text(therapist.first_name, "therapist first name", PERSON_FIRST_NAME),
             "",
             "",
             "",

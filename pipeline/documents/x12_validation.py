@@ -1,4 +1,7 @@
-"""Validate an X12 837P against the 005010X222A1 map with pyx12, in memory.
+"""Validate an X12 837P against the 005010X222A1 map with pyx12, in memory; pyx12's code lists.
+
+pyx12 builds its map (and its external code lists) from XML on every validation, 0.1-0.8 s each; here
+each map is built once per process and kept (`_map_once`), which gives the same verdicts in milliseconds.
 
 `validate_837p` reads pyx12's own verdict (the return value of `x12n_document`) and its error
 tree (the JSON error visitor), never an exit code. Every error pyx12 finds is in the report, so
@@ -9,6 +12,7 @@ Report errors quote those values too: treat them like the 837P itself.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import logging
@@ -16,7 +20,9 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+import pyx12.codes
 import pyx12.errors
+import pyx12.map_if
 import pyx12.params
 import pyx12.x12file
 import pyx12.x12n_document
@@ -29,6 +35,43 @@ _PYX12_LOGGER.propagate = False
 # (it is pure Python, so threads would not run it in parallel anyway).
 _LOCK = threading.Lock()
 
+_load_map_file = pyx12.map_if.load_map_file
+
+
+@functools.cache
+def _map_once(map_file: str, map_path: str | None) -> Any:
+    return _load_map_file(map_file, pyx12.params.params(), map_path)
+
+
+def _cached_load_map_file(map_file: str, param: Any, map_path: str | None = None) -> Any:
+    """pyx12's map loader, once per map: the map is read-only while a document is walked."""
+    return _map_once(map_file, map_path)
+
+
+pyx12.map_if.load_map_file = _cached_load_map_file  # x12n_document looks it up at each call
+
+
+@functools.cache
+def _external_codes() -> pyx12.codes.ExternalCodes:
+    return pyx12.codes.ExternalCodes(None, None)
+
+
+def is_code(code_set: str, code: str) -> bool:
+    """Whether `code` is in one of pyx12's external code lists (`states`, `pos`, ...)."""
+    with _LOCK:
+        return bool(_external_codes().isValid(code_set, code))
+
+
+@dataclass(frozen=True)
+class ElementError:
+    """Where pyx12 found an error, without the value: segment, element, pyx12's names for them, the code."""
+
+    segment: str
+    segment_name: str
+    element: str
+    element_name: str
+    code: str
+
 
 @dataclass(frozen=True)
 class X12Report:
@@ -37,6 +80,7 @@ class X12Report:
     ok: bool
     errors: list[str] = field(default_factory=list)
     acknowledgement: str = ""  # the 999 pyx12 generated (empty when it could not read the file)
+    element_errors: list[ElementError] = field(default_factory=list)  # value-free, for people and logs
 
 
 def _errors_of(node: dict[str, Any]) -> list[dict[str, Any]]:
@@ -71,6 +115,22 @@ def _segment_errors(segment: dict[str, Any]) -> list[str]:
             for e in _errors_of(element)
         )
     return lines
+
+
+def _element_errors(document: dict[str, Any]) -> list[ElementError]:
+    found: list[ElementError] = []
+    for isa in document.get("interchanges") or []:
+        for gs in isa.get("groups") or []:
+            for st in gs.get("transactions") or []:
+                for segment in st.get("segments") or []:
+                    seg_id, seg_name = str(segment.get("seg_id") or ""), str(segment.get("name") or "")
+                    found.extend(ElementError(seg_id, seg_name, "", "", str(e.get("err_cde")))
+                                 for e in _errors_of(segment))
+                    for element in segment.get("elements") or []:
+                        position = f"{seg_id}{int(element.get('ele_pos') or 0):02d}"
+                        found.extend(ElementError(seg_id, seg_name, position, str(element.get("name") or ""),
+                                                  str(e.get("err_cde"))) for e in _errors_of(element))
+    return found
 
 
 def _flatten(document: dict[str, Any]) -> list[str]:
@@ -123,9 +183,11 @@ def _run_pyx12(text: str) -> X12Report:
     except json.JSONDecodeError:
         document = {}
     errors = _flatten(document) if isinstance(document, dict) else []
+    element_errors = _element_errors(document) if isinstance(document, dict) else []
     if not valid and not errors:
         errors = ["pyx12 rejected the interchange without naming an error"]
-    return X12Report(ok=bool(valid) and not errors, errors=errors, acknowledgement=ack.getvalue())
+    return X12Report(ok=bool(valid) and not errors, errors=errors, acknowledgement=ack.getvalue(),
+                     element_errors=element_errors)
 
 
 def validate_837p(text: str) -> X12Report:

@@ -34,7 +34,7 @@ from pipeline.domain.superbill import (
     zero_unit_warning,
 )
 from pipeline.domain.units import UnitRule, units_by_cpt
-from pipeline.domain.x12_rules import subscriber_data_problems
+from pipeline.domain.x12_rules import x12_field_problems
 from schemas.decision import Decision, Finding, Route, Superbill
 from schemas.event import SessionCompleted
 
@@ -123,11 +123,9 @@ def assemble(event: SessionCompleted, practice: Practice) -> Assembly:
             fees=fees,
             amount_paid=event.payment.amount_collected,
         )
-    warnings: list[Finding] = []
-    if billed:
-        zero = zero_unit_warning(lines, units, rules.unit_rule)
-        if zero is not None:
-            warnings.append(zero)
+    # every line left out with 0 units is named, also when none is billed (then `no_billable_time` too)
+    zero = zero_unit_warning(lines, units, rules.unit_rule)
+    warnings: list[Finding] = [zero] if zero is not None else []
     return Assembly(rules.unit_rule, lines, units, superbill, tuple(warnings))
 
 
@@ -219,11 +217,13 @@ def goal_warning(event: SessionCompleted, billed_cpts: Iterable[str]) -> Finding
 
 
 def findings(
-    event: SessionCompleted, practice: Practice, assembly: Assembly, visits_used: int = 0
+    event: SessionCompleted, practice: Practice, assembly: Assembly, visits_used: int = 0,
+    data_problems: Sequence[str] = (),
 ) -> tuple[list[Finding], list[Finding]]:
     """(problems, warnings) that do not depend on the route, in the contract's order.
 
-    `visits_used` is the number of other sessions already billed on the VA referral.
+    `visits_used` is the number of other sessions already billed on the VA referral; `data_problems` what
+    the 837P pre-flight found (field: why), reported with the data checks as `claim_data_invalid`.
     """
     billed = assembly.billed_cpts
     problems = therapist_findings(event, practice)
@@ -235,7 +235,7 @@ def findings(
 
     if event.coverage.kind == "va_ccn":
         problems += referral_findings(event.va_referral, event.date_of_service, billed, visits_used)
-        unfit = subscriber_data_problems(event)
+        unfit = list(dict.fromkeys([*x12_field_problems(event), *data_problems]))
         if unfit:
             problems.append(Finding(code=codes.CLAIM_DATA_INVALID,
                                     message="the 837P cannot carry this data as sent: " + "; ".join(unfit)))
@@ -302,13 +302,15 @@ def ordered(items: Iterable[Finding]) -> list[Finding]:
     return sorted(first.values(), key=lambda f: (_RANK.get(f.code, len(_RANK)), f.code))
 
 
-def decide(event: SessionCompleted, practice: Practice, visits_used: int = 0) -> Decision:
+def decide(event: SessionCompleted, practice: Practice, visits_used: int = 0,
+           data_problems: Sequence[str] = ()) -> Decision:
     """The route, problems, warnings and superbill of one session.
 
-    `visits_used` is the number of other sessions already billed on the VA referral (0 for a dry run).
+    `visits_used` is the number of other sessions already billed on the VA referral (0 for a dry run);
+    `data_problems` what the 837P pre-flight found wrong with a VA claim's data, by field.
     """
     assembly = assemble(event, practice)
-    problems, warnings = findings(event, practice, assembly, visits_used)
+    problems, warnings = findings(event, practice, assembly, visits_used, data_problems)
     route = choose_route(event, practice, problems)
     warnings = ordered([*warnings, *payment_warnings(event, route, assembly.superbill)])
     superbill = finalize_superbill(assembly.superbill, route) if assembly.superbill is not None else None

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from schemas.decision import FieldError
-from schemas.event import SessionCompleted, raw_rule_errors
+from schemas.event import SessionCompleted, raw_rule_errors, without_null_defaults
 
 _PLAIN_MESSAGES = {
     "missing": "is required",
@@ -93,6 +93,7 @@ def parse_event_document(document: Any) -> SessionCompleted:
     """Validate a decoded JSON document (strictly, as JSON: types are not coerced)."""
     if not isinstance(document, dict):
         raise InputRejected([FieldError(path="(body)", message="must be a JSON object")])
+    document = without_null_defaults(document)
     rule_errors = [FieldError(path=path, message=message) for path, message in raw_rule_errors(document)]
     try:
         event = SessionCompleted.model_validate_json(json.dumps(document), strict=True)

@@ -18,7 +18,7 @@ from pipeline.entrypoints.cli.common import (
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from pipeline.domain.decide import decide
+    from pipeline.application.evaluate import evaluate
     from pipeline.domain.intake import InputRejected, parse_event
 
     practice = practice_of(args)
@@ -33,7 +33,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         err(f"{args.event}: refused as input ({len(exc.errors)} error{'s' * (len(exc.errors) != 1)}):")
         err(*(f"  {e.path}: {e.message}" for e in exc.errors))
         return EXIT_REFUSED
-    decision = decide(event, practice, visits_used=0)
+    decision = evaluate(event, practice, visits_used=0)
     document = decision.model_dump(mode="json")
     if args.x12:
         if decision.route == "direct_billing":

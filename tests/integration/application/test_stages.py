@@ -114,3 +114,45 @@ def test_a_pending_answer_is_polled_later_and_a_peer_that_never_decides_fails_th
     assert claim.last_error is not None and "no final answer" in claim.last_error
     assert peer.sent == 1
     assert json.dumps(deps.ledger.timeline("ses_va_direct")).count('"submission.started"') == 1
+
+
+def _routed_with(redis_url: str, edit: Any) -> stages.Deps:
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    doc = json.loads(EVENT)
+    edit(doc)
+    deps = stages.Deps(ledger=Ledger(client), practice=load_practice(), send=lambda *a, **k: None)
+    assert receive(deps.ledger, json.dumps(doc).encode(), deps.send, source="test").http_status == 202
+    for step in (stages.validate, stages.assemble, stages.route):
+        step(deps, "ses_va_direct")
+    return deps
+
+
+def test_a_va_claim_whose_837p_would_be_rejected_needs_attention_and_uses_no_visit(redis_url: str) -> None:
+    deps = _routed_with(redis_url, lambda doc: doc["client"]["address"].update(state="ZZ"))
+    claim = deps.ledger.get("ses_va_direct")
+    assert claim is not None and claim.route == "needs_attention"
+    assert [p.code for p in claim.problems] == ["claim_data_invalid"]
+    assert "client.address.state" in claim.problems[0].message
+    referral = json.loads(EVENT)["va_referral"]["referral_number"]
+    assert deps.ledger.visits_used(referral) == 0
+
+
+def test_the_alert_and_the_daily_summary_carry_codes_never_a_peers_free_text(redis_url: str) -> None:
+    from pipeline.application.alerts import alert_notice
+    from pipeline.application.ops import daily_summary
+
+    deps = _routed_with(redis_url, lambda doc: None)
+    echoed = "999: segment N3 element N301: value '123 ELM STREET APT 4'"
+    assert deps.ledger.transition("ses_va_direct", "*", "rejected", kind="rejected",
+                                  fields={"peer_reasons": [echoed, "277CA: A7:21 Missing or invalid information"],
+                                          "last_error": "clearinghouse answered 422: 123 ELM STREET APT 4"})
+    claim = deps.ledger.get("ses_va_direct")
+    assert claim is not None
+    notice = alert_notice(claim)
+    summary = daily_summary(deps.ledger, lambda: [])
+    for posted in (notice, summary):
+        assert "ELM STREET" not in json.dumps(posted)
+    assert notice["peer_reason_codes"] == ["999", "277CA:A7:21"]
+    assert notice["error_code"] == "clearinghouse:http_422"
+    assert summary["failures_last_24h_by_reason"] == {"rejected: 999": 1, "rejected: 277CA:A7:21": 1}

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 from config.practice import Practice, load_practice
-from pipeline.documents.x12_837p import clean_text, format_amount, render_837p
+from pipeline.documents.x12_837p import format_amount, render_837p
 from pipeline.documents.x12_validation import validate_837p
 from pipeline.domain.intake import parse_event
+from pipeline.domain.x12_rules import clean_text
 from schemas.decision import Decision, Finding, Superbill, SuperbillLine
 from schemas.event import SessionCompleted
 
@@ -319,7 +320,7 @@ def test_explicit_interchange_ids(event: SessionCompleted, practice: Practice) -
     isa = segments(text)[0]
     assert (isa[6], isa[8]) == ("TKNEADS        ", "ZIRMED01       ")
     assert one(text, "GS")[2:4] == ["TKNEADS", "ZIRMED01"]
-    assert one(text, "NM1", "41")[9] == "THERAPEUTICKNEADS"
+    assert one(text, "NM1", "41")[9] == "THERAPKNEADS"
 
 
 def test_separators_in_names_are_removed(event: SessionCompleted, practice: Practice) -> None:

@@ -364,7 +364,7 @@ SCENARIOS: list[tuple[str, str, dict[str, Any], int, str, list[str], list[str]]]
         0,
         "needs_attention",
         [codes.NO_BILLABLE_TIME],
-        [],
+        [codes.ZERO_UNIT_LINE],  # every line is left out, and named
     ),
     (
         "self_pay_no_billable_time",
@@ -373,7 +373,7 @@ SCENARIOS: list[tuple[str, str, dict[str, Any], int, str, list[str], list[str]]]
         0,
         "needs_attention",
         [codes.NO_BILLABLE_TIME],
-        [],
+        [codes.ZERO_UNIT_LINE],  # every line is left out, and named
     ),
     (
         "courtesy_to_excluded_carrier",
