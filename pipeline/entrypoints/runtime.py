@@ -36,6 +36,11 @@ def redis_url(settings: Settings) -> str:
     return resolve_redis_url(settings.redis_url, settings.data_dir)
 
 
+def redis_client() -> redis.Redis:
+    """A client of the process's Redis (the embedded server is started when it is not running)."""
+    return redis.Redis.from_url(redis_url(load_settings()), health_check_interval=30)
+
+
 def connect(url: str) -> dramatiq.Broker:
     """Give a process that queues steps but runs no actors (web, CLI, demo) its broker, once.
 

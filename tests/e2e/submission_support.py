@@ -89,9 +89,10 @@ def wait_until(predicate: Any, timeout_s: float, what: str) -> Any:
 
 
 # the CLI and the sandbox -------------------------------------------------------------------------------
-def superbill(stack: Stack, *args: str, timeout_s: float = 60) -> subprocess.CompletedProcess[str]:
-    """Run `superbill ARGS` as its own process against the stack."""
-    return subprocess.run([sys.executable, "-m", "pipeline.entrypoints.cli", *args], env=stack.env(),
+def superbill(stack: Stack, *args: str, timeout_s: float = 60,
+              env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `superbill ARGS` as its own process against the stack (`env` overrides its environment)."""
+    return subprocess.run([sys.executable, "-m", "pipeline.entrypoints.cli", *args], env={**stack.env(), **(env or {})},
                           capture_output=True, text=True, timeout=timeout_s, check=False)
 
 

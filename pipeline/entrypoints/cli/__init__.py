@@ -7,7 +7,7 @@ import os
 import sys
 
 from config.practice import PracticeConfigError
-from pipeline.entrypoints.cli import check, claims, events, processes, reports
+from pipeline.entrypoints.cli import check, claims, events, processes, records, reports
 from pipeline.entrypoints.cli.common import EXIT_ERROR, EXIT_OK, err
 
 DESCRIPTION = "superbill: turns completed sessions into claims, superbills and statements, and lets ops fix them."
@@ -18,7 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--practice", metavar="FILE",
                         help="practice profile (default: $SUPERBILL_PRACTICE, else config/practice.example.toml)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (check, events, claims, reports, processes):
+    for group in (check, events, claims, reports, records, processes):
         group.register(sub)
     return parser
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from pipeline.entrypoints.cli.common import (
     EXIT_REFUSED,
     add_filters,
     claim_filter,
+    date_arg,
     err,
     print_json,
     runtime_deps,
@@ -57,6 +59,23 @@ def cmd_claims_statement(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     Path(args.output).write_bytes(pdf)
     err(f"wrote {len(pdf)} bytes to {args.output}")
+    return EXIT_OK
+
+
+def cmd_claims_export(args: argparse.Namespace) -> int:
+    from pipeline.application.exports import export_rows, render
+
+    if args.until < args.since:
+        err("--to is before --from")
+        return EXIT_ERROR
+    deps = runtime_deps(args)
+    rows = list(export_rows(deps.ledger, args.since, args.until, with_client=args.with_client))
+    text = render(rows, args.format, with_client=args.with_client)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8", newline="")
+        err(f"wrote {len(rows)} claim(s) to {args.output}")
+    else:
+        sys.stdout.write(text)
     return EXIT_OK
 
 
@@ -132,6 +151,16 @@ def register(sub: Any) -> None:
     p.add_argument("claim_id")
     p.add_argument("-o", "--output", required=True, metavar="FILE")
     p.set_defaults(func=cmd_claims_statement)
+    p = claims.add_parser("export", help="one row per claim with a date of service in a range, CSV or JSON lines")
+    p.add_argument("--from", dest="since", type=date_arg, required=True, metavar="DATE",
+                   help="first date of service (YYYY-MM-DD)")
+    p.add_argument("--to", dest="until", type=date_arg, required=True, metavar="DATE",
+                   help="last date of service (YYYY-MM-DD)")
+    p.add_argument("--format", choices=("csv", "jsonl"), default="csv")
+    p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
+    p.add_argument("--with-client", action="store_true",
+                   help="add the client's name, date of birth and member id (patient data: handle with care)")
+    p.set_defaults(func=cmd_claims_export)
     p = claims.add_parser("amend", help="attach or replace the prescription, VA referral, client or coverage")
     p.add_argument("claim_id")
     p.add_argument("--file", required=True, metavar="PATCH.json",

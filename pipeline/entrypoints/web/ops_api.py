@@ -5,15 +5,26 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable, Coroutine
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Request
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.routing import APIRoute
 
 from pipeline.adapters.metrics import render_metrics
-from pipeline.application import ops
+from pipeline.application import exports, ops
 from pipeline.application.stages import Deps
+from pipeline.entrypoints.web.api_models import (
+    AmendAnswer,
+    ClaimDetail,
+    ClaimList,
+    RefusedDetail,
+    RefusedList,
+    ReplayAnswer,
+    ResubmitAnswer,
+    Summary,
+    errors,
+)
 from schemas.claim import STATUSES
 from schemas.decision import ROUTES
 
@@ -28,6 +39,29 @@ def token_ok(given: str | None, expected: str | None) -> bool:
 def bearer(request: Request) -> str | None:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" else None
+
+
+DATE = {"format": "date"}
+def _date_param(what: str) -> Any:
+    return Query(default=None, description=f"date of service on or {what} this date, YYYY-MM-DD",
+                 json_schema_extra=DATE)
+UNAUTHORIZED = errors((401, "no or wrong ops bearer token"))
+BAD_INPUT = errors((422, "a parameter or the body is not valid"))
+NOT_JSON = errors((400, "the body is not JSON"))
+StatusParam = Literal[STATUSES]  # type: ignore[valid-type]
+RouteParam = Literal[ROUTES]  # type: ignore[valid-type]
+NOT_FOUND = errors((404, "no such claim or refused event"))
+
+
+def _day(value: str | None, name: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        if len(value) != 10:
+            raise ValueError(value)
+        return date.fromisoformat(value)
+    except ValueError:
+        raise HTTPException(422, {"errors": [{"path": name, "message": "is not a date (YYYY-MM-DD)"}]}) from None
 
 
 def _filter(status: str | None, route: str | None, payer: str | None, therapist: str | None,
@@ -45,6 +79,10 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
         if not token_ok(bearer(request), ops_token):
             raise HTTPException(401, "a valid ops bearer token is required",
                                 headers={"WWW-Authenticate": 'Bearer realm="superbill-ops"'})
+        repeated = sorted({k for k, _ in request.query_params.multi_items()
+                           if len(request.query_params.getlist(k)) > 1})
+        if repeated:
+            raise HTTPException(422, {"errors": [{"path": k, "message": "is given more than once"} for k in repeated]})
 
     class TokenFirst(APIRoute):
         """The token is checked before the body is read: without it a request learns nothing, not even 422."""
@@ -61,25 +99,46 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
     api = APIRouter(prefix="/v1/ops", dependencies=[Depends(require_token)], tags=["ops"], route_class=TokenFirst)
     ledger = deps.ledger
 
-    @api.get("/summary")
+    @api.get("/summary", response_model=Summary, responses=UNAUTHORIZED)
     def summary() -> dict[str, Any]:
         return ops.summary(ledger, deps.queues)
 
-    @api.get("/claims")
-    def claims(status: str | None = None, route: str | None = None, payer: str | None = None,
-               therapist: str | None = None, since: date | None = None, until: date | None = None,
+    @api.get("/claims", response_model=ClaimList, responses={**UNAUTHORIZED, **BAD_INPUT})
+    def claims(status: StatusParam | None = None, route: RouteParam | None = None, payer: str | None = None,
+               therapist: str | None = None, since: str | None = _date_param("after"),
+               until: str | None = _date_param("before"),
                problem: str | None = None) -> dict[str, Any]:
-        flt = _filter(status, route, payer, therapist, since, until, problem)
+        flt = _filter(status, route, payer, therapist, _day(since, "since"), _day(until, "until"), problem)
         return {"claims": [c.summary() for c in ops.list_claims(ledger, flt)]}
 
-    @api.get("/claims/{claim_id}")
+    @api.get("/export", responses={
+        200: {"description": "one row per claim with a date of service in the range",
+              "content": {"text/csv": {"schema": {"type": "string"}},
+                          "application/x-ndjson": {"schema": {"type": "string"}}}},
+        **UNAUTHORIZED, **BAD_INPUT}, response_model=None)
+    def export(since: str = Query(alias="from", json_schema_extra=DATE),
+               until: str = Query(alias="to", json_schema_extra=DATE),
+               format: str = Query(default="csv", pattern="^(csv|jsonl)$"),
+               with_client: bool = False) -> Response:
+        first, last = _day(since, "from"), _day(until, "to")
+        assert first is not None and last is not None
+        text = exports.render(exports.export_rows(ledger, first, last, with_client=with_client), format,
+                              with_client=with_client)
+        media = "text/csv" if format == "csv" else "application/x-ndjson"
+        return Response(text, media_type=media,
+                        headers={"Content-Disposition": f'attachment; filename="claims-{since}-{until}.{format}"'})
+
+    @api.get("/claims/{claim_id}", response_model=ClaimDetail, responses={**UNAUTHORIZED, **NOT_FOUND})
     def claim(claim_id: str) -> dict[str, Any]:
         shown = ops.show_claim(ledger, claim_id)
         if shown is None:
             raise HTTPException(404, f"no claim {claim_id}")
         return shown
 
-    @api.get("/claims/{claim_id}/statement")
+    @api.get("/claims/{claim_id}/statement", response_model=None, responses={
+        200: {"description": "the statement PDF", "content": {"application/pdf": {"schema": {"type": "string",
+                                                                                            "format": "binary"}}}},
+        **UNAUTHORIZED, **NOT_FOUND})
     def statement(claim_id: str) -> Response:
         pdf = ledger.get_statement(claim_id)
         if pdf is None:
@@ -87,15 +146,20 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
         return Response(pdf, media_type="application/pdf",
                         headers={"Content-Disposition": f'inline; filename="{claim_id}.pdf"'})
 
-    @api.post("/claims/{claim_id}/amend")
+    @api.post("/claims/{claim_id}/amend", response_model=AmendAnswer, responses={
+        **UNAUTHORIZED, **NOT_JSON,
+        **errors((404, "no such claim"), (409, "the claim is not in a status that can be amended"),
+                 (422, "the amendment is not valid: one error per field"))})
     def amend(claim_id: str, patch: dict[str, Any] = Body(...)) -> JSONResponse:  # noqa: B008
         result = ops.amend(ledger, claim_id, patch, source="api")
         status = 200 if result.ok else (404 if result.message == "no such claim" else 422)
         if not result.ok and not result.errors and status == 422:
             status = 409
-        return JSONResponse(result.__dict__, status)
+        answer = result.__dict__ | ({} if result.ok or result.errors
+                                    else {"errors": [{"path": "claim_id", "message": result.message}]})
+        return JSONResponse(answer, status)
 
-    @api.post("/resubmit")
+    @api.post("/resubmit", response_model=ResubmitAnswer, responses={**UNAUTHORIZED, **NOT_JSON, **BAD_INPUT})
     def resubmit(request_body: dict[str, Any] = Body(...)) -> JSONResponse:  # noqa: B008
         dry_run = bool(request_body.get("dry_run"))
         if "claim_ids" in request_body:
@@ -104,6 +168,8 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
                 return JSONResponse({"errors": [{"path": "claim_ids", "message": "must be a list of ids"}]}, 422)
         else:
             raw = request_body.get("filter", request_body)
+            if not isinstance(raw, dict):
+                return JSONResponse({"errors": [{"path": "filter", "message": "must be an object"}]}, 422)
             try:
                 flt = _filter(raw.get("status"), raw.get("route"), raw.get("payer"), raw.get("therapist"),
                               _date(raw.get("since")), _date(raw.get("until")), raw.get("problem"))
@@ -113,18 +179,23 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
         result = ops.resubmit(ledger, ids, deps.send, source="api", dry_run=dry_run)
         return JSONResponse(result.as_dict())
 
-    @api.get("/refused")
+    @api.get("/refused", response_model=RefusedList, responses=UNAUTHORIZED)
     def refused() -> dict[str, Any]:
         return {"refused": [r.summary() for r in ledger.list_refused()]}
 
-    @api.get("/refused/{refused_id}")
+    @api.get("/refused/{refused_id}", response_model=RefusedDetail, responses={**UNAUTHORIZED, **NOT_FOUND})
     def refused_one(refused_id: str) -> dict[str, Any]:
         r = ledger.get_refused(refused_id)
         if r is None:
             raise HTTPException(404, f"no refused event {refused_id}")
         return {**r.summary(), "body": r.body.decode("utf-8", errors="replace")}
 
-    @api.post("/refused/{refused_id}/replay")
+    @api.post("/refused/{refused_id}/replay", response_model=ReplayAnswer, responses={
+        202: {"model": ReplayAnswer, "description": "taken: a new claim, or kept on the session's claim"},
+        **UNAUTHORIZED, **NOT_FOUND,
+        **errors((400, "still malformed"), (413, "too large"), (422, "still refused: one error per field"))},
+        openapi_extra={"requestBody": {"required": False, "content": {"application/json": {
+            "schema": {"type": "object", "description": "a corrected event; empty: the refused body again"}}}}})
     async def replay(refused_id: str, request: Request) -> JSONResponse:
         body = await request.body()
         outcome = ops.replay_refused(ledger, refused_id, deps.send, body=body or None)
@@ -135,7 +206,8 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
     root = APIRouter()
     root.include_router(api)
 
-    @root.get("/metrics", response_class=PlainTextResponse)
+    @root.get("/metrics", response_class=PlainTextResponse, responses={
+        200: {"description": "Prometheus text format", "content": {"text/plain": {"schema": {"type": "string"}}}}})
     def metrics() -> Response:
         text, content_type = render_metrics(ledger)
         return Response(text, media_type=content_type)

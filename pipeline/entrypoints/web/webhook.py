@@ -8,11 +8,14 @@ from typing import Any
 
 import redis
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from pipeline.adapters.redis_ledger import Ledger
 from pipeline.application.ingest import KEEP_AT_MOST_BYTES, MAX_BODY_BYTES, receive
 from pipeline.domain.signature import signature_problem
+from pipeline.entrypoints.web.api_models import EventAnswer, Health, errors
 
 
 class WebConfigError(Exception):
@@ -27,10 +30,21 @@ def create_app(*, ledger: Ledger, send: Callable[..., None], webhook_secret: str
     app = FastAPI(title="superbill-pipeline", version="0.1.0",
                   description="Webhook for session.completed events, ops API and ops page.")
 
-    @app.post("/v1/events", status_code=202, responses={
-        200: {"description": "duplicate event_id: no second claim"},
-        400: {"description": "malformed JSON"}, 401: {"description": "bad or missing signature"},
-        413: {"description": "body over 256 KiB"}, 422: {"description": "input errors, one per field"}})
+    install_error_shape(app)
+
+    @app.post("/v1/events", status_code=202, response_model=EventAnswer, responses={
+        202: {"model": EventAnswer, "description": "a new claim (`accepted`), or an event kept on the timeline of "
+                                                   "the session's claim (`kept_for_review`)"},
+        200: {"model": EventAnswer, "description": "duplicate event_id: no second claim"},
+        **errors((400, "malformed JSON; kept as a refused event"),
+                 (401, "bad or missing X-Signature, or a timestamp more than 5 minutes off"),
+                 (413, "body over 256 KiB; kept as a refused event"),
+                 (422, "input errors, every field at once; kept as a refused event"))},
+        openapi_extra={"parameters": [{"name": "X-Signature", "in": "header", "required": True,
+                                       "schema": {"type": "string"},
+                                       "description": 't=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">'}],
+                       "requestBody": {"required": True, "content": {"application/json": {
+                           "schema": {"type": "object", "description": "a session.completed event"}}}}})
     async def post_event(request: Request) -> JSONResponse:
         body = b""
         async for chunk in request.stream():
@@ -40,11 +54,13 @@ def create_app(*, ledger: Ledger, send: Callable[..., None], webhook_secret: str
                     {"path": "(body)", "message": f"body over the limit of {MAX_BODY_BYTES} bytes"}]}, 413)
         problem = signature_problem(request.headers.get("x-signature"), webhook_secret, body, clock())
         if problem:
-            return JSONResponse({"status": "unauthorized", "error": problem}, 401)
+            return JSONResponse({"status": "unauthorized", "error": problem,
+                                 "errors": [{"path": "X-Signature", "message": problem}]}, 401)
         outcome = receive(ledger, body, send, source="webhook")
         return JSONResponse(outcome.body, outcome.http_status)
 
-    @app.get("/healthz")
+    @app.get("/healthz", response_model=Health,
+             responses={503: {"model": Health, "description": "Redis cannot be reached"}})
     def healthz() -> JSONResponse:
         try:
             ledger.r.ping()
@@ -55,3 +71,28 @@ def create_app(*, ledger: Ledger, send: Callable[..., None], webhook_secret: str
     for router in extra_routers or []:
         app.include_router(router)
     return app
+
+
+def _error_items(detail: Any, status: int) -> list[dict[str, str]]:
+    if isinstance(detail, dict) and isinstance(detail.get("errors"), list):
+        return [{"path": str(e.get("path", "")), "message": str(e.get("message", ""))} for e in detail["errors"]]
+    where = {401: "Authorization", 404: "(path)", 405: "(method)"}.get(status, "(request)")
+    return [{"path": where, "message": str(detail)}]
+
+
+def install_error_shape(app: FastAPI) -> None:
+    """Every error of the API has the one documented shape: `{"errors": [{"path", "message"}]}`."""
+
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, HTTPException)
+        return JSONResponse({"errors": _error_items(exc.detail, exc.status_code)}, exc.status_code,
+                            headers=getattr(exc, "headers", None))
+
+    async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        items = [{"path": ".".join(str(part) for part in e.get("loc", ()) if part != "body") or "(body)",
+                  "message": str(e.get("msg", "is not valid"))} for e in exc.errors()]
+        return JSONResponse({"errors": items}, 422)
+
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, invalid_request)

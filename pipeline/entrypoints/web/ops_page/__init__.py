@@ -7,13 +7,14 @@ attention, why, fix a claim's data and resubmit one, a selection, or everything 
 from __future__ import annotations
 
 import json
+from datetime import date
 from html import escape
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from pipeline.application import ops
+from pipeline.application import exports, ops
 from pipeline.application.stages import Deps
 from pipeline.entrypoints.web.ops_api import bearer, token_ok
 from pipeline.entrypoints.web.ops_page import layout, views
@@ -71,6 +72,24 @@ def build_ops_page(deps: Deps, *, ops_token: str | None) -> APIRouter:
         rows = [c.summary() for c in ops.list_claims(ledger, flt)]
         body = views.claims_body(values, rows)
         return layout.page("Claims", body, msg=msg)
+
+    @router.get("/export")
+    def export(request: Request) -> Response:
+        if not signed_in(request):
+            return to_login()
+        query = request.query_params
+        try:
+            since, until = date.fromisoformat(query.get("from", "")), date.fromisoformat(query.get("to", ""))
+        except ValueError:
+            return layout.page("Export", "<p>Give both dates (YYYY-MM-DD).</p>" + views.export_form(), msg=None)
+        fmt = query.get("format") if query.get("format") in exports.FORMATS else "csv"
+        with_client = query.get("with_client") == "1"
+        text = exports.render(exports.export_rows(ledger, since, until, with_client=with_client), fmt,
+                              with_client=with_client)
+        name = f"claims-{since.isoformat()}-{until.isoformat()}.{fmt}"
+        media = "text/csv" if fmt == "csv" else "application/x-ndjson"
+        return Response(text, media_type=f"{media}; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
     @router.get("/claims/{claim_id}")
     def claim(request: Request, claim_id: str, msg: str | None = None, error: int = 0) -> Response:

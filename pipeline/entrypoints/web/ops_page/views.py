@@ -130,8 +130,20 @@ def claims_body(values: dict[str, str], rows: list[dict[str, Any]]) -> str:
                 f'</button></form> <form id="sel-list" class="inline" method="post" action="/ops/resubmit">'
                 f'<button type="submit">Resubmit selected</button></form>')
     body = (f'{filter_form(values)}<p class="muted">{len(rows)} claim(s)</p>{bulk}'
-            f'{claims_table(rows, selectable=True, form_id="sel-list")}')
+            f'{claims_table(rows, selectable=True, form_id="sel-list")}{export_form()}')
     return body
+
+
+def export_form() -> str:
+    """Download the claims of a date-of-service range, for the accountant or the billing service."""
+    return ('<h2>Export</h2><form class="filters" method="get" action="/ops/export">'
+            '<label>from<input type="date" name="from" required></label>'
+            '<label>to<input type="date" name="to" required></label>'
+            '<label>format<select name="format"><option value="csv">CSV</option>'
+            '<option value="jsonl">JSON lines</option></select></label>'
+            '<label>client identity<select name="with_client"><option value="">leave out</option>'
+            '<option value="1">include (patient data)</option></select></label>'
+            '<button type="submit">Download</button></form>')
 
 
 def claim_body(claim_id: str, c: dict[str, Any]) -> str:

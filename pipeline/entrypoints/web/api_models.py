@@ -1,0 +1,146 @@
+"""The bodies of the web API's answers, as the OpenAPI document describes them.
+
+Every error, from the webhook and from the ops API alike, has one shape: `{"errors": [{"path", "message"}]}`,
+with `status` (and, for a refused event, `refused_id`) where the webhook gives one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class ErrorItem(BaseModel):
+    path: str
+    message: str
+
+
+class ErrorBody(_Body):
+    """Every error answer: one item per field or header at fault (`(body)`, `X-Signature`, `Authorization`...)."""
+
+    errors: list[ErrorItem]
+    status: str | None = None
+    refused_id: str | None = None
+    error: str | None = None  # the webhook's 401 also names its problem here
+
+
+class EventAnswer(_Body):
+    """A taken event: `accepted` (202), `duplicate` (200) or `kept_for_review` (202)."""
+
+    status: str
+    claim_id: str
+    event_id: str
+    message: str | None = None
+
+
+class Finding(BaseModel):
+    code: str
+    message: str
+
+
+class ClaimRow(_Body):
+    claim_id: str
+    session_id: str
+    route: str | None
+    status: str
+    problems: list[str]
+    warnings: list[str]
+    payer: str | None
+    therapist_id: str | None
+    date_of_service: str | None
+    attempts: int
+    last_error: str | None
+    peer_reasons: list[str]
+    peer_reference: str | None
+    submission_no: int
+    updated_at: float
+
+
+class ClaimList(BaseModel):
+    claims: list[ClaimRow]
+
+
+class ClaimDetail(_Body):
+    claim_id: str
+    session_id: str
+    event_id: str
+    status: str
+    route: str | None
+    problems: list[Finding]
+    warnings: list[Finding]
+    superbill: dict[str, Any] | None
+    attempts: int
+    last_error: str | None
+    submission_no: int
+    peer_reference: str | None
+    peer_reasons: list[str]
+    has_statement: bool
+    timeline: list[dict[str, Any]]
+
+
+class Summary(_Body):
+    queues: list[dict[str, Any]]
+    claims: dict[str, Any]
+    last_24h: dict[str, Any]
+    past_timely_filing_warning: list[dict[str, Any]]
+    needs_attention: int
+    refused_events: int
+
+
+class AmendAnswer(_Body):
+    ok: bool
+    claim_id: str
+    changed: list[str]
+    errors: list[ErrorItem]
+    message: str
+
+
+class ResubmitAnswer(_Body):
+    resubmitted: list[str]
+    skipped: list[dict[str, str]]
+    dry_run: bool
+    count: int
+
+
+class RefusedRow(_Body):
+    refused_id: str
+    received_at: float
+    http_status: int
+    errors: list[ErrorItem]
+    source: str
+    replayed_as: str | None
+    size: int
+
+
+class RefusedList(BaseModel):
+    refused: list[RefusedRow]
+
+
+class RefusedDetail(RefusedRow):
+    body: str
+
+
+class ReplayAnswer(_Body):
+    http_status: int
+    status: str
+
+
+class Health(BaseModel):
+    status: str
+    redis: str
+
+
+def error(status: int, description: str) -> dict[int | str, dict[str, Any]]:
+    return {status: {"model": ErrorBody, "description": description}}
+
+
+def errors(*answers: tuple[int, str]) -> dict[int | str, dict[str, Any]]:
+    out: dict[int | str, dict[str, Any]] = {}
+    for status, description in answers:
+        out |= error(status, description)
+    return out
