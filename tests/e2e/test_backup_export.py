@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import redis
+import requests
 
 from pipeline.adapters.redis_ledger import Ledger
 from pipeline.adapters.redis_server import embedded_redis
@@ -136,3 +137,15 @@ def test_export_gives_one_row_per_claim_in_the_range_without_patient_data(start_
     assert {line["client_last_name"] for line in lines} == {"Doe"}
     empty = superbill(stack, "claims", "export", "--from", "2026-12-01", "--to", "2026-12-31")
     assert empty.stdout.splitlines()[1:] == []  # the header only
+
+    headers = {"Authorization": f"Bearer {stack.ops_token}"}
+    page = requests.get(stack.web_url + "/ops/export", params={"from": "2026-11-01", "to": "2026-11-30"},
+                        headers=headers, timeout=30)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/csv")
+    assert "attachment" in page.headers["content-disposition"]
+    assert sorted(r["claim_id"] for r in csv.DictReader(io.StringIO(page.text))) == sorted(ids)
+    api = requests.get(stack.web_url + "/v1/ops/export", headers=headers, timeout=30,
+                       params={"from": "2026-11-20", "to": "2026-11-20", "format": "jsonl"})
+    assert api.status_code == 200 and len(api.text.splitlines()) == 3
+    assert requests.get(stack.web_url + "/v1/ops/export", params={"from": "0", "to": "2026-11-20"},
+                        headers=headers, timeout=30).status_code == 422
