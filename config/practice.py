@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from pipeline.domain.identifiers import ein_is_valid, npi_is_valid
 
@@ -23,7 +33,14 @@ class PracticeConfigError(Exception):
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
+    # A misspelled key or section is an error, never a silently ignored setting.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _money(value: Any) -> Any:
+    if isinstance(value, (int, float)):  # TOML numbers; a bool is an int too
+        raise ValueError('must be a decimal string such as "60.00" (quoted), not a number')
+    return value
 
 
 class PracticeAddress(_Section):
@@ -122,7 +139,7 @@ class Clearinghouse(_Section):
 class Practice(_Section):
     practice: PracticeInfo
     therapists: list[Therapist] = Field(min_length=1)
-    fees: dict[Literal["97124", "97140"], Decimal]
+    fees: dict[Literal["97124", "97140"], Annotated[Decimal, BeforeValidator(_money)]]
     payers: Payers
     carriers: Carriers = Field(default_factory=Carriers)
     coding: Coding = Field(default_factory=Coding)
@@ -164,9 +181,36 @@ def _key_path(loc: tuple[int | str, ...]) -> str:
     return "".join(parts)
 
 
+def _known_keys(loc: tuple[int | str, ...]) -> list[str]:
+    """The keys the profile allows where `loc` points."""
+    model: Any = Practice
+    for item in loc[:-1]:
+        if isinstance(item, int):
+            continue
+        field = model.model_fields.get(item) if hasattr(model, "model_fields") else None
+        if field is None:
+            return []
+        inner = next((a for a in (field.annotation, *get_args(field.annotation))
+                      if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        if inner is None:
+            for arg in get_args(field.annotation):
+                inner = next((a for a in get_args(arg) if isinstance(a, type) and issubclass(a, BaseModel)), None)
+                if inner is not None:
+                    break
+        if inner is None:
+            return []
+        model = inner
+    return list(model.model_fields)
+
+
 def _plain(err: Any) -> str:
     if err["type"] == "missing":
         return "is missing"
+    if err["type"] == "extra_forbidden":
+        known = _known_keys(err["loc"])
+        close = difflib.get_close_matches(str(err["loc"][-1]), known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else (f" (known: {', '.join(known)})" if known else "")
+        return f"is not a setting of the practice profile{hint}"
     if err["type"] == "string_pattern_mismatch":
         return f"is not in the expected format (pattern {err['ctx']['pattern']})"
     return str(err["msg"]).removeprefix("Value error, ")

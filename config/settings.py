@@ -26,6 +26,20 @@ class Settings:
     reconcile_after_s: float
 
 
+class SettingsError(ValueError):
+    """An environment variable with a value the pipeline cannot use; the message names the variable."""
+
+
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def _redis_url(env: Mapping[str, str]) -> str | None:
+    url = env.get("REDIS_URL") or None
+    if url is not None and not url.startswith(REDIS_SCHEMES):
+        raise SettingsError(f"environment variable REDIS_URL must start with {', '.join(REDIS_SCHEMES)}")
+    return url
+
+
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
     raw = env.get(name)
     if raw in (None, ""):
@@ -33,14 +47,14 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     try:
         return float(raw)
     except ValueError:
-        raise ValueError(f"environment variable {name} must be a number, got {raw!r}") from None
+        raise SettingsError(f"environment variable {name} must be a number, got {raw!r}") from None
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     sandbox = env.get("SUPERBILL_SANDBOX_URL", "http://127.0.0.1:8100").rstrip("/")
     return Settings(
-        redis_url=env.get("REDIS_URL") or None,
+        redis_url=_redis_url(env),
         data_dir=Path(env.get("SUPERBILL_DATA_DIR") or "var"),
         practice_file=env.get("SUPERBILL_PRACTICE") or None,
         webhook_secret=env.get("SUPERBILL_WEBHOOK_SECRET") or None,

@@ -315,3 +315,28 @@ def without_null_defaults(document: Any, model: type[BaseModel] = SessionComplet
             value = without_null_defaults(value, inner)
         out[key] = value
     return out
+
+
+def unknown_fields(document: Any, model: type[BaseModel] = SessionCompleted, path: str = "") -> list[tuple[str, str]]:
+    """(path, the closest known name or "") for every key of `document` the model does not know: an
+    amendment names only real fields (an event from the booking system may carry extra ones; a person's
+    amendment may not, or a misspelled key would be silently ignored)."""
+    import difflib
+
+    found: list[tuple[str, str]] = []
+    if not isinstance(document, dict):
+        return found
+    for key, value in document.items():
+        where = f"{path}.{key}" if path else str(key)
+        spec = model.model_fields.get(key) if isinstance(key, str) else None
+        if spec is None:
+            close = difflib.get_close_matches(str(key), list(model.model_fields), n=1)
+            found.append((where, close[0] if close else ""))
+            continue
+        inner = _model_in(spec.annotation)
+        if inner is not None and isinstance(value, list):
+            for n, item in enumerate(value):
+                found += unknown_fields(item, inner, f"{where}[{n}]")
+        elif inner is not None:
+            found += unknown_fields(value, inner, where)
+    return found

@@ -9,6 +9,7 @@ import dramatiq
 from config.logging import configure_logging
 from config.settings import load_settings
 from pipeline.entrypoints import runtime
+from workers import log_filters
 from workers.broker import build_broker
 
 _broker = None
@@ -29,4 +30,5 @@ def setup(url: str | None = None) -> dramatiq.Broker:
 def worker_setup() -> None:
     """Called by dramatiq's CLI in every worker process before it starts consuming."""
     configure_logging(os.environ.get("SUPERBILL_LOG_LEVEL", "INFO"))
+    log_filters.install()
     setup(os.environ.get("SUPERBILL_BROKER_URL") or None)

@@ -11,11 +11,13 @@ Layout (prefix `sb:`):
   event:{event_id}      the claim id an event created (duplicate detection)
   referral:{number}     set of session ids that use a visit of that VA referral
   refused / refused:{n} refused inbound events, verbatim, with their errors
+  refused_body:{sha256}:{status}  the refused event those very bytes made (each kept once)
   seq:*                 counters shared by every worker (control numbers, document numbers)
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 import uuid
@@ -289,12 +291,23 @@ class Ledger:
     # refused events --------------------------------------------------------------------------------
     def keep_refused(self, *, body: bytes, http_status: int, errors: list[dict[str, str]], source: str,
                      now: float | None = None) -> str:
+        """Keep a refused body verbatim, once: the same bytes refused the same way again (a sender's retry,
+        a replay refused again) are counted on the first record (`times`, `last_at`), not stored again."""
         now = time.time() if now is None else now
+        fingerprint = hashlib.sha256(body).hexdigest() + f":{http_status}"
         refused_id = f"ref_{self.next_number('refused'):06d}"
+        claimed = self.r.set(self._k("refused_body", fingerprint), refused_id, nx=True)
+        if not claimed:
+            first = _s(self.r.get(self._k("refused_body", fingerprint)))
+            if self.r.exists(self._k("refused", first)):
+                self.r.hincrby(self._k("refused", first), "times", 1)
+                self.r.hset(self._k("refused", first), "last_at", repr(now))
+                return first
+            self.r.set(self._k("refused_body", fingerprint), refused_id)
         pipe = self.r.pipeline(transaction=True)
         pipe.hset(self._k("refused", refused_id), mapping={
             "refused_id": refused_id, "received_at": repr(now), "http_status": str(http_status),
-            "errors": json.dumps(errors), "body": body, "source": source,
+            "errors": json.dumps(errors), "body": body, "source": source, "times": "1",
         })
         pipe.zadd(self._k("refused"), {refused_id: now})
         pipe.execute()
@@ -313,6 +326,7 @@ class Ledger:
             refused_id=_s(d["refused_id"]), received_at=float(d["received_at"]),
             http_status=int(d["http_status"]), errors=json.loads(d["errors"]), body=bytes(d["body"]),
             source=_s(d["source"]), replayed_as=_s(d["replayed_as"]) if "replayed_as" in d else None,
+            times=int(d.get("times") or 1),
         )
 
     def count_refused(self) -> int:

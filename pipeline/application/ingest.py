@@ -16,6 +16,7 @@ from pipeline.domain.intake import InputRejected, MalformedJson, load_json, pars
 log = structlog.get_logger(__name__)
 MAX_BODY_BYTES = 256 * 1024
 KEEP_AT_MOST_BYTES = 4 * 1024 * 1024
+READ_AT_MOST_BYTES = 64 * 1024 * 1024  # beyond this a body is not even read to its end
 
 
 @dataclass(frozen=True)
@@ -28,10 +29,14 @@ class Outcome:
         return self.http_status in (200, 202)
 
 
-def receive(ledger: ClaimLedger, body: bytes, send: StepSender, *, source: str) -> Outcome:
-    """Validate, record and enqueue one event; refused events are kept verbatim with their errors."""
-    if len(body) > MAX_BODY_BYTES:
-        errors = [{"path": "(body)", "message": f"body is {len(body)} bytes; the limit is {MAX_BODY_BYTES}"}]
+def receive(ledger: ClaimLedger, body: bytes, send: StepSender, *, source: str,
+            size: int | None = None) -> Outcome:
+    """Validate, record and enqueue one event; refused events are kept verbatim with their errors (a body
+    over the limit: its first KEEP_AT_MOST_BYTES, with its real `size`)."""
+    size = len(body) if size is None else size
+    if size > MAX_BODY_BYTES:
+        kept = "" if size <= KEEP_AT_MOST_BYTES else f"; its first {KEEP_AT_MOST_BYTES} bytes are kept"
+        errors = [{"path": "(body)", "message": f"body is {size} bytes; the limit is {MAX_BODY_BYTES}{kept}"}]
         return _refuse(ledger, body[:KEEP_AT_MOST_BYTES], 413, errors, source)
     try:
         document = load_json(body)

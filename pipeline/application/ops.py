@@ -17,6 +17,7 @@ from pipeline.application.stages import claim_index
 from pipeline.application.steps import VALIDATE
 from pipeline.domain.intake import InputRejected, parse_event_document
 from schemas.claim import RESUBMITTABLE_STATUSES, STATUSES, Claim
+from schemas.event import unknown_fields
 
 TIMELY_FILING_WARNING_DAYS = 30
 AMENDABLE_SECTIONS = ("prescription", "va_referral", "client", "coverage", "payment", "session")
@@ -124,9 +125,14 @@ def amend(ledger: ClaimLedger, claim_id: str, patch: dict[str, Any], *, source: 
         return AmendResult(False, claim_id, errors=[
             {"path": k, "message": f"cannot be amended (allowed: {', '.join(AMENDABLE_SECTIONS)})"}
             for k in unknown])
+    misspelled = unknown_fields(patch)
+    if misspelled:
+        return AmendResult(False, claim_id, message="the amendment names fields an event does not have", errors=[
+            {"path": where, "message": "is not a field of the event" + (f"; did you mean {close!r}?" if close else "")}
+            for where, close in misspelled])
     if claim.status not in (*RESUBMITTABLE_STATUSES, "received"):
         return AmendResult(False, claim_id, message=f"a claim in status {claim.status} cannot be amended in "
-                           "place; only needs_attention, rejected and failed claims can")
+                           "place; only received, needs_attention, rejected and failed claims can")
     document = ledger.event_document(claim_id)
     merged = dict(document)
     for section, value in patch.items():

@@ -35,6 +35,7 @@ class Refused:
     body: bytes
     source: str
     replayed_as: str | None = None
+    times: int = 1  # how often these very bytes were refused this way (a sender's retries, replays)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -45,6 +46,7 @@ class Refused:
             "source": self.source,
             "replayed_as": self.replayed_as,
             "size": len(self.body),
+            "times": self.times,
         }
 
 

@@ -117,9 +117,51 @@ class MalformedJson(InputRejected):
     pass
 
 
+MAX_NESTING = 32  # an event is 4 levels deep; far deeper is an attack on the parser, not an event
+MAX_DIGITS = 100  # no number of an event has more digits
+
+
+def _too_deep(raw: str) -> bool:
+    """Whether brackets outside strings nest deeper than MAX_NESTING (checked before parsing)."""
+    depth, in_string, escaped = 0, False, False
+    for ch in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                return True
+        elif ch in "]}":
+            depth -= 1
+    return False
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_DIGITS:
+        raise ValueError("a number has too many digits")
+    return int(text)
+
+
 def load_json(raw: bytes | str) -> Any:
+    """Parse a JSON body; anything that is not a plausible event's JSON is MalformedJson, never a crash."""
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
-        raise MalformedJson([FieldError(path="(body)", message=f"malformed JSON{where}")]) from None
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError:
+        raise MalformedJson([FieldError(path="(body)", message="malformed JSON: not UTF-8 text")]) from None
+    if text.count("[") + text.count("{") > MAX_NESTING and _too_deep(text):
+        raise MalformedJson([FieldError(path="(body)", message=f"JSON nested more than {MAX_NESTING} levels")])
+    try:
+        return json.loads(text, parse_int=_bounded_int)
+    except json.JSONDecodeError as exc:
+        raise MalformedJson([FieldError(path="(body)", message=f"malformed JSON at line {exc.lineno} column "
+                                                               f"{exc.colno}")]) from None
+    except (ValueError, RecursionError):
+        raise MalformedJson([FieldError(path="(body)", message=f"malformed JSON: a number has more than "
+                                                               f"{MAX_DIGITS} digits")]) from None

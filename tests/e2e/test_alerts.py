@@ -62,7 +62,8 @@ def test_needs_attention_claim_posts_an_alert_without_patient_data(start_stack: 
     timeline = [e["kind"] for e in stack.ledger().timeline(notice["claim_id"])]
     assert "alert.sent" in timeline
 
-    result = subprocess.run([sys.executable, "-m", "pipeline.entrypoints.cli", "daily-summary", "--post"],
+    result = subprocess.run([sys.executable, "-m", "pipeline.entrypoints.cli", "daily-summary", "--post",
+                             "--json"],
                             env=stack.env(), capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)

@@ -6,7 +6,11 @@ import argparse
 import os
 import sys
 
+import redis
+
 from config.practice import PracticeConfigError
+from config.settings import SettingsError
+from pipeline.application.errors import PipelineError
 from pipeline.entrypoints.cli import check, claims, events, processes, records, reports
 from pipeline.entrypoints.cli.common import EXIT_ERROR, EXIT_OK, err
 
@@ -30,9 +34,19 @@ def main(argv: list[str] | None = None) -> int:
     except PracticeConfigError as exc:
         err(f"practice profile error:\n{exc}")
         return EXIT_ERROR
+    except SettingsError as exc:
+        err(f"configuration error: {exc}")
+        return EXIT_ERROR
     except BrokenPipeError:  # the reader went away (`| head`): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except redis.RedisError as exc:  # one line, never a traceback
+        err(f"cannot reach Redis ({type(exc).__name__}): {str(exc).rstrip('.')}. Is it running? Check REDIS_URL, "
+            "or start the embedded one with `superbill redis`.")
+        return EXIT_ERROR
+    except PipelineError as exc:
+        err(str(exc))
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":

@@ -109,10 +109,10 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_ingest)
     refused = sub.add_parser("refused", help="events we refused, and replay").add_subparsers(
         dest="refused_cmd", required=True, metavar="SUBCOMMAND")
-    p = refused.add_parser("list")
+    p = refused.add_parser("list", help="every refused event, oldest first, with its first error")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_refused)
-    p = refused.add_parser("show")
+    p = refused.add_parser("show", help="one refused event: its errors and the body exactly as received")
     p.add_argument("refused_id")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_refused)

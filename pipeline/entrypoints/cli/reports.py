@@ -28,7 +28,9 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_daily_summary(args: argparse.Namespace) -> int:
+    from pipeline.application.errors import PipelineError
     from pipeline.application.ops import daily_summary
+    from pipeline.entrypoints.cli.text import daily_summary_text
 
     deps = runtime_deps(args)
     document = daily_summary(deps.ledger, deps.queues)
@@ -36,8 +38,15 @@ def cmd_daily_summary(args: argparse.Namespace) -> int:
         if deps.alerts is None:
             err("SUPERBILL_ALERT_URL is not set: nowhere to post the summary")
             return EXIT_ERROR
-        deps.alerts.notify(document)
-    print_json(document)
+        try:
+            deps.alerts.notify(document)
+        except PipelineError as exc:
+            err(f"the summary was not posted: {exc}")
+            return EXIT_ERROR
+    if args.json:
+        print_json(document)
+    else:
+        print(daily_summary_text(document))
     return EXIT_OK
 
 
@@ -47,4 +56,5 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_status)
     p = sub.add_parser("daily-summary", help="the last 24 hours in numbers (cron it; --post sends it)")
     p.add_argument("--post", action="store_true", help="also POST it to $SUPERBILL_ALERT_URL")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON document")
     p.set_defaults(func=cmd_daily_summary)

@@ -95,3 +95,15 @@ def summary_text(s: dict[str, Any]) -> str:
     out += [f"  {x['claim_id']} ({x['status']}, {x['age_days']} days)" for x in late[:20]]
     out.append(f"refused events: {s['refused_events']}")
     return "\n".join(out)
+
+
+def daily_summary_text(d: dict[str, Any]) -> str:
+    final = ", ".join(f"{n} {status}" for status, n in sorted(d["final_last_24h"].items())) or "none"
+    waiting = ", ".join(f"{n} {status}" for status, n in d["open_needing_a_person"].items())
+    lines = [f"daily summary up to {d['period_end']}", f"  final in the last 24 hours: {final}",
+             f"  waiting for a person: {waiting}"]
+    lines += [f"  {n} x {reason}" for reason, n in d["failures_last_24h_by_reason"].items()]
+    late = d["past_timely_filing_warning"]
+    lines.append(f"  past the 30-day filing warning: {len(late)}" + (f" ({', '.join(late[:10])})" if late else ""))
+    lines.append(f"  refused events: {d['refused_events']}; dead messages: {d['dead_messages']}")
+    return "\n".join(lines)

@@ -13,8 +13,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from pipeline.adapters.redis_ledger import Ledger
-from pipeline.application.ingest import KEEP_AT_MOST_BYTES, MAX_BODY_BYTES, receive
-from pipeline.domain.signature import signature_problem
+from pipeline.application.ingest import KEEP_AT_MOST_BYTES, READ_AT_MOST_BYTES, receive
+from pipeline.domain.signature import SignatureCheck
 from pipeline.entrypoints.web.api_models import EventAnswer, Health, errors
 
 
@@ -46,17 +46,22 @@ def create_app(*, ledger: Ledger, send: Callable[..., None], webhook_secret: str
                        "requestBody": {"required": True, "content": {"application/json": {
                            "schema": {"type": "object", "description": "a session.completed event"}}}}})
     async def post_event(request: Request) -> JSONResponse:
-        body = b""
+        check = SignatureCheck(request.headers.get("x-signature"), webhook_secret, clock())
+        if check.problem:  # refused before the body is read
+            return _unauthorized(check.problem)
+        kept, size = bytearray(), 0
         async for chunk in request.stream():
-            body += chunk
-            if len(body) > KEEP_AT_MOST_BYTES:
-                return JSONResponse({"status": "refused", "errors": [
-                    {"path": "(body)", "message": f"body over the limit of {MAX_BODY_BYTES} bytes"}]}, 413)
-        problem = signature_problem(request.headers.get("x-signature"), webhook_secret, body, clock())
+            size += len(chunk)
+            if size > READ_AT_MOST_BYTES:
+                return JSONResponse({"status": "refused", "errors": [{"path": "(body)", "message": (
+                    f"body over {READ_AT_MOST_BYTES} bytes: not read to its end, not kept")}]}, 413)
+            check.update(chunk)
+            if len(kept) < KEEP_AT_MOST_BYTES:
+                kept += chunk[: KEEP_AT_MOST_BYTES - len(kept)]
+        problem = check.verdict()
         if problem:
-            return JSONResponse({"status": "unauthorized", "error": problem,
-                                 "errors": [{"path": "X-Signature", "message": problem}]}, 401)
-        outcome = receive(ledger, body, send, source="webhook")
+            return _unauthorized(problem)
+        outcome = receive(ledger, bytes(kept), send, source="webhook", size=size)
         return JSONResponse(outcome.body, outcome.http_status)
 
     @app.get("/healthz", response_model=Health,
@@ -71,6 +76,11 @@ def create_app(*, ledger: Ledger, send: Callable[..., None], webhook_secret: str
     for router in extra_routers or []:
         app.include_router(router)
     return app
+
+
+def _unauthorized(problem: str) -> JSONResponse:
+    return JSONResponse({"status": "unauthorized", "error": problem,
+                         "errors": [{"path": "X-Signature", "message": problem}]}, 401)
 
 
 def _error_items(detail: Any, status: int) -> list[dict[str, str]]:

@@ -156,3 +156,17 @@ def test_the_alert_and_the_daily_summary_carry_codes_never_a_peers_free_text(red
     assert notice["peer_reason_codes"] == ["999", "277CA:A7:21"]
     assert notice["error_code"] == "clearinghouse:http_422"
     assert summary["failures_last_24h_by_reason"] == {"rejected: 999": 1, "rejected: 277CA:A7:21": 1}
+
+
+def test_an_amendment_naming_a_field_the_event_does_not_have_is_refused_with_the_closest_one(
+        redis_url: str) -> None:
+    from pipeline.application.ops import amend
+
+    deps = _routed_with(redis_url, lambda doc: doc.pop("prescription"))
+    claim = deps.ledger.get("ses_va_direct")
+    assert claim is not None and claim.status == "needs_attention"  # no prescription: a person must fix it
+    result = amend(deps.ledger, "ses_va_direct", {"client": {"adress": {"city": "Peoria"}}}, source="test")
+    assert not result.ok
+    assert result.errors == [{"path": "client.adress",
+                              "message": "is not a field of the event; did you mean 'address'?"}]
+    assert "Peoria" not in json.dumps(deps.ledger.event_document("ses_va_direct"))

@@ -64,9 +64,10 @@ def test_a_missing_file_and_bad_toml_are_clear_errors(tmp_path: Path) -> None:
         load_practice(write(tmp_path, "[practice\nlegal_name="))
 
 
-def test_more_keys_and_sections_are_allowed(tmp_path: Path) -> None:
+def test_an_unknown_section_is_refused_naming_the_known_ones(tmp_path: Path) -> None:
     path = write(tmp_path, example_text() + '\n[extra]\nnote = "ours"\n')
-    assert load_practice(path).practice.legal_name
+    with pytest.raises(PracticeConfigError, match=r"key extra: is not a setting .*known: practice, therapists"):
+        load_practice(path)
 
 
 def test_self_pay_falls_back_to_commercial_rules(tmp_path: Path) -> None:
@@ -103,3 +104,30 @@ def test_practice_identifiers_the_837p_needs_are_checked_at_load(tmp_path: Path,
         load_practice(path)
     assert f"key {key}" in str(caught.value)
     assert words in str(caught.value)
+
+
+# --- strict: a misspelled section or key, or a fee written as a number, stops the load --------------------
+def _example_with(tmp_path: Path, old: str, new: str) -> Path:
+    from config.practice import DEFAULT_PRACTICE_FILE
+
+    text = DEFAULT_PRACTICE_FILE.read_text()
+    assert old in text
+    path = tmp_path / "practice.toml"
+    path.write_text(text.replace(old, new))
+    return path
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    ("[coding]", "[codng]", "key codng: is not a setting of the practice profile; did you mean 'coding'?"),
+    ('ncci_modifier = "XS"', 'ncci_modifer = "59"',
+     "key coding.ncci_modifer: is not a setting of the practice profile; did you mean 'ncci_modifier'?"),
+    ('"97124" = "60.00"', '"97124" = 60', "key fees.97124: must be a decimal string"),
+    ("[practice]", '[practice]\ncolour = "blue"', "key practice.colour: is not a setting of the practice profile"),
+])
+def test_a_misspelled_or_mistyped_setting_stops_the_load_naming_it(tmp_path: Path, old: str, new: str,
+                                                                   expected: str) -> None:
+    from config.practice import PracticeConfigError, load_practice
+
+    with pytest.raises(PracticeConfigError) as stopped:
+        load_practice(str(_example_with(tmp_path, old, new)))
+    assert expected in str(stopped.value)
