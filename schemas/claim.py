@@ -48,6 +48,7 @@ class Claim(BaseModel):
     status_changed_at: float = 0.0
     submitted_at: float | None = None
     prepared_at: float | None = None
+    amended_at: float | None = None
 
     @property
     def is_final(self) -> bool:

@@ -32,7 +32,7 @@ from schemas.claim import RESUBMITTABLE_STATUSES, STATUSES, Claim
 
 _JSON_FIELDS = ("problems", "warnings", "superbill", "peer_reasons")
 _INT_FIELDS = ("attempts", "submission_no", "control_number")
-_FLOAT_FIELDS = ("created_at", "updated_at", "status_changed_at", "submitted_at", "prepared_at")
+_FLOAT_FIELDS = ("created_at", "updated_at", "status_changed_at", "submitted_at", "prepared_at", "amended_at")
 
 # Compare-and-set of a claim's status, its fields, its indexes and a timeline entry, in one step.
 _TRANSITION = """
@@ -225,7 +225,7 @@ class Ledger:
         """An amendment: only for claims that are not on their way to, or at, a peer."""
         ok = self.transition(
             claim_id, ("needs_attention", "rejected", "failed", "received"), None,
-            kind="amended", fields=index, changed=changed, source=source,
+            kind="amended", fields={**index, "amended_at": time.time()}, changed=changed, source=source,
         )
         if ok:
             self.r.set(self._k("claim", claim_id, "event"), json.dumps(event_doc))
@@ -241,6 +241,18 @@ class Ledger:
                     "peer_reasons": None, "last_error": None, "attempts": 0, "control_number": None,
                     "submitted_at": None, "prepared_at": None},
             previous_status=claim.status, previous_submission_no=claim.submission_no,
+        )
+
+    def resume_submission(self, claim_id: str, *, source: str) -> bool:
+        """A failed claim whose submission was never answered goes back to `submitting` under its own key,
+        with the same document (control or document number, preparation time)."""
+        claim = self.get(claim_id)
+        if claim is None or claim.status != "failed" or not claim.idempotency_key:
+            return False
+        return self.transition(
+            claim_id, "failed", "submitting", kind="resubmitted", source=source,
+            fields={"last_error": None, "attempts": 0}, previous_status="failed",
+            resumed_key=claim.idempotency_key,
         )
 
     # VA visits -------------------------------------------------------------------------------------

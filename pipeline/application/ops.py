@@ -14,7 +14,7 @@ from pipeline.application.ingest import Outcome, receive
 from pipeline.application.ports import ClaimLedger, QueueMonitor, StepSender
 from pipeline.application.reason_codes import claim_reason_codes
 from pipeline.application.stages import claim_index
-from pipeline.application.steps import VALIDATE
+from pipeline.application.steps import SUBMISSION_STEP, VALIDATE
 from pipeline.domain.intake import InputRejected, parse_event_document
 from schemas.claim import RESUBMITTABLE_STATUSES, STATUSES, Claim
 from schemas.event import unknown_fields
@@ -162,12 +162,22 @@ def amend(ledger: ClaimLedger, claim_id: str, patch: dict[str, Any], *, source: 
 @dataclass
 class ResubmitResult:
     resubmitted: list[str] = field(default_factory=list)
+    resumed: list[str] = field(default_factory=list)  # sent again under their own, never-answered key
     skipped: list[dict[str, str]] = field(default_factory=list)
     dry_run: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        return {"resubmitted": self.resubmitted, "skipped": self.skipped, "dry_run": self.dry_run,
-                "count": len(self.resubmitted)}
+        return {"resubmitted": self.resubmitted, "resumed": self.resumed, "skipped": self.skipped,
+                "dry_run": self.dry_run, "count": len(self.resubmitted)}
+
+
+def never_answered(claim: Claim) -> bool:
+    """A failed claim whose submission the peer may have taken without its answer arriving, and whose data
+    has not changed since: it must go again under its own key, never under a new one (that could bill it
+    twice while the peer is still taking the first). A new submission number only after a definite no."""
+    if claim.status != "failed" or not claim.idempotency_key or claim.route not in SUBMISSION_STEP:
+        return False
+    return not (claim.amended_at and claim.amended_at > (claim.prepared_at or 0))
 
 
 def select_for_resubmit(ledger: ClaimLedger, flt: ClaimFilter) -> list[str]:
@@ -192,6 +202,16 @@ def resubmit(ledger: ClaimLedger, claim_ids: Iterable[str], send: StepSender, *,
             result.skipped.append({"claim_id": claim_id, "reason": f"status is {claim.status}"})
         elif dry_run:
             result.resubmitted.append(claim_id)
+            if never_answered(claim):
+                result.resumed.append(claim_id)
+        elif never_answered(claim):
+            if ledger.resume_submission(claim_id, source=source):
+                assert claim.route is not None
+                send(SUBMISSION_STEP[claim.route], claim_id)
+                result.resubmitted.append(claim_id)
+                result.resumed.append(claim_id)
+            else:
+                result.skipped.append({"claim_id": claim_id, "reason": "changed status meanwhile"})
         elif ledger.resubmit(claim_id, source=source):
             send(VALIDATE, claim_id)
             result.resubmitted.append(claim_id)

@@ -88,7 +88,13 @@ class ClaimLedger(Protocol):
         """An amendment: only for claims that are not on their way to, or at, a peer."""
         ...
 
-    def resubmit(self, claim_id: str, *, source: str) -> bool: ...
+    def resubmit(self, claim_id: str, *, source: str) -> bool:
+        """Back to `received` under the next submission number (after a definite no, or new data)."""
+        ...
+
+    def resume_submission(self, claim_id: str, *, source: str) -> bool:
+        """A failed, never-answered submission back to `submitting` under its own key."""
+        ...
 
     def reserve_visit(self, referral_number: str, session_id: str, authorized: int) -> tuple[bool, int]:
         """Atomically take one visit for the session: (granted, visits used by other sessions)."""

@@ -12,7 +12,7 @@ import time
 import structlog
 
 from pipeline.application.stages import Deps, dispatch
-from pipeline.application.steps import ASSEMBLE, ROUTE, SUBMIT_COURTESY, SUBMIT_DIRECT, VALIDATE
+from pipeline.application.steps import ASSEMBLE, ROUTE, SUBMISSION_STEP, VALIDATE
 
 log = structlog.get_logger(__name__)
 
@@ -21,7 +21,6 @@ STEP_FOR_STATUS = {
     "validated": ASSEMBLE,
     "assembled": ROUTE,
 }
-SUBMISSION_STEP = {"direct_billing": SUBMIT_DIRECT, "courtesy_submission": SUBMIT_COURTESY}
 
 
 def reconcile_once(deps: Deps, *, older_than_s: float, now: float | None = None) -> list[str]:

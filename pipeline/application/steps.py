@@ -17,3 +17,4 @@ QUEUE_OF = {
     SUBMISSION_FAILED: "submit_direct",
 }
 QUEUES = tuple(dict.fromkeys(QUEUE_OF.values()))
+SUBMISSION_STEP = {"direct_billing": SUBMIT_DIRECT, "courtesy_submission": SUBMIT_COURTESY}

@@ -3,10 +3,12 @@ but never answers, and a worker killed with SIGKILL in the middle of submissions
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import sys
+import time
 from collections.abc import Callable
 
 import pytest
@@ -71,7 +73,9 @@ def test_claims_fail_when_retries_run_out_and_a_bulk_resubmission_sends_each_onc
     assert {cid: c.status for cid, c in resubmitted.items()} == dict.fromkeys(ids, "accepted")
     assert {cid: c.last_error for cid, c in resubmitted.items()} == dict.fromkeys(ids)
     assert stack.receipts() == dict.fromkeys(sorted(ids), 1)
-    assert keys_by_claim(stack) == {cid: [f"{cid}-2"] for cid in ids}
+    # never answered (5xx is not a no): sent again under their own key, never under a new one
+    assert keys_by_claim(stack) == {cid: [f"{cid}-1"] for cid in ids}
+    assert {cid: c.submission_no for cid, c in resubmitted.items()} == dict.fromkeys(ids, 1)
     check_every_837p(stack, referrals(va_docs))
 
 
@@ -153,6 +157,37 @@ def test_a_claim_that_failed_after_the_peer_took_it_is_not_sent_twice_when_resub
     assert_one_receipt_each(stack, ids)
     ledger = stack.ledger()
     for cid, claim in claims.items():
-        assert (claim.submission_no, claim.idempotency_key) == (2, f"{cid}-1")
-        assert "submission.adopted" in [e["kind"] for e in ledger.timeline(cid)]
+        # resumed under its own key: the peer is asked about it, knows it, and nothing is sent again
+        assert (claim.submission_no, claim.idempotency_key) == (1, f"{cid}-1")
+        timeline = ledger.timeline(cid)
+        kinds = [e["kind"] for e in timeline]
+        assert kinds.index("claim.failed") < kinds.index("resubmitted") < kinds.index("accepted")
+        assert any(e["kind"] == "peer.lookup" and e.get("known") for e in timeline)
     check_every_837p(stack, referrals(va_docs))
+
+
+def test_resubmitting_a_claim_the_peer_is_still_taking_sends_it_under_its_own_key_and_bills_once(
+        start_stack: StartStack) -> None:
+    # the peer answers after 15 s, the pipeline waits 2 s and gives up at once: the claim fails while the
+    # peer is still taking its submission; a resubmission right away must not send it under a new key
+    stack = start_stack(extra_env={"SUPERBILL_SUBMIT_MAX_RETRIES": "0", "SUPERBILL_PEER_TIMEOUT": "2"})
+    set_faults(stack, "latency_ms=15000")
+    ids = post_all(stack, [va_event(1, tag="slow"), courtesy_event(1, tag="slow")])
+    failed = wait_for(stack, ids, 90)
+    assert {cid: c.status for cid, c in failed.items()} == dict.fromkeys(ids, "failed")
+    set_faults(stack, "")
+
+    done = superbill(stack, "resubmit", *ids, "--json")
+    assert done.returncode == 0, done.stderr
+    assert sorted(json.loads(done.stdout)["resumed"]) == sorted(ids)
+    resubmitted = wait_for(stack, ids, 60)
+    assert {cid: c.status for cid, c in resubmitted.items()} == dict.fromkeys(ids, "accepted")
+    assert {cid: c.idempotency_key for cid, c in resubmitted.items()} == {cid: f"{cid}-1" for cid in ids}
+
+    # the requests held by the slow peer are all answered by now (15 s after they came): none was a second bill
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not all(
+            (time.time() - c.status_changed_at) > 16 for c in failed.values()):
+        time.sleep(0.5)
+    assert stack.receipts() == dict.fromkeys(sorted(ids), 1)
+    assert keys_by_claim(stack) == {cid: [f"{cid}-1"] for cid in ids}

@@ -131,6 +131,8 @@ def cmd_resubmit(args: argparse.Namespace) -> int:
         verb = "would resubmit" if args.dry_run else "resubmitted"
         print(f"{verb} {len(result.resubmitted)} claim(s){': ' if result.resubmitted else ''}"
               + ", ".join(result.resubmitted))
+        if result.resumed:
+            print(f"  never answered, sent again under their own key: {', '.join(result.resumed)}")
         for s in result.skipped:
             print(f"  skipped {s['claim_id']}: {s['reason']}")
     return EXIT_OK if not result.skipped or result.resubmitted else EXIT_ERROR

@@ -102,6 +102,7 @@ class AmendAnswer(_Body):
 
 class ResubmitAnswer(_Body):
     resubmitted: list[str]
+    resumed: list[str]  # of those, the failed ones sent again under their own, never-answered key
     skipped: list[dict[str, str]]
     dry_run: bool
     count: int
