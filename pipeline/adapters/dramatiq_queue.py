@@ -18,11 +18,17 @@ NAMESPACE = "superbill"
 # A killed worker's unacked messages go back to their queue only when (a) its heartbeat is older than
 # `heartbeat_timeout` and (b) a maintenance pass runs, on `maintenance_chance` in 1,000,000 broker
 # commands, for the queue named in that command. dramatiq's defaults (60 s, 0.1 %) can leave a message
-# stranded for many minutes on a quiet queue. Workers poll (and so heartbeat) about once a second, so 20 s
-# is a safe timeout, and 5 % maintenance costs a few extra Redis operations per fetch. The ledger's
-# reconciler is the second line of defence: it re-drives claims that sit too long in a non-final status.
-HEARTBEAT_TIMEOUT_MS = 20_000
-MAINTENANCE_CHANCE = 50_000  # out of dramatiq's MAINTENANCE_SCALE of 1,000,000
+# stranded for many minutes on a quiet queue. A worker's consumers fetch (and so heartbeat) about once a
+# second even while its threads are busy, so 5 s is a safe timeout. Maintenance runs for the queue a consumer
+# fetches from; each queue's consumer fetches about once a second, so at 50 % a dead worker's message on any
+# queue is requeued within a few seconds of its heartbeat running out, for a few Redis operations per fetch.
+# With the 5 s renewed submission lease, a
+# claim in flight in a SIGKILLed worker is taken up again in about 8 s. A message requeued from a worker
+# that was only slow is harmless: steps are idempotent and the lease keeps the peer call single. The
+# ledger's reconciler is the second line of defence: it re-drives claims that sit too long in a
+# non-final status.
+HEARTBEAT_TIMEOUT_MS = 5_000
+MAINTENANCE_CHANCE = 500_000  # out of dramatiq's MAINTENANCE_SCALE of 1,000,000
 # Dead letters are kept 30 days instead of 7 for post-mortems; ops never needs them to recover a claim,
 # because the ledger records every failure and drives resubmission.
 DEAD_MESSAGE_TTL_MS = 30 * 24 * 3600 * 1000

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -96,6 +97,11 @@ end
 return {0, used}
 """
 
+_RENEW_LEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+
 _RELEASE_LEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -112,6 +118,7 @@ class Ledger:
         self._ingest = client.register_script(_INGEST)
         self._reserve = client.register_script(_RESERVE_VISIT)
         self._release_lease = client.register_script(_RELEASE_LEASE)
+        self._renew_lease = client.register_script(_RENEW_LEASE)
 
     # keys ------------------------------------------------------------------------------------------
     def _k(self, *parts: str) -> str:
@@ -287,12 +294,26 @@ class Ledger:
     # leases ----------------------------------------------------------------------------------------
     @contextmanager
     def lease(self, name: str, ttl_s: float) -> Iterator[bool]:
-        """A short exclusive lease (SET NX PX) so two workers never talk to a peer for one claim at once."""
-        key, token = self._k("lease", name), uuid.uuid4().hex
-        got = bool(self.r.set(key, token, nx=True, px=int(ttl_s * 1000)))
+        """A short exclusive lease (SET NX PX) so two workers never talk to a peer for one claim at once.
+
+        While it is held it is renewed every third of its time to live, so a peer call may take as long as
+        it takes; a holder that dies (SIGKILL) stops renewing, and the lease runs out within `ttl_s`."""
+        key, token, ttl_ms = self._k("lease", name), uuid.uuid4().hex, int(ttl_s * 1000)
+        got = bool(self.r.set(key, token, nx=True, px=ttl_ms))
+        done = threading.Event()
+        if got:
+            def renew() -> None:
+                while not done.wait(ttl_s / 3):
+                    try:
+                        self._renew_lease(keys=[key], args=[token, ttl_ms])
+                    except redis.RedisError:  # the next renewal tries again; the lease may run out meanwhile
+                        continue
+
+            threading.Thread(target=renew, name=f"lease-{name}", daemon=True).start()
         try:
             yield got
         finally:
+            done.set()
             if got:
                 self._release_lease(keys=[key], args=[token])
 

@@ -25,6 +25,8 @@ from pipeline.adapters.redis_server import resolve_redis_url
 from pipeline.application.stages import Deps
 
 _lock = threading.Lock()
+# A submission lease is renewed while its holder lives: a killed worker's claim is free again within this.
+LEASE_S = 5.0
 _deps: Deps | None = None
 _metrics: LedgerMetrics | None = None
 _broker: dramatiq.Broker | None = None
@@ -71,7 +73,7 @@ def build_deps(settings: Settings, url: str) -> Deps:
         alerts=HttpAlerts(settings.alert_url, timeout_s=timeout) if settings.alert_url else None,
         metrics=LedgerMetrics(ledger),
         queues=functools.partial(queue_stats, client),
-        lease_s=max(30.0, timeout * 4),
+        lease_s=LEASE_S,
     )
 
 

@@ -104,3 +104,36 @@ def test_killed_worker_loses_no_claim_and_submits_nothing_twice(start_stack: Cal
         kinds = [e["kind"] for e in ledger.timeline(cid)]
         assert "peer.lookup" in kinds, (cid, kinds)
         assert kinds.count("submission.started") == 1, (cid, kinds)
+
+
+# The goal is 15 s (measured 5-11 s on the 2-core development machine, README); the suite allows 20 s so
+# that a busy CI machine running two test files at once does not turn a slow second into a red run.
+RECOVERY_BOUND_S = 20.0
+
+
+def test_a_claim_in_flight_in_a_sigkilled_worker_is_final_within_15_seconds_and_sent_once(
+        start_stack: Callable[..., Stack]) -> None:
+    # The peer takes 1.5 s to answer, so the kill lands while submissions are at the peer.
+    stack = start_stack(faults="latency_ms=1500", worker_processes=1)
+    stack.start_worker("worker2")  # the survivor, as in production (the Procfile runs two processes)
+    ledger = stack.ledger()
+    ids = []
+    for doc in events()[:6]:
+        response = stack.post_event(body(doc))
+        assert response.status_code == 202, response.text
+        ids.append(response.json()["claim_id"])
+    assert wait_for(lambda: any(c.status == "submitting" for c in ledger.get_many(ids)), 60)
+    in_flight = [c.claim_id for c in ledger.get_many(ids) if c.status == "submitting"]
+    os.killpg(stack.procs["worker"].pid, signal.SIGKILL)
+    killed_at = time.monotonic()
+
+    assert wait_for(lambda: all(c.status in FINAL_STATUSES for c in ledger.get_many(in_flight)), 60)
+    recovered_in = time.monotonic() - killed_at
+    print(f"in-flight claims of the killed worker final {recovered_in:.1f} s after the kill")
+    assert recovered_in <= RECOVERY_BOUND_S, f"in-flight claims final {recovered_in:.1f} s after the kill"
+    assert wait_for(lambda: all(c.status in FINAL_STATUSES for c in ledger.get_many(ids)), 60)
+    claims = ledger.get_many(ids)
+    assert {c.claim_id: c.status for c in claims} == {
+        c.claim_id: EXPECTED_END[c.route or ""] for c in claims}
+    receipts = stack.receipts()
+    assert all(receipts.get(c.claim_id, 0) == 1 for c in claims if c.route != "statement_only"), receipts

@@ -4,6 +4,7 @@ duplicates, visits under concurrency, leases, counters, refused events, and the 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -153,3 +154,26 @@ def test_the_reconciler_redrives_claims_stuck_in_a_non_final_status(ledger: Ledg
     assert sorted(redriven) == ["ses_new", "ses_old"]
     assert sorted(sent) == [("validate", "ses_new"), ("validate", "ses_old")]
     assert "reconciler.redrive" in [e["kind"] for e in ledger.timeline("ses_old")]
+
+
+def test_a_held_lease_is_renewed_for_as_long_as_its_holder_lives(ledger: Ledger) -> None:
+    with ledger.lease("submit:ses_long", 0.6) as got:
+        assert got
+        deadline = time.monotonic() + 1.5  # two and a half times its time to live
+        while time.monotonic() < deadline:
+            with ledger.lease("submit:ses_long", 0.6) as other:
+                assert not other
+            time.sleep(0.1)
+    with ledger.lease("submit:ses_long", 0.6) as after:
+        assert after  # released at the end
+
+
+def test_a_lease_whose_holder_died_runs_out_within_its_time_to_live(ledger: Ledger) -> None:
+    ledger.r.set(ledger.prefix + "lease:submit:ses_dead", "a killed worker's token", px=500)  # never renewed
+    with ledger.lease("submit:ses_dead", 0.5) as got:
+        assert not got
+    deadline = time.monotonic() + 2
+    while ledger.lease_remaining_ms("submit:ses_dead") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with ledger.lease("submit:ses_dead", 0.5) as got:
+        assert got
