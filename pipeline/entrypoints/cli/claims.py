@@ -53,6 +53,9 @@ def cmd_claims_show(args: argparse.Namespace) -> int:
 
 def cmd_claims_statement(args: argparse.Namespace) -> int:
     deps = runtime_deps(args)
+    if deps.ledger.get(args.claim_id) is None:
+        err(f"no claim {args.claim_id}")
+        return EXIT_ERROR
     pdf = deps.ledger.get_statement(args.claim_id)
     if pdf is None:
         err(f"claim {args.claim_id} has no statement (only statement_ready and courtesy claims have one)")
@@ -92,6 +95,9 @@ def cmd_claims_amend(args: argparse.Namespace) -> int:
         err(f"{args.file}: must be a JSON object such as {{\"prescription\": {{...}}}}")
         return EXIT_ERROR
     result = amend(deps.ledger, args.claim_id, patch, source="cli")
+    if result.message == "no such claim":
+        err(f"no claim {args.claim_id}")
+        return EXIT_ERROR
     if args.json:
         print_json(result.__dict__)
     elif result.ok:
