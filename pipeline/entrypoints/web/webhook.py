@@ -10,12 +10,15 @@ import redis
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from pipeline.adapters.redis_ledger import Ledger
 from pipeline.application.ingest import KEEP_AT_MOST_BYTES, READ_AT_MOST_BYTES, receive
 from pipeline.domain.signature import SignatureCheck
 from pipeline.entrypoints.web.api_models import EventAnswer, Health, errors
+
+RETRY_AFTER_S = 5
 
 
 class WebConfigError(Exception):
@@ -39,7 +42,8 @@ def create_app(*, ledger: Ledger, send: Callable[..., None], webhook_secret: str
         **errors((400, "malformed JSON; kept as a refused event"),
                  (401, "bad or missing X-Signature, or a timestamp more than 5 minutes off"),
                  (413, "body over 256 KiB; kept as a refused event"),
-                 (422, "input errors, every field at once; kept as a refused event"))},
+                 (422, "input errors, every field at once; kept as a refused event"),
+                 (503, "the claim store cannot be reached: the event was not taken; retry after Retry-After"))},
         openapi_extra={"parameters": [{"name": "X-Signature", "in": "header", "required": True,
                                        "schema": {"type": "string"},
                                        "description": 't=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">'}],
@@ -61,7 +65,13 @@ def create_app(*, ledger: Ledger, send: Callable[..., None], webhook_secret: str
         problem = check.verdict()
         if problem:
             return _unauthorized(problem)
-        outcome = receive(ledger, bytes(kept), send, source="webhook", size=size)
+        try:  # the ledger's calls block: off the event loop, so a slow Redis never stalls other requests
+            outcome = await run_in_threadpool(receive, ledger, bytes(kept), send, source="webhook", size=size)
+        except (redis.RedisError, OSError) as exc:
+            # nothing was stored, so never a 202: the sender keeps the event and tries again
+            return JSONResponse({"status": "unavailable", "errors": [{"path": "(service)", "message": (
+                f"the claim store cannot be reached ({type(exc).__name__}); the event was not taken, "
+                f"send it again")}]}, 503, headers={"Retry-After": str(RETRY_AFTER_S)})
         return JSONResponse(outcome.body, outcome.http_status)
 
     @app.get("/healthz", response_model=Health,
