@@ -7,7 +7,7 @@ import os
 import tomllib
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from pipeline.domain.identifiers import ein_is_valid, npi_is_valid
+from schemas.event import model_in
 
 DEFAULT_PRACTICE_FILE = Path(__file__).with_name("practice.example.toml")
 
@@ -183,24 +184,12 @@ def _key_path(loc: tuple[int | str, ...]) -> str:
 
 def _known_keys(loc: tuple[int | str, ...]) -> list[str]:
     """The keys the profile allows where `loc` points."""
-    model: Any = Practice
+    model: type[BaseModel] | None = Practice
     for item in loc[:-1]:
-        if isinstance(item, int):
-            continue
-        field = model.model_fields.get(item) if hasattr(model, "model_fields") else None
-        if field is None:
-            return []
-        inner = next((a for a in (field.annotation, *get_args(field.annotation))
-                      if isinstance(a, type) and issubclass(a, BaseModel)), None)
-        if inner is None:
-            for arg in get_args(field.annotation):
-                inner = next((a for a in get_args(arg) if isinstance(a, type) and issubclass(a, BaseModel)), None)
-                if inner is not None:
-                    break
-        if inner is None:
-            return []
-        model = inner
-    return list(model.model_fields)
+        if isinstance(item, str):
+            field = model.model_fields.get(item) if model is not None else None
+            model = model_in(field.annotation) if field is not None else None
+    return list(model.model_fields) if model is not None else []
 
 
 def _plain(err: Any) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -284,12 +285,12 @@ class SessionCompleted(_Model):
         return self.session.date_of_service
 
 
-def _model_in(annotation: Any) -> type[BaseModel] | None:
+def model_in(annotation: Any) -> type[BaseModel] | None:
     """The model an annotation holds: `M`, `M | None`, `list[M]`."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     for arg in get_args(annotation):
-        found = _model_in(arg)
+        found = model_in(arg)
         if found is not None:
             return found
     return None
@@ -308,7 +309,7 @@ def without_null_defaults(document: Any, model: type[BaseModel] = SessionComplet
             continue
         if value is None and not spec.is_required():
             continue
-        inner = _model_in(spec.annotation)
+        inner = model_in(spec.annotation)
         if inner is not None and isinstance(value, list):
             value = [without_null_defaults(item, inner) for item in value]
         elif inner is not None:
@@ -321,8 +322,6 @@ def unknown_fields(document: Any, model: type[BaseModel] = SessionCompleted, pat
     """(path, the closest known name or "") for every key of `document` the model does not know: an
     amendment names only real fields (an event from the booking system may carry extra ones; a person's
     amendment may not, or a misspelled key would be silently ignored)."""
-    import difflib
-
     found: list[tuple[str, str]] = []
     if not isinstance(document, dict):
         return found
@@ -333,7 +332,7 @@ def unknown_fields(document: Any, model: type[BaseModel] = SessionCompleted, pat
             close = difflib.get_close_matches(str(key), list(model.model_fields), n=1)
             found.append((where, close[0] if close else ""))
             continue
-        inner = _model_in(spec.annotation)
+        inner = model_in(spec.annotation)
         if inner is not None and isinstance(value, list):
             for n, item in enumerate(value):
                 found += unknown_fields(item, inner, f"{where}[{n}]")

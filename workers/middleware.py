@@ -42,8 +42,10 @@ class RedisMetrics(Middleware):
         if started is None:
             return
         try:
-            runtime.metrics().record_message(message.actor_name, seconds=time.monotonic() - started,
-                                             error=exception is not None)
+            metrics = runtime.deps().metrics
+            if metrics is not None:
+                metrics.record_message(message.actor_name, seconds=time.monotonic() - started,
+                                       error=exception is not None)
         except Exception:  # metrics never break a step
             structlog.get_logger(__name__).warning("metrics.record_failed", actor=message.actor_name)
 

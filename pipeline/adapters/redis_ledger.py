@@ -327,16 +327,15 @@ class Ledger:
         """Keep a refused body verbatim, once: the same bytes refused the same way again (a sender's retry,
         a replay refused again) are counted on the first record (`times`, `last_at`), not stored again."""
         now = time.time() if now is None else now
-        fingerprint = hashlib.sha256(body).hexdigest() + f":{http_status}"
+        fingerprint = self._k("refused_body", hashlib.sha256(body).hexdigest() + f":{http_status}")
+        first = self.r.get(fingerprint)
+        if first is not None and self.r.exists(self._k("refused", _s(first))):
+            self.r.hincrby(self._k("refused", _s(first)), "times", 1)
+            self.r.hset(self._k("refused", _s(first)), "last_at", repr(now))
+            return _s(first)
         refused_id = f"ref_{self.next_number('refused'):06d}"
-        claimed = self.r.set(self._k("refused_body", fingerprint), refused_id, nx=True)
-        if not claimed:
-            first = _s(self.r.get(self._k("refused_body", fingerprint)))
-            if self.r.exists(self._k("refused", first)):
-                self.r.hincrby(self._k("refused", first), "times", 1)
-                self.r.hset(self._k("refused", first), "last_at", repr(now))
-                return first
-            self.r.set(self._k("refused_body", fingerprint), refused_id)
+        if not self.r.set(fingerprint, refused_id, nx=not first):  # two refusals racing: the first one wins
+            return self.keep_refused(body=body, http_status=http_status, errors=errors, source=source, now=now)
         pipe = self.r.pipeline(transaction=True)
         pipe.hset(self._k("refused", refused_id), mapping={
             "refused_id": refused_id, "received_at": repr(now), "http_status": str(http_status),

@@ -150,6 +150,10 @@ class MetricsPort(Protocol):
         """One observation of a submission's latency; with `once`, at most one per such key. Never raises."""
         ...
 
+    def record_message(self, actor: str, *, seconds: float, error: bool) -> None:
+        """One message a worker processed: its actor, time and outcome. Never raises."""
+        ...
+
 
 # the peers --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import io
 import json
 import logging
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,19 +118,23 @@ def _segment_errors(segment: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _element_errors(document: dict[str, Any]) -> list[ElementError]:
-    found: list[ElementError] = []
+def _segments(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every segment pyx12's error tree reports, across interchanges, groups and transactions."""
     for isa in document.get("interchanges") or []:
         for gs in isa.get("groups") or []:
             for st in gs.get("transactions") or []:
-                for segment in st.get("segments") or []:
-                    seg_id, seg_name = str(segment.get("seg_id") or ""), str(segment.get("name") or "")
-                    found.extend(ElementError(seg_id, seg_name, "", "", str(e.get("err_cde")))
-                                 for e in _errors_of(segment))
-                    for element in segment.get("elements") or []:
-                        position = f"{seg_id}{int(element.get('ele_pos') or 0):02d}"
-                        found.extend(ElementError(seg_id, seg_name, position, str(element.get("name") or ""),
-                                                  str(e.get("err_cde"))) for e in _errors_of(element))
+                yield from st.get("segments") or []
+
+
+def _element_errors(document: dict[str, Any]) -> list[ElementError]:
+    found: list[ElementError] = []
+    for segment in _segments(document):
+        seg_id, seg_name = str(segment.get("seg_id") or ""), str(segment.get("name") or "")
+        found.extend(ElementError(seg_id, seg_name, "", "", str(e.get("err_cde"))) for e in _errors_of(segment))
+        for element in segment.get("elements") or []:
+            position = f"{seg_id}{int(element.get('ele_pos') or 0):02d}"
+            found.extend(ElementError(seg_id, seg_name, position, str(element.get("name") or ""),
+                                      str(e.get("err_cde"))) for e in _errors_of(element))
     return found
 
 

@@ -28,7 +28,6 @@ _lock = threading.Lock()
 # A submission lease is renewed while its holder lives: a killed worker's claim is free again within this.
 LEASE_S = 5.0
 _deps: Deps | None = None
-_metrics: LedgerMetrics | None = None
 _broker: dramatiq.Broker | None = None
 
 send = send_step
@@ -86,20 +85,7 @@ def deps() -> Deps:
         return _deps
 
 
-def metrics() -> LedgerMetrics:
-    """The process's metrics recorder, on the same Redis as its ledger."""
-    global _metrics
-    current = deps()
-    with _lock:
-        if _metrics is None:
-            _metrics = current.metrics if isinstance(current.metrics, LedgerMetrics) else None
-        if _metrics is None:
-            raise RuntimeError("this process's dependencies carry no ledger metrics")
-        return _metrics
-
-
 def reset() -> None:
-    global _deps, _metrics
+    global _deps
     with _lock:
         _deps = None
-        _metrics = None

@@ -136,12 +136,6 @@ class Health(BaseModel):
     redis: str
 
 
-def error(status: int, description: str) -> dict[int | str, dict[str, Any]]:
-    return {status: {"model": ErrorBody, "description": description}}
-
-
 def errors(*answers: tuple[int, str]) -> dict[int | str, dict[str, Any]]:
-    out: dict[int | str, dict[str, Any]] = {}
-    for status, description in answers:
-        out |= error(status, description)
-    return out
+    """OpenAPI `responses` for error answers, each with the one error body."""
+    return {status: {"model": ErrorBody, "description": description} for status, description in answers}

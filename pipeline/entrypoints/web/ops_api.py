@@ -45,6 +45,8 @@ DATE = {"format": "date"}
 def _date_param(what: str) -> Any:
     return Query(default=None, description=f"date of service on or {what} this date, YYYY-MM-DD",
                  json_schema_extra=DATE)
+
+
 UNAUTHORIZED = errors((401, "no or wrong ops bearer token"))
 BAD_INPUT = errors((422, "a parameter or the body is not valid"))
 NOT_JSON = errors((400, "the body is not JSON"))
@@ -54,12 +56,11 @@ NOT_FOUND = errors((404, "no such claim or refused event"))
 
 
 def _day(value: str | None, name: str) -> date | None:
-    if value is None:
-        return None
+    """A query parameter's date, or 422 naming it (an empty value is no date)."""
     try:
-        if len(value) != 10:
+        if value == "":
             raise ValueError(value)
-        return date.fromisoformat(value)
+        return _date(value)
     except ValueError:
         raise HTTPException(422, {"errors": [{"path": name, "message": "is not a date (YYYY-MM-DD)"}]}) from None
 
@@ -216,10 +217,14 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
 
 
 def _date(value: Any) -> date | None:
+    """`YYYY-MM-DD` exactly (Python would also take `20261120`); None for no value."""
     if value in (None, ""):
         return None
+    text = str(value)
     try:
-        return date.fromisoformat(str(value))
+        if len(text) != 10:
+            raise ValueError(text)
+        return date.fromisoformat(text)
     except ValueError:
         raise ValueError(f"{value!r} is not a date (YYYY-MM-DD)") from None
 
