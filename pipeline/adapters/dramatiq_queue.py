@@ -11,6 +11,7 @@ from collections.abc import Iterable
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 
+from pipeline.adapters.redis_client import connect
 from pipeline.application.steps import QUEUE_OF, QUEUES
 
 NAMESPACE = "superbill"
@@ -37,7 +38,7 @@ DEAD_MESSAGE_TTL_MS = 30 * 24 * 3600 * 1000
 def build_broker(url: str, middleware: Iterable[dramatiq.Middleware] = ()) -> RedisBroker:
     """The Redis broker with the pipeline's settings and queues, plus any extra middleware."""
     broker = RedisBroker(
-        url=url,
+        client=connect(url),
         namespace=NAMESPACE,
         heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
         maintenance_chance=MAINTENANCE_CHANCE,

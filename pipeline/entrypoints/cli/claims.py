@@ -122,6 +122,10 @@ def cmd_resubmit(args: argparse.Namespace) -> int:
     if not args.claim_ids and not args.status:
         err("give claim ids, or --status S (rejected, failed or needs_attention) to pick them")
         return EXIT_ERROR
+    unknown = [c for c in dict.fromkeys(args.claim_ids) if deps.ledger.get(c) is None]
+    if unknown:  # a mistyped id stops the whole batch before anything is resubmitted
+        err(*(f"no claim {c}" for c in unknown))
+        return EXIT_ERROR
     try:
         ids = args.claim_ids or select_for_resubmit(deps.ledger, claim_filter(args))
     except ValueError as exc:

@@ -12,6 +12,7 @@ from pipeline.entrypoints.cli.common import (
     EXIT_OK,
     err,
     practice_of,
+    print_json,
     runtime_deps,
 )
 
@@ -86,18 +87,43 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 
 def cmd_redis(args: argparse.Namespace) -> int:
     from config.settings import load_settings
-    from pipeline.adapters.redis_server import start_embedded, stop_embedded
+    from pipeline.adapters.redis_server import embedded_status, start_embedded, stop_embedded
 
     settings = load_settings()
+    action = "stop" if args.stop else (args.action or "start")
     if settings.redis_url:
-        print(f"REDIS_URL is set ({settings.redis_url}); nothing to start")
+        if action == "status":
+            status = {"embedded": False, "redis_url": _safe_url(settings.redis_url)}
+            if args.json:
+                print_json(status)
+            else:
+                print(f"REDIS_URL is set ({status['redis_url']}); no embedded server is used")
+            return EXIT_OK
+        print(f"REDIS_URL is set ({_safe_url(settings.redis_url)}); nothing to {action}")
         return EXIT_OK
-    if args.stop:
+    if action == "stop":
         stop_embedded(settings.data_dir)
-        print("stopped")
+        print(f"stopped (data kept in {settings.data_dir})")
         return EXIT_OK
+    if action == "status":
+        status = embedded_status(settings.data_dir)
+        if args.json:
+            print_json(status)
+        else:
+            for key, value in status.items():
+                print(f"{key:<20} {value}")
+        return EXIT_OK if status["running"] else EXIT_ERROR
     print(start_embedded(settings.data_dir))
     return EXIT_OK
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password."""
+    scheme, sep, rest = url.partition("://")
+    netloc, slash, path = rest.partition("/")
+    if "@" in netloc:
+        netloc = "***@" + netloc.rpartition("@")[2]
+    return scheme + sep + netloc + slash + path.partition("?")[0]
 
 
 def register(sub: Any) -> None:
@@ -126,6 +152,9 @@ def register(sub: Any) -> None:
     p.add_argument("--older-than", type=float, help="seconds (default $SUPERBILL_RECONCILE_AFTER or 120)")
     p.add_argument("--every", type=float, default=15.0)
     p.set_defaults(func=cmd_reconcile)
-    p = sub.add_parser("redis", help="start (or --stop) the embedded Redis server under ./var")
-    p.add_argument("--stop", action="store_true")
+    p = sub.add_parser("redis", help="start, stop or look at the embedded Redis server in the data home")
+    p.add_argument("action", nargs="?", choices=("start", "status", "stop"),
+                   help="start (the default) prints its URL; status tells where it is and whether it runs")
+    p.add_argument("--stop", action="store_true", help="the same as `stop`")
+    p.add_argument("--json", action="store_true", help="status as one JSON document")
     p.set_defaults(func=cmd_redis)

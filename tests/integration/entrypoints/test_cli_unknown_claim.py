@@ -23,6 +23,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     ["claims", "show", "nope"],
     ["claims", "statement", "nope", "-o", "out.pdf"],
     ["claims", "amend", "nope", "--file", "patch.json"],
+    ["resubmit", "nope"],
 ])
 def test_an_unknown_claim_is_one_line_and_exit_1(redis_url: str, tmp_path: Path, command: list[str]) -> None:
     (tmp_path / "patch.json").write_text('{"client": {"phone": "+1-217-555-0100"}}')

@@ -1,0 +1,103 @@
+"""The embedded Redis server: one per data home, started again by whichever process finds it gone, but never
+after someone stopped it on purpose; an acknowledged write survives a SIGKILL of the server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from pipeline.adapters.redis_client import connect
+from pipeline.adapters.redis_server import embedded_status, server_pid, start_embedded, stop_embedded
+
+
+@pytest.fixture
+def home() -> Iterator[Path]:
+    # A short path: a Unix socket's path must fit in 107 bytes.
+    path = Path(tempfile.mkdtemp(prefix="sbr"))
+    yield path
+    stop_embedded(path)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _kill(home: Path) -> int:
+    pid = server_pid(home)
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while server_pid(home) == pid and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server_pid(home) is None
+    return pid
+
+
+def test_a_killed_server_is_started_again_by_the_next_client_and_keeps_its_data(home: Path) -> None:
+    client = connect(start_embedded(home))
+    client.set("claim", "kept")
+    killed = _kill(home)
+    assert client.get("claim") == b"kept"  # the same client object: its next connection restarts the server
+    assert server_pid(home) not in (None, killed)
+
+
+def test_a_server_stopped_on_purpose_stays_stopped(home: Path) -> None:
+    client = connect(start_embedded(home))
+    assert client.ping()
+    stop_embedded(home)
+    with pytest.raises(redis.ConnectionError):
+        client.ping()
+    assert server_pid(home) is None
+    assert embedded_status(home)["stopped_on_purpose"] is True
+    start_embedded(home)  # an explicit start clears it
+    assert client.ping()
+    assert embedded_status(home)["stopped_on_purpose"] is False
+
+
+def test_many_threads_finding_it_gone_start_one_server(home: Path) -> None:
+    url = start_embedded(home)
+    clients = [connect(url) for _ in range(8)]
+    for c in clients:
+        c.ping()
+    _kill(home)
+    errors: list[BaseException] = []
+
+    def write(i: int) -> None:
+        try:
+            clients[i].set(f"k{i}", i)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    pid = server_pid(home)
+    redis_pids = [p for p in os.listdir("/proc") if p.isdigit() and _is_server_of(int(p), home)]
+    assert redis_pids == [str(pid)]
+    assert sorted(int(v) for v in clients[0].mget([f"k{i}" for i in range(8)])) == list(range(8))
+
+
+def _is_server_of(pid: int, home: Path) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"redis" in cmdline and str(home).encode() in cmdline
+
+
+def test_status_tells_where_it_is_and_whether_it_runs(home: Path) -> None:
+    assert embedded_status(home)["running"] is False
+    url = start_embedded(home)
+    connect(url).set("a", 1)
+    status = embedded_status(home)
+    assert (status["running"], status["url"], status["data_dir"], status["keys"], status["appendonly"]) == (
+        True, url, str(home), 1, True)

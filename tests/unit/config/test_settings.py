@@ -1,0 +1,62 @@
+"""Where the data lives does not depend on the current folder; Redis URLs the pipeline accepts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from config.settings import SettingsError, load_settings
+
+
+def test_the_data_home_is_per_user_by_default_not_the_current_folder() -> None:
+    settings = load_settings({"HOME": "/home/ana"})
+    assert settings.data_dir == Path("/home/ana/.local/share/superbill")
+
+
+def test_xdg_data_home_is_honoured() -> None:
+    assert load_settings({"HOME": "/home/ana", "XDG_DATA_HOME": "/data"}).data_dir == Path("/data/superbill")
+
+
+def test_superbill_home_names_the_data_home() -> None:
+    assert load_settings({"HOME": "/home/ana", "SUPERBILL_HOME": "/srv/superbill"}).data_dir == Path("/srv/superbill")
+
+
+def test_superbill_data_dir_still_wins_over_the_home() -> None:
+    env = {"HOME": "/h", "SUPERBILL_HOME": "/srv/superbill", "SUPERBILL_DATA_DIR": "/srv/redis"}
+    assert load_settings(env).data_dir == Path("/srv/redis")
+
+
+def test_a_relative_home_is_made_absolute_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert load_settings({"HOME": "/h", "SUPERBILL_HOME": "data"}).data_dir == tmp_path / "data"
+
+
+def test_a_tilde_home_is_expanded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", "/home/bo")
+    assert load_settings({"SUPERBILL_HOME": "~/sb"}).data_dir == Path("/home/bo/sb")
+
+
+@pytest.mark.parametrize("url", [
+    "redis://r:6379/0", "rediss://r:6380/0", "unix:///run/redis.sock",
+    "redis+sentinel://s1:26379,s2:26379/mymaster/0", "rediss+sentinel://s1:26379/mymaster",
+])
+def test_redis_urls_accepted(url: str) -> None:
+    assert load_settings({"HOME": "/h", "REDIS_URL": url}).redis_url == url
+
+
+def test_an_unknown_redis_scheme_names_the_variable() -> None:
+    with pytest.raises(SettingsError, match="REDIS_URL must start with"):
+        load_settings({"HOME": "/h", "REDIS_URL": "http://r:6379"})
+
+
+def test_replicas_to_wait_for() -> None:
+    assert load_settings({"HOME": "/h"}).redis_wait_replicas == 0
+    assert load_settings({"HOME": "/h", "SUPERBILL_REDIS_WAIT_REPLICAS": "1"}).redis_wait_replicas == 1
+    with pytest.raises(SettingsError, match="SUPERBILL_REDIS_WAIT_REPLICAS must be a number"):
+        load_settings({"HOME": "/h", "SUPERBILL_REDIS_WAIT_REPLICAS": "one"})
+
+
+def test_a_malformed_sentinel_url_stops_the_process_naming_the_variable() -> None:
+    with pytest.raises(SettingsError, match="REDIS_URL: a sentinel URL"):
+        load_settings({"HOME": "/h", "REDIS_URL": "redis+sentinel://s1/mymaster"})
