@@ -61,7 +61,7 @@ class Stack:
     """The processes of a running pipeline: Redis, sandbox peers, workers, web; stopped on exit."""
 
     def __init__(self, workdir: Path, *, faults: str = "", worker_processes: int = 1, worker_threads: int = 4,
-                 extra_env: dict[str, str] | None = None) -> None:
+                 extra_env: dict[str, str] | None = None, redis_url: str | None = None) -> None:
         self.workdir = workdir
         self.faults = faults
         self.worker_processes = worker_processes
@@ -70,7 +70,8 @@ class Stack:
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.secret = secrets.token_hex(16)
         self.ops_token = secrets.token_hex(16)
-        self.redis_url = ""
+        self.external_redis = redis_url  # a Redis of the caller's; else an embedded one of the stack's own
+        self.redis_url = redis_url or ""
         self.sandbox_url = ""
         self.web_url = ""
 
@@ -105,7 +106,8 @@ class Stack:
             raise
 
     def _start(self) -> Stack:
-        self.redis_url = start_embedded(self.workdir / "redis")
+        if not self.external_redis:
+            self.redis_url = start_embedded(self.workdir / "redis")
         sandbox_port, web_port = free_port(), free_port()
         self.sandbox_url = f"http://127.0.0.1:{sandbox_port}"
         self.web_url = f"http://127.0.0.1:{web_port}"
@@ -135,7 +137,7 @@ class Stack:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, 9)
-        if not keep_redis:
+        if not keep_redis and not self.external_redis:
             stop_embedded(self.workdir / "redis")
 
     def ledger(self) -> Ledger:
