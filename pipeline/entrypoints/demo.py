@@ -202,7 +202,11 @@ def run_demo(*, events: str | None, faults: str, as_json: bool, timeout_s: float
         claims = pipeline.ledger().get_many(claim_ids)
         rows = [{**c.summary(), "peer_receipts": receipts.get(c.claim_id, 0)} for c in claims]
         if as_json:
-            print(json.dumps({"claims": rows, "refused": refused, "complete": done}, indent=2, default=str))
+            document: dict[str, Any] = {"claims": rows, "refused": refused, "complete": done}
+            if keep:
+                document["kept"] = {"folder": str(workdir), "redis_url": pipeline.redis_url,
+                                    "redis_data_dir": str(workdir / "redis")}
+            print(json.dumps(document, indent=2, default=str))
         else:
             _print_table(rows, refused)
             if keep:
