@@ -16,7 +16,13 @@ import structlog
 
 from config.practice import Practice
 from pipeline.application.alerts import alert_notice
-from pipeline.application.errors import DocumentError, PeerRefused, PeerUnavailable, TransientError
+from pipeline.application.errors import (
+    DocumentError,
+    PeerRefused,
+    PeerUnavailable,
+    SubmissionUnknown,
+    TransientError,
+)
 from pipeline.application.evaluate import evaluate
 from pipeline.application.ports import (
     AlertPort,
@@ -264,7 +270,12 @@ def _submit(deps: Deps, claim_id: str, route_name: str, peer_name: str,
         if claim is None or claim.route != route_name:
             return
         answer: PeerAnswer | None = None
-        if claim.status == "routed" and (earlier := _earlier_submission(deps, claim, peer_name, lookup)):
+        try:
+            earlier = _earlier_submission(deps, claim, peer_name, lookup) if claim.status == "routed" else None
+        except SubmissionUnknown as exc:
+            _fail(deps, claim_id, str(exc))
+            return
+        if earlier:
             key, answer = earlier
             if not ledger.transition(claim_id, "routed", "submitting", kind="submission.adopted",
                                      fields={"idempotency_key": key}, peer=peer_name, idempotency_key=key):
@@ -285,6 +296,9 @@ def _submit(deps: Deps, claim_id: str, route_name: str, peer_name: str,
             except PeerUnavailable as exc:
                 ledger.record_attempt(claim_id, error=str(exc), peer=peer_name)
                 raise
+            except SubmissionUnknown as exc:
+                _fail(deps, claim_id, str(exc))
+                return
             ledger.note(claim_id, "peer.lookup", peer=peer_name, key=claim.idempotency_key,
                         known=answer is not None)
         else:
@@ -300,7 +314,7 @@ def _submit(deps: Deps, claim_id: str, route_name: str, peer_name: str,
             except PeerRefused as exc:
                 _reject(deps, claim_id, peer_name, exc.reasons or [str(exc)], status=exc.status)
                 return
-            except DocumentError as exc:
+            except (DocumentError, SubmissionUnknown) as exc:
                 _fail(deps, claim_id, str(exc))
                 return
         _apply_answer(deps, claim_id, peer_name, answer, step)

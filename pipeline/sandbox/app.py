@@ -4,6 +4,9 @@ Peer routes (faults apply to these):
 
 - ``POST /clearinghouse/v1/claims`` (raw 837P), ``GET /clearinghouse/v1/claims/by-key/{key}``
 - ``POST /billing/v1/superbills`` (JSON), ``GET /billing/v1/superbills/by-key/{key}``
+- Stedi's shape (``pipeline.sandbox.stedi``): ``POST /stedi/healthcare/2024-04-01/change/medicalnetwork/
+  professionalclaims/v3/raw-x12-submission``, ``GET /stedi/core/2023-08-01/polling/transactions``,
+  ``GET /stedi/core/2023-08-01/transactions/{id}/input-url``; documents at ``/stedi/documents/{id}`` (no key)
 
 Every peer POST needs ``Authorization: Bearer <token>`` and ``Idempotency-Key``.
 
@@ -19,16 +22,19 @@ from collections.abc import Callable
 import structlog
 import uvicorn
 from fastapi import Body, Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from pipeline.sandbox.billing import BillingService
 from pipeline.sandbox.clearinghouse import Clearinghouse, Validator
 from pipeline.sandbox.faults import Faults, parse_faults
 from pipeline.sandbox.state import Answer, JSONDict, SandboxState
+from pipeline.sandbox.stedi import RemittanceSource, StediPeer
 
 log = structlog.get_logger("pipeline.sandbox")
 
 MAX_KEY_LENGTH = 255
+STEDI_HEALTHCARE = "/stedi/healthcare/2024-04-01"
+STEDI_CORE = "/stedi/core/2023-08-01"
 
 
 async def raw_body(request: Request) -> bytes:
@@ -55,6 +61,17 @@ def _auth_problem(request: Request) -> Answer | None:
             {"WWW-Authenticate": 'Bearer realm="sandbox"'},
         )
     return None
+
+
+def _stedi_key(request: Request) -> tuple[str, Answer | None]:
+    """Stedi's `Authorization: <API key>` (or `Key <API key>`); a bearer token is not an API key."""
+    value = request.headers.get("authorization", "").strip()
+    scheme, _, rest = value.partition(" ")
+    if scheme.lower() == "key" and rest.strip():
+        value = rest.strip()
+    if not value or scheme.lower() == "bearer" or " " in value:
+        return "", Answer(401, {"code": "UnauthorizedException", "message": "Authorization: <API key> required"})
+    return value, None
 
 
 def _key_problem(key: str | None) -> Answer | None:
@@ -84,6 +101,14 @@ class _PeerCalls:
         assert key is not None
         return self._faulted(peer, key, lambda: handle(key))
 
+    def stedi(self, request: Request, handle: Callable[[str], Answer], *, key: str = "") -> JSONResponse:
+        """A call to the Stedi shape: latency, its API key, then the error and timeout faults."""
+        self._sleep_ms(self._state.faults.latency_ms)
+        api_key, problem = _stedi_key(request)
+        if problem is not None:
+            return _json(problem)
+        return self._faulted("stedi", key, lambda: handle(api_key))
+
     def get(self, peer: str, key: str, handle: Callable[[str], Answer]) -> JSONResponse:
         self._sleep_ms(self._state.faults.latency_ms)
         return self._faulted(peer, key, lambda: handle(key))
@@ -112,13 +137,16 @@ def _faults_view(faults: Faults) -> JSONDict:
     return {"spec": faults.to_spec(), "faults": faults.as_dict()}
 
 
-def create_app(faults: Faults | None = None, *, validate_837p: Validator | None = None) -> FastAPI:
+def create_app(faults: Faults | None = None, *, validate_837p: Validator | None = None,
+               remittance: RemittanceSource | None = None) -> FastAPI:
     """Both sandbox peers, with their own in-memory state and the given faults.
 
-    ``validate_837p`` is the 999 check (default: ``pipeline.documents.x12_validation.validate_837p``).
+    ``validate_837p`` is the 999 check (default: ``pipeline.documents.x12_validation.validate_837p``);
+    ``remittance`` makes the 835 the Stedi shape publishes for an accepted claim (none by default).
     """
     state = SandboxState(faults if faults is not None else Faults())
     clearinghouse = Clearinghouse(state, validate_837p or _default_validator())
+    stedi = StediPeer(state, validate_837p or _default_validator(), remittance=remittance)
     billing = BillingService(state)
     calls = _PeerCalls(state)
 
@@ -132,6 +160,35 @@ def create_app(faults: Faults | None = None, *, validate_837p: Validator | None 
     @app.get("/clearinghouse/v1/claims/by-key/{idempotency_key:path}")
     def claim_by_key(idempotency_key: str) -> JSONResponse:
         return calls.get("clearinghouse", idempotency_key, clearinghouse.status)
+
+    @app.post(STEDI_HEALTHCARE + "/change/medicalnetwork/professionalclaims/v3/raw-x12-submission")
+    def stedi_submit(request: Request, body: bytes = Depends(raw_body)) -> JSONResponse:
+        key = request.headers.get("idempotency-key")
+        if key is not None and (not key or len(key) > MAX_KEY_LENGTH):
+            return _json(Answer(400, {"code": "ValidationException",
+                                      "message": f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters"}))
+        return calls.stedi(request, lambda api_key: stedi.submit(api_key, key, body), key=key or "")
+
+    @app.get(STEDI_CORE + "/polling/transactions")
+    def stedi_poll(request: Request, pageToken: str | None = None, startDateTime: str | None = None,
+                   pageSize: int = 100) -> JSONResponse:
+        return calls.stedi(request, lambda _: stedi.poll(pageToken, startDateTime, pageSize))
+
+    @app.get(STEDI_CORE + "/transactions/{transaction_id}/input-url")
+    def stedi_input_url(request: Request, transaction_id: str) -> JSONResponse:
+        def handle(_: str) -> Answer:
+            if stedi.document(transaction_id) is None:
+                return Answer(404, {"code": "ResourceNotFoundException", "message": "no such transaction"})
+            url = str(request.base_url).rstrip("/") + f"/stedi/documents/{transaction_id}"
+            return Answer(200, {"documentDownloadUrl": url})
+        return calls.stedi(request, handle)
+
+    @app.get("/stedi/documents/{transaction_id}")
+    def stedi_document(transaction_id: str) -> Response:
+        text = stedi.document(transaction_id)
+        if text is None:
+            return Response("not found", status_code=404)
+        return Response(text, media_type="application/edi-x12")
 
     @app.post("/billing/v1/superbills")
     def submit_superbill(request: Request, body: bytes = Depends(raw_body)) -> JSONResponse:

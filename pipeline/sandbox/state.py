@@ -94,6 +94,7 @@ class SandboxState:
         self.billing: dict[str, BillingRecord] = {}
         self.refused: list[JSONDict] = []
         self._sequences: Counter[str] = Counter()
+        self.generation = 0  # bumped by reset(), so peers with memory of their own forget it too
 
     def next_id(self, prefix: str) -> str:
         """``CH-000001``, ``BS-000001``...: one sequence per prefix. Hold the lock."""
@@ -116,6 +117,7 @@ class SandboxState:
             self.billing.clear()
             self.refused.clear()
             self._sequences.clear()
+            self.generation += 1
 
     def receipts(self) -> dict[str, int]:
         """Claim id -> number of distinct idempotency keys taken for it, across both peers."""
