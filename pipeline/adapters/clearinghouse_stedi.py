@@ -220,8 +220,13 @@ class StediClearinghouse:
         self.now = now
         self.download = download or requests.Session()
 
+    def _need_key(self) -> None:
+        if not self.healthcare.token:
+            raise PeerUnavailable(self.name, "SUPERBILL_STEDI_API_KEY is not set: no call to Stedi can be made")
+
     # submit -------------------------------------------------------------------------------------------
     def submit(self, x12: str, *, idempotency_key: str) -> PeerAnswer:
+        self._need_key()
         claim_id, bht03 = _claim_facts(x12)
         self.store.mark_sent(idempotency_key, claim_id=claim_id, bht03=bht03, now=self.now())
         response = self.healthcare.request("POST", SUBMIT_PATH, idempotency_key=idempotency_key,
@@ -248,6 +253,7 @@ class StediClearinghouse:
 
     # lookup -------------------------------------------------------------------------------------------
     def lookup(self, idempotency_key: str) -> PeerAnswer | None:
+        self._need_key()
         record = self.store.key(idempotency_key)
         if "answer" not in record:
             sent_at = float(record["sent_at"]) if record.get("sent_at") else None
