@@ -211,7 +211,8 @@ class StediClearinghouse:
 
     def __init__(self, *, healthcare: PeerClient, core: PeerClient, store: StediStore,
                  replay_window_s: float = REPLAY_WINDOW_S, poll_every_s: float = 5.0,
-                 now: Callable[[], float] = time.time, download: requests.Session | None = None) -> None:
+                 now: Callable[[], float] = time.time, download: requests.Session | None = None,
+                 page_size: int = 100) -> None:
         self.healthcare = healthcare
         self.core = core
         self.store = store
@@ -219,6 +220,7 @@ class StediClearinghouse:
         self.poll_every_s = poll_every_s
         self.now = now
         self.download = download or requests.Session()
+        self.page_size = page_size
 
     def _need_key(self) -> None:
         if not self.healthcare.token:
@@ -314,10 +316,11 @@ class StediClearinghouse:
         token = self.store.cursor()
         for _ in range(MAX_PAGES_PER_POLL):
             if token:
-                params = {"pageToken": token}
+                params: dict[str, str | int] = {"pageToken": token, "pageSize": self.page_size}
             else:
                 start = datetime.fromtimestamp(self.store.start(self.now()), UTC) - timedelta(seconds=60)
-                params = {"startDateTime": start.isoformat(timespec="seconds").replace("+00:00", "Z")}
+                params = {"startDateTime": start.isoformat(timespec="seconds").replace("+00:00", "Z"),
+                          "pageSize": self.page_size}
             response = self.core.request("GET", POLL_PATH, params=params)
             assert response is not None
             body = _json(response)

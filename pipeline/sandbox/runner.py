@@ -11,6 +11,7 @@ import uvicorn
 from pipeline.sandbox.app import create_app
 from pipeline.sandbox.clearinghouse import Validator
 from pipeline.sandbox.faults import Faults, parse_faults
+from pipeline.sandbox.stedi import RemittanceSource
 
 
 class SandboxServer:
@@ -27,9 +28,10 @@ class SandboxServer:
         port: int = 0,
         validate_837p: Validator | None = None,
         log_level: str = "warning",
+        remittance: RemittanceSource | None = None,
     ) -> None:
         parsed = parse_faults(faults) if isinstance(faults, str) else faults
-        self.app = create_app(parsed, validate_837p=validate_837p)
+        self.app = create_app(parsed, validate_837p=validate_837p, remittance=remittance)
         config = uvicorn.Config(
             self.app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=1
         )

@@ -1,0 +1,217 @@
+"""The Stedi adapter against the sandbox's Stedi shape over loopback, with its state in a real Redis server:
+submit, replay under the same key, 4xx/5xx mapping, the paged transaction poll, a 277CA and an 835 fetched."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+import requests
+
+from pipeline.adapters.clearinghouse_stedi import StediClearinghouse, StediStore
+from pipeline.adapters.http_peer import PeerClient, RetryPolicy
+from pipeline.adapters.redis_server import embedded_redis
+from pipeline.application.errors import PeerRefused, PeerUnavailable, SubmissionUnknown
+from pipeline.sandbox import SandboxServer
+
+SAMPLE_837P = (Path(__file__).parents[2] / "fixtures" / "sample_837p.x12").read_text()
+QUICK = RetryPolicy(attempts=3, total_s=15.0, initial_s=0.05, max_wait_s=0.2)
+ERA = "ISA*00*          *00*          *ZZ*VACCN          *ZZ*TKNEADS        *261201*1200*^*00501*000000077*0*T*:~" \
+      "GS*HP*VACCN*TKNEADS*20261201*1200*77*X*005010X221A1~ST*835*0001*005010X221A1~" \
+      "CLP*{claim}*1*{charge}*{charge}**MC*{pcn}~" \
+      "SE*3*0001~GE*1*77~IEA*1*000000077~"
+
+
+def remittance(claim_id: str, charge: str, payer_claim_number: str) -> str:
+    return ERA.format(claim=claim_id, charge=charge, pcn=payer_claim_number)
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer(remittance=remittance) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with embedded_redis(Path(tmp_path_factory.mktemp("redis"))) as url:
+        yield url
+
+
+@pytest.fixture(autouse=True)
+def fresh(sandbox: SandboxServer, redis_url: str) -> None:
+    requests.post(sandbox.url + "/_sandbox/reset", timeout=10).raise_for_status()
+    redis.Redis.from_url(redis_url).flushdb()
+
+
+def set_faults(sandbox: SandboxServer, spec: str) -> None:
+    requests.put(sandbox.url + "/_sandbox/faults", json={"spec": spec}, timeout=10).raise_for_status()
+
+
+def receipts(sandbox: SandboxServer) -> dict[str, int]:
+    return dict(requests.get(sandbox.url + "/_sandbox/receipts", timeout=10).json())
+
+
+def adapter(sandbox: SandboxServer, redis_url: str, *, key: str = "test_key", now: float | None = None,
+            page_size: int = 100, timeout_s: float = 5.0) -> StediClearinghouse:
+    def client(path: str) -> PeerClient:
+        return PeerClient(name="clearinghouse", base_url=sandbox.url + path, token=key, timeout_s=timeout_s,
+                          policy=QUICK, auth_scheme=None)
+
+    return StediClearinghouse(healthcare=client("/stedi/healthcare/2024-04-01"), core=client("/stedi/core/2023-08-01"),
+                              store=StediStore(redis.Redis.from_url(redis_url)), poll_every_s=0.001,
+                              page_size=page_size, now=(lambda: now) if now is not None else time.time)
+
+
+def x12_for(claim_id: str, usage: str = "T") -> str:
+    text = SAMPLE_837P.replace("ses_1001", claim_id)
+    return text.replace("*0*T*:~", f"*0*{usage}*:~", 1)
+
+
+def settle(ch: StediClearinghouse, key: str, timeout_s: float = 10.0) -> str:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        answer = ch.lookup(key)
+        assert answer is not None
+        if answer.outcome != "pending":
+            return answer.outcome
+        time.sleep(0.05)
+    return "pending"
+
+
+def test_a_taken_claim_waits_for_the_payers_277ca_then_is_accepted(sandbox: SandboxServer, redis_url: str) -> None:
+    set_faults(sandbox, "ack_delay_ms=300")
+    ch = adapter(sandbox, redis_url)
+    answer = ch.submit(x12_for("ses_s1"), idempotency_key="ses_s1-1")
+    assert (answer.outcome, answer.file_accepted) == ("pending", True)
+    assert answer.reference and answer.reference.startswith("01STEDI")
+    first = ch.lookup("ses_s1-1")
+    assert first is not None and first.outcome == "pending"  # Stedi's own 277CA is no payer verdict
+    assert settle(ch, "ses_s1-1") == "accepted"
+    final = ch.lookup("ses_s1-1")
+    assert final is not None and final.reference and final.reference.startswith("PCN")
+    assert receipts(sandbox) == {"ses_s1": 1}
+
+
+def test_the_same_key_replays_the_first_answer_and_takes_nothing_new(sandbox: SandboxServer, redis_url: str) -> None:
+    ch = adapter(sandbox, redis_url)
+    first = ch.submit(x12_for("ses_s2"), idempotency_key="ses_s2-1")
+    again = ch.submit(x12_for("ses_s2"), idempotency_key="ses_s2-1")
+    assert first.reference == again.reference
+    assert receipts(sandbox) == {"ses_s2": 1}
+    assert ch.lookup("ses_never-1") is None  # never sent: nothing to ask, safe to send
+
+
+def test_a_payer_rejection_is_rejected_with_its_277ca_codes(sandbox: SandboxServer, redis_url: str) -> None:
+    set_faults(sandbox, "reject_rate=1")
+    ch = adapter(sandbox, redis_url)
+    ch.submit(x12_for("ses_s3"), idempotency_key="ses_s3-1")
+    assert settle(ch, "ses_s3-1") == "rejected"
+    answer = ch.lookup("ses_s3-1")
+    assert answer is not None and answer.reasons
+    assert answer.reasons[0].startswith("277CA: A") and "from the payer" in answer.reasons[0]
+
+
+def test_a_claim_stedi_refuses_is_rejected_with_stedis_reasons(sandbox: SandboxServer, redis_url: str) -> None:
+    ch = adapter(sandbox, redis_url)
+    broken = x12_for("ses_s4").replace("CLM*ses_s4*", "CLM*ses_s4*ABC", 1)
+    answer = ch.submit(broken, idempotency_key="ses_s4-1")
+    assert (answer.outcome, answer.file_accepted) == ("rejected", False)
+    assert any(r.startswith("277CA: A7:21 from Stedi") for r in answer.reasons)
+    assert any(r.startswith("Stedi edit 21:") for r in answer.reasons)
+    looked = ch.lookup("ses_s4-1")
+    assert looked is not None and looked.outcome == "rejected"
+    assert receipts(sandbox) == {}
+
+
+def test_the_key_reused_with_another_837p_waits_for_ops(sandbox: SandboxServer, redis_url: str) -> None:
+    ch = adapter(sandbox, redis_url)
+    ch.submit(x12_for("ses_s5"), idempotency_key="ses_s5-1")
+    changed = x12_for("ses_s5").replace("BHT*0019*00*0001*", "BHT*0019*00*0002*", 1)
+    with pytest.raises(SubmissionUnknown, match="different 837P"):
+        ch.submit(changed, idempotency_key="ses_s5-1")
+    assert receipts(sandbox) == {"ses_s5": 1}
+
+
+def test_5xx_and_429_are_retried_and_answered_once(sandbox: SandboxServer, redis_url: str) -> None:
+    set_faults(sandbox, "error_rate=0.5,seed=7")
+    ch = adapter(sandbox, redis_url)
+    taken = 0
+    for n in range(6):
+        try:
+            ch.submit(x12_for(f"ses_r{n}"), idempotency_key=f"ses_r{n}-1")
+            taken += 1
+        except PeerUnavailable:
+            assert ch.lookup(f"ses_r{n}-1") is None  # sent, never answered, inside the window: send again
+            ch.submit(x12_for(f"ses_r{n}"), idempotency_key=f"ses_r{n}-1")
+    assert set(receipts(sandbox).values()) == {1} and len(receipts(sandbox)) == 6
+    set_faults(sandbox, "error_rate=1")
+    with pytest.raises(PeerUnavailable, match=r"answered (5\d\d|429)"):
+        ch.submit(x12_for("ses_down"), idempotency_key="ses_down-1")
+
+
+def test_a_timeout_is_answered_by_the_replay(sandbox: SandboxServer, redis_url: str) -> None:
+    set_faults(sandbox, "timeout_rate=1,hang_ms=1500")
+    ch = adapter(sandbox, redis_url, timeout_s=0.5)
+    with pytest.raises(PeerUnavailable, match="no answer"):
+        ch.submit(x12_for("ses_t1"), idempotency_key="ses_t1-1")
+    set_faults(sandbox, "")
+    answer = ch.submit(x12_for("ses_t1"), idempotency_key="ses_t1-1")
+    assert answer.outcome == "pending"
+    assert receipts(sandbox) == {"ses_t1": 1}
+
+
+def test_a_bearer_token_or_a_test_key_with_a_production_claim_is_refused(sandbox: SandboxServer,
+                                                                       redis_url: str) -> None:
+    with pytest.raises(PeerRefused) as refused:
+        adapter(sandbox, redis_url).submit(x12_for("ses_p1", usage="P"), idempotency_key="ses_p1-1")
+    assert refused.value.status == 403 and "test claims" in refused.value.reasons[0]
+    bearer = PeerClient(name="clearinghouse", base_url=sandbox.url + "/stedi/healthcare/2024-04-01", token="k",
+                        timeout_s=5, policy=QUICK)
+    ch = adapter(sandbox, redis_url)
+    ch.healthcare = bearer
+    with pytest.raises(PeerRefused) as unauthorized:
+        ch.submit(x12_for("ses_p2"), idempotency_key="ses_p2-1")
+    assert unauthorized.value.status == 401
+    assert receipts(sandbox) == {}
+
+
+def test_past_the_replay_window_an_unanswered_key_waits_for_ops(sandbox: SandboxServer, redis_url: str) -> None:
+    set_faults(sandbox, "error_rate=1")
+    sent_at = time.time() - 25 * 3600
+    with pytest.raises(PeerUnavailable):
+        adapter(sandbox, redis_url, now=sent_at).submit(x12_for("ses_w1"), idempotency_key="ses_w1-1")
+    with pytest.raises(SubmissionUnknown, match="past Stedi's 24-hour replay window"):
+        adapter(sandbox, redis_url).lookup("ses_w1-1")
+    assert adapter(sandbox, redis_url, now=sent_at + 22 * 3600).lookup("ses_w1-1") is None
+
+
+def test_the_poll_pages_from_its_stored_cursor_and_takes_each_transaction_once(sandbox: SandboxServer,
+                                                                               redis_url: str) -> None:
+    ch = adapter(sandbox, redis_url, page_size=2)
+    for n in range(3):
+        ch.submit(x12_for(f"ses_q{n}"), idempotency_key=f"ses_q{n}-1")
+    # 3 claims: Stedi's 277CA, the payer's 277CA and an 835 each, two per page
+    assert ch.poll() == 9
+    cursor = ch.store.cursor()
+    assert cursor is not None
+    assert ch.poll() == 0 and ch.store.cursor() == cursor
+    ch.submit(x12_for("ses_q3"), idempotency_key="ses_q3-1")
+    assert ch.poll() == 3
+    assert all(ch.lookup(f"ses_q{n}-1").outcome == "accepted" for n in range(4))  # type: ignore[union-attr]
+    ch.store.r.delete(ch.store.p + "cursor")  # a lost cursor starts again from the start time: nothing twice
+    assert ch.poll() == 0
+
+
+def test_835s_are_fetched_raw_in_order_from_a_cursor(sandbox: SandboxServer, redis_url: str) -> None:
+    ch = adapter(sandbox, redis_url)
+    ch.submit(x12_for("ses_e1"), idempotency_key="ses_e1-1")
+    ch.submit(x12_for("ses_e2"), idempotency_key="ses_e2-1")
+    files, cursor = ch.remittances_since(None)
+    assert [f.split("CLP*")[1].split("*")[0] for f in files] == ["ses_e1", "ses_e2"]
+    assert all(f.startswith("ISA") and "ST*835*" in f for f in files)
+    again, same = ch.remittances_since(cursor)
+    assert again == [] and same == cursor
