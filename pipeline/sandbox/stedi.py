@@ -128,20 +128,21 @@ class StediPeer:
         outcome = self._validate(x12)
         ids = claim_ids(x12)
         claim_id = ids[0] if ids else ""
-        charge, bht03 = _charge(x12), _bht03(x12)
+        charge, bht03, served = _charge(x12), _bht03(x12), _service_date(x12)
         with self._state.lock:
             number = int(self._state.next_id("STEDI").rsplit("-", 1)[1])
         if not outcome.ok or len(ids) != 1:
             errors = list(outcome.errors) or [f"one claim per 837P expected, found {len(ids)}"]
             rejection = render_277ca(claim_id=claim_id or "UNKNOWN", batch_trace=bht03, control_number=number,
-                                     sender="stedi", category="A7", status="21", charge=charge, usage=usage)
+                                     sender="stedi", category="A7", status="21", charge=charge, usage=usage,
+                                     service_date=served)
             return Answer(400, {"status": "ERROR", "httpStatusCode": "400 BAD_REQUEST", "x12": rejection,
                                 "errors": [{"code": "21", "description": e,
                                             "followupAction": "Please Correct and Resubmit"} for e in errors],
                                 "meta": {"traceId": str(uuid.uuid4())}})
         correlation_id = f"01STEDI{number:019d}"
         accepted = render_277ca(claim_id=claim_id, batch_trace=bht03, control_number=number, sender="stedi",
-                                category="A1", status="20", charge=charge, usage=usage)
+                                category="A1", status="20", charge=charge, usage=usage, service_date=served)
         body: JSONDict = {
             "status": "SUCCESS", "httpStatusCode": "200 OK", "controlNumber": f"{number:09d}",
             "claimReference": {"correlationId": correlation_id, "rhclaimNumber": correlation_id,
@@ -167,11 +168,11 @@ class StediPeer:
             category, status = reason.split(" ", 1)[0].split(":")
             payer_ack = render_277ca(claim_id=claim_id, batch_trace=bht03, control_number=number + 500000,
                                      sender="payer", category=category, status=status, charge=charge,
-                                     message=reason.split(" ", 1)[1], usage=usage)
+                                     message=reason.split(" ", 1)[1], usage=usage, service_date=served)
         else:
             payer_ack = render_277ca(claim_id=claim_id, batch_trace=bht03, control_number=number + 500000,
                                      sender="payer", category="A2", status="20", charge=charge,
-                                     payer_claim_number=payer_claim_number, usage=usage)
+                                     payer_claim_number=payer_claim_number, usage=usage, service_date=served)
         self._schedule("277", payer_ack, now + delay_s, usage)
         era = None if rejected or self._remittance is None else self._remittance(claim_id, charge, payer_claim_number)
         if era:
@@ -253,6 +254,11 @@ def _isa15(x12: str) -> str:
 def _bht03(x12: str) -> str:
     bht = next((s for s in segments(x12) if s[0] == "BHT"), [])
     return bht[3] if len(bht) > 3 else ""
+
+
+def _service_date(x12: str) -> str | None:
+    dtp = next((s for s in segments(x12) if s[0] == "DTP" and len(s) > 3 and s[1] == "472"), [])
+    return dtp[3] if dtp else None
 
 
 def _charge(x12: str) -> str:

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 
 def render_277ca(*, claim_id: str, batch_trace: str, control_number: int, sender: str, category: str,
                  status: str, charge: str, payer_claim_number: str | None = None,
-                 message: str | None = None, usage: str = "T", at: datetime | None = None) -> str:
+                 message: str | None = None, usage: str = "T", at: datetime | None = None,
+                 service_date: str | None = None) -> str:
     """One claim's 277CA. `sender` is "stedi" or "payer"; `category:status` the STC01 (e.g. A2:20, A7:562)."""
     at = at or datetime.now(UTC)
     ymd, hm = at.strftime("%Y%m%d"), at.strftime("%H%M")
@@ -26,12 +27,13 @@ def render_277ca(*, claim_id: str, batch_trace: str, control_number: int, sender
         ["HL", "2", "1", "21", "1"], ["NM1", "41", "2", "SUBMITTER", "", "", "", "", "46", "SUBMITTER"],
         ["TRN", "2", batch_trace], ["STC", "A1>19", ymd, "WQ", charge], ["QTY", "90", "1"], ["AMT", "YU", charge],
         ["HL", "3", "2", "19", "1"], ["NM1", "85", "2", "BILLING PROVIDER", "", "", "", "", "XX", "1245319599"],
-        ["TRN", "1", "0"], ["QTY", "QA", "1"], ["AMT", "YU", charge],
-        ["HL", "4", "3", "PT", "0"], ["NM1", "QC", "1", "PATIENT", "", "", "", "", "", ""],
+        ["TRN", "1", "0"], ["STC", "A1>19", "", "WQ", charge], ["QTY", "QA", "1"], ["AMT", "YU", charge],
+        ["HL", "4", "3", "PT"], ["NM1", "QC", "1", "PATIENT", "SANDBOX", "", "", "", "MI", "SANDBOX"],
         ["TRN", "2", claim_id], stc,
     ]
     if payer_claim_number:
         body.append(["REF", "1K", payer_claim_number])
+    body.append(["DTP", "472", "D8", service_date or ymd])
     body.append(["SE", str(len(body) + 1), "0001"])
     isa = ["ISA", "00", " " * 10, "00", " " * 10, "ZZ", isa_sender.ljust(15), "ZZ", "SUBMITTER".ljust(15),
            at.strftime("%y%m%d"), hm, "^", "00501", f"{control_number:09d}", "0", usage, ">"]

@@ -11,10 +11,16 @@ import pytest
 import redis
 import requests
 
+from config.practice import load_practice
 from pipeline.adapters.clearinghouse_stedi import StediClearinghouse, StediStore
 from pipeline.adapters.http_peer import PeerClient, RetryPolicy
+from pipeline.adapters.redis_ledger import Ledger
 from pipeline.adapters.redis_server import embedded_redis
+from pipeline.application import stages
 from pipeline.application.errors import PeerRefused, PeerUnavailable, SubmissionUnknown
+from pipeline.application.ingest import receive
+from pipeline.application.ops import resubmit
+from pipeline.application.reason_codes import error_code
 from pipeline.sandbox import SandboxServer
 
 SAMPLE_837P = (Path(__file__).parents[2] / "fixtures" / "sample_837p.x12").read_text()
@@ -215,3 +221,56 @@ def test_835s_are_fetched_raw_in_order_from_a_cursor(sandbox: SandboxServer, red
     assert all(f.startswith("ISA") and "ST*835*" in f for f in files)
     again, same = ch.remittances_since(cursor)
     assert again == [] and same == cursor
+
+
+# the submission step with the Stedi adapter: a submission cut off by a crash ------------------------------
+EVENT = (Path(__file__).parents[2] / "fixtures" / "events" / "va_direct.json").read_bytes()
+
+
+def routed_claim(redis_url: str, ch: StediClearinghouse) -> stages.Deps:
+    deps = stages.Deps(ledger=Ledger(redis.Redis.from_url(redis_url)), practice=load_practice(),
+                       clearinghouse=ch, send=lambda *a, **k: None)
+    assert receive(deps.ledger, EVENT, deps.send, source="test").http_status == 202
+    for step in (stages.validate, stages.assemble, stages.route):
+        step(deps, "ses_va_direct")
+    return deps
+
+
+def cut_off(sandbox: SandboxServer, deps: stages.Deps) -> None:
+    """Stedi takes the claim, but its answer never arrives: the claim stays `submitting`."""
+    set_faults(sandbox, "timeout_rate=1,hang_ms=1500")
+    with pytest.raises(PeerUnavailable):
+        stages.submit_direct(deps, "ses_va_direct")
+    set_faults(sandbox, "")
+    assert deps.ledger.get("ses_va_direct").status == "submitting"  # type: ignore[union-attr]
+    assert receipts(sandbox) == {"ses_va_direct": 1}
+
+
+def test_inside_the_replay_window_a_cut_off_submission_is_sent_again_under_its_key(sandbox: SandboxServer,
+                                                                                   redis_url: str) -> None:
+    deps = routed_claim(redis_url, adapter(sandbox, redis_url, timeout_s=0.5))
+    cut_off(sandbox, deps)
+    deadline = time.monotonic() + 10
+    while deps.ledger.get("ses_va_direct").status != "accepted" and time.monotonic() < deadline:  # type: ignore[union-attr]
+        stages.submit_direct(deps, "ses_va_direct")
+    assert deps.ledger.get("ses_va_direct").status == "accepted"  # type: ignore[union-attr]
+    assert receipts(sandbox) == {"ses_va_direct": 1}  # Stedi replayed its first answer
+    kinds = [e["kind"] for e in deps.ledger.timeline("ses_va_direct")]
+    assert kinds.count("submission.started") == 1 and "peer.lookup" in kinds
+
+
+def test_past_the_replay_window_a_cut_off_submission_waits_for_ops_and_is_never_sent_again(
+        sandbox: SandboxServer, redis_url: str) -> None:
+    deps = routed_claim(redis_url, adapter(sandbox, redis_url, timeout_s=0.5, now=time.time() - 25 * 3600))
+    cut_off(sandbox, deps)
+    deps.clearinghouse = adapter(sandbox, redis_url)
+    stages.submit_direct(deps, "ses_va_direct")
+    claim = deps.ledger.get("ses_va_direct")
+    assert claim is not None and claim.status == "failed"
+    assert claim.last_error and "past Stedi's 24-hour replay window" in claim.last_error
+    assert error_code(claim.last_error) == "clearinghouse:no_answer"
+    result = resubmit(deps.ledger, ["ses_va_direct"], deps.send, source="test")
+    assert result.resumed == ["ses_va_direct"]  # same key, same document: the peer may hold it
+    stages.submit_direct(deps, "ses_va_direct")
+    assert deps.ledger.get("ses_va_direct").status == "failed"  # type: ignore[union-attr]
+    assert receipts(sandbox) == {"ses_va_direct": 1}
