@@ -231,8 +231,13 @@ class StediClearinghouse:
         self._need_key()
         claim_id, bht03 = _claim_facts(x12)
         self.store.mark_sent(idempotency_key, claim_id=claim_id, bht03=bht03, now=self.now())
-        response = self.healthcare.request("POST", SUBMIT_PATH, idempotency_key=idempotency_key,
-                                           json={"x12": x12}, passthrough=(400, 422), transient=(409,))
+        try:
+            response = self.healthcare.request("POST", SUBMIT_PATH, idempotency_key=idempotency_key,
+                                               json={"x12": x12}, passthrough=(400, 422), transient=(409,))
+        except PeerRefused as exc:  # 401, 403, 404: nothing was taken; remember it, so the key is settled
+            self.store.answered(idempotency_key, {"status": "rejected", "correlation_id": None,
+                                                  "reasons": exc.reasons or [str(exc)]}, now=self.now())
+            raise
         assert response is not None
         body = _json(response)
         if response.status_code == 422:

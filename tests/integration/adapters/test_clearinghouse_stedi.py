@@ -183,6 +183,9 @@ def test_a_bearer_token_or_a_test_key_with_a_production_claim_is_refused(sandbox
         ch.submit(x12_for("ses_p2"), idempotency_key="ses_p2-1")
     assert unauthorized.value.status == 401
     assert receipts(sandbox) == {}
+    # a refused key is settled: a day later it is a "no", never an unknown that blocks a resubmission
+    later = adapter(sandbox, redis_url, now=time.time() + 25 * 3600).lookup("ses_p1-1")
+    assert later is not None and (later.outcome, later.file_accepted) == ("rejected", False)
 
 
 def test_past_the_replay_window_an_unanswered_key_waits_for_ops(sandbox: SandboxServer, redis_url: str) -> None:
