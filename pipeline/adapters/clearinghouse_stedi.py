@@ -171,6 +171,20 @@ class StediStore:
     def mark_seen(self, transaction_id: str) -> None:
         self.r.sadd(self.p + "seen", transaction_id)
 
+    def restart_from(self, moment: float) -> None:
+        self.r.delete(self.p + "cursor")
+        self.r.set(self.p + "start", repr(moment))
+
+    def saw_at(self, processed_at: float) -> None:
+        """The newest processedAt taken so far."""
+        current = self.r.get(self.p + "newest")
+        if current is None or float(current) < processed_at:
+            self.r.set(self.p + "newest", repr(processed_at))
+
+    def newest(self) -> float:
+        value = self.r.get(self.p + "newest")
+        return float(value) if value is not None else self.start(time.time())
+
     def cursor(self) -> str | None:
         value = self.r.get(self.p + "cursor")
         return value.decode() if isinstance(value, bytes) else value
@@ -326,7 +340,17 @@ class StediClearinghouse:
                 start = datetime.fromtimestamp(self.store.start(self.now()), UTC) - timedelta(seconds=60)
                 params = {"startDateTime": start.isoformat(timespec="seconds").replace("+00:00", "Z"),
                           "pageSize": self.page_size}
-            response = self.core.request("GET", POLL_PATH, params=params)
+            try:
+                response = self.core.request("GET", POLL_PATH, params=params)
+            except PeerRefused as exc:
+                if not token or exc.status != 400:
+                    raise
+                # a page token Stedi no longer takes: start again a little before the newest transaction
+                # taken (the seen set keeps each one once)
+                log.warning("stedi.cursor_refused", error=str(exc))
+                self.store.restart_from(self.store.newest() - CLOCK_SLACK_S)
+                token = None
+                continue
             assert response is not None
             body = _json(response)
             items = body.get("items") or []
@@ -353,6 +377,7 @@ class StediClearinghouse:
         elif kind == "835":
             self.store.add_remittance(tx, self._document(tx), processed_at)
         self.store.mark_seen(tx)
+        self.store.saw_at(processed_at)
         log.info("stedi.transaction_taken", transaction_id=tx, transaction_set=kind, mode=item.get("mode"))
         return 1
 

@@ -52,6 +52,7 @@ class FeedItem:
     due: float  # clock time from which the poll shows it
     mode: str
     processed_at: str = ""
+    published_at: float = 0.0
 
 
 @dataclass
@@ -198,9 +199,16 @@ class StediPeer:
                 after = int(json.loads(base64.urlsafe_b64decode(page_token.encode()))["after"])
             except (ValueError, KeyError, TypeError):
                 return Answer(400, {"code": "BadRequestException", "message": "pageToken is not valid"})
+        elif start:
+            try:
+                since = datetime.fromisoformat(start.replace("Z", "+00:00"))
+            except ValueError:
+                return Answer(400, {"code": "BadRequestException", "message": "startDateTime is not ISO 8601"})
         size = max(1, min(page_size, MAX_PAGE_SIZE))
         with self._lock:
             self._publish_due()
+            if not page_token:  # processed after startDateTime, exclusive
+                after = sum(1 for i in self._published if i.published_at <= since.timestamp())
             page = self._published[after:after + size]
             position = after + len(page)
         items = [self._summary(item) for item in page]
@@ -210,7 +218,9 @@ class StediPeer:
         now = self._clock()
         due = sorted((i for i in self._scheduled if i.due <= now), key=lambda i: i.due)
         for item in due:
-            item.processed_at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            moment = datetime.now(UTC)
+            item.published_at = moment.timestamp()
+            item.processed_at = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
             self._published.append(item)
             self._scheduled.remove(item)
 

@@ -213,6 +213,9 @@ def test_the_poll_pages_from_its_stored_cursor_and_takes_each_transaction_once(s
     assert all(ch.lookup(f"ses_q{n}-1").outcome == "accepted" for n in range(4))  # type: ignore[union-attr]
     ch.store.r.delete(ch.store.p + "cursor")  # a lost cursor starts again from the start time: nothing twice
     assert ch.poll() == 0
+    ch.store.set_cursor("not-a-token")  # a token Stedi refuses (400): again from the newest taken, nothing twice
+    ch.submit(x12_for("ses_q4"), idempotency_key="ses_q4-1")
+    assert ch.poll() == 3 and ch.store.cursor() != "not-a-token"
 
 
 def test_835s_are_fetched_raw_in_order_from_a_cursor(sandbox: SandboxServer, redis_url: str) -> None:
