@@ -10,6 +10,7 @@ import threading
 
 import dramatiq
 import redis
+import structlog
 
 from config.practice import Practice, load_practice
 from config.settings import Settings, load_settings
@@ -63,6 +64,9 @@ def build_clearinghouse(settings: Settings, practice: Practice, client: redis.Re
     timeout = settings.peer_timeout_s
     if practice.clearinghouse.adapter == "stedi":
         key = settings.stedi_api_key or ""  # unset: every call is a clear transient error until it is set
+        if not key:
+            structlog.get_logger(__name__).warning(
+                "stedi.no_api_key", hint='[clearinghouse] adapter = "stedi" needs SUPERBILL_STEDI_API_KEY')
         return StediClearinghouse(
             healthcare=PeerClient(name="clearinghouse", base_url=settings.stedi_healthcare_url,
                                   token=key, timeout_s=timeout, auth_scheme=None),
