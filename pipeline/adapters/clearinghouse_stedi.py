@@ -165,6 +165,15 @@ class StediStore:
         return sorted((StoredAck.from_json(v) for v in self.r.hvals(self.p + "acks:" + claim_id)),
                       key=lambda a: a.processed_at)
 
+    def use(self, transaction_id: str, key: str) -> bool:
+        """A 277CA settles one key only: True when it is (now) this key's."""
+        self.r.set(self.p + "used:" + transaction_id, key, nx=True)
+        return self.used_by(transaction_id) == key
+
+    def used_by(self, transaction_id: str) -> str | None:
+        value = self.r.get(self.p + "used:" + transaction_id)
+        return value.decode() if isinstance(value, bytes) else value
+
     def seen(self, transaction_id: str) -> bool:
         return bool(self.r.sismember(self.p + "seen", transaction_id))
 
@@ -297,11 +306,13 @@ class StediClearinghouse:
                               reasons=list(answer["reasons"]) or ["277CA: rejected by Stedi"], raw=raw)
         if poll:
             self._poll_quietly()
-        ack = self._payer_ack(record)
+        ack = self._payer_ack(key, record)
         reference = answer.get("correlation_id")
         if ack is None:
             return PeerAnswer(outcome="pending", reference=reference, raw=raw)
         raw["payer_277ca"] = ack.__dict__
+        if ack.verdict in ("accepted", "rejected") and not self.store.use(ack.transaction_id, key):
+            return PeerAnswer(outcome="pending", reference=reference, raw=raw)  # another key's verdict
         if ack.verdict == "rejected":
             return PeerAnswer(outcome="rejected", reference=ack.payer_claim_number or reference,
                               reasons=ack.reasons, raw=raw)
@@ -309,12 +320,14 @@ class StediClearinghouse:
             return PeerAnswer(outcome="accepted", reference=ack.payer_claim_number or reference, raw=raw)
         return PeerAnswer(outcome="pending", reference=reference, raw=raw)
 
-    def _payer_ack(self, record: dict[str, str]) -> StoredAck | None:
-        """The newest verdict of the payer (or a later one of Stedi's) on this claim since this key was sent."""
+    def _payer_ack(self, key: str, record: dict[str, str]) -> StoredAck | None:
+        """The newest verdict of the payer (or a later one of Stedi's) on this claim since this key was sent, and
+        not already the verdict on another of its keys (a resubmission soon after a rejection)."""
         claim_id = record.get("claim_id") or ""
         since = float(record.get("sent_at") or 0) - CLOCK_SLACK_S
         acks = [a for a in self.store.acks(claim_id)
-                if a.processed_at >= since and (a.sender == "payer" or a.verdict == "rejected")]
+                if a.processed_at >= since and (a.sender == "payer" or a.verdict == "rejected")
+                and self.store.used_by(a.transaction_id) in (None, key)]
         exact = [a for a in acks if a.batch_trace and a.batch_trace == record.get("bht03")]
         chosen = exact or acks
         decided = [a for a in chosen if a.verdict in ("accepted", "rejected")]

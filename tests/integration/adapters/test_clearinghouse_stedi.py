@@ -280,3 +280,19 @@ def test_past_the_replay_window_a_cut_off_submission_waits_for_ops_and_is_never_
     stages.submit_direct(deps, "ses_va_direct")
     assert deps.ledger.get("ses_va_direct").status == "failed"  # type: ignore[union-attr]
     assert receipts(sandbox) == {"ses_va_direct": 1}
+
+
+def test_a_resubmission_right_after_a_payer_rejection_waits_for_its_own_277ca(sandbox: SandboxServer,
+                                                                              redis_url: str) -> None:
+    set_faults(sandbox, "reject_rate=1")
+    ch = adapter(sandbox, redis_url)
+    ch.submit(x12_for("ses_z1"), idempotency_key="ses_z1-1")
+    assert settle(ch, "ses_z1-1") == "rejected"
+    set_faults(sandbox, "ack_delay_ms=600")
+    again = x12_for("ses_z1").replace("BHT*0019*00*0001*", "BHT*0019*00*0002*", 1)
+    assert ch.submit(again, idempotency_key="ses_z1-2").outcome == "pending"
+    first_look = ch.lookup("ses_z1-2")
+    assert first_look is not None and first_look.outcome == "pending"  # the earlier rejection is not its verdict
+    assert settle(ch, "ses_z1-2") == "accepted"
+    earlier = ch.lookup("ses_z1-1")
+    assert earlier is not None and earlier.outcome == "rejected"
