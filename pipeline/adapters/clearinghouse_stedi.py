@@ -50,7 +50,9 @@ How the port maps:
   queues), so the step sends the same POST under the same key and Stedi replays its first answer; past that
   window a resend could create a second claim, so `SubmissionUnknown` says so and the claim ends `failed` with
   that reason, for ops to look the claim up in Stedi's portal (by the claim id, which is the patient control
-  number). A resubmission of such a claim meets the same reason again until its data is amended.
+  number). A resubmission of such a claim sends nothing: once the poll has brought a payer 277CA for the claim
+  processed after the key was sent, that is its answer; until then it meets the same reason again, unless
+  its data is amended (a new key, a new claim at Stedi).
 - The poll runs inside `lookup`, at most every `poll_every_s` across all workers (a Redis lock), and pages
   from the stored cursor; each transaction is taken once (a set of seen ids), then the cursor moves on. 277CAs
   are parsed (`pipeline.documents.x12_277ca`), 835s are kept raw, in order, for `remittances_since`.
@@ -291,12 +293,21 @@ class StediClearinghouse:
                 return None  # never sent
             if self.now() - sent_at < self.replay_window_s:
                 return None  # send it again under the same key: Stedi replays its first answer
+            self._poll_quietly()
+            ack = self._payer_ack(idempotency_key, record)
+            if ack is not None and ack.verdict in ("accepted", "rejected"):
+                # the payer answered about this claim after it was sent: Stedi took it
+                self.store.answered(idempotency_key, {"status": "taken", "correlation_id": None, "reasons": [],
+                                                      "learned_from": ack.transaction_id}, now=self.now())
+                return self._answer(idempotency_key, {"status": "taken", "correlation_id": None, "reasons": []},
+                                    record, poll=False)
             hours = (self.now() - sent_at) / 3600
             raise SubmissionUnknown(
                 f"clearinghouse: no answer to {idempotency_key} was received, and it was sent {hours:.0f} h ago, "
                 "past Stedi's 24-hour replay window: sending it again could create a second claim. Find claim "
-                f"{record.get('claim_id') or idempotency_key} in Stedi's portal; if Stedi has it, wait for its "
-                "277CA there; if not, amend the claim and resubmit it")
+                f"{record.get('claim_id') or idempotency_key} in Stedi's portal: if Stedi has it, resubmit it once "
+                "its payer 277CA is there (it is then taken from Stedi's poll, nothing is sent); if not, amend the "
+                "claim and resubmit it")
         return self._answer(idempotency_key, json.loads(record["answer"]), record, poll=True)
 
     def _answer(self, key: str, answer: dict[str, Any], record: dict[str, str], *, poll: bool) -> PeerAnswer:
