@@ -270,12 +270,7 @@ def _submit(deps: Deps, claim_id: str, route_name: str, peer_name: str,
         if claim is None or claim.route != route_name:
             return
         answer: PeerAnswer | None = None
-        try:
-            earlier = _earlier_submission(deps, claim, peer_name, lookup) if claim.status == "routed" else None
-        except SubmissionUnknown as exc:
-            _fail(deps, claim_id, str(exc))
-            return
-        if earlier:
+        if claim.status == "routed" and (earlier := _earlier_submission(deps, claim, peer_name, lookup)):
             key, answer = earlier
             if not ledger.transition(claim_id, "routed", "submitting", kind="submission.adopted",
                                      fields={"idempotency_key": key}, peer=peer_name, idempotency_key=key):
@@ -332,6 +327,11 @@ def _earlier_submission(deps: Deps, claim: Claim, peer_name: str,
         except PeerUnavailable as exc:
             deps.ledger.record_attempt(claim.claim_id, error=str(exc), peer=peer_name)
             raise
+        except SubmissionUnknown as exc:
+            # The peer cannot say (a key past its replay window). Only ops gets a claim here: after that key's
+            # claim was failed with this very reason and then amended, so a person has checked the peer.
+            deps.ledger.note(claim.claim_id, "peer.lookup_unknown", peer=peer_name, key=key, reason=str(exc))
+            continue
         if answer is not None and answer.file_accepted and answer.outcome != "rejected":
             return key, answer
     return None

@@ -19,7 +19,7 @@ from pipeline.adapters.redis_server import embedded_redis
 from pipeline.application import stages
 from pipeline.application.errors import PeerRefused, PeerUnavailable, SubmissionUnknown
 from pipeline.application.ingest import receive
-from pipeline.application.ops import resubmit
+from pipeline.application.ops import amend, resubmit
 from pipeline.application.reason_codes import error_code
 from pipeline.sandbox import SandboxServer
 
@@ -301,3 +301,27 @@ def test_a_resubmission_right_after_a_payer_rejection_waits_for_its_own_277ca(sa
     assert settle(ch, "ses_z1-2") == "accepted"
     earlier = ch.lookup("ses_z1-1")
     assert earlier is not None and earlier.outcome == "rejected"
+
+
+def test_a_claim_stedi_never_took_goes_as_a_new_claim_once_ops_amends_it(sandbox: SandboxServer,
+                                                                           redis_url: str) -> None:
+    deps = routed_claim(redis_url, adapter(sandbox, redis_url, now=time.time() - 25 * 3600))
+    set_faults(sandbox, "error_rate=1")  # Stedi never takes it, but the pipeline cannot know that
+    with pytest.raises(PeerUnavailable):
+        stages.submit_direct(deps, "ses_va_direct")
+    set_faults(sandbox, "")
+    deps.clearinghouse = adapter(sandbox, redis_url)
+    stages.submit_direct(deps, "ses_va_direct")
+    assert deps.ledger.get("ses_va_direct").status == "failed"  # type: ignore[union-attr]
+    # ops found no such claim in Stedi's portal: amend (here a new phone number) and resubmit
+    assert amend(deps.ledger, "ses_va_direct", {"client": {"phone": "+1-217-555-0101"}}, source="test").ok
+    assert resubmit(deps.ledger, ["ses_va_direct"], deps.send, source="test").resumed == []
+    for step in (stages.validate, stages.assemble, stages.route):
+        step(deps, "ses_va_direct")
+    deadline = time.monotonic() + 10
+    while deps.ledger.get("ses_va_direct").status != "accepted" and time.monotonic() < deadline:  # type: ignore[union-attr]
+        stages.submit_direct(deps, "ses_va_direct")
+    claim = deps.ledger.get("ses_va_direct")
+    assert claim is not None and claim.status == "accepted" and claim.idempotency_key == "ses_va_direct-2"
+    assert receipts(sandbox) == {"ses_va_direct": 1}
+    assert "peer.lookup_unknown" in [e["kind"] for e in deps.ledger.timeline("ses_va_direct")]
