@@ -28,10 +28,12 @@ What this relies on (Stedi's API reference and guides, read December 2026):
   from the payer. `{core}` is `https://core.us.stedi.com/2023-08-01`.
   https://www.stedi.com/docs/api-reference/core/get-pollingtransactions ; Stedi's OpenAPI documents
   (stedi-healthcare, stedi-core) for the field names.
-- Test mode: a test API key, ISA15 `T` (and ISA08 `STEDITEST` rather than `STEDI`); Stedi answers every test
-  claim with its own 277CA, and only claims to the Stedi Test Payer (payer id `FRCPB`, provider enrolled for
-  835s) get a payer 277CA and an 835. https://www.stedi.com/docs/healthcare/test-claims-workflow ;
-  https://www.stedi.com/changelog/introducing-test-mode-for-claims
+- Test mode: a test API key and ISA15 `T`; Stedi answers every test claim with its own 277CA, and only claims
+  to the Stedi Test Payer (payer id `FRCPB`, provider enrolled for 835s) get a payer 277CA and an 835.
+  https://www.stedi.com/docs/healthcare/test-claims-workflow ;
+  https://www.stedi.com/changelog/introducing-test-mode-for-claims . ISA08 `STEDITEST` (test) or `STEDI`
+  (production) is documented for SFTP (https://www.stedi.com/docs/healthcare/submit-claims-sftp-setup); the
+  API reference's own example uses `STEDITEST` with `T`.
 - Webhooks (event destinations) deliver the same transaction ids; this adapter polls instead, so a practice
   needs no inbound endpoint. https://www.stedi.com/docs/healthcare/configure-webhooks
 
@@ -68,6 +70,10 @@ What the documentation leaves open (and what we chose):
 - The exact `error` codes of 4xx answers: we branch on the status code only and quote `code`/`message`.
 - Whether `/transactions/{id}/input` (a `302`) sets `Location`: we use `/input-url` and fetch its URL
   without our key.
+- Whether the raw X12 endpoint checks ISA08 as SFTP does, and whether a `400` answer is kept for its key's
+  replay: we record every answer per key ourselves, and a `400` settles the key as rejected.
+- Whether a request Stedi never received counts against the key: we cannot tell a lost request from a lost
+  answer, so past the window both wait for ops.
 """
 
 from __future__ import annotations
