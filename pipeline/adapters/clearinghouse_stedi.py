@@ -57,7 +57,8 @@ How the port maps:
   its data is amended (a new key, a new claim at Stedi).
 - The poll runs inside `lookup`, at most every `poll_every_s` across all workers (a Redis lock), and pages
   from the stored cursor; each transaction is taken once (a set of seen ids), then the cursor moves on. 277CAs
-  are parsed (`pipeline.documents.x12_277ca`), 835s are kept raw, in order, for `remittances_since`.
+  are parsed (`pipeline.documents.x12_277ca`), 835s are kept raw, in order, for `remittances(cursor)`, whose
+  cursor is the place in that local sequence (Stedi's page token stays the adapter's own).
 
 What the documentation leaves open (and what we chose):
 
@@ -124,6 +125,24 @@ def _stamp(value: str | None) -> float | None:
         return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
     except ValueError:
         return None
+
+
+@dataclass(frozen=True)
+class RemittanceFile:
+    """One 835 as Stedi delivered it: its transaction id, the raw X12, its place in our local order."""
+
+    source_id: str
+    x12: str
+    cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class RemittanceBatch:
+    """The 835s after a cursor, oldest first, and the cursor to go on from."""
+
+    files: list[RemittanceFile]
+    cursor: str | None
+    has_more: bool = False
 
 
 @dataclass(frozen=True)
@@ -427,13 +446,20 @@ class StediClearinghouse:
         return download.text
 
     # remittances --------------------------------------------------------------------------------------
-    def remittances_since(self, cursor: str | None, *, limit: int = 100) -> tuple[list[str], str | None]:
-        """The raw 835s taken after `cursor` (None: from the first), and the cursor to ask with next time."""
-        self._poll_quietly()
-        after = int(cursor) if cursor else 0
-        found = self.store.remittances_after(after, limit)
-        return [raw for _, _, raw in found], (str(found[-1][0]) if found else cursor)
-
+    def remittances(self, cursor: str | None, *, limit: int = 100) -> RemittanceBatch:
+        """The 835s taken from Stedi's poll after `cursor` (our own sequence of them; None: from the first),
+        oldest first. Polls Stedi first (at most every `poll_every_s`); a failed poll raises PeerUnavailable."""
+        self._need_key()
+        if self.store.poll_due(self.poll_every_s):
+            self.poll()
+        try:
+            after = int(cursor) if cursor else 0
+        except ValueError:
+            after = 0  # a cursor of another clearinghouse: from the first (files are kept once by content)
+        found = self.store.remittances_after(after, limit + 1)
+        files = [RemittanceFile(source_id=tx, x12=raw, cursor=str(seq)) for seq, tx, raw in found[:limit]]
+        return RemittanceBatch(files=files, cursor=files[-1].cursor if files else cursor,
+                               has_more=len(found) > limit)
 
 def _stored(tx: str, processed_at: float, ack: ClaimAcknowledgment) -> StoredAck:
     return StoredAck(transaction_id=tx, processed_at=processed_at, sender=ack.sender, verdict=ack.verdict,

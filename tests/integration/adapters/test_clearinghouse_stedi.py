@@ -222,11 +222,12 @@ def test_835s_are_fetched_raw_in_order_from_a_cursor(sandbox: SandboxServer, red
     ch = adapter(sandbox, redis_url)
     ch.submit(x12_for("ses_e1"), idempotency_key="ses_e1-1")
     ch.submit(x12_for("ses_e2"), idempotency_key="ses_e2-1")
-    files, cursor = ch.remittances_since(None)
-    assert [f.split("CLP*")[1].split("*")[0] for f in files] == ["ses_e1", "ses_e2"]
-    assert all(f.startswith("ISA") and "ST*835*" in f for f in files)
-    again, same = ch.remittances_since(cursor)
-    assert again == [] and same == cursor
+    batch = ch.remittances(None)
+    assert [f.x12.split("CLP*")[1].split("*")[0] for f in batch.files] == ["ses_e1", "ses_e2"]
+    assert all(f.x12.startswith("ISA") and "ST*835*" in f.x12 and f.source_id for f in batch.files)
+    assert batch.cursor == batch.files[-1].cursor and not batch.has_more
+    again = ch.remittances(batch.cursor)
+    assert again.files == [] and again.cursor == batch.cursor
 
 
 # the submission step with the Stedi adapter: a submission cut off by a crash ------------------------------
