@@ -6,7 +6,9 @@ Any process can queue a step without the actors being imported: a message names 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
+from typing import Any
 
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
@@ -33,6 +35,26 @@ MAINTENANCE_CHANCE = 500_000  # out of dramatiq's MAINTENANCE_SCALE of 1,000,000
 # Dead letters are kept 30 days instead of 7 for post-mortems; ops never needs them to recover a claim,
 # because the ledger records every failure and drives resubmission.
 DEAD_MESSAGE_TTL_MS = 30 * 24 * 3600 * 1000
+# The Redis broker polls: a consumer that found its queue empty sleeps with a growing backoff up to the
+# worker's timeout (dramatiq's default 1 s) before it looks again, so each hop of a claim through a quiet
+# queue waited up to a second. 100 ms caps that wait for about ten cheap fetches a second per idle queue.
+IDLE_POLL_MS = 100
+
+
+class IdlePoll(dramatiq.Middleware):
+    """Sets the worker's idle timeout (how long an idle consumer waits before it polls its queue again)."""
+
+    def __init__(self, idle_poll_ms: int) -> None:
+        self.idle_poll_ms = idle_poll_ms
+
+    def before_worker_boot(self, broker: Any, worker: Any) -> None:
+        worker.worker_timeout = self.idle_poll_ms  # the consumers are created after this hook, with it
+
+
+def idle_poll_ms() -> int:
+    """`SUPERBILL_WORKER_IDLE_POLL_MS`, else `IDLE_POLL_MS`."""
+    raw = os.environ.get("SUPERBILL_WORKER_IDLE_POLL_MS", "").strip()
+    return max(5, int(raw)) if raw.isdigit() else IDLE_POLL_MS
 
 
 def build_broker(url: str, middleware: Iterable[dramatiq.Middleware] = ()) -> RedisBroker:
@@ -44,6 +66,7 @@ def build_broker(url: str, middleware: Iterable[dramatiq.Middleware] = ()) -> Re
         maintenance_chance=MAINTENANCE_CHANCE,
         dead_message_ttl=DEAD_MESSAGE_TTL_MS,
     )
+    broker.add_middleware(IdlePoll(idle_poll_ms()))
     for extra in middleware:
         broker.add_middleware(extra)
     for queue in QUEUES:

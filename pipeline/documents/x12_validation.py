@@ -195,6 +195,14 @@ def _run_pyx12(text: str) -> X12Report:
                      element_errors=element_errors)
 
 
+def warm_up() -> None:
+    """Build the 005010X222A1 map and the code lists now (a worker does it at boot)."""
+    with _LOCK:
+        for map_file in ("x12.control.00501.xml", "837.5010.X222.A1.xml"):
+            _map_once(map_file, None)
+        _external_codes()
+
+
 def validate_837p(text: str) -> X12Report:
     """Validate one X12 interchange (an 837P 005010X222A1) with pyx12; safe from any thread."""
     with _LOCK:
