@@ -214,6 +214,12 @@ class Ledger:
             ids += [_s(x) for x in self.r.zrangebyscore(self._k("status", s), 0, older_than)]
         return ids
 
+    def claim_ids_since(self, since: float, *, statuses: Iterable[str]) -> list[str]:
+        pipe = self.r.pipeline(transaction=False)
+        for s in statuses:
+            pipe.zrangebyscore(self._k("status", s), since, "+inf")
+        return [_s(x) for found in pipe.execute() for x in found]
+
     # writing ---------------------------------------------------------------------------------------
     def transition(self, claim_id: str, expected: str | Iterable[str], to: str | None, *, kind: str,
                    fields: dict[str, Any] | None = None, now: float | None = None, **detail: Any) -> bool:

@@ -16,7 +16,7 @@ from pipeline.application.reason_codes import claim_reason_codes
 from pipeline.application.stages import claim_index
 from pipeline.application.steps import SUBMISSION_STEP, VALIDATE
 from pipeline.domain.intake import InputRejected, parse_event_document
-from schemas.claim import RESUBMITTABLE_STATUSES, STATUSES, Claim
+from schemas.claim import FINAL_STATUSES, RESUBMITTABLE_STATUSES, STATUSES, Claim
 from schemas.event import unknown_fields
 
 TIMELY_FILING_WARNING_DAYS = 30
@@ -69,29 +69,38 @@ def show_claim(ledger: ClaimLedger, claim_id: str) -> dict[str, Any] | None:
 
 
 # at a glance ------------------------------------------------------------------------------------------
+# A claim of a submission route that is not accepted can only be in one of these statuses: the claims the
+# timely-filing warning looks at (the open ones, and the failed and rejected ones waiting for a person).
+_NOT_ACCEPTED = ("received", "validated", "assembled", "routed", "submitting", "submitted", "failed", "rejected")
+
+
 def summary(ledger: ClaimLedger, queues: QueueMonitor, *, today: date | None = None,
             now: float | None = None) -> dict[str, Any]:
+    """Counts from the ledger's indexes; only the claims it lists are read (never the whole ledger)."""
     now = time.time() if now is None else now
     today = today or datetime.fromtimestamp(now, UTC).date()
-    claims = ledger.get_many(ledger.claim_ids())
-    by_status: Counter[str] = Counter(c.status for c in claims)
-    by_route = Counter(c.route or "(not routed yet)" for c in claims)
-    recent = [c for c in claims if c.status in ("failed", "rejected") and c.status_changed_at >= now - 86400]
+    by_status = ledger.count_by_status()
+    total = sum(by_status.values())
+    by_route = {r: n for r, n in ledger.count_by_route().items() if n}
+    if total - sum(by_route.values()) > 0:
+        by_route["(not routed yet)"] = total - sum(by_route.values())
+    recent = ledger.get_many(ledger.claim_ids_since(now - 86400, statuses=("failed", "rejected")))
     reasons: Counter[str] = Counter()
     for c in recent:
         for reason in (c.peer_reasons or [c.last_error or "unknown"]):
             reasons[f"{c.status}: {reason}"] += 1
+    open_ids = [cid for s in _NOT_ACCEPTED if by_status.get(s) for cid in ledger.claim_ids(status=s)]
     late = [
         {"claim_id": c.claim_id, "status": c.status, "date_of_service": c.date_of_service,
          "age_days": (today - date.fromisoformat(c.date_of_service)).days}
-        for c in claims
+        for c in ledger.get_many(open_ids)
         if c.date_of_service and c.status != "accepted" and c.route in ("direct_billing", "courtesy_submission")
         and (today - date.fromisoformat(c.date_of_service)).days > TIMELY_FILING_WARNING_DAYS
     ]
     return {
         "queues": queues(),
-        "claims": {"total": len(claims), "by_status": {s: by_status.get(s, 0) for s in STATUSES},
-                   "by_route": dict(by_route)},
+        "claims": {"total": total, "by_status": {s: by_status.get(s, 0) for s in STATUSES},
+                   "by_route": by_route},
         "last_24h": {"failed": sum(c.status == "failed" for c in recent),
                      "rejected": sum(c.status == "rejected" for c in recent),
                      "by_reason": dict(reasons.most_common())},
@@ -241,8 +250,7 @@ def daily_summary(ledger: ClaimLedger, queues: QueueMonitor, *, now: float | Non
     last 24 hours, what still needs a person, and what is late."""
     now = time.time() if now is None else now
     full = summary(ledger, queues, now=now)
-    claims = ledger.get_many(ledger.claim_ids())
-    today = [c for c in claims if c.status_changed_at >= now - 86400]
+    today = ledger.get_many(ledger.claim_ids_since(now - 86400, statuses=FINAL_STATUSES))
     return {
         "type": "daily_summary",
         "period_end": datetime.fromtimestamp(now, UTC).isoformat(timespec="seconds"),

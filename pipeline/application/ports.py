@@ -72,6 +72,10 @@ class ClaimLedger(Protocol):
 
     def stale_claims(self, *, older_than: float, statuses: Iterable[str]) -> list[str]: ...
 
+    def claim_ids_since(self, since: float, *, statuses: Iterable[str]) -> list[str]:
+        """The claims that reached one of `statuses` at or after `since` (and are still in it)."""
+        ...
+
     def transition(self, claim_id: str, expected: str | Iterable[str], to: str | None, *, kind: str,
                    fields: dict[str, Any] | None = None, now: float | None = None, **detail: Any) -> bool:
         """Move the claim to `to` if it is in one of `expected` ("*" for any); False and no change otherwise."""

@@ -37,3 +37,38 @@ def test_every_consumer_of_a_worker_polls_an_idle_queue_within_the_idle_poll(
     finally:
         worker.stop()
         broker.close()
+
+
+def test_queue_stats_count_ready_delayed_and_in_progress_messages_without_scanning(redis_url: str) -> None:
+    from pipeline.adapters.queue_stats import queue_stats
+
+    broker = dramatiq_queue.build_broker(redis_url)
+    dramatiq.set_broker(broker)
+    broker.client.flushdb()
+    for i in range(3):
+        dramatiq_queue.send_step("validate", f"c{i}")
+    dramatiq_queue.send_step("assemble", "c9", delay_ms=60_000)
+    broker.client.set("sb:claim:x", "1")  # other keys: never read
+    consumer = broker.consume("validate", prefetch=1, timeout=100)
+    taken = next(consumer)  # fetched, not acknowledged: in progress for this worker
+    assert taken is not None
+    calls: list[str] = []
+    real = broker.client.execute_command
+
+    def recording(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(str(args[0]).upper())
+        return real(*args, **kwargs)
+
+    broker.client.execute_command = recording  # type: ignore[method-assign]
+    try:
+        rows = {row["queue"]: row for row in queue_stats(broker.client)}
+    finally:
+        broker.client.execute_command = real  # type: ignore[method-assign]
+        consumer.close()
+        broker.close()
+    assert rows["validate"]["ready"] == 2 and rows["validate"]["in_progress"] == 1
+    assert rows["validate"]["oldest_ready_age_s"] is not None
+    assert rows["assemble"]["delayed"] == 1 and rows["assemble"]["ready"] == 0
+    assert rows["route"] == {"queue": "route", "ready": 0, "delayed": 0, "in_progress": 0, "dead": 0,
+                             "oldest_ready_age_s": None}
+    assert not any(c in ("SCAN", "KEYS") for c in calls)

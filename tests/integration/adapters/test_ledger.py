@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -177,3 +178,32 @@ def test_a_lease_whose_holder_died_runs_out_within_its_time_to_live(ledger: Ledg
         time.sleep(0.05)
     with ledger.lease("submit:ses_dead", 0.5) as got:
         assert got
+
+
+def test_the_ops_summary_reads_the_claims_it_shows_not_the_whole_ledger(ledger: Ledger) -> None:
+    from pipeline.application import ops
+
+    for i in range(40):
+        ingest(ledger, claim_id=f"ok_{i}", event_id=f"evt_ok_{i}")
+        ledger.transition(f"ok_{i}", "received", "accepted", kind="accepted",
+                          fields={"route": "direct_billing", "date_of_service": "2026-01-05"})
+    ingest(ledger, claim_id="bad", event_id="evt_bad")
+    ledger.transition("bad", "received", "failed", kind="claim.failed",
+                      fields={"route": "direct_billing", "date_of_service": "2026-01-05", "last_error": "timeout"})
+    ingest(ledger, claim_id="new", event_id="evt_new")
+    read: list[str] = []
+    real = ledger.get_many
+
+    def counting(ids: Any) -> Any:
+        ids = list(ids)
+        read.extend(ids)
+        return real(ids)
+
+    ledger.get_many = counting  # type: ignore[method-assign]
+    out = ops.summary(ledger, lambda: [], today=date(2026, 3, 1))
+    assert out["claims"]["total"] == 42
+    assert out["claims"]["by_status"]["accepted"] == 40 and out["claims"]["by_status"]["failed"] == 1
+    assert out["claims"]["by_route"] == {"direct_billing": 41, "(not routed yet)": 1}
+    assert out["last_24h"] == {"failed": 1, "rejected": 0, "by_reason": {"failed: timeout": 1}}
+    assert [x["claim_id"] for x in out["past_timely_filing_warning"]] == ["bad"]
+    assert set(read) == {"bad", "new"}
