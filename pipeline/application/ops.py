@@ -14,6 +14,7 @@ from pipeline.application.ingest import Outcome, receive
 from pipeline.application.ports import ClaimLedger, QueueMonitor, StepSender
 from pipeline.application.reason_codes import claim_reason_codes
 from pipeline.application.stages import claim_index
+from pipeline.application.statements import has_statement
 from pipeline.application.steps import SUBMISSION_STEP, VALIDATE
 from pipeline.domain.intake import InputRejected, parse_event_document
 from schemas.claim import FINAL_STATUSES, RESUBMITTABLE_STATUSES, STATUSES, Claim
@@ -63,7 +64,7 @@ def show_claim(ledger: ClaimLedger, claim_id: str) -> dict[str, Any] | None:
         **claim.model_dump(mode="json"),
         "problems": [p.model_dump() for p in claim.problems],
         "warnings": [w.model_dump() for w in claim.warnings],
-        "has_statement": ledger.get_statement(claim_id) is not None,
+        "has_statement": has_statement(ledger, claim),
         "timeline": ledger.timeline(claim_id),
     }
 

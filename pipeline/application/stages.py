@@ -174,20 +174,17 @@ def claim_index(event: SessionCompleted, claim_id: str) -> dict[str, str]:
 
 # statements ----------------------------------------------------------------------------------------------
 def make_statement(deps: Deps, claim_id: str) -> None:
-    with deps.ledger.lease(f"statement:{claim_id}", deps.lease_s) as got:
-        if not got:
-            raise TransientError(f"another worker is writing the statement of {claim_id}")
-        claim = deps.ledger.get(claim_id)
-        if claim is None or claim.status != "routed" or claim.route != "statement_only":
-            return
-        number = document_number(deps.ledger.next_number("document"))
-        pdf = render_superbill_pdf(_event(deps, claim_id), deps.practice, _decision(claim),
-                                   document_number=number, issued_on=deps.now().date(),
-                                   replaces=claim.document_number)
-        deps.ledger.put_statement(claim_id, pdf)
-        if deps.ledger.transition(claim_id, "routed", "statement_ready", kind="statement.ready",
-                                  fields={"document_number": number}, document_number=number):
-            _finalised(deps, claim_id)
+    """The statement gets its number and date; its PDF is rendered from them when asked for
+    (`pipeline.application.statements`). Run twice, the second run finds the claim ready and does nothing."""
+    claim = deps.ledger.get(claim_id)
+    if claim is None or claim.status != "routed" or claim.route != "statement_only":
+        return
+    number = document_number(deps.ledger.next_number("document"))
+    fields = {"document_number": number, "statement_issued_on": deps.now().date().isoformat(),
+              "statement_replaces": claim.document_number}
+    if deps.ledger.transition(claim_id, "routed", "statement_ready", kind="statement.ready",
+                              fields=fields, document_number=number):
+        _finalised(deps, claim_id)
 
 
 def document_number(n: int) -> str:
@@ -228,7 +225,6 @@ def submit_courtesy(deps: Deps, claim_id: str) -> None:
         event, decision = _event(deps, claim_id), _decision(claim)
         pdf = render_superbill_pdf(event, deps.practice, decision, document_number=claim.document_number,
                                    issued_on=_prepared_at(claim).date())
-        deps.ledger.put_statement(claim_id, pdf)
         payload = courtesy_payload(event, deps.practice, decision, document_number=claim.document_number)
         payload["pdf_base64"] = base64.b64encode(pdf).decode()
         return peer.submit(payload, idempotency_key=claim.idempotency_key)

@@ -52,11 +52,13 @@ def cmd_claims_show(args: argparse.Namespace) -> int:
 
 
 def cmd_claims_statement(args: argparse.Namespace) -> int:
+    from pipeline.application.statements import statement_pdf
+
     deps = runtime_deps(args)
     if deps.ledger.get(args.claim_id) is None:
         err(f"no claim {args.claim_id}")
         return EXIT_ERROR
-    pdf = deps.ledger.get_statement(args.claim_id)
+    pdf = statement_pdf(deps.ledger, deps.practice, args.claim_id)
     if pdf is None:
         err(f"claim {args.claim_id} has no statement (only statement_ready and courtesy claims have one)")
         return EXIT_ERROR

@@ -14,6 +14,7 @@ from fastapi.routing import APIRoute
 from pipeline.adapters.metrics import render_metrics
 from pipeline.application import exports, ops
 from pipeline.application.stages import Deps
+from pipeline.application.statements import statement_pdf
 from pipeline.entrypoints.web.api_models import (
     AmendAnswer,
     ClaimDetail,
@@ -141,7 +142,7 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
                                                                                             "format": "binary"}}}},
         **UNAUTHORIZED, **NOT_FOUND})
     def statement(claim_id: str) -> Response:
-        pdf = ledger.get_statement(claim_id)
+        pdf = statement_pdf(ledger, deps.practice, claim_id)
         if pdf is None:
             raise HTTPException(404, f"claim {claim_id} has no statement")
         return Response(pdf, media_type="application/pdf",

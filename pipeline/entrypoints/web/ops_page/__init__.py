@@ -16,6 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from pipeline.application import exports, ops
 from pipeline.application.stages import Deps
+from pipeline.application.statements import statement_pdf
 from pipeline.entrypoints.web.ops_api import bearer, token_ok
 from pipeline.entrypoints.web.ops_page import layout, views
 
@@ -105,7 +106,7 @@ def build_ops_page(deps: Deps, *, ops_token: str | None) -> APIRouter:
     def statement(request: Request, claim_id: str) -> Response:
         if not signed_in(request):
             return to_login()
-        pdf = ledger.get_statement(claim_id)
+        pdf = statement_pdf(ledger, deps.practice, claim_id)
         if pdf is None:
             return layout.page("No statement", f"<p>Claim {escape(claim_id)} has no statement.</p>")
         return Response(pdf, media_type="application/pdf")
