@@ -51,6 +51,7 @@ class Claim(BaseModel):
     submitted_at: float | None = None
     prepared_at: float | None = None
     amended_at: float | None = None
+    visit_referral: str | None = Field(default=None, exclude=True)  # the VA referral whose visit it uses
 
     @property
     def is_final(self) -> bool:

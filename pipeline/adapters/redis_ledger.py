@@ -176,6 +176,13 @@ class Ledger:
             pipe.hgetall(self.claim_key(cid))
         return [_claim(raw) for raw in pipe.execute() if raw]
 
+    def get_with_event(self, claim_id: str) -> tuple[Claim | None, dict[str, Any] | None]:
+        pipe = self.r.pipeline(transaction=False)
+        pipe.hgetall(self.claim_key(claim_id))
+        pipe.get(self._k("claim", claim_id, "event"))
+        raw, event = pipe.execute()
+        return (_claim(raw) if raw else None), (dict(json.loads(event)) if event is not None else None)
+
     def event_document(self, claim_id: str) -> dict[str, Any]:
         raw = self.r.get(self._k("claim", claim_id, "event"))
         if raw is None:
@@ -296,8 +303,11 @@ class Ledger:
 
     def visits_used(self, referral_number: str, *, excluding: str | None = None) -> int:
         key = self._referral_key(referral_number)
-        used = int(self.r.scard(key))
-        return used - 1 if excluding and self.r.sismember(key, excluding) else used
+        pipe = self.r.pipeline(transaction=False)
+        pipe.scard(key)
+        pipe.sismember(key, excluding or "")
+        used, member = pipe.execute()
+        return int(used) - 1 if excluding and member else int(used)
 
     # counters and documents -----------------------------------------------------------------------
     def next_number(self, name: str) -> int:

@@ -65,6 +65,14 @@ def _event(deps: Deps, claim_id: str) -> SessionCompleted:
     return parse_event_document(deps.ledger.event_document(claim_id))
 
 
+def _load(deps: Deps, claim_id: str, status: str) -> tuple[Claim, dict[str, Any]] | None:
+    """The claim and its event document in one read, when the claim is in `status`."""
+    claim, document = deps.ledger.get_with_event(claim_id)
+    if claim is None or claim.status != status or document is None:
+        return None
+    return claim, document
+
+
 def _decision(claim: Claim) -> Decision:
     return Decision.model_validate({
         "claim_id": claim.claim_id, "session_id": claim.session_id, "route": claim.route,
@@ -74,16 +82,16 @@ def _decision(claim: Claim) -> Decision:
 
 # validate -> assemble -> route ---------------------------------------------------------------------------
 def validate(deps: Deps, claim_id: str) -> None:
-    claim = deps.ledger.get(claim_id)
-    if claim is None or claim.status != "received":
+    loaded = _load(deps, claim_id, "received")
+    if loaded is None:
         return
     try:
-        event = _event(deps, claim_id)
+        event = parse_event_document(loaded[1])
     except InputRejected as exc:  # only after an amendment that bypassed validation: park it for ops
         problems = [{"code": "input_invalid", "message": f"{e.path}: {e.message}"} for e in exc.errors]
         if deps.ledger.transition(claim_id, "received", "needs_attention", kind="validation.failed",
                                   fields={"route": "needs_attention", "problems": problems}):
-            _finalised(deps, claim_id)
+            _finalised(deps, claim_id, "needs_attention", "needs_attention", [p["code"] for p in problems])
         return
     if deps.ledger.transition(claim_id, "received", "validated", kind="validated",
                               fields=claim_index(event, claim_id)):
@@ -91,10 +99,10 @@ def validate(deps: Deps, claim_id: str) -> None:
 
 
 def assemble(deps: Deps, claim_id: str) -> None:
-    claim = deps.ledger.get(claim_id)
-    if claim is None or claim.status != "validated":
+    loaded = _load(deps, claim_id, "validated")
+    if loaded is None:
         return
-    draft = rules.assemble(_event(deps, claim_id), deps.practice)
+    draft = rules.assemble(parse_event_document(loaded[1]), deps.practice)
     superbill = draft.superbill.model_dump(mode="json") if draft.superbill else None
     if deps.ledger.transition(claim_id, "validated", "assembled", kind="assembled",
                               fields={"superbill": superbill}):
@@ -102,10 +110,10 @@ def assemble(deps: Deps, claim_id: str) -> None:
 
 
 def route(deps: Deps, claim_id: str) -> None:
-    claim = deps.ledger.get(claim_id)
-    if claim is None or claim.status != "assembled":
+    loaded = _load(deps, claim_id, "assembled")
+    if loaded is None:
         return
-    event = _event(deps, claim_id)
+    claim, event = loaded[0], parse_event_document(loaded[1])
     decision = decide_with_visits(deps.ledger, deps.practice, event, claim)
     fields = {
         "route": decision.route,
@@ -116,7 +124,7 @@ def route(deps: Deps, claim_id: str) -> None:
     }
     if deps.ledger.transition(claim_id, "assembled", "routed", kind="routed", fields=fields,
                               route=decision.route, problems=decision.problem_codes):
-        dispatch(deps, claim_id)
+        _send_on(deps, claim_id, decision.route, decision.problem_codes)
 
 
 def decide_with_visits(ledger: ClaimLedger, practice: Practice, event: SessionCompleted, claim: Claim) -> Decision:
@@ -135,7 +143,7 @@ def decide_with_visits(ledger: ClaimLedger, practice: Practice, event: SessionCo
             decision = rules.decide(event, practice, visits_used=used_by_others)
     if referral and decision.route != "direct_billing":
         ledger.release_visit(referral, event.session.session_id)
-    previous = ledger.visit_referral(claim.claim_id)
+    previous = claim.visit_referral
     if previous and previous != referral:
         ledger.release_visit(previous, event.session.session_id)
     return decision
@@ -150,17 +158,22 @@ def _referral_key(event: SessionCompleted) -> str | None:
 def dispatch(deps: Deps, claim_id: str) -> None:
     """Send a routed claim on to the step of its route (also used by the reconciler)."""
     claim = deps.ledger.get(claim_id)
-    if claim is None or claim.status != "routed":
+    if claim is None or claim.status != "routed" or claim.route is None:
         return
-    if claim.route == "needs_attention":
+    _send_on(deps, claim_id, claim.route, [p.code for p in claim.problems])
+
+
+def _send_on(deps: Deps, claim_id: str, route: str, problem_codes: list[str]) -> None:
+    """A claim just routed (or found routed) goes on to its route's step."""
+    if route == "needs_attention":
         if deps.ledger.transition(claim_id, "routed", "needs_attention", kind="needs_attention",
-                                  problems=[p.code for p in claim.problems]):
-            _finalised(deps, claim_id)
-    elif claim.route == "statement_only":
+                                  problems=problem_codes):
+            _finalised(deps, claim_id, "needs_attention", route, problem_codes)
+    elif route == "statement_only":
         deps.send(STATEMENT, claim_id)
-    elif claim.route == "direct_billing":
+    elif route == "direct_billing":
         deps.send(SUBMIT_DIRECT, claim_id)
-    elif claim.route == "courtesy_submission":
+    elif route == "courtesy_submission":
         deps.send(SUBMIT_COURTESY, claim_id)
 
 
@@ -184,7 +197,7 @@ def make_statement(deps: Deps, claim_id: str) -> None:
               "statement_replaces": claim.document_number}
     if deps.ledger.transition(claim_id, "routed", "statement_ready", kind="statement.ready",
                               fields=fields, document_number=number):
-        _finalised(deps, claim_id)
+        _finalised(deps, claim_id, "statement_ready", claim.route, [p.code for p in claim.problems])
 
 
 def document_number(n: int) -> str:
@@ -272,8 +285,7 @@ def _submit(deps: Deps, claim_id: str, route_name: str, peer_name: str,
             if not ledger.transition(claim_id, "routed", "submitting", kind="submission.started",
                                      fields=fields, peer=peer_name, idempotency_key=key):
                 return
-            claim = ledger.get(claim_id)
-            assert claim is not None
+            claim = claim.model_copy(update={**fields, "status": "submitting"})
         elif claim.status in ("submitting", "submitted"):
             assert claim.idempotency_key
             try:
@@ -396,11 +408,14 @@ def _fail(deps: Deps, claim_id: str, error: str | None) -> None:
         _finalised(deps, claim_id)
 
 
-def _finalised(deps: Deps, claim_id: str) -> None:
-    claim = deps.ledger.get(claim_id)
-    if claim is None:
-        return
-    log.info("claim.final", claim_id=claim_id, status=claim.status, route=claim.route,
-             problems=[p.code for p in claim.problems])
-    if claim.status in ("failed", "rejected", "needs_attention"):
+def _finalised(deps: Deps, claim_id: str, status: str | None = None, route: str | None = None,
+               problems: list[str] | None = None) -> None:
+    """Log the final status and queue the alert of a claim that just reached it (read only if not given)."""
+    if status is None:
+        claim = deps.ledger.get(claim_id)
+        if claim is None:
+            return
+        status, route, problems = claim.status, claim.route, [p.code for p in claim.problems]
+    log.info("claim.final", claim_id=claim_id, status=status, route=route, problems=problems or [])
+    if status in ("failed", "rejected", "needs_attention"):
         deps.send(ALERT, claim_id)

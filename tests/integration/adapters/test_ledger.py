@@ -207,3 +207,17 @@ def test_the_ops_summary_reads_the_claims_it_shows_not_the_whole_ledger(ledger: 
     assert out["last_24h"] == {"failed": 1, "rejected": 0, "by_reason": {"failed: timeout": 1}}
     assert [x["claim_id"] for x in out["past_timely_filing_warning"]] == ["bad"]
     assert set(read) == {"bad", "new"}
+
+
+def test_a_submission_latency_is_recorded_once_per_key_in_its_buckets(ledger: Ledger) -> None:
+    from pipeline.adapters.metrics import record_latency, render_metrics
+
+    record_latency(ledger, "clearinghouse", 0.3, once="c1:1")
+    record_latency(ledger, "clearinghouse", 0.3, once="c1:1")  # the same submission again: not counted
+    record_latency(ledger, "clearinghouse", 7.0)
+    text = render_metrics(ledger)[0].decode()
+    assert 'superbill_submission_latency_seconds_bucket{le="0.25",peer="clearinghouse"} 0.0' in text
+    assert 'superbill_submission_latency_seconds_bucket{le="0.5",peer="clearinghouse"} 1.0' in text
+    assert 'superbill_submission_latency_seconds_bucket{le="10.0",peer="clearinghouse"} 2.0' in text
+    assert 'superbill_submission_latency_seconds_count{peer="clearinghouse"} 2.0' in text
+    assert 'superbill_submission_latency_seconds_sum{peer="clearinghouse"} 7.3' in text
