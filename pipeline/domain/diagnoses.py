@@ -10,11 +10,11 @@ Entry = tuple[bool, str]
 
 
 def _table() -> dict[str, Entry]:
-    """The code set, built on first use (`icd10cm_table`): commands that never judge a code skip it.
+    """The code set, built on first use (`config.icd10cm`): commands that never judge a code skip it.
 
     The import lock builds it once per process, whichever threads ask first.
     """
-    from pipeline.domain.icd10cm_table import TABLE
+    from config.icd10cm import TABLE
 
     return TABLE
 

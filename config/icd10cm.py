@@ -8,7 +8,7 @@ rules replayed (sections and codes, seventh-character extensions inherited from 
 only when the code list confirms them, the first node of a name wins), and nothing else.
 
 The table is built when this module is first imported, so Python's import lock builds it once per
-process however many threads ask at the same moment. `tests/unit/domain/test_icd10cm_table.py` compares
+process however many threads ask at the same moment. `tests/unit/config/test_icd10cm.py` compares
 it with the library over every code the library knows.
 """
 
