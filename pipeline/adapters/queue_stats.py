@@ -9,7 +9,32 @@ from typing import Any
 import redis
 
 from pipeline.adapters.dramatiq_queue import NAMESPACE
-from pipeline.application.steps import QUEUES
+from pipeline.application.steps import ALERT, QUEUE_OF, QUEUES
+
+
+def claims_in_flight(client: redis.Redis) -> set[str]:
+    """The claim ids of every step message queued, delayed or being run (dramatiq keeps a message in its
+    queue's `.msgs` hash from enqueue to acknowledgement); alerts and dead letters do not count. Costs the
+    number of messages in flight, not the size of the ledger."""
+    pipe = client.pipeline(transaction=False)
+    queues = [q for q in QUEUES if q != QUEUE_OF[ALERT]]
+    for q in queues:
+        pipe.hvals(f"{NAMESPACE}:{q}.msgs")
+        pipe.hvals(f"{NAMESPACE}:{q}.DQ.msgs")
+    found: set[str] = set()
+    for values in pipe.execute():
+        for raw in values:
+            try:
+                args = json.loads(raw).get("args") or []
+            except (ValueError, AttributeError):
+                continue
+            first = args[0] if args else None
+            if isinstance(first, dict):  # submission_failed carries the message whose retries ran out
+                inner = first.get("args") or []
+                first = inner[0] if inner else None
+            if isinstance(first, str):
+                found.add(first)
+    return found
 
 
 def queue_stats(client: redis.Redis, now_ms: float | None = None) -> list[dict[str, Any]]:

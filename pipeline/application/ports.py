@@ -153,6 +153,12 @@ class QueueMonitor(Protocol):
     def __call__(self) -> list[dict[str, Any]]: ...
 
 
+class InFlight(Protocol):
+    """The claim ids that a queued, delayed or running step message covers."""
+
+    def __call__(self) -> set[str]: ...
+
+
 class MetricsPort(Protocol):
     def record_latency(self, peer: str, seconds: float, *, once: str | None = None) -> None:
         """One observation of a submission's latency; with `once`, at most one per such key. Never raises."""

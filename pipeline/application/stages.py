@@ -23,6 +23,7 @@ from pipeline.application.ports import (
     BillingServicePort,
     ClaimLedger,
     ClearinghousePort,
+    InFlight,
     MetricsPort,
     PeerAnswer,
     QueueMonitor,
@@ -56,6 +57,7 @@ class Deps:
     alerts: AlertPort | None = None
     metrics: MetricsPort | None = None
     queues: QueueMonitor = lambda: []  # queue depths, for ops
+    in_flight: InFlight = lambda: set()  # claims a queued or running message covers, for the reconciler
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     lease_s: float = 60.0
     ack_wait_s: float = 7 * 86400  # a claim the peer took but never decided is `failed` after this

@@ -72,3 +72,37 @@ def test_queue_stats_count_ready_delayed_and_in_progress_messages_without_scanni
     assert rows["route"] == {"queue": "route", "ready": 0, "delayed": 0, "in_progress": 0, "dead": 0,
                              "oldest_ready_age_s": None}
     assert not any(c in ("SCAN", "KEYS") for c in calls)
+
+
+def test_the_reconciler_leaves_alone_claims_a_queued_delayed_or_running_message_covers(redis_url: str) -> None:
+    from config.practice import load_practice
+    from pipeline.adapters.queue_stats import claims_in_flight
+    from pipeline.adapters.redis_ledger import Ledger
+    from pipeline.application import reconciler
+    from pipeline.application.stages import Deps
+
+    broker = dramatiq_queue.build_broker(redis_url)
+    dramatiq.set_broker(broker)
+    broker.client.flushdb()
+    ledger = Ledger(broker.client)
+    ids = ["queued", "delayed", "running", "lost", "alerted"]
+    for cid in ids:
+        ledger.ingest(claim_id=cid, event_id=f"evt_{cid}", session_id=cid, event_doc={}, index={})
+    dramatiq_queue.send_step("validate", "running")
+    consumer = broker.consume("validate", prefetch=1, timeout=100)
+    assert next(consumer) is not None  # fetched by a worker, not acknowledged: running
+    dramatiq_queue.send_step("validate", "queued")
+    dramatiq_queue.send_step("validate", "delayed", delay_ms=600_000)
+    dramatiq_queue.send_step("alert", "alerted")  # an alert does not move a claim on
+    assert claims_in_flight(broker.client) == {"queued", "delayed", "running"}
+
+    sent: list[tuple[str, str]] = []
+    deps = Deps(ledger=ledger, practice=load_practice(), in_flight=lambda: claims_in_flight(broker.client),
+                send=lambda step, cid, delay_ms=None: sent.append((step, cid)))
+    later = max(c.updated_at for c in ledger.get_many(ids)) + 3600
+    try:
+        assert sorted(reconciler.reconcile_once(deps, older_than_s=60, now=later)) == ["alerted", "lost"]
+    finally:
+        consumer.close()
+        broker.close()
+    assert sorted(sent) == [("validate", "alerted"), ("validate", "lost")]
