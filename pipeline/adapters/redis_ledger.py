@@ -151,7 +151,7 @@ class Ledger:
         outcome, cid = self._ingest(
             keys=[self._k("event", event_id), self.claim_key(claim_id), self.timeline_key(claim_id),
                   self._k("claim", claim_id, "event"), self._k("claims")],
-            args=[claim_id, repr(now), json.dumps(fields), entry, json.dumps(event_doc), self.prefix, other],
+            args=[claim_id, repr(now), json.dumps(fields), entry, _compact(event_doc), self.prefix, other],
         )
         self._replicated()
         return IngestResult(outcome=_s(outcome), claim_id=_s(cid))
@@ -262,7 +262,7 @@ class Ledger:
             kind="amended", fields={**index, "amended_at": time.time()}, changed=changed, source=source,
         )
         if ok:
-            self.r.set(self._k("claim", claim_id, "event"), json.dumps(event_doc))
+            self.r.set(self._k("claim", claim_id, "event"), _compact(event_doc))
         return ok
 
     def resubmit(self, claim_id: str, *, source: str) -> bool:
@@ -415,12 +415,16 @@ def _encode(value: Any) -> Any:
         return "1" if value else "0"
     if isinstance(value, int | float):
         return repr(value)
-    return json.dumps(value, default=str)
+    return _compact(value)
+
+
+def _compact(value: Any) -> str:
+    """JSON without the spaces after separators: what the ledger keeps is read by programs, not people."""
+    return json.dumps(value, default=str, separators=(",", ":"))
 
 
 def _entry(kind: str, now: float, **detail: Any) -> str:
-    return json.dumps({"at": now, "kind": kind, **{k: v for k, v in detail.items() if v is not None}},
-                      default=str)
+    return _compact({"at": now, "kind": kind, **{k: v for k, v in detail.items() if v is not None}})
 
 
 def _claim(raw: dict[bytes, bytes]) -> Claim:
