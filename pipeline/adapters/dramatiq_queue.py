@@ -7,6 +7,7 @@ Any process can queue a step without the actors being imported: a message names 
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -72,6 +73,18 @@ def build_broker(url: str, middleware: Iterable[dramatiq.Middleware] = ()) -> Re
     for queue in QUEUES:
         broker.declare_queue(queue)
     return broker
+
+
+def outbox_entry(step: str, claim_id: str) -> tuple[str, str, str, str]:
+    """What `send_step` would write to Redis for this step, for a script that queues it itself:
+    (queue list key, queue messages key, message id, encoded message), as dramatiq's Redis broker
+    enqueues a message (a fresh `redis_message_id` in its options; list of ids plus a hash of messages)."""
+    queue = QUEUE_OF[step]
+    redis_message_id = str(uuid.uuid4())
+    message: dramatiq.Message[None] = dramatiq.Message(
+        queue_name=queue, actor_name=step, args=(claim_id,), kwargs={},
+        options={"redis_message_id": redis_message_id})
+    return f"{NAMESPACE}:{queue}", f"{NAMESPACE}:{queue}.msgs", redis_message_id, message.encode().decode()
 
 
 def send_step(step: str, claim_id: str, delay_ms: int | None = None) -> None:

@@ -22,7 +22,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -83,7 +83,12 @@ redis.call('SET', event_doc_key, event_doc)
 redis.call('ZADD', claims, now, claim_id)
 redis.call('ZADD', prefix .. 'status:received', now, claim_id)
 redis.call('XADD', timeline, '*', 'entry', entry)
-return {'created', claim_id}
+if #KEYS >= 7 then  -- the first step's message, queued with the claim (the step sender's layout)
+  redis.call('HSET', KEYS[7], ARGV[8], ARGV[9])
+  redis.call('RPUSH', KEYS[6], ARGV[8])
+  return {'created', claim_id, 1}
+end
+return {'created', claim_id, 0}
 """
 
 # One visit of a VA referral per session; the same session never counts twice.
@@ -108,12 +113,22 @@ return 0
 """
 
 
+# What queueing a step writes to Redis: (queue list key, queue messages key, message id, encoded message).
+Outbox = Callable[[str, str], tuple[str, str, str, str]]
+
+
 class Ledger:
-    """The `ClaimLedger` port on Redis."""
+    """The `ClaimLedger` port on Redis.
+
+    With an `outbox` (the step sender's own encoding of a message, `dramatiq_queue.outbox_entry`), a new
+    claim's first step is queued by the same script that records the claim: one round trip (one fsync of
+    the append-only file) per event instead of two, and never a claim without its message.
+    """
 
     def __init__(self, client: redis.Redis, *, prefix: str = "sb:", wait_replicas: int = 0,
-                 wait_timeout_ms: int = 2_000) -> None:
+                 wait_timeout_ms: int = 2_000, outbox: Outbox | None = None) -> None:
         self.r = client
+        self.outbox = outbox
         self.prefix = prefix
         # With replicas (a Sentinel set), an event counts as taken only once this many replicas hold it:
         # a failover right after the webhook's 202 then cannot lose it.
@@ -137,7 +152,7 @@ class Ledger:
 
     # ingest ----------------------------------------------------------------------------------------
     def ingest(self, *, claim_id: str, event_id: str, session_id: str, event_doc: dict[str, Any],
-               index: dict[str, str], now: float | None = None) -> IngestResult:
+               index: dict[str, str], now: float | None = None, first_step: str | None = None) -> IngestResult:
         now = time.time() if now is None else now
         fields = {
             "claim_id": claim_id, "session_id": session_id, "event_id": event_id, "status": "received",
@@ -148,13 +163,16 @@ class Ledger:
         other = _entry("event.kept_for_review", now, event_id=event_id,
                        note="a different event for a session that already has a claim; not applied",
                        event=event_doc)
-        outcome, cid = self._ingest(
-            keys=[self._k("event", event_id), self.claim_key(claim_id), self.timeline_key(claim_id),
-                  self._k("claim", claim_id, "event"), self._k("claims")],
-            args=[claim_id, repr(now), json.dumps(fields), entry, _compact(event_doc), self.prefix, other],
-        )
+        keys = [self._k("event", event_id), self.claim_key(claim_id), self.timeline_key(claim_id),
+                self._k("claim", claim_id, "event"), self._k("claims")]
+        args = [claim_id, repr(now), json.dumps(fields), entry, _compact(event_doc), self.prefix, other]
+        if first_step and self.outbox is not None:
+            queue_key, messages_key, message_id, message = self.outbox(first_step, claim_id)
+            keys += [queue_key, messages_key]
+            args += [message_id, message]
+        outcome, cid, *queued = self._ingest(keys=keys, args=args)
         self._replicated()
-        return IngestResult(outcome=_s(outcome), claim_id=_s(cid))
+        return IngestResult(outcome=_s(outcome), claim_id=_s(cid), queued=bool(queued and int(queued[0])))
 
     def _replicated(self) -> None:
         if self.wait_replicas <= 0:

@@ -22,6 +22,7 @@ Outcome = Literal["accepted", "rejected", "pending"]
 class IngestResult:
     outcome: str  # "created" | "duplicate" | "kept_for_review"
     claim_id: str
+    queued: bool = False  # the new claim's first step was queued with it
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,10 @@ class ClaimLedger(Protocol):
     """The source of truth: every claim, its event, its timeline; compare-and-set status changes."""
 
     def ingest(self, *, claim_id: str, event_id: str, session_id: str, event_doc: dict[str, Any],
-               index: dict[str, str], now: float | None = None) -> IngestResult: ...
+               index: dict[str, str], now: float | None = None, first_step: str | None = None) -> IngestResult:
+        """Record an event: a new claim, a duplicate, or an event kept for review. With `first_step`, a new
+        claim's first step may be queued with it, atomically (`queued`); else the caller sends it."""
+        ...
 
     def get(self, claim_id: str) -> Claim | None: ...
 

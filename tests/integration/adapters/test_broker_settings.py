@@ -106,3 +106,37 @@ def test_the_reconciler_leaves_alone_claims_a_queued_delayed_or_running_message_
         consumer.close()
         broker.close()
     assert sorted(sent) == [("validate", "alerted"), ("validate", "lost")]
+
+
+def test_a_new_claim_and_its_first_step_are_queued_in_one_script_a_worker_can_run(redis_url: str) -> None:
+    import json
+
+    from pipeline.adapters.redis_ledger import Ledger
+    from pipeline.application.ingest import receive
+
+    broker = dramatiq_queue.build_broker(redis_url)
+    dramatiq.set_broker(broker)
+    broker.client.flushdb()
+    ledger = Ledger(broker.client, outbox=dramatiq_queue.outbox_entry)
+    body = (Path(__file__).parents[2] / "fixtures" / "events" / "va_direct.json").read_bytes()
+    sent: list[str] = []
+    outcome = receive(ledger, body, lambda step, cid, delay_ms=None: sent.append(step), source="test")
+    again = receive(ledger, body, lambda step, cid, delay_ms=None: sent.append(step), source="test")
+    assert (outcome.http_status, again.http_status) == (202, 200) and sent == []  # queued by the ledger
+    consumer = broker.consume("validate", prefetch=1, timeout=100)
+    try:
+        message = next(consumer)
+        assert message is not None
+        assert (message.actor_name, message.args, message.queue_name) == ("validate", ("ses_va_direct",), "validate")
+        consumer.ack(message)
+        assert next(consumer) is None  # one message, not two
+        assert broker.client.hlen("superbill:validate.msgs") == 0
+    finally:
+        consumer.close()
+        broker.close()
+    plain = Ledger(broker.client)  # without the outbox, the caller sends the step
+    doc = json.loads(body)
+    doc["event_id"], doc["session"]["session_id"] = "evt_other", "ses_other"
+    assert receive(plain, json.dumps(doc).encode(), lambda step, cid, delay_ms=None: sent.append(step),
+                   source="test").http_status == 202
+    assert sent == ["validate"]
