@@ -220,6 +220,31 @@ class Ledger:
             ids = [i for i in ids if i in members]
         return ids
 
+    def _after(self, key: str, after: tuple[float, str] | None, count: int) -> list[tuple[str, float]]:
+        """Up to `count` members of a sorted set after (score, member), in the set's order."""
+        low: float | str = after[0] if after else "-inf"
+        found: list[tuple[str, float]] = []
+        offset = 0
+        while len(found) < count:
+            batch = self.r.zrangebyscore(key, low, "+inf", start=offset, num=count + 16, withscores=True)
+            if not batch:
+                break
+            offset += len(batch)
+            last = len(batch) < count + 16
+            found += [(m, s) for m, s in ((_s(m), float(s)) for m, s in batch)
+                      if after is None or (s, m) > after]
+            if last:
+                break
+        return found[:count]
+
+    def claim_ids_after(self, *, status: str | None = None, after: tuple[float, str] | None = None,
+                        count: int = 100) -> list[tuple[str, float]]:
+        return self._after(self._k("status", status) if status else self._k("claims"), after, count)
+
+    def refused_ids_after(self, *, after: tuple[float, str] | None = None,
+                          count: int = 100) -> list[tuple[str, float]]:
+        return self._after(self._k("refused"), after, count)
+
     def count_by_status(self) -> dict[str, int]:
         pipe = self.r.pipeline(transaction=False)
         for s in STATUSES:

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from pipeline.application.ingest import Outcome, receive
-from pipeline.application.ports import ClaimLedger, QueueMonitor, StepSender
+from pipeline.application.ports import ClaimLedger, QueueMonitor, Refused, StepSender
 from pipeline.application.reason_codes import claim_reason_codes
 from pipeline.application.stages import claim_index
 from pipeline.application.statements import has_statement
@@ -54,6 +54,60 @@ class ClaimFilter:
 def list_claims(ledger: ClaimLedger, flt: ClaimFilter) -> list[Claim]:
     ids = ledger.claim_ids(status=flt.status, route=flt.route)
     return [c for c in ledger.get_many(ids) if flt.matches(c)]
+
+
+# pages ------------------------------------------------------------------------------------------------
+class BadCursor(ValueError):
+    pass
+
+
+def _cursor(position: tuple[float, str]) -> str:
+    return f"{position[0]!r}:{position[1]}"
+
+
+def _position(cursor: str | None) -> tuple[float, str] | None:
+    if not cursor:
+        return None
+    score, sep, member = cursor.partition(":")
+    try:
+        if sep and member:
+            return float(score), member
+    except ValueError:
+        pass
+    raise BadCursor("is not a cursor this list gave out (copy next_cursor from the previous page)")
+
+
+def list_claims_page(ledger: ClaimLedger, flt: ClaimFilter, *, limit: int,
+                     cursor: str | None = None) -> tuple[list[Claim], str | None]:
+    """Up to `limit` matching claims after `cursor`, oldest first (by creation, or with a status by the
+    time they reached it), and the cursor of the next page (None once the end of the list is reached).
+    Reads the index a batch at a time: a page costs what it shows, plus the claims the filter skips."""
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    after, found = _position(cursor), []
+    batch_size = max(limit, 100)
+    while True:
+        batch = ledger.claim_ids_after(status=flt.status, after=after, count=batch_size)
+        claims = {c.claim_id: c for c in ledger.get_many([cid for cid, _ in batch])}
+        for cid, score in batch:
+            after = (score, cid)
+            claim = claims.get(cid)
+            if claim is not None and flt.matches(claim):
+                found.append(claim)
+                if len(found) == limit:
+                    return found, _cursor(after)
+        if len(batch) < batch_size:
+            return found, None
+
+
+def list_refused_page(ledger: ClaimLedger, *, limit: int,
+                      cursor: str | None = None) -> tuple[list[Refused], str | None]:
+    """Up to `limit` refused events after `cursor`, oldest first, and the next page's cursor (or None)."""
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    batch = ledger.refused_ids_after(after=_position(cursor), count=limit)
+    found = [r for r in (ledger.get_refused(rid) for rid, _ in batch) if r is not None]
+    return found, (_cursor((batch[-1][1], batch[-1][0])) if len(batch) == limit else None)
 
 
 def show_claim(ledger: ClaimLedger, claim_id: str) -> dict[str, Any] | None:

@@ -74,6 +74,17 @@ class ClaimLedger(Protocol):
 
     def claim_ids(self, *, status: str | None = None, route: str | None = None) -> list[str]: ...
 
+    def claim_ids_after(self, *, status: str | None = None, after: tuple[float, str] | None = None,
+                        count: int = 100) -> list[tuple[str, float]]:
+        """Up to `count` (claim id, score) after `after`, in creation order (or, with `status`, in the
+        order the claims reached it): the claims index read a page at a time."""
+        ...
+
+    def refused_ids_after(self, *, after: tuple[float, str] | None = None,
+                          count: int = 100) -> list[tuple[str, float]]:
+        """Up to `count` (refused id, time) after `after`, oldest first."""
+        ...
+
     def count_by_status(self) -> dict[str, int]: ...
 
     def count_by_route(self) -> dict[str, int]: ...

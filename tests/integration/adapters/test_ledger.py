@@ -221,3 +221,34 @@ def test_a_submission_latency_is_recorded_once_per_key_in_its_buckets(ledger: Le
     assert 'superbill_submission_latency_seconds_bucket{le="10.0",peer="clearinghouse"} 2.0' in text
     assert 'superbill_submission_latency_seconds_count{peer="clearinghouse"} 2.0' in text
     assert 'superbill_submission_latency_seconds_sum{peer="clearinghouse"} 7.3' in text
+
+
+def test_claims_and_refused_events_come_a_page_at_a_time_each_once_in_order(ledger: Ledger) -> None:
+    from pipeline.application import ops
+
+    for i in range(25):
+        ingest(ledger, claim_id=f"c{i:02d}", event_id=f"evt_{i}")
+        if i % 3 == 0:
+            ledger.transition(f"c{i:02d}", "received", "failed", kind="claim.failed", fields={"payer": "Aetna"})
+    for flt, limit in ((ops.ClaimFilter(), 10), (ops.ClaimFilter(status="failed"), 4),
+                       (ops.ClaimFilter(payer="aetna"), 3), (ops.ClaimFilter(payer="nobody"), 5)):
+        pages, cursor = [], None
+        while True:
+            page, cursor = ops.list_claims_page(ledger, flt, limit=limit, cursor=cursor)
+            assert len(page) <= limit
+            pages.append([c.claim_id for c in page])
+            if cursor is None:
+                break
+        every = [cid for page in pages for cid in page]
+        assert every == [c.claim_id for c in ops.list_claims(ledger, flt)], flt
+        assert len(set(every)) == len(every)
+    assert len(ops.list_claims_page(ledger, ops.ClaimFilter(), limit=10)[0]) == 10
+    with pytest.raises(ops.BadCursor):
+        ops.list_claims_page(ledger, ops.ClaimFilter(), limit=10, cursor="not-a-cursor")
+
+    for n in range(7):
+        ledger.keep_refused(body=f"bad {n}".encode(), http_status=400, errors=[], source="test", now=1000.0 + n)
+    first, cursor = ops.list_refused_page(ledger, limit=5)
+    second, end = ops.list_refused_page(ledger, limit=5, cursor=cursor)
+    assert [r.refused_id for r in first + second] == [r.refused_id for r in ledger.list_refused()]
+    assert len(first) == 5 and len(second) == 2 and end is None
