@@ -70,7 +70,8 @@ def _day(value: str | None, name: str) -> date | None:
 DEFAULT_PAGE = 100
 LimitParam = Query(default=None, ge=1, le=1000,
                    description="at most this many, oldest first; the answer's next_cursor names the next page")
-CursorParam = Query(default=None, description="the next page: next_cursor of the previous page")
+CursorParam = Query(default=None, pattern=r"^[0-9]+(\.[0-9]+)?(e[+-]?[0-9]+)?:[^:]+$",
+                    description="the next page: next_cursor of the previous page")
 
 
 @contextlib.contextmanager

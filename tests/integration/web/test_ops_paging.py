@@ -62,7 +62,7 @@ def test_the_api_gives_every_claim_once_a_page_at_a_time(client: TestClient) -> 
 
 def test_a_bad_cursor_or_limit_is_a_422_naming_it(client: TestClient) -> None:
     answer = client.get("/v1/ops/claims", params={"limit": 5, "cursor": "garbage"}, headers=AUTH)
-    assert answer.status_code == 422 and answer.json()["errors"][0]["path"] == "cursor"
+    assert answer.status_code == 422 and answer.json()["errors"][0]["path"].endswith("cursor")
     assert client.get("/v1/ops/refused", params={"limit": 0}, headers=AUTH).status_code == 422
 
 
