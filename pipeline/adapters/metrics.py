@@ -45,13 +45,19 @@ def record_latency(ledger: Ledger, peer: str, seconds: float, *, once: str | Non
 
 
 def record_message(ledger: Ledger, actor: str, *, seconds: float, error: bool) -> None:
-    key = _key(ledger, "actor", actor)
+    record_messages(ledger, {actor: (1, int(error), seconds)})
+
+
+def record_messages(ledger: Ledger, counts: dict[str, tuple[int, int, float]]) -> None:
+    """Messages processed per actor since the last call, (count, errors, seconds) each: one round trip."""
     pipe = ledger.r.pipeline(transaction=False)
-    pipe.hincrby(key, "total", 1)
-    if error:
-        pipe.hincrby(key, "errors", 1)
-    pipe.hincrbyfloat(key, "seconds", seconds)
-    pipe.sadd(_key(ledger, "actors"), actor)
+    for actor, (total, errors, seconds) in counts.items():
+        key = _key(ledger, "actor", actor)
+        pipe.hincrby(key, "total", total)
+        if errors:
+            pipe.hincrby(key, "errors", errors)
+        pipe.hincrbyfloat(key, "seconds", seconds)
+    pipe.sadd(_key(ledger, "actors"), *counts)
     pipe.execute()
 
 
@@ -72,6 +78,14 @@ class LedgerMetrics:
             record_message(self.ledger, actor, seconds=seconds, error=error)
         except RedisError:
             structlog.get_logger(__name__).warning("metrics.record_failed", actor=actor)
+
+    def record_messages(self, counts: dict[str, tuple[int, int, float]]) -> None:
+        if not counts:
+            return
+        try:
+            record_messages(self.ledger, counts)
+        except RedisError:
+            structlog.get_logger(__name__).warning("metrics.record_failed", actors=sorted(counts))
 
 
 class _LedgerCollector:

@@ -183,6 +183,10 @@ class MetricsPort(Protocol):
         """One message a worker processed: its actor, time and outcome. Never raises."""
         ...
 
+    def record_messages(self, counts: dict[str, tuple[int, int, float]]) -> None:
+        """Messages processed per actor, (count, errors, seconds) each, in one write. Never raises."""
+        ...
+
 
 # the peers --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
