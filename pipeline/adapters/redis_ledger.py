@@ -62,7 +62,12 @@ if old_route ~= new_route then
   if new_route then redis.call('SADD', prefix .. 'route:' .. new_route, id) end
 end
 if entry ~= '' then redis.call('XADD', timeline, '*', 'entry', entry) end
-return {1, cur}
+if #KEYS >= 4 then  -- the next step's message, queued with the move (the step sender's layout)
+  redis.call('HSET', KEYS[4], ARGV[7], ARGV[8])
+  redis.call('RPUSH', KEYS[3], ARGV[7])
+  return {1, cur, 1}
+end
+return {1, cur, 0}
 """
 
 # A new event: a claim, a duplicate, or a different event for a session that already has a claim.
@@ -279,11 +284,27 @@ class Ledger:
         exp = expected if isinstance(expected, str) else ",".join(expected)
         stored = {k: _encode(v) for k, v in (fields or {}).items()}
         entry = _entry(kind, now, to=to, **detail)
-        ok, _ = self._transition(
+        ok, *_ = self._transition(
             keys=[self.claim_key(claim_id), self.timeline_key(claim_id)],
-            args=[exp, to or "", repr(now), json.dumps(stored), entry, self.prefix],
+            args=[exp, to or "", repr(now), _compact(stored), entry, self.prefix],
         )
         return bool(ok)
+
+    def advance(self, claim_id: str, expected: str | Iterable[str], to: str, *, then: str, kind: str,
+                fields: dict[str, Any] | None = None, **detail: Any) -> tuple[bool, bool]:
+        """`transition`, and with an outbox the step `then` queued by the same script: (moved, queued).
+        Without an outbox nothing is queued and the caller sends the step."""
+        now = time.time()
+        exp = expected if isinstance(expected, str) else ",".join(expected)
+        stored = {k: _encode(v) for k, v in (fields or {}).items()}
+        keys = [self.claim_key(claim_id), self.timeline_key(claim_id)]
+        args = [exp, to, repr(now), _compact(stored), _entry(kind, now, to=to, **detail), self.prefix]
+        if self.outbox is not None:
+            queue_key, messages_key, message_id, message = self.outbox(then, claim_id)
+            keys += [queue_key, messages_key]
+            args += [message_id, message]
+        ok, _, *queued = self._transition(keys=keys, args=args)
+        return bool(ok), bool(ok and queued and int(queued[0]))
 
     def note(self, claim_id: str, kind: str, **detail: Any) -> None:
         """A timeline entry without a status change."""

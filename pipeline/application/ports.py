@@ -100,6 +100,12 @@ class ClaimLedger(Protocol):
         """Move the claim to `to` if it is in one of `expected` ("*" for any); False and no change otherwise."""
         ...
 
+    def advance(self, claim_id: str, expected: str | Iterable[str], to: str, *, then: str, kind: str,
+                fields: dict[str, Any] | None = None, **detail: Any) -> tuple[bool, bool]:
+        """`transition`, queueing the step `then` in the same atomic write when the ledger can:
+        (moved, queued). When moved but not queued, the caller sends the step."""
+        ...
+
     def note(self, claim_id: str, kind: str, **detail: Any) -> None:
         """A timeline entry without a status change."""
         ...

@@ -95,9 +95,8 @@ def validate(deps: Deps, claim_id: str) -> None:
                                   fields={"route": "needs_attention", "problems": problems}):
             _finalised(deps, claim_id, "needs_attention", "needs_attention", [p["code"] for p in problems])
         return
-    if deps.ledger.transition(claim_id, "received", "validated", kind="validated",
-                              fields=claim_index(event, claim_id)):
-        deps.send(ASSEMBLE, claim_id)
+    _advance(deps, claim_id, "received", "validated", then=ASSEMBLE, kind="validated",
+             fields=claim_index(event, claim_id))
 
 
 def assemble(deps: Deps, claim_id: str) -> None:
@@ -106,9 +105,7 @@ def assemble(deps: Deps, claim_id: str) -> None:
         return
     draft = rules.assemble(parse_event_document(loaded[1]), deps.practice)
     superbill = draft.superbill.model_dump(mode="json") if draft.superbill else None
-    if deps.ledger.transition(claim_id, "validated", "assembled", kind="assembled",
-                              fields={"superbill": superbill}):
-        deps.send(ROUTE, claim_id)
+    _advance(deps, claim_id, "validated", "assembled", then=ROUTE, kind="assembled", fields={"superbill": superbill})
 
 
 def route(deps: Deps, claim_id: str) -> None:
@@ -124,8 +121,12 @@ def route(deps: Deps, claim_id: str) -> None:
         "superbill": decision.superbill.model_dump(mode="json") if decision.superbill else None,
         "visit_referral": _referral_key(event) if decision.route == "direct_billing" else None,
     }
-    if deps.ledger.transition(claim_id, "assembled", "routed", kind="routed", fields=fields,
-                              route=decision.route, problems=decision.problem_codes):
+    then = _STEP_OF_ROUTE.get(decision.route)
+    if then is not None:
+        _advance(deps, claim_id, "assembled", "routed", then=then, kind="routed", fields=fields,
+                 route=decision.route, problems=decision.problem_codes)
+    elif deps.ledger.transition(claim_id, "assembled", "routed", kind="routed", fields=fields,
+                                route=decision.route, problems=decision.problem_codes):
         _send_on(deps, claim_id, decision.route, decision.problem_codes)
 
 
@@ -163,6 +164,18 @@ def dispatch(deps: Deps, claim_id: str) -> None:
     if claim is None or claim.status != "routed" or claim.route is None:
         return
     _send_on(deps, claim_id, claim.route, [p.code for p in claim.problems])
+
+
+_STEP_OF_ROUTE = {"statement_only": STATEMENT, "direct_billing": SUBMIT_DIRECT, "courtesy_submission": SUBMIT_COURTESY}
+
+
+def _advance(deps: Deps, claim_id: str, expected: str, to: str, *, then: str, kind: str,
+             fields: dict[str, Any], **detail: Any) -> bool:
+    """Move the claim on and queue its next step: in one write when the ledger can, else sent after."""
+    moved, queued = deps.ledger.advance(claim_id, expected, to, then=then, kind=kind, fields=fields, **detail)
+    if moved and not queued:
+        deps.send(then, claim_id)
+    return moved
 
 
 def _send_on(deps: Deps, claim_id: str, route: str, problem_codes: list[str]) -> None:

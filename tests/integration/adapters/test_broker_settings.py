@@ -140,3 +140,26 @@ def test_a_new_claim_and_its_first_step_are_queued_in_one_script_a_worker_can_ru
     assert receive(plain, json.dumps(doc).encode(), lambda step, cid, delay_ms=None: sent.append(step),
                    source="test").http_status == 202
     assert sent == ["validate"]
+
+
+def test_a_step_moves_its_claim_on_and_queues_the_next_step_in_one_write_only_when_it_moved(redis_url: str) -> None:
+    from pipeline.adapters.redis_ledger import Ledger
+
+    broker = dramatiq_queue.build_broker(redis_url)
+    dramatiq.set_broker(broker)
+    broker.client.flushdb()
+    ledger = Ledger(broker.client, outbox=dramatiq_queue.outbox_entry)
+    ledger.ingest(claim_id="c1", event_id="evt_c1", session_id="c1", event_doc={}, index={})
+    assert ledger.advance("c1", "received", "validated", then="assemble", kind="validated") == (True, True)
+    assert ledger.advance("c1", "received", "validated", then="assemble", kind="validated") == (False, False)
+    assert Ledger(broker.client).advance("c1", "validated", "assembled", then="route",
+                                         kind="assembled") == (True, False)  # no outbox: the caller sends
+    consumer = broker.consume("assemble", prefetch=5, timeout=100)
+    try:
+        message = next(consumer)
+        assert message is not None and (message.actor_name, message.args) == ("assemble", ("c1",))
+        assert next(consumer) is None
+    finally:
+        consumer.close()
+        broker.close()
+    assert broker.client.llen("superbill:route") == 0
