@@ -33,7 +33,10 @@ def test_every_consumer_of_a_worker_polls_an_idle_queue_within_the_idle_poll(
     try:
         assert worker.worker_timeout == expected
         assert len(worker.consumers) == 2 * len(dramatiq_queue.QUEUES)  # each queue and its delay queue
-        assert {c.worker_timeout for c in worker.consumers.values()} == {expected}
+        polls = {name: c.worker_timeout for name, c in worker.consumers.items()}
+        assert {polls[q] for q in dramatiq_queue.QUEUES} == {expected}
+        assert {polls[f"{q}.DQ"] for q in dramatiq_queue.QUEUES} == {dramatiq_queue.DELAY_QUEUE_IDLE_POLL_MS}
+        assert {t.timeout for t in worker.workers} == {expected / 1000}
     finally:
         worker.stop()
         broker.close()
