@@ -184,12 +184,8 @@ def _send_on(deps: Deps, claim_id: str, route: str, problem_codes: list[str]) ->
         if deps.ledger.transition(claim_id, "routed", "needs_attention", kind="needs_attention",
                                   problems=problem_codes):
             _finalised(deps, claim_id, "needs_attention", route, problem_codes)
-    elif route == "statement_only":
-        deps.send(STATEMENT, claim_id)
-    elif route == "direct_billing":
-        deps.send(SUBMIT_DIRECT, claim_id)
-    elif route == "courtesy_submission":
-        deps.send(SUBMIT_COURTESY, claim_id)
+    elif route in _STEP_OF_ROUTE:
+        deps.send(_STEP_OF_ROUTE[route], claim_id)
 
 
 def claim_index(event: SessionCompleted, claim_id: str) -> dict[str, str]:
