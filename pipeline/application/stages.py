@@ -347,8 +347,13 @@ def _apply_answer(deps: Deps, claim_id: str, peer: str, answer: PeerAnswer, step
             _fail(deps, claim_id, f"{peer} took the claim but gave no final answer in {waited / 3600:.0f} h")
             return
         ledger.note(claim_id, "peer.pending", peer=peer)
-        # poll often at first, then less: a quarter of the time waited so far, from 2 s up to 15 minutes
-        deps.send(step, claim_id, delay_ms=int(min(max(POLL_DELAY_MS, waited * 250), MAX_POLL_DELAY_MS)))
+        deps.send(step, claim_id, delay_ms=poll_delay_ms(waited))
+
+
+def poll_delay_ms(waited_s: float) -> int:
+    """When to ask again about a submission the peer took but has not decided: often at first, then less;
+    a quarter of the time waited so far, at least 2 s and at most 15 minutes."""
+    return int(min(max(POLL_DELAY_MS, waited_s * 1000 / 4), MAX_POLL_DELAY_MS))
 
 
 def _reject(deps: Deps, claim_id: str, peer: str, reasons: list[str], status: int | None = None) -> None:
