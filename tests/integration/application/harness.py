@@ -13,7 +13,6 @@ import json
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import redis
@@ -25,13 +24,9 @@ from pipeline.application.errors import PeerRefused, PeerUnavailable
 from pipeline.application.ingest import receive
 from pipeline.application.ports import PeerAnswer
 from schemas.claim import Claim
+from tests.examples import example
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "pipeline" / "examples"
-
-
-def example(name: str) -> dict[str, Any]:
-    """A bundled example event (`pipeline/examples/<name>.json`), as a fresh dict."""
-    return dict(json.loads((EXAMPLES / f"{name}.json").read_text()))
+__all__ = ["AlertReceiver", "InlinePipeline", "ScriptedPeer", "example"]
 
 
 class ScriptedPeer:

@@ -7,7 +7,6 @@ nothing is cut or transliterated for the billing service."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,8 +15,9 @@ from config.practice import load_practice
 from pipeline.documents.courtesy import courtesy_payload
 from pipeline.domain.decide import decide
 from pipeline.domain.intake import parse_event_document
+from tests.examples import example_path
 
-EXAMPLE = Path(__file__).resolve().parents[3] / "pipeline" / "examples" / "commercial_courtesy.json"
+EXAMPLE = example_path("commercial_courtesy")
 
 EXPECTED: dict[str, Any] = {
     "claim_id": "Scd2e309a95e13a3685d",  # `printf %s ses_commercial_courtesy | sha256sum`: S + 19 hex digits

@@ -2,7 +2,6 @@ import copy
 import json
 import tomllib
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,8 +21,9 @@ from pipeline.domain.intake import parse_event
 from pipeline.domain.superbill import finalize_superbill
 from schemas.decision import Decision, Finding
 from schemas.event import SessionCompleted
+from tests.examples import EXAMPLES
 
-FIXTURES = Path(__file__).parents[2] / "fixtures" / "events"
+FIXTURES = EXAMPLES
 
 PRACTICE_TOML = """
 [practice]
