@@ -24,7 +24,9 @@ ROOT = Path(__file__).parents[3]
 SAMPLE_837P = (ROOT / "tests" / "fixtures" / "sample_837p.x12").read_text()
 CLAIMS = "/clearinghouse/v1/claims"
 SUPERBILLS = "/billing/v1/superbills"
-AUTH = {"Authorization": "Bearer secret"}
+AUTH = {"Authorization": "Bearer sandbox"}
+
+LOOKUP_AUTH = {"Authorization": "Bearer sandbox"}  # the token the sandbox requires by default
 
 
 def superbill_request() -> dict[str, Any]:
@@ -136,7 +138,7 @@ def test_error_rate_one_answers_5xx_or_429_and_takes_nothing() -> None:
     with TestClient(create_app(parse_faults("error_rate=1,seed=1"))) as client:
         answers = [post_claim(client, key=f"k{n}") for n in range(30)]
         answers += [post_superbill(client, key=f"b{n}") for n in range(10)]
-        by_key = client.get(f"{CLAIMS}/by-key/k1")
+        by_key = client.get(f"{CLAIMS}/by-key/k1", headers=LOOKUP_AUTH)
 
         statuses = {a.status_code for a in answers}
         assert statuses <= {500, 503, 429}
@@ -196,7 +198,7 @@ def test_latency_delays_every_peer_call() -> None:
     with TestClient(create_app(parse_faults("latency_ms=200"))) as client:
         started = time.monotonic()
         post_claim(client)
-        client.get(f"{CLAIMS}/by-key/key-1")
+        client.get(f"{CLAIMS}/by-key/key-1", headers=LOOKUP_AUTH)
 
     assert time.monotonic() - started >= 0.4
 
@@ -224,7 +226,8 @@ def test_timeout_rate_one_takes_the_submission_then_hangs_past_the_client_timeou
         http.put(server.url + "/_sandbox/faults", json={"spec": ""}, timeout=5).raise_for_status()
         # the client gave up while the peer may still be validating: the key is known once it is taken
         deadline = time.monotonic() + 10
-        while (by_key := http.get(f"{server.url}{CLAIMS}/by-key/hung", timeout=5)).status_code == 404 \
+        lookup = f"{server.url}{CLAIMS}/by-key/hung"
+        while (by_key := http.get(lookup, timeout=5, headers=LOOKUP_AUTH)).status_code == 404 \
                 and time.monotonic() < deadline:
             time.sleep(0.05)
         receipts = http.get(server.url + "/_sandbox/receipts", timeout=5).json()
