@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from structlog.testing import capture_logs
 
 from pipeline.adapters.redis_server import embedded_redis
 from tests.integration.application.harness import InlinePipeline, example
@@ -78,4 +79,54 @@ def test_a_claim_that_needs_attention_posts_its_problem_codes(pipeline: InlinePi
 def test_accepted_and_statement_ready_claims_post_no_notice(pipeline: InlinePipeline, name: str) -> None:
     claim_id = pipeline.post(example(name))
     assert pipeline.claim(claim_id).status in ("accepted", "statement_ready")
+    assert pipeline.alerts.notices == []
+
+
+def test_a_failed_claim_logs_one_claim_failed_line_and_keeps_it_on_its_timeline(pipeline: InlinePipeline) -> None:
+    pipeline.clearinghouse.outcome = "unreachable"
+    claim_id = pipeline.post(example("va_direct"))
+    with capture_logs() as logs:
+        pipeline.retries_run_out(claim_id)
+    failed = [entry for entry in logs if entry["event"] == "claim.failed"]
+    assert failed == [{"event": "claim.failed", "log_level": "error", "claim_id": claim_id, "route": "direct_billing",
+                       "attempts": 1, "error": "clearinghouse:http_503"}]
+    last = pipeline.ledger.timeline(claim_id)[-2]  # then alert.sent
+    assert (last["kind"], last["error"]) == ("claim.failed", "clearinghouse: answered 503")
+    assert pipeline.claim(claim_id).last_error == "clearinghouse: answered 503"
+
+
+def test_a_claim_whose_retries_ran_out_without_an_error_says_so(pipeline: InlinePipeline) -> None:
+    pipeline.clearinghouse.outcome = "pending"  # taken, never decided; each look raised no error
+    claim_id = pipeline.post(example("va_direct"))
+    pipeline.retries_run_out(claim_id)
+    assert (pipeline.claim(claim_id).status, pipeline.claim(claim_id).last_error) == ("failed", "retries exhausted")
+    assert only_notice(pipeline)["error_code"] == "retries_exhausted"
+
+
+def test_the_error_given_when_marking_a_claim_failed_is_its_last_error(pipeline: InlinePipeline) -> None:
+    from pipeline.application import stages
+
+    pipeline.clearinghouse.outcome = "pending"
+    claim_id = pipeline.post(example("va_direct"))
+    stages.mark_failed(pipeline.deps, claim_id, error="clearinghouse: no answer within 2 s")
+    assert pipeline.claim(claim_id).last_error == "clearinghouse: no answer within 2 s"
+
+
+def test_a_routed_claim_whose_peer_cannot_even_be_asked_fails_when_retries_run_out(pipeline: InlinePipeline) -> None:
+    # CONTRACT.md 4: routed -> failed, "the peer could not be reached, even to ask about earlier submissions"
+    pipeline.clearinghouse.outcome = "rejected"
+    claim_id = pipeline.post(example("va_direct"))
+    pipeline.alerts.notices.clear()
+    pipeline.clearinghouse.outcome = "unreachable"
+    pipeline.resubmit(claim_id)  # a new submission number: first the peer is asked about the earlier key
+    assert pipeline.claim(claim_id).status == "routed"
+    pipeline.retries_run_out(claim_id)
+    assert pipeline.claim(claim_id).status == "failed"
+    assert only_notice(pipeline)["status"] == "failed"
+
+
+def test_a_final_claim_is_never_marked_failed(pipeline: InlinePipeline) -> None:
+    claim_id = pipeline.post(example("va_direct"))
+    pipeline.retries_run_out(claim_id)
+    assert pipeline.claim(claim_id).status == "accepted"
     assert pipeline.alerts.notices == []
