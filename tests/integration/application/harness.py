@@ -31,7 +31,8 @@ __all__ = ["AlertReceiver", "InlinePipeline", "ScriptedPeer", "example"]
 
 class ScriptedPeer:
     """A peer that remembers what it took by idempotency key, like a real one, and answers `outcome`:
-    `accepted`, `pending`, `rejected` (a final no), `refused` (a 4xx), or `unreachable` (every call fails)."""
+    `accepted`, `pending`, `rejected` (a final no), `refused` (a 4xx), `unreachable` (every call fails), or
+    `answer_lost` (it takes the submission as accepted, but its answer never arrives: a 503)."""
 
     def __init__(self, name: str, outcome: str = "accepted") -> None:
         self.name = name
@@ -51,11 +52,15 @@ class ScriptedPeer:
             raise PeerUnavailable(self.name, "answered 503")
         if self.outcome == "refused":
             raise PeerRefused(self.name, 403, ["not allowed"])
+        if self.outcome == "answer_lost":
+            self.taken.setdefault(idempotency_key, document)
+            self.answers.setdefault(idempotency_key, PeerAnswer(outcome="accepted", reference="REF1"))
+            raise PeerUnavailable(self.name, "answered 503")
         self.taken.setdefault(idempotency_key, document)
         return self.answers.setdefault(idempotency_key, self._answer())
 
     def lookup(self, idempotency_key: str) -> PeerAnswer | None:
-        if self.outcome == "unreachable":
+        if self.outcome in ("unreachable", "answer_lost"):
             raise PeerUnavailable(self.name, "answered 503")
         return self.answers.get(idempotency_key)
 
@@ -141,10 +146,14 @@ class InlinePipeline:
         result = ops.amend(self.ledger, claim_id, patch, source="test")
         assert result.ok, (result.message, result.errors)
 
-    def resubmit(self, claim_id: str) -> None:
+    def resubmit(self, claim_id: str) -> ops.ResubmitResult:
         result = ops.resubmit(self.ledger, [claim_id], self._send, source="test")
         assert result.resubmitted == [claim_id], result.as_dict()
         self.run()
+        return result
+
+    def kinds(self, claim_id: str) -> list[str]:
+        return [e["kind"] for e in self.ledger.timeline(claim_id)]
 
     def claim(self, claim_id: str) -> Claim:
         claim = self.ledger.get(claim_id)
