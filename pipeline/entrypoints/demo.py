@@ -61,15 +61,20 @@ class Stack:
     """The processes of a running pipeline: Redis, sandbox peers, workers, web; stopped on exit."""
 
     def __init__(self, workdir: Path, *, faults: str = "", worker_processes: int = 1, worker_threads: int = 4,
-                 extra_env: dict[str, str] | None = None, redis_url: str | None = None) -> None:
+                 extra_env: dict[str, str] | None = None, redis_url: str | None = None,
+                 sandbox_env: dict[str, str] | None = None) -> None:
         self.workdir = workdir
         self.faults = faults
         self.worker_processes = worker_processes
         self.worker_threads = worker_threads
         self.extra_env = extra_env or {}
+        self.sandbox_env = sandbox_env or {}  # for the sandbox process only, on top of env()
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.secret = secrets.token_hex(16)
         self.ops_token = secrets.token_hex(16)
+        # The peers' tokens: the pipeline sends them, the sandbox requires them (401 for any other).
+        self.clearinghouse_token = secrets.token_hex(16)
+        self.billing_service_token = secrets.token_hex(16)
         self.external_redis = redis_url  # a Redis of the caller's; else an embedded one of the stack's own
         self.redis_url = redis_url or ""
         self.sandbox_url = ""
@@ -79,7 +84,10 @@ class Stack:
         return {
             **os.environ,
             "REDIS_URL": self.redis_url,
-            "SUPERBILL_SANDBOX_URL": self.sandbox_url,
+            "SUPERBILL_CLEARINGHOUSE_URL": f"{self.sandbox_url}/clearinghouse",
+            "SUPERBILL_CLEARINGHOUSE_TOKEN": self.clearinghouse_token,
+            "SUPERBILL_BILLING_SERVICE_URL": f"{self.sandbox_url}/billing",
+            "SUPERBILL_BILLING_SERVICE_TOKEN": self.billing_service_token,
             "SUPERBILL_WEBHOOK_SECRET": self.secret,
             "SUPERBILL_OPS_TOKEN": self.ops_token,
             "SUPERBILL_PEER_TIMEOUT": "2",
@@ -91,9 +99,9 @@ class Stack:
             **self.extra_env,
         }
 
-    def spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
+    def spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
-        proc = subprocess.Popen(argv, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen(argv, env={**self.env(), **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
         self.procs[name] = proc
         return proc
@@ -113,7 +121,7 @@ class Stack:
         self.web_url = f"http://127.0.0.1:{web_port}"
         py = sys.executable
         self.spawn("sandbox", [py, "-m", "pipeline.entrypoints.cli", "sandbox", "--port", str(sandbox_port),
-                                "--faults", self.faults])
+                                "--faults", self.faults], env=self.sandbox_env)
         self.start_worker()
         self.spawn("web", [py, "-m", "pipeline.entrypoints.cli", "web", "--host", "127.0.0.1", "--port", str(web_port)])
         wait_http(self.sandbox_url + "/healthz")

@@ -88,6 +88,11 @@ def deps() -> Deps:
 
 
 def reset() -> None:
-    global _deps
+    """Forget the dependencies and the broker, so that the next use connects again (tests that point one
+    process at several Redis servers in turn)."""
+    global _deps, _broker
     with _lock:
         _deps = None
+        if _broker is not None:
+            _broker.close()
+            _broker = None

@@ -27,11 +27,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from config.logging import configure_logging
-    from pipeline.sandbox.app import serve
+    from pipeline.sandbox.app import PeerTokens, serve
 
     configure_logging(os.environ.get("SUPERBILL_LOG_LEVEL", "INFO"))
     try:
-        serve(host=args.host, port=args.port, faults_spec=args.faults or "")
+        serve(host=args.host, port=args.port, faults_spec=args.faults or "", tokens=PeerTokens.from_env(os.environ))
     except ValueError as exc:
         err(f"--faults: {exc}")
         return EXIT_ERROR

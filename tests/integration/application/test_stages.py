@@ -19,8 +19,9 @@ from pipeline.application import stages
 from pipeline.application.errors import PeerUnavailable
 from pipeline.application.ingest import receive
 from pipeline.application.ports import PeerAnswer
+from tests.examples import example_path
 
-EVENT = (Path(__file__).parents[2] / "fixtures" / "events" / "va_direct.json").read_bytes()
+EVENT = example_path("va_direct").read_bytes()
 
 
 class FakeClearinghouse:

@@ -60,3 +60,20 @@ def test_replicas_to_wait_for() -> None:
 def test_a_malformed_sentinel_url_stops_the_process_naming_the_variable() -> None:
     with pytest.raises(SettingsError, match="REDIS_URL: a sentinel URL"):
         load_settings({"HOME": "/h", "REDIS_URL": "redis+sentinel://s1/mymaster"})
+
+
+def test_the_peers_are_the_documented_urls_and_tokens() -> None:
+    settings = load_settings({
+        "SUPERBILL_CLEARINGHOUSE_URL": "https://ch.example/api/", "SUPERBILL_CLEARINGHOUSE_TOKEN": "ch-secret",
+        "SUPERBILL_BILLING_SERVICE_URL": "https://billing.example", "SUPERBILL_BILLING_SERVICE_TOKEN": "bs-secret",
+        "SUPERBILL_SANDBOX_URL": "http://127.0.0.1:9999",  # only builds the defaults: the URLs above win
+    })
+    assert (settings.clearinghouse_url, settings.clearinghouse_token) == ("https://ch.example/api", "ch-secret")
+    assert (settings.billing_service_url, settings.billing_service_token) == ("https://billing.example", "bs-secret")
+
+
+def test_without_peer_settings_the_pipeline_talks_to_the_sandbox_on_port_8100() -> None:
+    settings = load_settings({})
+    assert settings.clearinghouse_url == "http://127.0.0.1:8100/clearinghouse"
+    assert settings.billing_service_url == "http://127.0.0.1:8100/billing"
+    assert (settings.clearinghouse_token, settings.billing_service_token) == ("sandbox", "sandbox")

@@ -25,9 +25,10 @@ from pipeline.domain.claim_ids import claim_id_for
 from pipeline.domain.intake import InputRejected, parse_event
 from pipeline.domain.x12_rules import CannotCarry, required_text, x12_text
 from schemas.decision import Decision
+from tests.examples import example
 
 ROOT = Path(__file__).parents[3]
-FIXTURE = json.loads((ROOT / "tests" / "fixtures" / "events" / "va_direct.json").read_text())
+FIXTURE = example("va_direct")
 PRACTICE = load_practice(None)
 CREATED = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
