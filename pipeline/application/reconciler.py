@@ -43,6 +43,9 @@ def reconcile_once(deps: Deps, *, older_than_s: float, now: float | None = None)
             continue
         deps.ledger.note(claim.claim_id, "reconciler.redrive", status=claim.status)
         redriven.append(claim.claim_id)
+    from pipeline.application.statement_delivery import redrive_deliveries
+
+    redriven += redrive_deliveries(deps, older_than_s=older_than_s, now=now)
     if redriven:
         log.warning("reconciler.redriven", count=len(redriven), claim_ids=redriven[:50])
     return redriven

@@ -26,10 +26,19 @@ from pipeline.application.ports import (
     MetricsPort,
     PeerAnswer,
     QueueMonitor,
+    StatementMailer,
     StepSender,
 )
 from pipeline.application.reason_codes import error_code
-from pipeline.application.steps import ALERT, ASSEMBLE, ROUTE, STATEMENT, SUBMIT_COURTESY, SUBMIT_DIRECT
+from pipeline.application.steps import (
+    ALERT,
+    ASSEMBLE,
+    ROUTE,
+    SEND_STATEMENT,
+    STATEMENT,
+    SUBMIT_COURTESY,
+    SUBMIT_DIRECT,
+)
 from pipeline.documents.courtesy import courtesy_payload
 from pipeline.documents.superbill_pdf import render_superbill_pdf
 from pipeline.documents.x12_837p import render_837p
@@ -55,6 +64,7 @@ class Deps:
     billing_service: BillingServicePort | None = None
     alerts: AlertPort | None = None
     metrics: MetricsPort | None = None
+    mailer: StatementMailer | None = None  # None: statements are not e-mailed (no SMTP server configured)
     queues: QueueMonitor = lambda: []  # queue depths, for ops
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     lease_s: float = 60.0
@@ -63,6 +73,16 @@ class Deps:
 
 def _event(deps: Deps, claim_id: str) -> SessionCompleted:
     return parse_event_document(deps.ledger.event_document(claim_id))
+
+
+def event_of(deps: Deps, claim_id: str) -> SessionCompleted:
+    """The claim's event, as amended."""
+    return _event(deps, claim_id)
+
+
+def decision_of(claim: Claim) -> Decision:
+    """The claim's stored decision."""
+    return _decision(claim)
 
 
 def _decision(claim: Claim) -> Decision:
@@ -85,6 +105,7 @@ def validate(deps: Deps, claim_id: str) -> None:
                                   fields={"route": "needs_attention", "problems": problems}):
             _finalised(deps, claim_id)
         return
+    deps.ledger.index_client(event.client.client_id, claim_id)
     if deps.ledger.transition(claim_id, "received", "validated", kind="validated",
                               fields=claim_index(event, claim_id)):
         deps.send(ASSEMBLE, claim_id)
@@ -169,7 +190,7 @@ def claim_index(event: SessionCompleted, claim_id: str) -> dict[str, str]:
     kind = event.coverage.kind
     payer = {"va_ccn": "VA CCN", "self_pay": "self pay"}.get(kind) or (event.coverage.payer_name or "")
     return {"payer": payer, "coverage_kind": kind, "therapist_id": event.session.therapist_id,
-            "date_of_service": event.date_of_service.isoformat()}
+            "date_of_service": event.date_of_service.isoformat(), "client_id": event.client.client_id}
 
 
 # statements ----------------------------------------------------------------------------------------------
@@ -185,9 +206,12 @@ def make_statement(deps: Deps, claim_id: str) -> None:
                                    document_number=number, issued_on=deps.now().date(),
                                    replaces=claim.document_number)
         deps.ledger.put_statement(claim_id, pdf)
+        # the e-mail to the client is owed from here on (the reconciler finds it if the message is lost)
+        deps.ledger.delivery_transition(claim_id, ("",), "queued", kind=None, fields={"statement_sends": 1})
         if deps.ledger.transition(claim_id, "routed", "statement_ready", kind="statement.ready",
                                   fields={"document_number": number}, document_number=number):
             _finalised(deps, claim_id)
+            deps.send(SEND_STATEMENT, claim_id)
 
 
 def document_number(n: int) -> str:

@@ -61,7 +61,8 @@ class Stack:
     """The processes of a running pipeline: Redis, sandbox peers, workers, web; stopped on exit."""
 
     def __init__(self, workdir: Path, *, faults: str = "", worker_processes: int = 1, worker_threads: int = 4,
-                 extra_env: dict[str, str] | None = None, redis_url: str | None = None) -> None:
+                 extra_env: dict[str, str] | None = None, redis_url: str | None = None,
+                 mail_faults: str = "") -> None:
         self.workdir = workdir
         self.faults = faults
         self.worker_processes = worker_processes
@@ -74,6 +75,8 @@ class Stack:
         self.redis_url = redis_url or ""
         self.sandbox_url = ""
         self.web_url = ""
+        self.mail_faults = mail_faults
+        self.smtp_port = 0
 
     def env(self) -> dict[str, str]:
         return {
@@ -88,6 +91,12 @@ class Stack:
             "SUPERBILL_SUBMIT_MAX_BACKOFF_MS": "3000",
             "SUPERBILL_LOG_LEVEL": "INFO",
             "PYTHONUNBUFFERED": "1",
+            # the sandbox mail server: statements are e-mailed to it (plain SMTP on loopback only)
+            "SUPERBILL_SMTP_HOST": "127.0.0.1",
+            "SUPERBILL_SMTP_PORT": str(self.smtp_port),
+            "SUPERBILL_SMTP_SECURITY": "none",
+            "SUPERBILL_SMTP_FROM": "statements@sandbox.example",
+            "SUPERBILL_SMTP_TIMEOUT": "10",
             **self.extra_env,
         }
 
@@ -108,12 +117,13 @@ class Stack:
     def _start(self) -> Stack:
         if not self.external_redis:
             self.redis_url = start_embedded(self.workdir / "redis")
-        sandbox_port, web_port = free_port(), free_port()
+        sandbox_port, web_port, self.smtp_port = free_port(), free_port(), free_port()
         self.sandbox_url = f"http://127.0.0.1:{sandbox_port}"
         self.web_url = f"http://127.0.0.1:{web_port}"
         py = sys.executable
         self.spawn("sandbox", [py, "-m", "pipeline.entrypoints.cli", "sandbox", "--port", str(sandbox_port),
-                                "--faults", self.faults])
+                                "--faults", self.faults, "--smtp-port", str(self.smtp_port),
+                                "--mail-faults", self.mail_faults])
         self.start_worker()
         self.spawn("web", [py, "-m", "pipeline.entrypoints.cli", "web", "--host", "127.0.0.1", "--port", str(web_port)])
         wait_http(self.sandbox_url + "/healthz")
@@ -150,6 +160,10 @@ class Stack:
 
     def receipts(self) -> dict[str, int]:
         return dict(requests.get(self.sandbox_url + "/_sandbox/receipts", timeout=10).json())
+
+    def mail(self) -> dict[str, Any]:
+        """What the sandbox mail server took: `messages`, `by_message_id`, `transactions`, ..."""
+        return dict(requests.get(self.sandbox_url + "/_sandbox/mail", timeout=10).json())
 
     def wait_final(self, claim_ids: list[str], timeout_s: float) -> bool:
         ledger = self.ledger()
