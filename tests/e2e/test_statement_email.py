@@ -1,0 +1,85 @@
+"""Statements e-mailed to clients end to end: real Redis, real workers, the sandbox mail server over SMTP on
+loopback. A statement-only claim's client gets exactly one e-mail with the PDF, also when the mail server
+fails a few times first and when the worker is SIGKILLed in the middle of the send."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from pipeline.entrypoints.demo import Stack
+from tests.e2e.opskit import event, post, wait_for
+
+pytestmark = pytest.mark.e2e
+StartStack = Callable[..., Stack]
+
+
+def delivery(stack: Stack, claim_id: str) -> str | None:
+    claim = stack.ledger().get(claim_id)
+    return claim.statement_delivery if claim else None
+
+
+def messages_to(stack: Stack, address: str) -> list[dict[str, Any]]:
+    return [m for m in stack.mail()["messages"] if address in m["to"]]
+
+
+def assert_one_mail_with_the_statement(stack: Stack, claim_id: str, address: str) -> None:
+    ledger = stack.ledger()
+    claim = ledger.get(claim_id)
+    assert claim is not None and claim.statement_delivery == "sent", claim
+    mails = messages_to(stack, address)
+    assert len(mails) == 1, [m["message_id"] for m in mails]
+    assert mails[0]["message_id"] == claim.statement_message_id
+    (pdf,) = mails[0]["attachments"]
+    stored = ledger.get_statement(claim_id)
+    assert stored is not None and pdf["content_type"] == "application/pdf"
+    assert pdf["sha256"] == hashlib.sha256(stored).hexdigest()
+    assert claim.document_number and claim.document_number in mails[0]["subject"]
+
+
+def test_a_statement_client_gets_one_mail_through_a_failing_mail_server_and_others_get_none(
+        start_stack: StartStack) -> None:
+    stack = start_stack(mail_faults="fail_first=3,fail_code=451")
+    wanted = post(stack, event("commercial_statement", "em1", client__email="em1@client.example"))
+    opted_out = post(stack, event("commercial_statement", "em2", client__email="em2@client.example",
+                                  client__statement_opt_out=True))
+    courtesy = post(stack, event("commercial_courtesy", "em3", client__email="em3@client.example"))
+
+    wait_for(lambda: (delivery(stack, wanted), delivery(stack, opted_out)),
+             lambda d: d == ("sent", "skipped"), timeout_s=60, what="deliveries settled")
+    stack.wait_final([courtesy], 30)
+
+    assert_one_mail_with_the_statement(stack, wanted, "em1@client.example")
+    assert messages_to(stack, "em2@client.example") == [] and messages_to(stack, "em3@client.example") == []
+    view = stack.mail()
+    assert view["failed"] == 3 and len(view["messages"]) == 1
+    timeline = stack.ledger().timeline(wanted)
+    assert [e["kind"] for e in timeline if e["kind"] == "statement.attempt_failed"] == ["statement.attempt_failed"] * 3
+    assert any(e["kind"] == "statement.sent" for e in timeline)
+    skipped = [e for e in stack.ledger().timeline(opted_out) if e["kind"] == "statement.not_sent"]
+    assert skipped and "opted out" in skipped[0]["reason"]
+    body = messages_to(stack, "em1@client.example")[0]["body"]
+    for clinical in ("M54", "M62", "97140", "97124", "Doe"):
+        assert clinical not in body
+
+
+def test_a_worker_sigkilled_mid_send_leaves_the_client_one_mail(start_stack: StartStack) -> None:
+    # The mail server holds the first transaction before answering RCPT TO: the kill lands mid-send.
+    stack = start_stack(mail_faults="stall_first=1,stall_ms=20000")
+    claim_id = post(stack, event("commercial_statement", "kill1", client__email="kill1@client.example"))
+    wait_for(lambda: (delivery(stack, claim_id), stack.mail()["stalled"]), lambda v: v == ("sending", 1),
+             timeout_s=60, what="the worker is in the middle of the send")
+
+    os.killpg(stack.procs["worker"].pid, signal.SIGKILL)
+    stack.procs["worker"].wait(10)
+    stack.start_worker("worker2")
+
+    wait_for(lambda: delivery(stack, claim_id), lambda d: d == "sent", timeout_s=60, what="sent after the kill")
+    assert_one_mail_with_the_statement(stack, claim_id, "kill1@client.example")
+    kinds = [e["kind"] for e in stack.ledger().timeline(claim_id) if e["kind"].startswith("statement.")]
+    assert kinds == ["statement.ready", "statement.sending", "statement.resumed", "statement.sent"], kinds
