@@ -95,9 +95,10 @@ def test_sent_once_with_the_pdf_and_a_body_without_clinical_data(redis_url: str)
     mail = mailer.taken[0]
     assert mail.to == EVENT["client"]["email"]
     assert mail.pdf == deps.ledger.get_statement(CLAIM)
-    assert mail.message_id == claim.statement_message_id == f"<statement.{CLAIM}.1.{claim.document_number}@practice.example>"
+    expected_id = f"<statement.{CLAIM}.1.{claim.document_number}@practice.example>"
+    assert mail.message_id == claim.statement_message_id == expected_id
     codes = [*EVENT["prescription"]["diagnosis_codes"], *(s["cpt"] for s in EVENT["session"]["services"])]
-    for clinical in codes + [EVENT["client"]["last_name"], "diagnos"]:
+    for clinical in [*codes, EVENT["client"]["last_name"], "diagnos"]:
         assert clinical.lower() not in (mail.subject + mail.body).lower(), clinical
     assert kinds(deps) == ["statement.ready", "statement.sending", "statement.sent"]
 
