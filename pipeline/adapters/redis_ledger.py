@@ -16,7 +16,7 @@ Layout (prefix `sb:`):
   deliveries            sorted set of claim ids whose statement e-mail is unfinished, by last change
   client:{client_id}    set of the client's claim ids (period statements)
   period:{key}          hash: a period statement's number, issue date, content fingerprint, replaced number
-  once:{key}            set once: a monthly statement already sent, ...
+  done:{key}            set once: a monthly statement sent, a monthly run made, ...
 """
 
 from __future__ import annotations
@@ -373,8 +373,11 @@ class Ledger:
                                                 args=[fingerprint, issued_on])
         return int(number), _s(issued), (int(replaces) if _s(replaces) else None)
 
-    def once(self, key: str) -> bool:
-        return bool(self.r.set(self._k("once", key), "1", nx=True))
+    def mark_done(self, key: str) -> bool:
+        return bool(self.r.set(self._k("done", key), "1", nx=True))
+
+    def is_done(self, key: str) -> bool:
+        return bool(self.r.exists(self._k("done", key)))
 
     # leases ----------------------------------------------------------------------------------------
     @contextmanager

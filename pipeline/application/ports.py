@@ -136,9 +136,11 @@ class ClaimLedger(Protocol):
         that replaces the old one. Returns (number, issued on, the replaced number or None)."""
         ...
 
-    def once(self, key: str) -> bool:
-        """True the first time `key` is claimed, ever; False afterwards."""
+    def mark_done(self, key: str) -> bool:
+        """Record that `key` (a monthly statement sent, ...) is done: True the first time, False afterwards."""
         ...
+
+    def is_done(self, key: str) -> bool: ...
 
     def lease(self, name: str, ttl_s: float) -> AbstractContextManager[bool]:
         """A short exclusive lease, so two workers never talk to a peer for one claim at once."""

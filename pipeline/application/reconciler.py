@@ -52,9 +52,12 @@ def reconcile_once(deps: Deps, *, older_than_s: float, now: float | None = None)
 
 
 def run_forever(deps: Deps, *, older_than_s: float, every_s: float = 15.0) -> None:
+    from pipeline.application.monthly_statements import run_if_due
+
     while True:
         try:
             reconcile_once(deps, older_than_s=older_than_s)
+            run_if_due(deps, now=time.time())
         except Exception:  # keep going: the next pass tries again
             log.exception("reconciler.pass_failed")
         time.sleep(every_s)

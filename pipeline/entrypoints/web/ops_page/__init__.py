@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from pipeline.application import exports, ops
+from pipeline.application import exports, ops, period_statements, statement_delivery
 from pipeline.application.stages import Deps
 from pipeline.entrypoints.web.ops_api import bearer, token_ok
 from pipeline.entrypoints.web.ops_page import layout, views
@@ -109,6 +109,36 @@ def build_ops_page(deps: Deps, *, ops_token: str | None) -> APIRouter:
         if pdf is None:
             return layout.page("No statement", f"<p>Claim {escape(claim_id)} has no statement.</p>")
         return Response(pdf, media_type="application/pdf")
+
+    @router.post("/claims/{claim_id}/statement/send")
+    def send_statement(request: Request, claim_id: str) -> Response:
+        if not signed_in(request):
+            return Response("a valid ops token is required", 401)
+        result = statement_delivery.resend_statement(deps, deps.send, claim_id, source="ops page")
+        return _back(f"/ops/claims/{claim_id}", result.message[:1].upper() + result.message[1:] + ".",
+                     error=not result.ok)
+
+    @router.get("/statement")
+    def period(request: Request) -> Response:
+        if not signed_in(request):
+            return to_login()
+        query = request.query_params
+        client = query.get("client", "").strip()
+        try:
+            since, until = date.fromisoformat(query.get("from", "")), date.fromisoformat(query.get("to", ""))
+        except ValueError:
+            since = until = None  # type: ignore[assignment]
+        if not client or since is None:
+            return layout.page("Client statement", "<p>Give the client id and both dates (YYYY-MM-DD).</p>"
+                               + views.period_statement_form(), msg=None)
+        try:
+            statement = period_statements.period_statement(deps, client, since, until)
+        except period_statements.NoSessions as exc:
+            return layout.page("Client statement", f"<p>{escape(str(exc))}.</p>" + views.period_statement_form(),
+                               msg=None)
+        name = f"statement-{statement.document_number}.pdf"
+        return Response(statement.pdf, media_type="application/pdf",
+                        headers={"Content-Disposition": f'inline; filename="{name}"'})
 
     @router.post("/claims/{claim_id}/amend")
     async def amend(request: Request, claim_id: str) -> Response:

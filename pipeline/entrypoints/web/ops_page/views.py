@@ -130,8 +130,28 @@ def claims_body(values: dict[str, str], rows: list[dict[str, Any]]) -> str:
                 f'</button></form> <form id="sel-list" class="inline" method="post" action="/ops/resubmit">'
                 f'<button type="submit">Resubmit selected</button></form>')
     body = (f'{filter_form(values)}<p class="muted">{len(rows)} claim(s)</p>{bulk}'
-            f'{claims_table(rows, selectable=True, form_id="sel-list")}{export_form()}')
+            f'{claims_table(rows, selectable=True, form_id="sel-list")}{export_form()}{period_statement_form()}')
     return body
+
+
+def statement_delivery_part(cid: str, c: dict[str, Any]) -> str:
+    """A statement_ready claim: where its e-mail to the client stands, and a button to send it again."""
+    if c["status"] != "statement_ready":
+        return ""
+    state = c.get("statement_delivery") or "not queued"
+    error = f' <span class="reason">{escape(c["statement_error"])}</span>' if c.get("statement_error") else ""
+    return (f' <span>e-mail to the client: <b>{escape(state)}</b>{error}</span> '
+            f'<form class="inline" method="post" action="/ops/claims/{cid}/statement/send">'
+            f'<button type="submit">E-mail the statement again</button></form>')
+
+
+def period_statement_form() -> str:
+    """One superbill for all of a client's statement_ready sessions in a date range."""
+    return ('<h2>Client statement for a period</h2><form class="filters" method="get" action="/ops/statement">'
+            '<label>client id<input type="text" name="client" required></label>'
+            '<label>from<input type="date" name="from" required></label>'
+            '<label>to<input type="date" name="to" required></label>'
+            '<button type="submit">Superbill PDF</button></form>')
 
 
 def export_form() -> str:
@@ -154,6 +174,7 @@ def claim_body(claim_id: str, c: dict[str, Any]) -> str:
                    f'name="claim_id" value="{cid}"><button type="submit">Resubmit this claim</button></form>')
     if c["has_statement"]:
         actions += f' <a class="btn" href="/ops/claims/{cid}/statement">Superbill PDF</a>'
+    actions += statement_delivery_part(cid, c)
     findings = "".join(f'<li><b>{escape(p["code"])}</b>: {escape(p["message"])}</li>' for p in c["problems"])
     warns = "".join(f'<li><b>{escape(w["code"])}</b>: {escape(w["message"])}</li>' for w in c["warnings"])
     reasons = "".join(f"<li>{escape(r)}</li>" for r in c.get("peer_reasons") or [])
