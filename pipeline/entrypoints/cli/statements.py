@@ -84,6 +84,9 @@ def cmd_monthly(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     p = sub.add_parser("statement", help="client statements: one superbill for a date range; e-mail one again",
+                       usage="superbill statement --client CLIENT_ID --from DATE --to DATE -o FILE [--json]\n"
+                             "       superbill statement send CLAIM_ID [--json]\n"
+                             "       superbill statement monthly [--today DATE] [--json]",
                        description="`superbill statement --client ID --from DATE --to DATE -o FILE.pdf` writes one "
                                    "superbill for all of a client's statement_ready sessions in the range. "
                                    "`superbill statement send CLAIM_ID` e-mails a claim's statement again. "
