@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import threading
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -176,11 +177,16 @@ class _Handler:
 class SandboxMailServer:
     """The SMTP server in a background thread; ``port=0`` picks a free port."""
 
-    def __init__(self, box: Mailbox | None = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, box: Mailbox | None = None, *, host: str = "127.0.0.1", port: int = 0,
+                 tls_context: Any = None) -> None:
+        """With `tls_context` (an `ssl.SSLContext`), the server offers STARTTLS and requires it."""
         self.box = box or Mailbox()
         self.host = host
+        # aiosmtpd logs every command line at INFO, recipients included: contact details stay out of the logs
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
+        tls = {"tls_context": tls_context, "require_starttls": True} if tls_context is not None else {}
         self._controller = Controller(_Handler(self.box), hostname=host, port=port or _free_port(host),
-                                      ready_timeout=10)
+                                      ready_timeout=10, **tls)
 
     @property
     def port(self) -> int:

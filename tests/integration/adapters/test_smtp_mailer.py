@@ -98,3 +98,44 @@ def test_mail_fault_specs_are_checked() -> None:
     for bad in ("fail_first=x", "nope=1", "fail_code=250", "fail_at=mail", "fail_first=1,fail_first=2"):
         with pytest.raises(ValueError):
             parse_mail_faults(bad)
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """A self-signed certificate for 127.0.0.1 (openssl)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = str(folder / "cert.pem"), str(folder / "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+def test_starttls_is_used_and_the_certificate_is_checked(certificate: tuple[str, str]) -> None:
+    import ssl
+
+    cert, key = certificate
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    srv = SandboxMailServer(Mailbox(), tls_context=context).start()
+    try:
+        trusting = SmtpMailer(host="127.0.0.1", port=srv.port, sender="s@sandbox.example", security="starttls",
+                              timeout_s=5, ca_file=cert)
+        trusting.send(mail())
+        assert len(srv.box.view()["messages"]) == 1
+        # without the CA the certificate does not verify: nothing is sent in the clear instead
+        with pytest.raises(PeerUnavailable, match=r"CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
+            SmtpMailer(host="127.0.0.1", port=srv.port, sender="s@sandbox.example", security="starttls",
+                       timeout_s=5).send(mail(2))
+        # a server that requires STARTTLS refuses a plain conversation
+        with pytest.raises((PeerUnavailable, PeerRefused)):
+            SmtpMailer(host="127.0.0.1", port=srv.port, sender="s@sandbox.example", security="none",
+                       timeout_s=5).send(mail(3))
+        assert len(srv.box.view()["messages"]) == 1
+    finally:
+        srv.stop()
