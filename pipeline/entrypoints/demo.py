@@ -165,6 +165,18 @@ class Stack:
         """What the sandbox mail server took: `messages`, `by_message_id`, `transactions`, ..."""
         return dict(requests.get(self.sandbox_url + "/_sandbox/mail", timeout=10).json())
 
+    def wait_statements_emailed(self, claim_ids: list[str], timeout_s: float) -> bool:
+        """Wait until no statement e-mail of these claims is still under way."""
+        ledger = self.ledger()
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            pending = [c for c in ledger.get_many(claim_ids) if c.status == "statement_ready"
+                       and c.statement_delivery in (None, "queued", "sending", "committing", "retrying")]
+            if not pending:
+                return True
+            time.sleep(0.2)
+        return False
+
     def wait_final(self, claim_ids: list[str], timeout_s: float) -> bool:
         ledger = self.ledger()
         deadline = time.monotonic() + timeout_s
@@ -211,18 +223,28 @@ def run_demo(*, events: str | None, faults: str, as_json: bool, timeout_s: float
                 _say(as_json, f"  {name}: {response.status_code} refused")
         claim_ids = list(dict.fromkeys(claim_ids))
         _say(as_json, f"waiting for {len(claim_ids)} claim(s) to reach a final status ...")
+        started = time.monotonic()
         done = pipeline.wait_final(claim_ids, timeout_s)
+        done = done and pipeline.wait_statements_emailed(claim_ids, max(1.0, timeout_s - (time.monotonic() - started)))
         receipts = pipeline.receipts()
         claims = pipeline.ledger().get_many(claim_ids)
-        rows = [{**c.summary(), "peer_receipts": receipts.get(c.claim_id, 0)} for c in claims]
+        rows = [{**c.summary(), "peer_receipts": receipts.get(c.claim_id, 0),
+                 "statement_email": c.statement_delivery} for c in claims]
+        mail = pipeline.mail()
         if as_json:
-            document: dict[str, Any] = {"claims": rows, "refused": refused, "complete": done}
+            document: dict[str, Any] = {"claims": rows, "refused": refused, "complete": done,
+                                        "emails": [{"message_id": m["message_id"], "subject": m["subject"],
+                                                    "attachments": [a["filename"] for a in m["attachments"]]}
+                                                   for m in mail["messages"]]}
             if keep:
                 document["kept"] = {"folder": str(workdir), "redis_url": pipeline.redis_url,
                                     "redis_data_dir": str(workdir / "redis")}
             print(json.dumps(document, indent=2, default=str))
         else:
             _print_table(rows, refused)
+            emailed = [r["claim_id"] for r in rows if r["statement_email"] == "sent"]
+            print(f"\nstatements e-mailed to clients (the sandbox mail server took {len(mail['messages'])} e-mail(s)): "
+                  + (", ".join(emailed) or "none"))
             if keep:
                 _print_kept(pipeline)
         if not done:

@@ -87,6 +87,20 @@ def test_a_statement_is_sent_again_from_the_cli_and_the_ops_api(start_stack: Sta
     wait_for(lambda: len(stack.mail()["messages"]), lambda n: n == 3, timeout_s=45, what="third e-mail")
     ids = [m["message_id"] for m in stack.mail()["messages"]]
     assert len(set(ids)) == 3 and all(claim_id in i for i in ids)
+    wait_for(lambda: stack.ledger().get(claim_id), lambda c: c is not None and c.statement_delivery == "sent",
+             timeout_s=45, what="third delivery recorded")
+
+    # the ops page: the claim's page shows the delivery; its button sends it again
+    cookies = {"superbill_ops": stack.ops_token}
+    shown = requests.get(f"{stack.web_url}/ops/claims/{claim_id}", cookies=cookies, timeout=30)
+    assert "e-mail to the client: <b>sent</b>" in shown.text and "E-mail the statement again" in shown.text
+    pressed = requests.post(f"{stack.web_url}/ops/claims/{claim_id}/statement/send", cookies=cookies, timeout=30,
+                            allow_redirects=False)
+    assert pressed.status_code == 303 and "error" not in pressed.headers["location"]
+    wait_for(lambda: len(stack.mail()["messages"]), lambda n: n == 4, timeout_s=45, what="fourth e-mail")
+    anonymous = requests.post(f"{stack.web_url}/ops/claims/{claim_id}/statement/send", timeout=30,
+                              allow_redirects=False)
+    assert anonymous.status_code == 401
 
     unknown = superbill(stack, "statement", "send", "no_such_claim")
     assert unknown.returncode == 1 and "no claim no_such_claim" in unknown.stderr
