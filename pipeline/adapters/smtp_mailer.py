@@ -118,6 +118,8 @@ def _text(message: bytes | str) -> str:
 def _raise_for(code: int, message: str, step: str) -> None:
     where = f" to {step}" if step else ""
     detail = redact(f"the mail server answered {code}{where}: {message}".strip())
-    if 400 <= code < 500 or code < 400:
+    if 400 <= code < 500:
+        raise PeerUnavailable(PEER, detail, answered=True)
+    if code < 400:
         raise PeerUnavailable(PEER, detail)
     raise PeerRefused(PEER, code, [detail])

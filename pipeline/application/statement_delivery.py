@@ -154,7 +154,7 @@ def send_statement(deps: Deps, claim_id: str) -> None:
         except PeerUnavailable as exc:
             ledger.delivery_transition(claim_id, ("sending", "committing"), "retrying",
                                        kind="statement.attempt_failed", fields={"statement_error": str(exc)},
-                                       error=str(exc), outcome_unknown=committed or None)
+                                       error=str(exc), outcome_unknown=(committed and not exc.answered) or None)
             raise
         except PeerRefused as exc:
             _failed(ledger, claim_id, str(exc))

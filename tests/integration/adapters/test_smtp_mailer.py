@@ -53,8 +53,9 @@ def test_the_message_arrives_whole_with_its_message_id_and_pdf(server: SandboxMa
 def test_a_4xx_is_worth_another_try_and_nothing_is_kept(server: SandboxMailServer) -> None:
     server.box.set_faults(parse_mail_faults("fail_first=2,fail_code=451"))
     for _ in range(2):
-        with pytest.raises(PeerUnavailable, match="451"):
+        with pytest.raises(PeerUnavailable, match="451") as caught:
             mailer(server).send(mail())
+        assert caught.value.answered  # the server said "not now": it did not take the message
     assert server.box.view()["messages"] == []
     mailer(server).send(mail())
     assert len(server.box.view()["messages"]) == 1
@@ -81,8 +82,9 @@ def test_a_server_that_is_not_there_is_worth_another_try() -> None:
     srv = SandboxMailServer(Mailbox()).start()
     port = srv.port
     srv.stop()
-    with pytest.raises(PeerUnavailable):
+    with pytest.raises(PeerUnavailable) as caught:
         SmtpMailer(host="127.0.0.1", port=port, sender="s@x.example", security="none", timeout_s=2).send(mail())
+    assert not caught.value.answered
 
 
 def test_the_built_message_carries_the_given_message_id_and_redaction_hides_addresses() -> None:

@@ -220,3 +220,23 @@ def test_the_reconciler_redrives_a_lost_delivery_message(redis_url: str) -> None
     sent.clear()
     statement_delivery.send_statement(deps, CLAIM)
     assert CLAIM not in reconcile_once(deps, older_than_s=60, now=later + 1000)  # sent: nothing left to do
+
+
+def test_a_connection_lost_after_the_commit_mark_is_retried_and_says_the_outcome_is_unknown(redis_url: str) -> None:
+    class LostAfterCommit(FakeMailer):
+        def send(self, mail: StatementMail, *, before_commit: Callable[[], None] | None = None) -> None:
+            self.calls += 1
+            if self.calls == 1:
+                assert before_commit is not None
+                before_commit()
+                raise PeerUnavailable("smtp", "SMTPServerDisconnected: Connection unexpectedly closed")
+            self.taken.append(mail)
+
+    mailer = LostAfterCommit()
+    deps, _ = ready(redis_url, mailer)
+    with pytest.raises(PeerUnavailable):
+        statement_delivery.send_statement(deps, CLAIM)
+    (failure,) = [e for e in deps.ledger.timeline(CLAIM) if e["kind"] == "statement.attempt_failed"]
+    assert failure["outcome_unknown"] is True
+    statement_delivery.send_statement(deps, CLAIM)
+    assert [m.message_id for m in mailer.taken] == [deps.ledger.get(CLAIM).statement_message_id]  # type: ignore[union-attr]
