@@ -7,10 +7,12 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+import requests
 
 from pipeline.entrypoints.demo import Stack
 from tests.e2e.opskit import event, post, wait_for
@@ -77,10 +79,36 @@ def test_a_worker_sigkilled_mid_send_leaves_the_client_one_mail(start_stack: Sta
              timeout_s=60, what="the worker is in the middle of the send")
 
     os.killpg(stack.procs["worker"].pid, signal.SIGKILL)
+    killed_at = time.monotonic()
     stack.procs["worker"].wait(10)
     stack.start_worker("worker2")
 
     wait_for(lambda: delivery(stack, claim_id), lambda d: d == "sent", timeout_s=60, what="sent after the kill")
+    print(f"statement e-mailed {time.monotonic() - killed_at:.1f} s after its worker was SIGKILLed mid-send")
     assert_one_mail_with_the_statement(stack, claim_id, "kill1@client.example")
     kinds = [e["kind"] for e in stack.ledger().timeline(claim_id) if e["kind"].startswith("statement.")]
     assert kinds == ["statement.ready", "statement.sending", "statement.resumed", "statement.sent"], kinds
+
+
+def test_a_refused_mail_is_failed_with_the_reason_shown_to_ops_and_sent_again_once_fixed(
+        start_stack: StartStack) -> None:
+    stack = start_stack(mail_faults="fail_first=1,fail_code=550,fail_at=rcpt")
+    claim_id = post(stack, event("commercial_statement", "rf1", client__email="rf1@client.example"))
+    wait_for(lambda: delivery(stack, claim_id), lambda d: d == "failed", timeout_s=60, what="failed")
+
+    claim = stack.ledger().get(claim_id)
+    assert claim is not None and "550" in (claim.statement_error or "")
+    assert "rf1@client.example" not in (claim.statement_error or "")  # the server's echo is redacted
+    (failed,) = [e for e in stack.ledger().timeline(claim_id) if e["kind"] == "statement.failed"]
+    assert "550" in failed["reason"]
+    cookies = {"superbill_ops": stack.ops_token}
+    overview = requests.get(f"{stack.web_url}/ops", cookies=cookies, timeout=30).text
+    assert "Statement e-mails that failed (1)" in overview and claim_id in overview and "550" in overview
+
+    pressed = requests.post(f"{stack.web_url}/ops/claims/{claim_id}/statement/send", cookies=cookies, timeout=30,
+                            allow_redirects=False)
+    assert pressed.status_code == 303
+    wait_for(lambda: delivery(stack, claim_id), lambda d: d == "sent", timeout_s=60, what="sent on the resend")
+    assert len(messages_to(stack, "rf1@client.example")) == 1
+    assert "Statement e-mails that failed" not in requests.get(f"{stack.web_url}/ops", cookies=cookies,
+                                                                timeout=30).text

@@ -60,7 +60,10 @@ def build_ops_page(deps: Deps, *, ops_token: str | None) -> APIRouter:
         s = ops.summary(ledger, deps.queues)
         rows_by_status = {status: [c.summary() for c in ops.list_claims(ledger, ops.ClaimFilter(status=status))]
                           for status in ("failed", "rejected", "needs_attention")}
-        body = views.overview_body(s, rows_by_status)
+        failed_emails = [{**c.summary(), "statement_error": c.statement_error}
+                         for c in ops.list_claims(ledger, ops.ClaimFilter(status="statement_ready"))
+                         if c.statement_delivery == "failed"]
+        body = views.overview_body(s, rows_by_status, failed_emails)
         return layout.page("Overview", body, msg=msg)
 
     @router.get("/claims")

@@ -76,7 +76,22 @@ def login_body(ops_token_configured: bool) -> str:
     return body
 
 
-def overview_body(s: dict[str, Any], rows_by_status: dict[str, list[dict[str, Any]]]) -> str:
+def undelivered_statements(rows: list[dict[str, Any]]) -> str:
+    """statement_ready claims whose e-mail to the client failed: each with the reason and a resend button."""
+    if not rows:
+        return ""
+    items = "".join(
+        f'<tr><td><a href="/ops/claims/{escape(r["claim_id"])}">{escape(r["claim_id"])}</a></td>'
+        f'<td>{escape(r.get("date_of_service") or "-")}</td><td class="reason">{escape(r.get("statement_error") or "")}'
+        f'</td><td><form class="inline" method="post" action="/ops/claims/{escape(r["claim_id"])}/statement/send">'
+        f'<button type="submit">E-mail again</button></form></td></tr>' for r in rows)
+    return (f'<h2 id="statement-emails">Statement e-mails that failed ({len(rows)})</h2><table><thead><tr>'
+            f'<th>claim</th><th>date of service</th><th>reason</th><th></th></tr></thead><tbody>{items}</tbody>'
+            f'</table>')
+
+
+def overview_body(s: dict[str, Any], rows_by_status: dict[str, list[dict[str, Any]]],
+                  failed_emails: list[dict[str, Any]] | None = None) -> str:
     by_status = s["claims"]["by_status"]
     cards = "".join(
         f'<a class="card{" bad" if st in ("failed", "rejected", "needs_attention") and n else ""}'
@@ -108,7 +123,7 @@ def overview_body(s: dict[str, Any], rows_by_status: dict[str, list[dict[str, An
                         f'{badge(x["status"])} {x["age_days"]} days</li>' for x in late[:30])
     reasons = "".join(f"<li>{n} &times; {escape(r)}</li>" for r, n in s["last_24h"]["by_reason"].items())
     body = (f'<div class="cards">{cards}<a class="card" href="/ops/refused"><b>{s["refused_events"]}</b>'
-            f'refused events</a></div>{"".join(sections)}'
+            f'refused events</a></div>{"".join(sections)}{undelivered_statements(failed_emails or [])}'
             f'<div class="grid"><div><h2>Last 24 hours</h2><p>{s["last_24h"]["failed"]} failed, '
             f'{s["last_24h"]["rejected"]} rejected</p><ul>{reasons}</ul>'
             f'<h2>Past the 30-day filing warning, not accepted ({len(late)})</h2><ul>{late_html}</ul></div>'
