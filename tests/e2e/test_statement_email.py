@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from pipeline.entrypoints.demo import Stack
-from tests.e2e.opskit import event, post, wait_for
+from tests.e2e.opskit import FAST_FAIL_ENV, event, post, wait_for
 
 pytestmark = pytest.mark.e2e
 StartStack = Callable[..., Stack]
@@ -112,3 +112,18 @@ def test_a_refused_mail_is_failed_with_the_reason_shown_to_ops_and_sent_again_on
     assert len(messages_to(stack, "rf1@client.example")) == 1
     assert "Statement e-mails that failed" not in requests.get(f"{stack.web_url}/ops", cookies=cookies,
                                                                 timeout=30).text
+
+
+def test_a_mail_server_that_keeps_failing_ends_the_delivery_failed_when_retries_run_out(
+        start_stack: StartStack) -> None:
+    stack = start_stack(mail_faults="fail_first=99,fail_code=421", extra_env=FAST_FAIL_ENV)
+    claim_id = post(stack, event("commercial_statement", "rx1", client__email="rx1@client.example"))
+    wait_for(lambda: delivery(stack, claim_id), lambda d: d == "failed", timeout_s=60, what="failed")
+
+    claim = stack.ledger().get(claim_id)
+    assert claim is not None and claim.status == "statement_ready" and "421" in (claim.statement_error or "")
+    timeline = stack.ledger().timeline(claim_id)
+    attempts = [e for e in timeline if e["kind"] == "statement.attempt_failed"]
+    assert len(attempts) == 2  # the first try and SUPERBILL_SUBMIT_MAX_RETRIES=1 retry
+    assert [e["reason"] for e in timeline if e["kind"] == "statement.failed"] == [claim.statement_error]
+    assert stack.mail()["messages"] == []
