@@ -62,15 +62,16 @@ def schedule_of(deps: Deps, event: SessionCompleted) -> str:
     return event.client.statement_schedule or deps.practice.statements.schedule
 
 
-def why_not_sent(deps: Deps, event: SessionCompleted, *, resend: bool) -> str | None:
-    """The reason this client's statement is not e-mailed, or None when it is."""
+def why_not_sent(deps: Deps, event: SessionCompleted, *, resend: bool, check_mailer: bool = True) -> str | None:
+    """The reason this client's statement is not e-mailed, or None when it is. `check_mailer=False` leaves the
+    mail server's settings to the worker that sends (a CLI or web process may not have them)."""
     if event.client.statement_opt_out:
         return OPTED_OUT
     if not (event.client.email or "").strip():
         return NO_ADDRESS
     if not resend and schedule_of(deps, event) == "monthly":
         return MONTHLY
-    if deps.mailer is None:
+    if check_mailer and deps.mailer is None:
         return NOT_SET_UP
     return None
 
@@ -199,7 +200,7 @@ def resend_statement(deps: Deps, send: StepSender, claim_id: str, *, source: str
     state = claim.statement_delivery or ""
     if state in UNFINISHED:
         return ResendResult(False, f"a delivery is under way ({state}); wait for it to finish")
-    reason = why_not_sent(deps, event_of(deps, claim_id), resend=True)
+    reason = why_not_sent(deps, event_of(deps, claim_id), resend=True, check_mailer=False)
     if reason is not None:
         return ResendResult(False, f"not sent: {reason}")
     if not deps.ledger.delivery_transition(claim_id, (state,), "queued", kind="statement.resend_requested",

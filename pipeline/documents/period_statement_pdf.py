@@ -226,19 +226,26 @@ def render_period_statement_pdf(
                ("Address", _address(ca.line1, ca.line2, ca.city, ca.state, ca.postal_code)),
                ("Account no.", client.client_id)]
     y = w.pair(y, ("Billing provider", provider), ("Patient / client", patient))
-    coverage = latest.coverage
-    insurance = [("Insurer", _insurer(latest))]
-    if coverage.member_id:
-        insurance.append(("Member ID", coverage.member_id))
-    if coverage.group_number:
-        insurance.append(("Group no.", coverage.group_number))
-    physicians = []
+    insurance: list[tuple[str, str]] = []
+    coverages: list[tuple[str, str | None, str | None]] = []
+    for s in sessions:  # every coverage of the period, in order (a client may change insurer mid-month)
+        c = s.event.coverage
+        coverage = (_insurer(s.event), c.member_id, c.group_number)
+        if coverage not in coverages:
+            coverages.append(coverage)
+    for insurer, member_id, group_number in coverages:
+        insurance.append(("Insurer", insurer))
+        if member_id:
+            insurance.append(("Member ID", member_id))
+        if group_number:
+            insurance.append(("Group no.", group_number))
+    physicians: list[str] = []
     for s in sessions:
         rx = s.event.prescription
         if rx is not None:
-            entry = f"{rx.physician.first_name} {rx.physician.last_name} (NPI {rx.physician.npi})"
-            if entry not in physicians:
-                physicians.append(entry)
+            doctor = f"{rx.physician.first_name} {rx.physician.last_name} (NPI {rx.physician.npi})"
+            if doctor not in physicians:
+                physicians.append(doctor)
     insurance.append(("Referring", "; ".join(physicians) if physicians else "None on file"))
     rendering: list[tuple[str, str]] = []
     for t in therapists:
