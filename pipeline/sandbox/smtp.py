@@ -8,8 +8,12 @@ A fault spec is a comma-separated list of ``key=value`` pairs, e.g. ``fail_first
 | ``fail_first`` | the first N mail transactions are answered ``fail_code`` (nothing is kept) | 0 |
 | ``fail_code`` | the answer of a failed transaction: 4xx (try later) or 5xx (never) | 451 |
 | ``fail_at`` | where the failure is answered: ``rcpt`` or ``data`` (after the whole message) | data |
-| ``stall_first`` | the first N transactions are held ``stall_ms`` before the answer to RCPT TO | 0 |
+| ``stall_first`` | the first N transactions are held ``stall_ms`` | 0 |
 | ``stall_ms`` | how long a stalled transaction is held | 30000 |
+| ``stall_at`` | ``rcpt``: before the answer to RCPT TO; ``data``: after the message is taken, before its 250 | rcpt |
+
+A client that goes away during a ``data`` stall cannot know that its message was taken: that is SMTP's
+window for a duplicate, which the tests pin down.
 
 A message counts as taken when the server answers 250 to its end of data; a client that goes away before
 that leaves nothing behind (RFC 5321 section 4.1.1.4). ``GET /_sandbox/mail`` on the sandbox's HTTP port
@@ -33,6 +37,7 @@ from aiosmtpd.controller import Controller
 log = structlog.get_logger("pipeline.sandbox.smtp")
 
 _INT_KEYS = ("fail_first", "fail_code", "stall_first", "stall_ms")
+_WHERE = ("rcpt", "data")
 
 
 @dataclass(frozen=True)
@@ -42,8 +47,11 @@ class MailFaults:
     fail_at: str = "data"
     stall_first: int = 0
     stall_ms: int = 30_000
+    stall_at: str = "rcpt"
 
     def __post_init__(self) -> None:
+        if self.stall_at not in _WHERE:
+            raise ValueError(f"stall_at must be rcpt or data, got {self.stall_at!r}")
         if not 400 <= self.fail_code <= 599:
             raise ValueError(f"fail_code must be a 4xx or 5xx code, got {self.fail_code}")
         if self.fail_at not in ("rcpt", "data"):
@@ -75,7 +83,7 @@ def parse_mail_faults(spec: str) -> MailFaults:
                 values[key] = int(text)
             except ValueError:
                 raise ValueError(f"mail fault {key!r} must be a whole number, got {text!r}") from None
-        elif key == "fail_at":
+        elif key in ("fail_at", "stall_at"):
             values[key] = text
         else:
             raise ValueError(f"unknown mail fault {key!r}")
@@ -142,7 +150,7 @@ class _Handler:
             box.transactions += 1
             n, faults = box.transactions, box.faults
             session.sandbox_n = n
-            stall = n <= faults.stall_first
+            stall = n <= faults.stall_first and faults.stall_at == "rcpt"
             if stall:
                 box.stalled += 1
         if stall:
@@ -162,7 +170,13 @@ class _Handler:
         record = _parsed(bytes(envelope.content), list(envelope.rcpt_tos))
         with box.lock:
             box.messages.append(record)
+            stall = n <= faults.stall_first and faults.stall_at == "data"
+            if stall:
+                box.stalled += 1
         log.info("sandbox.smtp.taken", transaction=n, message_id=record["message_id"])
+        if stall:  # taken, but the answer is late: the client cannot know
+            log.info("sandbox.smtp.stall", transaction=n, stall_ms=faults.stall_ms, after="data")
+            await asyncio.sleep(faults.stall_ms / 1000)
         return "250 Message accepted for delivery"
 
     def _fail(self, n: int, faults: MailFaults) -> str:

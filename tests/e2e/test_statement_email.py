@@ -127,3 +127,25 @@ def test_a_mail_server_that_keeps_failing_ends_the_delivery_failed_when_retries_
     assert len(attempts) == 2  # the first try and SUPERBILL_SUBMIT_MAX_RETRIES=1 retry
     assert [e["reason"] for e in timeline if e["kind"] == "statement.failed"] == [claim.statement_error]
     assert stack.mail()["messages"] == []
+
+
+def test_the_residual_window_a_worker_killed_after_the_server_took_the_message_sends_a_second_copy(
+        start_stack: StartStack) -> None:
+    """Documents the one case SMTP cannot make exactly-once (CONTRACT.md 6.2): the server has taken the
+    message and the worker dies before it hears the 250. The next worker cannot know, sends it again under the
+    same Message-ID, and the timeline says the outcome was unknown."""
+    stack = start_stack(mail_faults="stall_first=1,stall_ms=20000,stall_at=data")
+    claim_id = post(stack, event("commercial_statement", "win1", client__email="win1@client.example"))
+    wait_for(lambda: (delivery(stack, claim_id), stack.mail()["stalled"]), lambda v: v == ("committing", 1),
+             timeout_s=60, what="the server took the message and the worker waits for its answer")
+
+    os.killpg(stack.procs["worker"].pid, signal.SIGKILL)
+    stack.procs["worker"].wait(10)
+    stack.start_worker("worker2")
+
+    wait_for(lambda: delivery(stack, claim_id), lambda d: d == "sent", timeout_s=60, what="sent after the kill")
+    claim = stack.ledger().get(claim_id)
+    assert claim is not None
+    assert stack.mail()["by_message_id"] == {claim.statement_message_id: 2}  # one message id, two copies
+    (resumed,) = [e for e in stack.ledger().timeline(claim_id) if e["kind"] == "statement.resumed"]
+    assert resumed["outcome_unknown"] is True
