@@ -359,6 +359,9 @@ class Ledger:
         )
         return bool(ok)
 
+    def count_unfinished_deliveries(self) -> int:
+        return int(self.r.zcard(self._k("deliveries")))
+
     def stale_deliveries(self, *, older_than: float) -> list[str]:
         return [_s(x) for x in self.r.zrangebyscore(self._k("deliveries"), 0, older_than)]
 

@@ -30,6 +30,12 @@ def messages_to(stack: Stack, address: str) -> list[dict[str, Any]]:
     return [m for m in stack.mail()["messages"] if address in m["to"]]
 
 
+def unfinished_metric(stack: Stack) -> str:
+    text = requests.get(stack.web_url + "/metrics", headers={"Authorization": f"Bearer {stack.ops_token}"},
+                        timeout=30).text
+    return "\n".join(line for line in text.splitlines() if line.startswith("superbill_statement_emails"))
+
+
 def assert_one_mail_with_the_statement(stack: Stack, claim_id: str, address: str) -> None:
     ledger = stack.ledger()
     claim = ledger.get(claim_id)
@@ -78,6 +84,7 @@ def test_a_worker_sigkilled_mid_send_leaves_the_client_one_mail(start_stack: Sta
     wait_for(lambda: (delivery(stack, claim_id), stack.mail()["stalled"]), lambda v: v == ("sending", 1),
              timeout_s=60, what="the worker is in the middle of the send")
 
+    assert "superbill_statement_emails_unfinished 1.0" in unfinished_metric(stack)
     os.killpg(stack.procs["worker"].pid, signal.SIGKILL)
     killed_at = time.monotonic()
     stack.procs["worker"].wait(10)
@@ -86,6 +93,7 @@ def test_a_worker_sigkilled_mid_send_leaves_the_client_one_mail(start_stack: Sta
     wait_for(lambda: delivery(stack, claim_id), lambda d: d == "sent", timeout_s=60, what="sent after the kill")
     print(f"statement e-mailed {time.monotonic() - killed_at:.1f} s after its worker was SIGKILLed mid-send")
     assert_one_mail_with_the_statement(stack, claim_id, "kill1@client.example")
+    assert "superbill_statement_emails_unfinished 0.0" in unfinished_metric(stack)
     kinds = [e["kind"] for e in stack.ledger().timeline(claim_id) if e["kind"].startswith("statement.")]
     assert kinds == ["statement.ready", "statement.sending", "statement.resumed", "statement.sent"], kinds
 
