@@ -28,16 +28,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import structlog
 
+from pipeline.application import statements
 from pipeline.application.errors import DocumentError, PeerRefused, PeerUnavailable, TransientError
 from pipeline.application.ports import ClaimLedger, StatementMail, StepSender
-from pipeline.application.stages import LEASE_MARGIN_MS, Deps, decision_of, event_of
+from pipeline.application.stages import LEASE_MARGIN_MS, Deps, event_of
 from pipeline.application.steps import SEND_STATEMENT
 from pipeline.documents.statement_email import session_statement_email
-from pipeline.documents.superbill_pdf import render_superbill_pdf
 from schemas.claim import Claim
 from schemas.event import SessionCompleted
 
@@ -83,18 +82,14 @@ def message_id(deps: Deps, claim: Claim) -> str:
 
 
 def statement_pdf(deps: Deps, claim: Claim) -> bytes:
-    """The statement as stored, else rendered again from the claim (same number, issued the day it was ready)."""
-    stored = deps.ledger.get_statement(claim.claim_id)
-    if stored is not None:
-        return stored
-    if not claim.document_number:
-        raise DocumentError(f"claim {claim.claim_id} has no statement number")
-    issued = datetime.fromtimestamp(claim.status_changed_at, UTC).date()
+    """The statement as the ops page and the CLI show it (rendered from the claim, byte for byte the same)."""
     try:
-        return render_superbill_pdf(event_of(deps, claim.claim_id), deps.practice, decision_of(claim),
-                                    document_number=claim.document_number, issued_on=issued)
+        pdf = statements.statement_pdf(deps.ledger, deps.practice, claim.claim_id)
     except ValueError as exc:
         raise DocumentError(f"the statement could not be built: {exc}") from None
+    if pdf is None:
+        raise DocumentError(f"claim {claim.claim_id} has no statement")
+    return pdf
 
 
 def _mail(deps: Deps, claim: Claim, event: SessionCompleted, to: str) -> StatementMail:
@@ -214,8 +209,12 @@ def resend_statement(deps: Deps, send: StepSender, claim_id: str, *, source: str
 def redrive_deliveries(deps: Deps, *, older_than_s: float, now: float) -> list[str]:
     """The reconciler's part: re-send the step of deliveries nobody has touched for a while."""
     redriven = []
-    for claim in deps.ledger.get_many(deps.ledger.stale_deliveries(older_than=now - older_than_s)):
+    stale = deps.ledger.stale_deliveries(older_than=now - older_than_s)
+    covered = deps.in_flight() if stale else set()
+    for claim in deps.ledger.get_many(stale):
         if now - claim.updated_at < older_than_s or claim.status != "statement_ready":
+            continue
+        if claim.claim_id in covered:  # its message waits in a queue (a retry's delay) or runs
             continue
         deps.send(SEND_STATEMENT, claim.claim_id)
         deps.ledger.note(claim.claim_id, "reconciler.redrive", delivery=claim.statement_delivery)

@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 import requests
 
+from config.practice import load_practice
+from pipeline.application.statements import statement_pdf
 from pipeline.entrypoints.demo import Stack
 from tests.e2e.opskit import FAST_FAIL_ENV, event, post, wait_for
 
@@ -44,7 +46,7 @@ def assert_one_mail_with_the_statement(stack: Stack, claim_id: str, address: str
     assert len(mails) == 1, [m["message_id"] for m in mails]
     assert mails[0]["message_id"] == claim.statement_message_id
     (pdf,) = mails[0]["attachments"]
-    stored = ledger.get_statement(claim_id)
+    stored = statement_pdf(ledger, load_practice(), claim_id)  # as the ops page and the CLI give it
     assert stored is not None and pdf["content_type"] == "application/pdf"
     assert pdf["sha256"] == hashlib.sha256(stored).hexdigest()
     assert claim.document_number and claim.document_number in mails[0]["subject"]

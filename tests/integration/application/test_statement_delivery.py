@@ -20,6 +20,7 @@ from pipeline.application.errors import PeerRefused, PeerUnavailable
 from pipeline.application.ingest import receive
 from pipeline.application.ports import StatementMail
 from pipeline.application.reconciler import reconcile_once
+from pipeline.application.statements import statement_pdf
 from pipeline.application.steps import SEND_STATEMENT
 from pipeline.domain.claim_ids import claim_id_for
 
@@ -94,7 +95,7 @@ def test_sent_once_with_the_pdf_and_a_body_without_clinical_data(redis_url: str)
     assert len(mailer.taken) == 1
     mail = mailer.taken[0]
     assert mail.to == EVENT["client"]["email"]
-    assert mail.pdf == deps.ledger.get_statement(CLAIM)
+    assert mail.pdf == statement_pdf(deps.ledger, deps.practice, CLAIM)
     expected_id = f"<statement.{CLAIM}.1.{claim.document_number}@practice.example>"
     assert mail.message_id == claim.statement_message_id == expected_id
     codes = [*EVENT["prescription"]["diagnosis_codes"], *(s["cpt"] for s in EVENT["session"]["services"])]
