@@ -11,7 +11,8 @@ Every peer call needs ``Authorization: Bearer <token>`` with that peer's token (
 ``Idempotency-Key``.
 
 Control routes (never faulted): ``GET /_sandbox/receipts``, ``GET /_sandbox/submissions``,
-``GET|PUT /_sandbox/faults``, ``POST /_sandbox/reset``, ``GET /healthz``.
+``GET|PUT /_sandbox/faults``, ``POST /_sandbox/reset``, ``GET /healthz``; with the sandbox mail server
+(``smtp``): ``GET /_sandbox/mail``, ``PUT /_sandbox/mail/faults``, ``POST /_sandbox/mail/reset``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from fastapi.responses import JSONResponse
 from pipeline.sandbox.billing import BillingService
 from pipeline.sandbox.clearinghouse import Clearinghouse, Validator
 from pipeline.sandbox.faults import Faults, parse_faults
+from pipeline.sandbox.smtp import Mailbox, SandboxMailServer, parse_mail_faults
 from pipeline.sandbox.state import Answer, JSONDict, SandboxState
 
 log = structlog.get_logger("pipeline.sandbox")
@@ -141,7 +143,7 @@ def _faults_view(faults: Faults) -> JSONDict:
 
 
 def create_app(faults: Faults | None = None, *, validate_837p: Validator | None = None,
-               tokens: PeerTokens | None = None) -> FastAPI:
+               tokens: PeerTokens | None = None, mailbox: Mailbox | None = None) -> FastAPI:
     """Both sandbox peers, with their own in-memory state, the given faults and the tokens they require.
 
     ``validate_837p`` is the 999 check (default: ``pipeline.documents.x12_validation.validate_837p``).
@@ -205,12 +207,43 @@ def create_app(faults: Faults | None = None, *, validate_837p: Validator | None 
     def healthz() -> JSONDict:
         return {"status": "ok"}
 
+    box = mailbox or Mailbox()
+
+    @app.get("/_sandbox/mail")
+    def mail() -> JSONDict:
+        return box.view()
+
+    @app.put("/_sandbox/mail/faults", response_model=None)
+    def put_mail_faults(payload: JSONDict = Body(...)) -> JSONDict | JSONResponse:  # noqa: B008
+        spec = payload.get("spec")
+        if not isinstance(spec, str):
+            return JSONResponse({"error": 'body must be {"spec": "key=value,..."}'}, status_code=422)
+        try:
+            box.set_faults(parse_mail_faults(spec))
+        except ValueError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=422)
+        log.info("sandbox.mail_faults.set", spec=box.faults.to_spec())
+        return {"spec": box.faults.to_spec()}
+
+    @app.post("/_sandbox/mail/reset")
+    def reset_mail() -> JSONDict:
+        box.reset()
+        return {"status": "reset"}
+
     return app
 
 
 def serve(host: str = "127.0.0.1", port: int = 8100, faults_spec: str = "",
-          tokens: PeerTokens | None = None) -> None:
-    """Serve both peers until interrupted (``superbill sandbox``). A bad spec raises ValueError."""
+          tokens: PeerTokens | None = None, *, smtp_port: int | None = None,
+          mail_faults_spec: str = "") -> None:
+    """Serve both peers until interrupted (``superbill sandbox``), and the sandbox mail server when
+    ``smtp_port`` is given. A bad spec raises ValueError."""
     faults = parse_faults(faults_spec)
+    box = Mailbox(parse_mail_faults(mail_faults_spec))
     log.info("sandbox.start", host=host, port=port, faults=faults.to_spec())
-    uvicorn.run(create_app(faults, tokens=tokens), host=host, port=port, log_level="info")
+    mail_server = SandboxMailServer(box, host=host, port=smtp_port).start() if smtp_port is not None else None
+    try:
+        uvicorn.run(create_app(faults, tokens=tokens, mailbox=box), host=host, port=port, log_level="info")
+    finally:
+        if mail_server is not None:
+            mail_server.stop()
