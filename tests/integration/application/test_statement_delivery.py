@@ -23,8 +23,9 @@ from pipeline.application.reconciler import reconcile_once
 from pipeline.application.statements import statement_pdf
 from pipeline.application.steps import SEND_STATEMENT
 from pipeline.domain.claim_ids import claim_id_for
+from tests.examples import example
 
-EVENT = json.loads((Path(__file__).parents[2] / "fixtures" / "events" / "commercial_statement.json").read_text())
+EVENT = example("commercial_statement")
 CLAIM = claim_id_for(EVENT["session"]["session_id"])
 
 

@@ -20,8 +20,7 @@ from config.practice import Practice, load_practice
 from pipeline.documents.period_statement_pdf import PeriodSession, render_period_statement_pdf
 from pipeline.domain.decide import decide
 from pipeline.domain.intake import parse_event
-
-EVENTS = Path(__file__).resolve().parents[2] / "fixtures" / "events"
+from tests.examples import EXAMPLES as EVENTS
 
 
 @pytest.fixture(scope="module")

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pipeline.domain.intake import InputRejected, parse_event
+from tests.examples import example
 
-EVENT = json.loads((Path(__file__).parents[2] / "fixtures" / "events" / "commercial_statement.json").read_text())
+EVENT = example("commercial_statement")
 
 
 def parsed(**client: Any) -> Any:
