@@ -22,6 +22,7 @@ from pipeline.application.ingest import receive
 from pipeline.application.ops import amend, resubmit
 from pipeline.application.reason_codes import error_code
 from pipeline.sandbox import SandboxServer
+from tests.examples import example_path
 
 SAMPLE_837P = (Path(__file__).parents[2] / "fixtures" / "sample_837p.x12").read_text()
 QUICK = RetryPolicy(attempts=3, total_s=15.0, initial_s=0.05, max_wait_s=0.2)
@@ -231,7 +232,7 @@ def test_835s_are_fetched_raw_in_order_from_a_cursor(sandbox: SandboxServer, red
 
 
 # the submission step with the Stedi adapter: a submission cut off by a crash ------------------------------
-EVENT = (Path(__file__).parents[2] / "fixtures" / "events" / "va_direct.json").read_bytes()
+EVENT = example_path("va_direct").read_bytes()
 
 
 def routed_claim(redis_url: str, ch: StediClearinghouse) -> stages.Deps:
