@@ -4,11 +4,14 @@ Peer routes (faults apply to these):
 
 - ``POST /clearinghouse/v1/claims`` (raw 837P), ``GET /clearinghouse/v1/claims/by-key/{key}``
 - ``POST /billing/v1/superbills`` (JSON), ``GET /billing/v1/superbills/by-key/{key}``
+- ``GET /clearinghouse/v1/remittances?after=<cursor>&limit=<n>``: the 835 files written since the cursor
 
 Every peer POST needs ``Authorization: Bearer <token>`` and ``Idempotency-Key``.
 
 Control routes (never faulted): ``GET /_sandbox/receipts``, ``GET /_sandbox/submissions``,
-``GET|PUT /_sandbox/faults``, ``POST /_sandbox/reset``, ``GET /healthz``.
+``GET|PUT /_sandbox/faults``, ``POST /_sandbox/reset``, ``GET /healthz``,
+``POST /_sandbox/remittances/reverse`` (``{"claim_id": ...}``: take its last payment back in the next 835),
+``POST /_sandbox/remittances/redeliver`` (``{"remittance_id": ...}``: deliver an 835 a second time).
 """
 
 from __future__ import annotations
@@ -140,6 +143,22 @@ def create_app(faults: Faults | None = None, *, validate_837p: Validator | None 
     @app.get("/billing/v1/superbills/by-key/{idempotency_key:path}")
     def superbill_by_key(idempotency_key: str) -> JSONResponse:
         return calls.get("billing_service", idempotency_key, billing.status)
+
+    @app.get("/clearinghouse/v1/remittances")
+    def remittance_feed(request: Request, after: str | None = None, limit: int = 100) -> JSONResponse:
+        problem = _auth_problem(request)
+        if problem is not None:
+            return _json(problem)
+        return calls.get("clearinghouse", f"remittances:{after}",
+                         lambda _key: clearinghouse.remittances(after, limit))
+
+    @app.post("/_sandbox/remittances/reverse")
+    def reverse(payload: JSONDict = Body(...)) -> JSONResponse:  # noqa: B008
+        return _json(clearinghouse.reverse(str(payload.get("claim_id"))))
+
+    @app.post("/_sandbox/remittances/redeliver")
+    def redeliver(payload: JSONDict = Body(...)) -> JSONResponse:  # noqa: B008
+        return _json(clearinghouse.redeliver(str(payload.get("remittance_id"))))
 
     @app.get("/_sandbox/receipts")
     def receipts() -> dict[str, int]:
