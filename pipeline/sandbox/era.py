@@ -115,7 +115,10 @@ def read_submitted_claim(x12: str) -> SubmittedClaim:
 
     for seg in segs:
         sid = seg[0]
-        get = (lambda i, s=seg: s[i] if len(s) > i else "")  # noqa: E731
+
+        def get(i: int, s: list[str] = seg) -> str:
+            return s[i] if len(s) > i else ""
+
         if sid == "NM1" and get(1) == "IL":
             last, first, member = get(3), get(4), get(9)
         elif sid == "NM1" and get(1) == "85":
