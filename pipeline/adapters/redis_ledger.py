@@ -13,6 +13,8 @@ Layout (prefix `sb:`):
   refused / refused:{n} refused inbound events, verbatim, with their errors
   refused_body:{sha256}:{status}  the refused event those very bytes made (each kept once)
   seq:*                 counters shared by every worker (control numbers, document numbers)
+  postings              hash: remittance posting key -> the remittance that posted it (each posted once)
+  remit:* / remits      remittances (835) as received, and the feed cursor (`redis_remittances`)
 """
 
 from __future__ import annotations
@@ -31,8 +33,8 @@ import redis
 from pipeline.application.ports import IngestResult, Refused
 from schemas.claim import RESUBMITTABLE_STATUSES, STATUSES, Claim
 
-_JSON_FIELDS = ("problems", "warnings", "superbill", "peer_reasons")
-_INT_FIELDS = ("attempts", "submission_no", "control_number")
+_JSON_FIELDS = ("problems", "warnings", "superbill", "peer_reasons", "denial_reasons", "remittance_ids")
+_INT_FIELDS = ("attempts", "submission_no", "control_number", "remitted_submission_no")
 _FLOAT_FIELDS = ("created_at", "updated_at", "status_changed_at", "submitted_at", "prepared_at", "amended_at")
 
 # Compare-and-set of a claim's status, its fields, its indexes and a timeline entry, in one step.
@@ -64,6 +66,12 @@ end
 if entry ~= '' then redis.call('XADD', timeline, '*', 'entry', entry) end
 return {1, cur}
 """
+
+# A remittance posting, at most once per posting key: the key names the remittance that posted it.
+_POST_ONCE = """
+local who = redis.call('HGET', KEYS[3], ARGV[7])
+if who then return {0, 'posted:' .. who} end
+""" + _TRANSITION.replace("return {1, cur}", "redis.call('HSET', KEYS[3], ARGV[7], ARGV[8])\nreturn {1, cur}")
 
 # A new event: a claim, a duplicate, or a different event for a session that already has a claim.
 _INGEST = """
@@ -120,6 +128,7 @@ class Ledger:
         self.wait_replicas = wait_replicas
         self.wait_timeout_ms = wait_timeout_ms
         self._transition = client.register_script(_TRANSITION)
+        self._post_once = client.register_script(_POST_ONCE)
         self._ingest = client.register_script(_INGEST)
         self._reserve = client.register_script(_RESERVE_VISIT)
         self._release_lease = client.register_script(_RELEASE_LEASE)
@@ -229,6 +238,25 @@ class Ledger:
         )
         return bool(ok)
 
+    def post_once(self, claim_id: str, posting_key: str, remittance_id: str, expected: Iterable[str], to: str, *,
+                  kind: str, fields: dict[str, Any], **detail: Any) -> tuple[bool, str]:
+        """A remittance's decision applied to the claim at most once per `posting_key`, atomically with the
+        status change: (True, previous status), or (False, `posted:<remittance id>` when that key was posted
+        before, else the claim's status, or '' when there is no such claim)."""
+        now = time.time()
+        stored = {k: _encode(v) for k, v in fields.items()}
+        entry = _entry(kind, now, to=to, remittance_id=remittance_id, **detail)
+        ok, seen = self._post_once(
+            keys=[self.claim_key(claim_id), self.timeline_key(claim_id), self._k("postings")],
+            args=[",".join(expected), to, repr(now), json.dumps(stored), entry, self.prefix, posting_key,
+                  remittance_id],
+        )
+        return bool(ok), _s(seen)
+
+    def posted_by(self, posting_key: str) -> str | None:
+        value = self.r.hget(self._k("postings"), posting_key)
+        return _s(value) if value is not None else None
+
     def note(self, claim_id: str, kind: str, **detail: Any) -> None:
         """A timeline entry without a status change."""
         self.transition(claim_id, "*", None, kind=kind, **detail)
@@ -252,16 +280,21 @@ class Ledger:
             self.r.set(self._k("claim", claim_id, "event"), json.dumps(event_doc))
         return ok
 
-    def resubmit(self, claim_id: str, *, source: str) -> bool:
+    def resubmit(self, claim_id: str, *, source: str, frequency_code: str = "1",
+                 statuses: Iterable[str] = RESUBMITTABLE_STATUSES) -> bool:
+        """Back to `received` under the next submission number: a new original (`1`), or a replacement (`7`)
+        or a void (`8`) of the claim the payer adjudicated."""
         claim = self.get(claim_id)
-        if claim is None or claim.status not in RESUBMITTABLE_STATUSES:
+        if claim is None or claim.status not in set(statuses):
             return False
         return self.transition(
             claim_id, claim.status, "received", kind="resubmitted", source=source,
             fields={"submission_no": claim.submission_no + 1, "idempotency_key": None, "peer_reference": None,
                     "peer_reasons": None, "last_error": None, "attempts": 0, "control_number": None,
-                    "submitted_at": None, "prepared_at": None},
+                    "submitted_at": None, "prepared_at": None,
+                    "frequency_code": None if frequency_code == "1" else frequency_code},
             previous_status=claim.status, previous_submission_no=claim.submission_no,
+            frequency_code=None if frequency_code == "1" else frequency_code,
         )
 
     def resume_submission(self, claim_id: str, *, source: str) -> bool:

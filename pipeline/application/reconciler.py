@@ -12,7 +12,7 @@ import time
 import structlog
 
 from pipeline.application.stages import Deps, dispatch
-from pipeline.application.steps import ASSEMBLE, ROUTE, SUBMISSION_STEP, VALIDATE
+from pipeline.application.steps import ASSEMBLE, FETCH_REMITTANCES, ROUTE, SUBMISSION_STEP, VALIDATE
 
 log = structlog.get_logger(__name__)
 
@@ -48,10 +48,33 @@ def reconcile_once(deps: Deps, *, older_than_s: float, now: float | None = None)
     return redriven
 
 
-def run_forever(deps: Deps, *, older_than_s: float, every_s: float = 15.0) -> None:
+class RemittanceTicker:
+    """Asks the workers for a pass over the clearinghouse's remittances every `every_s` seconds (0: never)."""
+
+    def __init__(self, deps: Deps, every_s: float) -> None:
+        self.deps, self.every_s, self.last = deps, every_s, float("-inf")
+
+    def tick(self, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        if self.every_s <= 0 or self.deps.remittances is None or now - self.last < self.every_s:
+            return False
+        self.deps.send(FETCH_REMITTANCES, "")
+        self.last = now
+        return True
+
+
+def run_forever(deps: Deps, *, older_than_s: float, every_s: float = 15.0, remittance_every_s: float = 0.0) -> None:
+    ticker = RemittanceTicker(deps, remittance_every_s)
+    next_pass = 0.0
     while True:
         try:
-            reconcile_once(deps, older_than_s=older_than_s)
-        except Exception:  # keep going: the next pass tries again
-            log.exception("reconciler.pass_failed")
-        time.sleep(every_s)
+            ticker.tick()
+        except Exception:  # keep going: the next tick tries again
+            log.exception("reconciler.remittance_tick_failed")
+        if time.monotonic() >= next_pass:
+            try:
+                reconcile_once(deps, older_than_s=older_than_s)
+            except Exception:  # keep going: the next pass tries again
+                log.exception("reconciler.pass_failed")
+            next_pass = time.monotonic() + every_s
+        time.sleep(min(1.0, every_s, remittance_every_s or every_s))

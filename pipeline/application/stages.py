@@ -26,6 +26,7 @@ from pipeline.application.ports import (
     MetricsPort,
     PeerAnswer,
     QueueMonitor,
+    RemittanceStore,
     StepSender,
 )
 from pipeline.application.reason_codes import error_code
@@ -55,6 +56,7 @@ class Deps:
     billing_service: BillingServicePort | None = None
     alerts: AlertPort | None = None
     metrics: MetricsPort | None = None
+    remittances: RemittanceStore | None = None
     queues: QueueMonitor = lambda: []  # queue depths, for ops
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     lease_s: float = 60.0
@@ -311,7 +313,7 @@ def _earlier_submission(deps: Deps, claim: Claim, peer_name: str,
     """A resubmission first asks the peer about the claim's earlier keys: a submission whose retries ran out
     may have been taken without its answer ever arriving. One the peer took and did not reject is the
     claim's submission; sending the claim again would bill it twice."""
-    for n in range(claim.submission_no - 1, 0, -1):
+    for n in range(claim.submission_no - 1, claim.remitted_submission_no or 0, -1):  # not one the payer decided
         key = f"{claim.claim_id}-{n}"
         try:
             answer = lookup(key)

@@ -5,6 +5,7 @@ from __future__ import annotations
 VALIDATE, ASSEMBLE, ROUTE = "validate", "assemble", "route"
 SUBMIT_DIRECT, SUBMIT_COURTESY, STATEMENT, ALERT = "submit_direct", "submit_courtesy", "make_statement", "alert"
 SUBMISSION_FAILED = "submission_failed"  # called by the broker when a submission's retries run out
+FETCH_REMITTANCES = "fetch_remittances"  # a pass over the clearinghouse's remittances (835); no claim id
 
 QUEUE_OF = {
     VALIDATE: "validate",
@@ -15,6 +16,7 @@ QUEUE_OF = {
     STATEMENT: "statements",
     ALERT: "alerts",
     SUBMISSION_FAILED: "submit_direct",
+    FETCH_REMITTANCES: "remittances",
 }
 QUEUES = tuple(dict.fromkeys(QUEUE_OF.values()))
 SUBMISSION_STEP = {"direct_billing": SUBMIT_DIRECT, "courtesy_submission": SUBMIT_COURTESY}

@@ -153,10 +153,9 @@ def statuses_before(kind: PostingKind) -> tuple[str, ...]:
     """The statuses a claim may be in for a posting of this kind to apply.
 
     A payment or a denial settles a claim the payer took (a remittance can overtake the 277CA: `submitted`),
-    or one denied earlier (paid on appeal); a payment also adds to a claim already paid (a supplemental
-    payment). A reversal takes back a payment or a denial."""
+    or one denied earlier (paid on appeal). A claim already paid takes no second payment unless the first is
+    reversed: one that arrives anyway is kept for ops, never added. A reversal takes back a payment or a
+    denial."""
     if kind == "reversal":
         return ("paid", "denied")
-    if kind == "payment":
-        return ("submitted", "accepted", "denied", "paid")
     return ("submitted", "accepted", "denied")

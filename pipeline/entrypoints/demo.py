@@ -151,6 +151,19 @@ class Stack:
     def receipts(self) -> dict[str, int]:
         return dict(requests.get(self.sandbox_url + "/_sandbox/receipts", timeout=10).json())
 
+    def wait_settled(self, claim_ids: list[str], timeout_s: float) -> bool:
+        """Every claim final, and every direct-billing claim the payer took also paid or denied (its 835 in)."""
+        ledger = self.ledger()
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            claims = ledger.get_many(claim_ids)
+            if len(claims) == len(claim_ids) and all(
+                    c.status in FINAL_STATUSES and not (c.route == "direct_billing" and c.status == "accepted")
+                    for c in claims):
+                return True
+            time.sleep(0.2)
+        return False
+
     def wait_final(self, claim_ids: list[str], timeout_s: float) -> bool:
         ledger = self.ledger()
         deadline = time.monotonic() + timeout_s
@@ -196,8 +209,9 @@ def run_demo(*, events: str | None, faults: str, as_json: bool, timeout_s: float
                                 "errors": answer.get("errors") or [answer.get("error")]})
                 _say(as_json, f"  {name}: {response.status_code} refused")
         claim_ids = list(dict.fromkeys(claim_ids))
-        _say(as_json, f"waiting for {len(claim_ids)} claim(s) to reach a final status ...")
-        done = pipeline.wait_final(claim_ids, timeout_s)
+        _say(as_json, f"waiting for {len(claim_ids)} claim(s) to reach a final status, and for the payer's "
+                      "remittances of the direct claims ...")
+        done = pipeline.wait_settled(claim_ids, timeout_s)
         receipts = pipeline.receipts()
         claims = pipeline.ledger().get_many(claim_ids)
         rows = [{**c.summary(), "peer_receipts": receipts.get(c.claim_id, 0)} for c in claims]
@@ -227,18 +241,23 @@ def _print_kept(pipeline: Stack) -> None:
 
 
 def _start_reconciler(pipeline: Stack) -> None:
-    from pipeline.application.reconciler import reconcile_once
+    from pipeline.application.reconciler import RemittanceTicker, reconcile_once
     from pipeline.entrypoints import runtime
 
     os.environ.update({k: v for k, v in pipeline.env().items() if k.startswith(("SUPERBILL_", "REDIS_"))})
     runtime.connect(pipeline.redis_url)
     deps = runtime.deps()
+    ticker = RemittanceTicker(deps, every_s=1.0)  # the payer's remittances, fetched by the worker
 
     def loop() -> None:
+        passes = 0
         while True:
-            time.sleep(5)
+            time.sleep(1)
+            passes += 1
             try:
-                reconcile_once(deps, older_than_s=20)
+                ticker.tick()
+                if passes % 5 == 0:
+                    reconcile_once(deps, older_than_s=20)
             except Exception:  # noqa: S112 - the demo's reconciler keeps trying
                 continue
 
