@@ -193,3 +193,20 @@ def _notify(deps: Deps, claim: Claim, posting: ClaimPosting) -> None:
     """A denial is announced; so is any patient responsibility on a VA claim (veterans are never charged)."""
     if posting.kind == "denial" or (posting.patient_responsibility > 0 and claim.coverage_kind == "va_ccn"):
         deps.send(ALERT, claim.claim_id)
+
+
+# for ops --------------------------------------------------------------------------------------------------
+def list_remittances(deps: Deps) -> list[dict[str, Any]]:
+    """Every remittance file received, oldest first: its payment, and how many claims it posted or not."""
+    return [] if deps.remittances is None else [r.overview() for r in deps.remittances.all()]
+
+
+def show_remittance(deps: Deps, remittance_id: str, *, with_x12: bool = True) -> dict[str, Any] | None:
+    """One file: its payment, each claim with what was posted (or why not), and the X12 text."""
+    stored = deps.remittances.get(remittance_id) if deps.remittances is not None else None
+    if stored is None:
+        return None
+    shown = {**stored.overview(), "claims": stored.claims}
+    if with_x12:
+        shown["x12"] = stored.x12
+    return shown

@@ -61,6 +61,7 @@ class Deps:
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     lease_s: float = 60.0
     ack_wait_s: float = 7 * 86400  # a claim the peer took but never decided is `failed` after this
+    timely_filing_warning_days: int = 150  # a claim not paid this long after its date of service is flagged
 
 
 def _event(deps: Deps, claim_id: str) -> SessionCompleted:

@@ -76,6 +76,7 @@ def build_deps(settings: Settings, url: str) -> Deps:
         remittances=RedisRemittances(client, prefix=ledger.prefix),
         queues=functools.partial(queue_stats, client),
         lease_s=LEASE_S,
+        timely_filing_warning_days=settings.timely_filing_warning_days,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable, Coroutine
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
@@ -12,14 +12,17 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.routing import APIRoute
 
 from pipeline.adapters.metrics import render_metrics
-from pipeline.application import exports, ops
+from pipeline.application import exports, ops, receivables, remittances
 from pipeline.application.stages import Deps
 from pipeline.entrypoints.web.api_models import (
     AmendAnswer,
     ClaimDetail,
     ClaimList,
+    Receivables,
     RefusedDetail,
     RefusedList,
+    RemittanceDetail,
+    RemittanceList,
     ReplayAnswer,
     ResubmitAnswer,
     Summary,
@@ -179,6 +182,28 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
                 return JSONResponse({"errors": [{"path": "filter", "message": str(exc)}]}, 422)
         result = ops.resubmit(ledger, ids, deps.send, source="api", dry_run=dry_run)
         return JSONResponse(result.as_dict())
+
+    @api.get("/remittances", response_model=RemittanceList, responses=UNAUTHORIZED)
+    def remittance_list() -> dict[str, Any]:
+        return {"remittances": remittances.list_remittances(deps)}
+
+    @api.get("/remittances/{remittance_id}", response_model=RemittanceDetail,
+             responses={**UNAUTHORIZED, **errors((404, "no such remittance"))})
+    def remittance(remittance_id: str) -> dict[str, Any]:
+        shown = remittances.show_remittance(deps, remittance_id)
+        if shown is None:
+            raise HTTPException(404, f"no remittance {remittance_id}")
+        return shown
+
+    @api.get("/ar", response_model=Receivables, responses={**UNAUTHORIZED, **BAD_INPUT})
+    def accounts_receivable(as_of: str | None = Query(default=None, json_schema_extra=DATE,
+                                                      description="count ages up to this date (default today)"),
+                            warn_days: int | None = Query(default=None, ge=0, le=3650)) -> dict[str, Any]:
+        today = _day(as_of, "as_of") if as_of is not None else datetime.now(UTC).date()
+        assert today is not None
+        claims = ledger.get_many(ledger.claim_ids(route="direct_billing"))
+        return receivables.accounts_receivable(claims, today=today, warning_days=warn_days if warn_days is not None
+                                               else deps.timely_filing_warning_days)
 
     @api.get("/refused", response_model=RefusedList, responses=UNAUTHORIZED)
     def refused() -> dict[str, Any]:

@@ -14,10 +14,10 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from pipeline.application import exports, ops
+from pipeline.application import exports, ops, receivables, remittances
 from pipeline.application.stages import Deps
 from pipeline.entrypoints.web.ops_api import bearer, token_ok
-from pipeline.entrypoints.web.ops_page import layout, views
+from pipeline.entrypoints.web.ops_page import layout, money, views
 
 COOKIE = "superbill_ops"
 
@@ -148,6 +148,30 @@ def build_ops_page(deps: Deps, *, ops_token: str | None) -> APIRouter:
             text += " Skipped: " + ", ".join(f"{s['claim_id']} ({s['reason']})" for s in result.skipped)
         target = f"/ops/claims/{ids[0]}" if len(ids) == 1 else "/ops"
         return _back(target, text)
+
+    @router.get("/remittances")
+    def remittance_list(request: Request, msg: str | None = None) -> Response:
+        if not signed_in(request):
+            return to_login()
+        return layout.page("Remittances", money.remittances_body(remittances.list_remittances(deps)), msg=msg)
+
+    @router.get("/remittances/{remittance_id}")
+    def remittance(request: Request, remittance_id: str) -> Response:
+        if not signed_in(request):
+            return to_login()
+        shown = remittances.show_remittance(deps, remittance_id)
+        if shown is None:
+            return layout.page("Remittance not found", f"<p>No remittance {escape(remittance_id)}.</p>")
+        return layout.page(f"Remittance {remittance_id}", money.remittance_body(shown))
+
+    @router.get("/ar")
+    def owed(request: Request) -> Response:
+        if not signed_in(request):
+            return to_login()
+        claims = ledger.get_many(ledger.claim_ids(route="direct_billing"))
+        report = receivables.accounts_receivable(claims, today=date.today(),
+                                                 warning_days=deps.timely_filing_warning_days)
+        return layout.page("What is owed", money.ar_body(report))
 
     @router.get("/refused")
     def refused(request: Request, msg: str | None = None) -> Response:

@@ -9,6 +9,7 @@ from typing import Any
 
 from pipeline.application import ops
 from pipeline.application.ports import Refused
+from pipeline.entrypoints.web.ops_page import money
 from pipeline.entrypoints.web.ops_page.layout import badge, detail, when, why
 from schemas.claim import RESUBMITTABLE_STATUSES, STATUSES
 from schemas.decision import ROUTES
@@ -196,7 +197,8 @@ def claim_body(claim_id: str, c: dict[str, Any]) -> str:
                if c.get("last_error") else "")
             + f'<div class="grid"><div><h2>Problems</h2><ul>{findings or "<li class=muted>none</li>"}</ul></div>'
             f'<div><h2>Warnings</h2><ul>{warns or "<li class=muted>none</li>"}</ul></div></div>'
-            f'<h2>Superbill</h2>{lines or "<p class=muted>none</p>"}{amend}'
+            + money.payment_block(c)
+            + f'<h2>Superbill</h2>{lines or "<p class=muted>none</p>"}{amend}'
             f'<h2>Timeline</h2><table><thead><tr><th>when</th><th>step</th><th>detail</th></tr></thead>'
             f'<tbody>{timeline}</tbody></table>')
     return body
