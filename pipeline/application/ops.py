@@ -85,7 +85,8 @@ def summary(ledger: ClaimLedger, queues: QueueMonitor, *, today: date | None = N
         {"claim_id": c.claim_id, "status": c.status, "date_of_service": c.date_of_service,
          "age_days": (today - date.fromisoformat(c.date_of_service)).days}
         for c in claims
-        if c.date_of_service and c.status != "accepted" and c.route in ("direct_billing", "courtesy_submission")
+        if c.date_of_service and c.status not in ("accepted", "paid")
+        and c.route in ("direct_billing", "courtesy_submission")
         and (today - date.fromisoformat(c.date_of_service)).days > TIMELY_FILING_WARNING_DAYS
     ]
     return {

@@ -2,7 +2,7 @@
 
 A claim's outstanding amount is what was billed less what the payer paid; a paid claim's contractual
 adjustments are also written off (what is left is patient responsibility), a denied claim's are not: it may
-be fixed and sent again. Ages count from the date of service. A claim not yet paid past the timely-filing warning
+be fixed and sent again. A voided claim owes nothing. Ages count from the date of service. A claim not yet paid past the timely-filing warning
 (default 150 of the 180 days the VA allows) is listed with the days left.
 """
 
@@ -49,7 +49,9 @@ def accounts_receivable(claims: Iterable[Claim], *, today: date, warning_days: i
                         limit_days: int = TIMELY_FILING_LIMIT_DAYS) -> dict[str, Any]:
     """Totals billed / paid / adjusted / outstanding, outstanding claims by payer and age bucket, and the
     claims past the timely-filing warning that are not yet paid. Money as decimal strings."""
-    direct = [c for c in claims if c.route == "direct_billing" and c.date_of_service]
+    # a voided claim (frequency 8) that the payer took owes nothing
+    direct = [c for c in claims if c.route == "direct_billing" and c.date_of_service
+              and not (c.frequency_code == "8" and c.status in ("accepted", "paid", "denied"))]
     totals = dict.fromkeys(("billed", "paid", "adjusted", "patient_responsibility", "outstanding"), ZERO)
     by_payer: dict[str, dict[str, Decimal]] = {}
     rows: list[dict[str, Any]] = []

@@ -1,0 +1,96 @@
+"""Getting paid, end to end: the sandbox payer's 835s fetched by real workers, each claim posted exactly once
+while a worker is SIGKILLed mid-pass and every 835 is delivered twice; denials reported; the ops views."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import requests
+
+from pipeline.adapters.redis_remittances import RedisRemittances
+from pipeline.entrypoints.demo import Stack
+from tests.e2e.opskit import event, ops_json, post, statuses, superbill, superbill_json, wait_for
+
+pytestmark = pytest.mark.e2e
+
+CLAIMS = 8
+
+
+def payments(stack: Stack, claim_id: str) -> list[dict[str, Any]]:
+    return [e for e in stack.ledger().timeline(claim_id) if e["kind"].startswith("remittance.")]
+
+
+def test_remittances_are_posted_once_under_a_sigkill_and_duplicate_delivery(
+        start_stack: Callable[..., Stack]) -> None:
+    # every 835 is delivered twice, and the feed answers slowly so that the kill lands inside a pass
+    stack = start_stack(faults="latency_ms=300,remit_delay_ms=0,remit_duplicate_rate=1")
+    ids = [post(stack, event("va_direct", f"rk{n}", va_referral__referral_number=f"VA{n:010d}"))
+           for n in range(CLAIMS)]
+    wait_for(lambda: statuses(stack, ids), lambda seen: set(seen.values()) == {"accepted"}, timeout_s=60,
+             what="every claim accepted")
+    store = RedisRemittances(stack.ledger().r)
+    # the reconciler asks the workers for a remittance pass every second
+    stack.extra_env["SUPERBILL_REMITTANCE_POLL"] = "1"
+    stack.spawn("reconciler", [sys.executable, "-m", "pipeline.entrypoints.cli", "reconcile", "--every", "1",
+                               "--older-than", "60"])
+    wait_for(lambda: len(store.all()), lambda n: n >= 1, timeout_s=30, what="a remittance kept")
+    os.killpg(stack.procs["worker"].pid, signal.SIGKILL)
+    stack.procs["worker"].wait(timeout=10)
+    stack.start_worker("worker2")
+    wait_for(lambda: statuses(stack, ids), lambda seen: set(seen.values()) == {"paid"}, timeout_s=90,
+             what="every claim paid")
+    # a later, explicit redelivery of the first 835 changes nothing either
+    first = store.all()[0]
+    assert requests.post(stack.sandbox_url + "/_sandbox/remittances/redeliver",
+                         json={"remittance_id": first.source_id}, timeout=10).status_code == 202
+    wait_for(lambda: store.get(first.remittance_id).deliveries, lambda n: n >= 3, timeout_s=30,  # type: ignore[union-attr]
+             what="the redelivered 835 fetched")
+    for cid in ids:
+        entries = payments(stack, cid)
+        assert [e["kind"] for e in entries] == ["remittance.payment"], (cid, entries)
+        claim = stack.ledger().get(cid)
+        assert claim is not None and str(claim.paid_amount) == "260.00" and claim.payer_claim_number
+    kept = store.all()
+    assert all(r.deliveries >= 2 for r in kept), [(r.remittance_id, r.deliveries) for r in kept]
+    outcomes = Counter(c["outcome"] for r in kept for c in r.claims)
+    assert outcomes == {"posted": CLAIMS}, outcomes
+    assert stack.receipts() == dict.fromkeys(ids, 1)
+
+    listed = superbill_json(stack, "remittances", "list")["remittances"]
+    assert sum(r["posted"] for r in listed) == CLAIMS and all(r["status"] == "posted" for r in listed)
+    api = ops_json(stack, "GET", "/remittances")
+    assert [r["remittance_id"] for r in api["remittances"]] == [r["remittance_id"] for r in listed]
+    shown = ops_json(stack, "GET", f"/remittances/{first.remittance_id}")
+    assert shown["x12"].startswith("ISA") and shown["claims"][0]["posting"]["kind"] == "payment"
+    metrics = requests.get(stack.web_url + "/metrics", timeout=10).text
+    assert f'superbill_remitted_claims{{outcome="paid"}} {float(CLAIMS)}' in metrics
+    assert f'superbill_remitted_amount_dollars{{kind="paid"}} {260.0 * CLAIMS}' in metrics
+
+
+def test_denials_are_reported_resubmittable_and_owed(start_stack: Callable[..., Stack]) -> None:
+    stack = start_stack(faults="remit_delay_ms=0,deny_rate=1,seed=4")
+    cid = post(stack, event("va_direct", "rdeny"))
+    wait_for(lambda: statuses(stack, [cid]), lambda seen: seen == {cid: "accepted"}, timeout_s=45, what="accepted")
+    fetched = superbill_json(stack, "remittances", "fetch")
+    assert fetched["claims_posted"] == 1
+    shown = superbill_json(stack, "claims", "show", cid)
+    assert shown["status"] == "denied" and shown["paid_amount"] == "0.00"
+    assert shown["denial_reasons"] and all(r["text"] for r in shown["denial_reasons"])
+    row = superbill_json(stack, "claims", "list", "--status", "denied")["claims"][0]
+    assert row["claim_id"] == cid and row["denial_codes"] == [r["code"] for r in shown["denial_reasons"]]
+    ar = superbill_json(stack, "ar")
+    assert ar["totals"]["outstanding"] == "260.00" and ar["outstanding"][0]["claim_id"] == cid
+    text = superbill(stack, "ar", "--warn-days", "0")
+    assert text.returncode == 0 and cid in text.stdout.split("not paid 0 days")[1]
+    api_ar = ops_json(stack, "GET", "/ar?warn_days=0")
+    assert [r["claim_id"] for r in api_ar["timely_filing"]["claims"]] == [cid]
+    # denied is resubmittable: a new original under the next submission number, sent, not adopted
+    assert superbill(stack, "resubmit", cid).returncode == 0
+    wait_for(lambda: stack.receipts(), lambda r: r.get(cid) == 2, timeout_s=45, what="the resubmission sent")
