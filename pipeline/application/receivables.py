@@ -2,8 +2,8 @@
 
 A claim's outstanding amount is what was billed less what the payer paid; a paid claim's contractual
 adjustments are also written off (what is left is patient responsibility), a denied claim's are not: it may
-be fixed and sent again. A voided claim owes nothing. Ages count from the date of service. A claim not yet paid past the timely-filing warning
-(default 150 of the 180 days the VA allows) is listed with the days left.
+be fixed and sent again. A voided claim owes nothing. Ages count from the date of service. A claim not yet
+paid past the timely-filing warning (default 150 of the 180 days the VA allows) is listed with the days left.
 """
 
 from __future__ import annotations
