@@ -273,7 +273,7 @@ class Ledger:
                       changed: list[str], source: str) -> bool:
         """An amendment: only for claims that are not on their way to, or at, a peer."""
         ok = self.transition(
-            claim_id, ("needs_attention", "rejected", "failed", "received"), None,
+            claim_id, ("needs_attention", "rejected", "failed", "denied", "received"), None,
             kind="amended", fields={**index, "amended_at": time.time()}, changed=changed, source=source,
         )
         if ok:

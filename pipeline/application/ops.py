@@ -121,6 +121,25 @@ def amend(ledger: ClaimLedger, claim_id: str, patch: dict[str, Any], *, source: 
     claim = ledger.get(claim_id)
     if claim is None:
         return AmendResult(False, claim_id, message="no such claim")
+    if claim.status not in (*RESUBMITTABLE_STATUSES, "received"):
+        refused = _patch_problem(claim_id, patch)
+        if refused is not None:
+            return refused
+        return AmendResult(False, claim_id, message=f"a claim in status {claim.status} cannot be amended in "
+                           "place; only received, needs_attention, rejected, failed and denied claims can")
+    merged = _patched(ledger, claim, patch)
+    if isinstance(merged, AmendResult):
+        return merged
+    event = parse_event_document(merged)
+    changed = sorted(patch)
+    if not ledger.replace_event(claim_id, merged, index=claim_index(event, claim_id), changed=changed,
+                                source=source):
+        return AmendResult(False, claim_id, message="the claim changed status meanwhile; try again")
+    return AmendResult(True, claim_id, changed=changed, message="amended; resubmit it to apply")
+
+
+def _patch_problem(claim_id: str, patch: dict[str, Any]) -> AmendResult | None:
+    """Sections that cannot be amended, or fields an event does not have."""
     unknown = [k for k in patch if k not in AMENDABLE_SECTIONS]
     if unknown:
         return AmendResult(False, claim_id, errors=[
@@ -131,10 +150,15 @@ def amend(ledger: ClaimLedger, claim_id: str, patch: dict[str, Any], *, source: 
         return AmendResult(False, claim_id, message="the amendment names fields an event does not have", errors=[
             {"path": where, "message": "is not a field of the event" + (f"; did you mean {close!r}?" if close else "")}
             for where, close in misspelled])
-    if claim.status not in (*RESUBMITTABLE_STATUSES, "received"):
-        return AmendResult(False, claim_id, message=f"a claim in status {claim.status} cannot be amended in "
-                           "place; only received, needs_attention, rejected and failed claims can")
-    document = ledger.event_document(claim_id)
+    return None
+
+
+def _patched(ledger: ClaimLedger, claim: Claim, patch: dict[str, Any]) -> dict[str, Any] | AmendResult:
+    """The claim's event with the patch applied and validated like a new event, or why not."""
+    refused = _patch_problem(claim.claim_id, patch)
+    if refused is not None:
+        return refused
+    document = ledger.event_document(claim.claim_id)
     merged = dict(document)
     for section, value in patch.items():
         if value is None:
@@ -147,16 +171,56 @@ def amend(ledger: ClaimLedger, claim_id: str, patch: dict[str, Any], *, source: 
     try:
         event = parse_event_document(merged)
     except InputRejected as exc:
-        return AmendResult(False, claim_id, errors=[e.model_dump() for e in exc.errors],
+        return AmendResult(False, claim.claim_id, errors=[e.model_dump() for e in exc.errors],
                            message="the amended event is not valid")
     if event.session.session_id != claim.session_id:
-        return AmendResult(False, claim_id, errors=[
+        return AmendResult(False, claim.claim_id, errors=[
             {"path": "session.session_id", "message": "cannot change the session of a claim"}])
-    changed = sorted(patch)
-    if not ledger.replace_event(claim_id, merged, index=claim_index(event, claim_id), changed=changed,
-                                source=source):
+    return merged
+
+
+# corrected and void claims ------------------------------------------------------------------------------
+CORRECTABLE_STATUSES = ("paid", "denied", "accepted")
+FREQUENCY = {"replacement": "7", "void": "8"}
+
+
+def correct(ledger: ClaimLedger, claim_id: str, send: StepSender, *, kind: str,
+            patch: dict[str, Any] | None = None, source: str) -> AmendResult:
+    """Send a replacement (frequency 7, optionally with amended data) or a void (8) of a claim the payer
+    adjudicated, quoting its claim number (REF*F8), through the same exactly-once submission path under the
+    next submission number. Refused when the payer has given no claim number yet (then a fixed claim goes
+    as a new original: `resubmit`)."""
+    claim = ledger.get(claim_id)
+    if claim is None:
+        return AmendResult(False, claim_id, message="no such claim")
+    if claim.route != "direct_billing":
+        return AmendResult(False, claim_id, message="only claims sent to the clearinghouse can be corrected "
+                           "or voided")
+    if not claim.payer_claim_number:
+        return AmendResult(False, claim_id, message="the payer has not given this claim a claim number yet (no "
+                           "remittance): there is nothing to correct or void; a rejected or failed claim is "
+                           "fixed and resubmitted as a new original")
+    if claim.status not in CORRECTABLE_STATUSES:
+        return AmendResult(False, claim_id, message=f"a claim in status {claim.status} cannot be "
+                           f"{'voided' if kind == 'void' else 'corrected'}; only {', '.join(CORRECTABLE_STATUSES)}"
+                           " claims can")
+    if claim.frequency_code == "8":
+        return AmendResult(False, claim_id, message="this claim was voided")
+    merged = _patched(ledger, claim, patch) if patch else None
+    if isinstance(merged, AmendResult):
+        return merged
+    if not ledger.resubmit(claim_id, source=source, frequency_code=FREQUENCY[kind], statuses=CORRECTABLE_STATUSES):
         return AmendResult(False, claim_id, message="the claim changed status meanwhile; try again")
-    return AmendResult(True, claim_id, changed=changed, message="amended; resubmit it to apply")
+    changed: list[str] = []
+    if merged is not None and patch:
+        event = parse_event_document(merged)
+        changed = sorted(patch)
+        ledger.replace_event(claim_id, merged, index=claim_index(event, claim_id), changed=changed, source=source)
+    send(VALIDATE, claim_id)
+    what = "a void" if kind == "void" else "a corrected claim"
+    return AmendResult(True, claim_id, changed=changed,
+                       message=f"{what} of payer claim {claim.payer_claim_number} is on its way "
+                               f"(submission #{claim.submission_no + 1})")
 
 
 # resubmit ---------------------------------------------------------------------------------------------

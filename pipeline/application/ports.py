@@ -88,8 +88,11 @@ class ClaimLedger(Protocol):
         """An amendment: only for claims that are not on their way to, or at, a peer."""
         ...
 
-    def resubmit(self, claim_id: str, *, source: str) -> bool:
-        """Back to `received` under the next submission number (after a definite no, or new data)."""
+    def resubmit(self, claim_id: str, *, source: str, frequency_code: str = "1",
+                 statuses: Iterable[str] = ...) -> bool:
+        """Back to `received` under the next submission number (after a definite no, or new data): a new
+        original (`1`), or a replacement (`7`) or void (`8`) of what the payer adjudicated; only from
+        `statuses` (default: the resubmittable ones)."""
         ...
 
     def resume_submission(self, claim_id: str, *, source: str) -> bool:

@@ -142,7 +142,7 @@ def _post_claim(deps: Deps, remittance_id: str, remittance: Remittance,
         log.warning("remittance.not_postable", remittance_id=remittance_id, claim_id=claim.claim_id,
                     reason="does not balance")
         return {**entry, "outcome": "not_postable", "detail": "; ".join(posting.problems)}, False
-    expected = statuses_before(posting.kind)
+    expected = statuses_before(posting.kind, remitted_before=bool(claim.remittance_ids))
     if claim.status not in expected:
         outcome = "waiting" if claim.status in WAITING_STATUSES else "not_postable"
         return {**entry, "outcome": outcome,

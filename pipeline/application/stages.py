@@ -210,7 +210,9 @@ def submit_direct(deps: Deps, claim_id: str) -> None:
         try:
             x12 = render_837p(_event(deps, claim_id), deps.practice, _decision(claim),
                               interchange_control_number=claim.control_number,
-                              group_control_number=claim.control_number, created_at=_prepared_at(claim))
+                              group_control_number=claim.control_number, created_at=_prepared_at(claim),
+                              frequency_code=claim.frequency_code,
+                              payer_claim_number=claim.payer_claim_number if claim.frequency_code != "1" else None)
         except ValueError as exc:  # the messages name fields, never patient data
             raise DocumentError(f"the 837P could not be built: {exc}") from None
         return peer.submit(x12, idempotency_key=claim.idempotency_key)

@@ -149,13 +149,14 @@ def status_after(kind: PostingKind) -> str:
     return {"payment": "paid", "denial": "denied", "reversal": "accepted"}[kind]
 
 
-def statuses_before(kind: PostingKind) -> tuple[str, ...]:
+def statuses_before(kind: PostingKind, *, remitted_before: bool = False) -> tuple[str, ...]:
     """The statuses a claim may be in for a posting of this kind to apply.
 
     A payment or a denial settles a claim the payer took (a remittance can overtake the 277CA: `submitted`),
     or one denied earlier (paid on appeal). A claim already paid takes no second payment unless the first is
     reversed: one that arrives anyway is kept for ops, never added. A reversal takes back a payment or a
-    denial."""
+    denial; also once a replacement or a void of the claim is on its way (the claim is `submitted` or
+    `accepted` again), if an earlier remittance was posted to it (`remitted_before`)."""
     if kind == "reversal":
-        return ("paid", "denied")
+        return ("paid", "denied", "submitted", "accepted") if remitted_before else ("paid", "denied")
     return ("submitted", "accepted", "denied")

@@ -93,3 +93,39 @@ def test_denials_are_reported_resubmittable_and_owed(start_stack: Callable[..., 
     # denied is resubmittable: a new original under the next submission number, sent, not adopted
     assert superbill(stack, "resubmit", cid).returncode == 0
     wait_for(lambda: stack.receipts(), lambda r: r.get(cid) == 2, timeout_s=45, what="the resubmission sent")
+
+
+def test_corrected_and_void_claims_through_the_cli_and_the_api(start_stack: Callable[..., Stack]) -> None:
+    stack = start_stack(faults="remit_delay_ms=0")
+    cid = post(stack, event("va_direct", "rfix"))
+    wait_for(lambda: statuses(stack, [cid]), lambda seen: seen == {cid: "accepted"}, timeout_s=45, what="accepted")
+    early = superbill(stack, "claims", "correct", cid)
+    assert early.returncode == 2 and "claim number yet" in early.stderr  # nothing remitted yet
+    superbill_json(stack, "remittances", "fetch")
+    paid = superbill_json(stack, "claims", "show", cid)
+    assert paid["status"] == "paid" and paid["payer_claim_number"]
+
+    sent = superbill_json(stack, "claims", "correct", cid)
+    assert sent["ok"] and paid["payer_claim_number"] in sent["message"]
+    wait_for(lambda: stack.receipts(), lambda r: r.get(cid) == 2, timeout_s=45, what="the corrected claim sent")
+    wait_for(lambda: statuses(stack, [cid]), lambda seen: seen == {cid: "accepted"}, timeout_s=45,
+             what="the corrected claim accepted")
+    x12 = requests.get(stack.sandbox_url + "/_sandbox/submissions", timeout=10).json()["clearinghouse"][-1]["x12"]
+    assert ":B:7*" in x12 and f"REF*F8*{paid['payer_claim_number']}~" in x12
+    superbill_json(stack, "remittances", "fetch")
+    kinds = [e["kind"] for e in stack.ledger().timeline(cid) if e["kind"].startswith("remittance.")]
+    assert kinds == ["remittance.payment", "remittance.reversal", "remittance.payment"]
+    corrected = superbill_json(stack, "claims", "show", cid)
+    assert corrected["status"] == "paid" and corrected["paid_amount"] == "260.00"
+
+    answer = ops_json(stack, "POST", f"/claims/{cid}/void")
+    assert answer["ok"]
+    wait_for(lambda: stack.receipts(), lambda r: r.get(cid) == 3, timeout_s=45, what="the void sent")
+    wait_for(lambda: statuses(stack, [cid]), lambda seen: seen == {cid: "accepted"}, timeout_s=45,
+             what="the void accepted")
+    superbill_json(stack, "remittances", "fetch")
+    voided = superbill_json(stack, "claims", "show", cid)
+    assert (voided["status"], voided["paid_amount"], voided["frequency_code"]) == ("accepted", "0.00", "8")
+    assert superbill_json(stack, "ar")["claims"] == 0
+    again = superbill(stack, "claims", "void", cid)
+    assert again.returncode == 2 and "voided" in again.stderr

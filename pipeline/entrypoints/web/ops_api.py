@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import json
 from collections.abc import Callable, Coroutine
 from datetime import UTC, date, datetime
 from typing import Any, Literal
@@ -162,6 +163,38 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
         answer = result.__dict__ | ({} if result.ok or result.errors
                                     else {"errors": [{"path": "claim_id", "message": result.message}]})
         return JSONResponse(answer, status)
+
+    def _correct(claim_id: str, kind: str, patch: dict[str, Any] | None) -> JSONResponse:
+        result = ops.correct(ledger, claim_id, deps.send, kind=kind, patch=patch, source="api")
+        status = 200 if result.ok else (404 if result.message == "no such claim" else
+                                        422 if result.errors else 409)
+        answer = result.__dict__ | ({} if result.ok or result.errors
+                                    else {"errors": [{"path": "claim_id", "message": result.message}]})
+        return JSONResponse(answer, status)
+
+    CORRECTION_ERRORS = errors((404, "no such claim"), (409, "the claim has no payer claim number yet, or is in "
+                                                              "a status that cannot be corrected or voided"),
+                               (422, "the amendment is not valid: one error per field"))
+
+    @api.post("/claims/{claim_id}/correct", response_model=AmendAnswer,
+              responses={**UNAUTHORIZED, **NOT_JSON, **CORRECTION_ERRORS},
+              openapi_extra={"requestBody": {"required": False, "content": {"application/json": {
+                  "schema": {"type": "object", "description": "sections to change first, as for amend"}}}}})
+    async def correct(claim_id: str, request: Request) -> JSONResponse:
+        raw = await request.body()
+        patch: Any = None
+        if raw.strip():
+            try:
+                patch = json.loads(raw)
+            except ValueError:
+                return JSONResponse({"errors": [{"path": "(body)", "message": "is not JSON"}]}, 400)
+            if not isinstance(patch, dict):
+                return JSONResponse({"errors": [{"path": "(body)", "message": "must be a JSON object"}]}, 422)
+        return _correct(claim_id, "replacement", patch or None)
+
+    @api.post("/claims/{claim_id}/void", response_model=AmendAnswer, responses={**UNAUTHORIZED, **CORRECTION_ERRORS})
+    def void(claim_id: str) -> JSONResponse:
+        return _correct(claim_id, "void", None)
 
     @api.post("/resubmit", response_model=ResubmitAnswer, responses={**UNAUTHORIZED, **NOT_JSON, **BAD_INPUT})
     def resubmit(request_body: dict[str, Any] = Body(...)) -> JSONResponse:  # noqa: B008

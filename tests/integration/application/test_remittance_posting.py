@@ -211,3 +211,38 @@ def test_a_second_payment_for_a_paid_claim_is_kept_not_added(world: Any) -> None
     assert claim(deps).paid_amount == Decimal("208.00")
     second = store(deps).all()[1]
     assert second.claims[0]["outcome"] == "not_postable" and "the claim is paid" in second.claims[0]["detail"]
+
+
+def test_corrected_and_void_claims_quote_the_payer_claim_number(world: Any) -> None:
+    from pipeline.application.ops import correct
+    from pipeline.documents.x12_validation import validate_837p
+
+    deps, peer, sent = world
+    refused = correct(deps.ledger, CLAIM, deps.send, kind="replacement", source="test")
+    assert not refused.ok and "claim number yet" in refused.message  # accepted, never remitted
+    peer.deliver(fixture("partial_payment"))
+    remittances.fetch_and_post(deps)
+    bad = correct(deps.ledger, CLAIM, deps.send, kind="replacement", patch={"nonsense": {}}, source="test")
+    assert not bad.ok and bad.errors and claim(deps).status == "paid"
+    result = correct(deps.ledger, CLAIM, deps.send, kind="replacement", source="test",
+                     patch={"session": {"goal": "functional"}})
+    assert result.ok, result
+    assert (VALIDATE, CLAIM) in sent and claim(deps).frequency_code == "7"
+    for step in (stages.validate, stages.assemble, stages.route, stages.submit_direct):
+        step(deps, CLAIM)
+    replacement = peer.taken[f"{CLAIM}-2"]
+    assert validate_837p(replacement).ok
+    assert ":B:7*" in replacement and "REF*F8*PCN0000000101~" in replacement
+    assert claim(deps).status == "accepted"
+    # the payer takes the old payment back and pays the replacement
+    peer.deliver(fixture("reversal").replace("PCN0000000103", "PCN0000000101").replace("CHK000105", "CHK000111"))
+    remittances.fetch_and_post(deps)
+    assert (claim(deps).status, claim(deps).paid_amount) == ("paid", Decimal("208.00"))
+    # a void of the replacement
+    assert correct(deps.ledger, CLAIM, deps.send, kind="void", source="test").ok
+    for step in (stages.validate, stages.assemble, stages.route, stages.submit_direct):
+        step(deps, CLAIM)
+    void = peer.taken[f"{CLAIM}-3"]
+    assert validate_837p(void).ok and ":B:8*" in void and "REF*F8*PCN0000000105~" in void
+    again = correct(deps.ledger, CLAIM, deps.send, kind="void", source="test")
+    assert not again.ok and "voided" in again.message

@@ -127,6 +127,33 @@ def build_ops_page(deps: Deps, *, ops_token: str | None) -> APIRouter:
         details = "; ".join(f"{e['path']}: {e['message']}" for e in result.errors)
         return _back(f"/ops/claims/{claim_id}", f"Not amended. {result.message} {details}".strip(), error=True)
 
+    @router.post("/claims/{claim_id}/correct")
+    async def correct(request: Request, claim_id: str) -> Response:
+        return await _correction(request, claim_id, "replacement")
+
+    @router.post("/claims/{claim_id}/void")
+    async def void(request: Request, claim_id: str) -> Response:
+        return await _correction(request, claim_id, "void")
+
+    async def _correction(request: Request, claim_id: str, kind: str) -> Response:
+        if not signed_in(request):
+            return Response("a valid ops token is required", 401)
+        form = await request.form()
+        text = str(form.get("patch", "")).strip()
+        patch = None
+        if text:
+            try:
+                patch = json.loads(text)
+                if not isinstance(patch, dict):
+                    raise ValueError("must be a JSON object")
+            except ValueError as exc:
+                return _back(f"/ops/claims/{claim_id}", f"Not sent: the JSON is not valid ({exc}).", error=True)
+        result = ops.correct(ledger, claim_id, deps.send, kind=kind, patch=patch, source="ops page")
+        if result.ok:
+            return _back(f"/ops/claims/{claim_id}", result.message[:1].upper() + result.message[1:] + ".")
+        details = "; ".join(f"{e['path']}: {e['message']}" for e in result.errors)
+        return _back(f"/ops/claims/{claim_id}", f"Not sent. {result.message} {details}".strip(), error=True)
+
     @router.post("/resubmit")
     async def resubmit(request: Request) -> Response:
         if not signed_in(request):
