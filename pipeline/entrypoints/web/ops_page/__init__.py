@@ -59,7 +59,7 @@ def build_ops_page(deps: Deps, *, ops_token: str | None) -> APIRouter:
             return to_login()
         s = ops.summary(ledger, deps.queues)
         rows_by_status = {status: [c.summary() for c in ops.list_claims(ledger, ops.ClaimFilter(status=status))]
-                          for status in ("failed", "rejected", "needs_attention")}
+                          for status in ("failed", "rejected", "needs_attention", "denied")}
         body = views.overview_body(s, rows_by_status)
         return layout.page("Overview", body, msg=msg)
 

@@ -78,6 +78,8 @@ def badge(status: str) -> str:
 
 def why(c: dict[str, Any]) -> str:
     parts = [f"{p}" for p in c["problems"]] + list(c.get("peer_reasons") or [])
+    if c.get("denial_codes"):
+        parts.append("denied: " + ", ".join(c["denial_codes"]))
     if not parts and c.get("last_error"):
         parts = [c["last_error"]]
     return "<br>".join(f'<span class="reason">{escape(str(p))}</span>' for p in parts) or '<span class="muted">-</span>'

@@ -80,14 +80,15 @@ def login_body(ops_token_configured: bool) -> str:
 def overview_body(s: dict[str, Any], rows_by_status: dict[str, list[dict[str, Any]]]) -> str:
     by_status = s["claims"]["by_status"]
     cards = "".join(
-        f'<a class="card{" bad" if st in ("failed", "rejected", "needs_attention") and n else ""}'
-        f'{" good" if st in ("accepted", "statement_ready") and n else ""}" href="/ops/claims?status={st}">'
+        f'<a class="card{" bad" if st in ("failed", "rejected", "needs_attention", "denied") and n else ""}'
+        f'{" good" if st in ("accepted", "statement_ready", "paid") and n else ""}" href="/ops/claims?status={st}">'
         f'<b>{n}</b>{escape(st.replace("_", " "))}</a>' for st, n in by_status.items())
     sections = []
     for status, title in (("failed", "Failed: a peer could not be reached"),
                           ("rejected", "Rejected by the peer"),
-                          ("needs_attention", "Needs attention: fix the data, then resubmit")):
-        rows = rows_by_status[status]
+                          ("needs_attention", "Needs attention: fix the data, then resubmit"),
+                          ("denied", "Denied by the payer: fix and resubmit, or send a corrected claim")):
+        rows = rows_by_status.get(status, [])
         form_id = f"sel-{status}"
         buttons = ""
         if rows:
