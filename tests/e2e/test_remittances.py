@@ -90,6 +90,16 @@ def test_denials_are_reported_resubmittable_and_owed(start_stack: Callable[..., 
     assert text.returncode == 0 and cid in text.stdout.split("not paid 0 days")[1]
     api_ar = ops_json(stack, "GET", "/ar?warn_days=0")
     assert [r["claim_id"] for r in api_ar["timely_filing"]["claims"]] == [cid]
+    # the ops page: the overview lists the denial, the claim shows its payment, the money pages show both
+    page = {"Authorization": f"Bearer {stack.ops_token}"}
+    overview = requests.get(stack.web_url + "/ops", headers=page, timeout=10).text
+    assert "Denied by the payer" in overview and cid in overview
+    claim_page = requests.get(stack.web_url + f"/ops/claims/{cid}", headers=page, timeout=10).text
+    assert "Denied because" in claim_page and shown["denial_reasons"][0]["code"] in claim_page
+    rid = shown["remittance_ids"][0]
+    assert rid in requests.get(stack.web_url + "/ops/remittances", headers=page, timeout=10).text
+    assert "CLP*" + cid in requests.get(stack.web_url + f"/ops/remittances/{rid}", headers=page, timeout=10).text
+    assert "260.00" in requests.get(stack.web_url + "/ops/ar", headers=page, timeout=10).text
     # denied is resubmittable: a new original under the next submission number, sent, not adopted
     assert superbill(stack, "resubmit", cid).returncode == 0
     wait_for(lambda: stack.receipts(), lambda r: r.get(cid) == 2, timeout_s=45, what="the resubmission sent")
