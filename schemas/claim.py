@@ -65,6 +65,7 @@ class Claim(BaseModel):
     remittance_ids: list[str] = Field(default_factory=list)
     remitted_submission_no: int | None = None  # the submission the payer's last decision was about
     frequency_code: str = "1"  # of the current submission: 1 original, 7 replacement, 8 void
+    timely_filing_alerted_at: float | None = None  # when ops was told it nears the timely-filing limit
 
     @property
     def is_final(self) -> bool:

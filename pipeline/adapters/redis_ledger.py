@@ -35,7 +35,8 @@ from schemas.claim import RESUBMITTABLE_STATUSES, STATUSES, Claim
 
 _JSON_FIELDS = ("problems", "warnings", "superbill", "peer_reasons", "denial_reasons", "remittance_ids")
 _INT_FIELDS = ("attempts", "submission_no", "control_number", "remitted_submission_no")
-_FLOAT_FIELDS = ("created_at", "updated_at", "status_changed_at", "submitted_at", "prepared_at", "amended_at")
+_FLOAT_FIELDS = ("created_at", "updated_at", "status_changed_at", "submitted_at", "prepared_at", "amended_at",
+                 "timely_filing_alerted_at")
 
 # Compare-and-set of a claim's status, its fields, its indexes and a timeline entry, in one step.
 _TRANSITION = """
@@ -291,7 +292,7 @@ class Ledger:
             claim_id, claim.status, "received", kind="resubmitted", source=source,
             fields={"submission_no": claim.submission_no + 1, "idempotency_key": None, "peer_reference": None,
                     "peer_reasons": None, "last_error": None, "attempts": 0, "control_number": None,
-                    "submitted_at": None, "prepared_at": None,
+                    "submitted_at": None, "prepared_at": None, "denial_reasons": None,
                     "frequency_code": None if frequency_code == "1" else frequency_code},
             previous_status=claim.status, previous_submission_no=claim.submission_no,
             frequency_code=None if frequency_code == "1" else frequency_code,

@@ -13,6 +13,7 @@ from typing import Any
 from pipeline.application.ingest import Outcome, receive
 from pipeline.application.ports import ClaimLedger, QueueMonitor, StepSender
 from pipeline.application.reason_codes import claim_reason_codes
+from pipeline.application.receivables import accounts_receivable
 from pipeline.application.stages import claim_index
 from pipeline.application.steps import SUBMISSION_STEP, VALIDATE
 from pipeline.domain.intake import InputRejected, parse_event_document
@@ -301,7 +302,8 @@ def replay_refused(ledger: ClaimLedger, refused_id: str, send: StepSender,
 
 
 
-def daily_summary(ledger: ClaimLedger, queues: QueueMonitor, *, now: float | None = None) -> dict[str, Any]:
+def daily_summary(ledger: ClaimLedger, queues: QueueMonitor, *, now: float | None = None,
+                  timely_filing_warning_days: int = 150) -> dict[str, Any]:
     """The day in numbers for the billing person (no patient data): what reached a final status in the
     last 24 hours, what still needs a person, and what is late."""
     now = time.time() if now is None else now
@@ -317,6 +319,10 @@ def daily_summary(ledger: ClaimLedger, queues: QueueMonitor, *, now: float | Non
             f"{c.status}: {code}" for c in today if c.status in ("failed", "rejected")
             for code in claim_reason_codes(c) or ["unknown"])),
         "past_timely_filing_warning": [x["claim_id"] for x in full["past_timely_filing_warning"]],
+        "timely_filing_risk": [x["claim_id"] for x in accounts_receivable(
+            claims, today=datetime.fromtimestamp(now, UTC).date(),
+            warning_days=timely_filing_warning_days)["timely_filing"]["claims"]],
+        "remitted_last_24h": dict(Counter(c.status for c in today if c.status in ("paid", "denied"))),
         "refused_events": full["refused_events"],
         "dead_messages": sum(q["dead"] for q in full["queues"]),
     }

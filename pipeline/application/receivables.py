@@ -8,11 +8,13 @@ paid past the timely-filing warning (default 150 of the 180 days the VA allows) 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from pipeline.application.ports import AlertPort, ClaimLedger
 from schemas.claim import Claim
 
 BUCKETS = ("0-30", "31-60", "61-90", "90+")
@@ -89,3 +91,26 @@ def accounts_receivable(claims: Iterable[Claim], *, today: date, warning_days: i
         "timely_filing": {"warning_days": warning_days, "limit_days": limit_days,
                           "claims": sorted(late, key=lambda r: -int(r["age_days"]))},
     }
+
+
+def alert_timely_filing(ledger: ClaimLedger, alerts: AlertPort | None, *, today: date, warning_days: int,
+                        now: float | None = None) -> list[str]:
+    """Tell ops, once per claim, about each `direct_billing` claim not yet paid past the timely-filing
+    warning (codes and counts only: no patient data). Returns the claims announced now."""
+    if alerts is None:
+        return []
+    claims = {c.claim_id: c for c in ledger.get_many(ledger.claim_ids(route="direct_billing"))}
+    report = accounts_receivable(claims.values(), today=today, warning_days=warning_days)
+    announced = []
+    for row in report["timely_filing"]["claims"]:
+        claim = claims[row["claim_id"]]
+        if claim.timely_filing_alerted_at:
+            continue
+        alerts.notify({"type": "claim.timely_filing_risk", "claim_id": claim.claim_id, "route": claim.route,
+                       "status": claim.status, "age_days": row["age_days"], "days_left": row["days_left"],
+                       "denial_codes": [r.get("code") for r in claim.denial_reasons]})
+        ledger.transition(claim.claim_id, "*", None, kind="alert.timely_filing",
+                          fields={"timely_filing_alerted_at": time.time() if now is None else now},
+                          age_days=row["age_days"], days_left=row["days_left"])
+        announced.append(claim.claim_id)
+    return announced

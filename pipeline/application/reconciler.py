@@ -11,6 +11,7 @@ import time
 
 import structlog
 
+from pipeline.application.receivables import alert_timely_filing
 from pipeline.application.stages import Deps, dispatch
 from pipeline.application.steps import ASSEMBLE, FETCH_REMITTANCES, ROUTE, SUBMISSION_STEP, VALIDATE
 
@@ -63,14 +64,32 @@ class RemittanceTicker:
         return True
 
 
+TIMELY_FILING_CHECK_S = 3600.0
+
+
+def check_timely_filing(deps: Deps) -> list[str]:
+    """Alert once per claim nearing the timely-filing limit (see `receivables.alert_timely_filing`)."""
+    announced = alert_timely_filing(deps.ledger, deps.alerts, today=deps.now().date(),
+                                    warning_days=deps.timely_filing_warning_days)
+    if announced:
+        log.warning("reconciler.timely_filing_risk", count=len(announced), claim_ids=announced[:50])
+    return announced
+
+
 def run_forever(deps: Deps, *, older_than_s: float, every_s: float = 15.0, remittance_every_s: float = 0.0) -> None:
     ticker = RemittanceTicker(deps, remittance_every_s)
-    next_pass = 0.0
+    next_pass = next_filing_check = 0.0
     while True:
         try:
             ticker.tick()
         except Exception:  # keep going: the next tick tries again
             log.exception("reconciler.remittance_tick_failed")
+        if time.monotonic() >= next_filing_check:
+            try:
+                check_timely_filing(deps)
+            except Exception:  # keep going: the next check tries again
+                log.exception("reconciler.timely_filing_check_failed")
+            next_filing_check = time.monotonic() + TIMELY_FILING_CHECK_S
         if time.monotonic() >= next_pass:
             try:
                 reconcile_once(deps, older_than_s=older_than_s)

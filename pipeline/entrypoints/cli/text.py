@@ -123,5 +123,10 @@ def daily_summary_text(d: dict[str, Any]) -> str:
     lines += [f"  {n} x {reason}" for reason, n in d["failures_last_24h_by_reason"].items()]
     late = d["past_timely_filing_warning"]
     lines.append(f"  past the 30-day filing warning: {len(late)}" + (f" ({', '.join(late[:10])})" if late else ""))
+    risk = d.get("timely_filing_risk") or []
+    lines.append(f"  not paid and near the 180-day filing limit: {len(risk)}" + (f" ({', '.join(risk[:10])})"
+                                                                               if risk else ""))
+    remitted = ", ".join(f"{n} {status}" for status, n in sorted((d.get("remitted_last_24h") or {}).items()))
+    lines.append(f"  remittances posted in the last 24 hours: {remitted or 'none'}")
     lines.append(f"  refused events: {d['refused_events']}; dead messages: {d['dead_messages']}")
     return "\n".join(lines)

@@ -246,3 +246,23 @@ def test_corrected_and_void_claims_quote_the_payer_claim_number(world: Any) -> N
     assert validate_837p(void).ok and ":B:8*" in void and "REF*F8*PCN0000000105~" in void
     again = correct(deps.ledger, CLAIM, deps.send, kind="void", source="test")
     assert not again.ok and "voided" in again.message
+
+
+def test_timely_filing_risk_is_announced_once_per_claim(world: Any) -> None:
+    from datetime import date
+
+    from pipeline.application.receivables import alert_timely_filing
+
+    deps, _, _ = world
+    notices: list[dict[str, Any]] = []
+
+    class Alerts:
+        def notify(self, notice: dict[str, Any]) -> None:
+            notices.append(notice)
+
+    assert alert_timely_filing(deps.ledger, Alerts(), today=date(2027, 4, 1), warning_days=150) == []  # 132 days
+    assert alert_timely_filing(deps.ledger, Alerts(), today=date(2027, 4, 30), warning_days=150) == [CLAIM]
+    assert alert_timely_filing(deps.ledger, Alerts(), today=date(2027, 5, 1), warning_days=150) == []
+    assert notices == [{"type": "claim.timely_filing_risk", "claim_id": CLAIM, "route": "direct_billing",
+                        "status": "accepted", "age_days": 161, "days_left": 19, "denial_codes": []}]
+    assert "alert.timely_filing" in [e["kind"] for e in deps.ledger.timeline(CLAIM)]
