@@ -50,10 +50,12 @@ def reconcile_once(deps: Deps, *, older_than_s: float, now: float | None = None)
 
 
 class RemittanceTicker:
-    """Asks the workers for a pass over the clearinghouse's remittances every `every_s` seconds (0: never)."""
+    """Asks the workers for a pass over the clearinghouse's remittances every `every_s` seconds (0: never),
+    the first `every_s` after it starts."""
 
-    def __init__(self, deps: Deps, every_s: float) -> None:
-        self.deps, self.every_s, self.last = deps, every_s, float("-inf")
+    def __init__(self, deps: Deps, every_s: float, *, started: float | None = None) -> None:
+        self.deps, self.every_s = deps, every_s
+        self.last = time.monotonic() if started is None else started
 
     def tick(self, now: float | None = None) -> bool:
         now = time.monotonic() if now is None else now
