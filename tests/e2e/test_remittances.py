@@ -139,3 +139,27 @@ def test_corrected_and_void_claims_through_the_cli_and_the_api(start_stack: Call
     assert superbill_json(stack, "ar")["claims"] == 0
     again = superbill(stack, "claims", "void", cid)
     assert again.returncode == 2 and "voided" in again.stderr
+
+
+def test_the_demo_ends_every_direct_claim_paid_or_denied(tmp_path: Any) -> None:
+    import json
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_URL", "SUPERBILL_"))}
+    events = tmp_path / "events"
+    events.mkdir()
+    for n in range(4):
+        doc = event("va_direct", f"demo{n}", va_referral__referral_number=f"VA{n:010d}")
+        (events / f"va_{n}.json").write_text(json.dumps(doc))
+    done = subprocess.run([sys.executable, "-m", "pipeline.entrypoints.cli", "demo", "--events", str(events),
+                           "--faults", "deny_rate=0.5,underpay_rate=0.5,seed=11", "--json"], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    claims = json.loads(done.stdout)["claims"]
+    assert len(claims) == 4 and {c["status"] for c in claims} <= {"paid", "denied"}
+    for c in claims:
+        if c["status"] == "denied":
+            assert c["paid_amount"] == "0.00" and c["denial_codes"], c
+        else:
+            assert c["paid_amount"] in ("260.00", "208.00") and c["denial_codes"] == [], c
+    assert {c["status"] for c in claims} == {"paid", "denied"}  # seed 11: both outcomes
