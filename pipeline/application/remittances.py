@@ -31,7 +31,6 @@ log = structlog.get_logger(__name__)
 
 LEASE = "remittances"
 MAX_PAGES = 20
-WAITING_STATUSES = ("routed", "submitting")  # the 835 overtook our own record of the submission: try later
 
 
 def fetch_and_post(deps: Deps) -> dict[str, int]:
@@ -144,7 +143,8 @@ def _post_claim(deps: Deps, remittance_id: str, remittance: Remittance,
         return {**entry, "outcome": "not_postable", "detail": "; ".join(posting.problems)}, False
     expected = statuses_before(posting.kind, remitted_before=bool(claim.remittance_ids))
     if claim.status not in expected:
-        outcome = "waiting" if claim.status in WAITING_STATUSES else "not_postable"
+        # a claim still on its way (the 835 overtook our record of its submission) is tried again later
+        outcome = "not_postable" if claim.is_final else "waiting"
         return {**entry, "outcome": outcome,
                 "detail": f"the claim is {claim.status}; a {posting.kind} applies to {', '.join(expected)}"}, False
     to = status_after(posting.kind)

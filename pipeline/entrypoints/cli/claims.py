@@ -150,7 +150,7 @@ def cmd_resubmit(args: argparse.Namespace) -> int:
         err("give claim ids or --status, not both")
         return EXIT_ERROR
     if not args.claim_ids and not args.status:
-        err("give claim ids, or --status S (rejected, failed or needs_attention) to pick them")
+        err("give claim ids, or --status S (rejected, failed, needs_attention or denied) to pick them")
         return EXIT_ERROR
     unknown = [c for c in dict.fromkeys(args.claim_ids) if deps.ledger.get(c) is None]
     if unknown:  # a mistyped id stops the whole batch before anything is resubmitted
