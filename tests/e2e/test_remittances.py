@@ -15,7 +15,7 @@ import requests
 
 from pipeline.adapters.redis_remittances import RedisRemittances
 from pipeline.entrypoints.demo import Stack
-from tests.e2e.opskit import event, ops_json, post, statuses, superbill, superbill_json, wait_for
+from tests.e2e.opskit import event, ops, ops_json, post, statuses, superbill, superbill_json, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -128,8 +128,12 @@ def test_corrected_and_void_claims_through_the_cli_and_the_api(start_stack: Call
     corrected = superbill_json(stack, "claims", "show", cid)
     assert corrected["status"] == "paid" and corrected["paid_amount"] == "260.00"
 
-    answer = ops_json(stack, "POST", f"/claims/{cid}/void")
-    assert answer["ok"]
+    # the void from the ops page's form (its own answer is a redirect with the message)
+    page = {"Authorization": f"Bearer {stack.ops_token}"}
+    assert requests.post(stack.web_url + f"/ops/claims/{cid}/void", timeout=10,
+                         allow_redirects=False).status_code == 401
+    form = requests.post(stack.web_url + f"/ops/claims/{cid}/void", headers=page, timeout=10, allow_redirects=False)
+    assert form.status_code == 303 and "void" in requests.utils.unquote(form.headers["location"]).lower()
     wait_for(lambda: stack.receipts(), lambda r: r.get(cid) == 3, timeout_s=45, what="the void sent")
     wait_for(lambda: statuses(stack, [cid]), lambda seen: seen == {cid: "accepted"}, timeout_s=45,
              what="the void accepted")
@@ -139,6 +143,8 @@ def test_corrected_and_void_claims_through_the_cli_and_the_api(start_stack: Call
     assert superbill_json(stack, "ar")["claims"] == 0
     again = superbill(stack, "claims", "void", cid)
     assert again.returncode == 2 and "voided" in again.stderr
+    refused = ops(stack, "POST", f"/claims/{cid}/void")
+    assert refused.status_code == 409 and "voided" in refused.json()["errors"][0]["message"]
 
 
 def test_the_demo_ends_every_direct_claim_paid_or_denied(tmp_path: Any) -> None:
