@@ -203,7 +203,7 @@ def _claim_segments(outcome: ClaimOutcome) -> list[str]:
     claim = outcome.claim
     segs = [
         _segment("CLP", claim.claim_id, outcome.status_code, _amount(outcome.charge), _amount(outcome.paid),
-                 _amount(outcome.patient_responsibility), "MC", outcome.payer_claim_number,
+                 _amount(outcome.patient_responsibility), "VA", outcome.payer_claim_number,
                  claim.place_of_service, claim.frequency_code),
         _segment("NM1", "QC", "1", claim.patient_last, claim.patient_first, "", "", "", "MI", claim.member_id),
     ]
