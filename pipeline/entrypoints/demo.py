@@ -273,6 +273,10 @@ def _print_table(rows: list[dict[str, Any]], refused: list[dict[str, Any]]) -> N
     print(f"{'session':<26} {'claim':<21} {'route':<20} {'status':<16} {'receipts':>8}  problems / reasons")
     for r in rows:
         why = ", ".join(r["problems"]) or "; ".join(r["peer_reasons"]) or (r["last_error"] or "")
+        if r.get("status") == "paid":
+            why = f"paid {r['paid_amount']}"
+        elif r.get("denial_codes"):
+            why = "denied: " + ", ".join(r["denial_codes"])
         print(f"{r['session_id']:<26} {r['claim_id']:<21} {r['route'] or '-':<20} {r['status']:<16} "
               f"{r['peer_receipts']:>8}  {why}")
     for r in refused:
