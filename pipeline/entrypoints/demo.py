@@ -87,6 +87,9 @@ class Stack:
             "SUPERBILL_SUBMIT_MIN_BACKOFF_MS": "300",
             "SUPERBILL_SUBMIT_MAX_BACKOFF_MS": "3000",
             "SUPERBILL_LOG_LEVEL": "INFO",
+            # a reconciler process started on the stack fetches no remittances unless asked (the demo's own
+            # reconciler fetches every second)
+            "SUPERBILL_REMITTANCE_POLL": "0",
             "PYTHONUNBUFFERED": "1",
             **self.extra_env,
         }
