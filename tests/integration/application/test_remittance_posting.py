@@ -266,3 +266,39 @@ def test_timely_filing_risk_is_announced_once_per_claim(world: Any) -> None:
     assert notices == [{"type": "claim.timely_filing_risk", "claim_id": CLAIM, "route": "direct_billing",
                         "status": "accepted", "age_days": 161, "days_left": 19, "denial_codes": []}]
     assert "alert.timely_filing" in [e["kind"] for e in deps.ledger.timeline(CLAIM)]
+
+
+def test_a_pass_that_dies_between_two_claims_posts_each_once_the_next_time(world: Any) -> None:
+    from pipeline.sandbox.era import paid_in_full, read_submitted_claim, render_835
+
+    deps, peer, _ = world
+    other = EVENT.replace(b"ses_va_direct", b"ses_va_other").replace(b"evt_va_direct", b"evt_va_other")
+    assert receive(deps.ledger, other, deps.send, source="test").http_status == 202
+    for step in (stages.validate, stages.assemble, stages.route, stages.submit_direct):
+        step(deps, "ses_va_other")
+    outcomes = [paid_in_full(read_submitted_claim(x12), f"PCN{n}") for n, x12 in enumerate(peer.taken.values())]
+    peer.deliver(render_835(outcomes, control_number=5, trace_number="T5", created_at=datetime(2026, 12, 5, tzinfo=UTC),
+                            sender_id="CH", receiver_id="TK", payee_name="TK", payee_npi="1245319599",
+                            payer_name="VA CCN OPTUM"))
+    real = deps.ledger.post_once
+    calls = []
+
+    def dies_after_the_first(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args[0])
+        if len(calls) == 2:
+            raise RuntimeError("the worker died here")
+        return real(*args, **kwargs)
+
+    deps.ledger.post_once = dies_after_the_first
+    with pytest.raises(RuntimeError):
+        remittances.fetch_and_post(deps)
+    deps.ledger.post_once = real
+    assert [c.status for c in deps.ledger.get_many([CLAIM, "ses_va_other"])] == ["paid", "accepted"]
+    assert store(deps).unposted() == [store(deps).all()[0].remittance_id]
+    remittances.fetch_and_post(deps)
+    assert [c.status for c in deps.ledger.get_many([CLAIM, "ses_va_other"])] == ["paid", "paid"]
+    for cid in (CLAIM, "ses_va_other"):
+        assert [e["kind"] for e in deps.ledger.timeline(cid) if e["kind"].startswith("remittance.")] == [
+            "remittance.payment"]
+    [kept] = store(deps).all()
+    assert [c["outcome"] for c in kept.claims] == ["posted", "posted"] and store(deps).unposted() == []
