@@ -164,8 +164,10 @@ def _money_metrics(ledger: Ledger) -> Iterator[Any]:
                                labels=["status"])
     r = ledger.r
     statuses: dict[str, int] = {}
+    pipe = r.pipeline(transaction=False)
     for rid in r.zrange(ledger.prefix + "remits", 0, -1):
-        status = r.hget(ledger.prefix + "remit:" + rid.decode(), "status")
+        pipe.hget(ledger.prefix + "remit:" + rid.decode(), "status")
+    for status in pipe.execute():
         key = status.decode() if status else "received"
         statuses[key] = statuses.get(key, 0) + 1
     for status in ("received", "posted", "partly_posted", "invalid"):

@@ -73,19 +73,17 @@ class RedisRemittances:
 
     def get(self, remittance_id: str) -> StoredRemittance | None:
         raw = self.r.hgetall(self._k("remit", remittance_id))
-        if not raw:
-            return None
-        d = {_s(k): _s(v) for k, v in raw.items()}
-        return StoredRemittance(
-            remittance_id=d["remittance_id"], source_id=d.get("source_id", ""),
-            received_at=float(d.get("received_at") or 0), x12=d.get("x12", ""), status=d.get("status", "received"),
-            deliveries=int(d.get("deliveries") or 1), errors=json.loads(d.get("errors") or "[]"),
-            claims=json.loads(d.get("claims") or "[]"), summary=json.loads(d.get("summary") or "{}"),
-        )
+        return _stored({_s(k): _s(v) for k, v in raw.items()}) if raw else None
 
     def all(self) -> list[StoredRemittance]:
+        """Every file, oldest first, without its X12 text (`get` has it): one round trip for the lot."""
         ids = [_s(x) for x in self.r.zrange(self._k("remits"), 0, -1)]
-        return [r for r in (self.get(i) for i in ids) if r is not None]
+        pipe = self.r.pipeline(transaction=False)
+        for rid in ids:
+            pipe.hmget(self._k("remit", rid), _LISTED)
+        rows = [dict(zip(_LISTED, (_s(v) if v is not None else None for v in values), strict=True))
+                for values in pipe.execute()]
+        return [_stored({k: v for k, v in row.items() if v is not None}) for row in rows if row["remittance_id"]]
 
     def unposted(self) -> list[str]:
         ids = [_s(x) for x in self.r.smembers(self._k("remit", "unposted"))]
@@ -100,3 +98,15 @@ class RedisRemittances:
         if status not in ("received", "partly_posted"):
             pipe.srem(self._k("remit", "unposted"), remittance_id)
         pipe.execute()
+
+
+_LISTED = ("remittance_id", "source_id", "received_at", "status", "deliveries", "errors", "claims", "summary")
+
+
+def _stored(d: dict[str, str]) -> StoredRemittance:
+    return StoredRemittance(
+        remittance_id=d["remittance_id"], source_id=d.get("source_id", ""),
+        received_at=float(d.get("received_at") or 0), x12=d.get("x12", ""), status=d.get("status", "received"),
+        deliveries=int(d.get("deliveries") or 1), errors=json.loads(d.get("errors") or "[]"),
+        claims=json.loads(d.get("claims") or "[]"), summary=json.loads(d.get("summary") or "{}"),
+    )
