@@ -3,6 +3,7 @@ while a worker is SIGKILLed mid-pass and every 835 is delivered twice; denials r
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
@@ -96,6 +97,9 @@ def test_denials_are_reported_resubmittable_and_owed(start_stack: Callable[..., 
     assert text.returncode == 0 and cid in text.stdout.split("not paid 0 days")[1]
     api_ar = ops_json(stack, "GET", "/ar?warn_days=0")
     assert [r["claim_id"] for r in api_ar["timely_filing"]["claims"]] == [cid]
+    exported = superbill(stack, "claims", "export", "--from", "2026-11-01", "--to", "2026-11-30", "--format", "jsonl")
+    [line] = [json.loads(x) for x in exported.stdout.splitlines() if cid in x]
+    assert (line["payer_paid"], line["denial_codes"]) == ("0.00", "|".join(row["denial_codes"]))
     # the ops page: the overview lists the denial, the claim shows its payment, the money pages show both
     page = {"Authorization": f"Bearer {stack.ops_token}"}
     overview = requests.get(stack.web_url + "/ops", headers=page, timeout=10).text
@@ -154,7 +158,6 @@ def test_corrected_and_void_claims_through_the_cli_and_the_api(start_stack: Call
 
 
 def test_the_demo_ends_every_direct_claim_paid_or_denied(tmp_path: Any) -> None:
-    import json
     import subprocess
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_URL", "SUPERBILL_"))}
