@@ -49,6 +49,9 @@ def reconcile_once(deps: Deps, *, older_than_s: float, now: float | None = None)
             continue
         deps.ledger.note(claim.claim_id, "reconciler.redrive", status=claim.status)
         redriven.append(claim.claim_id)
+    from pipeline.application.statement_delivery import redrive_deliveries
+
+    redriven += redrive_deliveries(deps, older_than_s=older_than_s, now=now)
     if redriven:
         log.warning("reconciler.redriven", count=len(redriven), claim_ids=redriven[:50])
     return redriven
@@ -84,6 +87,8 @@ def check_timely_filing(deps: Deps) -> list[str]:
 
 
 def run_forever(deps: Deps, *, older_than_s: float, every_s: float = 15.0, remittance_every_s: float = 0.0) -> None:
+    from pipeline.application.monthly_statements import run_if_due
+
     ticker = RemittanceTicker(deps, remittance_every_s)
     next_pass = next_filing_check = 0.0
     while True:
@@ -100,6 +105,7 @@ def run_forever(deps: Deps, *, older_than_s: float, every_s: float = 15.0, remit
         if time.monotonic() >= next_pass:
             try:
                 reconcile_once(deps, older_than_s=older_than_s)
+                run_if_due(deps, now=time.time())
             except Exception:  # keep going: the next pass tries again
                 log.exception("reconciler.pass_failed")
             next_pass = time.monotonic() + every_s

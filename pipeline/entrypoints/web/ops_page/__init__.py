@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from pipeline.application import exports, ops, receivables, remittances
+from pipeline.application import exports, ops, period_statements, receivables, remittances, statement_delivery
 from pipeline.application.stages import Deps
 from pipeline.application.statements import statement_pdf
 from pipeline.entrypoints.web.ops_api import bearer, token_ok
@@ -66,7 +66,9 @@ def build_ops_page(deps: Deps, *, ops_token: str | None) -> APIRouter:
         rows_by_status = {status: [c.summary() for c in ops.list_claims_page(
             ledger, ops.ClaimFilter(status=status), limit=OVERVIEW_ROWS)[0]]
             for status in ("failed", "rejected", "needs_attention", "denied")}
-        body = views.overview_body(s, rows_by_status)
+        failed_emails = [{**c.summary(), "statement_error": c.statement_error}
+                         for c in ledger.get_many(ledger.failed_deliveries(limit=OVERVIEW_ROWS))]
+        body = views.overview_body(s, rows_by_status, failed_emails)
         return layout.page("Overview", body, msg=msg)
 
     @router.get("/claims")
@@ -119,6 +121,36 @@ def build_ops_page(deps: Deps, *, ops_token: str | None) -> APIRouter:
         if pdf is None:
             return layout.page("No statement", f"<p>Claim {escape(claim_id)} has no statement.</p>")
         return Response(pdf, media_type="application/pdf")
+
+    @router.post("/claims/{claim_id}/statement/send")
+    def send_statement(request: Request, claim_id: str) -> Response:
+        if not signed_in(request):
+            return Response("a valid ops token is required", 401)
+        result = statement_delivery.resend_statement(deps, deps.send, claim_id, source="ops page")
+        return _back(f"/ops/claims/{claim_id}", result.message[:1].upper() + result.message[1:] + ".",
+                     error=not result.ok)
+
+    @router.get("/statement")
+    def period(request: Request) -> Response:
+        if not signed_in(request):
+            return to_login()
+        query = request.query_params
+        client = query.get("client", "").strip()
+        try:
+            since, until = date.fromisoformat(query.get("from", "")), date.fromisoformat(query.get("to", ""))
+        except ValueError:
+            since = until = None  # type: ignore[assignment]
+        if not client or since is None:
+            return layout.page("Client statement", "<p>Give the client id and both dates (YYYY-MM-DD).</p>"
+                               + views.period_statement_form(), msg=None)
+        try:
+            statement = period_statements.period_statement(deps, client, since, until)
+        except period_statements.NoSessions as exc:
+            return layout.page("Client statement", f"<p>{escape(str(exc))}.</p>" + views.period_statement_form(),
+                               msg=None)
+        name = f"statement-{statement.document_number}.pdf"
+        return Response(statement.pdf, media_type="application/pdf",
+                        headers={"Content-Disposition": f'inline; filename="{name}"'})
 
     @router.post("/claims/{claim_id}/amend")
     async def amend(request: Request, claim_id: str) -> Response:
