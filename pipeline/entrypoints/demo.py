@@ -172,7 +172,7 @@ class Stack:
         return dict(requests.get(self.sandbox_url + "/_sandbox/receipts", timeout=10).json())
 
     def wait_settled(self, claim_ids: list[str], timeout_s: float) -> bool:
-        """Every claim final, and every direct-billing claim the payer took also paid or denied (its 835 in)."""
+        """`wait_final`, and every direct-billing claim the payer took also paid or denied (its 835 in)."""
         ledger = self.ledger()
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -180,7 +180,7 @@ class Stack:
             if len(claims) == len(claim_ids) and all(
                     c.status in FINAL_STATUSES and not (c.route == "direct_billing" and c.status == "accepted")
                     for c in claims):
-                return True
+                return self.wait_final(claim_ids, max(0.0, deadline - time.monotonic()))
             time.sleep(0.2)
         return False
 
