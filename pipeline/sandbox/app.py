@@ -177,10 +177,7 @@ def create_app(faults: Faults | None = None, *, validate_837p: Validator | None 
 
     @app.get("/clearinghouse/v1/remittances")
     def remittance_feed(request: Request, after: str | None = None, limit: int = 100) -> JSONResponse:
-        problem = _auth_problem(request)
-        if problem is not None:
-            return _json(problem)
-        return calls.get("clearinghouse", f"remittances:{after}",
+        return calls.get("clearinghouse", request, f"remittances:{after}",
                          lambda _key: clearinghouse.remittances(after, limit))
 
     @app.post("/_sandbox/remittances/reverse")

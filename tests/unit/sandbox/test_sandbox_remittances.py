@@ -12,7 +12,7 @@ from pipeline.sandbox import create_app, parse_faults
 from pipeline.sandbox.x12 import segments
 
 SAMPLE = (Path(__file__).parents[2] / "fixtures" / "sample_837p.x12").read_text()
-AUTH = {"Authorization": "Bearer t"}
+AUTH = {"Authorization": "Bearer sandbox"}
 
 
 def client_for(spec: str) -> TestClient:
