@@ -21,9 +21,10 @@ from pipeline.application.ingest import receive
 from pipeline.application.ops import resubmit
 from pipeline.application.ports import PeerAnswer, RemittanceBatch, RemittanceFile
 from pipeline.application.steps import ALERT, VALIDATE
+from tests.examples import example_path
 
 FIXTURES = Path(__file__).parents[2] / "fixtures"
-EVENT = (FIXTURES / "events" / "va_direct.json").read_bytes()
+EVENT = example_path("va_direct").read_bytes()
 CLAIM = "ses_va_direct"
 
 
