@@ -34,6 +34,10 @@ class Settings:
     alert_url: str | None
     port: int
     reconcile_after_s: float
+    remittance_poll_s: float = 300.0
+    """How often the reconciler asks for a fetch of the clearinghouse's remittances (835); 0 = never."""
+    timely_filing_warning_days: int = 150
+    """Days from the date of service after which a claim not yet paid is flagged (the limit is 180)."""
     smtp: SmtpSettings | None = None
     """None: statements are not e-mailed (`SUPERBILL_SMTP_HOST` unset)."""
 
@@ -138,6 +142,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         alert_url=env.get("SUPERBILL_ALERT_URL") or None,
         port=int(_float(env, "PORT", 8000)),
         reconcile_after_s=_float(env, "SUPERBILL_RECONCILE_AFTER", 120.0),
+        remittance_poll_s=_float(env, "SUPERBILL_REMITTANCE_POLL", 300.0),
+        timely_filing_warning_days=int(_float(env, "SUPERBILL_TIMELY_FILING_WARNING_DAYS", 150)),
         smtp=_smtp(env),
     )
 

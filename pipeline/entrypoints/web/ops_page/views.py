@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from pipeline.application import ops
 from pipeline.application.ports import Refused
+from pipeline.entrypoints.web.ops_page import money
 from pipeline.entrypoints.web.ops_page.layout import badge, detail, when, why
 from schemas.claim import RESUBMITTABLE_STATUSES, STATUSES
 from schemas.decision import ROUTES
@@ -95,14 +96,15 @@ def overview_body(s: dict[str, Any], rows_by_status: dict[str, list[dict[str, An
                   failed_emails: list[dict[str, Any]] | None = None) -> str:
     by_status = s["claims"]["by_status"]
     cards = "".join(
-        f'<a class="card{" bad" if st in ("failed", "rejected", "needs_attention") and n else ""}'
-        f'{" good" if st in ("accepted", "statement_ready") and n else ""}" href="/ops/claims?status={st}">'
+        f'<a class="card{" bad" if st in ("failed", "rejected", "needs_attention", "denied") and n else ""}'
+        f'{" good" if st in ("accepted", "statement_ready", "paid") and n else ""}" href="/ops/claims?status={st}">'
         f'<b>{n}</b>{escape(st.replace("_", " "))}</a>' for st, n in by_status.items())
     sections = []
     for status, title in (("failed", "Failed: a peer could not be reached"),
                           ("rejected", "Rejected by the peer"),
-                          ("needs_attention", "Needs attention: fix the data, then resubmit")):
-        rows, total = rows_by_status[status], s["claims"]["by_status"].get(status, 0)
+                          ("needs_attention", "Needs attention: fix the data, then resubmit"),
+                          ("denied", "Denied by the payer: fix and resubmit, or send a corrected claim")):
+        rows, total = rows_by_status.get(status, []), s["claims"]["by_status"].get(status, 0)
         form_id = f"sel-{status}"
         buttons = ""
         more = (f'<p class="muted">The oldest {len(rows)} of {total}: <a href="/ops/claims?status={status}">'
@@ -245,7 +247,8 @@ def claim_body(claim_id: str, c: dict[str, Any]) -> str:
                if c.get("last_error") else "")
             + f'<div class="grid"><div><h2>Problems</h2><ul>{findings or "<li class=muted>none</li>"}</ul></div>'
             f'<div><h2>Warnings</h2><ul>{warns or "<li class=muted>none</li>"}</ul></div></div>'
-            f'<h2>Superbill</h2>{lines or "<p class=muted>none</p>"}{amend}'
+            + money.payment_block(c)
+            + f'<h2>Superbill</h2>{lines or "<p class=muted>none</p>"}{amend}'
             f'<h2>Timeline</h2><table><thead><tr><th>when</th><th>step</th><th>detail</th></tr></thead>'
             f'<tbody>{timeline}</tbody></table>')
     return body
