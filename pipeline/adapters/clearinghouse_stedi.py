@@ -92,7 +92,7 @@ import structlog
 
 from pipeline.adapters.http_peer import PeerClient
 from pipeline.application.errors import PeerRefused, PeerUnavailable, SubmissionUnknown
-from pipeline.application.ports import PeerAnswer
+from pipeline.application.ports import PeerAnswer, RemittanceBatch, RemittanceFile
 from pipeline.documents.x12_277ca import ClaimAcknowledgment, parse_277ca, segments
 
 log = structlog.get_logger(__name__)
@@ -125,24 +125,6 @@ def _stamp(value: str | None) -> float | None:
         return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
     except ValueError:
         return None
-
-
-@dataclass(frozen=True)
-class RemittanceFile:
-    """One 835 as Stedi delivered it: its transaction id, the raw X12, its place in our local order."""
-
-    source_id: str
-    x12: str
-    cursor: str | None = None
-
-
-@dataclass(frozen=True)
-class RemittanceBatch:
-    """The 835s after a cursor, oldest first, and the cursor to go on from."""
-
-    files: list[RemittanceFile]
-    cursor: str | None
-    has_more: bool = False
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from pipeline.sandbox.clearinghouse import Clearinghouse, Validator
 from pipeline.sandbox.faults import Faults, parse_faults
 from pipeline.sandbox.smtp import Mailbox, SandboxMailServer, parse_mail_faults
 from pipeline.sandbox.state import Answer, JSONDict, SandboxState
-from pipeline.sandbox.stedi import RemittanceSource, StediPeer
+from pipeline.sandbox.stedi import StediPeer
 
 log = structlog.get_logger("pipeline.sandbox")
 
@@ -175,16 +175,15 @@ def _faults_view(faults: Faults) -> JSONDict:
 
 
 def create_app(faults: Faults | None = None, *, validate_837p: Validator | None = None,
-               tokens: PeerTokens | None = None, mailbox: Mailbox | None = None,
-               remittance: RemittanceSource | None = None) -> FastAPI:
+               tokens: PeerTokens | None = None, mailbox: Mailbox | None = None) -> FastAPI:
     """Both sandbox peers, with their own in-memory state, the given faults and the tokens they require.
 
-    ``validate_837p`` is the 999 check (default: ``pipeline.documents.x12_validation.validate_837p``);
-    ``remittance`` makes the 835 the Stedi shape publishes for an accepted claim (none by default).
+    ``validate_837p`` is the 999 check (default: ``pipeline.documents.x12_validation.validate_837p``).
     """
     state = SandboxState(faults if faults is not None else Faults())
     clearinghouse = Clearinghouse(state, validate_837p or _default_validator())
-    stedi = StediPeer(state, validate_837p or _default_validator(), remittance=remittance)
+    stedi = StediPeer(state, validate_837p or _default_validator(),
+                      remittances=lambda after: list(clearinghouse.remittances(str(after), 500).body["remittances"]))
     billing = BillingService(state)
     calls = _PeerCalls(state, tokens or PeerTokens())
 

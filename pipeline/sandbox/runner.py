@@ -11,7 +11,6 @@ import uvicorn
 from pipeline.sandbox.app import PeerTokens, create_app
 from pipeline.sandbox.clearinghouse import Validator
 from pipeline.sandbox.faults import Faults, parse_faults
-from pipeline.sandbox.stedi import RemittanceSource
 
 
 class SandboxServer:
@@ -29,10 +28,9 @@ class SandboxServer:
         validate_837p: Validator | None = None,
         tokens: PeerTokens | None = None,
         log_level: str = "warning",
-        remittance: RemittanceSource | None = None,
     ) -> None:
         parsed = parse_faults(faults) if isinstance(faults, str) else faults
-        self.app = create_app(parsed, validate_837p=validate_837p, tokens=tokens, remittance=remittance)
+        self.app = create_app(parsed, validate_837p=validate_837p, tokens=tokens)
         config = uvicorn.Config(
             self.app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=1
         )

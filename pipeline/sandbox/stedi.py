@@ -11,7 +11,8 @@ Served under ``/stedi`` (see ``pipeline.sandbox.app``): ``/stedi/healthcare/2024
   A claim that fails validation (400) is not kept: its key stays free, as for the sandbox's other shape.
 - 200: ``status: SUCCESS``, ``claimReference`` and Stedi's accepting 277CA (A1:20) in ``x12``; the payer's
   277CA (A2:20 with a payer claim number, or a rejection at ``reject_rate``) is published ``ack_delay_ms``
-  later; an 835 follows when a remittance source is plugged in.
+  later; the sandbox payer's 835s (``pipeline.sandbox.era``: paid, underpaid, denied, reversed, as the faults
+  say, ``remit_delay_ms`` after the payer accepted) are published as they are written.
 - ``GET /polling/transactions``: oldest first, ``pageSize`` (default 100), always a ``nextPageToken``.
 - ``GET /transactions/{id}/input-url``: a download URL for the X12, served without a key.
 """
@@ -40,8 +41,9 @@ log = structlog.get_logger("pipeline.sandbox.stedi")
 REPLAY_WINDOW_S = 24 * 3600
 MAX_PAGE_SIZE = 500
 
-# A remittance source: the 835 for a claim the payer accepted (claim id, charge, payer claim number), or None.
-RemittanceSource = Callable[[str, str, str], str | None]
+# The sandbox payer's remittance feed: the 835 files written after a place in it, as
+# {"seq", "remittance_id", "x12"} (``Clearinghouse.remittances``: it adjudicates what is due first).
+RemittanceFeed = Callable[[int], list[JSONDict]]
 
 
 @dataclass
@@ -67,11 +69,12 @@ class StediPeer:
     so ``/_sandbox/receipts`` counts them."""
 
     def __init__(self, state: SandboxState, validate: Validator, *, clock: Callable[[], float] = time.monotonic,
-                 remittance: RemittanceSource | None = None) -> None:
+                 remittances: RemittanceFeed | None = None) -> None:
         self._state = state
         self._validate = validate
         self._clock = clock
-        self._remittance = remittance
+        self._remittances = remittances
+        self._era_seq = 0  # the place in the payer's remittance feed already published
         self._lock = threading.Lock()
         self._taken: dict[str, _Taken] = {}
         self._in_flight: set[str] = set()
@@ -161,7 +164,9 @@ class StediPeer:
                 idempotency_key=key or correlation_id, claim_id=claim_id, submission_id=correlation_id,
                 fingerprint=fingerprint, x12=x12, received_at=utc_now(), first_answer=answer,
                 ack277ca={"status": "rejected" if rejected else "accepted"},
-                decided_ack277ca={"status": "rejected" if rejected else "accepted"}, decide_after=0.0)
+                decided_ack277ca={"status": "rejected" if rejected else "accepted",
+                                  "payer_claim_number": None if rejected else payer_claim_number},
+                decide_after=self._clock() + faults.ack_delay_ms / 1000.0)
             delay_s = faults.ack_delay_ms / 1000.0
         now = self._clock()
         self._schedule("277", accepted, now, usage)
@@ -175,9 +180,6 @@ class StediPeer:
                                      sender="payer", category="A2", status="20", charge=charge,
                                      payer_claim_number=payer_claim_number, usage=usage, service_date=served)
         self._schedule("277", payer_ack, now + delay_s, usage)
-        era = None if rejected or self._remittance is None else self._remittance(claim_id, charge, payer_claim_number)
-        if era:
-            self._schedule("835", era, now + 2 * delay_s, usage)
         log.info("sandbox.stedi.taken", claim_id=claim_id, idempotency_key=key, correlation_id=correlation_id,
                  payer_277ca="rejected" if rejected else "accepted")
         return answer
@@ -205,6 +207,7 @@ class StediPeer:
             except ValueError:
                 return Answer(400, {"code": "BadRequestException", "message": "startDateTime is not ISO 8601"})
         size = max(1, min(page_size, MAX_PAGE_SIZE))
+        self._take_remittances()
         with self._lock:
             self._publish_due()
             if not page_token:  # processed after startDateTime, exclusive
@@ -213,6 +216,16 @@ class StediPeer:
             position = after + len(page)
         items = [self._summary(item) for item in page]
         return Answer(200, {"items": items, "nextPageToken": _token(position)})
+
+    def _take_remittances(self) -> None:
+        """The payer's new 835s (the sandbox clearinghouse writes them for the claims it accepted, whichever
+        shape took them) become inbound 835 transactions."""
+        if self._remittances is None:
+            return
+        while entries := self._remittances(self._era_seq):
+            for entry in entries:
+                self._schedule("835", str(entry["x12"]), self._clock(), "test")
+                self._era_seq = max(self._era_seq, int(entry["cursor"]))
 
     def _publish_due(self) -> None:
         now = self._clock()
@@ -250,6 +263,7 @@ class StediPeer:
                 self._scheduled.clear()
                 self._published.clear()
                 self._documents.clear()
+                self._era_seq = 0
 
 
 def _token(position: int) -> str:

@@ -21,24 +21,15 @@ from pipeline.application.errors import PeerRefused, PeerUnavailable, Submission
 from pipeline.application.ingest import receive
 from pipeline.application.ops import amend, resubmit
 from pipeline.application.reason_codes import error_code
+from pipeline.documents.x12_validation import _run_pyx12 as validate_x12
 from pipeline.sandbox import SandboxServer
 from tests.examples import example_path
 
 SAMPLE_837P = (Path(__file__).parents[2] / "fixtures" / "sample_837p.x12").read_text()
 QUICK = RetryPolicy(attempts=3, total_s=15.0, initial_s=0.05, max_wait_s=0.2)
-ERA = "ISA*00*          *00*          *ZZ*VACCN          *ZZ*TKNEADS        *261201*1200*^*00501*000000077*0*T*:~" \
-      "GS*HP*VACCN*TKNEADS*20261201*1200*77*X*005010X221A1~ST*835*0001*005010X221A1~" \
-      "CLP*{claim}*1*{charge}*{charge}**MC*{pcn}~" \
-      "SE*3*0001~GE*1*77~IEA*1*000000077~"
-
-
-def remittance(claim_id: str, charge: str, payer_claim_number: str) -> str:
-    return ERA.format(claim=claim_id, charge=charge, pcn=payer_claim_number)
-
-
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(remittance=remittance) as server:
+    with SandboxServer() as server:
         yield server
 
 
@@ -201,34 +192,39 @@ def test_past_the_replay_window_an_unanswered_key_waits_for_ops(sandbox: Sandbox
 
 def test_the_poll_pages_from_its_stored_cursor_and_takes_each_transaction_once(sandbox: SandboxServer,
                                                                                redis_url: str) -> None:
+    set_faults(sandbox, "remit_delay_ms=600000")  # 277CAs only here
     ch = adapter(sandbox, redis_url, page_size=2)
     for n in range(3):
         ch.submit(x12_for(f"ses_q{n}"), idempotency_key=f"ses_q{n}-1")
-    # 3 claims: Stedi's 277CA, the payer's 277CA and an 835 each, two per page
-    assert ch.poll() == 9
+    # 3 claims: Stedi's 277CA and the payer's 277CA each, two per page
+    assert ch.poll() == 6
     cursor = ch.store.cursor()
     assert cursor is not None
     assert ch.poll() == 0 and ch.store.cursor() == cursor
     ch.submit(x12_for("ses_q3"), idempotency_key="ses_q3-1")
-    assert ch.poll() == 3
+    assert ch.poll() == 2
     assert all(ch.lookup(f"ses_q{n}-1").outcome == "accepted" for n in range(4))  # type: ignore[union-attr]
     ch.store.r.delete(ch.store.p + "cursor")  # a lost cursor starts again from the start time: nothing twice
     assert ch.poll() == 0
     ch.store.set_cursor("not-a-token")  # a token Stedi refuses (400): again from the newest taken, nothing twice
     ch.submit(x12_for("ses_q4"), idempotency_key="ses_q4-1")
-    assert ch.poll() == 3 and ch.store.cursor() != "not-a-token"
+    assert ch.poll() == 2 and ch.store.cursor() != "not-a-token"
 
 
-def test_835s_are_fetched_raw_in_order_from_a_cursor(sandbox: SandboxServer, redis_url: str) -> None:
+def test_the_payers_835s_are_fetched_raw_in_order_from_a_cursor(sandbox: SandboxServer, redis_url: str) -> None:
+    set_faults(sandbox, "remit_delay_ms=0,deny_rate=0.5,seed=11")
     ch = adapter(sandbox, redis_url)
     ch.submit(x12_for("ses_e1"), idempotency_key="ses_e1-1")
     ch.submit(x12_for("ses_e2"), idempotency_key="ses_e2-1")
     batch = ch.remittances(None)
-    assert [f.x12.split("CLP*")[1].split("*")[0] for f in batch.files] == ["ses_e1", "ses_e2"]
-    assert all(f.x12.startswith("ISA") and "ST*835*" in f.x12 and f.source_id for f in batch.files)
+    claims = [seg.split("*")[1] for f in batch.files for seg in f.x12.split("~") if seg.startswith("CLP*")]
+    assert sorted(claims) == ["ses_e1", "ses_e2"]
+    assert all(validate_x12(f.x12).ok for f in batch.files)  # 005010X221A1, as the payer wrote it
     assert batch.cursor == batch.files[-1].cursor and not batch.has_more
+    assert all(f.source_id for f in batch.files)  # Stedi's transaction id
     again = ch.remittances(batch.cursor)
     assert again.files == [] and again.cursor == batch.cursor
+    assert len(ch.remittances(None).files) == len(batch.files)  # from the start again: the same files, once
 
 
 # the submission step with the Stedi adapter: a submission cut off by a crash ------------------------------

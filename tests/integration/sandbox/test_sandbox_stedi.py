@@ -54,7 +54,8 @@ def test_keys_and_authorization_are_checked(sandbox: SandboxServer) -> None:
 
 
 def test_the_poll_pages_oldest_first_and_every_277ca_is_valid(sandbox: SandboxServer) -> None:
-    requests.put(sandbox.url + "/_sandbox/faults", json={"spec": "reject_rate=0.5,seed=3"}, timeout=10)
+    requests.put(sandbox.url + "/_sandbox/faults", json={"spec": "reject_rate=0.5,seed=3,remit_delay_ms=600000"},
+                 timeout=10)
     for n in range(3):
         assert submit(sandbox, SAMPLE_837P.replace("ses_1001", f"ses_{n}"), f"k-{n}").status_code == 200
     headers = {"Authorization": "test_key"}
