@@ -11,12 +11,13 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from pipeline.application.ingest import Outcome, receive
-from pipeline.application.ports import ClaimLedger, QueueMonitor, StepSender
+from pipeline.application.ports import ClaimLedger, QueueMonitor, Refused, StepSender
 from pipeline.application.reason_codes import claim_reason_codes
 from pipeline.application.stages import claim_index
+from pipeline.application.statements import has_statement
 from pipeline.application.steps import SUBMISSION_STEP, VALIDATE
 from pipeline.domain.intake import InputRejected, parse_event_document
-from schemas.claim import RESUBMITTABLE_STATUSES, STATUSES, Claim
+from schemas.claim import FINAL_STATUSES, RESUBMITTABLE_STATUSES, STATUSES, Claim
 from schemas.event import unknown_fields
 
 TIMELY_FILING_WARNING_DAYS = 30
@@ -55,6 +56,60 @@ def list_claims(ledger: ClaimLedger, flt: ClaimFilter) -> list[Claim]:
     return [c for c in ledger.get_many(ids) if flt.matches(c)]
 
 
+# pages ------------------------------------------------------------------------------------------------
+class BadCursor(ValueError):
+    pass
+
+
+def _cursor(position: tuple[float, str]) -> str:
+    return f"{position[0]!r}:{position[1]}"
+
+
+def _position(cursor: str | None) -> tuple[float, str] | None:
+    if not cursor:
+        return None
+    score, sep, member = cursor.partition(":")
+    try:
+        if sep and member:
+            return float(score), member
+    except ValueError:
+        pass
+    raise BadCursor("is not a cursor this list gave out (copy next_cursor from the previous page)")
+
+
+def list_claims_page(ledger: ClaimLedger, flt: ClaimFilter, *, limit: int,
+                     cursor: str | None = None) -> tuple[list[Claim], str | None]:
+    """Up to `limit` matching claims after `cursor`, oldest first (by creation, or with a status by the
+    time they reached it), and the cursor of the next page (None once the end of the list is reached).
+    Reads the index a batch at a time: a page costs what it shows, plus the claims the filter skips."""
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    after, found = _position(cursor), []
+    batch_size = max(limit, 100)
+    while True:
+        batch = ledger.claim_ids_after(status=flt.status, after=after, count=batch_size)
+        claims = {c.claim_id: c for c in ledger.get_many([cid for cid, _ in batch])}
+        for cid, score in batch:
+            after = (score, cid)
+            claim = claims.get(cid)
+            if claim is not None and flt.matches(claim):
+                found.append(claim)
+                if len(found) == limit:
+                    return found, _cursor(after)
+        if len(batch) < batch_size:
+            return found, None
+
+
+def list_refused_page(ledger: ClaimLedger, *, limit: int,
+                      cursor: str | None = None) -> tuple[list[Refused], str | None]:
+    """Up to `limit` refused events after `cursor`, oldest first, and the next page's cursor (or None)."""
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    batch = ledger.refused_ids_after(after=_position(cursor), count=limit)
+    found = [r for r in (ledger.get_refused(rid) for rid, _ in batch) if r is not None]
+    return found, (_cursor((batch[-1][1], batch[-1][0])) if len(batch) == limit else None)
+
+
 def show_claim(ledger: ClaimLedger, claim_id: str) -> dict[str, Any] | None:
     claim = ledger.get(claim_id)
     if claim is None:
@@ -63,35 +118,44 @@ def show_claim(ledger: ClaimLedger, claim_id: str) -> dict[str, Any] | None:
         **claim.model_dump(mode="json"),
         "problems": [p.model_dump() for p in claim.problems],
         "warnings": [w.model_dump() for w in claim.warnings],
-        "has_statement": ledger.get_statement(claim_id) is not None,
+        "has_statement": has_statement(ledger, claim),
         "timeline": ledger.timeline(claim_id),
     }
 
 
 # at a glance ------------------------------------------------------------------------------------------
+# A claim of a submission route that is not accepted can only be in one of these statuses: the claims the
+# timely-filing warning looks at (the open ones, and the failed and rejected ones waiting for a person).
+_NOT_ACCEPTED = ("received", "validated", "assembled", "routed", "submitting", "submitted", "failed", "rejected")
+
+
 def summary(ledger: ClaimLedger, queues: QueueMonitor, *, today: date | None = None,
             now: float | None = None) -> dict[str, Any]:
+    """Counts from the ledger's indexes; only the claims it lists are read (never the whole ledger)."""
     now = time.time() if now is None else now
     today = today or datetime.fromtimestamp(now, UTC).date()
-    claims = ledger.get_many(ledger.claim_ids())
-    by_status: Counter[str] = Counter(c.status for c in claims)
-    by_route = Counter(c.route or "(not routed yet)" for c in claims)
-    recent = [c for c in claims if c.status in ("failed", "rejected") and c.status_changed_at >= now - 86400]
+    by_status = ledger.count_by_status()
+    total = sum(by_status.values())
+    by_route = {r: n for r, n in ledger.count_by_route().items() if n}
+    if total - sum(by_route.values()) > 0:
+        by_route["(not routed yet)"] = total - sum(by_route.values())
+    recent = ledger.get_many(ledger.claim_ids_since(now - 86400, statuses=("failed", "rejected")))
     reasons: Counter[str] = Counter()
     for c in recent:
         for reason in (c.peer_reasons or [c.last_error or "unknown"]):
             reasons[f"{c.status}: {reason}"] += 1
+    open_ids = [cid for s in _NOT_ACCEPTED if by_status.get(s) for cid in ledger.claim_ids(status=s)]
     late = [
         {"claim_id": c.claim_id, "status": c.status, "date_of_service": c.date_of_service,
          "age_days": (today - date.fromisoformat(c.date_of_service)).days}
-        for c in claims
+        for c in ledger.get_many(open_ids)
         if c.date_of_service and c.status != "accepted" and c.route in ("direct_billing", "courtesy_submission")
         and (today - date.fromisoformat(c.date_of_service)).days > TIMELY_FILING_WARNING_DAYS
     ]
     return {
         "queues": queues(),
-        "claims": {"total": len(claims), "by_status": {s: by_status.get(s, 0) for s in STATUSES},
-                   "by_route": dict(by_route)},
+        "claims": {"total": total, "by_status": {s: by_status.get(s, 0) for s in STATUSES},
+                   "by_route": by_route},
         "last_24h": {"failed": sum(c.status == "failed" for c in recent),
                      "rejected": sum(c.status == "rejected" for c in recent),
                      "by_reason": dict(reasons.most_common())},
@@ -241,8 +305,7 @@ def daily_summary(ledger: ClaimLedger, queues: QueueMonitor, *, now: float | Non
     last 24 hours, what still needs a person, and what is late."""
     now = time.time() if now is None else now
     full = summary(ledger, queues, now=now)
-    claims = ledger.get_many(ledger.claim_ids())
-    today = [c for c in claims if c.status_changed_at >= now - 86400]
+    today = ledger.get_many(ledger.claim_ids_since(now - 86400, statuses=FINAL_STATUSES))
     return {
         "type": "daily_summary",
         "period_end": datetime.fromtimestamp(now, UTC).isoformat(timespec="seconds"),

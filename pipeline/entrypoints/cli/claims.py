@@ -13,6 +13,7 @@ from pipeline.entrypoints.cli.common import (
     EXIT_OK,
     EXIT_REFUSED,
     add_filters,
+    add_paging,
     claim_filter,
     date_arg,
     err,
@@ -23,15 +24,27 @@ from pipeline.entrypoints.cli.common import (
 
 
 def cmd_claims_list(args: argparse.Namespace) -> int:
-    from pipeline.application.ops import list_claims
+    from pipeline.application.ops import BadCursor, list_claims, list_claims_page
     from pipeline.entrypoints.cli.text import claims_table
 
     deps = runtime_deps(args)
-    claims = list_claims(deps.ledger, claim_filter(args))
+    paged = args.limit is not None or args.cursor is not None
+    next_cursor = None
+    try:
+        if paged:
+            claims, next_cursor = list_claims_page(deps.ledger, claim_filter(args), limit=args.limit or 100,
+                                                   cursor=args.cursor)
+        else:
+            claims = list_claims(deps.ledger, claim_filter(args))
+    except BadCursor as exc:
+        err(f"--cursor {exc}")
+        return EXIT_REFUSED
     if args.json:
-        print_json({"claims": [c.summary() for c in claims]})
+        print_json({"claims": [c.summary() for c in claims], **({"next_cursor": next_cursor} if paged else {})})
     else:
         print(claims_table([c.summary() for c in claims]))
+        if next_cursor:
+            err(f"more: --cursor {next_cursor}")
     return EXIT_OK
 
 
@@ -52,11 +65,13 @@ def cmd_claims_show(args: argparse.Namespace) -> int:
 
 
 def cmd_claims_statement(args: argparse.Namespace) -> int:
+    from pipeline.application.statements import statement_pdf
+
     deps = runtime_deps(args)
     if deps.ledger.get(args.claim_id) is None:
         err(f"no claim {args.claim_id}")
         return EXIT_ERROR
-    pdf = deps.ledger.get_statement(args.claim_id)
+    pdf = statement_pdf(deps.ledger, deps.practice, args.claim_id)
     if pdf is None:
         err(f"claim {args.claim_id} has no statement (only statement_ready and courtesy claims have one)")
         return EXIT_ERROR
@@ -153,6 +168,7 @@ def register(sub: Any) -> None:
         dest="claims_cmd", required=True, metavar="SUBCOMMAND")
     p = claims.add_parser("list", help="claims, filtered")
     add_filters(p)
+    add_paging(p, "claims")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_claims_list)
     p = claims.add_parser("show", help="one claim with its superbill, problems and timeline")

@@ -207,11 +207,11 @@ def test_allocate_units_always_sums_to_the_total(minutes: dict[str, int], total:
 
 
 def test_allocation_refusals_say_what_is_wrong() -> None:
-    with pytest.raises(ValueError, match="^total units must not be negative, got -1$"):
+    with pytest.raises(ValueError, match=r"^total units must not be negative, got -1$"):
         allocate_units({"97140": 30}, -1)
-    with pytest.raises(ValueError, match="^minutes must not be negative, got -5 for 97140$"):
+    with pytest.raises(ValueError, match=r"^minutes must not be negative, got -5 for 97140$"):
         allocate_units({"97140": -5}, 0)
-    with pytest.raises(ValueError, match="^cannot allocate units without any code$"):
+    with pytest.raises(ValueError, match=r"^cannot allocate units without any code$"):
         allocate_units({}, 1)
 
 

@@ -16,10 +16,15 @@ from fastapi.responses import RedirectResponse, Response
 
 from pipeline.application import exports, ops
 from pipeline.application.stages import Deps
+from pipeline.application.statements import statement_pdf
 from pipeline.entrypoints.web.ops_api import bearer, token_ok
 from pipeline.entrypoints.web.ops_page import layout, views
 
 COOKIE = "superbill_ops"
+
+
+OVERVIEW_ROWS = 50  # per list on the overview; the rest a click away, a page at a time
+PAGE_ROWS = 100
 
 
 def build_ops_page(deps: Deps, *, ops_token: str | None) -> APIRouter:
@@ -58,8 +63,9 @@ def build_ops_page(deps: Deps, *, ops_token: str | None) -> APIRouter:
         if not signed_in(request):
             return to_login()
         s = ops.summary(ledger, deps.queues)
-        rows_by_status = {status: [c.summary() for c in ops.list_claims(ledger, ops.ClaimFilter(status=status))]
-                          for status in ("failed", "rejected", "needs_attention")}
+        rows_by_status = {status: [c.summary() for c in ops.list_claims_page(
+            ledger, ops.ClaimFilter(status=status), limit=OVERVIEW_ROWS)[0]]
+            for status in ("failed", "rejected", "needs_attention")}
         body = views.overview_body(s, rows_by_status)
         return layout.page("Overview", body, msg=msg)
 
@@ -67,10 +73,14 @@ def build_ops_page(deps: Deps, *, ops_token: str | None) -> APIRouter:
     def claims(request: Request, msg: str | None = None) -> Response:
         if not signed_in(request):
             return to_login()
-        values = {k: v for k, v in request.query_params.items() if k != "msg"}
+        values = {k: v for k, v in request.query_params.items() if k not in ("msg", "cursor")}
         flt = views.filter_from(values)
-        rows = [c.summary() for c in ops.list_claims(ledger, flt)]
-        body = views.claims_body(values, rows)
+        try:
+            page, next_cursor = ops.list_claims_page(ledger, flt, limit=PAGE_ROWS,
+                                                     cursor=request.query_params.get("cursor"))
+        except ops.BadCursor:
+            page, next_cursor = ops.list_claims_page(ledger, flt, limit=PAGE_ROWS)
+        body = views.claims_body(values, [c.summary() for c in page], next_cursor=next_cursor)
         return layout.page("Claims", body, msg=msg)
 
     @router.get("/export")
@@ -105,7 +115,7 @@ def build_ops_page(deps: Deps, *, ops_token: str | None) -> APIRouter:
     def statement(request: Request, claim_id: str) -> Response:
         if not signed_in(request):
             return to_login()
-        pdf = ledger.get_statement(claim_id)
+        pdf = statement_pdf(ledger, deps.practice, claim_id)
         if pdf is None:
             return layout.page("No statement", f"<p>Claim {escape(claim_id)} has no statement.</p>")
         return Response(pdf, media_type="application/pdf")
@@ -153,7 +163,12 @@ def build_ops_page(deps: Deps, *, ops_token: str | None) -> APIRouter:
     def refused(request: Request, msg: str | None = None) -> Response:
         if not signed_in(request):
             return to_login()
-        body = views.refused_body(ledger.list_refused())
+        try:
+            page, next_cursor = ops.list_refused_page(ledger, limit=PAGE_ROWS,
+                                                      cursor=request.query_params.get("cursor"))
+        except ops.BadCursor:
+            page, next_cursor = ops.list_refused_page(ledger, limit=PAGE_ROWS)
+        body = views.refused_body(page, next_cursor=next_cursor)
         return layout.page("Refused events", body, msg=msg)
 
     return router

@@ -6,6 +6,7 @@ import json
 from datetime import date
 from html import escape
 from typing import Any
+from urllib.parse import urlencode
 
 from pipeline.application import ops
 from pipeline.application.ports import Refused
@@ -86,18 +87,20 @@ def overview_body(s: dict[str, Any], rows_by_status: dict[str, list[dict[str, An
     for status, title in (("failed", "Failed: a peer could not be reached"),
                           ("rejected", "Rejected by the peer"),
                           ("needs_attention", "Needs attention: fix the data, then resubmit")):
-        rows = rows_by_status[status]
+        rows, total = rows_by_status[status], s["claims"]["by_status"].get(status, 0)
         form_id = f"sel-{status}"
         buttons = ""
+        more = (f'<p class="muted">The oldest {len(rows)} of {total}: <a href="/ops/claims?status={status}">'
+                f'all of them, a page at a time</a></p>' if total > len(rows) else "")
         if rows:
             buttons = (f'<form id="{form_id}" class="inline" method="post" action="/ops/resubmit">'
                        f'<button type="submit">Resubmit selected</button></form> '
                        f'<form class="inline" method="post" action="/ops/resubmit" onsubmit="return confirm('
-                       f'\'Resubmit all {len(rows)} {status.replace("_", " ")} claims?\')"><input type="hidden" '
+                       f'\'Resubmit all {total} {status.replace("_", " ")} claims?\')"><input type="hidden" '
                        f'name="status" value="{status}"><button type="submit" class="secondary">Resubmit all '
-                       f'{len(rows)} {status.replace("_", " ")}</button></form>')
-        sections.append(f'<h2 id="{status}">{escape(title)} ({len(rows)})</h2>{buttons}'
-                        f'{claims_table(rows, selectable=True, form_id=form_id)}')
+                       f'{total} {status.replace("_", " ")}</button></form>')
+        sections.append(f'<h2 id="{status}">{escape(title)} ({total})</h2>{buttons}'
+                        f'{claims_table(rows, selectable=True, form_id=form_id)}{more}')
     queues = "".join(
         f'<tr><td>{escape(q["queue"])}</td><td class="num">{q["ready"]}</td><td class="num">{q["delayed"]}</td>'
         f'<td class="num">{q["in_progress"]}</td><td class="num">{q["dead"]}</td>'
@@ -119,7 +122,15 @@ def overview_body(s: dict[str, Any], rows_by_status: dict[str, list[dict[str, An
     return body
 
 
-def claims_body(values: dict[str, str], rows: list[dict[str, Any]]) -> str:
+def next_page(path: str, values: dict[str, str], next_cursor: str | None) -> str:
+    """A link to the next page of a paged list, keeping its filter."""
+    if not next_cursor:
+        return ""
+    query = urlencode({**{k: v for k, v in values.items() if v}, "cursor": next_cursor})
+    return f'<p><a class="btn secondary" href="{path}?{escape(query)}">Next page</a></p>'
+
+
+def claims_body(values: dict[str, str], rows: list[dict[str, Any]], next_cursor: str | None = None) -> str:
     bulk = ""
     if rows and any(r["status"] in RESUBMITTABLE_STATUSES for r in rows):
         hidden = "".join(f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">'
@@ -129,8 +140,10 @@ def claims_body(values: dict[str, str], rows: list[dict[str, Any]]) -> str:
                 f'name="all_matching" value="1"><button type="submit" class="secondary">Resubmit all matching'
                 f'</button></form> <form id="sel-list" class="inline" method="post" action="/ops/resubmit">'
                 f'<button type="submit">Resubmit selected</button></form>')
-    body = (f'{filter_form(values)}<p class="muted">{len(rows)} claim(s)</p>{bulk}'
-            f'{claims_table(rows, selectable=True, form_id="sel-list")}{export_form()}')
+    shown = f"{len(rows)} claim(s)" + (", oldest first; more on the next page" if next_cursor else "")
+    body = (f'{filter_form(values)}<p class="muted">{shown}</p>{bulk}'
+            f'{claims_table(rows, selectable=True, form_id="sel-list")}'
+            f'{next_page("/ops/claims", values, next_cursor)}{export_form()}')
     return body
 
 
@@ -202,7 +215,7 @@ def claim_body(claim_id: str, c: dict[str, Any]) -> str:
     return body
 
 
-def refused_body(refused: list[Refused]) -> str:
+def refused_body(refused: list[Refused], next_cursor: str | None = None) -> str:
     rows = "".join(
         f'<tr><td>{escape(r.refused_id)}</td><td class="nowrap">{when(r.received_at)}</td><td class="nowrap">'
         f'HTTP {r.http_status}</td>'
@@ -212,5 +225,6 @@ def refused_body(refused: list[Refused]) -> str:
     body = ('<p class="muted">Events the booking system sent that were refused, kept verbatim. After the '
             'booking system is fixed, replay one with <code>superbill refused replay ID</code>.</p>'
             '<table><thead><tr><th>id</th><th>received</th><th>answer</th><th>errors</th><th>source</th>'
-            f'<th>replayed</th></tr></thead><tbody>{rows}</tbody></table>')
+            f'<th>replayed</th></tr></thead><tbody>{rows}</tbody></table>'
+            f'{next_page("/ops/refused", {}, next_cursor)}')
     return body
