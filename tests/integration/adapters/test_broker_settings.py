@@ -11,6 +11,7 @@ from dramatiq import Worker
 
 from pipeline.adapters import dramatiq_queue
 from pipeline.adapters.redis_server import embedded_redis
+from tests.examples import example_path
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +122,7 @@ def test_a_new_claim_and_its_first_step_are_queued_in_one_script_a_worker_can_ru
     dramatiq.set_broker(broker)
     broker.client.flushdb()
     ledger = Ledger(broker.client, outbox=dramatiq_queue.outbox_entry)
-    body = (Path(__file__).parents[2] / "fixtures" / "events" / "va_direct.json").read_bytes()
+    body = example_path("va_direct").read_bytes()
     sent: list[str] = []
     outcome = receive(ledger, body, lambda step, cid, delay_ms=None: sent.append(step), source="test")
     again = receive(ledger, body, lambda step, cid, delay_ms=None: sent.append(step), source="test")
