@@ -130,6 +130,7 @@ def test_a_file_the_999_rejects_makes_the_claim_rejected_with_its_reasons(pipeli
     claim = pipeline.claim(claim_id)
     assert (claim.status, claim.peer_reasons) == ("rejected", ["999: IK3*N3"])
     assert "submitted" not in pipeline.kinds(claim_id)
+    assert [e["peer"] for e in pipeline.ledger.timeline(claim_id) if e["kind"] == "rejected"] == ["clearinghouse"]
 
 
 class LatencyRecorder:
