@@ -30,6 +30,24 @@ class Settings:
     alert_url: str | None
     port: int
     reconcile_after_s: float
+    remittance_poll_s: float = 300.0
+    """How often the reconciler asks for a fetch of the clearinghouse's remittances (835); 0 = never."""
+    timely_filing_warning_days: int = 150
+    """Days from the date of service after which a claim not yet paid is flagged (the limit is 180)."""
+    smtp: SmtpSettings | None = None
+    """None: statements are not e-mailed (`SUPERBILL_SMTP_HOST` unset)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SmtpSettings:
+    host: str
+    port: int
+    security: str  # starttls | tls | none
+    username: str | None
+    password: str | None
+    sender: str
+    timeout_s: float
+    ca_file: str | None
 
 
 class SettingsError(ValueError):
@@ -72,6 +90,29 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise SettingsError(f"environment variable {name} must be a number, got {raw!r}") from None
 
 
+SMTP_SECURITY = ("starttls", "tls", "none")
+
+
+def _smtp(env: Mapping[str, str]) -> SmtpSettings | None:
+    host = (env.get("SUPERBILL_SMTP_HOST") or "").strip()
+    if not host:
+        return None
+    security = (env.get("SUPERBILL_SMTP_SECURITY") or "starttls").strip().lower()
+    if security not in SMTP_SECURITY:
+        raise SettingsError(f"environment variable SUPERBILL_SMTP_SECURITY must be one of {', '.join(SMTP_SECURITY)}")
+    sender = (env.get("SUPERBILL_SMTP_FROM") or "").strip()
+    if "@" not in sender:
+        raise SettingsError("environment variable SUPERBILL_SMTP_FROM must be the sender's e-mail address "
+                            "when SUPERBILL_SMTP_HOST is set")
+    default_port = {"starttls": 587, "tls": 465, "none": 25}[security]
+    return SmtpSettings(
+        host=host, port=int(_float(env, "SUPERBILL_SMTP_PORT", default_port)), security=security,
+        username=env.get("SUPERBILL_SMTP_USERNAME") or None, password=env.get("SUPERBILL_SMTP_PASSWORD") or None,
+        sender=sender, timeout_s=_float(env, "SUPERBILL_SMTP_TIMEOUT", 30.0),
+        ca_file=env.get("SUPERBILL_SMTP_CA_FILE") or None,
+    )
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     sandbox = env.get("SUPERBILL_SANDBOX_URL", "http://127.0.0.1:8100").rstrip("/")
@@ -90,6 +131,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         alert_url=env.get("SUPERBILL_ALERT_URL") or None,
         port=int(_float(env, "PORT", 8000)),
         reconcile_after_s=_float(env, "SUPERBILL_RECONCILE_AFTER", 120.0),
+        remittance_poll_s=_float(env, "SUPERBILL_REMITTANCE_POLL", 300.0),
+        timely_filing_warning_days=int(_float(env, "SUPERBILL_TIMELY_FILING_WARNING_DAYS", 150)),
+        smtp=_smtp(env),
     )
 
 

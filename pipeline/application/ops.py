@@ -13,6 +13,7 @@ from typing import Any
 from pipeline.application.ingest import Outcome, receive
 from pipeline.application.ports import ClaimLedger, QueueMonitor, Refused, StepSender
 from pipeline.application.reason_codes import claim_reason_codes
+from pipeline.application.receivables import accounts_receivable
 from pipeline.application.stages import claim_index
 from pipeline.application.statements import has_statement
 from pipeline.application.steps import SUBMISSION_STEP, VALIDATE
@@ -149,7 +150,8 @@ def summary(ledger: ClaimLedger, queues: QueueMonitor, *, today: date | None = N
         {"claim_id": c.claim_id, "status": c.status, "date_of_service": c.date_of_service,
          "age_days": (today - date.fromisoformat(c.date_of_service)).days}
         for c in ledger.get_many(open_ids)
-        if c.date_of_service and c.status != "accepted" and c.route in ("direct_billing", "courtesy_submission")
+        if c.date_of_service and c.status not in ("accepted", "paid")
+        and c.route in ("direct_billing", "courtesy_submission")
         and (today - date.fromisoformat(c.date_of_service)).days > TIMELY_FILING_WARNING_DAYS
     ]
     return {
@@ -184,6 +186,25 @@ def amend(ledger: ClaimLedger, claim_id: str, patch: dict[str, Any], *, source: 
     claim = ledger.get(claim_id)
     if claim is None:
         return AmendResult(False, claim_id, message="no such claim")
+    if claim.status not in (*RESUBMITTABLE_STATUSES, "received"):
+        refused = _patch_problem(claim_id, patch)
+        if refused is not None:
+            return refused
+        return AmendResult(False, claim_id, message=f"a claim in status {claim.status} cannot be amended in "
+                           "place; only received, needs_attention, rejected, failed and denied claims can")
+    merged = _patched(ledger, claim, patch)
+    if isinstance(merged, AmendResult):
+        return merged
+    event = parse_event_document(merged)
+    changed = sorted(patch)
+    if not ledger.replace_event(claim_id, merged, index=claim_index(event, claim_id), changed=changed,
+                                source=source):
+        return AmendResult(False, claim_id, message="the claim changed status meanwhile; try again")
+    return AmendResult(True, claim_id, changed=changed, message="amended; resubmit it to apply")
+
+
+def _patch_problem(claim_id: str, patch: dict[str, Any]) -> AmendResult | None:
+    """Sections that cannot be amended, or fields an event does not have."""
     unknown = [k for k in patch if k not in AMENDABLE_SECTIONS]
     if unknown:
         return AmendResult(False, claim_id, errors=[
@@ -194,10 +215,15 @@ def amend(ledger: ClaimLedger, claim_id: str, patch: dict[str, Any], *, source: 
         return AmendResult(False, claim_id, message="the amendment names fields an event does not have", errors=[
             {"path": where, "message": "is not a field of the event" + (f"; did you mean {close!r}?" if close else "")}
             for where, close in misspelled])
-    if claim.status not in (*RESUBMITTABLE_STATUSES, "received"):
-        return AmendResult(False, claim_id, message=f"a claim in status {claim.status} cannot be amended in "
-                           "place; only received, needs_attention, rejected and failed claims can")
-    document = ledger.event_document(claim_id)
+    return None
+
+
+def _patched(ledger: ClaimLedger, claim: Claim, patch: dict[str, Any]) -> dict[str, Any] | AmendResult:
+    """The claim's event with the patch applied and validated like a new event, or why not."""
+    refused = _patch_problem(claim.claim_id, patch)
+    if refused is not None:
+        return refused
+    document = ledger.event_document(claim.claim_id)
     merged = dict(document)
     for section, value in patch.items():
         if value is None:
@@ -210,16 +236,56 @@ def amend(ledger: ClaimLedger, claim_id: str, patch: dict[str, Any], *, source: 
     try:
         event = parse_event_document(merged)
     except InputRejected as exc:
-        return AmendResult(False, claim_id, errors=[e.model_dump() for e in exc.errors],
+        return AmendResult(False, claim.claim_id, errors=[e.model_dump() for e in exc.errors],
                            message="the amended event is not valid")
     if event.session.session_id != claim.session_id:
-        return AmendResult(False, claim_id, errors=[
+        return AmendResult(False, claim.claim_id, errors=[
             {"path": "session.session_id", "message": "cannot change the session of a claim"}])
-    changed = sorted(patch)
-    if not ledger.replace_event(claim_id, merged, index=claim_index(event, claim_id), changed=changed,
-                                source=source):
+    return merged
+
+
+# corrected and void claims ------------------------------------------------------------------------------
+CORRECTABLE_STATUSES = ("paid", "denied", "accepted")
+FREQUENCY = {"replacement": "7", "void": "8"}
+
+
+def correct(ledger: ClaimLedger, claim_id: str, send: StepSender, *, kind: str,
+            patch: dict[str, Any] | None = None, source: str) -> AmendResult:
+    """Send a replacement (frequency 7, optionally with amended data) or a void (8) of a claim the payer
+    adjudicated, quoting its claim number (REF*F8), through the same exactly-once submission path under the
+    next submission number. Refused when the payer has given no claim number yet (then a fixed claim goes
+    as a new original: `resubmit`)."""
+    claim = ledger.get(claim_id)
+    if claim is None:
+        return AmendResult(False, claim_id, message="no such claim")
+    if claim.route != "direct_billing":
+        return AmendResult(False, claim_id, message="only claims sent to the clearinghouse can be corrected "
+                           "or voided")
+    if not claim.payer_claim_number:
+        return AmendResult(False, claim_id, message="the payer has not given this claim a claim number yet (no "
+                           "remittance): there is nothing to correct or void; a rejected or failed claim is "
+                           "fixed and resubmitted as a new original")
+    if claim.status not in CORRECTABLE_STATUSES:
+        return AmendResult(False, claim_id, message=f"a claim in status {claim.status} cannot be "
+                           f"{'voided' if kind == 'void' else 'corrected'}; only {', '.join(CORRECTABLE_STATUSES)}"
+                           " claims can")
+    if claim.frequency_code == "8":
+        return AmendResult(False, claim_id, message="this claim was voided")
+    merged = _patched(ledger, claim, patch) if patch else None
+    if isinstance(merged, AmendResult):
+        return merged
+    if not ledger.resubmit(claim_id, source=source, frequency_code=FREQUENCY[kind], statuses=CORRECTABLE_STATUSES):
         return AmendResult(False, claim_id, message="the claim changed status meanwhile; try again")
-    return AmendResult(True, claim_id, changed=changed, message="amended; resubmit it to apply")
+    changed: list[str] = []
+    if merged is not None and patch:
+        event = parse_event_document(merged)
+        changed = sorted(patch)
+        ledger.replace_event(claim_id, merged, index=claim_index(event, claim_id), changed=changed, source=source)
+    send(VALIDATE, claim_id)
+    what = "a void" if kind == "void" else "a corrected claim"
+    return AmendResult(True, claim_id, changed=changed,
+                       message=f"{what} of payer claim {claim.payer_claim_number} is on its way "
+                               f"(submission #{claim.submission_no + 1})")
 
 
 # resubmit ---------------------------------------------------------------------------------------------
@@ -300,7 +366,8 @@ def replay_refused(ledger: ClaimLedger, refused_id: str, send: StepSender,
 
 
 
-def daily_summary(ledger: ClaimLedger, queues: QueueMonitor, *, now: float | None = None) -> dict[str, Any]:
+def daily_summary(ledger: ClaimLedger, queues: QueueMonitor, *, now: float | None = None,
+                  timely_filing_warning_days: int = 150) -> dict[str, Any]:
     """The day in numbers for the billing person (no patient data): what reached a final status in the
     last 24 hours, what still needs a person, and what is late."""
     now = time.time() if now is None else now
@@ -315,6 +382,10 @@ def daily_summary(ledger: ClaimLedger, queues: QueueMonitor, *, now: float | Non
             f"{c.status}: {code}" for c in today if c.status in ("failed", "rejected")
             for code in claim_reason_codes(c) or ["unknown"])),
         "past_timely_filing_warning": [x["claim_id"] for x in full["past_timely_filing_warning"]],
+        "timely_filing_risk": [x["claim_id"] for x in accounts_receivable(
+            ledger.get_many(ledger.claim_ids(route="direct_billing")), today=datetime.fromtimestamp(now, UTC).date(),
+            warning_days=timely_filing_warning_days)["timely_filing"]["claims"]],
+        "remitted_last_24h": dict(Counter(c.status for c in today if c.status in ("paid", "denied"))),
         "refused_events": full["refused_events"],
         "dead_messages": sum(q["dead"] for q in full["queues"]),
     }

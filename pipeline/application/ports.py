@@ -7,7 +7,7 @@ in fakes. The application never imports an adapter.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -117,8 +117,11 @@ class ClaimLedger(Protocol):
         """An amendment: only for claims that are not on their way to, or at, a peer."""
         ...
 
-    def resubmit(self, claim_id: str, *, source: str) -> bool:
-        """Back to `received` under the next submission number (after a definite no, or new data)."""
+    def resubmit(self, claim_id: str, *, source: str, frequency_code: str = "1",
+                 statuses: Iterable[str] = ...) -> bool:
+        """Back to `received` under the next submission number (after a definite no, or new data): a new
+        original (`1`), or a replacement (`7`) or void (`8`) of what the payer adjudicated; only from
+        `statuses` (default: the resubmittable ones)."""
         ...
 
     def resume_submission(self, claim_id: str, *, source: str) -> bool:
@@ -143,6 +146,38 @@ class ClaimLedger(Protocol):
 
     def get_statement(self, claim_id: str) -> bytes | None: ...
 
+    def delivery_transition(self, claim_id: str, expected: Iterable[str], to: str, *, kind: str | None,
+                            fields: dict[str, Any] | None = None, **detail: Any) -> bool:
+        """Move the claim's statement delivery to `to` if it is in one of `expected` ("" is none yet); False
+        and no change otherwise. Undelivered ones are kept in an index for the reconciler."""
+        ...
+
+    def failed_deliveries(self, *, limit: int) -> list[str]:
+        """Claims whose statement e-mail failed, the latest first."""
+        ...
+
+    def stale_deliveries(self, *, older_than: float) -> list[str]:
+        """Claims whose statement delivery is unfinished and untouched since `older_than`."""
+        ...
+
+    def index_client(self, client_id: str, claim_id: str) -> None:
+        """Remember that the claim is one of the client's sessions (for period statements)."""
+        ...
+
+    def client_claims(self, client_id: str) -> list[str]: ...
+
+    def period_document(self, key: str, fingerprint: str, issued_on: str) -> tuple[int, str, int | None]:
+        """The number (from the `document` counter) and issue date of the period statement `key` (client
+        and dates): the same ones again while its content (`fingerprint`) is unchanged, else a new number
+        that replaces the old one. Returns (number, issued on, the replaced number or None)."""
+        ...
+
+    def mark_done(self, key: str) -> bool:
+        """Record that `key` (a monthly statement sent, ...) is done: True the first time, False afterwards."""
+        ...
+
+    def is_done(self, key: str) -> bool: ...
+
     def lease(self, name: str, ttl_s: float) -> AbstractContextManager[bool]:
         """A short exclusive lease, so two workers never talk to a peer for one claim at once."""
         ...
@@ -159,6 +194,16 @@ class ClaimLedger(Protocol):
     def count_refused(self) -> int: ...
 
     def mark_replayed(self, refused_id: str, outcome: str) -> None: ...
+
+    def post_once(self, claim_id: str, posting_key: str, remittance_id: str, expected: Iterable[str], to: str, *,
+                  kind: str, fields: dict[str, Any], **detail: Any) -> tuple[bool, str]:
+        """A remittance's decision applied at most once per posting key, with the status change:
+        (True, previous status) or (False, `posted:<remittance id>` | the claim's status | '')."""
+        ...
+
+    def posted_by(self, posting_key: str) -> str | None:
+        """The remittance that posted this key, if any."""
+        ...
 
 
 # moving a claim on ------------------------------------------------------------------------------------
@@ -206,6 +251,24 @@ class PeerAnswer:
     raw: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class RemittanceFile:
+    """One 835 file as the clearinghouse delivers it: its id there, the raw X12 text, its place in the feed."""
+
+    source_id: str
+    x12: str
+    cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class RemittanceBatch:
+    """What a fetch brought: the files, oldest first, and the cursor to fetch from next time."""
+
+    files: list[RemittanceFile]
+    cursor: str | None
+    has_more: bool = False
+
+
 class ClearinghousePort(Protocol):
     name: str
 
@@ -217,6 +280,58 @@ class ClearinghousePort(Protocol):
         """What happened to this key: None when the peer never took it."""
         ...
 
+    def remittances(self, cursor: str | None) -> RemittanceBatch:
+        """The remittance files (835) the clearinghouse has after `cursor` (None: from the start), oldest
+        first; the batch's cursor is where to go on from. Raises PeerUnavailable (retry) or PeerRefused."""
+        ...
+
+
+@dataclass(frozen=True)
+class StoredRemittance:
+    """A remittance file as the pipeline keeps it, and what posting it did to each of its claims."""
+
+    remittance_id: str
+    source_id: str
+    received_at: float
+    x12: str
+    status: str  # received | posted | partly_posted | invalid
+    deliveries: int = 1  # how often the same file was delivered
+    errors: list[str] = field(default_factory=list)
+    claims: list[dict[str, Any]] = field(default_factory=list)  # one entry per CLP loop
+    summary: dict[str, Any] = field(default_factory=dict)  # trace number, payment amount and date, payer
+
+    def overview(self) -> dict[str, Any]:
+        outcomes = [c.get("outcome") for c in self.claims]
+        return {"remittance_id": self.remittance_id, "source_id": self.source_id, "received_at": self.received_at,
+                "status": self.status, "deliveries": self.deliveries, **self.summary, "claims": len(self.claims),
+                "posted": outcomes.count("posted"), "unmatched": outcomes.count("unmatched"),
+                "errors": self.errors}
+
+
+class RemittanceStore(Protocol):
+    """Remittance files as received (each kept once, whatever how often delivered) and the feed cursor."""
+
+    def cursor(self) -> str | None: ...
+
+    def set_cursor(self, cursor: str) -> None: ...
+
+    def keep(self, *, x12: str, source_id: str) -> tuple[str, bool]:
+        """Keep a file once by its content: (remittance id, whether it is new)."""
+        ...
+
+    def get(self, remittance_id: str) -> StoredRemittance | None: ...
+
+    def all(self) -> list[StoredRemittance]:
+        """Every file, oldest first; their `x12` may be left out (`get` has it)."""
+        ...
+
+    def unposted(self) -> list[str]: ...
+
+    def record(self, remittance_id: str, *, status: str, errors: list[str], claims: list[dict[str, Any]],
+               summary: dict[str, Any]) -> None:
+        """What posting did; a file no longer `received` or `partly_posted` leaves the unposted set."""
+        ...
+
 
 class BillingServicePort(Protocol):
     name: str
@@ -224,6 +339,29 @@ class BillingServicePort(Protocol):
     def submit(self, payload: dict[str, Any], *, idempotency_key: str) -> PeerAnswer: ...
 
     def lookup(self, idempotency_key: str) -> PeerAnswer | None: ...
+
+
+# the client's statement by e-mail ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class StatementMail:
+    """One e-mail to a client: a short body without clinical data, the statement PDF attached."""
+
+    to: str
+    subject: str
+    body: str
+    message_id: str  # stable for one delivery: a resend after a crash carries the same Message-ID
+    attachment_name: str
+    pdf: bytes
+
+
+class StatementMailer(Protocol):
+    sender: str  # the From address; its domain names the Message-IDs
+
+    def send(self, mail: StatementMail, *, before_commit: Callable[[], None] | None = None) -> None:
+        """Hand the mail to the server. Raises PeerUnavailable (try again later) or PeerRefused (a permanent
+        5xx answer). `before_commit` runs once the whole message is with the server and only the final
+        end-of-data mark is left to send: until then a lost connection means the server discards it."""
+        ...
 
 
 class AlertPort(Protocol):

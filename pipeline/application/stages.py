@@ -27,10 +27,20 @@ from pipeline.application.ports import (
     MetricsPort,
     PeerAnswer,
     QueueMonitor,
+    RemittanceStore,
+    StatementMailer,
     StepSender,
 )
 from pipeline.application.reason_codes import error_code
-from pipeline.application.steps import ALERT, ASSEMBLE, ROUTE, STATEMENT, SUBMIT_COURTESY, SUBMIT_DIRECT
+from pipeline.application.steps import (
+    ALERT,
+    ASSEMBLE,
+    ROUTE,
+    SEND_STATEMENT,
+    STATEMENT,
+    SUBMIT_COURTESY,
+    SUBMIT_DIRECT,
+)
 from pipeline.documents.courtesy import courtesy_payload
 from pipeline.documents.superbill_pdf import render_superbill_pdf
 from pipeline.documents.x12_837p import render_837p
@@ -56,15 +66,23 @@ class Deps:
     billing_service: BillingServicePort | None = None
     alerts: AlertPort | None = None
     metrics: MetricsPort | None = None
+    remittances: RemittanceStore | None = None
+    mailer: StatementMailer | None = None  # None: statements are not e-mailed (no SMTP server configured)
     queues: QueueMonitor = lambda: []  # queue depths, for ops
     in_flight: InFlight = lambda: set()  # claims a queued or running message covers, for the reconciler
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     lease_s: float = 60.0
     ack_wait_s: float = 7 * 86400  # a claim the peer took but never decided is `failed` after this
+    timely_filing_warning_days: int = 150  # a claim not paid this long after its date of service is flagged
 
 
 def _event(deps: Deps, claim_id: str) -> SessionCompleted:
     return parse_event_document(deps.ledger.event_document(claim_id))
+
+
+def event_of(deps: Deps, claim_id: str) -> SessionCompleted:
+    """The claim's event, as amended."""
+    return _event(deps, claim_id)
 
 
 def _load(deps: Deps, claim_id: str, status: str) -> tuple[Claim, dict[str, Any]] | None:
@@ -95,6 +113,7 @@ def validate(deps: Deps, claim_id: str) -> None:
                                   fields={"route": "needs_attention", "problems": problems}):
             _finalised(deps, claim_id, "needs_attention", "needs_attention", [p["code"] for p in problems])
         return
+    deps.ledger.index_client(event.client.client_id, claim_id)
     _advance(deps, claim_id, "received", "validated", then=ASSEMBLE, kind="validated",
              fields=claim_index(event, claim_id))
 
@@ -193,21 +212,24 @@ def claim_index(event: SessionCompleted, claim_id: str) -> dict[str, str]:
     kind = event.coverage.kind
     payer = {"va_ccn": "VA CCN", "self_pay": "self pay"}.get(kind) or (event.coverage.payer_name or "")
     return {"payer": payer, "coverage_kind": kind, "therapist_id": event.session.therapist_id,
-            "date_of_service": event.date_of_service.isoformat()}
+            "date_of_service": event.date_of_service.isoformat(), "client_id": event.client.client_id}
 
 
 # statements ----------------------------------------------------------------------------------------------
 def make_statement(deps: Deps, claim_id: str) -> None:
     """The statement gets its number and date; its PDF is rendered from them when asked for
-    (`pipeline.application.statements`). Run twice, the second run finds the claim ready and does nothing."""
+    (`pipeline.application.statements`), and the client's e-mail is owed from here on (`send_statement`; the
+    reconciler finds a delivery whose message was lost). Run twice, the second run finds the claim ready and
+    does nothing."""
     claim = deps.ledger.get(claim_id)
     if claim is None or claim.status != "routed" or claim.route != "statement_only":
         return
     number = document_number(deps.ledger.next_number("document"))
     fields = {"document_number": number, "statement_issued_on": deps.now().date().isoformat(),
               "statement_replaces": claim.document_number}
-    if deps.ledger.transition(claim_id, "routed", "statement_ready", kind="statement.ready",
-                              fields=fields, document_number=number):
+    deps.ledger.delivery_transition(claim_id, ("",), "queued", kind=None, fields={"statement_sends": 1})
+    if _advance(deps, claim_id, "routed", "statement_ready", then=SEND_STATEMENT, kind="statement.ready",
+                fields=fields, document_number=number):
         _finalised(deps, claim_id, "statement_ready", claim.route, [p.code for p in claim.problems])
 
 
@@ -228,7 +250,9 @@ def submit_direct(deps: Deps, claim_id: str) -> None:
         try:
             x12 = render_837p(_event(deps, claim_id), deps.practice, _decision(claim),
                               interchange_control_number=claim.control_number,
-                              group_control_number=claim.control_number, created_at=_prepared_at(claim))
+                              group_control_number=claim.control_number, created_at=_prepared_at(claim),
+                              frequency_code=claim.frequency_code,
+                              payer_claim_number=claim.payer_claim_number if claim.frequency_code != "1" else None)
         except ValueError as exc:  # the messages name fields, never patient data
             raise DocumentError(f"the 837P could not be built: {exc}") from None
         return peer.submit(x12, idempotency_key=claim.idempotency_key)
@@ -331,7 +355,7 @@ def _earlier_submission(deps: Deps, claim: Claim, peer_name: str,
     """A resubmission first asks the peer about the claim's earlier keys: a submission whose retries ran out
     may have been taken without its answer ever arriving. One the peer took and did not reject is the
     claim's submission; sending the claim again would bill it twice."""
-    for n in range(claim.submission_no - 1, 0, -1):
+    for n in range(claim.submission_no - 1, claim.remitted_submission_no or 0, -1):  # not one the payer decided
         key = f"{claim.claim_id}-{n}"
         try:
             answer = lookup(key)

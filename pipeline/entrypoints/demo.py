@@ -62,7 +62,7 @@ class Stack:
 
     def __init__(self, workdir: Path, *, faults: str = "", worker_processes: int = 1, worker_threads: int = 4,
                  extra_env: dict[str, str] | None = None, redis_url: str | None = None,
-                 sandbox_env: dict[str, str] | None = None) -> None:
+                 sandbox_env: dict[str, str] | None = None, mail_faults: str = "") -> None:
         self.workdir = workdir
         self.faults = faults
         self.worker_processes = worker_processes
@@ -79,6 +79,8 @@ class Stack:
         self.redis_url = redis_url or ""
         self.sandbox_url = ""
         self.web_url = ""
+        self.mail_faults = mail_faults
+        self.smtp_port = 0
 
     def env(self) -> dict[str, str]:
         return {
@@ -95,7 +97,16 @@ class Stack:
             "SUPERBILL_SUBMIT_MIN_BACKOFF_MS": "300",
             "SUPERBILL_SUBMIT_MAX_BACKOFF_MS": "3000",
             "SUPERBILL_LOG_LEVEL": "INFO",
+            # a reconciler process started on the stack fetches no remittances unless asked (the demo's own
+            # reconciler fetches every second)
+            "SUPERBILL_REMITTANCE_POLL": "0",
             "PYTHONUNBUFFERED": "1",
+            # the sandbox mail server: statements are e-mailed to it (plain SMTP on loopback only)
+            "SUPERBILL_SMTP_HOST": "127.0.0.1",
+            "SUPERBILL_SMTP_PORT": str(self.smtp_port),
+            "SUPERBILL_SMTP_SECURITY": "none",
+            "SUPERBILL_SMTP_FROM": "statements@sandbox.example",
+            "SUPERBILL_SMTP_TIMEOUT": "10",
             **self.extra_env,
         }
 
@@ -116,12 +127,13 @@ class Stack:
     def _start(self) -> Stack:
         if not self.external_redis:
             self.redis_url = start_embedded(self.workdir / "redis")
-        sandbox_port, web_port = free_port(), free_port()
+        sandbox_port, web_port, self.smtp_port = free_port(), free_port(), free_port()
         self.sandbox_url = f"http://127.0.0.1:{sandbox_port}"
         self.web_url = f"http://127.0.0.1:{web_port}"
         py = sys.executable
         self.spawn("sandbox", [py, "-m", "pipeline.entrypoints.cli", "sandbox", "--port", str(sandbox_port),
-                                "--faults", self.faults], env=self.sandbox_env)
+                                "--faults", self.faults, "--smtp-port", str(self.smtp_port),
+                                "--mail-faults", self.mail_faults], env=self.sandbox_env)
         self.start_worker()
         self.spawn("web", [py, "-m", "pipeline.entrypoints.cli", "web", "--host", "127.0.0.1", "--port", str(web_port)])
         wait_http(self.sandbox_url + "/healthz")
@@ -159,13 +171,44 @@ class Stack:
     def receipts(self) -> dict[str, int]:
         return dict(requests.get(self.sandbox_url + "/_sandbox/receipts", timeout=10).json())
 
+    def wait_settled(self, claim_ids: list[str], timeout_s: float) -> bool:
+        """`wait_final`, and every direct-billing claim the payer took also paid or denied (its 835 in)."""
+        ledger = self.ledger()
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            claims = ledger.get_many(claim_ids)
+            if len(claims) == len(claim_ids) and all(
+                    c.status in FINAL_STATUSES and not (c.route == "direct_billing" and c.status == "accepted")
+                    for c in claims):
+                return self.wait_final(claim_ids, max(0.0, deadline - time.monotonic()))
+            time.sleep(0.2)
+        return False
+
+    def mail(self) -> dict[str, Any]:
+        """What the sandbox mail server took: `messages`, `by_message_id`, `transactions`, ..."""
+        return dict(requests.get(self.sandbox_url + "/_sandbox/mail", timeout=10).json())
+
+    def wait_statements_emailed(self, claim_ids: list[str], timeout_s: float) -> bool:
+        """Wait until no statement e-mail of these claims is still under way."""
+        ledger = self.ledger()
+        deadline = time.monotonic() + timeout_s
+        while True:
+            pending = [c for c in ledger.get_many(claim_ids) if c.status == "statement_ready"
+                       and c.statement_delivery in ("queued", "sending", "committing", "retrying")]
+            if not pending:
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.2)
+
     def wait_final(self, claim_ids: list[str], timeout_s: float) -> bool:
         ledger = self.ledger()
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             claims = ledger.get_many(claim_ids)
             if len(claims) == len(claim_ids) and all(c.status in FINAL_STATUSES for c in claims):
-                return True
+                # and nothing still changes them in the background: their statement e-mails are settled
+                return self.wait_statements_emailed(claim_ids, max(0.0, deadline - time.monotonic()))
             time.sleep(0.2)
         return False
 
@@ -204,19 +247,28 @@ def run_demo(*, events: str | None, faults: str, as_json: bool, timeout_s: float
                                 "errors": answer.get("errors") or [answer.get("error")]})
                 _say(as_json, f"  {name}: {response.status_code} refused")
         claim_ids = list(dict.fromkeys(claim_ids))
-        _say(as_json, f"waiting for {len(claim_ids)} claim(s) to reach a final status ...")
-        done = pipeline.wait_final(claim_ids, timeout_s)
+        _say(as_json, f"waiting for {len(claim_ids)} claim(s) to reach a final status, and for the payer's "
+                      "remittances of the direct claims ...")
+        done = pipeline.wait_settled(claim_ids, timeout_s)
         receipts = pipeline.receipts()
         claims = pipeline.ledger().get_many(claim_ids)
-        rows = [{**c.summary(), "peer_receipts": receipts.get(c.claim_id, 0)} for c in claims]
+        rows = [{**c.summary(), "peer_receipts": receipts.get(c.claim_id, 0),
+                 "statement_email": c.statement_delivery} for c in claims]
+        mail = pipeline.mail()
         if as_json:
-            document: dict[str, Any] = {"claims": rows, "refused": refused, "complete": done}
+            document: dict[str, Any] = {"claims": rows, "refused": refused, "complete": done,
+                                        "emails": [{"message_id": m["message_id"], "subject": m["subject"],
+                                                    "attachments": [a["filename"] for a in m["attachments"]]}
+                                                   for m in mail["messages"]]}
             if keep:
                 document["kept"] = {"folder": str(workdir), "redis_url": pipeline.redis_url,
                                     "redis_data_dir": str(workdir / "redis")}
             print(json.dumps(document, indent=2, default=str))
         else:
             _print_table(rows, refused)
+            emailed = [r["claim_id"] for r in rows if r["statement_email"] == "sent"]
+            print(f"\nstatements e-mailed to clients (the sandbox mail server took {len(mail['messages'])} e-mail(s)): "
+                  + (", ".join(emailed) or "none"))
             if keep:
                 _print_kept(pipeline)
         if not done:
@@ -235,18 +287,23 @@ def _print_kept(pipeline: Stack) -> None:
 
 
 def _start_reconciler(pipeline: Stack) -> None:
-    from pipeline.application.reconciler import reconcile_once
+    from pipeline.application.reconciler import RemittanceTicker, reconcile_once
     from pipeline.entrypoints import runtime
 
     os.environ.update({k: v for k, v in pipeline.env().items() if k.startswith(("SUPERBILL_", "REDIS_"))})
     runtime.connect(pipeline.redis_url)
     deps = runtime.deps()
+    ticker = RemittanceTicker(deps, every_s=1.0)  # the payer's remittances, fetched by the worker
 
     def loop() -> None:
+        passes = 0
         while True:
-            time.sleep(5)
+            time.sleep(1)
+            passes += 1
             try:
-                reconcile_once(deps, older_than_s=20)
+                ticker.tick()
+                if passes % 5 == 0:
+                    reconcile_once(deps, older_than_s=20)
             except Exception:  # noqa: S112 - the demo's reconciler keeps trying
                 continue
 
@@ -262,6 +319,10 @@ def _print_table(rows: list[dict[str, Any]], refused: list[dict[str, Any]]) -> N
     print(f"{'session':<26} {'claim':<21} {'route':<20} {'status':<16} {'receipts':>8}  problems / reasons")
     for r in rows:
         why = ", ".join(r["problems"]) or "; ".join(r["peer_reasons"]) or (r["last_error"] or "")
+        if r.get("status") == "paid":
+            why = f"paid {r['paid_amount']}"
+        elif r.get("denial_codes"):
+            why = "denied: " + ", ".join(r["denial_codes"])
         print(f"{r['session_id']:<26} {r['claim_id']:<21} {r['route'] or '-':<20} {r['status']:<16} "
               f"{r['peer_receipts']:>8}  {why}")
     for r in refused:

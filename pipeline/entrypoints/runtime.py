@@ -22,7 +22,9 @@ from pipeline.adapters.metrics import LedgerMetrics
 from pipeline.adapters.queue_stats import claims_in_flight, queue_stats
 from pipeline.adapters.redis_client import connect as connect_redis
 from pipeline.adapters.redis_ledger import Ledger
+from pipeline.adapters.redis_remittances import RedisRemittances
 from pipeline.adapters.redis_server import resolve_redis_url
+from pipeline.adapters.smtp_mailer import SmtpMailer
 from pipeline.application.stages import Deps
 
 _lock = threading.Lock()
@@ -72,10 +74,23 @@ def build_deps(settings: Settings, url: str) -> Deps:
             token=settings.billing_service_token, timeout_s=timeout)),
         alerts=HttpAlerts(settings.alert_url, timeout_s=timeout) if settings.alert_url else None,
         metrics=LedgerMetrics(ledger),
+        remittances=RedisRemittances(client, prefix=ledger.prefix),
         queues=functools.partial(queue_stats, client),
         in_flight=functools.partial(claims_in_flight, client),
         lease_s=LEASE_S,
+        timely_filing_warning_days=settings.timely_filing_warning_days,
+        mailer=_mailer(settings),
     )
+
+
+def _mailer(settings: Settings) -> SmtpMailer | None:
+    smtp = settings.smtp
+    if smtp is None:
+        return None
+    return SmtpMailer(host=smtp.host, port=smtp.port, sender=smtp.sender,
+                      security=smtp.security,  # type: ignore[arg-type]
+                      username=smtp.username, password=smtp.password, timeout_s=smtp.timeout_s,
+                      ca_file=smtp.ca_file)
 
 
 def deps() -> Deps:

@@ -4,6 +4,7 @@ Peer routes (faults apply to these):
 
 - ``POST /clearinghouse/v1/claims`` (raw 837P), ``GET /clearinghouse/v1/claims/by-key/{key}``
 - ``POST /billing/v1/superbills`` (JSON), ``GET /billing/v1/superbills/by-key/{key}``
+- ``GET /clearinghouse/v1/remittances?after=<cursor>&limit=<n>``: the 835 files written since the cursor
 
 Every peer call needs ``Authorization: Bearer <token>`` with that peer's token (``PeerTokens``: by default
 ``sandbox``, the pipeline's default; ``superbill sandbox`` reads ``SUPERBILL_CLEARINGHOUSE_TOKEN`` and
@@ -11,7 +12,10 @@ Every peer call needs ``Authorization: Bearer <token>`` with that peer's token (
 ``Idempotency-Key``.
 
 Control routes (never faulted): ``GET /_sandbox/receipts``, ``GET /_sandbox/submissions``,
-``GET|PUT /_sandbox/faults``, ``POST /_sandbox/reset``, ``GET /healthz``.
+``GET|PUT /_sandbox/faults``, ``POST /_sandbox/reset``, ``GET /healthz``; with the sandbox mail server
+(``smtp``): ``GET /_sandbox/mail``, ``PUT /_sandbox/mail/faults``, ``POST /_sandbox/mail/reset``;
+``POST /_sandbox/remittances/reverse`` (``{"claim_id": ...}``: take its last payment back in the next 835),
+``POST /_sandbox/remittances/redeliver`` (``{"remittance_id": ...}``: deliver an 835 a second time).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from fastapi.responses import JSONResponse
 from pipeline.sandbox.billing import BillingService
 from pipeline.sandbox.clearinghouse import Clearinghouse, Validator
 from pipeline.sandbox.faults import Faults, parse_faults
+from pipeline.sandbox.smtp import Mailbox, SandboxMailServer, parse_mail_faults
 from pipeline.sandbox.state import Answer, JSONDict, SandboxState
 
 log = structlog.get_logger("pipeline.sandbox")
@@ -141,7 +146,7 @@ def _faults_view(faults: Faults) -> JSONDict:
 
 
 def create_app(faults: Faults | None = None, *, validate_837p: Validator | None = None,
-               tokens: PeerTokens | None = None) -> FastAPI:
+               tokens: PeerTokens | None = None, mailbox: Mailbox | None = None) -> FastAPI:
     """Both sandbox peers, with their own in-memory state, the given faults and the tokens they require.
 
     ``validate_837p`` is the 999 check (default: ``pipeline.documents.x12_validation.validate_837p``).
@@ -169,6 +174,19 @@ def create_app(faults: Faults | None = None, *, validate_837p: Validator | None 
     @app.get("/billing/v1/superbills/by-key/{idempotency_key:path}")
     def superbill_by_key(request: Request, idempotency_key: str) -> JSONResponse:
         return calls.get("billing_service", request, idempotency_key, billing.status)
+
+    @app.get("/clearinghouse/v1/remittances")
+    def remittance_feed(request: Request, after: str | None = None, limit: int = 100) -> JSONResponse:
+        return calls.get("clearinghouse", request, f"remittances:{after}",
+                         lambda _key: clearinghouse.remittances(after, limit))
+
+    @app.post("/_sandbox/remittances/reverse")
+    def reverse(payload: JSONDict = Body(...)) -> JSONResponse:  # noqa: B008
+        return _json(clearinghouse.reverse(str(payload.get("claim_id"))))
+
+    @app.post("/_sandbox/remittances/redeliver")
+    def redeliver(payload: JSONDict = Body(...)) -> JSONResponse:  # noqa: B008
+        return _json(clearinghouse.redeliver(str(payload.get("remittance_id"))))
 
     @app.get("/_sandbox/receipts")
     def receipts() -> dict[str, int]:
@@ -205,12 +223,43 @@ def create_app(faults: Faults | None = None, *, validate_837p: Validator | None 
     def healthz() -> JSONDict:
         return {"status": "ok"}
 
+    box = mailbox or Mailbox()
+
+    @app.get("/_sandbox/mail")
+    def mail() -> JSONDict:
+        return box.view()
+
+    @app.put("/_sandbox/mail/faults", response_model=None)
+    def put_mail_faults(payload: JSONDict = Body(...)) -> JSONDict | JSONResponse:  # noqa: B008
+        spec = payload.get("spec")
+        if not isinstance(spec, str):
+            return JSONResponse({"error": 'body must be {"spec": "key=value,..."}'}, status_code=422)
+        try:
+            box.set_faults(parse_mail_faults(spec))
+        except ValueError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=422)
+        log.info("sandbox.mail_faults.set", spec=box.faults.to_spec())
+        return {"spec": box.faults.to_spec()}
+
+    @app.post("/_sandbox/mail/reset")
+    def reset_mail() -> JSONDict:
+        box.reset()
+        return {"status": "reset"}
+
     return app
 
 
 def serve(host: str = "127.0.0.1", port: int = 8100, faults_spec: str = "",
-          tokens: PeerTokens | None = None) -> None:
-    """Serve both peers until interrupted (``superbill sandbox``). A bad spec raises ValueError."""
+          tokens: PeerTokens | None = None, *, smtp_port: int | None = None,
+          mail_faults_spec: str = "") -> None:
+    """Serve both peers until interrupted (``superbill sandbox``), and the sandbox mail server when
+    ``smtp_port`` is given. A bad spec raises ValueError."""
     faults = parse_faults(faults_spec)
+    box = Mailbox(parse_mail_faults(mail_faults_spec))
     log.info("sandbox.start", host=host, port=port, faults=faults.to_spec())
-    uvicorn.run(create_app(faults, tokens=tokens), host=host, port=port, log_level="info")
+    mail_server = SandboxMailServer(box, host=host, port=smtp_port).start() if smtp_port is not None else None
+    try:
+        uvicorn.run(create_app(faults, tokens=tokens, mailbox=box), host=host, port=port, log_level="info")
+    finally:
+        if mail_server is not None:
+            mail_server.stop()

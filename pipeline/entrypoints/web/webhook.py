@@ -20,8 +20,6 @@ from pipeline.domain.signature import SignatureCheck
 from pipeline.entrypoints.web.api_models import EventAnswer, Health, errors
 
 RETRY_AFTER_S = 5
-UNSIGNED_REFUSAL = ("SUPERBILL_WEBHOOK_SECRET is not set: the web process will not accept unsigned events; "
-                    "set it to the booking system's signing secret")
 # answers of the webhook whose request the ingest path logs itself (`event.received` / `event.refused`)
 _LOGGED_BY_INGEST = frozenset({200, 202, 400, 413, 422})
 
@@ -44,6 +42,10 @@ def install_webhook_access_log() -> None:
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, WebhookAccessLog) for f in access.filters):
         access.addFilter(WebhookAccessLog())
+
+
+UNSIGNED_REFUSAL = ("SUPERBILL_WEBHOOK_SECRET is not set: the web process will not accept unsigned events; "
+                    "set it to the booking system's signing secret")
 
 
 class WebConfigError(Exception):

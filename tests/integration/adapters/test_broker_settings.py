@@ -98,7 +98,10 @@ def test_the_reconciler_leaves_alone_claims_a_queued_delayed_or_running_message_
     dramatiq_queue.send_step("validate", "queued")
     dramatiq_queue.send_step("validate", "delayed", delay_ms=600_000)
     dramatiq_queue.send_step("alert", "alerted")  # an alert does not move a claim on
-    assert claims_in_flight(broker.client) == {"queued", "delayed", "running"}
+    exhausted = {"queue_name": "submit_direct", "actor_name": "submit_direct", "args": ["exhausted"]}
+    broker.enqueue(dramatiq.Message(queue_name="submit_direct", actor_name="submission_failed",
+                                    args=(exhausted, {"retries": 12}), kwargs={}, options={}))
+    assert claims_in_flight(broker.client) == {"queued", "delayed", "running", "exhausted"}
 
     sent: list[tuple[str, str]] = []
     deps = Deps(ledger=ledger, practice=load_practice(), in_flight=lambda: claims_in_flight(broker.client),

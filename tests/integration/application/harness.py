@@ -19,7 +19,7 @@ import redis
 
 from config.practice import load_practice
 from pipeline.adapters.redis_ledger import Ledger
-from pipeline.application import ops, stages, steps
+from pipeline.application import ops, stages, statement_delivery, steps
 from pipeline.application.errors import PeerRefused, PeerUnavailable
 from pipeline.application.ingest import receive
 from pipeline.application.ports import PeerAnswer
@@ -82,6 +82,7 @@ STEP_FUNCTIONS: dict[str, Callable[..., None]] = {
     steps.SUBMIT_COURTESY: stages.submit_courtesy,
     steps.ALERT: stages.send_alert,
     steps.SUBMISSION_FAILED: stages.mark_failed,
+    steps.SEND_STATEMENT: statement_delivery.send_statement,
 }
 
 

@@ -14,11 +14,11 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from pipeline.application import exports, ops
+from pipeline.application import exports, ops, period_statements, receivables, remittances, statement_delivery
 from pipeline.application.stages import Deps
 from pipeline.application.statements import statement_pdf
 from pipeline.entrypoints.web.ops_api import bearer, token_ok
-from pipeline.entrypoints.web.ops_page import layout, views
+from pipeline.entrypoints.web.ops_page import layout, money, views
 
 COOKIE = "superbill_ops"
 
@@ -65,8 +65,10 @@ def build_ops_page(deps: Deps, *, ops_token: str | None) -> APIRouter:
         s = ops.summary(ledger, deps.queues)
         rows_by_status = {status: [c.summary() for c in ops.list_claims_page(
             ledger, ops.ClaimFilter(status=status), limit=OVERVIEW_ROWS)[0]]
-            for status in ("failed", "rejected", "needs_attention")}
-        body = views.overview_body(s, rows_by_status)
+            for status in ("failed", "rejected", "needs_attention", "denied")}
+        failed_emails = [{**c.summary(), "statement_error": c.statement_error}
+                         for c in ledger.get_many(ledger.failed_deliveries(limit=OVERVIEW_ROWS))]
+        body = views.overview_body(s, rows_by_status, failed_emails)
         return layout.page("Overview", body, msg=msg)
 
     @router.get("/claims")
@@ -120,6 +122,36 @@ def build_ops_page(deps: Deps, *, ops_token: str | None) -> APIRouter:
             return layout.page("No statement", f"<p>Claim {escape(claim_id)} has no statement.</p>")
         return Response(pdf, media_type="application/pdf")
 
+    @router.post("/claims/{claim_id}/statement/send")
+    def send_statement(request: Request, claim_id: str) -> Response:
+        if not signed_in(request):
+            return Response("a valid ops token is required", 401)
+        result = statement_delivery.resend_statement(deps, deps.send, claim_id, source="ops page")
+        return _back(f"/ops/claims/{claim_id}", result.message[:1].upper() + result.message[1:] + ".",
+                     error=not result.ok)
+
+    @router.get("/statement")
+    def period(request: Request) -> Response:
+        if not signed_in(request):
+            return to_login()
+        query = request.query_params
+        client = query.get("client", "").strip()
+        try:
+            since, until = date.fromisoformat(query.get("from", "")), date.fromisoformat(query.get("to", ""))
+        except ValueError:
+            since = until = None  # type: ignore[assignment]
+        if not client or since is None:
+            return layout.page("Client statement", "<p>Give the client id and both dates (YYYY-MM-DD).</p>"
+                               + views.period_statement_form(), msg=None)
+        try:
+            statement = period_statements.period_statement(deps, client, since, until)
+        except period_statements.NoSessions as exc:
+            return layout.page("Client statement", f"<p>{escape(str(exc))}.</p>" + views.period_statement_form(),
+                               msg=None)
+        name = f"statement-{statement.document_number}.pdf"
+        return Response(statement.pdf, media_type="application/pdf",
+                        headers={"Content-Disposition": f'inline; filename="{name}"'})
+
     @router.post("/claims/{claim_id}/amend")
     async def amend(request: Request, claim_id: str) -> Response:
         if not signed_in(request):
@@ -136,6 +168,33 @@ def build_ops_page(deps: Deps, *, ops_token: str | None) -> APIRouter:
             return _back(f"/ops/claims/{claim_id}", f"Amended ({', '.join(result.changed)}). Now resubmit it.")
         details = "; ".join(f"{e['path']}: {e['message']}" for e in result.errors)
         return _back(f"/ops/claims/{claim_id}", f"Not amended. {result.message} {details}".strip(), error=True)
+
+    @router.post("/claims/{claim_id}/correct")
+    async def correct(request: Request, claim_id: str) -> Response:
+        return await _correction(request, claim_id, "replacement")
+
+    @router.post("/claims/{claim_id}/void")
+    async def void(request: Request, claim_id: str) -> Response:
+        return await _correction(request, claim_id, "void")
+
+    async def _correction(request: Request, claim_id: str, kind: str) -> Response:
+        if not signed_in(request):
+            return Response("a valid ops token is required", 401)
+        form = await request.form()
+        text = str(form.get("patch", "")).strip()
+        patch = None
+        if text:
+            try:
+                patch = json.loads(text)
+                if not isinstance(patch, dict):
+                    raise ValueError("must be a JSON object")
+            except ValueError as exc:
+                return _back(f"/ops/claims/{claim_id}", f"Not sent: the JSON is not valid ({exc}).", error=True)
+        result = ops.correct(ledger, claim_id, deps.send, kind=kind, patch=patch, source="ops page")
+        if result.ok:
+            return _back(f"/ops/claims/{claim_id}", result.message[:1].upper() + result.message[1:] + ".")
+        details = "; ".join(f"{e['path']}: {e['message']}" for e in result.errors)
+        return _back(f"/ops/claims/{claim_id}", f"Not sent. {result.message} {details}".strip(), error=True)
 
     @router.post("/resubmit")
     async def resubmit(request: Request) -> Response:
@@ -158,6 +217,30 @@ def build_ops_page(deps: Deps, *, ops_token: str | None) -> APIRouter:
             text += " Skipped: " + ", ".join(f"{s['claim_id']} ({s['reason']})" for s in result.skipped)
         target = f"/ops/claims/{ids[0]}" if len(ids) == 1 else "/ops"
         return _back(target, text)
+
+    @router.get("/remittances")
+    def remittance_list(request: Request, msg: str | None = None) -> Response:
+        if not signed_in(request):
+            return to_login()
+        return layout.page("Remittances", money.remittances_body(remittances.list_remittances(deps)), msg=msg)
+
+    @router.get("/remittances/{remittance_id}")
+    def remittance(request: Request, remittance_id: str) -> Response:
+        if not signed_in(request):
+            return to_login()
+        shown = remittances.show_remittance(deps, remittance_id)
+        if shown is None:
+            return layout.page("Remittance not found", f"<p>No remittance {escape(remittance_id)}.</p>")
+        return layout.page(f"Remittance {remittance_id}", money.remittance_body(shown))
+
+    @router.get("/ar")
+    def owed(request: Request) -> Response:
+        if not signed_in(request):
+            return to_login()
+        claims = ledger.get_many(ledger.claim_ids(route="direct_billing"))
+        report = receivables.accounts_receivable(claims, today=date.today(),
+                                                 warning_days=deps.timely_filing_warning_days)
+        return layout.page("What is owed", money.ar_body(report))
 
     @router.get("/refused")
     def refused(request: Request, msg: str | None = None) -> Response:

@@ -22,7 +22,8 @@ th,td{padding:7px 10px;border-bottom:1px solid #e6e9ef;text-align:left;vertical-
 th{background:#eef2f7;font-weight:600;font-size:13px}.num{text-align:right}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600;background:#e6e9ef;
 white-space:nowrap}.nowrap{white-space:nowrap}
-.s-accepted,.s-statement_ready{background:#d1fadf;color:#067647}.s-failed,.s-rejected{background:#fee4e2;color:#b42318}
+.s-accepted,.s-statement_ready,.s-paid{background:#d1fadf;color:#067647}
+.s-failed,.s-rejected,.s-denied{background:#fee4e2;color:#b42318}
 .s-needs_attention{background:#fef0c7;color:#93370d}button,.btn{background:#1f6feb;color:#fff;border:0;
 border-radius:6px;padding:6px 12px;font-size:14px;cursor:pointer;text-decoration:none;display:inline-block}
 button.secondary{background:#5b6b82}.flash{background:#e8f1ff;border:1px solid #a9c7f5;padding:8px 12px;
@@ -39,6 +40,7 @@ background:#fff;border:1px solid #d9dee7;padding:10px;border-radius:6px;font-siz
 def page(title: str, body: str, *, msg: str | None = None, error: bool = False, nav: bool = True) -> HTMLResponse:
     bar = ('<header><span class="brand">superbill ops</span><a href="/ops">Overview</a>'
            '<a href="/ops/claims">Claims</a><a href="/ops/refused">Refused events</a>'
+           '<a href="/ops/remittances">Remittances</a><a href="/ops/ar">What is owed</a>'
            '<form class="inline" method="post" action="/ops/logout" style="margin-left:auto">'
            '<button class="secondary" type="submit">Sign out</button></form></header>') if nav else \
         '<header><span class="brand">superbill ops</span></header>'
@@ -76,6 +78,8 @@ def badge(status: str) -> str:
 
 def why(c: dict[str, Any]) -> str:
     parts = [f"{p}" for p in c["problems"]] + list(c.get("peer_reasons") or [])
+    if c.get("denial_codes"):
+        parts.append("denied: " + ", ".join(c["denial_codes"]))
     if not parts and c.get("last_error"):
         parts = [c["last_error"]]
     return "<br>".join(f'<span class="reason">{escape(str(p))}</span>' for p in parts) or '<span class="muted">-</span>'

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from pipeline.application import ops
 from pipeline.application.ports import Refused
+from pipeline.entrypoints.web.ops_page import money
 from pipeline.entrypoints.web.ops_page.layout import badge, detail, when, why
 from schemas.claim import RESUBMITTABLE_STATUSES, STATUSES
 from schemas.decision import ROUTES
@@ -77,17 +78,33 @@ def login_body(ops_token_configured: bool) -> str:
     return body
 
 
-def overview_body(s: dict[str, Any], rows_by_status: dict[str, list[dict[str, Any]]]) -> str:
+def undelivered_statements(rows: list[dict[str, Any]]) -> str:
+    """statement_ready claims whose e-mail to the client failed: each with the reason and a resend button."""
+    if not rows:
+        return ""
+    items = "".join(
+        f'<tr><td><a href="/ops/claims/{escape(r["claim_id"])}">{escape(r["claim_id"])}</a></td>'
+        f'<td>{escape(r.get("date_of_service") or "-")}</td><td class="reason">{escape(r.get("statement_error") or "")}'
+        f'</td><td><form class="inline" method="post" action="/ops/claims/{escape(r["claim_id"])}/statement/send">'
+        f'<button type="submit">E-mail again</button></form></td></tr>' for r in rows)
+    return (f'<h2 id="statement-emails">Statement e-mails that failed ({len(rows)})</h2><table><thead><tr>'
+            f'<th>claim</th><th>date of service</th><th>reason</th><th></th></tr></thead><tbody>{items}</tbody>'
+            f'</table>')
+
+
+def overview_body(s: dict[str, Any], rows_by_status: dict[str, list[dict[str, Any]]],
+                  failed_emails: list[dict[str, Any]] | None = None) -> str:
     by_status = s["claims"]["by_status"]
     cards = "".join(
-        f'<a class="card{" bad" if st in ("failed", "rejected", "needs_attention") and n else ""}'
-        f'{" good" if st in ("accepted", "statement_ready") and n else ""}" href="/ops/claims?status={st}">'
+        f'<a class="card{" bad" if st in ("failed", "rejected", "needs_attention", "denied") and n else ""}'
+        f'{" good" if st in ("accepted", "statement_ready", "paid") and n else ""}" href="/ops/claims?status={st}">'
         f'<b>{n}</b>{escape(st.replace("_", " "))}</a>' for st, n in by_status.items())
     sections = []
     for status, title in (("failed", "Failed: a peer could not be reached"),
                           ("rejected", "Rejected by the peer"),
-                          ("needs_attention", "Needs attention: fix the data, then resubmit")):
-        rows, total = rows_by_status[status], s["claims"]["by_status"].get(status, 0)
+                          ("needs_attention", "Needs attention: fix the data, then resubmit"),
+                          ("denied", "Denied by the payer: fix and resubmit, or send a corrected claim")):
+        rows, total = rows_by_status.get(status, []), s["claims"]["by_status"].get(status, 0)
         form_id = f"sel-{status}"
         buttons = ""
         more = (f'<p class="muted">The oldest {len(rows)} of {total}: <a href="/ops/claims?status={status}">'
@@ -111,7 +128,7 @@ def overview_body(s: dict[str, Any], rows_by_status: dict[str, list[dict[str, An
                         f'{badge(x["status"])} {x["age_days"]} days</li>' for x in late[:30])
     reasons = "".join(f"<li>{n} &times; {escape(r)}</li>" for r, n in s["last_24h"]["by_reason"].items())
     body = (f'<div class="cards">{cards}<a class="card" href="/ops/refused"><b>{s["refused_events"]}</b>'
-            f'refused events</a></div>{"".join(sections)}'
+            f'refused events</a></div>{"".join(sections)}{undelivered_statements(failed_emails or [])}'
             f'<div class="grid"><div><h2>Last 24 hours</h2><p>{s["last_24h"]["failed"]} failed, '
             f'{s["last_24h"]["rejected"]} rejected</p><ul>{reasons}</ul>'
             f'<h2>Past the 30-day filing warning, not accepted ({len(late)})</h2><ul>{late_html}</ul></div>'
@@ -143,8 +160,28 @@ def claims_body(values: dict[str, str], rows: list[dict[str, Any]], next_cursor:
     shown = f"{len(rows)} claim(s)" + (", oldest first; more on the next page" if next_cursor else "")
     body = (f'{filter_form(values)}<p class="muted">{shown}</p>{bulk}'
             f'{claims_table(rows, selectable=True, form_id="sel-list")}'
-            f'{next_page("/ops/claims", values, next_cursor)}{export_form()}')
+            f'{next_page("/ops/claims", values, next_cursor)}{export_form()}{period_statement_form()}')
     return body
+
+
+def statement_delivery_part(cid: str, c: dict[str, Any]) -> str:
+    """A statement_ready claim: where its e-mail to the client stands, and a button to send it again."""
+    if c["status"] != "statement_ready":
+        return ""
+    state = c.get("statement_delivery") or "not queued"
+    error = f' <span class="reason">{escape(c["statement_error"])}</span>' if c.get("statement_error") else ""
+    return (f' <span>e-mail to the client: <b>{escape(state)}</b>{error}</span> '
+            f'<form class="inline" method="post" action="/ops/claims/{cid}/statement/send">'
+            f'<button type="submit">E-mail the statement again</button></form>')
+
+
+def period_statement_form() -> str:
+    """One superbill for all of a client's statement_ready sessions in a date range."""
+    return ('<h2>Client statement for a period</h2><form class="filters" method="get" action="/ops/statement">'
+            '<label>client id<input type="text" name="client" required></label>'
+            '<label>from<input type="date" name="from" required></label>'
+            '<label>to<input type="date" name="to" required></label>'
+            '<button type="submit">Superbill PDF</button></form>')
 
 
 def export_form() -> str:
@@ -167,6 +204,7 @@ def claim_body(claim_id: str, c: dict[str, Any]) -> str:
                    f'name="claim_id" value="{cid}"><button type="submit">Resubmit this claim</button></form>')
     if c["has_statement"]:
         actions += f' <a class="btn" href="/ops/claims/{cid}/statement">Superbill PDF</a>'
+    actions += statement_delivery_part(cid, c)
     findings = "".join(f'<li><b>{escape(p["code"])}</b>: {escape(p["message"])}</li>' for p in c["problems"])
     warns = "".join(f'<li><b>{escape(w["code"])}</b>: {escape(w["message"])}</li>' for w in c["warnings"])
     reasons = "".join(f"<li>{escape(r)}</li>" for r in c.get("peer_reasons") or [])
@@ -209,7 +247,8 @@ def claim_body(claim_id: str, c: dict[str, Any]) -> str:
                if c.get("last_error") else "")
             + f'<div class="grid"><div><h2>Problems</h2><ul>{findings or "<li class=muted>none</li>"}</ul></div>'
             f'<div><h2>Warnings</h2><ul>{warns or "<li class=muted>none</li>"}</ul></div></div>'
-            f'<h2>Superbill</h2>{lines or "<p class=muted>none</p>"}{amend}'
+            + money.payment_block(c)
+            + f'<h2>Superbill</h2>{lines or "<p class=muted>none</p>"}{amend}'
             f'<h2>Timeline</h2><table><thead><tr><th>when</th><th>step</th><th>detail</th></tr></thead>'
             f'<tbody>{timeline}</tbody></table>')
     return body
