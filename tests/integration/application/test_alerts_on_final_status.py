@@ -120,6 +120,8 @@ def test_a_routed_claim_whose_peer_cannot_even_be_asked_fails_when_retries_run_o
     pipeline.clearinghouse.outcome = "unreachable"
     pipeline.resubmit(claim_id)  # a new submission number: first the peer is asked about the earlier key
     assert pipeline.claim(claim_id).status == "routed"
+    attempts = [e for e in pipeline.ledger.timeline(claim_id) if e["kind"] == "attempt.failed"]
+    assert [(e["peer"], e["error"]) for e in attempts] == [("clearinghouse", "clearinghouse: answered 503")]
     pipeline.retries_run_out(claim_id)
     assert pipeline.claim(claim_id).status == "failed"
     assert only_notice(pipeline)["status"] == "failed"

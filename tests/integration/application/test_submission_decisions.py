@@ -130,3 +130,68 @@ def test_a_file_the_999_rejects_makes_the_claim_rejected_with_its_reasons(pipeli
     claim = pipeline.claim(claim_id)
     assert (claim.status, claim.peer_reasons) == ("rejected", ["999: IK3*N3"])
     assert "submitted" not in pipeline.kinds(claim_id)
+    assert [e["peer"] for e in pipeline.ledger.timeline(claim_id) if e["kind"] == "rejected"] == ["clearinghouse"]
+
+
+class LatencyRecorder:
+    def __init__(self) -> None:
+        self.latencies: list[tuple[str, str | None]] = []
+
+    def record_latency(self, peer: str, seconds: float, *, once: str | None = None) -> None:
+        assert seconds >= 0
+        self.latencies.append((peer, once))
+
+    def record_message(self, actor: str, *, seconds: float, error: bool) -> None:
+        pass
+
+
+def entries(pipeline: InlinePipeline, claim_id: str, kind: str) -> list[dict[str, object]]:
+    return [e for e in pipeline.ledger.timeline(claim_id) if e["kind"] == kind]
+
+
+def test_the_timeline_names_the_peer_its_reference_and_its_reasons(pipeline: InlinePipeline) -> None:
+    metrics = LatencyRecorder()
+    pipeline.deps.metrics = metrics
+    claim_id = pipeline.post(example("va_direct"))
+    (submitted,) = entries(pipeline, claim_id, "submitted")
+    (accepted,) = entries(pipeline, claim_id, "accepted")
+    assert (submitted["peer"], submitted["reference"]) == ("clearinghouse", "REF1")
+    assert (accepted["peer"], accepted["reference"]) == ("clearinghouse", "REF1")
+    assert metrics.latencies == [("clearinghouse", f"{claim_id}:1")]
+
+    pipeline.billing_service.outcome = "refused"
+    courtesy = pipeline.post(example("commercial_courtesy"))
+    (rejected,) = entries(pipeline, courtesy, "rejected")
+    assert (rejected["peer"], rejected["reasons"], rejected["http_status"]) == (
+        "billing_service", ["not allowed"], 403)
+    assert pipeline.claim(courtesy).peer_reasons == ["not allowed"]
+    assert metrics.latencies[-1] == ("billing_service", f"{courtesy}:1")
+
+
+def test_a_claim_the_payer_rejects_names_the_peer_and_its_reasons_on_the_timeline(pipeline: InlinePipeline) -> None:
+    metrics = LatencyRecorder()
+    pipeline.deps.metrics = metrics
+    pipeline.clearinghouse.outcome = "rejected"
+    claim_id = pipeline.post(example("va_direct"))
+    (rejected,) = entries(pipeline, claim_id, "rejected")
+    assert (rejected["peer"], rejected["reasons"]) == ("clearinghouse", ["277CA: A7:21 Missing information"])
+    assert metrics.latencies == [("clearinghouse", f"{claim_id}:1")]
+
+
+def test_a_submitted_claim_keeps_the_peers_reference_while_it_waits(pipeline: InlinePipeline) -> None:
+    pipeline.clearinghouse.outcome = "pending"
+    claim_id = pipeline.post(example("va_direct"))
+    claim = pipeline.claim(claim_id)
+    assert (claim.status, claim.peer_reference) == ("submitted", "REF1")
+    assert claim.submitted_at == pipeline.now.timestamp()
+
+
+def test_an_accepted_claim_no_longer_shows_the_error_of_an_earlier_attempt(pipeline: InlinePipeline) -> None:
+    pipeline.clearinghouse.outcome = "unreachable"
+    claim_id = pipeline.post(example("va_direct"))
+    assert pipeline.claim(claim_id).last_error == "clearinghouse: answered 503"
+    pipeline.clearinghouse.outcome = "accepted"
+    pipeline.queue.append(("submit_direct", claim_id))  # dramatiq's retry
+    pipeline.run()
+    claim = pipeline.claim(claim_id)
+    assert (claim.status, claim.last_error, claim.peer_reference) == ("accepted", None, "REF1")

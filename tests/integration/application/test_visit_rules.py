@@ -122,3 +122,47 @@ def test_an_amendment_moving_the_session_to_a_full_referral_frees_the_old_visit(
     assert [p.code for p in claim.problems] == ["va_visits_exhausted"]
     assert pipeline.sessions_on(REFERRAL) == set()
     assert pipeline.sessions_on(OTHER_REFERRAL) == {"ses_other"}
+
+
+def test_a_session_holding_the_last_visit_keeps_it_when_resubmitted(pipeline: InlinePipeline) -> None:
+    one_visit = example("va_direct")
+    one_visit["va_referral"]["visits_authorized"] = 1
+    pipeline.clearinghouse.outcome = "rejected"
+    claim_id = pipeline.post(one_visit)
+    pipeline.clearinghouse.outcome = "accepted"
+    pipeline.resubmit(claim_id)  # its own visit is not counted against it
+    assert (pipeline.claim(claim_id).route, pipeline.claim(claim_id).status) == ("direct_billing", "accepted")
+    assert pipeline.sessions_on(REFERRAL) == {"ses_va_direct"}
+
+
+def test_a_session_that_loses_the_race_for_the_last_visit_needs_attention(
+        pipeline: InlinePipeline, monkeypatch: pytest.MonkeyPatch) -> None:
+    one_visit = example("va_direct")
+    one_visit["va_referral"]["visits_authorized"] = 1
+    first = pipeline.post(one_visit)
+    assert pipeline.claim(first).status == "accepted"
+    # the second session read the count before the first took the visit: the atomic reservation decides
+    monkeypatch.setattr(pipeline.ledger, "visits_used", lambda referral, excluding=None: 0)
+    second_doc = example("va_direct")
+    second_doc["va_referral"]["visits_authorized"] = 1
+    second_doc["event_id"], second_doc["session"]["session_id"] = "evt_late", "ses_late"
+    second = pipeline.post(second_doc)
+    claim = pipeline.claim(second)
+    assert (claim.route, claim.status) == ("needs_attention", "needs_attention")
+    assert [p.code for p in claim.problems] == ["va_visits_exhausted"]
+    assert pipeline.sessions_on(REFERRAL) == {"ses_va_direct"}
+    assert pipeline.clearinghouse.sent == 1
+
+
+def test_a_session_on_a_full_referral_is_told_so_before_its_837p_is_judged(pipeline: InlinePipeline) -> None:
+    one_visit = example("va_direct")
+    one_visit["va_referral"]["visits_authorized"] = 1
+    pipeline.post(one_visit)
+    late = example("va_direct")
+    late["va_referral"]["visits_authorized"] = 1
+    late["event_id"], late["session"]["session_id"] = "evt_late", "ses_late"
+    late["client"]["address"]["state"] = "ZZ"  # and its data an 837P cannot carry
+    claim = pipeline.claim(pipeline.post(late))
+    # the 837P pre-flight runs only for a claim that would otherwise be billed directly (CONTRACT.md 2.3)
+    assert [p.code for p in claim.problems] == ["va_visits_exhausted"]
+    assert pipeline.sessions_on(REFERRAL) == {"ses_va_direct"}

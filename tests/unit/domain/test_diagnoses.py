@@ -1,6 +1,16 @@
+from collections.abc import Iterator
+
 import pytest
 
 from pipeline.domain.diagnoses import DiagnosisStatus, classify, codes_with_status, describe, is_billable
+
+
+@pytest.fixture(autouse=True)
+def fresh_lookups() -> Iterator[None]:
+    """Each test looks its codes up itself, not in answers remembered from an earlier test."""
+    classify.cache_clear()
+    yield
+    classify.cache_clear()
 
 
 @pytest.mark.parametrize(
@@ -17,6 +27,14 @@ from pipeline.domain.diagnoses import DiagnosisStatus, classify, codes_with_stat
         ("Z99.99", DiagnosisStatus.INVALID),
         ("M54.599", DiagnosisStatus.INVALID),
         ("", DiagnosisStatus.INVALID),
+        # CONTRACT.md 1.3: with or without the dot, in any case
+        ("M5450", DiagnosisStatus.BILLABLE),
+        ("m62830", DiagnosisStatus.BILLABLE),
+        ("S134XXA", DiagnosisStatus.BILLABLE),
+        (" m5450 ", DiagnosisStatus.BILLABLE),
+        ("M545", DiagnosisStatus.NOT_BILLABLE),
+        ("Z9999", DiagnosisStatus.INVALID),
+        ("M54599", DiagnosisStatus.INVALID),
     ],
 )
 def test_codes_are_classified_against_the_icd10cm_code_set(code: str, status: DiagnosisStatus) -> None:
@@ -29,7 +47,10 @@ def test_codes_are_classified_against_the_icd10cm_code_set(code: str, status: Di
     [
         ("M54.50", "Low back pain, unspecified"),
         ("M54.5", "Low back pain"),
+        ("M5450", "Low back pain, unspecified"),
+        ("m545", "Low back pain"),
         ("Z99.99", ""),
+        ("Z9999", ""),
     ],
 )
 def test_describe_gives_the_code_set_description_or_nothing(code: str, description: str) -> None:

@@ -170,3 +170,13 @@ def test_messages_name_the_offending_dates_counts_and_codes() -> None:
     assert "13" in visits and "12" in visits
     assert "97140" in _message(referral(procedures=["97124"]), codes.VA_PROCEDURE_NOT_AUTHORIZED)
     assert "triwest" in _message(referral(administrator="triwest"), codes.VA_OUT_OF_NETWORK)
+
+
+def test_without_a_count_of_earlier_visits_none_are_assumed() -> None:
+    assert [f.code for f in referral_findings(referral(visits_authorized=1), SERVICE_DAY, BOTH)] == []
+
+
+def test_each_unauthorised_code_is_named_once_with_what_the_referral_authorises() -> None:
+    findings = referral_findings(referral(procedures=["97010"]), SERVICE_DAY, BOTH, 0)
+    (found,) = [f for f in findings if f.code == "va_procedure_not_authorized"]
+    assert found.message == "billed but not authorised on the referral: 97140, 97124 (authorised: 97010)"
