@@ -7,6 +7,7 @@ The dramatiq actors are thin wrappers around these functions.
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ from pipeline.application.ports import (
     StepSender,
 )
 from pipeline.application.reason_codes import error_code
+from pipeline.application.staff import StaffStore
 from pipeline.application.steps import ALERT, ASSEMBLE, ROUTE, STATEMENT, SUBMIT_COURTESY, SUBMIT_DIRECT
 from pipeline.documents.courtesy import courtesy_payload
 from pipeline.documents.superbill_pdf import render_superbill_pdf
@@ -58,6 +60,7 @@ class Deps:
     queues: QueueMonitor = lambda: []  # queue depths, for ops
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     lease_s: float = 60.0
+    staff: StaffStore | None = None  # named accounts, sessions, tokens, the audit log (ops entry points)
     ack_wait_s: float = 7 * 86400  # a claim the peer took but never decided is `failed` after this
 
 
@@ -210,6 +213,7 @@ def submit_direct(deps: Deps, claim_id: str) -> None:
                               group_control_number=claim.control_number, created_at=_prepared_at(claim))
         except ValueError as exc:  # the messages name fields, never patient data
             raise DocumentError(f"the 837P could not be built: {exc}") from None
+        deps.ledger.keep_document(claim_id, f"837P sent under {claim.idempotency_key}", x12)
         return peer.submit(x12, idempotency_key=claim.idempotency_key)
 
     _submit(deps, claim_id, "direct_billing", peer.name, peer.lookup, start, send, SUBMIT_DIRECT)
@@ -230,6 +234,8 @@ def submit_courtesy(deps: Deps, claim_id: str) -> None:
                                    issued_on=_prepared_at(claim).date())
         deps.ledger.put_statement(claim_id, pdf)
         payload = courtesy_payload(event, deps.practice, decision, document_number=claim.document_number)
+        deps.ledger.keep_document(claim_id, f"courtesy payload sent under {claim.idempotency_key}",
+                                  json.dumps({**payload, "pdf_base64": "(the superbill PDF)"}, indent=1, default=str))
         payload["pdf_base64"] = base64.b64encode(pdf).decode()
         return peer.submit(payload, idempotency_key=claim.idempotency_key)
 
@@ -325,6 +331,10 @@ def _earlier_submission(deps: Deps, claim: Claim, peer_name: str,
 
 def _apply_answer(deps: Deps, claim_id: str, peer: str, answer: PeerAnswer, step: str) -> None:
     ledger = deps.ledger
+    if answer.raw:
+        current = ledger.get(claim_id)
+        key = current.idempotency_key if current else None
+        ledger.keep_document(claim_id, f"{peer} answer to {key}", json.dumps(answer.raw, indent=1, default=str))
     if not answer.file_accepted:
         _reject(deps, claim_id, peer, answer.reasons)
         return

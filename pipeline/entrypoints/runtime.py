@@ -23,6 +23,7 @@ from pipeline.adapters.queue_stats import queue_stats
 from pipeline.adapters.redis_client import connect as connect_redis
 from pipeline.adapters.redis_ledger import Ledger
 from pipeline.adapters.redis_server import resolve_redis_url
+from pipeline.adapters.redis_staff import RedisStaffStore
 from pipeline.application.stages import Deps
 
 _lock = threading.Lock()
@@ -41,6 +42,10 @@ def redis_url(settings: Settings) -> str:
 def redis_client() -> redis.Redis:
     """A client of the process's Redis (the embedded server is started when it is not running)."""
     return connect_redis(redis_url(load_settings()), health_check_interval=30)
+
+
+def redis_client_for(url: str) -> redis.Redis:
+    return connect_redis(url, health_check_interval=30)
 
 
 def connect(url: str) -> dramatiq.Broker:
@@ -74,6 +79,7 @@ def build_deps(settings: Settings, url: str) -> Deps:
         metrics=LedgerMetrics(ledger),
         queues=functools.partial(queue_stats, client),
         lease_s=LEASE_S,
+        staff=RedisStaffStore(client),
     )
 
 

@@ -22,21 +22,31 @@ from pipeline.entrypoints.cli.common import (
 )
 
 
+def terminal_user() -> str:
+    """Who runs the command, as the timeline records it."""
+    import getpass
+
+    return f"{getpass.getuser()} (terminal)"
+
+
 def cmd_claims_list(args: argparse.Namespace) -> int:
-    from pipeline.application.ops import list_claims
+    from pipeline.application.ops import identities, list_claims
     from pipeline.entrypoints.cli.text import claims_table
 
     deps = runtime_deps(args)
     claims = list_claims(deps.ledger, claim_filter(args))
+    people = identities(deps.ledger, [c.claim_id for c in claims]) if args.with_client else {}
+    rows = [{**c.summary(), **({"client": people[c.claim_id].as_dict()} if c.claim_id in people else {})}
+            for c in claims]
     if args.json:
-        print_json({"claims": [c.summary() for c in claims]})
+        print_json({"claims": rows})
     else:
-        print(claims_table([c.summary() for c in claims]))
+        print(claims_table(rows))
     return EXIT_OK
 
 
 def cmd_claims_show(args: argparse.Namespace) -> int:
-    from pipeline.application.ops import show_claim
+    from pipeline.application.ops import identities, show_claim
     from pipeline.entrypoints.cli.text import claim_text
 
     deps = runtime_deps(args)
@@ -44,10 +54,13 @@ def cmd_claims_show(args: argparse.Namespace) -> int:
     if shown is None:
         err(f"no claim {args.claim_id}")
         return EXIT_ERROR
+    if args.with_client:
+        person = identities(deps.ledger, [args.claim_id]).get(args.claim_id)
+        shown["client"] = person.as_dict() if person else None
     if args.json:
         print_json(shown)
     else:
-        print(claim_text(shown))
+        print(claim_text(shown, zone=deps.practice.practice.zone))
     return EXIT_OK
 
 
@@ -94,7 +107,7 @@ def cmd_claims_amend(args: argparse.Namespace) -> int:
     if not isinstance(patch, dict):
         err(f"{args.file}: must be a JSON object such as {{\"prescription\": {{...}}}}")
         return EXIT_ERROR
-    result = amend(deps.ledger, args.claim_id, patch, source="cli")
+    result = amend(deps.ledger, args.claim_id, patch, source="cli", by=terminal_user())
     if result.message == "no such claim":
         err(f"no claim {args.claim_id}")
         return EXIT_ERROR
@@ -134,7 +147,8 @@ def cmd_resubmit(args: argparse.Namespace) -> int:
     with Progress(transient=True, console=stderr_console()) as progress:
         task = progress.add_task("resubmitting", total=len(dict.fromkeys(ids)))
         result = resubmit(deps.ledger, ids, send, source="cli", dry_run=args.dry_run,
-                          progress=lambda _: progress.advance(task))
+                          progress=lambda _: progress.advance(task), by=terminal_user(),
+                          practice=deps.practice, anyway=args.anyway)
     if args.json:
         print_json(result.as_dict())
     else:
@@ -153,10 +167,15 @@ def register(sub: Any) -> None:
         dest="claims_cmd", required=True, metavar="SUBCOMMAND")
     p = claims.add_parser("list", help="claims, filtered")
     add_filters(p)
+    p.add_argument("--search", metavar="TEXT",
+                   help="client name, member id, claim or session id, or a date of service (patient data)")
+    p.add_argument("--with-client", action="store_true", help="show who each claim is for (patient data)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_claims_list)
     p = claims.add_parser("show", help="one claim with its superbill, problems and timeline")
     p.add_argument("claim_id")
+    p.add_argument("--with-client", action="store_true",
+                   help="add the client's name, birth date, member id, referral and prescription (patient data)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_claims_show)
     p = claims.add_parser("statement", help="write a claim's statement PDF")
@@ -183,5 +202,7 @@ def register(sub: Any) -> None:
     p.add_argument("claim_ids", nargs="*", metavar="ID")
     add_filters(p, status_help="pick every claim in this status")
     p.add_argument("--dry-run", action="store_true", help="list what would be resubmitted")
+    p.add_argument("--anyway", action="store_true",
+                   help="also a needs-attention claim whose dry run finds the same problems again")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_resubmit)

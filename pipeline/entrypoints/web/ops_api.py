@@ -12,7 +12,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.routing import APIRoute
 
 from pipeline.adapters.metrics import render_metrics
-from pipeline.application import exports, ops
+from pipeline.application import exports, ops, staff
+from pipeline.application.staff import SHARED_TOKEN_ACTOR, Actor
 from pipeline.application.stages import Deps
 from pipeline.entrypoints.web.api_models import (
     AmendAnswer,
@@ -75,11 +76,25 @@ def _filter(status: str | None, route: str | None, payer: str | None, therapist:
                            therapist=therapist or None, since=since, until=until, problem=problem or None)
 
 
+def api_actor(deps: Deps, request: Request, ops_token: str | None) -> Actor | None:
+    """Who a bearer token belongs to: a person's or service's own token, or the shared ops token."""
+    given = bearer(request)
+    if token_ok(given, ops_token):
+        return SHARED_TOKEN_ACTOR
+    return staff.token_actor(deps.staff, given) if deps.staff is not None else None
+
+
+def actor_of(request: Request) -> Actor:
+    return getattr(request.state, "actor", None) or SHARED_TOKEN_ACTOR
+
+
 def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
     def require_token(request: Request) -> None:
-        if not token_ok(bearer(request), ops_token):
+        actor = api_actor(deps, request, ops_token)
+        if actor is None:
             raise HTTPException(401, "a valid ops bearer token is required",
                                 headers={"WWW-Authenticate": 'Bearer realm="superbill-ops"'})
+        request.state.actor = actor
         repeated = sorted({k for k, _ in request.query_params.multi_items()
                            if len(request.query_params.getlist(k)) > 1})
         if repeated:
@@ -151,8 +166,11 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
         **UNAUTHORIZED, **NOT_JSON,
         **errors((404, "no such claim"), (409, "the claim is not in a status that can be amended"),
                  (422, "the amendment is not valid: one error per field"))})
-    def amend(claim_id: str, patch: dict[str, Any] = Body(...)) -> JSONResponse:  # noqa: B008
-        result = ops.amend(ledger, claim_id, patch, source="api")
+    def amend(claim_id: str, request: Request, patch: dict[str, Any] = Body(...)) -> JSONResponse:  # noqa: B008
+        actor = actor_of(request)
+        result = ops.amend(ledger, claim_id, patch, source="api", by=actor.label)
+        if result.ok and deps.staff is not None:
+            staff.audit(deps.staff, "claim.amended", actor, claim_id=claim_id, changed=result.changed)
         status = 200 if result.ok else (404 if result.message == "no such claim" else 422)
         if not result.ok and not result.errors and status == 422:
             status = 409
@@ -161,8 +179,9 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
         return JSONResponse(answer, status)
 
     @api.post("/resubmit", response_model=ResubmitAnswer, responses={**UNAUTHORIZED, **NOT_JSON, **BAD_INPUT})
-    def resubmit(request_body: dict[str, Any] = Body(...)) -> JSONResponse:  # noqa: B008
+    def resubmit(request: Request, request_body: dict[str, Any] = Body(...)) -> JSONResponse:  # noqa: B008
         dry_run = bool(request_body.get("dry_run"))
+        anyway = request_body.get("anyway") is True
         if "claim_ids" in request_body:
             ids = request_body["claim_ids"]
             if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
@@ -177,7 +196,12 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
                 ids = ops.select_for_resubmit(ledger, flt)
             except ValueError as exc:
                 return JSONResponse({"errors": [{"path": "filter", "message": str(exc)}]}, 422)
-        result = ops.resubmit(ledger, ids, deps.send, source="api", dry_run=dry_run)
+        actor = actor_of(request)
+        result = ops.resubmit(ledger, ids, deps.send, source="api", dry_run=dry_run, by=actor.label,
+                              practice=deps.practice, anyway=anyway)
+        if result.resubmitted and not dry_run and deps.staff is not None:
+            staff.audit(deps.staff, "claims.resubmitted", actor, claim_ids=result.resubmitted,
+                        anyway=anyway or None)
         return JSONResponse(result.as_dict())
 
     @api.get("/refused", response_model=RefusedList, responses=UNAUTHORIZED)
@@ -202,6 +226,9 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
         outcome = ops.replay_refused(ledger, refused_id, deps.send, body=body or None)
         if outcome is None:
             raise HTTPException(404, f"no refused event {refused_id}")
+        if deps.staff is not None:
+            staff.audit(deps.staff, "refused.replayed", actor_of(request), refused_id=refused_id,
+                        corrected=bool(body) or None, http_status=outcome.http_status)
         return JSONResponse({"http_status": outcome.http_status, **outcome.body}, outcome.http_status)
 
     root = APIRouter()
