@@ -20,7 +20,7 @@ from config.settings import load_settings
 from pipeline.adapters.redis_ledger import Ledger
 from pipeline.adapters.redis_server import embedded_redis
 from pipeline.adapters.redis_staff import RedisStaffStore
-from pipeline.application import stages, staff
+from pipeline.application import staff, stages
 from pipeline.domain.signature import sign
 from pipeline.entrypoints import runtime
 from pipeline.entrypoints.web.app import build_web_app
