@@ -17,6 +17,7 @@ import redis
 from fastapi.testclient import TestClient
 
 from config.settings import load_settings
+from pipeline.adapters.dramatiq_queue import NAMESPACE
 from pipeline.adapters.redis_ledger import Ledger
 from pipeline.adapters.redis_server import embedded_redis
 from pipeline.adapters.redis_staff import RedisStaffStore
@@ -304,3 +305,52 @@ def test_named_bearer_tokens_for_the_ops_api_record_who_did_it(env: Env) -> None
     assert env.ledger.timeline(claim_id)[-1]["by"] == "Billing sync (sync)"
     # a service account cannot sign in to the page
     assert sign_in(env.client(), "sync", "").status_code == 401
+
+
+def test_a_refused_event_is_read_corrected_and_replayed_from_the_page(env: Env) -> None:
+    doc = json.loads((EVENTS / "self_pay.json").read_text())
+    doc["event_id"], doc["session"]["session_id"] = "evt_refpage", "ses_refpage"
+    doc["session"]["services"][0]["cpt"] = "97110"
+    body = json.dumps(doc).encode()
+    refused = env.client().post("/v1/events", content=body,
+                                headers={"X-Signature": sign(SECRET, body, int(time.time()))})
+    assert refused.status_code == 422
+    refused_id = refused.json()["refused_id"]
+    client = env.client()
+    sign_in(client)
+    assert f'href="/ops/refused/{refused_id}"' in client.get("/ops/refused").text
+    page = client.get(f"/ops/refused/{refused_id}").text
+    assert "session.services[0].cpt" in page and "97110" in page
+    csrf = csrf_of(page)
+    again = client.post(f"/ops/refused/{refused_id}/replay", data={"csrf": csrf}, headers={"Origin": ORIGIN})
+    assert again.headers["location"] == f"/ops/refused/{refused_id}"
+    assert "Still refused (HTTP 422" in flash(client, f"/ops/refused/{refused_id}")
+    doc["session"]["services"][0]["cpt"] = "97124"
+    fixed = client.post(f"/ops/refused/{refused_id}/replay", data={"csrf": csrf, "body": json.dumps(doc)},
+                        headers={"Origin": ORIGIN})
+    assert fixed.headers["location"] == "/ops/claims/ses_refpage"
+    assert env.ledger.get("ses_refpage") is not None
+    assert any(e["action"] == "refused.replayed" and e["refused_id"] == refused_id and e.get("corrected")
+               for e in env.store.audit_log(20))
+
+
+def test_dead_letters_are_listed_and_cleared_and_the_overview_refreshes_its_lists(env: Env) -> None:
+    queue = "submit_direct"
+    message = {"queue_name": queue, "actor_name": "submit_direct", "args": ["ses_deadone"], "kwargs": {},
+               "options": {"retries": 12}, "message_id": "m-dead-1", "message_timestamp": 1}
+    env.r.zadd(f"{NAMESPACE}:{queue}.XQ", {"m-dead-1": time.time() * 1000})
+    env.r.hset(f"{NAMESPACE}:{queue}.XQ.msgs", "m-dead-1", json.dumps(message))
+    client = env.client()
+    sign_in(client)
+    overview = client.get("/ops").text
+    assert f'href="/ops/dead/{queue}"' in overview and "refreshes itself every 15 s" in overview
+    live = client.get("/ops/live")
+    assert live.status_code == 200 and 'id="failed"' in live.text and csrf_of(live.text)
+    assert env.client().get("/ops/live").status_code == 401
+    page = client.get(f"/ops/dead/{queue}").text
+    assert "m-dead-1" in page and 'href="/ops/claims/ses_deadone"' in page
+    cleared = client.post(f"/ops/dead/{queue}/clear", data={"csrf": csrf_of(page)}, headers={"Origin": ORIGIN})
+    assert cleared.status_code == 303
+    assert env.r.zcard(f"{NAMESPACE}:{queue}.XQ") == 0 and not env.r.hexists(f"{NAMESPACE}:{queue}.XQ.msgs", "m-dead-1")
+    assert "Cleared 1 dead letter(s)" in flash(client, "/ops")
+    assert "dead_letters.cleared" in client.get("/ops/audit").text
