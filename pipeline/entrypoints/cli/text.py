@@ -48,8 +48,9 @@ def claims_table(rows: list[dict[str, Any]]) -> str:
     out = [header, "-" * len(header)]
     for r in rows:
         why = ", ".join(r["problems"]) or "; ".join(r.get("peer_reasons") or []) or (r.get("last_error") or "")
+        who = f"{r['client']['name']} ({r['client']['date_of_birth']})  " if r.get("client") else ""
         out.append(f"{r['claim_id']:<22} {r['session_id'][:26]:<26} {r['status']:<16} {r['route'] or '-':<20} "
-                   f"{r['date_of_service'] or '-':<10} {(r['payer'] or '-')[:18]:<18} {why}")
+                   f"{r['date_of_service'] or '-':<10} {(r['payer'] or '-')[:18]:<18} {who}{why}")
     out.append(f"{len(rows)} claim(s)")
     return "\n".join(out)
 

@@ -123,8 +123,12 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
     def claims(status: StatusParam | None = None, route: RouteParam | None = None, payer: str | None = None,
                therapist: str | None = None, since: str | None = _date_param("after"),
                until: str | None = _date_param("before"),
-               problem: str | None = None) -> dict[str, Any]:
+               problem: str | None = None,
+               q: str | None = Query(default=None, description="client name, member id, claim or session id, or "
+                                     "a date of service or birth; every word must match")) -> dict[str, Any]:
         flt = _filter(status, route, payer, therapist, _day(since, "since"), _day(until, "until"), problem)
+        if q:
+            flt = ops.ClaimFilter(**{**flt.__dict__, "text": q})
         return {"claims": [c.summary() for c in ops.list_claims(ledger, flt)]}
 
     @api.get("/export", responses={
