@@ -207,6 +207,11 @@ _TABLE: tuple[Explanation, ...] = (
        "The clearinghouse or billing service answered with a server error until the retries ran out.",
        "Nothing is wrong with the claim. Resubmit it as it is once the service is back (it is sent under the "
        "same key, so it is never billed twice).", "yes"),
+    _e("http_busy", "The peer was too busy",
+       "The clearinghouse or billing service asked us to slow down (429) or timed out the request (408) until "
+       "the retries ran out.",
+       "Nothing is wrong with the claim. Resubmit it as it is a little later (it is sent under the same key, "
+       "so it is never billed twice).", "yes"),
     _e("http_4xx", "The peer refused the request",
        "The clearinghouse or billing service refused the request itself (its reason says why).",
        "Read the reason; it is usually our configuration (token, URL) rather than the claim.", "yes"),
@@ -273,6 +278,8 @@ def explain(code: str) -> Explanation:
 def error_family(code: str) -> str:
     """`clearinghouse:http_503` -> `http_5xx`, `billing_service:ConnectionError` -> `connection`."""
     _, _, tail = code.rpartition(":")
+    if tail in ("http_429", "http_408"):
+        return "http_busy"
     if tail.startswith("http_5"):
         return "http_5xx"
     if tail.startswith("http_4"):

@@ -44,6 +44,8 @@ def test_codes_fall_back_to_their_family() -> None:
 @pytest.mark.parametrize(("error", "family", "resubmit"), [
     ("clearinghouse: answered 503", "http_5xx", "yes"),
     ("billing_service: answered 500", "http_5xx", "yes"),
+    ("clearinghouse: answered 429", "http_busy", "yes"),
+    ("clearinghouse: answered 401", "http_4xx", "yes"),
     ("clearinghouse: no answer within 2 s", "no_answer", "yes"),
     ("billing_service: ConnectionError", "connection", "yes"),
     ("the 837P could not be built: client.address.state", "document", "after_fix"),
