@@ -29,6 +29,16 @@ def terminal_user() -> str:
     return f"{getpass.getuser()} (terminal)"
 
 
+def audit_from_terminal(deps: Any, action: str, **detail: Any) -> None:
+    import getpass
+
+    from pipeline.application import staff
+
+    if deps.staff is not None:
+        who = getpass.getuser()
+        staff.audit(deps.staff, action, staff.Actor(who, f"{who} at the terminal", "cli"), **detail)
+
+
 def cmd_claims_list(args: argparse.Namespace) -> int:
     from pipeline.application.ops import identities, list_claims
     from pipeline.entrypoints.cli.text import claims_table
@@ -111,6 +121,8 @@ def cmd_claims_amend(args: argparse.Namespace) -> int:
     if result.message == "no such claim":
         err(f"no claim {args.claim_id}")
         return EXIT_ERROR
+    if result.ok:
+        audit_from_terminal(deps, "claim.amended", claim_id=args.claim_id, changed=result.changed)
     if args.json:
         print_json(result.__dict__)
     elif result.ok:
@@ -149,6 +161,8 @@ def cmd_resubmit(args: argparse.Namespace) -> int:
         result = resubmit(deps.ledger, ids, send, source="cli", dry_run=args.dry_run,
                           progress=lambda _: progress.advance(task), by=terminal_user(),
                           practice=deps.practice, anyway=args.anyway)
+    if result.resubmitted and not args.dry_run:
+        audit_from_terminal(deps, "claims.resubmitted", claim_ids=result.resubmitted, anyway=args.anyway or None)
     if args.json:
         print_json(result.as_dict())
     else:
