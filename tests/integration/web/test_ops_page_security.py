@@ -229,6 +229,9 @@ def test_search_finds_a_claim_by_client_name_member_id_and_date(env: Env) -> Non
     assert f'data-claim="{claim_id}"' not in client.get("/ops/claims", params={"q": "Smithers"}).text
     assert client.get("/ops/claims", params={"q": "doe"}, follow_redirects=False).status_code == 200
     assert env.client().get("/ops/claims", params={"q": "doe"}).status_code == 303  # not signed in: no data
+    api = env.client().get("/v1/ops/claims", params={"q": "john doe 11/20/2026"},
+                           headers={"Authorization": f"Bearer {TOKEN}"})
+    assert claim_id in [row["claim_id"] for row in api.json()["claims"]]
 
 
 def test_disabling_a_person_ends_their_sessions_and_tokens_at_once(env: Env) -> None:
