@@ -272,6 +272,8 @@ def explain(code: str) -> Explanation:
     if code.startswith("CARC:"):
         return Explanation(code, "Payment adjustment", "The payer adjusted the payment (see the CARC list).",
                            "Read the remittance; ask the billing service if it is unclear.", "no")
+    if ":" in code and error_family(code) in EXPLANATIONS:  # `clearinghouse:http_503`, as alerts name it
+        return EXPLANATIONS[error_family(code)]
     return UNKNOWN
 
 

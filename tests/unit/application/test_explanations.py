@@ -39,6 +39,8 @@ def test_codes_fall_back_to_their_family() -> None:
     assert explain("CARC:16").resubmit == "after_fix"
     assert explain("CARC:4242").title == "Payment adjustment"
     assert explain("no_such_code") is UNKNOWN
+    assert explain("clearinghouse:http_503").code == "http_5xx"  # the code an alert or the summary gives
+    assert explain("billing_service:no_answer").code == "no_answer"
 
 
 @pytest.mark.parametrize(("error", "family", "resubmit"), [
