@@ -118,8 +118,12 @@ def test_sign_in_sets_a_server_side_session_in_a_strict_httponly_cookie(env: Env
     assert env.r.keys(f"*{token}*") == []  # only its SHA-256 is stored
     page = client.get("/ops")
     assert page.status_code == 200 and "Mary Front" in page.text
-    assert page.headers["x-frame-options"] == "DENY" and "frame-ancestors 'none'" in \
-        page.headers["content-security-policy"]
+    policy = page.headers["content-security-policy"]
+    assert page.headers["x-frame-options"] == "DENY" and "frame-ancestors 'none'" in policy
+    nonce = re.search(r"script-src 'nonce-([^']+)'", policy)
+    assert nonce and "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+    assert " onsubmit=" not in page.text and " onclick=" not in page.text  # no inline handlers to allow
+    assert page.text.count("<script") == page.text.count(f'<script nonce="{nonce.group(1)}"')
     audit = env.store.audit_log(10)
     assert {"sign_in", "sign_in.failed"} <= {e["action"] for e in audit}
 

@@ -145,7 +145,7 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
             return Response("sign in first", 401)
         s, rows, people = overview_parts()
         html = layout.with_csrf(views.live_body(s, rows, people), who.csrf)
-        return HTMLResponse(html, headers=layout.SECURITY_HEADERS)
+        return HTMLResponse(html, headers=layout.FRAGMENT_HEADERS)
 
     @router.get("/claims")
     def claims(request: Request) -> Response:

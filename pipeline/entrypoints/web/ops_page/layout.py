@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from datetime import UTC, datetime, tzinfo
 from html import escape
 from typing import Any
@@ -48,16 +49,25 @@ details summary{cursor:pointer;font-weight:600;margin:8px 0}
 
 
 _POST_FORM = re.compile(r"(<form\b[^>]*\bmethod=\"post\"[^>]*>)", re.IGNORECASE)
-# No inline script runs but our own, no frame embeds the page, no form posts elsewhere.
+# No script runs but the page's own (a fresh nonce per page), no frame embeds the page, no form posts
+# elsewhere, nothing is cached.
 SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
-                               "img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-                               "base-uri 'none'",
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
+
+
+def csp(nonce: str) -> str:
+    return (f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'unsafe-inline'; img-src 'self'; "
+            "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+
+
+FRAGMENT_HEADERS = {**SECURITY_HEADERS, "Content-Security-Policy": csp(secrets.token_urlsafe(16))}
+# A form with `data-confirm` asks first (no inline event handlers: the policy forbids them).
+_CONFIRM = ("document.addEventListener('submit',function(e){var m=e.target.getAttribute('data-confirm');"
+            "if(m&&!window.confirm(m)){e.preventDefault();}},true);")
 
 
 def with_csrf(html: str, csrf: str | None) -> str:
@@ -78,10 +88,14 @@ def page(title: str, body: str, *, msg: str | None = None, error: bool = False, 
            '<button class="secondary" type="submit">Sign out</button></form></header>') if nav else \
         '<header><span class="brand">superbill ops</span></header>'
     flash = f'<div class="flash{" error" if error else ""}" role="status">{escape(msg)}</div>' if msg else ""
+    nonce = secrets.token_urlsafe(16)
     html = (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{escape(title)}"
-            f"</title><meta name=viewport content='width=device-width'><style>{CSS}</style></head>"
+            f"</title><meta name=viewport content='width=device-width'><style>{CSS}</style>"
+            f"<script>{_CONFIRM}</script></head>"
             f"<body>{bar}<main><h1>{escape(title)}</h1>{flash}{body}</main></body></html>")
-    return HTMLResponse(with_csrf(html, csrf), status_code=status, headers=SECURITY_HEADERS)
+    html = html.replace("<script>", f'<script nonce="{nonce}">')
+    return HTMLResponse(with_csrf(html, csrf), status_code=status,
+                        headers={**SECURITY_HEADERS, "Content-Security-Policy": csp(nonce)})
 
 
 def when(ts: float | None, zone: tzinfo | None = None) -> str:

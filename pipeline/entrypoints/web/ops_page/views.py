@@ -124,8 +124,8 @@ def live_body(s: dict[str, Any], rows_by_status: dict[str, list[dict[str, Any]]]
             buttons = (f'<form id="{form_id}" class="inline" method="post" action="/ops/resubmit">'
                        f'<input type="hidden" name="back" value="overview">'
                        f'<button type="submit">Resubmit selected</button></form> '
-                       f'<form class="inline" method="post" action="/ops/resubmit" onsubmit="return confirm('
-                       f'\'Resubmit all {len(rows)} {status.replace("_", " ")} claims?\')"><input type="hidden" '
+                       f'<form class="inline" method="post" action="/ops/resubmit" data-confirm="'
+                       f'Resubmit all {len(rows)} {status.replace("_", " ")} claims?"><input type="hidden" '
                        f'name="status" value="{status}"><input type="hidden" name="back" value="overview">'
                        f'<button type="submit" class="secondary">Resubmit all '
                        f'{len(rows)} {status.replace("_", " ")}</button></form>')
@@ -159,8 +159,8 @@ def claims_body(values: dict[str, str], rows: list[dict[str, Any]], people: dict
     if rows and any(r["status"] in RESUBMITTABLE_STATUSES for r in rows):
         hidden = "".join(f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">'
                          for k, v in values.items() if v and k in FILTER_FIELDS)
-        bulk = (f'<form class="inline" method="post" action="/ops/resubmit" onsubmit="return confirm('
-                f'\'Resubmit every resubmittable claim matching this filter?\')">{hidden}<input type="hidden" '
+        bulk = (f'<form class="inline" method="post" action="/ops/resubmit" data-confirm="'
+                f'Resubmit every resubmittable claim matching this filter?">{hidden}<input type="hidden" '
                 f'name="all_matching" value="1"><input type="hidden" name="back" value="claims">'
                 f'<button type="submit" class="secondary">Resubmit all matching'
                 f'</button></form> <form id="sel-list" class="inline" method="post" action="/ops/resubmit">'
@@ -337,8 +337,8 @@ def claim_body(claim_id: str, c: dict[str, Any], *, person: ClientIdentity | Non
                    f'name="claim_id" value="{cid}"><input type="hidden" name="back" value="claim">'
                    f'<button type="submit">Resubmit this claim</button></form>')
         if unchanged:
-            actions += (f' <form class="inline" method="post" action="/ops/resubmit" onsubmit="return confirm('
-                        f'\'It will need attention again for the same reasons. Resubmit anyway?\')">'
+            actions += (f' <form class="inline" method="post" action="/ops/resubmit" data-confirm="'
+                        f'It will need attention again for the same reasons. Resubmit anyway?">'
                         f'<input type="hidden" name="claim_id" value="{cid}"><input type="hidden" name="anyway" '
                         f'value="1"><input type="hidden" name="back" value="claim"><button type="submit" '
                         f'class="secondary">Resubmit anyway</button></form><p class="muted" id="unchanged">A dry run '
@@ -425,8 +425,8 @@ def dead_body(queue: str, rows: list[dict[str, Any]], zone: tzinfo) -> str:
         + (f'<a href="/ops/claims/{escape(m["claim_id"])}">{escape(m["claim_id"])}</a>' if m["claim_id"] else "-")
         + f'</td><td class="nowrap">{when(m["dead_since"], zone)}</td><td class="num">{m["retries"]}</td></tr>'
         for m in rows)
-    clear = (f'<form method="post" action="/ops/dead/{q}/clear" onsubmit="return confirm(\'Clear all dead letters '
-             f'of {q}?\')"><button type="submit" class="secondary">Clear them</button></form>') if rows else ""
+    clear = (f'<form method="post" action="/ops/dead/{q}/clear" data-confirm="Clear all dead letters '
+             f'of {q}?"><button type="submit" class="secondary">Clear them</button></form>') if rows else ""
     return ('<p class="muted">Messages that gave up after their retries. The claims themselves are safe in the '
             'ledger (the reconciler re-drives any that is not final); clearing only drops these records.</p>'
             f'<table><thead><tr><th>message</th><th>step</th><th>claim</th><th>dead since</th><th class="num">'
