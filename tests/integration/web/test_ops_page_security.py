@@ -69,11 +69,13 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
         mp.setenv("REDIS_URL", url)
         mp.setenv("SUPERBILL_OPS_TOKEN", TOKEN)
         mp.setenv("SUPERBILL_WEBHOOK_SECRET", SECRET)
+        runtime._broker = None  # this module's own broker, on this module's Redis (and none left behind)
         runtime.reset()
         e = Env(url)
         staff.add_user(e.store, "mary", "Mary Front", password=PASSWORD)
         yield e
         runtime.reset()
+        runtime._broker = None
 
 
 def csrf_of(html: str) -> str:
