@@ -92,6 +92,10 @@ def configure_logging(level: str = "INFO", *, json: bool | None = None, stream: 
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    for name in ("uvicorn", "uvicorn.access", "uvicorn.error"):  # through the redaction above, never around it
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
+        logging.getLogger(name).setLevel(logging.NOTSET)
     for noisy in ("pyx12", "urllib3", "httpx", "fontTools", "fpdf"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
