@@ -1,5 +1,7 @@
 """A bare dramatiq chain of five actors doing nothing but passing an id on: the baseline the pipeline's
-throughput is compared with (same Redis, same broker settings, same worker processes and threads)."""
+throughput and latency are compared with. Same Redis, same broker settings (`build_broker` of the
+pipeline's adapter: heartbeat, maintenance, idle poll), same worker processes and threads; none of the
+project's middleware (no log context, no metrics) and no ledger."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import time
 import dramatiq
 import redis
 
-from workers.broker import build_broker
+from pipeline.adapters.dramatiq_queue import build_broker
 
 URL = os.environ["BENCH_REDIS_URL"]
 broker = build_broker(URL)

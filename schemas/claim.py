@@ -39,6 +39,8 @@ class Claim(BaseModel):
     peer_reasons: list[str] = Field(default_factory=list)
     control_number: int | None = None
     document_number: str | None = None
+    statement_issued_on: str | None = None  # ISO date printed on a statement_only claim's PDF
+    statement_replaces: str | None = None  # the document number that statement replaces, if any
     payer: str | None = None
     coverage_kind: str | None = None
     therapist_id: str | None = None
@@ -49,6 +51,7 @@ class Claim(BaseModel):
     submitted_at: float | None = None
     prepared_at: float | None = None
     amended_at: float | None = None
+    visit_referral: str | None = Field(default=None, exclude=True)  # the VA referral whose visit it uses
 
     @property
     def is_final(self) -> bool:

@@ -1,11 +1,25 @@
 #!/usr/bin/env python
-"""Whole-pipeline throughput against a bare dramatiq chain in the same run, latency percentiles, memory.
+"""The pipeline's five performance goals, each against its baseline, in one run on one embedded Redis.
 
-    .venv/bin/python scripts/benchmark.py [--events 300] [--processes 2] [--threads 4]
+    .venv/bin/python scripts/benchmark.py [--events 300] [--rate 50] [--backlog 2000]
+                                          [--processes 2] [--threads 4] [--json]
 
-Both runs use one embedded Redis server, the same broker settings, and the same worker processes/threads.
-The pipeline run posts signed events through the web app over HTTP and waits for every claim to be
-final (peers: the sandbox, no faults); the bare run sends ids through five no-op actors.
+1. throughput: N ids through a bare dramatiq chain of five no-op actors (the pipeline's broker settings,
+   none of its middleware) and N queued claims through the whole pipeline, on the same worker processes
+   and threads: `bare_per_s`, `pipeline_per_s`, `ratio`;
+2. latency: events posted open loop at `--rate` per second (each on its own schedule, whatever the
+   answers before it), from the webhook's answer to the claim's final status: `p50_ms`, `p95_ms`,
+   `p99_ms` (and the bare chain's, at the same rate, from send to its last actor);
+3. memory: the resident size of every worker process, sampled while a backlog of `--backlog` claims
+   drains: `worker_rss_mb_max` (the largest process), its first sample once a tenth of the backlog is
+   final (`worker_rss_mb_first`) and its last (`worker_rss_mb_last`);
+4. the webhook: signed events per second from 8 client threads, against a bare FastAPI endpoint that
+   checks the same signature and answers 202 (`benchmarks/bare_endpoint.py`): `webhook_per_s`,
+   `bare_endpoint_per_s`, `webhook_ratio`;
+5. Redis: `used_memory` after the backlog is final, less before, per claim: `redis_bytes_per_claim`.
+
+The pipeline runs as it does in production (INFO logs, the sandbox peers without faults, the bundled
+examples in turn). The backlog's events are the webhook measurement: they are posted while no worker runs.
 """
 
 from __future__ import annotations
@@ -14,25 +28,32 @@ import argparse
 import json
 import os
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import redis
+import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline.entrypoints.demo import BUNDLED_EVENTS, Stack  # noqa: E402
+from pipeline.adapters.redis_server import start_embedded, stop_embedded  # noqa: E402
+from pipeline.domain.signature import sign  # noqa: E402
+from pipeline.entrypoints.demo import BUNDLED_EVENTS, Stack, free_port, wait_http  # noqa: E402
 from schemas.claim import FINAL_STATUSES  # noqa: E402
 
+CLIENT_THREADS = 8
 
-def rss_mb(root_pid: int) -> float:
-    """Resident memory of a process and all its descendants, in MiB (from /proc)."""
+
+# measuring -----------------------------------------------------------------------------------------------
+def process_tree(root_pid: int) -> list[int]:
     children: dict[int, list[int]] = {}
     for status in Path("/proc").glob("[0-9]*/status"):
         try:
@@ -40,85 +61,83 @@ def rss_mb(root_pid: int) -> float:
             children.setdefault(int(fields["PPid"]), []).append(int(fields["Pid"]))
         except (OSError, KeyError, ValueError):
             continue
-    total, todo = 0, [root_pid]
+    found, todo = [], [root_pid]
     while todo:
         pid = todo.pop()
+        found.append(pid)
         todo += children.get(pid, [])
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            continue
-    return total / 1024
+    return found
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def largest_rss_mb(root_pid: int) -> float:
+    """The resident size of the largest process of a process tree (a dramatiq parent and its workers)."""
+    return max((rss_mb(pid) for pid in process_tree(root_pid)), default=0.0)
 
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))] if ordered else 0.0
 
 
-def make_events(n: int) -> list[bytes]:
+def ms(seconds: float) -> float:
+    return round(seconds * 1000, 1)
+
+
+def open_loop(n: int, rate: float, act: Callable[[int], None]) -> None:
+    """Call `act(i)` at t0 + i / rate, each in its own thread: arrivals never wait for earlier answers."""
+    start = time.perf_counter() + 0.2
+    with ThreadPoolExecutor(64) as pool:
+        for i in range(n):
+            delay = start + i / rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            pool.submit(act, i)
+
+
+def make_events(n: int, tag: str) -> list[bytes]:
     templates = [json.loads(p.read_text()) for p in sorted(BUNDLED_EVENTS.glob("*.json"))
                  if not p.name.startswith("refused")]
     out = []
     for i in range(n):
         doc = json.loads(json.dumps(templates[i % len(templates)]))
-        doc["event_id"] = f"evt_bench_{i}"
-        doc["session"]["session_id"] = f"ses_bench_{i}"
+        doc["event_id"] = f"evt_{tag}_{i}"
+        doc["session"]["session_id"] = f"ses_{tag}_{i}"
         if doc.get("va_referral"):
-            doc["va_referral"]["referral_number"] = f"VA{i:010d}"
+            doc["va_referral"]["referral_number"] = f"VA{tag.upper()}{i:08d}"
         out.append(json.dumps(doc).encode())
     return out
 
 
-def run_pipeline(workdir: Path, n: int, processes: int, threads: int) -> dict[str, object]:
-    stack = Stack(workdir / "pipeline", worker_processes=processes, worker_threads=threads,
-                  extra_env={"SUPERBILL_LOG_LEVEL": "WARNING"})
-    (workdir / "pipeline").mkdir()
-    stack.start()
-    try:
-        events = make_events(n)
-        started = time.time()
-        with ThreadPoolExecutor(8) as pool:
-            codes = list(pool.map(lambda b: stack.post_event(b).status_code, events))
-        posted = time.time()
-        ledger = stack.ledger()
-        ids = ledger.claim_ids()
-        peak = 0.0
-        while True:
-            claims = ledger.get_many(ids)
-            peak = max(peak, rss_mb(stack.procs["worker"].pid))
-            if all(c.status in FINAL_STATUSES for c in claims):
-                break
-            time.sleep(0.2)
-        finished = max(c.status_changed_at for c in claims)
-        per_actor = {}
-        for actor in sorted(a.decode() for a in ledger.r.smembers(ledger.prefix + "metrics:actors")):
-            h = {k.decode(): v.decode() for k, v in ledger.r.hgetall(ledger.prefix + f"metrics:actor:{actor}").items()}
-            count = int(h.get("total", 0))
-            per_actor[actor] = {"messages": count,
-                                "mean_ms": round(float(h.get("seconds", 0)) / max(count, 1) * 1000, 1)}
-        latencies = [c.status_changed_at - c.created_at for c in claims]
-        return {
-            "events": n, "accepted_by_webhook": sum(c == 202 for c in codes),
-            "post_seconds": round(posted - started, 2), "seconds": round(finished - started, 2),
-            "claims_per_second": round(n / (finished - started), 1),
-            "latency_ms": {f"p{p}": round(percentile(latencies, p) * 1000) for p in (50, 90, 95, 99)},
-            "latency_ms_mean": round(statistics.mean(latencies) * 1000),
-            "worker_rss_mb_peak": round(peak, 1), "web_rss_mb": round(rss_mb(stack.procs["web"].pid), 1),
-            "time_per_actor": per_actor,
-            "by_status": dict(sorted({c.status: sum(x.status == c.status for x in claims) for c in claims}.items())),
-        }
-    finally:
-        stack.stop()
+def post_all(url: str, secret: str, bodies: list[bytes]) -> tuple[float, list[int]]:
+    """Post every body, signed, from CLIENT_THREADS keep-alive sessions; (events per second, status codes)."""
+    local = threading.local()
+
+    def post(body: bytes) -> int:
+        session = getattr(local, "session", None) or requests.Session()
+        local.session = session
+        headers = {"X-Signature": sign(secret, body, int(time.time())), "Content-Type": "application/json"}
+        return session.post(url, data=body, headers=headers, timeout=60).status_code
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(CLIENT_THREADS) as pool:
+        codes = list(pool.map(post, bodies))
+    return len(bodies) / (time.perf_counter() - started), codes
 
 
-def run_bare(workdir: Path, n: int, processes: int, threads: int) -> dict[str, object]:
-    from pipeline.adapters.redis_server import start_embedded, stop_embedded
-
-    data = workdir / "bare"
-    url = start_embedded(data)
+# the baselines -------------------------------------------------------------------------------------------
+def run_bare_chain(url: str, n: int, rate: float, processes: int, threads: int) -> dict[str, Any]:
+    r = redis.Redis.from_url(url)
+    r.flushdb()
     env = {**os.environ, "BENCH_REDIS_URL": url, "PYTHONPATH": str(ROOT)}
     worker = subprocess.Popen([sys.executable, "-m", "dramatiq", "benchmarks.bare_chain", "--processes",
                                str(processes), "--threads", str(threads)], env=env, cwd=ROOT,
@@ -127,46 +146,214 @@ def run_bare(workdir: Path, n: int, processes: int, threads: int) -> dict[str, o
         os.environ["BENCH_REDIS_URL"] = url
         from benchmarks import bare_chain
 
-        r = redis.Redis.from_url(url)
-        time.sleep(2)  # let the workers boot, as the pipeline's do before its run starts
+        def wait_done(count: int, timeout_s: float = 300) -> None:
+            deadline = time.monotonic() + timeout_s
+            while r.hlen("bench:done") < count:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the bare chain did not finish")
+                time.sleep(0.02)
+
+        bare_chain.step1.send("warm-up")  # the workers are up once one id has gone through
+        wait_done(1, 60)
+        r.delete("bench:done")
         started = time.time()
-        sent = {}
         for i in range(n):
-            sent[str(i)] = time.time()
-            bare_chain.step1.send(str(i))
-        peak = 0.0
-        while r.hlen("bench:done") < n:
-            peak = max(peak, rss_mb(worker.pid))
-            time.sleep(0.05)
+            bare_chain.step1.send(f"b{i}")
+        wait_done(n)
         done = {k.decode(): float(v) for k, v in r.hgetall("bench:done").items()}
-        finished = max(done.values())
+        per_s = n / (max(done.values()) - started)
+
+        r.delete("bench:done")
+        sent: dict[str, float] = {}
+
+        def send(i: int) -> None:
+            sent[f"o{i}"] = time.time()
+            bare_chain.step1.send(f"o{i}")
+
+        open_loop(n, rate, send)
+        wait_done(n)
+        done = {k.decode(): float(v) for k, v in r.hgetall("bench:done").items()}
         latencies = [done[k] - sent[k] for k in sent]
-        return {
-            "messages": n, "actors_per_chain": 5, "seconds": round(finished - started, 2),
-            "chains_per_second": round(n / (finished - started), 1),
-            "latency_ms": {f"p{p}": round(percentile(latencies, p) * 1000) for p in (50, 90, 95, 99)},
-            "worker_rss_mb_peak": round(peak, 1),
-        }
+        return {"bare_per_s": round(per_s, 1), "bare_p50_ms": ms(percentile(latencies, 50)),
+                "bare_p95_ms": ms(percentile(latencies, 95)), "bare_p99_ms": ms(percentile(latencies, 99))}
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
-        worker.wait(timeout=20)
-        stop_embedded(data)
+        worker.wait(timeout=30)
+        r.flushdb()
+
+
+def run_bare_endpoint(n: int, workdir: Path) -> float:
+    port, secret = free_port(), "bench-secret"
+    log = open(workdir / "bare_endpoint.log", "ab")  # noqa: SIM115 - closed below
+    server = subprocess.Popen([sys.executable, "-m", "benchmarks.bare_endpoint", str(port)], cwd=ROOT,
+                              env={**os.environ, "SUPERBILL_WEBHOOK_SECRET": secret, "PYTHONPATH": str(ROOT)},
+                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz")
+        per_s, codes = post_all(f"http://127.0.0.1:{port}/v1/events", secret, make_events(n, "bare"))
+        assert set(codes) == {202}, set(codes)
+        return per_s
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+        log.close()
+
+
+# the pipeline --------------------------------------------------------------------------------------------
+def final_count(ledger: Any) -> int:
+    """How many claims of the ledger are final, from the status indexes (cheap enough to ask often)."""
+    return sum(n for status, n in ledger.count_by_status().items() if status in FINAL_STATUSES)
+
+
+def wait_final(stack: Stack, claim_ids: list[str], *, sample: Callable[[int], None] = lambda done: None,
+               timeout_s: float = 3600) -> list[Any]:
+    """Wait until every claim of the ledger is final (polling the counts, never the claims), then read them."""
+    deadline = time.monotonic() + timeout_s
+    ledger = stack.ledger()
+    total = int(ledger.r.zcard(ledger.prefix + "claims"))
+    while time.monotonic() < deadline:
+        done = final_count(ledger)
+        sample(done)
+        if done >= total:
+            claims = ledger.get_many(claim_ids)
+            if len(claims) == len(claim_ids) and all(c.status in FINAL_STATUSES for c in claims):
+                return claims
+        time.sleep(0.1)
+    raise RuntimeError("the pipeline did not finish its claims in time")
+
+
+def run_pipeline(url: str, workdir: Path, *, events: int, rate: float, backlog: int, processes: int,
+                 threads: int, bare_endpoint_per_s: float) -> dict[str, Any]:
+    redis.Redis.from_url(url).flushdb()
+    stack = Stack(workdir / "pipeline", worker_processes=processes, worker_threads=threads, redis_url=url)
+    (workdir / "pipeline").mkdir()
+    stack.start()
+    try:
+        ledger = stack.ledger()
+        r = ledger.r
+        os.killpg(stack.procs["worker"].pid, signal.SIGTERM)  # the backlog is posted while no worker runs
+        stack.procs["worker"].wait(timeout=60)
+
+        # the webhook, and the backlog it leaves
+        memory_before = int(r.info("memory")["used_memory"])
+        bodies = make_events(backlog, "backlog")
+        webhook_per_s, codes = post_all(stack.web_url + "/v1/events", stack.secret, bodies)
+        assert set(codes) == {202}, set(codes)
+        backlog_ids = [json.loads(b)["session"]["session_id"] for b in bodies]
+
+        # the backlog drains: throughput and memory (samples once the workers have booted and a tenth of
+        # the backlog is final, so that "first" is a working worker, not one still importing)
+        worker = stack.start_worker()
+        samples: list[float] = []
+        warm: list[float] = []
+        last_sample = [0.0]
+
+        def sample(done: int = 0) -> None:
+            if time.monotonic() - last_sample[0] >= 0.5:
+                last_sample[0] = time.monotonic()
+                samples.append(largest_rss_mb(worker.pid))
+                if done >= backlog // 10:
+                    warm.append(samples[-1])
+
+        def started() -> bool:
+            return int(r.zcard(ledger.prefix + "status:received")) < backlog
+
+        while not started():
+            sample()
+            time.sleep(0.05)
+        t0, received_at_t0 = time.time(), int(r.zcard(ledger.prefix + "status:received"))
+        claims = wait_final(stack, backlog_ids, sample=sample)
+        finished = max(c.status_changed_at for c in claims)
+        pipeline_per_s = received_at_t0 / (finished - t0)
+        sample()
+        memory_after = int(r.info("memory")["used_memory"])
+
+        # latency at a rate, open loop
+        answered: dict[str, float] = {}
+        latency_bodies = make_events(events, "rate")
+        session_of = threading.local()
+
+        def post(i: int) -> None:
+            body = latency_bodies[i]
+            session = getattr(session_of, "s", None) or requests.Session()
+            session_of.s = session
+            headers = {"X-Signature": sign(stack.secret, body, int(time.time())),
+                       "Content-Type": "application/json"}
+            answer = session.post(stack.web_url + "/v1/events", data=body, headers=headers, timeout=60)
+            answered[answer.json()["claim_id"]] = time.time()
+
+        open_loop(events, rate, post)
+        claims = wait_final(stack, list(answered), sample=sample)
+        latencies = [c.status_changed_at - answered[c.claim_id] for c in claims]
+        return {
+            "pipeline_per_s": round(pipeline_per_s, 1),
+            "rate_per_s": rate, "p50_ms": ms(percentile(latencies, 50)), "p95_ms": ms(percentile(latencies, 95)),
+            "p99_ms": ms(percentile(latencies, 99)),
+            "worker_rss_mb_max": round(max(samples), 1),
+            "worker_rss_mb_first": round((warm or samples)[0], 1), "worker_rss_mb_last": round(samples[-1], 1),
+            "webhook_per_s": round(webhook_per_s, 1),
+            "webhook_ratio": round(webhook_per_s / bare_endpoint_per_s, 3),
+            "redis_bytes_per_claim": round((memory_after - memory_before) / backlog),
+            "by_status": _counts(claims),
+        }
+    finally:
+        stack.stop()
+
+
+def _counts(claims: list[Any]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for c in claims:
+        out[c.status] = out.get(c.status, 0) + 1
+    return dict(sorted(out.items()))
+
+
+def load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=300)
+    parser.add_argument("--events", type=int, default=300, help="ids/events per throughput and latency run")
+    parser.add_argument("--rate", type=float, default=50.0, help="events per second offered, open loop")
+    parser.add_argument("--backlog", type=int, default=2000, help="claims queued before the workers start")
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args()
+    load_before = load()
     with tempfile.TemporaryDirectory(prefix="superbill-bench-") as tmp:
         workdir = Path(tmp)
-        bare = run_bare(workdir, args.events, args.processes, args.threads)
-        pipeline = run_pipeline(workdir, args.events, args.processes, args.threads)
-    ratio = round(float(pipeline["claims_per_second"]) / float(bare["chains_per_second"]), 3)  # type: ignore[arg-type]
-    print(json.dumps({"bare_dramatiq_chain": bare, "pipeline": pipeline,
-                      "pipeline_vs_bare_throughput": ratio,
-                      "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}}, indent=2))
+        url = start_embedded(workdir / "redis")
+        try:
+            bare = run_bare_chain(url, args.events, args.rate, args.processes, args.threads)
+            bare_endpoint_per_s = run_bare_endpoint(max(args.events, 1000), workdir)
+            pipeline = run_pipeline(url, workdir, events=args.events, rate=args.rate, backlog=args.backlog,
+                                    processes=args.processes, threads=args.threads,
+                                    bare_endpoint_per_s=bare_endpoint_per_s)
+        finally:
+            stop_embedded(workdir / "redis")
+    result = {
+        "pipeline_per_s": pipeline.pop("pipeline_per_s"), "bare_per_s": bare["bare_per_s"],
+        "ratio": 0.0, **pipeline, "bare_endpoint_per_s": round(bare_endpoint_per_s, 1),
+        **{k: v for k, v in bare.items() if k != "bare_per_s"},
+        "events": args.events, "backlog": args.backlog, "processes": args.processes, "threads": args.threads,
+        "load_before": load_before, "load_after": load(), "cpus": os.cpu_count(),
+        "python": sys.version.split()[0],
+    }
+    result["ratio"] = round(result["pipeline_per_s"] / result["bare_per_s"], 3)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    print(f"throughput   pipeline {result['pipeline_per_s']}/s  bare chain {result['bare_per_s']}/s  "
+          f"ratio {result['ratio']}")
+    print(f"latency at {args.rate:g}/s  p50 {result['p50_ms']} ms  p95 {result['p95_ms']} ms  "
+          f"p99 {result['p99_ms']} ms  (bare chain p95 {result['bare_p95_ms']} ms)")
+    print(f"worker RSS   max {result['worker_rss_mb_max']} MB per process "
+          f"(first {result['worker_rss_mb_first']}, last {result['worker_rss_mb_last']}) over {args.backlog} claims")
+    print(f"webhook      {result['webhook_per_s']}/s  bare endpoint {result['bare_endpoint_per_s']}/s  "
+          f"ratio {result['webhook_ratio']}")
+    print(f"Redis        {result['redis_bytes_per_claim']} bytes per claim")
+    print(f"load         {result['load_before']} -> {result['load_after']} on {result['cpus']} CPUs")
 
 
 if __name__ == "__main__":

@@ -32,3 +32,13 @@ def worker_setup() -> None:
     configure_logging(os.environ.get("SUPERBILL_LOG_LEVEL", "INFO"))
     log_filters.install()
     setup(os.environ.get("SUPERBILL_BROKER_URL") or None)
+    warm_up()
+
+
+def warm_up() -> None:
+    """Load the ICD-10-CM table and pyx12's 837P map now, at boot, rather than on the first claims."""
+    from pipeline.documents.x12_validation import warm_up as load_x12_map
+    from pipeline.domain.diagnoses import warm_up as load_code_set
+
+    load_code_set()
+    load_x12_map()

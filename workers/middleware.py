@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -28,10 +29,29 @@ class LogContext(Middleware):
 
 
 class RedisMetrics(Middleware):
-    """Per-actor message counts, errors and processing time, kept in Redis for the web's /metrics."""
+    """Per-actor message counts, errors and processing time, kept in Redis for the web's /metrics.
+
+    A message costs no Redis call of its own: the counts are added up in the process and written in one
+    round trip every `FLUSH_EVERY_S` by a background thread (and once more when the worker stops).
+    """
+
+    FLUSH_EVERY_S = 0.25
 
     def __init__(self) -> None:
         self._started: dict[str, float] = {}
+        self._counts: dict[str, tuple[int, int, float]] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._flusher: threading.Thread | None = None
+
+    def after_worker_boot(self, broker: Any, worker: Any) -> None:
+        if self._flusher is None:
+            self._flusher = threading.Thread(target=self._flush_periodically, name="metrics-flush", daemon=True)
+            self._flusher.start()
+
+    def before_worker_shutdown(self, broker: Any, worker: Any) -> None:
+        self._stop.set()
+        self.flush()
 
     def before_process_message(self, broker: Any, message: Any) -> None:
         self._started[message.message_id] = time.monotonic()
@@ -41,13 +61,28 @@ class RedisMetrics(Middleware):
         started = self._started.pop(message.message_id, None)
         if started is None:
             return
-        try:
-            metrics = runtime.deps().metrics
-            if metrics is not None:
-                metrics.record_message(message.actor_name, seconds=time.monotonic() - started,
-                                       error=exception is not None)
-        except Exception:  # metrics never break a step
-            structlog.get_logger(__name__).warning("metrics.record_failed", actor=message.actor_name)
+        seconds = time.monotonic() - started
+        with self._lock:
+            total, errors, spent = self._counts.get(message.actor_name, (0, 0, 0.0))
+            self._counts[message.actor_name] = (total + 1, errors + (exception is not None), spent + seconds)
+        if self._flusher is None:  # not in a worker (a test, a script): write at once
+            self.flush()
 
     def after_skip_message(self, broker: Any, message: Any) -> None:
         self._started.pop(message.message_id, None)
+
+    def flush(self) -> None:
+        with self._lock:
+            counts, self._counts = self._counts, {}
+        if not counts:
+            return
+        try:
+            metrics = runtime.deps().metrics
+            if metrics is not None:
+                metrics.record_messages(counts)
+        except Exception:  # metrics never break a step
+            structlog.get_logger(__name__).warning("metrics.record_failed", actors=sorted(counts))
+
+    def _flush_periodically(self) -> None:
+        while not self._stop.wait(self.FLUSH_EVERY_S):
+            self.flush()

@@ -6,7 +6,10 @@ Any process can queue a step without the actors being imported: a message names 
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterable
+from typing import Any
 
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
@@ -33,6 +36,42 @@ MAINTENANCE_CHANCE = 500_000  # out of dramatiq's MAINTENANCE_SCALE of 1,000,000
 # Dead letters are kept 30 days instead of 7 for post-mortems; ops never needs them to recover a claim,
 # because the ledger records every failure and drives resubmission.
 DEAD_MESSAGE_TTL_MS = 30 * 24 * 3600 * 1000
+# The Redis broker polls: a consumer that found its queue empty sleeps with a growing backoff up to the
+# worker's timeout (dramatiq's default 1 s) before it looks again, so each hop of a claim through a quiet
+# queue waited up to a second. 100 ms caps that wait for about ten cheap fetches a second per idle queue.
+IDLE_POLL_MS = 100
+# A delay queue's consumer takes its messages long before they are due and holds them until then: it can
+# keep dramatiq's one-second idle poll, so half of a worker's consumers poll (and write their heartbeat,
+# an append-only write of Redis) ten times less often.
+DELAY_QUEUE_IDLE_POLL_MS = 1000
+
+
+class IdlePoll(dramatiq.Middleware):
+    """Sets how long an idle consumer waits before it polls its queue again: `idle_poll_ms` for the
+    queues, `DELAY_QUEUE_IDLE_POLL_MS` for their delay queues."""
+
+    def __init__(self, idle_poll_ms: int) -> None:
+        self.idle_poll_ms = idle_poll_ms
+
+    def before_worker_boot(self, broker: Any, worker: Any) -> None:
+        # the consumers are created after this hook, each with the worker's timeout at that moment
+        worker.worker_timeout = self.idle_poll_ms
+        add_consumer = worker._add_consumer
+
+        def add_with_its_poll(queue_name: str, delay: bool = False) -> None:
+            worker.worker_timeout = max(DELAY_QUEUE_IDLE_POLL_MS, self.idle_poll_ms) if delay else self.idle_poll_ms
+            try:
+                add_consumer(queue_name, delay=delay)
+            finally:
+                worker.worker_timeout = self.idle_poll_ms
+
+        worker._add_consumer = add_with_its_poll
+
+
+def idle_poll_ms() -> int:
+    """`SUPERBILL_WORKER_IDLE_POLL_MS`, else `IDLE_POLL_MS`."""
+    raw = os.environ.get("SUPERBILL_WORKER_IDLE_POLL_MS", "").strip()
+    return max(5, int(raw)) if raw.isdigit() else IDLE_POLL_MS
 
 
 def build_broker(url: str, middleware: Iterable[dramatiq.Middleware] = ()) -> RedisBroker:
@@ -44,11 +83,24 @@ def build_broker(url: str, middleware: Iterable[dramatiq.Middleware] = ()) -> Re
         maintenance_chance=MAINTENANCE_CHANCE,
         dead_message_ttl=DEAD_MESSAGE_TTL_MS,
     )
+    broker.add_middleware(IdlePoll(idle_poll_ms()))
     for extra in middleware:
         broker.add_middleware(extra)
     for queue in QUEUES:
         broker.declare_queue(queue)
     return broker
+
+
+def outbox_entry(step: str, claim_id: str) -> tuple[str, str, str, str]:
+    """What `send_step` would write to Redis for this step, for a script that queues it itself:
+    (queue list key, queue messages key, message id, encoded message), as dramatiq's Redis broker
+    enqueues a message (a fresh `redis_message_id` in its options; list of ids plus a hash of messages)."""
+    queue = QUEUE_OF[step]
+    redis_message_id = str(uuid.uuid4())
+    message: dramatiq.Message[None] = dramatiq.Message(
+        queue_name=queue, actor_name=step, args=(claim_id,), kwargs={},
+        options={"redis_message_id": redis_message_id})
+    return f"{NAMESPACE}:{queue}", f"{NAMESPACE}:{queue}.msgs", redis_message_id, message.encode().decode()
 
 
 def send_step(step: str, claim_id: str, delay_ms: int | None = None) -> None:

@@ -25,29 +25,39 @@ def _key(ledger: Ledger, *parts: str) -> str:
     return ledger.prefix + "metrics:" + ":".join(parts)
 
 
+# One observation in one round trip: the `once` guard, the buckets it falls in, count, sum, the peer.
+_RECORD_LATENCY = """
+if KEYS[1] ~= '' and not redis.call('SET', KEYS[1], 1, 'NX', 'EX', 7776000) then return 0 end
+for i = 3, #ARGV do redis.call('HINCRBY', KEYS[2], ARGV[i], 1) end
+redis.call('HINCRBY', KEYS[2], 'count', 1)
+redis.call('HINCRBYFLOAT', KEYS[2], 'sum', ARGV[1])
+redis.call('SADD', KEYS[3], ARGV[2])
+return 1
+"""
+
+
 def record_latency(ledger: Ledger, peer: str, seconds: float, *, once: str | None = None) -> None:
     """One observation; with `once` (e.g. "<claim id>:<submission no>") at most one per such key."""
-    if once is not None and not ledger.r.set(_key(ledger, "latency_seen", once), 1, nx=True, ex=90 * 86400):
-        return
-    key = _key(ledger, "latency", peer)
-    pipe = ledger.r.pipeline(transaction=False)
-    for bound in LATENCY_BUCKETS:
-        if seconds <= bound:
-            pipe.hincrby(key, f"le:{bound}", 1)
-    pipe.hincrby(key, "count", 1)
-    pipe.hincrbyfloat(key, "sum", seconds)
-    pipe.sadd(_key(ledger, "latency_peers"), peer)
-    pipe.execute()
+    buckets = [f"le:{bound}" for bound in LATENCY_BUCKETS if seconds <= bound]
+    script = ledger.r.register_script(_RECORD_LATENCY)  # sent once, then called by its SHA
+    script(keys=[_key(ledger, "latency_seen", once) if once is not None else "", _key(ledger, "latency", peer),
+                 _key(ledger, "latency_peers")], args=[repr(seconds), peer, *buckets])
 
 
 def record_message(ledger: Ledger, actor: str, *, seconds: float, error: bool) -> None:
-    key = _key(ledger, "actor", actor)
+    record_messages(ledger, {actor: (1, int(error), seconds)})
+
+
+def record_messages(ledger: Ledger, counts: dict[str, tuple[int, int, float]]) -> None:
+    """Messages processed per actor since the last call, (count, errors, seconds) each: one round trip."""
     pipe = ledger.r.pipeline(transaction=False)
-    pipe.hincrby(key, "total", 1)
-    if error:
-        pipe.hincrby(key, "errors", 1)
-    pipe.hincrbyfloat(key, "seconds", seconds)
-    pipe.sadd(_key(ledger, "actors"), actor)
+    for actor, (total, errors, seconds) in counts.items():
+        key = _key(ledger, "actor", actor)
+        pipe.hincrby(key, "total", total)
+        if errors:
+            pipe.hincrby(key, "errors", errors)
+        pipe.hincrbyfloat(key, "seconds", seconds)
+    pipe.sadd(_key(ledger, "actors"), *counts)
     pipe.execute()
 
 
@@ -68,6 +78,14 @@ class LedgerMetrics:
             record_message(self.ledger, actor, seconds=seconds, error=error)
         except RedisError:
             structlog.get_logger(__name__).warning("metrics.record_failed", actor=actor)
+
+    def record_messages(self, counts: dict[str, tuple[int, int, float]]) -> None:
+        if not counts:
+            return
+        try:
+            record_messages(self.ledger, counts)
+        except RedisError:
+            structlog.get_logger(__name__).warning("metrics.record_failed", actors=sorted(counts))
 
 
 class _LedgerCollector:

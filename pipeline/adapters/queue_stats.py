@@ -9,27 +9,70 @@ from typing import Any
 import redis
 
 from pipeline.adapters.dramatiq_queue import NAMESPACE
-from pipeline.application.steps import QUEUES
+from pipeline.application.steps import ALERT, QUEUE_OF, QUEUES
+
+
+def claims_in_flight(client: redis.Redis) -> set[str]:
+    """The claim ids of every step message queued, delayed or being run (dramatiq keeps a message in its
+    queue's `.msgs` hash from enqueue to acknowledgement); alerts and dead letters do not count. Costs the
+    number of messages in flight, not the size of the ledger."""
+    pipe = client.pipeline(transaction=False)
+    queues = [q for q in QUEUES if q != QUEUE_OF[ALERT]]
+    for q in queues:
+        pipe.hvals(f"{NAMESPACE}:{q}.msgs")
+        pipe.hvals(f"{NAMESPACE}:{q}.DQ.msgs")
+    found: set[str] = set()
+    for values in pipe.execute():
+        for raw in values:
+            try:
+                args = json.loads(raw).get("args") or []
+            except (ValueError, AttributeError):
+                continue
+            first = args[0] if args else None
+            if isinstance(first, dict):  # submission_failed carries the message whose retries ran out
+                inner = first.get("args") or []
+                first = inner[0] if inner else None
+            if isinstance(first, str):
+                found.add(first)
+    return found
 
 
 def queue_stats(client: redis.Redis, now_ms: float | None = None) -> list[dict[str, Any]]:
-    """Per dramatiq queue: ready, delayed, in progress and dead messages, and the oldest ready one's age."""
+    """Per dramatiq queue: ready, delayed, in progress and dead messages, and the oldest ready one's age.
+
+    Costs the number of queues times the number of worker processes, never the size of the keyspace: the
+    messages in progress are in dramatiq's per-(worker, queue) ack sets, and the workers are the members
+    of its heartbeat set (a dead worker stays there until the broker requeues its messages).
+    """
     r, now_ms = client, (time.time() * 1000 if now_ms is None else now_ms)
-    ack_keys = [k.decode() for k in r.scan_iter(match=f"{NAMESPACE}:__acks__.*", count=500)]
-    rows = []
+    workers = [w.decode() for w in r.zrange(f"{NAMESPACE}:__heartbeats__", 0, -1)]
+    pipe = r.pipeline(transaction=False)
     for q in QUEUES:
         base = f"{NAMESPACE}:{q}"
-        oldest_age_s = None
-        first = r.lindex(base, 0)
+        pipe.llen(base)
+        pipe.llen(f"{base}.DQ")
+        pipe.zcard(f"{base}.XQ")
+        pipe.lindex(base, 0)
+        for w in workers:
+            pipe.scard(f"{NAMESPACE}:__acks__.{w}.{q}")
+            pipe.scard(f"{NAMESPACE}:__acks__.{w}.{q}.DQ")
+    answers = iter(pipe.execute())
+    rows, oldest = [], {}
+    for q in QUEUES:
+        ready, delayed, dead, first = next(answers), next(answers), next(answers), next(answers)
+        in_progress = sum(int(next(answers)) for _ in range(2 * len(workers)))
         if first is not None:
-            raw = r.hget(f"{base}.msgs", first)
+            oldest[q] = first
+        rows.append({"queue": q, "ready": int(ready), "delayed": int(delayed), "in_progress": in_progress,
+                     "dead": int(dead), "oldest_ready_age_s": None})
+    if oldest:
+        pipe = r.pipeline(transaction=False)
+        for q, first in oldest.items():
+            pipe.hget(f"{NAMESPACE}:{q}.msgs", first)
+        for q, raw in zip(oldest, pipe.execute(), strict=True):
             if raw:
-                oldest_age_s = round((now_ms - json.loads(raw).get("message_timestamp", now_ms)) / 1000, 1)
-        in_progress = sum(int(r.scard(k)) for k in ack_keys if k.endswith(f".{q}") or k.endswith(f".{q}.DQ"))
-        rows.append({
-            "queue": q, "ready": int(r.llen(base)), "delayed": int(r.llen(f"{base}.DQ")),
-            "in_progress": in_progress, "dead": int(r.zcard(f"{base}.XQ")), "oldest_ready_age_s": oldest_age_s,
-        })
+                age = round((now_ms - json.loads(raw).get("message_timestamp", now_ms)) / 1000, 1)
+                next(row for row in rows if row["queue"] == q)["oldest_ready_age_s"] = age
     return rows
 
 

@@ -23,7 +23,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -63,7 +63,12 @@ if old_route ~= new_route then
   if new_route then redis.call('SADD', prefix .. 'route:' .. new_route, id) end
 end
 if entry ~= '' then redis.call('XADD', timeline, '*', 'entry', entry) end
-return {1, cur}
+if #KEYS >= 4 then  -- the next step's message, queued with the move (the step sender's layout)
+  redis.call('HSET', KEYS[4], ARGV[7], ARGV[8])
+  redis.call('RPUSH', KEYS[3], ARGV[7])
+  return {1, cur, 1}
+end
+return {1, cur, 0}
 """
 
 # A new event: a claim, a duplicate, or a different event for a session that already has a claim.
@@ -84,7 +89,12 @@ redis.call('SET', event_doc_key, event_doc)
 redis.call('ZADD', claims, now, claim_id)
 redis.call('ZADD', prefix .. 'status:received', now, claim_id)
 redis.call('XADD', timeline, '*', 'entry', entry)
-return {'created', claim_id}
+if #KEYS >= 7 then  -- the first step's message, queued with the claim (the step sender's layout)
+  redis.call('HSET', KEYS[7], ARGV[8], ARGV[9])
+  redis.call('RPUSH', KEYS[6], ARGV[8])
+  return {'created', claim_id, 1}
+end
+return {'created', claim_id, 0}
 """
 
 # One visit of a VA referral per session; the same session never counts twice.
@@ -109,12 +119,22 @@ return 0
 """
 
 
+# What queueing a step writes to Redis: (queue list key, queue messages key, message id, encoded message).
+Outbox = Callable[[str, str], tuple[str, str, str, str]]
+
+
 class Ledger:
-    """The `ClaimLedger` port on Redis."""
+    """The `ClaimLedger` port on Redis.
+
+    With an `outbox` (the step sender's own encoding of a message, `dramatiq_queue.outbox_entry`), a new
+    claim's first step is queued by the same script that records the claim: one round trip (one fsync of
+    the append-only file) per event instead of two, and never a claim without its message.
+    """
 
     def __init__(self, client: redis.Redis, *, prefix: str = "sb:", wait_replicas: int = 0,
-                 wait_timeout_ms: int = 2_000) -> None:
+                 wait_timeout_ms: int = 2_000, outbox: Outbox | None = None) -> None:
         self.r = client
+        self.outbox = outbox
         self.prefix = prefix
         # With replicas (a Sentinel set), an event counts as taken only once this many replicas hold it:
         # a failover right after the webhook's 202 then cannot lose it.
@@ -138,7 +158,7 @@ class Ledger:
 
     # ingest ----------------------------------------------------------------------------------------
     def ingest(self, *, claim_id: str, event_id: str, session_id: str, event_doc: dict[str, Any],
-               index: dict[str, str], now: float | None = None) -> IngestResult:
+               index: dict[str, str], now: float | None = None, first_step: str | None = None) -> IngestResult:
         now = time.time() if now is None else now
         fields = {
             "claim_id": claim_id, "session_id": session_id, "event_id": event_id, "status": "received",
@@ -149,13 +169,16 @@ class Ledger:
         other = _entry("event.kept_for_review", now, event_id=event_id,
                        note="a different event for a session that already has a claim; not applied",
                        event=event_doc)
-        outcome, cid = self._ingest(
-            keys=[self._k("event", event_id), self.claim_key(claim_id), self.timeline_key(claim_id),
-                  self._k("claim", claim_id, "event"), self._k("claims")],
-            args=[claim_id, repr(now), json.dumps(fields), entry, json.dumps(event_doc), self.prefix, other],
-        )
+        keys = [self._k("event", event_id), self.claim_key(claim_id), self.timeline_key(claim_id),
+                self._k("claim", claim_id, "event"), self._k("claims")]
+        args = [claim_id, repr(now), json.dumps(fields), entry, _compact(event_doc), self.prefix, other]
+        if first_step and self.outbox is not None:
+            queue_key, messages_key, message_id, message = self.outbox(first_step, claim_id)
+            keys += [queue_key, messages_key]
+            args += [message_id, message]
+        outcome, cid, *queued = self._ingest(keys=keys, args=args)
         self._replicated()
-        return IngestResult(outcome=_s(outcome), claim_id=_s(cid))
+        return IngestResult(outcome=_s(outcome), claim_id=_s(cid), queued=bool(queued and int(queued[0])))
 
     def _replicated(self) -> None:
         if self.wait_replicas <= 0:
@@ -176,6 +199,13 @@ class Ledger:
         for cid in ids:
             pipe.hgetall(self.claim_key(cid))
         return [_claim(raw) for raw in pipe.execute() if raw]
+
+    def get_with_event(self, claim_id: str) -> tuple[Claim | None, dict[str, Any] | None]:
+        pipe = self.r.pipeline(transaction=False)
+        pipe.hgetall(self.claim_key(claim_id))
+        pipe.get(self._k("claim", claim_id, "event"))
+        raw, event = pipe.execute()
+        return (_claim(raw) if raw else None), (dict(json.loads(event)) if event is not None else None)
 
     def event_document(self, claim_id: str) -> dict[str, Any]:
         raw = self.r.get(self._k("claim", claim_id, "event"))
@@ -216,6 +246,31 @@ class Ledger:
             ids = [i for i in ids if i in members]
         return ids
 
+    def _after(self, key: str, after: tuple[float, str] | None, count: int) -> list[tuple[str, float]]:
+        """Up to `count` members of a sorted set after (score, member), in the set's order."""
+        low: float | str = after[0] if after else "-inf"
+        found: list[tuple[str, float]] = []
+        offset = 0
+        while len(found) < count:
+            batch = self.r.zrangebyscore(key, low, "+inf", start=offset, num=count + 16, withscores=True)
+            if not batch:
+                break
+            offset += len(batch)
+            last = len(batch) < count + 16
+            found += [(m, s) for m, s in ((_s(m), float(s)) for m, s in batch)
+                      if after is None or (s, m) > after]
+            if last:
+                break
+        return found[:count]
+
+    def claim_ids_after(self, *, status: str | None = None, after: tuple[float, str] | None = None,
+                        count: int = 100) -> list[tuple[str, float]]:
+        return self._after(self._k("status", status) if status else self._k("claims"), after, count)
+
+    def refused_ids_after(self, *, after: tuple[float, str] | None = None,
+                          count: int = 100) -> list[tuple[str, float]]:
+        return self._after(self._k("refused"), after, count)
+
     def count_by_status(self) -> dict[str, int]:
         pipe = self.r.pipeline(transaction=False)
         for s in STATUSES:
@@ -235,6 +290,12 @@ class Ledger:
             ids += [_s(x) for x in self.r.zrangebyscore(self._k("status", s), 0, older_than)]
         return ids
 
+    def claim_ids_since(self, since: float, *, statuses: Iterable[str]) -> list[str]:
+        pipe = self.r.pipeline(transaction=False)
+        for s in statuses:
+            pipe.zrangebyscore(self._k("status", s), since, "+inf")
+        return [_s(x) for found in pipe.execute() for x in found]
+
     # writing ---------------------------------------------------------------------------------------
     def transition(self, claim_id: str, expected: str | Iterable[str], to: str | None, *, kind: str,
                    fields: dict[str, Any] | None = None, now: float | None = None, **detail: Any) -> bool:
@@ -244,11 +305,27 @@ class Ledger:
         exp = expected if isinstance(expected, str) else ",".join(expected)
         stored = {k: _encode(v) for k, v in (fields or {}).items()}
         entry = _entry(kind, now, to=to, **detail)
-        ok, _ = self._transition(
+        ok, *_ = self._transition(
             keys=[self.claim_key(claim_id), self.timeline_key(claim_id)],
-            args=[exp, to or "", repr(now), json.dumps(stored), entry, self.prefix],
+            args=[exp, to or "", repr(now), _compact(stored), entry, self.prefix],
         )
         return bool(ok)
+
+    def advance(self, claim_id: str, expected: str | Iterable[str], to: str, *, then: str, kind: str,
+                fields: dict[str, Any] | None = None, **detail: Any) -> tuple[bool, bool]:
+        """`transition`, and with an outbox the step `then` queued by the same script: (moved, queued).
+        Without an outbox nothing is queued and the caller sends the step."""
+        now = time.time()
+        exp = expected if isinstance(expected, str) else ",".join(expected)
+        stored = {k: _encode(v) for k, v in (fields or {}).items()}
+        keys = [self.claim_key(claim_id), self.timeline_key(claim_id)]
+        args = [exp, to, repr(now), _compact(stored), _entry(kind, now, to=to, **detail), self.prefix]
+        if self.outbox is not None:
+            queue_key, messages_key, message_id, message = self.outbox(then, claim_id)
+            keys += [queue_key, messages_key]
+            args += [message_id, message]
+        ok, _, *queued = self._transition(keys=keys, args=args)
+        return bool(ok), bool(ok and queued and int(queued[0]))
 
     def note(self, claim_id: str, kind: str, **detail: Any) -> None:
         """A timeline entry without a status change."""
@@ -270,7 +347,7 @@ class Ledger:
             kind="amended", fields={**index, "amended_at": time.time()}, changed=changed, source=source, by=by,
         )
         if ok:
-            self.r.set(self._k("claim", claim_id, "event"), json.dumps(event_doc))
+            self.r.set(self._k("claim", claim_id, "event"), _compact(event_doc))
         return ok
 
     def resubmit(self, claim_id: str, *, source: str, by: str | None = None, anyway: bool = False) -> bool:
@@ -312,8 +389,11 @@ class Ledger:
 
     def visits_used(self, referral_number: str, *, excluding: str | None = None) -> int:
         key = self._referral_key(referral_number)
-        used = int(self.r.scard(key))
-        return used - 1 if excluding and self.r.sismember(key, excluding) else used
+        pipe = self.r.pipeline(transaction=False)
+        pipe.scard(key)
+        pipe.sismember(key, excluding or "")
+        used, member = pipe.execute()
+        return int(used) - 1 if excluding and member else int(used)
 
     # counters and documents -----------------------------------------------------------------------
     def next_number(self, name: str) -> int:
@@ -421,12 +501,16 @@ def _encode(value: Any) -> Any:
         return "1" if value else "0"
     if isinstance(value, int | float):
         return repr(value)
-    return json.dumps(value, default=str)
+    return _compact(value)
+
+
+def _compact(value: Any) -> str:
+    """JSON without the spaces after separators: what the ledger keeps is read by programs, not people."""
+    return json.dumps(value, default=str, separators=(",", ":"))
 
 
 def _entry(kind: str, now: float, **detail: Any) -> str:
-    return json.dumps({"at": now, "kind": kind, **{k: v for k, v in detail.items() if v is not None}},
-                      default=str)
+    return _compact({"at": now, "kind": kind, **{k: v for k, v in detail.items() if v is not None}})
 
 
 def _claim(raw: dict[bytes, bytes]) -> Claim:

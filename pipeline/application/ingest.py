@@ -47,11 +47,12 @@ def receive(ledger: ClaimLedger, body: bytes, send: StepSender, *, source: str,
         return _refuse(ledger, body, 422, [e.model_dump() for e in exc.errors], source)
     claim_id = claim_id_for(event.session.session_id)
     result = ledger.ingest(claim_id=claim_id, event_id=event.event_id, session_id=event.session.session_id,
-                           event_doc=document, index=claim_index(event, claim_id))
+                           event_doc=document, index=claim_index(event, claim_id), first_step=VALIDATE)
     log.info("event.received", event_id=event.event_id, claim_id=claim_id, outcome=result.outcome,
              source=source)
     if result.outcome == "created":
-        send(VALIDATE, claim_id)
+        if not result.queued:
+            send(VALIDATE, claim_id)
         return Outcome(202, {"status": "accepted", "claim_id": claim_id, "event_id": event.event_id})
     if result.outcome == "duplicate":
         return Outcome(200, {"status": "duplicate", "claim_id": result.claim_id, "event_id": event.event_id})

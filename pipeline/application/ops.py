@@ -15,12 +15,13 @@ from pipeline.application import client_identity
 from pipeline.application.client_identity import ClientIdentity
 from pipeline.application.evaluate import evaluate
 from pipeline.application.ingest import Outcome, receive
-from pipeline.application.ports import ClaimLedger, QueueMonitor, StepSender
+from pipeline.application.ports import ClaimLedger, QueueMonitor, Refused, StepSender
 from pipeline.application.reason_codes import claim_reason_codes
 from pipeline.application.stages import claim_index
+from pipeline.application.statements import has_statement
 from pipeline.application.steps import SUBMISSION_STEP, VALIDATE
 from pipeline.domain.intake import InputRejected, parse_event_document
-from schemas.claim import RESUBMITTABLE_STATUSES, STATUSES, Claim
+from schemas.claim import FINAL_STATUSES, RESUBMITTABLE_STATUSES, STATUSES, Claim
 from schemas.decision import Decision
 from schemas.event import SessionCompleted, unknown_fields
 
@@ -61,17 +62,78 @@ class ClaimFilter:
 def list_claims(ledger: ClaimLedger, flt: ClaimFilter) -> list[Claim]:
     ids = ledger.claim_ids(status=flt.status, route=flt.route)
     found = [c for c in ledger.get_many(ids) if flt.matches(c)]
-    if flt.text and flt.text.strip():
-        people = identities(ledger, [c.claim_id for c in found])
-        found = [c for c in found if c.claim_id in people and client_identity.matches(
-            flt.text, people[c.claim_id], claim_id=c.claim_id, session_id=c.session_id,
-            date_of_service=c.date_of_service)]
-    return found
+    searched = _searched(ledger, flt, found)
+    return [c for c in found if c.claim_id in searched]
+
+
+def _searched(ledger: ClaimLedger, flt: ClaimFilter, claims: list[Claim]) -> set[str]:
+    """The ids of those claims the filter's search text finds (all of them without a search)."""
+    if not (flt.text and flt.text.strip()):
+        return {c.claim_id for c in claims}
+    people = identities(ledger, [c.claim_id for c in claims])
+    return {c.claim_id for c in claims if c.claim_id in people and client_identity.matches(
+        flt.text, people[c.claim_id], claim_id=c.claim_id, session_id=c.session_id,
+        date_of_service=c.date_of_service)}
 
 
 def identities(ledger: ClaimLedger, claim_ids: Iterable[str]) -> dict[str, ClientIdentity]:
     """Who each claim is for (patient data: for signed-in staff's screens only)."""
     return {cid: client_identity.identity_of(doc) for cid, doc in ledger.event_documents(list(claim_ids)).items()}
+
+
+# pages ------------------------------------------------------------------------------------------------
+class BadCursor(ValueError):
+    pass
+
+
+def _cursor(position: tuple[float, str]) -> str:
+    return f"{position[0]!r}:{position[1]}"
+
+
+def _position(cursor: str | None) -> tuple[float, str] | None:
+    if not cursor:
+        return None
+    score, sep, member = cursor.partition(":")
+    try:
+        if sep and member:
+            return float(score), member
+    except ValueError:
+        pass
+    raise BadCursor("is not a cursor this list gave out (copy next_cursor from the previous page)")
+
+
+def list_claims_page(ledger: ClaimLedger, flt: ClaimFilter, *, limit: int,
+                     cursor: str | None = None) -> tuple[list[Claim], str | None]:
+    """Up to `limit` matching claims after `cursor`, oldest first (by creation, or with a status by the
+    time they reached it), and the cursor of the next page (None once the end of the list is reached).
+    Reads the index a batch at a time: a page costs what it shows, plus the claims the filter skips."""
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    after, found = _position(cursor), []
+    batch_size = max(limit, 100)
+    while True:
+        batch = ledger.claim_ids_after(status=flt.status, after=after, count=batch_size)
+        claims = {c.claim_id: c for c in ledger.get_many([cid for cid, _ in batch])}
+        searched = _searched(ledger, flt, list(claims.values()))
+        for cid, score in batch:
+            after = (score, cid)
+            claim = claims.get(cid)
+            if claim is not None and flt.matches(claim) and cid in searched:
+                found.append(claim)
+                if len(found) == limit:
+                    return found, _cursor(after)
+        if len(batch) < batch_size:
+            return found, None
+
+
+def list_refused_page(ledger: ClaimLedger, *, limit: int,
+                      cursor: str | None = None) -> tuple[list[Refused], str | None]:
+    """Up to `limit` refused events after `cursor`, oldest first, and the next page's cursor (or None)."""
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    batch = ledger.refused_ids_after(after=_position(cursor), count=limit)
+    found = [r for r in (ledger.get_refused(rid) for rid, _ in batch) if r is not None]
+    return found, (_cursor((batch[-1][1], batch[-1][0])) if len(batch) == limit else None)
 
 
 def show_claim(ledger: ClaimLedger, claim_id: str) -> dict[str, Any] | None:
@@ -82,21 +144,31 @@ def show_claim(ledger: ClaimLedger, claim_id: str) -> dict[str, Any] | None:
         **claim.model_dump(mode="json"),
         "problems": [p.model_dump() for p in claim.problems],
         "warnings": [w.model_dump() for w in claim.warnings],
-        "has_statement": ledger.get_statement(claim_id) is not None,
+        "has_statement": has_statement(ledger, claim),
         "timeline": ledger.timeline(claim_id),
     }
 
 
 # at a glance ------------------------------------------------------------------------------------------
+# A claim of a submission route that is not accepted can only be in one of these statuses: the claims the
+# timely-filing warning looks at (the open ones, and the failed and rejected ones waiting for a person).
+_NOT_ACCEPTED = ("received", "validated", "assembled", "routed", "submitting", "submitted", "failed", "rejected")
+
+
 def summary(ledger: ClaimLedger, queues: QueueMonitor, *, today: date | None = None,
             now: float | None = None) -> dict[str, Any]:
+    """Counts from the ledger's indexes; only the claims it lists are read (never the whole ledger)."""
     now = time.time() if now is None else now
     today = today or datetime.fromtimestamp(now, UTC).date()
-    claims = ledger.get_many(ledger.claim_ids())
-    by_status: Counter[str] = Counter(c.status for c in claims)
-    by_route = Counter(c.route or "(not routed yet)" for c in claims)
+    by_status = ledger.count_by_status()
+    total = sum(by_status.values())
+    by_route = {r: n for r, n in ledger.count_by_route().items() if n}
+    if total - sum(by_route.values()) > 0:
+        by_route["(not routed yet)"] = total - sum(by_route.values())
+    # Any claim that moved in the last 24 hours reached its current status since then: only those
+    # timelines are read, from the first entry of the window on.
     since = now - 86400
-    history = ledger.timelines_since([c.claim_id for c in claims if c.updated_at >= since], since)
+    history = ledger.timelines_since(ledger.claim_ids_since(since, statuses=STATUSES), since)
     kinds: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
     for entries in history.values():
@@ -108,17 +180,18 @@ def summary(ledger: ClaimLedger, queues: QueueMonitor, *, today: date | None = N
                     reasons[f"rejected: {reason}"] += 1
             elif kind == "claim.failed":
                 reasons[f"failed: {entry.get('error') or 'unknown'}"] += 1
+    open_ids = [cid for s in _NOT_ACCEPTED if by_status.get(s) for cid in ledger.claim_ids(status=s)]
     late = [
         {"claim_id": c.claim_id, "status": c.status, "date_of_service": c.date_of_service,
          "age_days": (today - date.fromisoformat(c.date_of_service)).days}
-        for c in claims
+        for c in ledger.get_many(open_ids)
         if c.date_of_service and c.status != "accepted" and c.route in ("direct_billing", "courtesy_submission")
         and (today - date.fromisoformat(c.date_of_service)).days > TIMELY_FILING_WARNING_DAYS
     ]
     return {
         "queues": queues(),
-        "claims": {"total": len(claims), "by_status": {s: by_status.get(s, 0) for s in STATUSES},
-                   "by_route": dict(by_route)},
+        "claims": {"total": total, "by_status": {s: by_status.get(s, 0) for s in STATUSES},
+                   "by_route": by_route},
         "last_24h": {"failed": kinds["failed"], "rejected": kinds["rejected"],
                      "by_reason": dict(reasons.most_common()),
                      "events": {k: kinds[k] for k in ("received", "accepted", "rejected", "failed",
@@ -344,8 +417,7 @@ def daily_summary(ledger: ClaimLedger, queues: QueueMonitor, *, now: float | Non
     last 24 hours, what still needs a person, and what is late."""
     now = time.time() if now is None else now
     full = summary(ledger, queues, now=now)
-    claims = ledger.get_many(ledger.claim_ids())
-    today = [c for c in claims if c.status_changed_at >= now - 86400]
+    today = ledger.get_many(ledger.claim_ids_since(now - 86400, statuses=FINAL_STATUSES))
     return {
         "type": "daily_summary",
         "period_end": datetime.fromtimestamp(now, UTC).isoformat(timespec="seconds"),

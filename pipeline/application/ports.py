@@ -22,6 +22,7 @@ Outcome = Literal["accepted", "rejected", "pending"]
 class IngestResult:
     outcome: str  # "created" | "duplicate" | "kept_for_review"
     claim_id: str
+    queued: bool = False  # the new claim's first step was queued with it
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,10 @@ class ClaimLedger(Protocol):
     """The source of truth: every claim, its event, its timeline; compare-and-set status changes."""
 
     def ingest(self, *, claim_id: str, event_id: str, session_id: str, event_doc: dict[str, Any],
-               index: dict[str, str], now: float | None = None) -> IngestResult: ...
+               index: dict[str, str], now: float | None = None, first_step: str | None = None) -> IngestResult:
+        """Record an event: a new claim, a duplicate, or an event kept for review. With `first_step`, a new
+        claim's first step may be queued with it, atomically (`queued`); else the caller sends it."""
+        ...
 
     def get(self, claim_id: str) -> Claim | None: ...
 
@@ -76,9 +80,24 @@ class ClaimLedger(Protocol):
         """The timeline entries of these claims written at or after `since` (Unix seconds)."""
         ...
 
+    def get_with_event(self, claim_id: str) -> tuple[Claim | None, dict[str, Any] | None]:
+        """The claim and its event document, read together (None for what does not exist)."""
+        ...
+
     def timeline(self, claim_id: str) -> list[dict[str, Any]]: ...
 
     def claim_ids(self, *, status: str | None = None, route: str | None = None) -> list[str]: ...
+
+    def claim_ids_after(self, *, status: str | None = None, after: tuple[float, str] | None = None,
+                        count: int = 100) -> list[tuple[str, float]]:
+        """Up to `count` (claim id, score) after `after`, in creation order (or, with `status`, in the
+        order the claims reached it): the claims index read a page at a time."""
+        ...
+
+    def refused_ids_after(self, *, after: tuple[float, str] | None = None,
+                          count: int = 100) -> list[tuple[str, float]]:
+        """Up to `count` (refused id, time) after `after`, oldest first."""
+        ...
 
     def count_by_status(self) -> dict[str, int]: ...
 
@@ -86,9 +105,19 @@ class ClaimLedger(Protocol):
 
     def stale_claims(self, *, older_than: float, statuses: Iterable[str]) -> list[str]: ...
 
+    def claim_ids_since(self, since: float, *, statuses: Iterable[str]) -> list[str]:
+        """The claims that reached one of `statuses` at or after `since` (and are still in it)."""
+        ...
+
     def transition(self, claim_id: str, expected: str | Iterable[str], to: str | None, *, kind: str,
                    fields: dict[str, Any] | None = None, now: float | None = None, **detail: Any) -> bool:
         """Move the claim to `to` if it is in one of `expected` ("*" for any); False and no change otherwise."""
+        ...
+
+    def advance(self, claim_id: str, expected: str | Iterable[str], to: str, *, then: str, kind: str,
+                fields: dict[str, Any] | None = None, **detail: Any) -> tuple[bool, bool]:
+        """`transition`, queueing the step `then` in the same atomic write when the ledger can:
+        (moved, queued). When moved but not queued, the caller sends the step."""
         ...
 
     def note(self, claim_id: str, kind: str, **detail: Any) -> None:
@@ -159,6 +188,12 @@ class QueueMonitor(Protocol):
     def __call__(self) -> list[dict[str, Any]]: ...
 
 
+class InFlight(Protocol):
+    """The claim ids that a queued, delayed or running step message covers."""
+
+    def __call__(self) -> set[str]: ...
+
+
 class MetricsPort(Protocol):
     def record_latency(self, peer: str, seconds: float, *, once: str | None = None) -> None:
         """One observation of a submission's latency; with `once`, at most one per such key. Never raises."""
@@ -166,6 +201,10 @@ class MetricsPort(Protocol):
 
     def record_message(self, actor: str, *, seconds: float, error: bool) -> None:
         """One message a worker processed: its actor, time and outcome. Never raises."""
+        ...
+
+    def record_messages(self, counts: dict[str, tuple[int, int, float]]) -> None:
+        """Messages processed per actor, (count, errors, seconds) each, in one write. Never raises."""
         ...
 
 

@@ -1,8 +1,10 @@
-"""The reconciler: re-drives claims that sit too long in a non-final status.
+"""The reconciler: re-drives claims that sit too long in a non-final status and that no message covers.
 
 dramatiq is at-least-once but a message can still be lost (a retry that could not be enqueued while
 Redis was down, a worker killed before the broker's maintenance pass requeues its messages). The ledger
 knows every claim's status, so re-sending the step for that status is always safe: steps are idempotent.
+A claim that a queued, delayed or running message covers is only waiting its turn (a backlog): sending it
+again would only add to the backlog, so it is left alone.
 """
 
 from __future__ import annotations
@@ -30,8 +32,11 @@ def reconcile_once(deps: Deps, *, older_than_s: float, now: float | None = None)
         statuses=("received", "validated", "assembled", "routed", "submitting", "submitted"),
     )
     redriven = []
+    covered = deps.in_flight() if stale else set()
     for claim in deps.ledger.get_many(stale):
         if now - claim.updated_at < older_than_s:  # a step touched it recently (an attempt, a poll)
+            continue
+        if claim.claim_id in covered:  # a message for it waits in a queue or runs: it is not stuck
             continue
         if claim.status in STEP_FOR_STATUS:
             deps.send(STEP_FOR_STATUS[claim.status], claim.claim_id)

@@ -24,6 +24,7 @@ from pipeline.application.ports import (
     BillingServicePort,
     ClaimLedger,
     ClearinghousePort,
+    InFlight,
     MetricsPort,
     PeerAnswer,
     QueueMonitor,
@@ -58,6 +59,7 @@ class Deps:
     alerts: AlertPort | None = None
     metrics: MetricsPort | None = None
     queues: QueueMonitor = lambda: []  # queue depths, for ops
+    in_flight: InFlight = lambda: set()  # claims a queued or running message covers, for the reconciler
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     lease_s: float = 60.0
     staff: StaffStore | None = None  # named accounts, sessions, tokens, the audit log (ops entry points)
@@ -66,6 +68,14 @@ class Deps:
 
 def _event(deps: Deps, claim_id: str) -> SessionCompleted:
     return parse_event_document(deps.ledger.event_document(claim_id))
+
+
+def _load(deps: Deps, claim_id: str, status: str) -> tuple[Claim, dict[str, Any]] | None:
+    """The claim and its event document in one read, when the claim is in `status`."""
+    claim, document = deps.ledger.get_with_event(claim_id)
+    if claim is None or claim.status != status or document is None:
+        return None
+    return claim, document
 
 
 def _decision(claim: Claim) -> Decision:
@@ -77,38 +87,35 @@ def _decision(claim: Claim) -> Decision:
 
 # validate -> assemble -> route ---------------------------------------------------------------------------
 def validate(deps: Deps, claim_id: str) -> None:
-    claim = deps.ledger.get(claim_id)
-    if claim is None or claim.status != "received":
+    loaded = _load(deps, claim_id, "received")
+    if loaded is None:
         return
     try:
-        event = _event(deps, claim_id)
+        event = parse_event_document(loaded[1])
     except InputRejected as exc:  # only after an amendment that bypassed validation: park it for ops
         problems = [{"code": "input_invalid", "message": f"{e.path}: {e.message}"} for e in exc.errors]
         if deps.ledger.transition(claim_id, "received", "needs_attention", kind="validation.failed",
                                   fields={"route": "needs_attention", "problems": problems}):
-            _finalised(deps, claim_id)
+            _finalised(deps, claim_id, "needs_attention", "needs_attention", [p["code"] for p in problems])
         return
-    if deps.ledger.transition(claim_id, "received", "validated", kind="validated",
-                              fields=claim_index(event, claim_id)):
-        deps.send(ASSEMBLE, claim_id)
+    _advance(deps, claim_id, "received", "validated", then=ASSEMBLE, kind="validated",
+             fields=claim_index(event, claim_id))
 
 
 def assemble(deps: Deps, claim_id: str) -> None:
-    claim = deps.ledger.get(claim_id)
-    if claim is None or claim.status != "validated":
+    loaded = _load(deps, claim_id, "validated")
+    if loaded is None:
         return
-    draft = rules.assemble(_event(deps, claim_id), deps.practice)
+    draft = rules.assemble(parse_event_document(loaded[1]), deps.practice)
     superbill = draft.superbill.model_dump(mode="json") if draft.superbill else None
-    if deps.ledger.transition(claim_id, "validated", "assembled", kind="assembled",
-                              fields={"superbill": superbill}):
-        deps.send(ROUTE, claim_id)
+    _advance(deps, claim_id, "validated", "assembled", then=ROUTE, kind="assembled", fields={"superbill": superbill})
 
 
 def route(deps: Deps, claim_id: str) -> None:
-    claim = deps.ledger.get(claim_id)
-    if claim is None or claim.status != "assembled":
+    loaded = _load(deps, claim_id, "assembled")
+    if loaded is None:
         return
-    event = _event(deps, claim_id)
+    claim, event = loaded[0], parse_event_document(loaded[1])
     decision = decide_with_visits(deps.ledger, deps.practice, event, claim)
     fields = {
         "route": decision.route,
@@ -117,9 +124,13 @@ def route(deps: Deps, claim_id: str) -> None:
         "superbill": decision.superbill.model_dump(mode="json") if decision.superbill else None,
         "visit_referral": _referral_key(event) if decision.route == "direct_billing" else None,
     }
-    if deps.ledger.transition(claim_id, "assembled", "routed", kind="routed", fields=fields,
-                              route=decision.route, problems=decision.problem_codes):
-        dispatch(deps, claim_id)
+    then = _STEP_OF_ROUTE.get(decision.route)
+    if then is not None:
+        _advance(deps, claim_id, "assembled", "routed", then=then, kind="routed", fields=fields,
+                 route=decision.route, problems=decision.problem_codes)
+    elif deps.ledger.transition(claim_id, "assembled", "routed", kind="routed", fields=fields,
+                                route=decision.route, problems=decision.problem_codes):
+        _send_on(deps, claim_id, decision.route, decision.problem_codes)
 
 
 def decide_with_visits(ledger: ClaimLedger, practice: Practice, event: SessionCompleted, claim: Claim) -> Decision:
@@ -138,7 +149,7 @@ def decide_with_visits(ledger: ClaimLedger, practice: Practice, event: SessionCo
             decision = rules.decide(event, practice, visits_used=used_by_others)
     if referral and decision.route != "direct_billing":
         ledger.release_visit(referral, event.session.session_id)
-    previous = ledger.visit_referral(claim.claim_id)
+    previous = claim.visit_referral
     if previous and previous != referral:
         ledger.release_visit(previous, event.session.session_id)
     return decision
@@ -153,18 +164,31 @@ def _referral_key(event: SessionCompleted) -> str | None:
 def dispatch(deps: Deps, claim_id: str) -> None:
     """Send a routed claim on to the step of its route (also used by the reconciler)."""
     claim = deps.ledger.get(claim_id)
-    if claim is None or claim.status != "routed":
+    if claim is None or claim.status != "routed" or claim.route is None:
         return
-    if claim.route == "needs_attention":
+    _send_on(deps, claim_id, claim.route, [p.code for p in claim.problems])
+
+
+_STEP_OF_ROUTE = {"statement_only": STATEMENT, "direct_billing": SUBMIT_DIRECT, "courtesy_submission": SUBMIT_COURTESY}
+
+
+def _advance(deps: Deps, claim_id: str, expected: str, to: str, *, then: str, kind: str,
+             fields: dict[str, Any], **detail: Any) -> bool:
+    """Move the claim on and queue its next step: in one write when the ledger can, else sent after."""
+    moved, queued = deps.ledger.advance(claim_id, expected, to, then=then, kind=kind, fields=fields, **detail)
+    if moved and not queued:
+        deps.send(then, claim_id)
+    return moved
+
+
+def _send_on(deps: Deps, claim_id: str, route: str, problem_codes: list[str]) -> None:
+    """A claim just routed (or found routed) goes on to its route's step."""
+    if route == "needs_attention":
         if deps.ledger.transition(claim_id, "routed", "needs_attention", kind="needs_attention",
-                                  problems=[p.code for p in claim.problems]):
-            _finalised(deps, claim_id)
-    elif claim.route == "statement_only":
-        deps.send(STATEMENT, claim_id)
-    elif claim.route == "direct_billing":
-        deps.send(SUBMIT_DIRECT, claim_id)
-    elif claim.route == "courtesy_submission":
-        deps.send(SUBMIT_COURTESY, claim_id)
+                                  problems=problem_codes):
+            _finalised(deps, claim_id, "needs_attention", route, problem_codes)
+    elif route in _STEP_OF_ROUTE:
+        deps.send(_STEP_OF_ROUTE[route], claim_id)
 
 
 def claim_index(event: SessionCompleted, claim_id: str) -> dict[str, str]:
@@ -177,20 +201,17 @@ def claim_index(event: SessionCompleted, claim_id: str) -> dict[str, str]:
 
 # statements ----------------------------------------------------------------------------------------------
 def make_statement(deps: Deps, claim_id: str) -> None:
-    with deps.ledger.lease(f"statement:{claim_id}", deps.lease_s) as got:
-        if not got:
-            raise TransientError(f"another worker is writing the statement of {claim_id}")
-        claim = deps.ledger.get(claim_id)
-        if claim is None or claim.status != "routed" or claim.route != "statement_only":
-            return
-        number = document_number(deps.ledger.next_number("document"))
-        pdf = render_superbill_pdf(_event(deps, claim_id), deps.practice, _decision(claim),
-                                   document_number=number, issued_on=deps.now().date(),
-                                   replaces=claim.document_number)
-        deps.ledger.put_statement(claim_id, pdf)
-        if deps.ledger.transition(claim_id, "routed", "statement_ready", kind="statement.ready",
-                                  fields={"document_number": number}, document_number=number):
-            _finalised(deps, claim_id)
+    """The statement gets its number and date; its PDF is rendered from them when asked for
+    (`pipeline.application.statements`). Run twice, the second run finds the claim ready and does nothing."""
+    claim = deps.ledger.get(claim_id)
+    if claim is None or claim.status != "routed" or claim.route != "statement_only":
+        return
+    number = document_number(deps.ledger.next_number("document"))
+    fields = {"document_number": number, "statement_issued_on": deps.now().date().isoformat(),
+              "statement_replaces": claim.document_number}
+    if deps.ledger.transition(claim_id, "routed", "statement_ready", kind="statement.ready",
+                              fields=fields, document_number=number):
+        _finalised(deps, claim_id, "statement_ready", claim.route, [p.code for p in claim.problems])
 
 
 def document_number(n: int) -> str:
@@ -232,7 +253,6 @@ def submit_courtesy(deps: Deps, claim_id: str) -> None:
         event, decision = _event(deps, claim_id), _decision(claim)
         pdf = render_superbill_pdf(event, deps.practice, decision, document_number=claim.document_number,
                                    issued_on=_prepared_at(claim).date())
-        deps.ledger.put_statement(claim_id, pdf)
         payload = courtesy_payload(event, deps.practice, decision, document_number=claim.document_number)
         deps.ledger.keep_document(claim_id, f"courtesy payload sent under {claim.idempotency_key}",
                                   json.dumps({**payload, "pdf_base64": "(the superbill PDF)"}, indent=1, default=str))
@@ -282,8 +302,7 @@ def _submit(deps: Deps, claim_id: str, route_name: str, peer_name: str,
             if not ledger.transition(claim_id, "routed", "submitting", kind="submission.started",
                                      fields=fields, peer=peer_name, idempotency_key=key):
                 return
-            claim = ledger.get(claim_id)
-            assert claim is not None
+            claim = claim.model_copy(update={**fields, "status": "submitting"})
         elif claim.status in ("submitting", "submitted"):
             assert claim.idempotency_key
             try:
@@ -410,11 +429,14 @@ def _fail(deps: Deps, claim_id: str, error: str | None) -> None:
         _finalised(deps, claim_id)
 
 
-def _finalised(deps: Deps, claim_id: str) -> None:
-    claim = deps.ledger.get(claim_id)
-    if claim is None:
-        return
-    log.info("claim.final", claim_id=claim_id, status=claim.status, route=claim.route,
-             problems=[p.code for p in claim.problems])
-    if claim.status in ("failed", "rejected", "needs_attention"):
+def _finalised(deps: Deps, claim_id: str, status: str | None = None, route: str | None = None,
+               problems: list[str] | None = None) -> None:
+    """Log the final status and queue the alert of a claim that just reached it (read only if not given)."""
+    if status is None:
+        claim = deps.ledger.get(claim_id)
+        if claim is None:
+            return
+        status, route, problems = claim.status, claim.route, [p.code for p in claim.problems]
+    log.info("claim.final", claim_id=claim_id, status=status, route=route, problems=problems or [])
+    if status in ("failed", "rejected", "needs_attention"):
         deps.send(ALERT, claim_id)

@@ -1,7 +1,8 @@
 """Validate an X12 837P against the 005010X222A1 map with pyx12, in memory; pyx12's code lists.
 
 pyx12 builds its map (and its external code lists) from XML on every validation, 0.1-0.8 s each; here
-each map is built once per process and kept (`_map_once`), which gives the same verdicts in milliseconds.
+each map and the index of maps is built once per process and kept (`_map_once`, `_map_index_once`), which
+gives the same verdicts in milliseconds.
 
 `validate_837p` reads pyx12's own verdict (the return value of `x12n_document`) and its error
 tree (the JSON error visitor), never an exit code. Every error pyx12 finds is in the report, so
@@ -24,6 +25,7 @@ from typing import Any
 import pyx12.codes
 import pyx12.errors
 import pyx12.map_if
+import pyx12.map_index
 import pyx12.params
 import pyx12.x12file
 import pyx12.x12n_document
@@ -50,6 +52,17 @@ def _cached_load_map_file(map_file: str, param: Any, map_path: str | None = None
 
 
 pyx12.map_if.load_map_file = _cached_load_map_file  # x12n_document looks it up at each call
+
+_map_index_class = pyx12.map_index.map_index
+
+
+@functools.cache
+def _map_index_once(base_path: str | None = None) -> Any:
+    """pyx12's index of its maps (read from maps.xml), once: it is only read after it is built."""
+    return _map_index_class(base_path)
+
+
+pyx12.map_index.map_index = _map_index_once  # looked up at each call too
 
 
 @functools.cache
@@ -193,6 +206,15 @@ def _run_pyx12(text: str) -> X12Report:
         errors = ["pyx12 rejected the interchange without naming an error"]
     return X12Report(ok=bool(valid) and not errors, errors=errors, acknowledgement=ack.getvalue(),
                      element_errors=element_errors)
+
+
+def warm_up() -> None:
+    """Build the 005010X222A1 map and the code lists now (a worker does it at boot)."""
+    with _LOCK:
+        for map_file in ("x12.control.00501.xml", "837.5010.X222.A1.xml"):
+            _map_once(map_file, None)
+        _map_index_once(None)
+        _external_codes()
 
 
 def validate_837p(text: str) -> X12Report:

@@ -1,24 +1,27 @@
-"""ICD-10-CM codes against the code set shipped by `simple_icd_10_cm`."""
+"""ICD-10-CM codes against the code set shipped by `simple_icd_10_cm` (FY2026), as a compact table."""
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable
 from enum import StrEnum
-from functools import cache, lru_cache
-from types import ModuleType
+from functools import lru_cache
+
+Entry = tuple[bool, str]
 
 
-@cache
-def _code_set() -> ModuleType:
-    """The code set, loaded on first use (about a second): commands that never judge a code skip it."""
-    with warnings.catch_warnings():
-        # The package loads its data through a deprecated importlib.resources call.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import simple_icd_10_cm
+def _table() -> dict[str, Entry]:
+    """The code set, built on first use (`config.icd10cm`): commands that never judge a code skip it.
 
-    icd: ModuleType = simple_icd_10_cm
-    return icd
+    The import lock builds it once per process, whichever threads ask first.
+    """
+    from config.icd10cm import TABLE
+
+    return TABLE
+
+
+def warm_up() -> None:
+    """Build the code set now (a worker does it at boot, not on its first claim)."""
+    _table()
 
 
 class DiagnosisStatus(StrEnum):
@@ -31,13 +34,24 @@ def _clean(code: str) -> str:
     return code.strip().upper()
 
 
+def _entry(cleaned: str) -> Entry | None:
+    """The code's entry, looked up as `simple_icd_10_cm` does: "M5450" is "M54.50" when that exists."""
+    table = _table()
+    if len(cleaned) >= 4 and cleaned[3] != ".":
+        dotted = table.get(cleaned[:3] + "." + cleaned[3:])
+        if dotted is not None:
+            return dotted
+    return table.get(cleaned)
+
+
 @lru_cache(maxsize=4096)
 def classify(code: str) -> DiagnosisStatus:
     """Billable (a leaf of the code tree), not billable (a category), or not an ICD-10-CM code."""
-    cleaned, icd = _clean(code), _code_set()
-    if not cleaned or not icd.is_valid_item(cleaned):
+    cleaned = _clean(code)
+    entry = _entry(cleaned) if cleaned else None
+    if entry is None:
         return DiagnosisStatus.INVALID
-    return DiagnosisStatus.BILLABLE if icd.is_leaf(cleaned) else DiagnosisStatus.NOT_BILLABLE
+    return DiagnosisStatus.BILLABLE if entry[0] else DiagnosisStatus.NOT_BILLABLE
 
 
 def is_billable(code: str) -> bool:
@@ -46,9 +60,8 @@ def is_billable(code: str) -> bool:
 
 def describe(code: str) -> str:
     """The code set's description of `code`, or "" when it is not an ICD-10-CM code."""
-    if classify(code) is DiagnosisStatus.INVALID:
-        return ""
-    return str(_code_set().get_description(_clean(code)))
+    entry = _entry(_clean(code))
+    return entry[1] if entry is not None else ""
 
 
 def codes_with_status(codes: Iterable[str], status: DiagnosisStatus) -> list[str]:

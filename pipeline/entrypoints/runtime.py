@@ -16,10 +16,10 @@ from config.settings import Settings, load_settings
 from pipeline.adapters.alerts_http import HttpAlerts
 from pipeline.adapters.billing_service_http import HttpBillingService
 from pipeline.adapters.clearinghouse_http import HttpClearinghouse
-from pipeline.adapters.dramatiq_queue import build_broker, send_step
+from pipeline.adapters.dramatiq_queue import build_broker, outbox_entry, send_step
 from pipeline.adapters.http_peer import PeerClient
 from pipeline.adapters.metrics import LedgerMetrics
-from pipeline.adapters.queue_stats import queue_stats
+from pipeline.adapters.queue_stats import claims_in_flight, queue_stats
 from pipeline.adapters.redis_client import connect as connect_redis
 from pipeline.adapters.redis_ledger import Ledger
 from pipeline.adapters.redis_server import resolve_redis_url
@@ -64,7 +64,7 @@ def connect(url: str) -> dramatiq.Broker:
 def build_deps(settings: Settings, url: str) -> Deps:
     client = connect_redis(url, health_check_interval=30)
     timeout = settings.peer_timeout_s
-    ledger = Ledger(client, wait_replicas=settings.redis_wait_replicas)
+    ledger = Ledger(client, wait_replicas=settings.redis_wait_replicas, outbox=outbox_entry)
     return Deps(
         ledger=ledger,
         practice=load_practice(settings.practice_file),
@@ -78,6 +78,7 @@ def build_deps(settings: Settings, url: str) -> Deps:
         alerts=HttpAlerts(settings.alert_url, timeout_s=timeout) if settings.alert_url else None,
         metrics=LedgerMetrics(ledger),
         queues=functools.partial(queue_stats, client),
+        in_flight=functools.partial(claims_in_flight, client),
         lease_s=LEASE_S,
         staff=RedisStaffStore(client),
     )

@@ -13,6 +13,7 @@ from pipeline.entrypoints.cli.common import (
     EXIT_OK,
     EXIT_REFUSED,
     add_filters,
+    add_paging,
     claim_filter,
     date_arg,
     err,
@@ -40,18 +41,30 @@ def audit_from_terminal(deps: Any, action: str, **detail: Any) -> None:
 
 
 def cmd_claims_list(args: argparse.Namespace) -> int:
-    from pipeline.application.ops import identities, list_claims
+    from pipeline.application.ops import BadCursor, identities, list_claims, list_claims_page
     from pipeline.entrypoints.cli.text import claims_table
 
     deps = runtime_deps(args)
-    claims = list_claims(deps.ledger, claim_filter(args))
+    paged = args.limit is not None or args.cursor is not None
+    next_cursor = None
+    try:
+        if paged:
+            claims, next_cursor = list_claims_page(deps.ledger, claim_filter(args), limit=args.limit or 100,
+                                                   cursor=args.cursor)
+        else:
+            claims = list_claims(deps.ledger, claim_filter(args))
+    except BadCursor as exc:
+        err(f"--cursor {exc}")
+        return EXIT_REFUSED
     people = identities(deps.ledger, [c.claim_id for c in claims]) if args.with_client else {}
     rows = [{**c.summary(), **({"client": people[c.claim_id].as_dict()} if c.claim_id in people else {})}
             for c in claims]
     if args.json:
-        print_json({"claims": rows})
+        print_json({"claims": rows, **({"next_cursor": next_cursor} if paged else {})})
     else:
         print(claims_table(rows))
+        if next_cursor:
+            err(f"more: --cursor {next_cursor}")
     return EXIT_OK
 
 
@@ -75,11 +88,13 @@ def cmd_claims_show(args: argparse.Namespace) -> int:
 
 
 def cmd_claims_statement(args: argparse.Namespace) -> int:
+    from pipeline.application.statements import statement_pdf
+
     deps = runtime_deps(args)
     if deps.ledger.get(args.claim_id) is None:
         err(f"no claim {args.claim_id}")
         return EXIT_ERROR
-    pdf = deps.ledger.get_statement(args.claim_id)
+    pdf = statement_pdf(deps.ledger, deps.practice, args.claim_id)
     if pdf is None:
         err(f"claim {args.claim_id} has no statement (only statement_ready and courtesy claims have one)")
         return EXIT_ERROR
@@ -184,6 +199,7 @@ def register(sub: Any) -> None:
     p.add_argument("--search", metavar="TEXT",
                    help="client name, member id, claim or session id, or a date of service (patient data)")
     p.add_argument("--with-client", action="store_true", help="show who each claim is for (patient data)")
+    add_paging(p, "claims")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_claims_list)
     p = claims.add_parser("show", help="one claim with its superbill, problems and timeline")

@@ -76,3 +76,19 @@ def add_filters(p: argparse.ArgumentParser, *, status_help: str = "claim status"
     p.add_argument("--since", type=date_arg, help="date of service on or after (YYYY-MM-DD)")
     p.add_argument("--until", type=date_arg, help="date of service on or before (YYYY-MM-DD)")
     p.add_argument("--problem", help="problem code, e.g. prescription_missing")
+
+
+def positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of at least 1")
+    return number
+
+
+def add_paging(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--limit", type=positive_int, metavar="N",
+                   help=f"at most N {what}, oldest first; prints the cursor of the next page")
+    p.add_argument("--cursor", metavar="CURSOR", help="the next page: the cursor the previous page printed")

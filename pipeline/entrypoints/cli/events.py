@@ -12,6 +12,7 @@ from pipeline.entrypoints.cli.common import (
     EXIT_ERROR,
     EXIT_OK,
     EXIT_REFUSED,
+    add_paging,
     err,
     print_json,
     runtime_deps,
@@ -58,9 +59,20 @@ def cmd_refused(args: argparse.Namespace) -> int:
 
     deps = runtime_deps(args)
     if args.refused_cmd == "list":
-        rows = [r.summary() for r in deps.ledger.list_refused()]
+        from pipeline.application.ops import BadCursor, list_refused_page
+
+        paged, next_cursor = args.limit is not None or args.cursor is not None, None
+        try:
+            if paged:
+                page, next_cursor = list_refused_page(deps.ledger, limit=args.limit or 100, cursor=args.cursor)
+            else:
+                page = deps.ledger.list_refused()
+        except BadCursor as exc:
+            err(f"--cursor {exc}")
+            return EXIT_REFUSED
+        rows = [r.summary() for r in page]
         if args.json:
-            print_json({"refused": rows})
+            print_json({"refused": rows, **({"next_cursor": next_cursor} if paged else {})})
         else:
             for r in rows:
                 when = datetime.fromtimestamp(r["received_at"], UTC).strftime("%Y-%m-%d %H:%M:%S")
@@ -70,6 +82,8 @@ def cmd_refused(args: argparse.Namespace) -> int:
                       + (f"  [replayed: {r['replayed_as']}]" if r["replayed_as"] else ""))
             if not rows:
                 print("no refused events")
+            if next_cursor:
+                err(f"more: --cursor {next_cursor}")
         return EXIT_OK
     refused = deps.ledger.get_refused(args.refused_id)
     if refused is None:
@@ -115,6 +129,7 @@ def register(sub: Any) -> None:
         dest="refused_cmd", required=True, metavar="SUBCOMMAND")
     p = refused.add_parser("list", help="every refused event, oldest first, with its first error")
     p.add_argument("--json", action="store_true")
+    add_paging(p, "refused events")
     p.set_defaults(func=cmd_refused)
     p = refused.add_parser("show", help="one refused event: its errors and the body exactly as received")
     p.add_argument("refused_id")

@@ -44,9 +44,10 @@ def cmd_web(args: argparse.Namespace) -> int:
     from config.logging import configure_logging
     from config.settings import load_settings
     from pipeline.entrypoints.web.app import build_web_app
-    from pipeline.entrypoints.web.webhook import WebConfigError
+    from pipeline.entrypoints.web.webhook import WebConfigError, install_webhook_access_log
 
     configure_logging(os.environ.get("SUPERBILL_LOG_LEVEL", "INFO"))
+    install_webhook_access_log()
     practice_of(args)
     settings = load_settings()
     try:

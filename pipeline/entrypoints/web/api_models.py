@@ -63,6 +63,7 @@ class ClaimRow(_Body):
 
 class ClaimList(BaseModel):
     claims: list[ClaimRow]
+    next_cursor: str | None = None  # with `limit`: the next page's cursor, null at the end of the list
 
 
 class ClaimDetail(_Body):
@@ -120,6 +121,7 @@ class RefusedRow(_Body):
 
 class RefusedList(BaseModel):
     refused: list[RefusedRow]
+    next_cursor: str | None = None  # with `limit`: the next page's cursor, null at the end of the list
 
 
 class RefusedDetail(RefusedRow):

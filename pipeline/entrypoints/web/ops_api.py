@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import hmac
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from datetime import date
 from typing import Any, Literal
 
@@ -15,6 +16,7 @@ from pipeline.adapters.metrics import render_metrics
 from pipeline.application import exports, ops, staff
 from pipeline.application.staff import SHARED_TOKEN_ACTOR, Actor
 from pipeline.application.stages import Deps
+from pipeline.application.statements import statement_pdf
 from pipeline.entrypoints.web.api_models import (
     AmendAnswer,
     ClaimDetail,
@@ -64,6 +66,21 @@ def _day(value: str | None, name: str) -> date | None:
         return _date(value)
     except ValueError:
         raise HTTPException(422, {"errors": [{"path": name, "message": "is not a date (YYYY-MM-DD)"}]}) from None
+
+
+DEFAULT_PAGE = 100
+LimitParam = Query(default=None, ge=1, le=1000,
+                   description="at most this many, oldest first; the answer's next_cursor names the next page")
+CursorParam = Query(default=None, pattern=r"^[0-9]+(\.[0-9]+)?(e[+-]?[0-9]+)?:[^:]+$",
+                    description="the next page: next_cursor of the previous page")
+
+
+@contextlib.contextmanager
+def _cursor_checked() -> Iterator[None]:
+    try:
+        yield
+    except ops.BadCursor as exc:
+        raise HTTPException(422, {"errors": [{"path": "cursor", "message": str(exc)}]}) from None
 
 
 def _filter(status: str | None, route: str | None, payer: str | None, therapist: str | None,
@@ -123,13 +140,17 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
     def claims(status: StatusParam | None = None, route: RouteParam | None = None, payer: str | None = None,
                therapist: str | None = None, since: str | None = _date_param("after"),
                until: str | None = _date_param("before"),
-               problem: str | None = None,
+               problem: str | None = None, limit: int | None = LimitParam, cursor: str | None = CursorParam,
                q: str | None = Query(default=None, description="client name, member id, claim or session id, or "
                                      "a date of service or birth; every word must match")) -> dict[str, Any]:
         flt = _filter(status, route, payer, therapist, _day(since, "since"), _day(until, "until"), problem)
         if q:
             flt = ops.ClaimFilter(**{**flt.__dict__, "text": q})
-        return {"claims": [c.summary() for c in ops.list_claims(ledger, flt)]}
+        if limit is None and not cursor:
+            return {"claims": [c.summary() for c in ops.list_claims(ledger, flt)], "next_cursor": None}
+        with _cursor_checked():
+            page, next_cursor = ops.list_claims_page(ledger, flt, limit=limit or DEFAULT_PAGE, cursor=cursor)
+        return {"claims": [c.summary() for c in page], "next_cursor": next_cursor}
 
     @api.get("/export", responses={
         200: {"description": "one row per claim with a date of service in the range",
@@ -160,7 +181,7 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
                                                                                             "format": "binary"}}}},
         **UNAUTHORIZED, **NOT_FOUND})
     def statement(claim_id: str) -> Response:
-        pdf = ledger.get_statement(claim_id)
+        pdf = statement_pdf(ledger, deps.practice, claim_id)
         if pdf is None:
             raise HTTPException(404, f"claim {claim_id} has no statement")
         return Response(pdf, media_type="application/pdf",
@@ -208,9 +229,13 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
                         anyway=anyway or None)
         return JSONResponse(result.as_dict())
 
-    @api.get("/refused", response_model=RefusedList, responses=UNAUTHORIZED)
-    def refused() -> dict[str, Any]:
-        return {"refused": [r.summary() for r in ledger.list_refused()]}
+    @api.get("/refused", response_model=RefusedList, responses={**UNAUTHORIZED, **BAD_INPUT})
+    def refused(limit: int | None = LimitParam, cursor: str | None = CursorParam) -> dict[str, Any]:
+        if limit is None and not cursor:
+            return {"refused": [r.summary() for r in ledger.list_refused()], "next_cursor": None}
+        with _cursor_checked():
+            page, next_cursor = ops.list_refused_page(ledger, limit=limit or DEFAULT_PAGE, cursor=cursor)
+        return {"refused": [r.summary() for r in page], "next_cursor": next_cursor}
 
     @api.get("/refused/{refused_id}", response_model=RefusedDetail, responses={**UNAUTHORIZED, **NOT_FOUND})
     def refused_one(refused_id: str) -> dict[str, Any]:

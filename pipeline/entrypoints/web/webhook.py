@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +20,28 @@ from pipeline.domain.signature import SignatureCheck
 from pipeline.entrypoints.web.api_models import EventAnswer, Health, errors
 
 RETRY_AFTER_S = 5
+# answers of the webhook whose request the ingest path logs itself (`event.received` / `event.refused`)
+_LOGGED_BY_INGEST = frozenset({200, 202, 400, 413, 422})
+
+
+class WebhookAccessLog(logging.Filter):
+    """One log line per webhook request: uvicorn's access line is dropped when the ingest path has logged
+    the request (with more to say: the event, the claim, the outcome); kept for every other request and
+    answer (401, 503, the ops API)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5:
+            _, method, path, _, status = args
+            if method == "POST" and str(path).split("?")[0] == "/v1/events" and status in _LOGGED_BY_INGEST:
+                return False
+        return True
+
+
+def install_webhook_access_log() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, WebhookAccessLog) for f in access.filters):
+        access.addFilter(WebhookAccessLog())
 
 
 class WebConfigError(Exception):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -177,3 +178,77 @@ def test_a_lease_whose_holder_died_runs_out_within_its_time_to_live(ledger: Ledg
         time.sleep(0.05)
     with ledger.lease("submit:ses_dead", 0.5) as got:
         assert got
+
+
+def test_the_ops_summary_reads_the_claims_it_shows_not_the_whole_ledger(ledger: Ledger) -> None:
+    from pipeline.application import ops
+
+    for i in range(40):
+        ingest(ledger, claim_id=f"ok_{i}", event_id=f"evt_ok_{i}")
+        ledger.transition(f"ok_{i}", "received", "accepted", kind="accepted",
+                          fields={"route": "direct_billing", "date_of_service": "2026-01-05"})
+    ingest(ledger, claim_id="bad", event_id="evt_bad")
+    ledger.transition("bad", "received", "failed", kind="claim.failed",
+                      fields={"route": "direct_billing", "date_of_service": "2026-01-05", "last_error": "timeout"})
+    ingest(ledger, claim_id="new", event_id="evt_new")
+    read: list[str] = []
+    real = ledger.get_many
+
+    def counting(ids: Any) -> Any:
+        ids = list(ids)
+        read.extend(ids)
+        return real(ids)
+
+    ledger.get_many = counting  # type: ignore[method-assign]
+    out = ops.summary(ledger, lambda: [], today=date(2026, 3, 1))
+    assert out["claims"]["total"] == 42
+    assert out["claims"]["by_status"]["accepted"] == 40 and out["claims"]["by_status"]["failed"] == 1
+    assert out["claims"]["by_route"] == {"direct_billing": 41, "(not routed yet)": 1}
+    assert out["last_24h"] == {"failed": 1, "rejected": 0, "by_reason": {"failed: timeout": 1}}
+    assert [x["claim_id"] for x in out["past_timely_filing_warning"]] == ["bad"]
+    assert set(read) == {"bad", "new"}
+
+
+def test_a_submission_latency_is_recorded_once_per_key_in_its_buckets(ledger: Ledger) -> None:
+    from pipeline.adapters.metrics import record_latency, render_metrics
+
+    record_latency(ledger, "clearinghouse", 0.3, once="c1:1")
+    record_latency(ledger, "clearinghouse", 0.3, once="c1:1")  # the same submission again: not counted
+    record_latency(ledger, "clearinghouse", 7.0)
+    text = render_metrics(ledger)[0].decode()
+    assert 'superbill_submission_latency_seconds_bucket{le="0.25",peer="clearinghouse"} 0.0' in text
+    assert 'superbill_submission_latency_seconds_bucket{le="0.5",peer="clearinghouse"} 1.0' in text
+    assert 'superbill_submission_latency_seconds_bucket{le="10.0",peer="clearinghouse"} 2.0' in text
+    assert 'superbill_submission_latency_seconds_count{peer="clearinghouse"} 2.0' in text
+    assert 'superbill_submission_latency_seconds_sum{peer="clearinghouse"} 7.3' in text
+
+
+def test_claims_and_refused_events_come_a_page_at_a_time_each_once_in_order(ledger: Ledger) -> None:
+    from pipeline.application import ops
+
+    for i in range(25):
+        ingest(ledger, claim_id=f"c{i:02d}", event_id=f"evt_{i}")
+        if i % 3 == 0:
+            ledger.transition(f"c{i:02d}", "received", "failed", kind="claim.failed", fields={"payer": "Aetna"})
+    for flt, limit in ((ops.ClaimFilter(), 10), (ops.ClaimFilter(status="failed"), 4),
+                       (ops.ClaimFilter(payer="aetna"), 3), (ops.ClaimFilter(payer="nobody"), 5)):
+        pages, cursor = [], None
+        while True:
+            page, cursor = ops.list_claims_page(ledger, flt, limit=limit, cursor=cursor)
+            assert len(page) <= limit
+            pages.append([c.claim_id for c in page])
+            if cursor is None:
+                break
+        every = [cid for page in pages for cid in page]
+        assert every == [c.claim_id for c in ops.list_claims(ledger, flt)], flt
+        assert len(set(every)) == len(every)
+    assert len(ops.list_claims_page(ledger, ops.ClaimFilter(), limit=10)[0]) == 10
+    with pytest.raises(ops.BadCursor):
+        ops.list_claims_page(ledger, ops.ClaimFilter(), limit=10, cursor="not-a-cursor")
+
+    for n in range(7):
+        ledger.keep_refused(body=f"bad {n}".encode(), http_status=400, errors=[], source="test", now=1000.0 + n)
+    first, cursor = ops.list_refused_page(ledger, limit=5)
+    second, end = ops.list_refused_page(ledger, limit=5, cursor=cursor)
+    assert [r.refused_id for r in first + second] == [r.refused_id for r in ledger.list_refused()]
+    assert len(first) == 5 and len(second) == 2 and end is None

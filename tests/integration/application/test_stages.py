@@ -170,3 +170,29 @@ def test_an_amendment_naming_a_field_the_event_does_not_have_is_refused_with_the
     assert result.errors == [{"path": "client.adress",
                               "message": "is not a field of the event; did you mean 'address'?"}]
     assert "Peoria" not in json.dumps(deps.ledger.event_document("ses_va_direct"))
+
+
+def test_a_statement_is_numbered_once_and_its_pdf_rendered_on_demand_the_same_every_time(redis_url: str) -> None:
+    from pipeline.application.statements import statement_pdf
+
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    sent: list[Any] = []
+    clock = [datetime(2026, 11, 21, 15, tzinfo=UTC)]
+    deps = stages.Deps(ledger=Ledger(client), practice=load_practice(),
+                       send=lambda step, cid, delay_ms=None: sent.append(step), now=lambda: clock[0])
+    body = (Path(__file__).parents[2] / "fixtures" / "events" / "commercial_statement.json").read_bytes()
+    claim_id = receive(deps.ledger, body, deps.send, source="test").body["claim_id"]
+    for step in (stages.validate, stages.assemble, stages.route):
+        step(deps, claim_id)
+    assert sent[-1] == "make_statement" and statement_pdf(deps.ledger, deps.practice, claim_id) is None
+    stages.make_statement(deps, claim_id)
+    clock[0] += timedelta(days=3)
+    stages.make_statement(deps, claim_id)  # delivered twice: nothing changes
+    claim = deps.ledger.get(claim_id)
+    assert claim is not None and claim.status == "statement_ready" and claim.document_number == "SB-000001"
+    assert claim.statement_issued_on == "2026-11-21"
+    first = statement_pdf(deps.ledger, deps.practice, claim_id)
+    assert first is not None and first.startswith(b"%PDF") and b"SB-000001" in first
+    assert statement_pdf(deps.ledger, deps.practice, claim_id) == first
+    assert not list(client.scan_iter("sb:claim:*:statement"))  # no PDF kept in Redis

@@ -21,12 +21,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from config.settings import Settings
 from pipeline.application import amend_forms, exports, ops, staff
 from pipeline.application.stages import Deps
+from pipeline.application.statements import statement_pdf
 from pipeline.entrypoints.web.ops_page import layout, views
 from pipeline.entrypoints.web.ops_page.auth import COOKIE, PageAuth, Who
 
 REFRESH_S = 15
 # where a form post returns: fixed paths only, never a URL taken from the request
 BACK = {"overview": "/ops", "claims": "/ops/claims"}
+
+
+OVERVIEW_ROWS = 50  # per list on the overview; the rest a click away, a page at a time
+PAGE_ROWS = 100
 
 
 class DeadLetters:
@@ -123,7 +128,7 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
     # looking -----------------------------------------------------------------------------------------
     def overview_parts() -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]], dict[str, Any]]:
         s = ops.summary(ledger, deps.queues)
-        claims = {status: ops.list_claims(ledger, ops.ClaimFilter(status=status))
+        claims = {status: ops.list_claims_page(ledger, ops.ClaimFilter(status=status), limit=OVERVIEW_ROWS)[0]
                   for status in ("failed", "rejected", "needs_attention")}
         people = ops.identities(ledger, [c.claim_id for rows in claims.values() for c in rows])
         return s, {k: [c.summary() for c in v] for k, v in claims.items()}, people
@@ -153,9 +158,15 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
         if who is None:
             return to_login()
         values = {k: v for k, v in request.query_params.items() if k in views.FILTER_FIELDS}
-        found = ops.list_claims(ledger, views.filter_from(values))
-        people = ops.identities(ledger, [c.claim_id for c in found])
-        return render(who, "Claims", views.claims_body(values, [c.summary() for c in found], people))
+        flt = views.filter_from(values)
+        try:
+            page, next_cursor = ops.list_claims_page(ledger, flt, limit=PAGE_ROWS,
+                                                     cursor=request.query_params.get("cursor"))
+        except ops.BadCursor:
+            page, next_cursor = ops.list_claims_page(ledger, flt, limit=PAGE_ROWS)
+        people = ops.identities(ledger, [c.claim_id for c in page])
+        return render(who, "Claims", views.claims_body(values, [c.summary() for c in page], people,
+                                                       next_cursor=next_cursor))
 
     @router.get("/export")
     def export(request: Request) -> Response:
@@ -203,7 +214,7 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
         who = auth.who(request)
         if who is None:
             return to_login()
-        pdf = ledger.get_statement(claim_id)
+        pdf = statement_pdf(ledger, deps.practice, claim_id)
         if pdf is None:
             return render(who, "No statement", f"<p>Claim {escape(claim_id)} has no statement.</p>", status=404)
         return Response(pdf, media_type="application/pdf", headers={"Cache-Control": "no-store"})
@@ -280,7 +291,12 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
         who = auth.who(request)
         if who is None:
             return to_login()
-        return render(who, "Refused events", views.refused_body(ledger.list_refused(), zone))
+        try:
+            page, next_cursor = ops.list_refused_page(ledger, limit=PAGE_ROWS,
+                                                      cursor=request.query_params.get("cursor"))
+        except ops.BadCursor:
+            page, next_cursor = ops.list_refused_page(ledger, limit=PAGE_ROWS)
+        return render(who, "Refused events", views.refused_body(page, zone, next_cursor=next_cursor))
 
     @router.get("/refused/{refused_id}")
     def refused_one(request: Request, refused_id: str) -> Response:

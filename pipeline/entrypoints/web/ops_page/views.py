@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, tzinfo
 from html import escape
 from typing import Any
+from urllib.parse import urlencode
 
 from pipeline.application import amend_forms, explanations, ops
 from pipeline.application.client_identity import ClientIdentity
@@ -117,20 +118,22 @@ def live_body(s: dict[str, Any], rows_by_status: dict[str, list[dict[str, Any]]]
     for status, title in (("failed", "Failed: a peer could not be reached"),
                           ("rejected", "Rejected by the peer"),
                           ("needs_attention", "Needs attention: fix the data, then resubmit")):
-        rows = rows_by_status[status]
+        rows, total = rows_by_status[status], s["claims"]["by_status"].get(status, 0)
         form_id = f"sel-{status}"
         buttons = ""
+        more = (f'<p class="muted">The oldest {len(rows)} of {total}: <a href="/ops/claims?status={status}">'
+                f'all of them, a page at a time</a></p>' if total > len(rows) else "")
         if rows:
             buttons = (f'<form id="{form_id}" class="inline" method="post" action="/ops/resubmit">'
                        f'<input type="hidden" name="back" value="overview">'
                        f'<button type="submit">Resubmit selected</button></form> '
                        f'<form class="inline" method="post" action="/ops/resubmit" data-confirm="'
-                       f'Resubmit all {len(rows)} {status.replace("_", " ")} claims?"><input type="hidden" '
+                       f'Resubmit all {total} {status.replace("_", " ")} claims?"><input type="hidden" '
                        f'name="status" value="{status}"><input type="hidden" name="back" value="overview">'
                        f'<button type="submit" class="secondary">Resubmit all '
-                       f'{len(rows)} {status.replace("_", " ")}</button></form>')
-        sections.append(f'<h2 id="{status}">{escape(title)} ({len(rows)})</h2>{buttons}'
-                        f'{claims_table(rows, selectable=True, form_id=form_id, people=people)}')
+                       f'{total} {status.replace("_", " ")}</button></form>')
+        sections.append(f'<h2 id="{status}">{escape(title)} ({total})</h2>{buttons}'
+                        f'{claims_table(rows, selectable=True, form_id=form_id, people=people)}{more}')
     queues = "".join(
         f'<tr><td>{escape(q["queue"])}</td><td class="num">{q["ready"]}</td><td class="num">{q["delayed"]}</td>'
         f'<td class="num">{q["in_progress"]}</td><td class="num">'
@@ -154,7 +157,16 @@ def live_body(s: dict[str, Any], rows_by_status: dict[str, list[dict[str, Any]]]
             f'</thead><tbody>{queues}</tbody></table></div></div>')
 
 
-def claims_body(values: dict[str, str], rows: list[dict[str, Any]], people: dict[str, ClientIdentity]) -> str:
+def next_page(path: str, values: dict[str, str], next_cursor: str | None) -> str:
+    """A link to the next page of a paged list, keeping its filter."""
+    if not next_cursor:
+        return ""
+    query = urlencode({**{k: v for k, v in values.items() if v}, "cursor": next_cursor})
+    return f'<p><a class="btn secondary" href="{path}?{escape(query)}">Next page</a></p>'
+
+
+def claims_body(values: dict[str, str], rows: list[dict[str, Any]], people: dict[str, ClientIdentity],
+                next_cursor: str | None = None) -> str:
     bulk = ""
     if rows and any(r["status"] in RESUBMITTABLE_STATUSES for r in rows):
         hidden = "".join(f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">'
@@ -166,8 +178,10 @@ def claims_body(values: dict[str, str], rows: list[dict[str, Any]], people: dict
                 f'</button></form> <form id="sel-list" class="inline" method="post" action="/ops/resubmit">'
                 f'<input type="hidden" name="back" value="claims"><button type="submit">Resubmit selected</button>'
                 f'</form>')
-    body = (f'{filter_form(values)}<p class="muted">{len(rows)} claim(s)</p>{bulk}'
-            f'{claims_table(rows, selectable=True, form_id="sel-list", people=people)}{export_form()}')
+    shown = f"{len(rows)} claim(s)" + (", oldest first; more on the next page" if next_cursor else "")
+    body = (f'{filter_form(values)}<p class="muted">{shown}</p>{bulk}'
+            f'{claims_table(rows, selectable=True, form_id="sel-list", people=people)}'
+            f'{next_page("/ops/claims", values, next_cursor)}{export_form()}')
     return body
 
 
@@ -388,7 +402,7 @@ def claim_body(claim_id: str, c: dict[str, Any], *, person: ClientIdentity | Non
 
 
 # refused events, dead letters, audit ----------------------------------------------------------------------------
-def refused_body(refused: list[Refused], zone: tzinfo) -> str:
+def refused_body(refused: list[Refused], zone: tzinfo, next_cursor: str | None = None) -> str:
     rows = "".join(
         f'<tr><td><a href="/ops/refused/{escape(r.refused_id)}">{escape(r.refused_id)}</a></td>'
         f'<td class="nowrap">{when(r.received_at, zone)}</td><td class="nowrap">HTTP {r.http_status}</td>'
@@ -398,7 +412,8 @@ def refused_body(refused: list[Refused], zone: tzinfo) -> str:
     return ('<p class="muted">Events the booking system sent that were refused, kept verbatim. Open one to read '
             'it, correct it and send it through again.</p>'
             '<table><thead><tr><th>id</th><th>received</th><th>answer</th><th>errors</th><th>source</th>'
-            f'<th>replayed</th></tr></thead><tbody>{rows}</tbody></table>')
+            f'<th>replayed</th></tr></thead><tbody>{rows}</tbody></table>'
+            f'{next_page("/ops/refused", {}, next_cursor)}')
 
 
 def refused_detail(r: Refused, zone: tzinfo, corrected: str | None = None) -> str:

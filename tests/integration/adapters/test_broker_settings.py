@@ -1,0 +1,168 @@
+"""The broker's settings reach dramatiq's worker: an idle queue is polled again within the idle poll."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import dramatiq
+import pytest
+from dramatiq import Worker
+
+from pipeline.adapters import dramatiq_queue
+from pipeline.adapters.redis_server import embedded_redis
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with embedded_redis(Path(tmp_path_factory.mktemp("broker"))) as url:
+        yield url
+
+
+@pytest.mark.parametrize(("env", "expected"), [(None, dramatiq_queue.IDLE_POLL_MS), ("40", 40)])
+def test_every_consumer_of_a_worker_polls_an_idle_queue_within_the_idle_poll(
+        redis_url: str, monkeypatch: pytest.MonkeyPatch, env: str | None, expected: int) -> None:
+    if env is None:
+        monkeypatch.delenv("SUPERBILL_WORKER_IDLE_POLL_MS", raising=False)
+    else:
+        monkeypatch.setenv("SUPERBILL_WORKER_IDLE_POLL_MS", env)
+    broker = dramatiq_queue.build_broker(redis_url)
+    dramatiq.set_broker(broker)
+    worker = Worker(broker, worker_threads=1)  # dramatiq's default idle timeout is 1000 ms
+    worker.start()
+    try:
+        assert worker.worker_timeout == expected
+        assert len(worker.consumers) == 2 * len(dramatiq_queue.QUEUES)  # each queue and its delay queue
+        polls = {name: c.worker_timeout for name, c in worker.consumers.items()}
+        assert {polls[q] for q in dramatiq_queue.QUEUES} == {expected}
+        assert {polls[f"{q}.DQ"] for q in dramatiq_queue.QUEUES} == {dramatiq_queue.DELAY_QUEUE_IDLE_POLL_MS}
+        assert {t.timeout for t in worker.workers} == {expected / 1000}
+    finally:
+        worker.stop()
+        broker.close()
+
+
+def test_queue_stats_count_ready_delayed_and_in_progress_messages_without_scanning(redis_url: str) -> None:
+    from pipeline.adapters.queue_stats import queue_stats
+
+    broker = dramatiq_queue.build_broker(redis_url)
+    dramatiq.set_broker(broker)
+    broker.client.flushdb()
+    for i in range(3):
+        dramatiq_queue.send_step("validate", f"c{i}")
+    dramatiq_queue.send_step("assemble", "c9", delay_ms=60_000)
+    broker.client.set("sb:claim:x", "1")  # other keys: never read
+    consumer = broker.consume("validate", prefetch=1, timeout=100)
+    taken = next(consumer)  # fetched, not acknowledged: in progress for this worker
+    assert taken is not None
+    calls: list[str] = []
+    real = broker.client.execute_command
+
+    def recording(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(str(args[0]).upper())
+        return real(*args, **kwargs)
+
+    broker.client.execute_command = recording  # type: ignore[method-assign]
+    try:
+        rows = {row["queue"]: row for row in queue_stats(broker.client)}
+    finally:
+        broker.client.execute_command = real  # type: ignore[method-assign]
+        consumer.close()
+        broker.close()
+    assert rows["validate"]["ready"] == 2 and rows["validate"]["in_progress"] == 1
+    assert rows["validate"]["oldest_ready_age_s"] is not None
+    assert rows["assemble"]["delayed"] == 1 and rows["assemble"]["ready"] == 0
+    assert rows["route"] == {"queue": "route", "ready": 0, "delayed": 0, "in_progress": 0, "dead": 0,
+                             "oldest_ready_age_s": None}
+    assert not any(c in ("SCAN", "KEYS") for c in calls)
+
+
+def test_the_reconciler_leaves_alone_claims_a_queued_delayed_or_running_message_covers(redis_url: str) -> None:
+    from config.practice import load_practice
+    from pipeline.adapters.queue_stats import claims_in_flight
+    from pipeline.adapters.redis_ledger import Ledger
+    from pipeline.application import reconciler
+    from pipeline.application.stages import Deps
+
+    broker = dramatiq_queue.build_broker(redis_url)
+    dramatiq.set_broker(broker)
+    broker.client.flushdb()
+    ledger = Ledger(broker.client)
+    ids = ["queued", "delayed", "running", "lost", "alerted"]
+    for cid in ids:
+        ledger.ingest(claim_id=cid, event_id=f"evt_{cid}", session_id=cid, event_doc={}, index={})
+    dramatiq_queue.send_step("validate", "running")
+    consumer = broker.consume("validate", prefetch=1, timeout=100)
+    assert next(consumer) is not None  # fetched by a worker, not acknowledged: running
+    dramatiq_queue.send_step("validate", "queued")
+    dramatiq_queue.send_step("validate", "delayed", delay_ms=600_000)
+    dramatiq_queue.send_step("alert", "alerted")  # an alert does not move a claim on
+    assert claims_in_flight(broker.client) == {"queued", "delayed", "running"}
+
+    sent: list[tuple[str, str]] = []
+    deps = Deps(ledger=ledger, practice=load_practice(), in_flight=lambda: claims_in_flight(broker.client),
+                send=lambda step, cid, delay_ms=None: sent.append((step, cid)))
+    later = max(c.updated_at for c in ledger.get_many(ids)) + 3600
+    try:
+        assert sorted(reconciler.reconcile_once(deps, older_than_s=60, now=later)) == ["alerted", "lost"]
+    finally:
+        consumer.close()
+        broker.close()
+    assert sorted(sent) == [("validate", "alerted"), ("validate", "lost")]
+
+
+def test_a_new_claim_and_its_first_step_are_queued_in_one_script_a_worker_can_run(redis_url: str) -> None:
+    import json
+
+    from pipeline.adapters.redis_ledger import Ledger
+    from pipeline.application.ingest import receive
+
+    broker = dramatiq_queue.build_broker(redis_url)
+    dramatiq.set_broker(broker)
+    broker.client.flushdb()
+    ledger = Ledger(broker.client, outbox=dramatiq_queue.outbox_entry)
+    body = (Path(__file__).parents[2] / "fixtures" / "events" / "va_direct.json").read_bytes()
+    sent: list[str] = []
+    outcome = receive(ledger, body, lambda step, cid, delay_ms=None: sent.append(step), source="test")
+    again = receive(ledger, body, lambda step, cid, delay_ms=None: sent.append(step), source="test")
+    assert (outcome.http_status, again.http_status) == (202, 200) and sent == []  # queued by the ledger
+    consumer = broker.consume("validate", prefetch=1, timeout=100)
+    try:
+        message = next(consumer)
+        assert message is not None
+        assert (message.actor_name, message.args, message.queue_name) == ("validate", ("ses_va_direct",), "validate")
+        consumer.ack(message)
+        assert next(consumer) is None  # one message, not two
+        assert broker.client.hlen("superbill:validate.msgs") == 0
+    finally:
+        consumer.close()
+        broker.close()
+    plain = Ledger(broker.client)  # without the outbox, the caller sends the step
+    doc = json.loads(body)
+    doc["event_id"], doc["session"]["session_id"] = "evt_other", "ses_other"
+    assert receive(plain, json.dumps(doc).encode(), lambda step, cid, delay_ms=None: sent.append(step),
+                   source="test").http_status == 202
+    assert sent == ["validate"]
+
+
+def test_a_step_moves_its_claim_on_and_queues_the_next_step_in_one_write_only_when_it_moved(redis_url: str) -> None:
+    from pipeline.adapters.redis_ledger import Ledger
+
+    broker = dramatiq_queue.build_broker(redis_url)
+    dramatiq.set_broker(broker)
+    broker.client.flushdb()
+    ledger = Ledger(broker.client, outbox=dramatiq_queue.outbox_entry)
+    ledger.ingest(claim_id="c1", event_id="evt_c1", session_id="c1", event_doc={}, index={})
+    assert ledger.advance("c1", "received", "validated", then="assemble", kind="validated") == (True, True)
+    assert ledger.advance("c1", "received", "validated", then="assemble", kind="validated") == (False, False)
+    assert Ledger(broker.client).advance("c1", "validated", "assembled", then="route",
+                                         kind="assembled") == (True, False)  # no outbox: the caller sends
+    consumer = broker.consume("assemble", prefetch=5, timeout=100)
+    try:
+        message = next(consumer)
+        assert message is not None and (message.actor_name, message.args) == ("assemble", ("c1",))
+        assert next(consumer) is None
+    finally:
+        consumer.close()
+        broker.close()
+    assert broker.client.llen("superbill:route") == 0
