@@ -17,6 +17,7 @@ from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from config.settings import Settings
 from pipeline.application import amend_forms, exports, ops, staff
@@ -104,8 +105,9 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
             return login_page(request, username=username, msg=f"Not signed in: {why}.", status=403)
         if deps.staff is None:
             return login_page(request, msg="Nobody can sign in: no account store.", status=403)
-        result = staff.sign_in(deps.staff, username, str(form.get("password") or ""), idle_s=auth.idle_s,
-                               max_s=auth.max_s)
+        # argon2 takes a few hundred milliseconds on purpose: not on the event loop
+        result = await run_in_threadpool(staff.sign_in, deps.staff, username, str(form.get("password") or ""),
+                                         idle_s=auth.idle_s, max_s=auth.max_s)
         if result.token is None:
             return login_page(request, username=username, msg=result.message, status=401)
         response = RedirectResponse("/ops", 303)
@@ -226,35 +228,39 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
         if isinstance(got, Response):
             return got
         who, form = got
-        if ledger.get(claim_id) is None:
-            return render(who, "Claim not found", f"<p>No claim {escape(claim_id)}.</p>", status=404)
-        section = str(form.get("section") or "json")
-        action = "save" if form.get("action") == "save" else "preview"
-        if section == "json" or section not in amend_forms.FORMS:
-            section, text = "json", str(form.get("patch") or "")
-            state = views.FixState(section="json", patch_text=text)
-            try:
-                patch = json.loads(text)
-                if not isinstance(patch, dict):
-                    raise ValueError("must be a JSON object")
-            except ValueError as exc:
-                state.errors = [{"path": "(amendment)", "message": f"the JSON is not valid ({exc})"}]
-                return claim_page(who, claim_id, state=state, status=422)
-        else:
-            values = amend_forms.typed_values(section, form, form.getlist)
-            patch = amend_forms.patch_from(section, values)
-            state = views.FixState(section=section, values=values)
-        if action == "preview":
-            ahead = ops.preview(ledger, deps.practice, claim_id, patch)
-            state.preview = ahead.as_dict() if ahead else None
-            return claim_page(who, claim_id, state=state, status=200 if ahead and ahead.decision else 422)
-        result = ops.amend(ledger, claim_id, patch, source="ops page", by=who.actor.label)
-        if not result.ok:
-            state.errors = result.errors or [{"path": "(claim)", "message": result.message}]
-            return claim_page(who, claim_id, state=state, status=409 if not result.errors else 422)
-        staff_audit("claim.amended", who, claim_id=claim_id, changed=result.changed)
-        return back(who, f"/ops/claims/{quote(claim_id, safe='')}",
-                    f"Amended ({', '.join(result.changed)}). Now resubmit it.")
+
+        def work() -> Response:  # the rules, pyx12 and Redis block: off the event loop
+            if ledger.get(claim_id) is None:
+                return render(who, "Claim not found", f"<p>No claim {escape(claim_id)}.</p>", status=404)
+            section = str(form.get("section") or "json")
+            action = "save" if form.get("action") == "save" else "preview"
+            if section == "json" or section not in amend_forms.FORMS:
+                section, text = "json", str(form.get("patch") or "")
+                state = views.FixState(section="json", patch_text=text)
+                try:
+                    patch = json.loads(text)
+                    if not isinstance(patch, dict):
+                        raise ValueError("must be a JSON object")
+                except ValueError as exc:
+                    state.errors = [{"path": "(amendment)", "message": f"the JSON is not valid ({exc})"}]
+                    return claim_page(who, claim_id, state=state, status=422)
+            else:
+                values = amend_forms.typed_values(section, form, form.getlist)
+                patch = amend_forms.patch_from(section, values)
+                state = views.FixState(section=section, values=values)
+            if action == "preview":
+                ahead = ops.preview(ledger, deps.practice, claim_id, patch)
+                state.preview = ahead.as_dict() if ahead else None
+                return claim_page(who, claim_id, state=state, status=200 if ahead and ahead.decision else 422)
+            result = ops.amend(ledger, claim_id, patch, source="ops page", by=who.actor.label)
+            if not result.ok:
+                state.errors = result.errors or [{"path": "(claim)", "message": result.message}]
+                return claim_page(who, claim_id, state=state, status=409 if not result.errors else 422)
+            staff_audit("claim.amended", who, claim_id=claim_id, changed=result.changed)
+            return back(who, f"/ops/claims/{quote(claim_id, safe='')}",
+                        f"Amended ({', '.join(result.changed)}). Now resubmit it.")
+
+        return await run_in_threadpool(work)
 
     @router.post("/resubmit")
     async def resubmit(request: Request) -> Response:
@@ -262,28 +268,32 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
         if isinstance(got, Response):
             return got
         who, form = got
-        ids = [str(v) for v in form.getlist("claim_id")]
-        values = {k: str(v) for k, v in form.items() if k in views.FILTER_FIELDS}
-        home = BACK.get(str(form.get("back") or ""), "/ops")
-        if home == "/ops/claims" and values:
-            home += "?" + urlencode(values)
-        if not ids and (form.get("all_matching") or values.get("status")):
-            try:
-                ids = ops.select_for_resubmit(ledger, views.filter_from(values))
-            except ValueError as exc:
-                return back(who, home, str(exc), error=True)
-        if not ids:
-            return back(who, home, "Nothing selected to resubmit.", error=True)
-        anyway = form.get("anyway") == "1"
-        result = ops.resubmit(ledger, ids, deps.send, source="ops page", by=who.actor.label,
-                              practice=deps.practice, anyway=anyway)
-        if result.resubmitted:
-            staff_audit("claims.resubmitted", who, claim_ids=result.resubmitted, anyway=anyway or None)
-        text = f"Resubmitted {len(result.resubmitted)} claim(s)."
-        if result.skipped:
-            text += " Not resubmitted: " + "; ".join(f"{s['claim_id']} ({s['reason']})" for s in result.skipped)
-        target = f"/ops/claims/{quote(ids[0], safe='')}" if len(ids) == 1 else home
-        return back(who, target, text, error=bool(result.skipped) and not result.resubmitted)
+
+        def work() -> Response:  # the rules, pyx12 and Redis block: off the event loop
+            ids = [str(v) for v in form.getlist("claim_id")]
+            values = {k: str(v) for k, v in form.items() if k in views.FILTER_FIELDS}
+            home = BACK.get(str(form.get("back") or ""), "/ops")
+            if home == "/ops/claims" and values:
+                home += "?" + urlencode(values)
+            if not ids and (form.get("all_matching") or values.get("status")):
+                try:
+                    ids = ops.select_for_resubmit(ledger, views.filter_from(values))
+                except ValueError as exc:
+                    return back(who, home, str(exc), error=True)
+            if not ids:
+                return back(who, home, "Nothing selected to resubmit.", error=True)
+            anyway = form.get("anyway") == "1"
+            result = ops.resubmit(ledger, ids, deps.send, source="ops page", by=who.actor.label,
+                                  practice=deps.practice, anyway=anyway)
+            if result.resubmitted:
+                staff_audit("claims.resubmitted", who, claim_ids=result.resubmitted, anyway=anyway or None)
+            text = f"Resubmitted {len(result.resubmitted)} claim(s)."
+            if result.skipped:
+                text += " Not resubmitted: " + "; ".join(f"{s['claim_id']} ({s['reason']})" for s in result.skipped)
+            target = f"/ops/claims/{quote(ids[0], safe='')}" if len(ids) == 1 else home
+            return back(who, target, text, error=bool(result.skipped) and not result.resubmitted)
+
+        return await run_in_threadpool(work)
 
     # refused events, dead letters, audit ----------------------------------------------------------------
     @router.get("/refused")
@@ -314,21 +324,25 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
         if isinstance(got, Response):
             return got
         who, form = got
-        corrected = str(form.get("body") or "")
-        outcome = ops.replay_refused(ledger, refused_id, deps.send,
-                                     body=corrected.encode() if corrected.strip() else None)
-        if outcome is None:
-            return render(who, "Not found", f"<p>No refused event {escape(refused_id)}.</p>", status=404)
-        staff_audit("refused.replayed", who, refused_id=refused_id, corrected=bool(corrected.strip()) or None,
-                    http_status=outcome.http_status)
-        claim_id = outcome.body.get("claim_id")
-        if outcome.http_status in (200, 202) and isinstance(claim_id, str):
-            return back(who, f"/ops/claims/{quote(claim_id, safe='')}",
-                        f"Replayed {refused_id}: {outcome.body.get('status')}.")
-        errors = "; ".join(f"{e['path']}: {e['message']}" for e in outcome.body.get("errors") or [])
-        new_id = outcome.body.get("refused_id")
-        return back(who, f"/ops/refused/{quote(refused_id, safe='')}",
-                    f"Still refused (HTTP {outcome.http_status}, kept as {new_id}): {errors}", error=True)
+
+        def work() -> Response:  # the rules, pyx12 and Redis block: off the event loop
+            corrected = str(form.get("body") or "")
+            outcome = ops.replay_refused(ledger, refused_id, deps.send,
+                                         body=corrected.encode() if corrected.strip() else None)
+            if outcome is None:
+                return render(who, "Not found", f"<p>No refused event {escape(refused_id)}.</p>", status=404)
+            staff_audit("refused.replayed", who, refused_id=refused_id, corrected=bool(corrected.strip()) or None,
+                        http_status=outcome.http_status)
+            claim_id = outcome.body.get("claim_id")
+            if outcome.http_status in (200, 202) and isinstance(claim_id, str):
+                return back(who, f"/ops/claims/{quote(claim_id, safe='')}",
+                            f"Replayed {refused_id}: {outcome.body.get('status')}.")
+            errors = "; ".join(f"{e['path']}: {e['message']}" for e in outcome.body.get("errors") or [])
+            new_id = outcome.body.get("refused_id")
+            return back(who, f"/ops/refused/{quote(refused_id, safe='')}",
+                        f"Still refused (HTTP {outcome.http_status}, kept as {new_id}): {errors}", error=True)
+
+        return await run_in_threadpool(work)
 
     @router.get("/dead/{queue}")
     def dead_letters(request: Request, queue: str) -> Response:
