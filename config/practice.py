@@ -153,6 +153,15 @@ class Clearinghouse(_Section):
         return self
 
 
+class Statements(_Section):
+    """How clients get their statements by e-mail (the SMTP server and sender come from the environment)."""
+
+    schedule: Literal["per_session", "monthly"] = "per_session"
+    """The default for clients whose event does not say (`client.statement_schedule`)."""
+    monthly_day: int = Field(default=1, ge=1, le=28)
+    """From this day of a month on, the monthly statement of the month before is sent."""
+
+
 class Practice(_Section):
     practice: PracticeInfo
     therapists: list[Therapist] = Field(min_length=1)
@@ -161,6 +170,7 @@ class Practice(_Section):
     carriers: Carriers = Field(default_factory=Carriers)
     coding: Coding = Field(default_factory=Coding)
     clearinghouse: Clearinghouse = Field(default_factory=Clearinghouse)
+    statements: Statements = Field(default_factory=Statements)
 
     @field_validator("fees")
     @classmethod

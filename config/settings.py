@@ -35,6 +35,20 @@ class Settings:
     posted from, and, when https, the session cookie is `Secure`."""
     ops_session_idle_s: float = 3600.0
     ops_session_max_s: float = 12 * 3600.0
+    smtp: SmtpSettings | None = None
+    """None: statements are not e-mailed (`SUPERBILL_SMTP_HOST` unset)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SmtpSettings:
+    host: str
+    port: int
+    security: str  # starttls | tls | none
+    username: str | None
+    password: str | None
+    sender: str
+    timeout_s: float
+    ca_file: str | None
 
 
 class SettingsError(ValueError):
@@ -77,6 +91,29 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise SettingsError(f"environment variable {name} must be a number, got {raw!r}") from None
 
 
+SMTP_SECURITY = ("starttls", "tls", "none")
+
+
+def _smtp(env: Mapping[str, str]) -> SmtpSettings | None:
+    host = (env.get("SUPERBILL_SMTP_HOST") or "").strip()
+    if not host:
+        return None
+    security = (env.get("SUPERBILL_SMTP_SECURITY") or "starttls").strip().lower()
+    if security not in SMTP_SECURITY:
+        raise SettingsError(f"environment variable SUPERBILL_SMTP_SECURITY must be one of {', '.join(SMTP_SECURITY)}")
+    sender = (env.get("SUPERBILL_SMTP_FROM") or "").strip()
+    if "@" not in sender:
+        raise SettingsError("environment variable SUPERBILL_SMTP_FROM must be the sender's e-mail address "
+                            "when SUPERBILL_SMTP_HOST is set")
+    default_port = {"starttls": 587, "tls": 465, "none": 25}[security]
+    return SmtpSettings(
+        host=host, port=int(_float(env, "SUPERBILL_SMTP_PORT", default_port)), security=security,
+        username=env.get("SUPERBILL_SMTP_USERNAME") or None, password=env.get("SUPERBILL_SMTP_PASSWORD") or None,
+        sender=sender, timeout_s=_float(env, "SUPERBILL_SMTP_TIMEOUT", 30.0),
+        ca_file=env.get("SUPERBILL_SMTP_CA_FILE") or None,
+    )
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     sandbox = env.get("SUPERBILL_SANDBOX_URL", "http://127.0.0.1:8100").rstrip("/")
@@ -98,6 +135,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         public_url=_public_url(env),
         ops_session_idle_s=_float(env, "SUPERBILL_OPS_SESSION_IDLE_MINUTES", 60.0) * 60,
         ops_session_max_s=_float(env, "SUPERBILL_OPS_SESSION_MAX_HOURS", 12.0) * 3600,
+        smtp=_smtp(env),
     )
 
 

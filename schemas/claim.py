@@ -51,6 +51,12 @@ class Claim(BaseModel):
     submitted_at: float | None = None
     prepared_at: float | None = None
     amended_at: float | None = None
+    client_id: str | None = None
+    statement_delivery: str | None = None  # queued | sending | committing | retrying | sent | failed | skipped
+    statement_message_id: str | None = None
+    statement_error: str | None = None
+    statement_sends: int = 0  # how many deliveries were asked for (the first, then each resend)
+    statement_sent_at: float | None = None
     visit_referral: str | None = Field(default=None, exclude=True)  # the VA referral whose visit it uses
 
     @property

@@ -210,6 +210,11 @@ class Client(_Model):
     address: Address
     email: str | None = None
     phone: str | None = None
+    statement_opt_out: bool = False
+    """The client does not want statements by e-mail (they are still made and kept)."""
+    statement_schedule: Literal["per_session", "monthly"] | None = None
+    """When statements are e-mailed: after every session, or once a month for the month before (None: the
+    practice profile's `[statements] schedule`)."""
 
 
 class Coverage(_Model):

@@ -12,7 +12,7 @@ import dramatiq
 import structlog
 
 from config.settings import load_retry_settings
-from pipeline.application import stages, steps
+from pipeline.application import stages, statement_delivery, steps
 from pipeline.application.errors import PermanentError
 from pipeline.entrypoints.runtime import deps
 
@@ -66,6 +66,20 @@ def submit_courtesy(claim_id: str) -> None:
 def submission_failed(message: dict[str, Any], retry_info: dict[str, Any]) -> None:
     claim_id = message["args"][0]
     stages.mark_failed(deps(), claim_id)
+
+
+# E-mailing a statement: the mail server may be down for a while; `failed` (with the reason) when retries run out.
+_DELIVER = {**_SUBMIT, "on_retry_exhausted": steps.STATEMENT_DELIVERY_FAILED}
+
+
+@dramatiq.actor(**_named(steps.SEND_STATEMENT), **_DELIVER)
+def send_statement(claim_id: str) -> None:
+    statement_delivery.send_statement(deps(), claim_id)
+
+
+@dramatiq.actor(**_named(steps.STATEMENT_DELIVERY_FAILED), max_retries=10, time_limit=60_000)
+def statement_delivery_failed(message: dict[str, Any], retry_info: dict[str, Any]) -> None:
+    statement_delivery.delivery_failed(deps(), message["args"][0])
 
 
 @dramatiq.actor(**_named(steps.ALERT), max_retries=8, min_backoff=1_000, max_backoff=300_000,

@@ -114,7 +114,10 @@ class _LedgerCollector:
             by_route.add_metric([route], n)
         refused = GaugeMetricFamily("superbill_refused_events", "Refused inbound events kept for ops")
         refused.add_metric([], ledger.count_refused())
-        yield from (by_status, by_route, refused)
+        emails = GaugeMetricFamily("superbill_statement_emails_unfinished",
+                                   "Statement e-mails to clients queued, being sent or waiting for a retry")
+        emails.add_metric([], ledger.count_unfinished_deliveries())
+        yield from (by_status, by_route, refused, emails)
 
         latency = HistogramMetricFamily("superbill_submission_latency_seconds",
                                         "From preparing a submission to the peer's final answer", labels=["peer"])

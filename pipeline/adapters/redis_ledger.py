@@ -14,6 +14,11 @@ Layout (prefix `sb:`):
   refused / refused:{n} refused inbound events, verbatim, with their errors
   refused_body:{sha256}:{status}  the refused event those very bytes made (each kept once)
   seq:*                 counters shared by every worker (control numbers, document numbers)
+  deliveries            sorted set of claim ids whose statement e-mail is unfinished, by last change
+  deliveries:failed     sorted set of claim ids whose statement e-mail failed, by when
+  client:{client_id}    set of the client's claim ids (period statements)
+  period:{key}          hash: a period statement's number, issue date, content fingerprint, replaced number
+  done:{key}            set once: a monthly statement sent, a monthly run made, ...
 """
 
 from __future__ import annotations
@@ -33,8 +38,10 @@ from pipeline.application.ports import IngestResult, Refused
 from schemas.claim import RESUBMITTABLE_STATUSES, STATUSES, Claim
 
 _JSON_FIELDS = ("problems", "warnings", "superbill", "peer_reasons")
-_INT_FIELDS = ("attempts", "submission_no", "control_number")
-_FLOAT_FIELDS = ("created_at", "updated_at", "status_changed_at", "submitted_at", "prepared_at", "amended_at")
+_INT_FIELDS = ("attempts", "submission_no", "control_number", "statement_sends")
+_FLOAT_FIELDS = ("created_at", "updated_at", "status_changed_at", "submitted_at", "prepared_at", "amended_at",
+                 "statement_sent_at")
+_DELIVERY_UNFINISHED = ("queued", "sending", "committing", "retrying")
 
 # Compare-and-set of a claim's status, its fields, its indexes and a timeline entry, in one step.
 _TRANSITION = """
@@ -108,6 +115,39 @@ end
 return {0, used}
 """
 
+# Compare-and-set of a claim's statement delivery (not its status), with the index of unfinished ones.
+_DELIVERY = """
+local claim, timeline, pending, failed = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local expected, new_state, now, fields, entry, unfinished = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+if redis.call('EXISTS', claim) == 0 then return 0 end
+local cur = redis.call('HGET', claim, 'statement_delivery') or ''
+if not string.find(expected, ',' .. cur .. ',', 1, true) then return 0 end
+for k, v in pairs(cjson.decode(fields)) do
+  if v == cjson.null then redis.call('HDEL', claim, k) else redis.call('HSET', claim, k, v) end
+end
+redis.call('HSET', claim, 'statement_delivery', new_state, 'updated_at', now)
+local id = redis.call('HGET', claim, 'claim_id')
+if string.find(unfinished, ',' .. new_state .. ',', 1, true) then
+  redis.call('ZADD', pending, now, id)
+else
+  redis.call('ZREM', pending, id)
+end
+if new_state == 'failed' then redis.call('ZADD', failed, now, id) else redis.call('ZREM', failed, id) end
+if entry ~= '' then redis.call('XADD', timeline, '*', 'entry', entry) end
+return 1
+"""
+
+# A period statement's number: the same while its content is the same, a new one (replacing it) otherwise.
+_PERIOD = """
+local key, seq = KEYS[1], KEYS[2]
+local fingerprint, issued_on = ARGV[1], ARGV[2]
+local cur = redis.call('HMGET', key, 'number', 'issued_on', 'fingerprint', 'replaces')
+if cur[1] and cur[3] == fingerprint then return {cur[1], cur[2], cur[4] or ''} end
+local n = redis.call('INCR', seq)
+redis.call('HSET', key, 'number', n, 'issued_on', issued_on, 'fingerprint', fingerprint, 'replaces', cur[1] or '')
+return {tostring(n), issued_on, cur[1] or ''}
+"""
+
 _RENEW_LEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0
@@ -145,6 +185,8 @@ class Ledger:
         self._reserve = client.register_script(_RESERVE_VISIT)
         self._release_lease = client.register_script(_RELEASE_LEASE)
         self._renew_lease = client.register_script(_RENEW_LEASE)
+        self._delivery = client.register_script(_DELIVERY)
+        self._period = client.register_script(_PERIOD)
 
     # keys ------------------------------------------------------------------------------------------
     def _k(self, *parts: str) -> str:
@@ -406,6 +448,48 @@ class Ledger:
     def get_statement(self, claim_id: str) -> bytes | None:
         data = self.r.get(self._k("claim", claim_id, "statement"))
         return bytes(data) if data is not None else None
+
+    # statement deliveries and period statements ----------------------------------------------------
+    def delivery_transition(self, claim_id: str, expected: Iterable[str], to: str, *, kind: str | None,
+                            fields: dict[str, Any] | None = None, **detail: Any) -> bool:
+        """Move the statement delivery to `to` if it is in one of `expected` ("" = none yet)."""
+        now = time.time()
+        stored = {k: _encode(v) for k, v in (fields or {}).items()}
+        entry = _entry(kind, now, delivery=to, **detail) if kind else ""
+        ok = self._delivery(
+            keys=[self.claim_key(claim_id), self.timeline_key(claim_id), self._k("deliveries"),
+                  self._k("deliveries", "failed")],
+            args=["," + ",".join(expected) + ",", to, repr(now), json.dumps(stored), entry,
+                  "," + ",".join(_DELIVERY_UNFINISHED) + ","],
+        )
+        return bool(ok)
+
+    def failed_deliveries(self, *, limit: int) -> list[str]:
+        """Claims whose statement e-mail failed, the latest first."""
+        return [_s(x) for x in self.r.zrevrange(self._k("deliveries", "failed"), 0, limit - 1)]
+
+    def count_unfinished_deliveries(self) -> int:
+        return int(self.r.zcard(self._k("deliveries")))
+
+    def stale_deliveries(self, *, older_than: float) -> list[str]:
+        return [_s(x) for x in self.r.zrangebyscore(self._k("deliveries"), 0, older_than)]
+
+    def index_client(self, client_id: str, claim_id: str) -> None:
+        self.r.sadd(self._k("client", client_id), claim_id)
+
+    def client_claims(self, client_id: str) -> list[str]:
+        return sorted(_s(x) for x in self.r.smembers(self._k("client", client_id)))
+
+    def period_document(self, key: str, fingerprint: str, issued_on: str) -> tuple[int, str, int | None]:
+        number, issued, replaces = self._period(keys=[self._k("period", key), self._k("seq", "document")],
+                                                args=[fingerprint, issued_on])
+        return int(number), _s(issued), (int(replaces) if _s(replaces) else None)
+
+    def mark_done(self, key: str) -> bool:
+        return bool(self.r.set(self._k("done", key), "1", nx=True))
+
+    def is_done(self, key: str) -> bool:
+        return bool(self.r.exists(self._k("done", key)))
 
     # leases ----------------------------------------------------------------------------------------
     @contextmanager

@@ -16,10 +16,11 @@ class PermanentError(PipelineError):
 
 
 class PeerUnavailable(TransientError):
-    def __init__(self, peer: str, detail: str) -> None:
+    def __init__(self, peer: str, detail: str, *, answered: bool = False) -> None:
         super().__init__(f"{peer}: {detail}")
         self.peer = peer
         self.detail = detail
+        self.answered = answered  # the peer itself said "not now" (it did not take the request)
 
 
 class PeerRefused(PermanentError):

@@ -7,7 +7,7 @@ in fakes. The application never imports an adapter.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -157,6 +157,38 @@ class ClaimLedger(Protocol):
 
     def get_statement(self, claim_id: str) -> bytes | None: ...
 
+    def delivery_transition(self, claim_id: str, expected: Iterable[str], to: str, *, kind: str | None,
+                            fields: dict[str, Any] | None = None, **detail: Any) -> bool:
+        """Move the claim's statement delivery to `to` if it is in one of `expected` ("" is none yet); False
+        and no change otherwise. Undelivered ones are kept in an index for the reconciler."""
+        ...
+
+    def failed_deliveries(self, *, limit: int) -> list[str]:
+        """Claims whose statement e-mail failed, the latest first."""
+        ...
+
+    def stale_deliveries(self, *, older_than: float) -> list[str]:
+        """Claims whose statement delivery is unfinished and untouched since `older_than`."""
+        ...
+
+    def index_client(self, client_id: str, claim_id: str) -> None:
+        """Remember that the claim is one of the client's sessions (for period statements)."""
+        ...
+
+    def client_claims(self, client_id: str) -> list[str]: ...
+
+    def period_document(self, key: str, fingerprint: str, issued_on: str) -> tuple[int, str, int | None]:
+        """The number (from the `document` counter) and issue date of the period statement `key` (client
+        and dates): the same ones again while its content (`fingerprint`) is unchanged, else a new number
+        that replaces the old one. Returns (number, issued on, the replaced number or None)."""
+        ...
+
+    def mark_done(self, key: str) -> bool:
+        """Record that `key` (a monthly statement sent, ...) is done: True the first time, False afterwards."""
+        ...
+
+    def is_done(self, key: str) -> bool: ...
+
     def lease(self, name: str, ttl_s: float) -> AbstractContextManager[bool]:
         """A short exclusive lease, so two workers never talk to a peer for one claim at once."""
         ...
@@ -238,6 +270,29 @@ class BillingServicePort(Protocol):
     def submit(self, payload: dict[str, Any], *, idempotency_key: str) -> PeerAnswer: ...
 
     def lookup(self, idempotency_key: str) -> PeerAnswer | None: ...
+
+
+# the client's statement by e-mail ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class StatementMail:
+    """One e-mail to a client: a short body without clinical data, the statement PDF attached."""
+
+    to: str
+    subject: str
+    body: str
+    message_id: str  # stable for one delivery: a resend after a crash carries the same Message-ID
+    attachment_name: str
+    pdf: bytes
+
+
+class StatementMailer(Protocol):
+    sender: str  # the From address; its domain names the Message-IDs
+
+    def send(self, mail: StatementMail, *, before_commit: Callable[[], None] | None = None) -> None:
+        """Hand the mail to the server. Raises PeerUnavailable (try again later) or PeerRefused (a permanent
+        5xx answer). `before_commit` runs once the whole message is with the server and only the final
+        end-of-data mark is left to send: until then a lost connection means the server discards it."""
+        ...
 
 
 class AlertPort(Protocol):

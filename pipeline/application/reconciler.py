@@ -48,15 +48,21 @@ def reconcile_once(deps: Deps, *, older_than_s: float, now: float | None = None)
             continue
         deps.ledger.note(claim.claim_id, "reconciler.redrive", status=claim.status)
         redriven.append(claim.claim_id)
+    from pipeline.application.statement_delivery import redrive_deliveries
+
+    redriven += redrive_deliveries(deps, older_than_s=older_than_s, now=now)
     if redriven:
         log.warning("reconciler.redriven", count=len(redriven), claim_ids=redriven[:50])
     return redriven
 
 
 def run_forever(deps: Deps, *, older_than_s: float, every_s: float = 15.0) -> None:
+    from pipeline.application.monthly_statements import run_if_due
+
     while True:
         try:
             reconcile_once(deps, older_than_s=older_than_s)
+            run_if_due(deps, now=time.time())
         except Exception:  # keep going: the next pass tries again
             log.exception("reconciler.pass_failed")
         time.sleep(every_s)

@@ -61,25 +61,35 @@ class Stack:
     """The processes of a running pipeline: Redis, sandbox peers, workers, web; stopped on exit."""
 
     def __init__(self, workdir: Path, *, faults: str = "", worker_processes: int = 1, worker_threads: int = 4,
-                 extra_env: dict[str, str] | None = None, redis_url: str | None = None) -> None:
+                 extra_env: dict[str, str] | None = None, redis_url: str | None = None,
+                 sandbox_env: dict[str, str] | None = None, mail_faults: str = "") -> None:
         self.workdir = workdir
         self.faults = faults
         self.worker_processes = worker_processes
         self.worker_threads = worker_threads
         self.extra_env = extra_env or {}
+        self.sandbox_env = sandbox_env or {}  # for the sandbox process only, on top of env()
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.secret = secrets.token_hex(16)
         self.ops_token = secrets.token_hex(16)
+        # The peers' tokens: the pipeline sends them, the sandbox requires them (401 for any other).
+        self.clearinghouse_token = secrets.token_hex(16)
+        self.billing_service_token = secrets.token_hex(16)
         self.external_redis = redis_url  # a Redis of the caller's; else an embedded one of the stack's own
         self.redis_url = redis_url or ""
         self.sandbox_url = ""
         self.web_url = ""
+        self.mail_faults = mail_faults
+        self.smtp_port = 0
 
     def env(self) -> dict[str, str]:
         return {
             **os.environ,
             "REDIS_URL": self.redis_url,
-            "SUPERBILL_SANDBOX_URL": self.sandbox_url,
+            "SUPERBILL_CLEARINGHOUSE_URL": f"{self.sandbox_url}/clearinghouse",
+            "SUPERBILL_CLEARINGHOUSE_TOKEN": self.clearinghouse_token,
+            "SUPERBILL_BILLING_SERVICE_URL": f"{self.sandbox_url}/billing",
+            "SUPERBILL_BILLING_SERVICE_TOKEN": self.billing_service_token,
             "SUPERBILL_WEBHOOK_SECRET": self.secret,
             "SUPERBILL_OPS_TOKEN": self.ops_token,
             "SUPERBILL_PEER_TIMEOUT": "2",
@@ -88,12 +98,18 @@ class Stack:
             "SUPERBILL_SUBMIT_MAX_BACKOFF_MS": "3000",
             "SUPERBILL_LOG_LEVEL": "INFO",
             "PYTHONUNBUFFERED": "1",
+            # the sandbox mail server: statements are e-mailed to it (plain SMTP on loopback only)
+            "SUPERBILL_SMTP_HOST": "127.0.0.1",
+            "SUPERBILL_SMTP_PORT": str(self.smtp_port),
+            "SUPERBILL_SMTP_SECURITY": "none",
+            "SUPERBILL_SMTP_FROM": "statements@sandbox.example",
+            "SUPERBILL_SMTP_TIMEOUT": "10",
             **self.extra_env,
         }
 
-    def spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
+    def spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
-        proc = subprocess.Popen(argv, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen(argv, env={**self.env(), **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
         self.procs[name] = proc
         return proc
@@ -108,12 +124,13 @@ class Stack:
     def _start(self) -> Stack:
         if not self.external_redis:
             self.redis_url = start_embedded(self.workdir / "redis")
-        sandbox_port, web_port = free_port(), free_port()
+        sandbox_port, web_port, self.smtp_port = free_port(), free_port(), free_port()
         self.sandbox_url = f"http://127.0.0.1:{sandbox_port}"
         self.web_url = f"http://127.0.0.1:{web_port}"
         py = sys.executable
         self.spawn("sandbox", [py, "-m", "pipeline.entrypoints.cli", "sandbox", "--port", str(sandbox_port),
-                                "--faults", self.faults])
+                                "--faults", self.faults, "--smtp-port", str(self.smtp_port),
+                                "--mail-faults", self.mail_faults], env=self.sandbox_env)
         self.start_worker()
         self.spawn("web", [py, "-m", "pipeline.entrypoints.cli", "web", "--host", "127.0.0.1", "--port", str(web_port)])
         wait_http(self.sandbox_url + "/healthz")
@@ -151,13 +168,31 @@ class Stack:
     def receipts(self) -> dict[str, int]:
         return dict(requests.get(self.sandbox_url + "/_sandbox/receipts", timeout=10).json())
 
+    def mail(self) -> dict[str, Any]:
+        """What the sandbox mail server took: `messages`, `by_message_id`, `transactions`, ..."""
+        return dict(requests.get(self.sandbox_url + "/_sandbox/mail", timeout=10).json())
+
+    def wait_statements_emailed(self, claim_ids: list[str], timeout_s: float) -> bool:
+        """Wait until no statement e-mail of these claims is still under way."""
+        ledger = self.ledger()
+        deadline = time.monotonic() + timeout_s
+        while True:
+            pending = [c for c in ledger.get_many(claim_ids) if c.status == "statement_ready"
+                       and c.statement_delivery in ("queued", "sending", "committing", "retrying")]
+            if not pending:
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.2)
+
     def wait_final(self, claim_ids: list[str], timeout_s: float) -> bool:
         ledger = self.ledger()
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             claims = ledger.get_many(claim_ids)
             if len(claims) == len(claim_ids) and all(c.status in FINAL_STATUSES for c in claims):
-                return True
+                # and nothing still changes them in the background: their statement e-mails are settled
+                return self.wait_statements_emailed(claim_ids, max(0.0, deadline - time.monotonic()))
             time.sleep(0.2)
         return False
 
@@ -200,15 +235,23 @@ def run_demo(*, events: str | None, faults: str, as_json: bool, timeout_s: float
         done = pipeline.wait_final(claim_ids, timeout_s)
         receipts = pipeline.receipts()
         claims = pipeline.ledger().get_many(claim_ids)
-        rows = [{**c.summary(), "peer_receipts": receipts.get(c.claim_id, 0)} for c in claims]
+        rows = [{**c.summary(), "peer_receipts": receipts.get(c.claim_id, 0),
+                 "statement_email": c.statement_delivery} for c in claims]
+        mail = pipeline.mail()
         if as_json:
-            document: dict[str, Any] = {"claims": rows, "refused": refused, "complete": done}
+            document: dict[str, Any] = {"claims": rows, "refused": refused, "complete": done,
+                                        "emails": [{"message_id": m["message_id"], "subject": m["subject"],
+                                                    "attachments": [a["filename"] for a in m["attachments"]]}
+                                                   for m in mail["messages"]]}
             if keep:
                 document["kept"] = {"folder": str(workdir), "redis_url": pipeline.redis_url,
                                     "redis_data_dir": str(workdir / "redis")}
             print(json.dumps(document, indent=2, default=str))
         else:
             _print_table(rows, refused)
+            emailed = [r["claim_id"] for r in rows if r["statement_email"] == "sent"]
+            print(f"\nstatements e-mailed to clients (the sandbox mail server took {len(mail['messages'])} e-mail(s)): "
+                  + (", ".join(emailed) or "none"))
             if keep:
                 _print_kept(pipeline)
         if not done:

@@ -24,6 +24,7 @@ from pipeline.adapters.redis_client import connect as connect_redis
 from pipeline.adapters.redis_ledger import Ledger
 from pipeline.adapters.redis_server import resolve_redis_url
 from pipeline.adapters.redis_staff import RedisStaffStore
+from pipeline.adapters.smtp_mailer import SmtpMailer
 from pipeline.application.stages import Deps
 
 _lock = threading.Lock()
@@ -81,7 +82,18 @@ def build_deps(settings: Settings, url: str) -> Deps:
         in_flight=functools.partial(claims_in_flight, client),
         lease_s=LEASE_S,
         staff=RedisStaffStore(client),
+        mailer=_mailer(settings),
     )
+
+
+def _mailer(settings: Settings) -> SmtpMailer | None:
+    smtp = settings.smtp
+    if smtp is None:
+        return None
+    return SmtpMailer(host=smtp.host, port=smtp.port, sender=smtp.sender,
+                      security=smtp.security,  # type: ignore[arg-type]
+                      username=smtp.username, password=smtp.password, timeout_s=smtp.timeout_s,
+                      ca_file=smtp.ca_file)
 
 
 def deps() -> Deps:
@@ -94,6 +106,11 @@ def deps() -> Deps:
 
 
 def reset() -> None:
-    global _deps
+    """Forget the dependencies and the broker, so that the next use connects again (tests that point one
+    process at several Redis servers in turn)."""
+    global _deps, _broker
     with _lock:
         _deps = None
+        if _broker is not None:
+            _broker.close()
+            _broker = None

@@ -4,8 +4,8 @@
 :class:`SandboxServer`. State is in memory; faults are injected on request (see ``faults``).
 """
 
-from pipeline.sandbox.app import create_app, serve
+from pipeline.sandbox.app import PeerTokens, create_app, serve
 from pipeline.sandbox.faults import Faults, parse_faults
 from pipeline.sandbox.runner import SandboxServer
 
-__all__ = ["Faults", "SandboxServer", "create_app", "parse_faults", "serve"]
+__all__ = ["Faults", "PeerTokens", "SandboxServer", "create_app", "parse_faults", "serve"]

@@ -5,16 +5,22 @@ Peer routes (faults apply to these):
 - ``POST /clearinghouse/v1/claims`` (raw 837P), ``GET /clearinghouse/v1/claims/by-key/{key}``
 - ``POST /billing/v1/superbills`` (JSON), ``GET /billing/v1/superbills/by-key/{key}``
 
-Every peer POST needs ``Authorization: Bearer <token>`` and ``Idempotency-Key``.
+Every peer call needs ``Authorization: Bearer <token>`` with that peer's token (``PeerTokens``: by default
+``sandbox``, the pipeline's default; ``superbill sandbox`` reads ``SUPERBILL_CLEARINGHOUSE_TOKEN`` and
+``SUPERBILL_BILLING_SERVICE_TOKEN``); any other token is answered ``401``. Every POST also needs
+``Idempotency-Key``.
 
 Control routes (never faulted): ``GET /_sandbox/receipts``, ``GET /_sandbox/submissions``,
-``GET|PUT /_sandbox/faults``, ``POST /_sandbox/reset``, ``GET /healthz``.
+``GET|PUT /_sandbox/faults``, ``POST /_sandbox/reset``, ``GET /healthz``; with the sandbox mail server
+(``smtp``): ``GET /_sandbox/mail``, ``PUT /_sandbox/mail/faults``, ``POST /_sandbox/mail/reset``.
 """
 
 from __future__ import annotations
 
+import hmac
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import structlog
 import uvicorn
@@ -24,11 +30,30 @@ from fastapi.responses import JSONResponse
 from pipeline.sandbox.billing import BillingService
 from pipeline.sandbox.clearinghouse import Clearinghouse, Validator
 from pipeline.sandbox.faults import Faults, parse_faults
+from pipeline.sandbox.smtp import Mailbox, SandboxMailServer, parse_mail_faults
 from pipeline.sandbox.state import Answer, JSONDict, SandboxState
 
 log = structlog.get_logger("pipeline.sandbox")
 
 MAX_KEY_LENGTH = 255
+DEFAULT_TOKEN = "sandbox"  # noqa: S105 - the pipeline's default peer token (SUPERBILL_*_TOKEN unset), not a secret
+
+
+@dataclass(frozen=True)
+class PeerTokens:
+    """The bearer token each sandbox peer requires, as the pipeline is configured to send it."""
+
+    clearinghouse: str = DEFAULT_TOKEN
+    billing_service: str = DEFAULT_TOKEN
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> PeerTokens:
+        """The same variables, and the same defaults, the pipeline's settings read."""
+        return cls(clearinghouse=env.get("SUPERBILL_CLEARINGHOUSE_TOKEN") or DEFAULT_TOKEN,
+                   billing_service=env.get("SUPERBILL_BILLING_SERVICE_TOKEN") or DEFAULT_TOKEN)
+
+    def of(self, peer: str) -> str:
+        return self.clearinghouse if peer == "clearinghouse" else self.billing_service
 
 
 async def raw_body(request: Request) -> bytes:
@@ -46,9 +71,9 @@ def _default_validator() -> Validator:
     return validate_837p
 
 
-def _auth_problem(request: Request) -> Answer | None:
+def _auth_problem(request: Request, expected: str) -> Answer | None:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected.encode()):
         return Answer(
             401,
             {"error": "missing or invalid bearer token"},
@@ -69,14 +94,16 @@ def _key_problem(key: str | None) -> Answer | None:
 class _PeerCalls:
     """Latency, authentication, and the error and timeout faults around every peer call."""
 
-    def __init__(self, state: SandboxState, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, state: SandboxState, tokens: PeerTokens,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self._state = state
+        self._tokens = tokens
         self._sleep = sleep
 
     def post(self, peer: str, request: Request, handle: Callable[[str], Answer]) -> JSONResponse:
         faults = self._state.faults
         self._sleep_ms(faults.latency_ms)
-        problem = _auth_problem(request)
+        problem = _auth_problem(request, self._tokens.of(peer))
         key = request.headers.get("idempotency-key")
         problem = problem or _key_problem(key)
         if problem is not None:
@@ -84,8 +111,11 @@ class _PeerCalls:
         assert key is not None
         return self._faulted(peer, key, lambda: handle(key))
 
-    def get(self, peer: str, key: str, handle: Callable[[str], Answer]) -> JSONResponse:
+    def get(self, peer: str, request: Request, key: str, handle: Callable[[str], Answer]) -> JSONResponse:
         self._sleep_ms(self._state.faults.latency_ms)
+        problem = _auth_problem(request, self._tokens.of(peer))
+        if problem is not None:
+            return _json(problem)
         return self._faulted(peer, key, lambda: handle(key))
 
     def _faulted(self, peer: str, key: str, handle: Callable[[], Answer]) -> JSONResponse:
@@ -112,15 +142,16 @@ def _faults_view(faults: Faults) -> JSONDict:
     return {"spec": faults.to_spec(), "faults": faults.as_dict()}
 
 
-def create_app(faults: Faults | None = None, *, validate_837p: Validator | None = None) -> FastAPI:
-    """Both sandbox peers, with their own in-memory state and the given faults.
+def create_app(faults: Faults | None = None, *, validate_837p: Validator | None = None,
+               tokens: PeerTokens | None = None, mailbox: Mailbox | None = None) -> FastAPI:
+    """Both sandbox peers, with their own in-memory state, the given faults and the tokens they require.
 
     ``validate_837p`` is the 999 check (default: ``pipeline.documents.x12_validation.validate_837p``).
     """
     state = SandboxState(faults if faults is not None else Faults())
     clearinghouse = Clearinghouse(state, validate_837p or _default_validator())
     billing = BillingService(state)
-    calls = _PeerCalls(state)
+    calls = _PeerCalls(state, tokens or PeerTokens())
 
     app = FastAPI(title="superbill sandbox peers", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.sandbox = state
@@ -130,16 +161,16 @@ def create_app(faults: Faults | None = None, *, validate_837p: Validator | None 
         return calls.post("clearinghouse", request, lambda key: clearinghouse.submit(key, body))
 
     @app.get("/clearinghouse/v1/claims/by-key/{idempotency_key:path}")
-    def claim_by_key(idempotency_key: str) -> JSONResponse:
-        return calls.get("clearinghouse", idempotency_key, clearinghouse.status)
+    def claim_by_key(request: Request, idempotency_key: str) -> JSONResponse:
+        return calls.get("clearinghouse", request, idempotency_key, clearinghouse.status)
 
     @app.post("/billing/v1/superbills")
     def submit_superbill(request: Request, body: bytes = Depends(raw_body)) -> JSONResponse:
         return calls.post("billing_service", request, lambda key: billing.submit(key, body))
 
     @app.get("/billing/v1/superbills/by-key/{idempotency_key:path}")
-    def superbill_by_key(idempotency_key: str) -> JSONResponse:
-        return calls.get("billing_service", idempotency_key, billing.status)
+    def superbill_by_key(request: Request, idempotency_key: str) -> JSONResponse:
+        return calls.get("billing_service", request, idempotency_key, billing.status)
 
     @app.get("/_sandbox/receipts")
     def receipts() -> dict[str, int]:
@@ -176,11 +207,43 @@ def create_app(faults: Faults | None = None, *, validate_837p: Validator | None 
     def healthz() -> JSONDict:
         return {"status": "ok"}
 
+    box = mailbox or Mailbox()
+
+    @app.get("/_sandbox/mail")
+    def mail() -> JSONDict:
+        return box.view()
+
+    @app.put("/_sandbox/mail/faults", response_model=None)
+    def put_mail_faults(payload: JSONDict = Body(...)) -> JSONDict | JSONResponse:  # noqa: B008
+        spec = payload.get("spec")
+        if not isinstance(spec, str):
+            return JSONResponse({"error": 'body must be {"spec": "key=value,..."}'}, status_code=422)
+        try:
+            box.set_faults(parse_mail_faults(spec))
+        except ValueError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=422)
+        log.info("sandbox.mail_faults.set", spec=box.faults.to_spec())
+        return {"spec": box.faults.to_spec()}
+
+    @app.post("/_sandbox/mail/reset")
+    def reset_mail() -> JSONDict:
+        box.reset()
+        return {"status": "reset"}
+
     return app
 
 
-def serve(host: str = "127.0.0.1", port: int = 8100, faults_spec: str = "") -> None:
-    """Serve both peers until interrupted (``superbill sandbox``). A bad spec raises ValueError."""
+def serve(host: str = "127.0.0.1", port: int = 8100, faults_spec: str = "",
+          tokens: PeerTokens | None = None, *, smtp_port: int | None = None,
+          mail_faults_spec: str = "") -> None:
+    """Serve both peers until interrupted (``superbill sandbox``), and the sandbox mail server when
+    ``smtp_port`` is given. A bad spec raises ValueError."""
     faults = parse_faults(faults_spec)
+    box = Mailbox(parse_mail_faults(mail_faults_spec))
     log.info("sandbox.start", host=host, port=port, faults=faults.to_spec())
-    uvicorn.run(create_app(faults), host=host, port=port, log_level="info")
+    mail_server = SandboxMailServer(box, host=host, port=smtp_port).start() if smtp_port is not None else None
+    try:
+        uvicorn.run(create_app(faults, tokens=tokens, mailbox=box), host=host, port=port, log_level="info")
+    finally:
+        if mail_server is not None:
+            mail_server.stop()

@@ -8,7 +8,7 @@ from types import TracebackType
 
 import uvicorn
 
-from pipeline.sandbox.app import create_app
+from pipeline.sandbox.app import PeerTokens, create_app
 from pipeline.sandbox.clearinghouse import Validator
 from pipeline.sandbox.faults import Faults, parse_faults
 
@@ -26,10 +26,11 @@ class SandboxServer:
         host: str = "127.0.0.1",
         port: int = 0,
         validate_837p: Validator | None = None,
+        tokens: PeerTokens | None = None,
         log_level: str = "warning",
     ) -> None:
         parsed = parse_faults(faults) if isinstance(faults, str) else faults
-        self.app = create_app(parsed, validate_837p=validate_837p)
+        self.app = create_app(parsed, validate_837p=validate_837p, tokens=tokens)
         config = uvicorn.Config(
             self.app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=1
         )

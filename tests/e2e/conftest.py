@@ -11,12 +11,9 @@ from typing import Any
 import pytest
 
 from pipeline.entrypoints.demo import Stack
+from tests.examples import EXAMPLES, example
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "events"
-
-
-def example(name: str) -> dict[str, Any]:
-    return json.loads((EXAMPLES / f"{name}.json").read_text())
+__all__ = ["EXAMPLES", "body", "example", "logs_of", "start_stack"]
 
 
 def body(document: dict[str, Any]) -> bytes:

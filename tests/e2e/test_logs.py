@@ -100,3 +100,19 @@ def test_logs_of_a_full_run_name_claims_but_no_patient_data(start_stack: Callabl
         assert re.search(rf"\b{re.escape(claim_id)}\b", logs["worker"]), claim_id
         assert re.search(rf"\b{re.escape(claim_id)}\b", logs["web"]), claim_id
     assert all(re.search(rf"\b{re.escape(cid)}\b", logs["sandbox"]) for cid in submitted)
+
+    # every line a step logs carries the claim, the actor and the message it belongs to
+    step_lines = [line for line in map(json_or_none, logs["worker"].splitlines())
+                  if line and str(line.get("logger", "")).startswith(("pipeline.application", "pipeline.adapters"))]
+    assert len(step_lines) >= len(claim_ids)
+    missing = [line for line in step_lines if not (line.get("actor") and line.get("message_id") and "claim_id" in line)]
+    assert missing == []
+    assert {line["actor"] for line in step_lines} >= {"route", "submit_direct", "submit_courtesy"}
+
+
+def json_or_none(text: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None

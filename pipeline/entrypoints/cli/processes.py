@@ -27,13 +27,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from config.logging import configure_logging
-    from pipeline.sandbox.app import serve
+    from pipeline.sandbox.app import PeerTokens, serve
 
     configure_logging(os.environ.get("SUPERBILL_LOG_LEVEL", "INFO"))
     try:
-        serve(host=args.host, port=args.port, faults_spec=args.faults or "")
+        serve(host=args.host, port=args.port, faults_spec=args.faults or "", tokens=PeerTokens.from_env(os.environ),
+              smtp_port=args.smtp_port, mail_faults_spec=args.mail_faults or "")
     except ValueError as exc:
-        err(f"--faults: {exc}")
+        err(f"--faults / --mail-faults: {exc}")
         return EXIT_ERROR
     return EXIT_OK
 
@@ -139,6 +140,9 @@ def register(sub: Any) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8100)
     p.add_argument("--faults", metavar="SPEC")
+    p.add_argument("--smtp-port", type=int, metavar="P",
+                   help="also serve the sandbox mail server on this port (it keeps every message it takes)")
+    p.add_argument("--mail-faults", metavar="SPEC", help="mail server faults, e.g. fail_first=3,fail_code=451")
     p.set_defaults(func=cmd_sandbox)
     p = sub.add_parser("web", help="the web process: webhook, ops API, ops page")
     p.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a server process, bound as configured

@@ -67,6 +67,10 @@ def claim_text(c: dict[str, Any], zone: tzinfo | None = None) -> str:
         lines.append(f"peer reference: {c['peer_reference']}")
     if c.get("document_number"):
         lines.append(f"document: {c['document_number']}")
+    if c.get("statement_delivery"):
+        why = f" ({c['statement_error']})" if c.get("statement_error") else ""
+        lines.append(f"statement e-mail: {c['statement_delivery']}{why}"
+                     + (f"   message id {c['statement_message_id']}" if c.get("statement_message_id") else ""))
     if c.get("peer_reasons"):
         lines += ["peer's reasons:"] + [f"  - {r}" for r in c["peer_reasons"]]
     if c.get("last_error"):

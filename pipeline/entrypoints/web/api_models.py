@@ -82,6 +82,16 @@ class ClaimDetail(_Body):
     peer_reasons: list[str]
     has_statement: bool
     timeline: list[dict[str, Any]]
+    client_id: str | None = None
+    statement_delivery: str | None = None  # the statement e-mail: queued, sending, ..., sent, failed, skipped
+    statement_error: str | None = None
+    statement_message_id: str | None = None
+
+
+class StatementSendAnswer(_Body):
+    ok: bool
+    claim_id: str
+    message: str
 
 
 class Summary(_Body):

@@ -11,10 +11,13 @@ from pipeline.adapters.queue_stats import dead_letters, drop_dead_letters
 from pipeline.entrypoints import runtime
 from pipeline.entrypoints.web.ops_api import build_ops_router
 from pipeline.entrypoints.web.ops_page import DeadLetters, build_ops_page
-from pipeline.entrypoints.web.webhook import create_app
+from pipeline.entrypoints.web.webhook import UNSIGNED_REFUSAL, WebConfigError, create_app
 
 
 def build_web_app(settings: Settings, *, webhook_secret: str | None = None) -> FastAPI:
+    secret = webhook_secret or settings.webhook_secret
+    if not secret:  # refused before anything starts: no Redis server, no port
+        raise WebConfigError(UNSIGNED_REFUSAL)
     url = runtime.redis_url(settings)
     runtime.connect(url)
     deps = runtime.deps()
@@ -23,4 +26,4 @@ def build_web_app(settings: Settings, *, webhook_secret: str | None = None) -> F
     routers = [build_ops_router(deps, ops_token=settings.ops_token),
                build_ops_page(deps, settings, dead=dead)]
     return create_app(ledger=deps.ledger, send=runtime.send,
-                      webhook_secret=webhook_secret or settings.webhook_secret, extra_routers=routers)
+                      webhook_secret=secret, extra_routers=routers)

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.routing import APIRoute
 
 from pipeline.adapters.metrics import render_metrics
-from pipeline.application import exports, ops, staff
+from pipeline.application import exports, ops, period_statements, staff, statement_delivery
 from pipeline.application.staff import SHARED_TOKEN_ACTOR, Actor
 from pipeline.application.stages import Deps
 from pipeline.application.statements import statement_pdf
@@ -25,6 +25,7 @@ from pipeline.entrypoints.web.api_models import (
     RefusedList,
     ReplayAnswer,
     ResubmitAnswer,
+    StatementSendAnswer,
     Summary,
     errors,
 )
@@ -186,6 +187,38 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
             raise HTTPException(404, f"claim {claim_id} has no statement")
         return Response(pdf, media_type="application/pdf",
                         headers={"Content-Disposition": f'inline; filename="{claim_id}.pdf"'})
+
+    @api.post("/claims/{claim_id}/statement/send", response_model=StatementSendAnswer, responses={
+        **UNAUTHORIZED, **errors((404, "no such claim"), (409, "the statement cannot be e-mailed now"))})
+    def send_statement(claim_id: str, request: Request) -> JSONResponse:
+        actor = actor_of(request)
+        result = statement_delivery.resend_statement(deps, deps.send, claim_id, source="api", by=actor.label)
+        if result.message == "no such claim":
+            raise HTTPException(404, f"no claim {claim_id}")
+        if result.ok and deps.staff is not None:
+            staff.audit(deps.staff, "statement.resent", actor, claim_id=claim_id)
+        return JSONResponse({"ok": result.ok, "claim_id": claim_id, "message": result.message},
+                            200 if result.ok else 409)
+
+    @api.get("/statements", response_model=None, responses={
+        200: {"description": "one superbill for all of the client's statement_ready sessions in the range",
+              "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
+        **UNAUTHORIZED, **BAD_INPUT, **errors((404, "the client has no statement_ready session in the range"))})
+    def period_statement(request: Request, client: str = Query(min_length=1),
+                         since: str = Query(alias="from", json_schema_extra=DATE),
+                         until: str = Query(alias="to", json_schema_extra=DATE)) -> Response:
+        first, last = _day(since, "from"), _day(until, "to")
+        assert first is not None and last is not None
+        try:
+            statement = period_statements.period_statement(deps, client, first, last)
+        except period_statements.NoSessions as exc:
+            raise HTTPException(404, str(exc)) from None
+        if deps.staff is not None:
+            staff.audit(deps.staff, "statement.issued", actor_of(request),
+                        document_number=statement.document_number, claim_ids=statement.claim_ids)
+        return Response(statement.pdf, media_type="application/pdf", headers={
+            "Content-Disposition": f'inline; filename="statement-{statement.document_number}.pdf"',
+            "X-Document-Number": statement.document_number})
 
     @api.post("/claims/{claim_id}/amend", response_model=AmendAnswer, responses={
         **UNAUTHORIZED, **NOT_JSON,

@@ -44,6 +44,10 @@ def install_webhook_access_log() -> None:
         access.addFilter(WebhookAccessLog())
 
 
+UNSIGNED_REFUSAL = ("SUPERBILL_WEBHOOK_SECRET is not set: the web process will not accept unsigned events; "
+                    "set it to the booking system's signing secret")
+
+
 class WebConfigError(Exception):
     pass
 
@@ -51,8 +55,7 @@ class WebConfigError(Exception):
 def create_app(*, ledger: Ledger, send: Callable[..., None], webhook_secret: str | None,
                extra_routers: list[Any] | None = None, clock: Callable[[], float] = time.time) -> FastAPI:
     if not webhook_secret:
-        raise WebConfigError("SUPERBILL_WEBHOOK_SECRET is not set: the web process will not accept "
-                             "unsigned events; set it to the booking system's signing secret")
+        raise WebConfigError(UNSIGNED_REFUSAL)
     app = FastAPI(title="superbill-pipeline", version="0.1.0",
                   description="Webhook for session.completed events, ops API and ops page.")
 

@@ -114,7 +114,7 @@ BOTH = pytest.mark.parametrize("peer", [CLEARINGHOUSE, BILLING], ids=["clearingh
 
 
 def adapter(sandbox: SandboxServer, peer: Peer, *, session: requests.Session | None = None,
-            timeout_s: float = 2.0, policy: RetryPolicy = QUICK, token: str = "sandbox-token",
+            timeout_s: float = 2.0, policy: RetryPolicy = QUICK, token: str = "sandbox",
             base_url: str | None = None) -> Any:
     client = PeerClient(name=peer.name, base_url=base_url or sandbox.url + peer.path, token=token,
                         timeout_s=timeout_s, policy=policy, session=session)

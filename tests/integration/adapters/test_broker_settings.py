@@ -11,6 +11,7 @@ from dramatiq import Worker
 
 from pipeline.adapters import dramatiq_queue
 from pipeline.adapters.redis_server import embedded_redis
+from tests.examples import example_path
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +98,10 @@ def test_the_reconciler_leaves_alone_claims_a_queued_delayed_or_running_message_
     dramatiq_queue.send_step("validate", "queued")
     dramatiq_queue.send_step("validate", "delayed", delay_ms=600_000)
     dramatiq_queue.send_step("alert", "alerted")  # an alert does not move a claim on
-    assert claims_in_flight(broker.client) == {"queued", "delayed", "running"}
+    exhausted = {"queue_name": "submit_direct", "actor_name": "submit_direct", "args": ["exhausted"]}
+    broker.enqueue(dramatiq.Message(queue_name="submit_direct", actor_name="submission_failed",
+                                    args=(exhausted, {"retries": 12}), kwargs={}, options={}))
+    assert claims_in_flight(broker.client) == {"queued", "delayed", "running", "exhausted"}
 
     sent: list[tuple[str, str]] = []
     deps = Deps(ledger=ledger, practice=load_practice(), in_flight=lambda: claims_in_flight(broker.client),
@@ -121,7 +125,7 @@ def test_a_new_claim_and_its_first_step_are_queued_in_one_script_a_worker_can_ru
     dramatiq.set_broker(broker)
     broker.client.flushdb()
     ledger = Ledger(broker.client, outbox=dramatiq_queue.outbox_entry)
-    body = (Path(__file__).parents[2] / "fixtures" / "events" / "va_direct.json").read_bytes()
+    body = example_path("va_direct").read_bytes()
     sent: list[str] = []
     outcome = receive(ledger, body, lambda step, cid, delay_ms=None: sent.append(step), source="test")
     again = receive(ledger, body, lambda step, cid, delay_ms=None: sent.append(step), source="test")

@@ -19,8 +19,9 @@ from pipeline.application import stages
 from pipeline.application.errors import PeerUnavailable
 from pipeline.application.ingest import receive
 from pipeline.application.ports import PeerAnswer
+from tests.examples import example_path
 
-EVENT = (Path(__file__).parents[2] / "fixtures" / "events" / "va_direct.json").read_bytes()
+EVENT = example_path("va_direct").read_bytes()
 
 
 class FakeClearinghouse:
@@ -181,7 +182,7 @@ def test_a_statement_is_numbered_once_and_its_pdf_rendered_on_demand_the_same_ev
     clock = [datetime(2026, 11, 21, 15, tzinfo=UTC)]
     deps = stages.Deps(ledger=Ledger(client), practice=load_practice(),
                        send=lambda step, cid, delay_ms=None: sent.append(step), now=lambda: clock[0])
-    body = (Path(__file__).parents[2] / "fixtures" / "events" / "commercial_statement.json").read_bytes()
+    body = example_path("commercial_statement").read_bytes()
     claim_id = receive(deps.ledger, body, deps.send, source="test").body["claim_id"]
     for step in (stages.validate, stages.assemble, stages.route):
         step(deps, claim_id)

@@ -25,12 +25,12 @@ from pipeline.application import staff, stages
 from pipeline.domain.signature import sign
 from pipeline.entrypoints import runtime
 from pipeline.entrypoints.web.app import build_web_app
+from tests.examples import example
 
 SECRET = "page-security-secret"
 TOKEN = "shared-ops-token"
 ORIGIN = "http://testserver"
 PASSWORD = "correct horse battery"
-EVENTS = Path(__file__).resolve().parents[2] / "fixtures" / "events"
 
 
 class Env:
@@ -48,7 +48,7 @@ class Env:
 
     def parked_va_claim(self, tag: str) -> str:
         """A VA claim without its referral: needs attention with va_referral_missing."""
-        doc = json.loads((EVENTS / "va_direct.json").read_text())
+        doc = example("va_direct")
         doc["event_id"], doc["session"]["session_id"] = f"evt_{tag}", f"ses_{tag}"
         doc.pop("va_referral")
         body = json.dumps(doc).encode()
@@ -308,7 +308,7 @@ def test_named_bearer_tokens_for_the_ops_api_record_who_did_it(env: Env) -> None
     api = env.client()
     headers = {"Authorization": f"Bearer {token}"}
     assert api.get("/v1/ops/summary", headers={"Authorization": "Bearer sbo_made_up"}).status_code == 401
-    referral = json.loads((EVENTS / "va_direct.json").read_text())["va_referral"]
+    referral = example("va_direct")["va_referral"]
     answer = api.post(f"/v1/ops/claims/{claim_id}/amend", json={"va_referral": referral}, headers=headers)
     assert answer.status_code == 200, answer.text
     assert env.ledger.timeline(claim_id)[-1]["by"] == "Billing sync (sync)"
@@ -317,7 +317,7 @@ def test_named_bearer_tokens_for_the_ops_api_record_who_did_it(env: Env) -> None
 
 
 def test_a_refused_event_is_read_corrected_and_replayed_from_the_page(env: Env) -> None:
-    doc = json.loads((EVENTS / "self_pay.json").read_text())
+    doc = example("self_pay")
     doc["event_id"], doc["session"]["session_id"] = "evt_refpage", "ses_refpage"
     doc["session"]["services"][0]["cpt"] = "97110"
     body = json.dumps(doc).encode()

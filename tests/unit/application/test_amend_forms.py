@@ -3,14 +3,12 @@ client found by name, member id, claim id or date."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from pipeline.application.amend_forms import FORMS, form_values, patch_from, typed_values
 from pipeline.application.client_identity import as_date, identity_of, matches
 from pipeline.domain.intake import parse_event_document
+from tests.examples import example
 
-EVENT = json.loads((Path(__file__).resolve().parents[2] / "fixtures" / "events" / "va_direct.json").read_text())
+EVENT = example("va_direct")
 
 
 def test_each_form_filled_from_an_event_gives_that_event_back() -> None:

@@ -60,3 +60,39 @@ def test_replicas_to_wait_for() -> None:
 def test_a_malformed_sentinel_url_stops_the_process_naming_the_variable() -> None:
     with pytest.raises(SettingsError, match="REDIS_URL: a sentinel URL"):
         load_settings({"HOME": "/h", "REDIS_URL": "redis+sentinel://s1/mymaster"})
+
+
+def test_the_peers_are_the_documented_urls_and_tokens() -> None:
+    settings = load_settings({
+        "SUPERBILL_CLEARINGHOUSE_URL": "https://ch.example/api/", "SUPERBILL_CLEARINGHOUSE_TOKEN": "ch-secret",
+        "SUPERBILL_BILLING_SERVICE_URL": "https://billing.example", "SUPERBILL_BILLING_SERVICE_TOKEN": "bs-secret",
+        "SUPERBILL_SANDBOX_URL": "http://127.0.0.1:9999",  # only builds the defaults: the URLs above win
+    })
+    assert (settings.clearinghouse_url, settings.clearinghouse_token) == ("https://ch.example/api", "ch-secret")
+    assert (settings.billing_service_url, settings.billing_service_token) == ("https://billing.example", "bs-secret")
+
+
+def test_without_peer_settings_the_pipeline_talks_to_the_sandbox_on_port_8100() -> None:
+    settings = load_settings({})
+    assert settings.clearinghouse_url == "http://127.0.0.1:8100/clearinghouse"
+    assert settings.billing_service_url == "http://127.0.0.1:8100/billing"
+    assert (settings.clearinghouse_token, settings.billing_service_token) == ("sandbox", "sandbox")
+
+
+def test_smtp_is_off_without_a_host_and_checked_with_one() -> None:
+    import pytest
+
+    from config.settings import SettingsError, load_settings
+
+    assert load_settings({}).smtp is None
+    smtp = load_settings({"SUPERBILL_SMTP_HOST": "mail.example", "SUPERBILL_SMTP_FROM": "billing@practice.example",
+                          "SUPERBILL_SMTP_USERNAME": "u", "SUPERBILL_SMTP_PASSWORD": "p"}).smtp
+    assert smtp is not None and (smtp.port, smtp.security, smtp.username) == (587, "starttls", "u")
+    tls = load_settings({"SUPERBILL_SMTP_HOST": "m", "SUPERBILL_SMTP_FROM": "a@b.example",
+                         "SUPERBILL_SMTP_SECURITY": "TLS"}).smtp
+    assert tls is not None and (tls.port, tls.security) == (465, "tls")
+    with pytest.raises(SettingsError, match="SUPERBILL_SMTP_FROM"):
+        load_settings({"SUPERBILL_SMTP_HOST": "mail.example"})
+    with pytest.raises(SettingsError, match="SUPERBILL_SMTP_SECURITY"):
+        load_settings({"SUPERBILL_SMTP_HOST": "m", "SUPERBILL_SMTP_FROM": "a@b.example",
+                       "SUPERBILL_SMTP_SECURITY": "ssl3"})

@@ -7,7 +7,6 @@ import json
 import re
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,8 +26,9 @@ from pipeline.domain.decide import decide
 from pipeline.domain.intake import parse_event
 from schemas.decision import Decision, Route, Superbill, SuperbillLine
 from schemas.event import SessionCompleted
+from tests.examples import EXAMPLES, example
 
-EVENTS = Path(__file__).resolve().parents[2] / "fixtures" / "events"
+EVENTS = EXAMPLES
 ISSUED_ON = date(2026, 11, 21)
 DOC_NO = "SB-2026-000042"
 
@@ -387,7 +387,7 @@ def test_a_veteran_whose_claim_needs_attention_owes_the_balance(practice: Practi
 
 
 def test_a_triwest_referral_is_not_printed_as_optum() -> None:
-    doc = json.loads((Path(__file__).parents[2] / "fixtures" / "events" / "va_direct.json").read_text())
+    doc = example("va_direct")
     doc["va_referral"]["administrator"] = "triwest"
     event = parse_event(json.dumps(doc))
     practice = load_practice()

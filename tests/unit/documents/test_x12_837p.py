@@ -17,8 +17,9 @@ from pipeline.domain.intake import parse_event
 from pipeline.domain.x12_rules import clean_text
 from schemas.decision import Decision, Finding, Superbill, SuperbillLine
 from schemas.event import SessionCompleted
+from tests.examples import example_path
 
-EVENT_FILE = Path(__file__).resolve().parents[2] / "fixtures" / "events" / "va_direct.json"
+EVENT_FILE = example_path("va_direct")
 CREATED_AT = datetime(2026, 11, 20, 15, 5)
 CLAIM_ID = "ses_va_direct"
 REFERRAL = "VA0012345678"

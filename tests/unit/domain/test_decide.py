@@ -2,7 +2,6 @@ import copy
 import json
 import tomllib
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,19 +10,16 @@ from config.practice import Practice, parse_practice
 from pipeline.domain import codes
 from pipeline.domain.decide import (
     assemble,
-    choose_route,
     decide,
-    findings,
     ordered,
-    payment_warnings,
     prescription_needed,
 )
 from pipeline.domain.intake import parse_event
-from pipeline.domain.superbill import finalize_superbill
 from schemas.decision import Decision, Finding
 from schemas.event import SessionCompleted
+from tests.examples import EXAMPLES
 
-FIXTURES = Path(__file__).parents[2] / "fixtures" / "events"
+FIXTURES = EXAMPLES
 
 PRACTICE_TOML = """
 [practice]
@@ -873,19 +869,18 @@ def test_prescription_is_needed_only_for_va_and_courtesy_to_a_covering_carrier(
     assert prescription_needed(edited(fixture, edits), PRACTICE) is needed
 
 
-def test_stages_compose_to_the_decision() -> None:
+def test_a_va_claim_the_client_paid_5_for_with_a_relaxation_goal_is_billed_directly_with_two_warnings() -> None:
     event = edited("va_direct", {"payment.amount_collected": "5.00", "session.goal": "relaxation"})
-    assembly = assemble(event, PRACTICE)
-    problems, warnings = findings(event, PRACTICE, assembly, visits_used=0)
-    route = choose_route(event, PRACTICE, problems)
-    assert assembly.superbill is not None
-    superbill = finalize_superbill(assembly.superbill, route)
     decision = decide(event, PRACTICE)
-    assert route == decision.route == "direct_billing"
-    assert ordered([*warnings, *payment_warnings(event, route, superbill)]) == decision.warnings
-    assert superbill == decision.superbill
-    assert assembly.superbill.balance_due == Decimal("255.00")  # the draft, before the route
-    assert superbill.balance_due == Decimal("0.00")
+    assert decision.route == "direct_billing"
+    assert decision.problems == []
+    # relaxation with 97140 billed; a VA-billed client paid something: refund due (CONTRACT.md 2.2)
+    assert [w.code for w in decision.warnings] == ["code_goal_mismatch", "va_payment_collected"]
+    assert decision.superbill is not None
+    assert (decision.superbill.total_charge, decision.superbill.amount_paid, decision.superbill.balance_due) == (
+        Decimal("260.00"), Decimal("5.00"), Decimal("0.00"))  # direct billing: the veteran owes nothing
+    draft = assemble(event, PRACTICE).superbill
+    assert draft is not None and draft.balance_due == Decimal("255.00")  # the draft, before the route
 
 
 def test_ordered_keeps_each_code_once_in_table_order() -> None:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pipeline.domain.intake import InputRejected, MalformedJson, field_path, parse_event
+from tests.examples import example
 
-FIXTURE = json.loads((Path(__file__).parents[2] / "fixtures" / "events" / "va_direct.json").read_text())
+FIXTURE = example("va_direct")
 
 
 def errors_of(mutate: Any) -> dict[str, str]:

@@ -172,11 +172,26 @@ def test_cms_units_give_each_code_its_full_blocks_and_at_most_one_more(minutes: 
         assert m // 15 <= units[cpt] <= m // 15 + 1
 
 
+@pytest.mark.parametrize(("minutes", "expected"), [
+    ({"97140": 24, "97124": 23}, {"97140": 2, "97124": 2}),  # cms would give 3 in all: 2 + 1
+    ({"97124": 10, "97140": 10}, {"97124": 1, "97140": 1}),  # cms: 1 in all
+    ({"97124": 7, "97140": 7}, {"97124": 0, "97140": 0}),
+    ({"97140": 38}, {"97140": 3}),
+    ({"97124": 0}, {"97124": 0}),
+])
+def test_ama_units_apply_the_table_to_each_code_on_its_own(minutes: dict[str, int],
+                                                           expected: dict[str, int]) -> None:
+    assert ama_units(minutes) == expected
+
+
+def contract_units(m: int) -> int:
+    """CONTRACT.md 2.6, written out: `m // 15`, plus one when `m % 15 >= 8`."""
+    return m // 15 + (1 if m % 15 >= 8 else 0)
+
+
 @given(minutes_per_code)
-def test_ama_units_are_the_table_per_code(minutes: dict[str, int]) -> None:
-    units = ama_units(minutes)
-    assert units == {cpt: units_for_minutes(m) for cpt, m in minutes.items()}
-    assert all(u >= 0 for u in units.values())
+def test_ama_units_are_the_contracts_formula_per_code(minutes: dict[str, int]) -> None:
+    assert ama_units(minutes) == {cpt: contract_units(m) for cpt, m in minutes.items()}
 
 
 @given(

@@ -12,8 +12,9 @@ import pytest
 from pypdf import PdfReader
 
 from pipeline.documents.x12_validation import validate_837p
+from tests.examples import EXAMPLES
 
-EVENTS = Path(__file__).parents[2] / "fixtures" / "events"
+EVENTS = EXAMPLES
 
 
 def superbill(*args: str) -> subprocess.CompletedProcess[str]:

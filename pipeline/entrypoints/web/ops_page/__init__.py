@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from config.settings import Settings
-from pipeline.application import amend_forms, exports, ops, staff
+from pipeline.application import amend_forms, exports, ops, period_statements, staff, statement_delivery
 from pipeline.application.stages import Deps
 from pipeline.application.statements import statement_pdf
 from pipeline.entrypoints.web.ops_page import layout, views
@@ -128,21 +128,25 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
         return response
 
     # looking -----------------------------------------------------------------------------------------
-    def overview_parts() -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]], dict[str, Any]]:
+    def overview_parts() -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]], list[dict[str, Any]],
+                                  dict[str, Any]]:
         s = ops.summary(ledger, deps.queues)
         claims = {status: ops.list_claims_page(ledger, ops.ClaimFilter(status=status), limit=OVERVIEW_ROWS)[0]
                   for status in ("failed", "rejected", "needs_attention")}
-        people = ops.identities(ledger, [c.claim_id for rows in claims.values() for c in rows])
-        return s, {k: [c.summary() for c in v] for k, v in claims.items()}, people
+        emails = ledger.get_many(ledger.failed_deliveries(limit=OVERVIEW_ROWS))
+        failed_emails = [{**c.summary(), "statement_error": c.statement_error} for c in emails]
+        people = ops.identities(ledger, [c.claim_id for rows in (*claims.values(), emails) for c in rows])
+        return s, {k: [c.summary() for c in v] for k, v in claims.items()}, failed_emails, people
 
     @router.get("")
     def overview(request: Request) -> Response:
         who = auth.who(request)
         if who is None:
             return to_login()
-        s, rows, people = overview_parts()
+        s, rows, failed_emails, people = overview_parts()
         every = _refresh_s(request.query_params.get("refresh"))
-        return render(who, "Overview", views.overview_body(s, rows, people, refresh_s=every))
+        return render(who, "Overview", views.overview_body(s, rows, people, refresh_s=every,
+                                                           failed_emails=failed_emails))
 
     @router.get("/live")
     def live(request: Request) -> Response:
@@ -150,8 +154,8 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
         who = auth.who(request)
         if who is None:
             return Response("sign in first", 401)
-        s, rows, people = overview_parts()
-        html = layout.with_csrf(views.live_body(s, rows, people), who.csrf)
+        s, rows, failed_emails, people = overview_parts()
+        html = layout.with_csrf(views.live_body(s, rows, people, failed_emails), who.csrf)
         return HTMLResponse(html, headers=layout.FRAGMENT_HEADERS)
 
     @router.get("/claims")
@@ -220,6 +224,53 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
         if pdf is None:
             return render(who, "No statement", f"<p>Claim {escape(claim_id)} has no statement.</p>", status=404)
         return Response(pdf, media_type="application/pdf", headers={"Cache-Control": "no-store"})
+
+    # client statements -------------------------------------------------------------------------------
+    @router.post("/claims/{claim_id}/statement/send")
+    async def send_statement(request: Request, claim_id: str) -> Response:
+        got = await posted(request)
+        if isinstance(got, Response):
+            return got
+        who, form = got
+
+        def work() -> Response:  # Redis and the practice profile: off the event loop
+            result = statement_delivery.resend_statement(deps, deps.send, claim_id, source="ops page",
+                                                         by=who.actor.label)
+            if result.message == "no such claim":
+                return render(who, "Claim not found", f"<p>No claim {escape(claim_id)}.</p>", status=404)
+            if result.ok:
+                staff_audit("statement.resent", who, claim_id=claim_id)
+            home = "/ops#statement-emails" if form.get("back") == "overview" else (
+                f"/ops/claims/{quote(claim_id, safe='')}")
+            return back(who, home, f"{claim_id}: {result.message}.", error=not result.ok)
+
+        return await run_in_threadpool(work)
+
+    @router.get("/statement")
+    def period(request: Request) -> Response:
+        who = auth.who(request)
+        if who is None:
+            return to_login()
+        query = request.query_params
+        client = query.get("client", "").strip()
+        try:
+            since, until = date.fromisoformat(query.get("from", "")), date.fromisoformat(query.get("to", ""))
+        except ValueError:
+            return render(who, "Client statement", "<p>Give the client id and both dates (YYYY-MM-DD).</p>"
+                          + views.period_statement_form(), status=422)
+        if not client:
+            return render(who, "Client statement", "<p>Give the client id and both dates (YYYY-MM-DD).</p>"
+                          + views.period_statement_form(), status=422)
+        try:
+            statement = period_statements.period_statement(deps, client, since, until)
+        except period_statements.NoSessions as exc:
+            return render(who, "Client statement", f"<p>{escape(str(exc))}.</p>" + views.period_statement_form(),
+                          status=404)
+        staff_audit("statement.issued", who, document_number=statement.document_number,
+                    claim_ids=statement.claim_ids)
+        name = f"statement-{statement.document_number}.pdf"
+        return Response(statement.pdf, media_type="application/pdf",
+                        headers={"Content-Disposition": f'inline; filename="{name}"', "Cache-Control": "no-store"})
 
     # fixing ------------------------------------------------------------------------------------------
     @router.post("/claims/{claim_id}/amend")

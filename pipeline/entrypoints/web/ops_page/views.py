@@ -90,8 +90,31 @@ def login_body(csrf: str, username: str = "") -> str:
             '<p class="muted">Accounts are managed with <code>superbill users add|list|disable</code>.</p></form>')
 
 
+def undelivered_statements(rows: list[dict[str, Any]], people: dict[str, ClientIdentity] | None = None) -> str:
+    """statement_ready claims whose e-mail to the client failed: each with the reason and a resend button."""
+    if not rows:
+        return ""
+    people = people or {}
+
+    def client(claim_id: str) -> str:
+        person = people.get(claim_id)
+        return f'<span class="client-name">{escape(person.name)}</span>' if person else "-"
+
+    items = "".join(
+        f'<tr data-claim="{escape(r["claim_id"])}"><td><a href="/ops/claims/{escape(r["claim_id"])}">'
+        f'{escape(r["claim_id"])}</a></td><td>{client(r["claim_id"])}</td>'
+        f'<td class="nowrap">{escape(r.get("date_of_service") or "-")}</td>'
+        f'<td class="reason">{escape(r.get("statement_error") or "")}</td><td><form class="inline" method="post" '
+        f'action="/ops/claims/{escape(r["claim_id"])}/statement/send"><input type="hidden" name="back" '
+        f'value="overview"><button type="submit">E-mail again</button></form></td></tr>' for r in rows)
+    return (f'<h2 id="statement-emails">Statement e-mails that failed ({len(rows)})</h2><table><thead><tr>'
+            f'<th>claim</th><th>client</th><th>date of service</th><th>reason</th><th></th></tr></thead>'
+            f'<tbody>{items}</tbody></table>')
+
+
 def overview_body(s: dict[str, Any], rows_by_status: dict[str, list[dict[str, Any]]],
-                  people: dict[str, ClientIdentity], *, refresh_s: int) -> str:
+                  people: dict[str, ClientIdentity], *, refresh_s: int,
+                  failed_emails: list[dict[str, Any]] | None = None) -> str:
     """The overview; its live part is fetched again every `refresh_s` seconds, keeping ticked boxes."""
     script = ("<script>(function(){const every=" + str(refresh_s * 1000) + ";"
               "async function refresh(){const live=document.getElementById('live');"
@@ -104,11 +127,11 @@ def overview_body(s: dict[str, Any], rows_by_status: dict[str, list[dict[str, An
               "if(b)b.checked=true;}live.dataset.refreshed=String(Number(live.dataset.refreshed||0)+1);}"
               "setInterval(refresh,every);})();</script>")
     return (f'<p class="muted">This page refreshes itself every {refresh_s} s; ticked claims stay ticked.</p>'
-            f'<div id="live" data-refreshed="0">{live_body(s, rows_by_status, people)}</div>{script}')
+            f'<div id="live" data-refreshed="0">{live_body(s, rows_by_status, people, failed_emails)}</div>{script}')
 
 
 def live_body(s: dict[str, Any], rows_by_status: dict[str, list[dict[str, Any]]],
-              people: dict[str, ClientIdentity]) -> str:
+              people: dict[str, ClientIdentity], failed_emails: list[dict[str, Any]] | None = None) -> str:
     by_status = s["claims"]["by_status"]
     cards = "".join(
         f'<a class="card{" bad" if st in ("failed", "rejected", "needs_attention") and n else ""}'
@@ -148,6 +171,7 @@ def live_body(s: dict[str, Any], rows_by_status: dict[str, list[dict[str, Any]]]
     events = ", ".join(f'{n} {escape(k.replace("_", " "))}' for k, n in last.get("events", {}).items() if n)
     return (f'<div class="cards">{cards}<a class="card" href="/ops/refused"><b>{s["refused_events"]}</b>'
             f'refused events</a></div>{"".join(sections)}'
+            f'{undelivered_statements(failed_emails or [], people)}'
             f'<div class="grid"><div><h2>Last 24 hours</h2><p id="last24">{last["failed"]} failed, '
             f'{last["rejected"]} rejected</p><p class="muted">From the timelines: {events or "nothing happened"}.'
             f'</p><ul>{reasons}</ul>'
@@ -181,11 +205,32 @@ def claims_body(values: dict[str, str], rows: list[dict[str, Any]], people: dict
     shown = f"{len(rows)} claim(s)" + (", oldest first; more on the next page" if next_cursor else "")
     body = (f'{filter_form(values)}<p class="muted">{shown}</p>{bulk}'
             f'{claims_table(rows, selectable=True, form_id="sel-list", people=people)}'
-            f'{next_page("/ops/claims", values, next_cursor)}{export_form()}')
+            f'{next_page("/ops/claims", values, next_cursor)}{export_form()}{period_statement_form()}')
     return body
 
 
 FILTER_FIELDS = ("q", "status", "route", "payer", "therapist", "since", "until", "problem")
+
+
+def statement_delivery_part(cid: str, c: dict[str, Any]) -> str:
+    """A statement_ready claim: where its e-mail to the client stands, and a button to send it again."""
+    if c["status"] != "statement_ready":
+        return ""
+    state = c.get("statement_delivery") or "not queued"
+    error = f' <span class="reason">{escape(c["statement_error"])}</span>' if c.get("statement_error") else ""
+    return (f' <span>e-mail to the client: <b>{escape(state)}</b>{error}</span> '
+            f'<form class="inline" method="post" action="/ops/claims/{cid}/statement/send">'
+            f'<input type="hidden" name="back" value="claim">'
+            f'<button type="submit">E-mail the statement again</button></form>')
+
+
+def period_statement_form() -> str:
+    """One superbill for all of a client's statement_ready sessions in a date range."""
+    return ('<h2>Client statement for a period</h2><form class="filters" method="get" action="/ops/statement">'
+            '<label>client id<input type="text" name="client" required></label>'
+            '<label>from<input type="date" name="from" required></label>'
+            '<label>to<input type="date" name="to" required></label>'
+            '<button type="submit">Superbill PDF</button></form>')
 
 
 def export_form() -> str:
@@ -359,6 +404,7 @@ def claim_body(claim_id: str, c: dict[str, Any], *, person: ClientIdentity | Non
                         f'of the rules still finds {escape(", ".join(unchanged))}: fix the data first.</p>')
     if c["has_statement"]:
         actions += f' <a class="btn" href="/ops/claims/{cid}/statement">Superbill PDF</a>'
+    actions += statement_delivery_part(cid, c)
     warns = "".join(explained(w["code"], w["message"], explanations.explain(w["code"])) for w in c["warnings"])
     bill = c.get("superbill")
     lines = ""

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import redis
 from fastapi.testclient import TestClient
@@ -13,8 +12,9 @@ from fastapi.testclient import TestClient
 from pipeline.adapters.redis_ledger import Ledger
 from pipeline.domain.signature import sign
 from pipeline.entrypoints.web.webhook import RETRY_AFTER_S, create_app
+from tests.examples import example_path
 
-EVENT = (Path(__file__).parents[2] / "fixtures" / "events" / "va_direct.json").read_bytes()
+EVENT = example_path("va_direct").read_bytes()
 
 
 def test_an_event_that_cannot_be_stored_is_answered_503_with_retry_after() -> None:

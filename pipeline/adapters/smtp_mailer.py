@@ -1,0 +1,125 @@
+"""The `StatementMailer` port over SMTP with the standard library's `smtplib`.
+
+TLS: `starttls` (the submission port 587, the default), `tls` (implicit TLS, port 465) or `none` (only for a
+server on loopback, such as the sandbox). The certificate is checked against the system's trust store
+(`SUPERBILL_SMTP_CA_FILE` adds a CA). Credentials come from the environment (`config.settings`).
+
+SMTP has no idempotency key. The message is sent by hand (MAIL, RCPT, DATA, the message, then the final
+end-of-data mark) so that the caller can record, just before that mark, that the server now holds the whole
+message: a connection lost before it makes the server discard the transaction (RFC 5321 section 4.1.1.4),
+after it the message may have been taken. Answers 4xx and lost connections are worth another try (raised as
+`PeerUnavailable`); 5xx answers are final (`PeerRefused`). Error texts never carry the client's address.
+"""
+
+from __future__ import annotations
+
+import re
+import smtplib
+import ssl
+from collections.abc import Callable
+from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
+from email.utils import formatdate
+from typing import Literal
+
+from pipeline.application.errors import PeerRefused, PeerUnavailable
+from pipeline.application.ports import StatementMail
+
+Security = Literal["starttls", "tls", "none"]
+PEER = "smtp"
+_ADDRESS = re.compile(r"<?[^\s<>@]+@[^\s<>@]+>?")
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+def redact(text: str) -> str:
+    """The text with every e-mail address replaced (servers echo the recipient in their answers)."""
+    return _ADDRESS.sub("<address>", text)
+
+
+def build_message(mail: StatementMail, sender: str) -> EmailMessage:
+    msg = EmailMessage(policy=SMTP_POLICY)
+    msg["From"] = sender
+    msg["To"] = mail.to
+    msg["Subject"] = mail.subject
+    msg["Date"] = formatdate(usegmt=True)
+    msg["Message-ID"] = mail.message_id
+    msg.set_content(mail.body)
+    msg.add_attachment(mail.pdf, maintype="application", subtype="pdf", filename=mail.attachment_name)
+    return msg
+
+
+class SmtpMailer:
+    name = PEER
+
+    def __init__(self, *, host: str, port: int, sender: str, security: Security = "starttls",
+                 username: str | None = None, password: str | None = None, timeout_s: float = 30.0,
+                 ca_file: str | None = None) -> None:
+        self.host, self.port, self.sender, self.security = host, port, sender, security
+        self.username, self.password, self.timeout_s, self.ca_file = username, password, timeout_s, ca_file
+
+    def _tls(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=self.ca_file)
+
+    def _connect(self) -> smtplib.SMTP:
+        if self.security == "tls":
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout_s, context=self._tls())
+        else:
+            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout_s)
+        try:
+            smtp.ehlo()
+            if self.security == "starttls":
+                smtp.starttls(context=self._tls())
+                smtp.ehlo()
+            if self.username:
+                smtp.login(self.username, self.password or "")
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
+
+    def send(self, mail: StatementMail, *, before_commit: Callable[[], None] | None = None) -> None:
+        data = build_message(mail, self.sender).as_bytes()
+        if not data.endswith(b"\r\n"):
+            data += b"\r\n"
+        try:
+            smtp = self._connect()
+            try:
+                _expect(smtp.mail(self.sender), (250,), "MAIL FROM")
+                _expect(smtp.rcpt(mail.to), (250, 251), "RCPT TO")
+                _expect(smtp.docmd("DATA"), (354,), "DATA")
+                smtp.send(_LEADING_DOT.sub(b"..", data))
+                if before_commit is not None:
+                    before_commit()
+                smtp.send(b".\r\n")
+                _expect(smtp.getreply(), (250,), "end of data")
+            finally:
+                try:
+                    smtp.quit()
+                except (smtplib.SMTPException, OSError):
+                    smtp.close()
+        except smtplib.SMTPResponseException as exc:
+            _raise_for(exc.smtp_code, _text(exc.smtp_error), "")
+        except smtplib.SMTPNotSupportedError as exc:
+            raise PeerRefused(PEER, 0, [redact(str(exc))]) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            raise PeerUnavailable(PEER, redact(f"{type(exc).__name__}: {exc}")) from None
+
+
+def _expect(reply: tuple[int, bytes], codes: tuple[int, ...], step: str) -> None:
+    code, message = reply
+    if code not in codes:
+        _raise_for(code, _text(message), step)
+
+
+def _text(message: bytes | str) -> str:
+    return message.decode(errors="replace") if isinstance(message, bytes) else str(message)
+
+
+def _raise_for(code: int, message: str, step: str) -> None:
+    where = f" to {step}" if step else ""
+    detail = redact(f"the mail server answered {code}{where}: {message}".strip())
+    if 400 <= code < 500:
+        raise PeerUnavailable(PEER, detail, answered=True)
+    if code < 400:
+        raise PeerUnavailable(PEER, detail)
+    raise PeerRefused(PEER, code, [detail])

@@ -1,0 +1,366 @@
+"""One superbill for every session of a client in a date range (the monthly statement), as a US Letter PDF.
+
+Pure: the caller passes every fact, including the document number and the issue date; the same facts give
+the same bytes. Every session shows its date, place, therapist, diagnoses and lines (CPT, minutes, units,
+charge), and its own total, paid and balance; the document ends with the totals over all sessions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+
+from fpdf import FPDF, FontFace
+from fpdf.enums import Align, TableBordersLayout, XPos, YPos
+
+from config.practice import Practice, Therapist
+from pipeline.documents.superbill_pdf import (
+    CPT_DESCRIPTIONS,
+    DIAGNOSIS_LETTERS,
+    PAYMENT_METHODS,
+    PLACES_OF_SERVICE,
+    SELF_PAY_INSURER,
+    VA_CCN_INSURER,
+    describe_diagnosis,
+    format_money,
+    latin1,
+)
+from schemas.decision import Superbill
+from schemas.event import SessionCompleted
+
+__all__ = ["PeriodSession", "render_period_statement_pdf"]
+
+TITLE = "SUPERBILL"
+SUBTITLE = "Statement for Insurance Reimbursement"
+
+_MARGIN = 12.7
+_BOTTOM = 16.0
+_PAGE_W = 215.9
+_EPW = _PAGE_W - 2 * _MARGIN
+_INK = (33, 37, 41)
+_MUTED = (95, 102, 110)
+_ACCENT = (24, 54, 96)
+_RULE = (170, 178, 189)
+_BAND = (228, 235, 244)
+_SESSION = (238, 242, 248)
+_CALLOUT = (240, 246, 240)
+_CALLOUT_EDGE = (120, 160, 120)
+_WARN = (252, 243, 232)
+_WARN_EDGE = (200, 140, 70)
+
+
+@dataclass(frozen=True)
+class PeriodSession:
+    """One session on the statement: its event (as amended), its superbill and the claim's reference."""
+
+    claim_id: str
+    event: SessionCompleted
+    superbill: Superbill
+
+
+def _us(day: date) -> str:
+    return day.strftime("%m/%d/%Y")
+
+
+def _address(line1: str, line2: str | None, city: str, state: str, postal_code: str) -> str:
+    code = postal_code.strip()
+    zip_code = f"{code[:5]}-{code[5:]}" if len(code) == 9 and code.isdigit() else code
+    street = line1 if not (line2 or "").strip() else f"{line1}, {line2}"
+    return f"{street}\n{city}, {state} {zip_code}"
+
+
+def _insurer(event: SessionCompleted) -> str:
+    kind = event.coverage.kind
+    if kind == "va_ccn":
+        return VA_CCN_INSURER
+    if kind == "self_pay":
+        return SELF_PAY_INSURER
+    return (event.coverage.payer_name or "-").strip() or "-"
+
+
+class _Doc(FPDF):
+    footer_text = ""
+
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_draw_color(*_RULE)
+        self.set_line_width(0.2)
+        self.line(_MARGIN, self.get_y(), _PAGE_W - _MARGIN, self.get_y())
+        self.set_font("Helvetica", "", 7)
+        self.set_text_color(*_MUTED)
+        self.cell(_EPW, 5, f"{self.footer_text}   \xb7   Page {self.page_no()} of {{nb}}", align=Align.C)
+
+
+class _Writer:
+    def __init__(self, pdf: _Doc) -> None:
+        self.pdf = pdf
+
+    def font(self, size: float, style: str = "", color: tuple[int, int, int] = _INK) -> None:
+        self.pdf.set_font("Helvetica", style, size)
+        self.pdf.set_text_color(*color)
+
+    def text(self, x: float, y: float, w: float, text: str, size: float, style: str = "",
+             color: tuple[int, int, int] = _INK, align: Align = Align.L) -> float:
+        self.font(size, style, color)
+        self.pdf.set_xy(x, y)
+        self.pdf.multi_cell(w, size * 0.45, latin1(text), align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        return self.pdf.get_y()
+
+    def band(self, y: float, label: str, x: float = _MARGIN, w: float = _EPW) -> float:
+        pdf = self.pdf
+        pdf.set_fill_color(*_BAND)
+        pdf.rect(x, y, w, 5.2, style="F")
+        pdf.set_draw_color(*_ACCENT)
+        pdf.set_line_width(0.35)
+        pdf.line(x, y + 5.2, x + w, y + 5.2)
+        self.font(8, "B", _ACCENT)
+        pdf.set_xy(x + 1.5, y)
+        pdf.cell(w - 3, 5.2, latin1(label.upper()))
+        return y + 6.5
+
+    def fields(self, x: float, y: float, w: float, rows: Sequence[tuple[str, str]], label_w: float = 29) -> float:
+        pdf = self.pdf
+        for label, value in rows:
+            self.font(7.5, "", _MUTED)
+            pdf.set_xy(x, y + 0.15)
+            pdf.cell(label_w, 4, latin1(label))
+            self.font(9)
+            pdf.set_xy(x + label_w, y)
+            pdf.multi_cell(w - label_w, 4.05, latin1(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            y = pdf.get_y() + 0.5
+        return y
+
+    def pair(self, y: float, left: tuple[str, Sequence[tuple[str, str]]],
+             right: tuple[str, Sequence[tuple[str, str]]]) -> float:
+        col = (_EPW - 6) / 2
+        ends = []
+        for x, (title, rows) in ((_MARGIN, left), (_MARGIN + col + 6, right)):
+            top = self.band(y, title, x, col)
+            ends.append(self.fields(x + 1.5, top, col - 1.5, rows))
+        return max(ends) + 2.2
+
+
+def render_period_statement_pdf(
+    practice: Practice,
+    sessions: Sequence[PeriodSession],
+    *,
+    since: date,
+    until: date,
+    document_number: str,
+    issued_on: date,
+    replaces: str | None = None,
+    describe: Callable[[str], str] = describe_diagnosis,
+) -> bytes:
+    """The statement of `sessions` (in the order given; the client is the last session's). Raises ValueError
+    when there is no session or a session's therapist is not in the practice profile."""
+    if not sessions:
+        raise ValueError("a period statement needs at least one session")
+    therapists: list[Therapist] = []
+    for s in sessions:
+        t = practice.therapist(s.event.session.therapist_id)
+        if t is None:
+            raise ValueError(f"therapist {s.event.session.therapist_id} is not in the practice profile")
+        if t not in therapists:
+            therapists.append(t)
+    latest = sessions[-1].event
+    client = latest.client
+    info = practice.practice
+
+    pdf = _Doc(orientation="portrait", unit="mm", format="Letter")
+    pdf.footer_text = latin1(f"{info.legal_name}   \xb7   Superbill {document_number}")
+    pdf.set_margins(_MARGIN, 10, _MARGIN)
+    pdf.set_auto_page_break(True, margin=_BOTTOM)
+    pdf.set_creation_date(datetime.combine(issued_on, time(0, 0), tzinfo=UTC))
+    pdf.set_title(latin1(f"Superbill {document_number} - {client.first_name} {client.last_name}"))
+    pdf.set_author(latin1(info.legal_name))
+    pdf.set_subject(SUBTITLE)
+    pdf.set_creator("superbill-pipeline")
+    pdf.set_producer("superbill-pipeline")
+    pdf.set_lang("en-US")
+    pdf.add_page()
+    w = _Writer(pdf)
+
+    # header: practice (left), title and document box (right)
+    right_w = 76.0
+    left_w = _EPW - right_w - 6
+    y = w.text(_MARGIN, 10, left_w, info.legal_name, 15, "B", _ACCENT)
+    a = info.address
+    left_end = w.text(_MARGIN, y + 0.8, left_w,
+                      _address(a.line1, a.line2, a.city, a.state, a.postal_code) + f"\nPhone {info.phone}", 9)
+    x = _PAGE_W - _MARGIN - right_w
+    ry = w.text(x, 9, right_w, TITLE, 22, "B", _ACCENT, Align.R)
+    ry = w.text(x, ry, right_w, SUBTITLE, 9.5, "", _INK, Align.R) + 1.8
+    box_top = ry
+    meta = [("Document no.", document_number), ("Date issued", _us(issued_on)),
+            ("Period", f"{_us(since)} - {_us(until)}"), ("Sessions", str(len(sessions)))]
+    ry += 1.2
+    for label, value in meta:
+        w.font(7.5, "", _MUTED)
+        pdf.set_xy(x + 2, ry)
+        pdf.cell(24, 4, label)
+        w.font(9, "B" if label == "Document no." else "")
+        pdf.set_xy(x + 26, ry)
+        pdf.cell(right_w - 28, 4, latin1(value), align=Align.R)
+        ry += 4.4
+    if replaces:
+        ry = w.text(x + 2, ry + 0.4, right_w - 4, f"Replaces document {replaces}", 8.5, "B", _WARN_EDGE, Align.R)
+    ry += 0.9
+    pdf.set_draw_color(*_RULE)
+    pdf.set_line_width(0.2)
+    pdf.rect(x, box_top, right_w, ry - box_top)
+    y = max(left_end, ry) + 2.5
+    pdf.set_draw_color(*_ACCENT)
+    pdf.set_line_width(0.7)
+    pdf.line(_MARGIN, y, _PAGE_W - _MARGIN, y)
+    y += 3.2
+
+    ein = info.ein.replace("-", "")
+    provider = [("Practice", info.legal_name),
+                ("Address", _address(a.line1, a.line2, a.city, a.state, a.postal_code)),
+                ("Tax ID (EIN)", f"{ein[:2]}-{ein[2:]}" if len(ein) == 9 else info.ein),
+                ("Group NPI", info.npi), ("Taxonomy", info.taxonomy)]
+    ca = client.address
+    patient = [("Name", f"{client.first_name} {client.last_name}"), ("Date of birth", _us(client.date_of_birth)),
+               ("Address", _address(ca.line1, ca.line2, ca.city, ca.state, ca.postal_code)),
+               ("Account no.", client.client_id)]
+    y = w.pair(y, ("Billing provider", provider), ("Patient / client", patient))
+    insurance: list[tuple[str, str]] = []
+    coverages: list[tuple[str, str | None, str | None]] = []
+    for s in sessions:  # every coverage of the period, in order (a client may change insurer mid-month)
+        c = s.event.coverage
+        coverage = (_insurer(s.event), c.member_id, c.group_number)
+        if coverage not in coverages:
+            coverages.append(coverage)
+    for insurer, member_id, group_number in coverages:
+        insurance.append(("Insurer", insurer))
+        if member_id:
+            insurance.append(("Member ID", member_id))
+        if group_number:
+            insurance.append(("Group no.", group_number))
+    physicians: list[str] = []
+    for s in sessions:
+        rx = s.event.prescription
+        if rx is not None:
+            doctor = f"{rx.physician.first_name} {rx.physician.last_name} (NPI {rx.physician.npi})"
+            if doctor not in physicians:
+                physicians.append(doctor)
+    insurance.append(("Referring", "; ".join(physicians) if physicians else "None on file"))
+    rendering: list[tuple[str, str]] = []
+    for t in therapists:
+        rendering += [("Name", f"{t.first_name} {t.last_name}, {t.credentials}"), ("Individual NPI", t.npi),
+                      ("License", f"{t.license_number} ({t.license_state})")]
+    y = w.pair(y, ("Rendering therapist", rendering), ("Insurance", insurance))
+
+    # sessions: one table, a heading row per session, its lines, its total
+    y = w.band(y, "Sessions in this period")
+    pdf.set_xy(_MARGIN, y)
+    widths = (13, _EPW - 13 - 17 - 14 - 11 - 18 - 22, 17, 14, 11, 18, 22)
+    aligns = (Align.L, Align.L, Align.C, Align.R, Align.R, Align.L, Align.R)
+    w.font(8.5)
+    pdf.set_draw_color(*_RULE)
+    pdf.set_line_width(0.15)
+    codes_seen: list[str] = []
+    with pdf.table(col_widths=widths, width=_EPW, text_align=aligns, line_height=3.8,
+                   borders_layout=TableBordersLayout.HORIZONTAL_LINES, padding=(0.8, 1.0), v_align="TOP",
+                   headings_style=FontFace(emphasis="B", color=_ACCENT, size_pt=7.5)) as table:
+        head = table.row()
+        for h in ("CPT", "Description", "Modifiers", "Minutes", "Units", "Dx pointer", "Charge"):
+            head.cell(h)
+        for n, s in enumerate(sessions, 1):
+            bill = s.superbill
+            therapist = practice.therapist(s.event.session.therapist_id)
+            assert therapist is not None
+            pos = bill.place_of_service
+            place = f"{pos} {PLACES_OF_SERVICE[pos]}" if pos in PLACES_OF_SERVICE else pos
+            codes = bill.diagnosis_codes
+            codes_seen += [c for c in codes if c not in codes_seen]
+            dx = ", ".join(f"{DIAGNOSIS_LETTERS[i]} {c}" for i, c in enumerate(codes[:12])) or "none on file"
+            title = (f"Session {n}  -  {_us(bill.date_of_service)}  -  place of service {place}  -  "
+                     f"{therapist.first_name} {therapist.last_name}, {therapist.credentials}  -  ref. {s.claim_id}"
+                     f"\nDiagnoses: {dx}")
+            table.row().cell(latin1(title), colspan=7, style=FontFace(emphasis="B", color=_ACCENT, fill_color=_SESSION))
+            for line in bill.lines:
+                description = line.description.strip() or CPT_DESCRIPTIONS.get(line.cpt, f"CPT {line.cpt}")
+                regions = [r for r in line.body_regions if r.strip()]
+                if regions:
+                    description += f" ({', '.join(regions)})"
+                pointers = ",".join(DIAGNOSIS_LETTERS[p - 1] for p in line.diagnosis_pointers
+                                    if 1 <= p <= min(len(codes), 12)) or "-"
+                row = table.row()
+                for value in (line.cpt, description, " ".join(line.modifiers) or "-", str(line.minutes),
+                              str(line.units), pointers, format_money(line.charge)):
+                    row.cell(latin1(value))
+            method = PAYMENT_METHODS.get(s.event.payment.method, s.event.payment.method)
+            subtotal = (f"Session {n} total {format_money(bill.total_charge)}   -   "
+                        f"paid {format_money(bill.amount_paid)} ({method})   -   "
+                        f"balance {format_money(bill.balance_due)}")
+            table.row().cell(latin1(subtotal), colspan=7, align=Align.R, style=FontFace(emphasis="B"))
+
+    # diagnosis legend
+    y = pdf.get_y() + 3
+    if codes_seen:
+        if y > 279.4 - _BOTTOM - 30:
+            pdf.add_page()
+            y = 12
+        y = w.band(y, "Diagnoses (ICD-10-CM, from the referring physician's prescription)")
+        for code in codes_seen:
+            y = w.text(_MARGIN + 1.5, y, _EPW - 3, f"{code}  {describe(code) or ''}".rstrip(), 8.5) + 0.4
+        y += 2.5
+
+    # totals
+    total = sum((s.superbill.total_charge for s in sessions), Decimal("0"))
+    paid = sum((s.superbill.amount_paid for s in sessions), Decimal("0"))
+    balance = sum((s.superbill.balance_due for s in sessions), Decimal("0"))
+    if y > 279.4 - _BOTTOM - 26:
+        pdf.add_page()
+        y = 12
+    box_w, bx = 72.0, _PAGE_W - _MARGIN - 72.0
+    ty = y
+    pdf.set_draw_color(*_ACCENT)
+    pdf.set_line_width(0.35)
+    for label, amount, strong in (("Total charges", total, False), ("Amount paid", paid, False),
+                                  ("Balance due", balance, True)):
+        row_h = 7.0 if strong else 6.0
+        if strong:
+            pdf.set_fill_color(*_BAND)
+            pdf.rect(bx, ty, box_w, row_h, style="F")
+            pdf.line(bx, ty, bx + box_w, ty)
+        w.font(10 if strong else 9, "B" if strong else "", _ACCENT if strong else _INK)
+        pdf.set_xy(bx + 2.5, ty)
+        pdf.cell(box_w / 2, row_h, label)
+        pdf.set_xy(bx + box_w / 2, ty)
+        pdf.cell(box_w / 2 - 2.5, row_h, format_money(amount), align=Align.R)
+        ty += row_h
+    pdf.rect(bx, y, box_w, ty - y)
+    settled = balance <= 0
+    note = (f"Paid in full by the client for the {len(sessions)} session(s) above; please reimburse the client. "
+            "This statement may also be used for FSA/HSA reimbursement." if settled else
+            f"Balance due: {format_money(balance)} is owed by the client to the practice for the sessions above.")
+    left_w = _EPW - box_w - 6
+    fill, edge = (_CALLOUT, _CALLOUT_EDGE) if settled else (_WARN, _WARN_EDGE)
+    end = w.text(_MARGIN + 4, y + 1.5, left_w - 6, note, 8.5)
+    pdf.set_fill_color(*fill)
+    pdf.rect(_MARGIN, y, left_w, end - y + 1.5, style="F")
+    pdf.set_fill_color(*edge)
+    pdf.rect(_MARGIN, y, 1.2, end - y + 1.5, style="F")
+    w.text(_MARGIN + 4, y + 1.5, left_w - 6, note, 8.5)
+    y = max(ty, end + 1.5) + 5
+
+    # certification and signature
+    if y > 279.4 - _BOTTOM - 28:
+        pdf.add_page()
+        y = 12
+    y = w.text(_MARGIN, y, _EPW, "I certify that the services listed above were personally rendered on the dates "
+               "of service shown, and that the charges are the practice's usual fees for these services.", 8, "I",
+               _MUTED)
+    line_y = y + 11
+    pdf.set_draw_color(*_INK)
+    pdf.set_line_width(0.3)
+    pdf.line(_MARGIN, line_y, _MARGIN + 112, line_y)
+    pdf.line(_MARGIN + 124, line_y, _PAGE_W - _MARGIN, line_y)
+    names = "; ".join(f"{t.first_name} {t.last_name}, {t.credentials} (NPI {t.npi})" for t in therapists)
+    w.text(_MARGIN, line_y + 0.8, 112, f"Signature of rendering therapist: {names}", 7.5, "", _MUTED)
+    w.text(_MARGIN + 124, line_y + 0.8, _EPW - 124, "Date", 7.5, "", _MUTED)
+    return bytes(pdf.output())

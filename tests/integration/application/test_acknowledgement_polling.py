@@ -1,0 +1,54 @@
+"""A clearinghouse that took the 837P but has not decided (no 277CA yet) is asked again by key: after a quarter
+of the time waited so far, 2 s to 15 minutes later; a claim still undecided 7 days after it was submitted
+is `failed` (CONTRACT.md 5.4), and announced."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from pipeline.adapters.redis_server import embedded_redis
+from tests.integration.application.harness import InlinePipeline, example
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with embedded_redis(Path(tmp_path_factory.mktemp("redis"))) as url:
+        yield url
+
+
+def test_an_undecided_claim_is_asked_about_after_a_quarter_of_the_time_waited(redis_url: str) -> None:
+    pipeline = InlinePipeline(redis_url)
+    pipeline.clearinghouse.outcome = "pending"
+    claim_id = pipeline.post(example("va_direct"))
+    assert pipeline.claim(claim_id).status == "submitted"
+    assert [delay for *_, delay in pipeline.later] == [2_000]  # at first: the 2 s floor
+
+    assert pipeline.run_later(after=timedelta(seconds=60)) == [2_000]
+    assert [delay for *_, delay in pipeline.later] == [15_000]  # 60 s waited: a quarter is 15 s
+    assert pipeline.run_later(after=timedelta(minutes=39)) == [15_000]
+    assert [delay for *_, delay in pipeline.later] == [600_000]  # 40 min waited: 10 min
+    assert pipeline.run_later(after=timedelta(hours=5)) == [600_000]
+    assert [delay for *_, delay in pipeline.later] == [900_000]  # hours waited: the 15 min ceiling
+    assert pipeline.clearinghouse.sent == 1  # asked by key each time, never sent again
+    assert pipeline.claim(claim_id).status == "submitted"
+
+
+def test_a_claim_undecided_7_days_after_submission_is_failed_and_announced(redis_url: str) -> None:
+    pipeline = InlinePipeline(redis_url)
+    pipeline.clearinghouse.outcome = "pending"
+    claim_id = pipeline.post(example("va_direct"))
+
+    pipeline.run_later(after=timedelta(days=7))  # exactly 7 days: still waiting
+    assert pipeline.claim(claim_id).status == "submitted"
+    assert pipeline.alerts.notices == []
+
+    pipeline.run_later(after=timedelta(seconds=1))
+    claim = pipeline.claim(claim_id)
+    assert claim.status == "failed"
+    assert claim.last_error is not None and "no final answer" in claim.last_error
+    assert pipeline.later == [] and pipeline.clearinghouse.sent == 1
+    assert [(n["type"], n["claim_id"]) for n in pipeline.alerts.notices] == [("claim.failed", claim_id)]

@@ -1,0 +1,132 @@
+"""The submission step's decisions (README "Exactly once at the peers", "A resubmission never bills twice";
+CONTRACT.md 4 and 5.1): nothing is sent twice for one submission number, a never-answered submission is sent
+again under its own key, an earlier submission the peer took is adopted, and a claim another worker is
+submitting is looked at again later without spending retries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipeline.adapters.redis_server import embedded_redis
+from pipeline.application import stages
+from tests.integration.application.harness import InlinePipeline, example
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with embedded_redis(Path(tmp_path_factory.mktemp("redis"))) as url:
+        yield url
+
+
+@pytest.fixture
+def pipeline(redis_url: str) -> InlinePipeline:
+    return InlinePipeline(redis_url)
+
+
+def test_a_submission_is_sent_under_the_key_claim_id_dash_submission_number(pipeline: InlinePipeline) -> None:
+    claim_id = pipeline.post(example("va_direct"))
+    claim = pipeline.claim(claim_id)
+    assert (claim.status, claim.idempotency_key, claim.peer_reference) == ("accepted", "ses_va_direct-1", "REF1")
+    assert list(pipeline.clearinghouse.taken) == ["ses_va_direct-1"]
+    assert pipeline.kinds(claim_id)[-3:] == ["submission.started", "submitted", "accepted"]
+
+
+def test_a_never_answered_submission_is_sent_again_under_its_own_key(pipeline: InlinePipeline) -> None:
+    pipeline.clearinghouse.outcome = "answer_lost"  # taken, but the answer never arrives
+    claim_id = pipeline.post(example("va_direct"))
+    pipeline.retries_run_out(claim_id)
+    assert pipeline.claim(claim_id).status == "failed"
+
+    pipeline.clearinghouse.outcome = "accepted"
+    result = pipeline.resubmit(claim_id)
+    assert result.resumed == [claim_id]
+    claim = pipeline.claim(claim_id)
+    assert (claim.status, claim.submission_no, claim.idempotency_key) == ("accepted", 1, "ses_va_direct-1")
+    assert list(pipeline.clearinghouse.taken) == ["ses_va_direct-1"]  # one submission at the peer
+    assert pipeline.clearinghouse.sent == 1
+
+
+def test_a_resubmission_adopts_an_earlier_submission_the_peer_took_and_sends_nothing(
+        pipeline: InlinePipeline) -> None:
+    pipeline.clearinghouse.outcome = "answer_lost"
+    claim_id = pipeline.post(example("va_direct"))
+    pipeline.retries_run_out(claim_id)
+    # amended since: it goes again under a new number, but first the peer is asked about the earlier key
+    pipeline.amend(claim_id, {"client": {"phone": "+1-217-555-0101"}})
+    pipeline.clearinghouse.outcome = "accepted"
+    pipeline.resubmit(claim_id)
+    claim = pipeline.claim(claim_id)
+    assert (claim.status, claim.submission_no, claim.idempotency_key) == ("accepted", 2, "ses_va_direct-1")
+    assert "submission.adopted" in pipeline.kinds(claim_id)
+    assert list(pipeline.clearinghouse.taken) == ["ses_va_direct-1"] and pipeline.clearinghouse.sent == 1
+
+
+def test_an_earlier_submission_the_peer_rejected_is_not_adopted(pipeline: InlinePipeline) -> None:
+    pipeline.clearinghouse.outcome = "rejected"
+    claim_id = pipeline.post(example("va_direct"))
+    pipeline.clearinghouse.outcome = "accepted"
+    pipeline.resubmit(claim_id)
+    claim = pipeline.claim(claim_id)
+    assert (claim.status, claim.idempotency_key) == ("accepted", "ses_va_direct-2")
+    assert list(pipeline.clearinghouse.taken) == ["ses_va_direct-1", "ses_va_direct-2"]
+    assert "submission.adopted" not in pipeline.kinds(claim_id)
+
+
+def test_an_earlier_file_the_999_rejected_is_not_adopted(pipeline: InlinePipeline) -> None:
+    from pipeline.application.ports import PeerAnswer
+
+    claim_id = pipeline.post(example("va_direct") | {"prescription": None})  # needs attention first
+    assert pipeline.claim(claim_id).status == "needs_attention"
+    pipeline.clearinghouse.answers["ses_va_direct-1"] = PeerAnswer(outcome="rejected", file_accepted=False,
+                                                                    reasons=["999: rejected"])
+    pipeline.amend(claim_id, {"prescription": example("va_direct")["prescription"]})
+    pipeline.resubmit(claim_id)
+    assert pipeline.claim(claim_id).idempotency_key == "ses_va_direct-2"
+
+
+def test_a_claim_another_worker_is_submitting_is_looked_at_again_once_its_lease_runs_out(
+        pipeline: InlinePipeline) -> None:
+    pipeline.clearinghouse.outcome = "pending"
+    claim_id = pipeline.post(example("va_direct"))
+    pipeline.later.clear()
+    with pipeline.ledger.lease(f"submit:{claim_id}", 3.0) as got:
+        assert got
+        stages.submit_direct(pipeline.deps, claim_id)
+    (step, again, delay), = pipeline.later
+    assert (step, again) == ("submit_direct", claim_id)
+    assert 3_000 < delay <= 3_000 + stages.LEASE_MARGIN_MS  # the lease's remaining time and a margin
+    assert pipeline.clearinghouse.sent == 1
+    assert pipeline.claim(claim_id).attempts == 0  # no retry spent
+
+
+def test_a_claim_in_submitted_whose_key_the_peer_does_not_know_yet_is_retried(pipeline: InlinePipeline) -> None:
+    from pipeline.application.errors import TransientError
+
+    pipeline.clearinghouse.outcome = "pending"
+    claim_id = pipeline.post(example("va_direct"))
+    pipeline.clearinghouse.answers.clear()  # the peer lost track of it for a moment
+    with pytest.raises(TransientError, match="does not know ses_va_direct-1 yet"):
+        stages.submit_direct(pipeline.deps, claim_id)
+    assert pipeline.clearinghouse.sent == 1  # never sent again from `submitted`
+
+
+def test_a_file_the_999_rejects_makes_the_claim_rejected_with_its_reasons(pipeline: InlinePipeline) -> None:
+    from pipeline.application.ports import PeerAnswer
+
+    class RejectingFile:
+        name = "clearinghouse"
+
+        def submit(self, x12: str, *, idempotency_key: str) -> PeerAnswer:
+            return PeerAnswer(outcome="rejected", file_accepted=False, reasons=["999: IK3*N3"])
+
+        def lookup(self, idempotency_key: str) -> PeerAnswer | None:
+            return None
+
+    pipeline.deps.clearinghouse = RejectingFile()
+    claim_id = pipeline.post(example("va_direct"))
+    claim = pipeline.claim(claim_id)
+    assert (claim.status, claim.peer_reasons) == ("rejected", ["999: IK3*N3"])
+    assert "submitted" not in pipeline.kinds(claim_id)

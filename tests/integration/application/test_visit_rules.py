@@ -1,0 +1,124 @@
+"""The VA visit count as the README and CONTRACT.md 2.6 state it, checked in the ledger after each step.
+
+- a session uses a visit when its claim is routed to `direct_billing`;
+- a session whose claim ends `needs_attention` uses none (its visit is released);
+- a `rejected` or `failed` claim keeps its visit;
+- an amendment that changes the referral number moves the visit to the new referral on resubmission.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipeline.adapters.redis_server import embedded_redis
+from tests.integration.application.harness import InlinePipeline, example
+
+REFERRAL = "VA0012345678"  # the va_direct example's referral
+OTHER_REFERRAL = "VA0099999999"
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with embedded_redis(Path(tmp_path_factory.mktemp("redis"))) as url:
+        yield url
+
+
+@pytest.fixture
+def pipeline(redis_url: str) -> InlinePipeline:
+    return InlinePipeline(redis_url)
+
+
+def test_a_session_routed_to_direct_billing_uses_one_visit(pipeline: InlinePipeline) -> None:
+    claim_id = pipeline.post(example("va_direct"))
+    claim = pipeline.claim(claim_id)
+    assert (claim.route, claim.status) == ("direct_billing", "accepted")
+    assert pipeline.sessions_on(REFERRAL) == {"ses_va_direct"}
+    assert pipeline.ledger.visits_used(REFERRAL) == 1
+
+
+def test_a_rejected_claim_keeps_its_visit(pipeline: InlinePipeline) -> None:
+    pipeline.clearinghouse.outcome = "rejected"
+    claim_id = pipeline.post(example("va_direct"))
+    assert pipeline.claim(claim_id).status == "rejected"
+    assert pipeline.sessions_on(REFERRAL) == {"ses_va_direct"}
+
+
+def test_a_failed_claim_keeps_its_visit(pipeline: InlinePipeline) -> None:
+    pipeline.clearinghouse.outcome = "unreachable"
+    claim_id = pipeline.post(example("va_direct"))
+    pipeline.retries_run_out(claim_id)
+    assert pipeline.claim(claim_id).status == "failed"
+    assert pipeline.sessions_on(REFERRAL) == {"ses_va_direct"}
+
+
+def test_a_session_whose_claim_ends_needs_attention_releases_its_visit(pipeline: InlinePipeline) -> None:
+    # The session holds a visit (routed to direct billing, rejected by the payer) ...
+    pipeline.clearinghouse.outcome = "rejected"
+    claim_id = pipeline.post(example("va_direct"))
+    assert pipeline.sessions_on(REFERRAL) == {"ses_va_direct"}
+    # ... then an amendment leaves it with a problem: on resubmission it needs attention and uses none.
+    rx = example("va_direct")["prescription"]
+    pipeline.amend(claim_id, {"prescription": {**rx, "signed": False}})
+    pipeline.resubmit(claim_id)
+    claim = pipeline.claim(claim_id)
+    assert (claim.route, claim.status) == ("needs_attention", "needs_attention")
+    assert [p.code for p in claim.problems] == ["prescription_unsigned"]
+    assert pipeline.sessions_on(REFERRAL) == set()
+    assert pipeline.ledger.visits_used(REFERRAL) == 0
+
+
+def test_a_released_visit_can_be_used_by_another_session(pipeline: InlinePipeline) -> None:
+    one_visit = example("va_direct")
+    one_visit["va_referral"]["visits_authorized"] = 1
+    pipeline.clearinghouse.outcome = "rejected"
+    first = pipeline.post(one_visit)
+    pipeline.amend(first, {"prescription": None})  # now it needs attention: prescription_missing
+    pipeline.resubmit(first)
+    assert pipeline.claim(first).status == "needs_attention"
+
+    pipeline.clearinghouse.outcome = "accepted"
+    second_doc = example("va_direct")
+    second_doc["va_referral"]["visits_authorized"] = 1
+    second_doc["event_id"], second_doc["session"]["session_id"] = "evt_second", "ses_second"
+    second = pipeline.post(second_doc)
+    assert (pipeline.claim(second).route, pipeline.claim(second).status) == ("direct_billing", "accepted")
+    assert pipeline.sessions_on(REFERRAL) == {"ses_second"}
+
+
+def test_an_amendment_that_changes_the_referral_number_moves_the_visit(pipeline: InlinePipeline) -> None:
+    pipeline.clearinghouse.outcome = "rejected"
+    claim_id = pipeline.post(example("va_direct"))
+    assert pipeline.sessions_on(REFERRAL) == {"ses_va_direct"}
+
+    pipeline.clearinghouse.outcome = "accepted"
+    referral = example("va_direct")["va_referral"]
+    pipeline.amend(claim_id, {"va_referral": {**referral, "referral_number": OTHER_REFERRAL}})
+    # the amendment alone moves nothing: it takes effect at the next resubmission
+    assert pipeline.sessions_on(REFERRAL) == {"ses_va_direct"}
+    pipeline.resubmit(claim_id)
+    claim = pipeline.claim(claim_id)
+    assert (claim.route, claim.status) == ("direct_billing", "accepted")
+    assert pipeline.sessions_on(REFERRAL) == set()
+    assert pipeline.sessions_on(OTHER_REFERRAL) == {"ses_va_direct"}
+    assert "REF*9F*VA0099999999~" in pipeline.clearinghouse.taken["ses_va_direct-2"]
+
+
+def test_an_amendment_moving_the_session_to_a_full_referral_frees_the_old_visit(pipeline: InlinePipeline) -> None:
+    full = example("va_direct")
+    full["event_id"], full["session"]["session_id"] = "evt_other", "ses_other"
+    full["va_referral"].update(referral_number=OTHER_REFERRAL, visits_authorized=1)
+    assert pipeline.claim(pipeline.post(full)).status == "accepted"
+
+    pipeline.clearinghouse.outcome = "rejected"
+    claim_id = pipeline.post(example("va_direct"))
+    referral = example("va_direct")["va_referral"]
+    pipeline.amend(claim_id, {"va_referral": {**referral, "referral_number": OTHER_REFERRAL,
+                                              "visits_authorized": 1}})
+    pipeline.resubmit(claim_id)
+    claim = pipeline.claim(claim_id)
+    assert [p.code for p in claim.problems] == ["va_visits_exhausted"]
+    assert pipeline.sessions_on(REFERRAL) == set()
+    assert pipeline.sessions_on(OTHER_REFERRAL) == {"ses_other"}
