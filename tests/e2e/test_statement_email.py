@@ -114,6 +114,8 @@ def test_a_refused_mail_is_failed_with_the_reason_shown_to_ops_and_sent_again_on
     desk = OpsPage(stack)
     overview = desk.get("/ops").text
     assert "Statement e-mails that failed (1)" in overview and claim_id in overview and "550" in overview
+    assert (f'action="/ops/claims/{claim_id}/statement/send"><input type="hidden" name="csrf" '
+            f'value="{desk.csrf}">') in overview  # the button's form carries the session's token
 
     pressed = desk.post(f"/ops/claims/{claim_id}/statement/send", {"back": "overview"})
     assert pressed.status_code == 303 and pressed.headers["location"] == "/ops#statement-emails"
