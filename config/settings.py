@@ -35,6 +35,10 @@ class Settings:
     posted from, and, when https, the session cookie is `Secure`."""
     ops_session_idle_s: float = 3600.0
     ops_session_max_s: float = 12 * 3600.0
+    remittance_poll_s: float = 300.0
+    """How often the reconciler asks for a fetch of the clearinghouse's remittances (835); 0 = never."""
+    timely_filing_warning_days: int = 150
+    """Days from the date of service after which a claim not yet paid is flagged (the limit is 180)."""
     smtp: SmtpSettings | None = None
     """None: statements are not e-mailed (`SUPERBILL_SMTP_HOST` unset)."""
 
@@ -135,6 +139,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         public_url=_public_url(env),
         ops_session_idle_s=_float(env, "SUPERBILL_OPS_SESSION_IDLE_MINUTES", 60.0) * 60,
         ops_session_max_s=_float(env, "SUPERBILL_OPS_SESSION_MAX_HOURS", 12.0) * 3600,
+        remittance_poll_s=_float(env, "SUPERBILL_REMITTANCE_POLL", 300.0),
+        timely_filing_warning_days=int(_float(env, "SUPERBILL_TIMELY_FILING_WARNING_DAYS", 150)),
         smtp=_smtp(env),
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -10,14 +11,18 @@ from schemas.decision import Finding
 
 Status = Literal[
     "received", "validated", "assembled", "routed", "submitting", "submitted",
-    "accepted", "rejected", "failed", "statement_ready", "needs_attention",
+    "accepted", "rejected", "failed", "statement_ready", "needs_attention", "paid", "denied",
 ]
 STATUSES: tuple[str, ...] = (
     "received", "validated", "assembled", "routed", "submitting", "submitted",
-    "accepted", "rejected", "failed", "statement_ready", "needs_attention",
+    "accepted", "rejected", "failed", "statement_ready", "needs_attention", "paid", "denied",
 )
-FINAL_STATUSES = frozenset({"accepted", "rejected", "failed", "statement_ready", "needs_attention"})
-RESUBMITTABLE_STATUSES = frozenset({"rejected", "failed", "needs_attention"})
+# `paid` and `denied` come after `accepted`, from the payer's remittance (835); a reversal takes a claim back
+# to `accepted`.
+FINAL_STATUSES = frozenset({"accepted", "rejected", "failed", "statement_ready", "needs_attention", "paid",
+                            "denied"})
+RESUBMITTABLE_STATUSES = frozenset({"rejected", "failed", "needs_attention", "denied"})
+REMITTED_STATUSES = frozenset({"paid", "denied"})
 
 
 class Claim(BaseModel):
@@ -58,6 +63,18 @@ class Claim(BaseModel):
     statement_sends: int = 0  # how many deliveries were asked for (the first, then each resend)
     statement_sent_at: float | None = None
     visit_referral: str | None = Field(default=None, exclude=True)  # the VA referral whose visit it uses
+    # from the payer's remittances (835): the current adjudication
+    paid_amount: Decimal | None = None
+    adjusted_amount: Decimal | None = None  # contractual and other adjustments (not the patient's share)
+    patient_responsibility: Decimal | None = None
+    payer_claim_number: str | None = None  # CLP07: what a corrected or void claim quotes in REF*F8
+    payment_trace: str | None = None  # TRN02: the check or EFT number
+    paid_on: str | None = None  # BPR16, YYYY-MM-DD
+    denial_reasons: list[dict[str, str]] = Field(default_factory=list)  # [{"code": "CO-197", "text": ...}]
+    remittance_ids: list[str] = Field(default_factory=list)
+    remitted_submission_no: int | None = None  # the submission the payer's last decision was about
+    frequency_code: str = "1"  # of the current submission: 1 original, 7 replacement, 8 void
+    timely_filing_alerted_at: float | None = None  # when ops was told it nears the timely-filing limit
 
     @property
     def is_final(self) -> bool:
@@ -81,4 +98,7 @@ class Claim(BaseModel):
             "peer_reference": self.peer_reference,
             "submission_no": self.submission_no,
             "updated_at": self.updated_at,
+            "paid_amount": None if self.paid_amount is None else f"{self.paid_amount:.2f}",
+            "denial_codes": [r["code"] for r in self.denial_reasons],
+            "payer_claim_number": self.payer_claim_number,
         }

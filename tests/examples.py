@@ -1,5 +1,6 @@
 """The bundled example events, read from where the product ships them (`pipeline/examples/`), never from a
-copy: a test that says "the bundled examples" fails when they drift."""
+copy: a test that says "the bundled examples" fails when they drift. (`tests/fixtures/events` is a symbolic
+link to the same folder, for older tests that name that path.)"""
 
 from __future__ import annotations
 

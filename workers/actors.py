@@ -12,7 +12,7 @@ import dramatiq
 import structlog
 
 from config.settings import load_retry_settings
-from pipeline.application import stages, statement_delivery, steps
+from pipeline.application import remittances, stages, statement_delivery, steps
 from pipeline.application.errors import PermanentError
 from pipeline.entrypoints.runtime import deps
 
@@ -86,3 +86,9 @@ def statement_delivery_failed(message: dict[str, Any], retry_info: dict[str, Any
                 time_limit=30_000, throws=(PermanentError,))
 def alert(claim_id: str) -> None:
     stages.send_alert(deps(), claim_id)
+
+
+@dramatiq.actor(**_named(steps.FETCH_REMITTANCES), max_retries=3, min_backoff=2_000, max_backoff=30_000,
+                time_limit=300_000, throws=(PermanentError,))
+def fetch_remittances(_: str = "") -> None:
+    remittances.fetch_and_post(deps())

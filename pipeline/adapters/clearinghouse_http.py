@@ -8,7 +8,8 @@ from urllib.parse import quote
 import requests
 
 from pipeline.adapters.http_peer import PeerClient, reasons_of
-from pipeline.application.ports import PeerAnswer
+from pipeline.application.errors import PeerUnavailable
+from pipeline.application.ports import PeerAnswer, RemittanceBatch, RemittanceFile
 
 
 def _answer(body: dict[str, Any]) -> PeerAnswer:
@@ -42,6 +43,20 @@ class HttpClearinghouse:
         response = self.client.request("GET", f"/v1/claims/by-key/{quote(idempotency_key, safe='')}",
                                        allow_404=True)
         return None if response is None else _parse(response)
+
+
+    def remittances(self, cursor: str | None) -> RemittanceBatch:
+        """`GET .../v1/remittances?after=<cursor>`: `{"remittances": [{"remittance_id", "x12", "cursor"}],
+        "cursor", "has_more"}`."""
+        response = self.client.request("GET", "/v1/remittances", params={"after": cursor} if cursor else {})
+        assert response is not None
+        try:
+            body = response.json()
+            files = [RemittanceFile(source_id=str(item.get("remittance_id") or ""), x12=str(item["x12"]),
+                                    cursor=item.get("cursor")) for item in body.get("remittances") or []]
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise PeerUnavailable(self.name, "answered a remittance feed it could not read") from None
+        return RemittanceBatch(files=files, cursor=body.get("cursor") or cursor, has_more=bool(body.get("has_more")))
 
 
 def _parse(response: requests.Response) -> PeerAnswer:

@@ -118,6 +118,7 @@ class _LedgerCollector:
                                    "Statement e-mails to clients queued, being sent or waiting for a retry")
         emails.add_metric([], ledger.count_unfinished_deliveries())
         yield from (by_status, by_route, refused, emails)
+        yield from _money_metrics(ledger)
 
         latency = HistogramMetricFamily("superbill_submission_latency_seconds",
                                         "From preparing a submission to the peer's final answer", labels=["peer"])
@@ -139,6 +140,42 @@ class _LedgerCollector:
             errors.add_metric([actor], int(h.get("errors", 0)))
             seconds.add_metric([actor], float(h.get("seconds", 0.0)))
         yield from (total, errors, seconds)
+
+
+def _money_metrics(ledger: Ledger) -> Iterator[Any]:
+    """What the payers' remittances posted: claims paid and denied, and their amounts (read live)."""
+    from decimal import Decimal
+
+    paid = ledger.get_many(ledger.claim_ids(status="paid"))
+    denied = ledger.get_many(ledger.claim_ids(status="denied"))
+    counts = GaugeMetricFamily("superbill_remitted_claims", "Claims the payer paid or denied (835)",
+                               labels=["outcome"])
+    counts.add_metric(["paid"], len(paid))
+    counts.add_metric(["denied"], len(denied))
+    amounts = GaugeMetricFamily("superbill_remitted_amount_dollars",
+                                "Money on paid and denied claims: paid, adjusted, patient responsibility, "
+                                "charges denied", labels=["kind"])
+
+    def total(values: Iterator[Decimal | None]) -> float:
+        return float(sum((v or Decimal(0) for v in values), Decimal(0)))
+
+    amounts.add_metric(["paid"], total(c.paid_amount for c in paid))
+    amounts.add_metric(["adjusted"], total(c.adjusted_amount for c in paid))
+    amounts.add_metric(["patient_responsibility"], total(c.patient_responsibility for c in paid))
+    amounts.add_metric(["denied"], total(Decimal(str((c.superbill or {}).get("total_charge") or 0)) for c in denied))
+    remits = GaugeMetricFamily("superbill_remittance_files", "Remittance files (835) received, by status",
+                               labels=["status"])
+    r = ledger.r
+    statuses: dict[str, int] = {}
+    pipe = r.pipeline(transaction=False)
+    for rid in r.zrange(ledger.prefix + "remits", 0, -1):
+        pipe.hget(ledger.prefix + "remit:" + rid.decode(), "status")
+    for status in pipe.execute():
+        key = status.decode() if status else "received"
+        statuses[key] = statuses.get(key, 0) + 1
+    for status in ("received", "posted", "partly_posted", "invalid"):
+        remits.add_metric([status], statuses.get(status, 0))
+    yield from (counts, amounts, remits)
 
 
 def render_metrics(ledger: Ledger) -> tuple[bytes, str]:

@@ -19,6 +19,8 @@ Layout (prefix `sb:`):
   client:{client_id}    set of the client's claim ids (period statements)
   period:{key}          hash: a period statement's number, issue date, content fingerprint, replaced number
   done:{key}            set once: a monthly statement sent, a monthly run made, ...
+  postings              hash: remittance posting key -> the remittance that posted it (each posted once)
+  remit:* / remits      remittances (835) as received, and the feed cursor (`redis_remittances`)
 """
 
 from __future__ import annotations
@@ -37,10 +39,10 @@ import redis
 from pipeline.application.ports import IngestResult, Refused
 from schemas.claim import RESUBMITTABLE_STATUSES, STATUSES, Claim
 
-_JSON_FIELDS = ("problems", "warnings", "superbill", "peer_reasons")
-_INT_FIELDS = ("attempts", "submission_no", "control_number", "statement_sends")
+_JSON_FIELDS = ("problems", "warnings", "superbill", "peer_reasons", "denial_reasons", "remittance_ids")
+_INT_FIELDS = ("attempts", "submission_no", "control_number", "statement_sends", "remitted_submission_no")
 _FLOAT_FIELDS = ("created_at", "updated_at", "status_changed_at", "submitted_at", "prepared_at", "amended_at",
-                 "statement_sent_at")
+                 "statement_sent_at", "timely_filing_alerted_at")
 _DELIVERY_UNFINISHED = ("queued", "sending", "committing", "retrying")
 
 # Compare-and-set of a claim's status, its fields, its indexes and a timeline entry, in one step.
@@ -77,6 +79,13 @@ if #KEYS >= 4 then  -- the next step's message, queued with the move (the step s
 end
 return {1, cur, 0}
 """
+
+# A remittance posting, at most once per posting key: the key names the remittance that posted it.
+_POST_ONCE = """
+local who = redis.call('HGET', KEYS[3], ARGV[7])
+if who then return {0, 'posted:' .. who} end
+""" + _TRANSITION.replace("return {1, cur, 0}", "redis.call('HSET', KEYS[3], ARGV[7], ARGV[8])\nreturn {1, cur, 0}")
+assert "redis.call('HSET', KEYS[3], ARGV[7], ARGV[8])" in _POST_ONCE  # called with three keys: never the outbox
 
 # A new event: a claim, a duplicate, or a different event for a session that already has a claim.
 _INGEST = """
@@ -181,6 +190,7 @@ class Ledger:
         self.wait_replicas = wait_replicas
         self.wait_timeout_ms = wait_timeout_ms
         self._transition = client.register_script(_TRANSITION)
+        self._post_once = client.register_script(_POST_ONCE)
         self._ingest = client.register_script(_INGEST)
         self._reserve = client.register_script(_RESERVE_VISIT)
         self._release_lease = client.register_script(_RELEASE_LEASE)
@@ -369,6 +379,25 @@ class Ledger:
         ok, _, *queued = self._transition(keys=keys, args=args)
         return bool(ok), bool(ok and queued and int(queued[0]))
 
+    def post_once(self, claim_id: str, posting_key: str, remittance_id: str, expected: Iterable[str], to: str, *,
+                  kind: str, fields: dict[str, Any], **detail: Any) -> tuple[bool, str]:
+        """A remittance's decision applied to the claim at most once per `posting_key`, atomically with the
+        status change: (True, previous status), or (False, `posted:<remittance id>` when that key was posted
+        before, else the claim's status, or '' when there is no such claim)."""
+        now = time.time()
+        stored = {k: _encode(v) for k, v in fields.items()}
+        entry = _entry(kind, now, to=to, remittance_id=remittance_id, **detail)
+        ok, seen, *_ = self._post_once(
+            keys=[self.claim_key(claim_id), self.timeline_key(claim_id), self._k("postings")],
+            args=[",".join(expected), to, repr(now), json.dumps(stored), entry, self.prefix, posting_key,
+                  remittance_id],
+        )
+        return bool(ok), _s(seen)
+
+    def posted_by(self, posting_key: str) -> str | None:
+        value = self.r.hget(self._k("postings"), posting_key)
+        return _s(value) if value is not None else None
+
     def note(self, claim_id: str, kind: str, **detail: Any) -> None:
         """A timeline entry without a status change."""
         self.transition(claim_id, "*", None, kind=kind, **detail)
@@ -385,24 +414,29 @@ class Ledger:
                       changed: list[str], source: str, by: str | None = None) -> bool:
         """An amendment: only for claims that are not on their way to, or at, a peer."""
         ok = self.transition(
-            claim_id, ("needs_attention", "rejected", "failed", "received"), None,
+            claim_id, ("needs_attention", "rejected", "failed", "denied", "received"), None,
             kind="amended", fields={**index, "amended_at": time.time()}, changed=changed, source=source, by=by,
         )
         if ok:
             self.r.set(self._k("claim", claim_id, "event"), _compact(event_doc))
         return ok
 
-    def resubmit(self, claim_id: str, *, source: str, by: str | None = None, anyway: bool = False) -> bool:
+    def resubmit(self, claim_id: str, *, source: str, by: str | None = None, anyway: bool = False,
+                 frequency_code: str = "1", statuses: Iterable[str] = RESUBMITTABLE_STATUSES) -> bool:
+        """Back to `received` under the next submission number: a new original (`1`), or a replacement (`7`)
+        or a void (`8`) of the claim the payer adjudicated."""
         claim = self.get(claim_id)
-        if claim is None or claim.status not in RESUBMITTABLE_STATUSES:
+        if claim is None or claim.status not in set(statuses):
             return False
         return self.transition(
             claim_id, claim.status, "received", kind="resubmitted", source=source, by=by,
             anyway=True if anyway else None,
             fields={"submission_no": claim.submission_no + 1, "idempotency_key": None, "peer_reference": None,
                     "peer_reasons": None, "last_error": None, "attempts": 0, "control_number": None,
-                    "submitted_at": None, "prepared_at": None},
+                    "submitted_at": None, "prepared_at": None, "denial_reasons": None,
+                    "frequency_code": None if frequency_code == "1" else frequency_code},
             previous_status=claim.status, previous_submission_no=claim.submission_no,
+            frequency_code=None if frequency_code == "1" else frequency_code,
         )
 
     def resume_submission(self, claim_id: str, *, source: str, by: str | None = None) -> bool:

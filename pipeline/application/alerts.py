@@ -10,6 +10,17 @@ from schemas.claim import Claim
 
 
 def alert_notice(claim: Claim) -> dict[str, Any]:
+    notice = _notice(claim)
+    if claim.status in ("paid", "denied", "accepted") and claim.remittance_ids:
+        notice["denial_codes"] = [r.get("code") for r in claim.denial_reasons]
+        notice["paid_amount"] = f"{claim.paid_amount or 0:.2f}"
+        notice["patient_responsibility"] = f"{claim.patient_responsibility or 0:.2f}"
+        if claim.coverage_kind == "va_ccn" and (claim.patient_responsibility or 0) > 0:
+            notice["type"] = "claim.patient_responsibility"  # a veteran is never charged: a person must look
+    return notice
+
+
+def _notice(claim: Claim) -> dict[str, Any]:
     return {
         "type": f"claim.{claim.status}",
         "claim_id": claim.claim_id,

@@ -10,11 +10,11 @@ remittance adjustment reason codes (CARC) the practice meets most.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from pipeline.application.reason_codes import error_code, peer_reason_code
-from pipeline.domain import codes
+from pipeline.domain import adjustment_codes, codes
 
 # When resubmitting is useful:
 #   "after_fix": only once the data is fixed (resubmitting as is ends in the same place)
@@ -227,30 +227,37 @@ _TABLE: tuple[Explanation, ...] = (
        "after_fix", "client"),
     _e("retries_exhausted", "Gave up after many tries",
        "Every retry of the submission failed.", "Resubmit it as it is once the peer is back.", "yes"),
-    # remittance adjustment reason codes (CARC) -------------------------------------------------------------------
-    _e("CARC:1", "Deductible", "The amount goes to the client's deductible.", "Bill the client.", "no"),
-    _e("CARC:2", "Coinsurance", "The client's coinsurance share.", "Bill the client.", "no"),
-    _e("CARC:3", "Co-payment", "The client's co-payment.", "Bill the client.", "no"),
-    _e("CARC:16", "Claim lacks information",
-       "The payer needs information the claim did not carry (the remark code says which).",
-       "Add it with the matching form, then resubmit.", "after_fix"),
-    _e("CARC:18", "Duplicate claim", "The payer already has this claim or service.",
-       "Do not resubmit; check the earlier payment.", "no"),
-    _e("CARC:29", "Filed too late", "The time limit for filing has passed.",
-       "Resubmitting does not help; appeal only with proof of timely filing.", "no"),
-    _e("CARC:45", "Charge above the fee schedule", "The charge exceeds the payer's allowed amount.",
-       "Write off the difference (in network) as the contract says.", "no"),
-    _e("CARC:50", "Not medically necessary", "The payer does not deem the service medically necessary.",
-       "Check the diagnosis and the prescription; appeal with notes if warranted.", "no"),
-    _e("CARC:96", "Not covered", "The service is not covered by the client's plan.", "Bill the client.", "no"),
-    _e("CARC:97", "Included in another service", "The payment is included in another service billed.",
-       "Check the modifiers (XS/59) and the body regions; correct and resubmit if they were wrong.",
-       "after_fix", "session"),
-    _e("CARC:197", "No authorisation", "The service needed an authorisation (referral) that was missing.",
-       "Enter the referral, then resubmit.", "after_fix", _REF),
-    _e("CARC:198", "Authorisation exceeded", "More visits than the referral authorises.",
-       "Ask the VA for more visits, then resubmit.", "after_fix", _REF),
 )
+
+# remittance adjustment reason codes (CARC): what the front desk does about the ones met most; what each
+# code means comes from the X12 code list in `pipeline.domain.adjustment_codes` --------------------------------
+_CARC_ADVICE: tuple[tuple[str, str, str, Resubmit, Form | None], ...] = (
+    ("1", "Deductible", "Bill the client.", "no", None),
+    ("2", "Coinsurance", "Bill the client.", "no", None),
+    ("3", "Co-payment", "Bill the client.", "no", None),
+    ("16", "Claim lacks information",
+     "Add what the remark code names with the matching form, then send a corrected claim.", "after_fix", None),
+    ("18", "Duplicate claim", "Do not resubmit; check the earlier payment.", "no", None),
+    ("29", "Filed too late", "Resubmitting does not help; appeal only with proof of timely filing.", "no", None),
+    ("45", "Charge above the fee schedule", "Write off the difference (in network) as the contract says.", "no",
+     None),
+    ("50", "Not medically necessary", "Check the diagnosis and the prescription; appeal with notes if warranted.",
+     "no", None),
+    ("96", "Not covered", "Bill the client.", "no", None),
+    ("97", "Included in another service",
+     "Check the modifiers (XS/59) and the body regions; correct and resubmit if they were wrong.",
+     "after_fix", "session"),
+    ("197", "No authorisation", "Enter the referral, then send a corrected claim.", "after_fix", _REF),
+    ("198", "Authorisation exceeded", "Ask the VA for more visits, then send a corrected claim.", "after_fix", _REF),
+)
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
+_TABLE += tuple(_e(f"CARC:{reason}", title, _sentence(adjustment_codes.CARC[reason]), step, resubmit, form)
+                for reason, title, step, resubmit, form in _CARC_ADVICE)
 
 EXPLANATIONS: dict[str, Explanation] = {e.code: e for e in _TABLE}
 
@@ -258,6 +265,7 @@ UNKNOWN = Explanation("", "Other reason", "A reason without an entry in our tabl
                       "Read the reason as it is, or ask the billing service.", "after_fix")
 
 _CATEGORY = re.compile(r"^(277CA:[A-Z0-9]{1,3}):")
+_ADJUSTMENT = re.compile(r"^(" + "|".join(adjustment_codes.GROUPS) + r")-([A-Z0-9]{1,5})$")
 
 
 def explain(code: str) -> Explanation:
@@ -270,8 +278,20 @@ def explain(code: str) -> Explanation:
     if code.startswith("277CA"):
         return EXPLANATIONS["277CA"]
     if code.startswith("CARC:"):
-        return Explanation(code, "Payment adjustment", "The payer adjusted the payment (see the CARC list).",
+        reason = code.removeprefix("CARC:")
+        return Explanation(code, "Payment adjustment",
+                           _sentence(adjustment_codes.CARC.get(reason, "the payer adjusted the payment (see the "
+                                                                       "CARC list)")),
                            "Read the remittance; ask the billing service if it is unclear.", "no")
+    adjustment = _ADJUSTMENT.match(code)
+    if adjustment:  # a denial reason as a remittance gives it: `CO-197` (group and CARC)
+        group, reason = adjustment.groups()
+        base = explain(f"CARC:{reason}")
+        return replace(base, code=code, meaning=_sentence(adjustment_codes.describe_adjustment(group, reason)))
+    if code.startswith("RARC:") or code in adjustment_codes.RARC:  # a remark (`N54`, `MA130`)
+        remark = code.removeprefix("RARC:")
+        return Explanation(code, "Remark from the payer", _sentence(adjustment_codes.describe_remark(remark)),
+                           "Read it with the adjustment reason it goes with; it says what the payer needs.", "no")
     if ":" in code and error_family(code) in EXPLANATIONS:  # `clearinghouse:http_503`, as alerts name it
         return EXPLANATIONS[error_family(code)]
     return UNKNOWN
@@ -306,10 +326,12 @@ def explain_error(last_error: str) -> Explanation:
 
 
 def claim_explanations(problems: list[str], warnings: list[str], peer_reasons: list[str],
-                       last_error: str | None) -> list[tuple[str, Explanation]]:
-    """What the front desk reads for a claim: each problem, peer reason, last error and warning with its
-    explanation, in that order, each code once."""
+                       last_error: str | None, denial_codes: list[str] | None = None) -> list[tuple[str, Explanation]]:
+    """What the front desk reads for a claim: each problem, the payer's denial reasons (CARC with group,
+    RARC), each peer reason, last error and warning with its explanation, in that order, each code once."""
     found: dict[str, Explanation] = {}
+    for code in denial_codes or []:
+        found.setdefault(code, explain(code))
     for code in problems:
         found.setdefault(code, explain(code))
     for reason in peer_reasons:

@@ -24,6 +24,8 @@ COLUMNS = (
     "claim_id", "session_id", "event_id", "date_of_service", "payer", "coverage_kind", "therapist_id", "route",
     "status", "submission_no", "lines", "units", "total_charge", "amount_paid", "balance_due", "diagnosis_codes",
     "reason_codes", "peer_reference", "created_at", "status_changed_at",
+    # from the payer's remittances (835)
+    "payer_paid", "payer_adjusted", "patient_responsibility", "payer_claim_number", "paid_on", "denial_codes",
 )
 CLIENT_COLUMNS = ("client_id", "client_last_name", "client_first_name", "client_date_of_birth", "member_id")
 FORMATS = ("csv", "jsonl")
@@ -54,6 +56,10 @@ def claim_row(claim: Claim, event: dict[str, Any] | None = None) -> dict[str, st
         "diagnosis_codes": "|".join(bill.get("diagnosis_codes") or []),
         "reason_codes": "|".join(claim_reason_codes(claim)), "peer_reference": claim.peer_reference or "",
         "created_at": _when(claim.created_at), "status_changed_at": _when(claim.status_changed_at),
+        "payer_paid": _money(claim.paid_amount), "payer_adjusted": _money(claim.adjusted_amount),
+        "patient_responsibility": _money(claim.patient_responsibility),
+        "payer_claim_number": claim.payer_claim_number or "", "paid_on": claim.paid_on or "",
+        "denial_codes": "|".join(r.get("code", "") for r in claim.denial_reasons),
     }
     if event is not None:
         client: dict[str, Any] = event["client"] if isinstance(event.get("client"), dict) else {}

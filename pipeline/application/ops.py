@@ -17,6 +17,7 @@ from pipeline.application.evaluate import evaluate
 from pipeline.application.ingest import Outcome, receive
 from pipeline.application.ports import ClaimLedger, QueueMonitor, Refused, StepSender
 from pipeline.application.reason_codes import claim_reason_codes
+from pipeline.application.receivables import accounts_receivable
 from pipeline.application.stages import claim_index
 from pipeline.application.statements import has_statement
 from pipeline.application.steps import SUBMISSION_STEP, VALIDATE
@@ -185,7 +186,8 @@ def summary(ledger: ClaimLedger, queues: QueueMonitor, *, today: date | None = N
         {"claim_id": c.claim_id, "status": c.status, "date_of_service": c.date_of_service,
          "age_days": (today - date.fromisoformat(c.date_of_service)).days}
         for c in ledger.get_many(open_ids)
-        if c.date_of_service and c.status != "accepted" and c.route in ("direct_billing", "courtesy_submission")
+        if c.date_of_service and c.status not in ("accepted", "paid")
+        and c.route in ("direct_billing", "courtesy_submission")
         and (today - date.fromisoformat(c.date_of_service)).days > TIMELY_FILING_WARNING_DAYS
     ]
     return {
@@ -270,7 +272,7 @@ def amend(ledger: ClaimLedger, claim_id: str, patch: dict[str, Any], *, source: 
         return check_amendment(claim, {}, patch)[2] or AmendResult(False, claim_id)
     if claim.status not in (*RESUBMITTABLE_STATUSES, "received"):
         return AmendResult(False, claim_id, message=f"a claim in status {claim.status} cannot be amended in "
-                           "place; only received, needs_attention, rejected and failed claims can")
+                           "place; only received, needs_attention, rejected, failed and denied claims can")
     event, merged, refused = check_amendment(claim, ledger.event_document(claim_id), patch)
     if refused is not None or event is None:
         return refused or AmendResult(False, claim_id)
@@ -279,6 +281,54 @@ def amend(ledger: ClaimLedger, claim_id: str, patch: dict[str, Any], *, source: 
                                 source=source, by=by):
         return AmendResult(False, claim_id, message="the claim changed status meanwhile; try again")
     return AmendResult(True, claim_id, changed=changed, message="amended; resubmit it to apply")
+
+
+# corrected and void claims ------------------------------------------------------------------------------
+CORRECTABLE_STATUSES = ("paid", "denied", "accepted")
+FREQUENCY = {"replacement": "7", "void": "8"}
+
+
+def correct(ledger: ClaimLedger, claim_id: str, send: StepSender, *, kind: str,
+            patch: dict[str, Any] | None = None, source: str, by: str | None = None) -> AmendResult:
+    """Send a replacement (frequency 7, optionally with amended data) or a void (8) of a claim the payer
+    adjudicated, quoting its claim number (REF*F8), through the same exactly-once submission path under the
+    next submission number. Refused when the payer has given no claim number yet (then a fixed claim goes
+    as a new original: `resubmit`)."""
+    claim = ledger.get(claim_id)
+    if claim is None:
+        return AmendResult(False, claim_id, message="no such claim")
+    if claim.route != "direct_billing":
+        return AmendResult(False, claim_id, message="only claims sent to the clearinghouse can be corrected "
+                           "or voided")
+    if not claim.payer_claim_number:
+        return AmendResult(False, claim_id, message="the payer has not given this claim a claim number yet (no "
+                           "remittance): there is nothing to correct or void; a rejected or failed claim is "
+                           "fixed and resubmitted as a new original")
+    if claim.status not in CORRECTABLE_STATUSES:
+        return AmendResult(False, claim_id, message=f"a claim in status {claim.status} cannot be "
+                           f"{'voided' if kind == 'void' else 'corrected'}; only {', '.join(CORRECTABLE_STATUSES)}"
+                           " claims can")
+    if claim.frequency_code == "8":
+        return AmendResult(False, claim_id, message="this claim was voided")
+    event: SessionCompleted | None = None
+    merged: dict[str, Any] = {}
+    if patch:
+        event, merged, refused = check_amendment(claim, ledger.event_document(claim_id), patch)
+        if refused is not None or event is None:
+            return refused or AmendResult(False, claim_id)
+    if not ledger.resubmit(claim_id, source=source, by=by, frequency_code=FREQUENCY[kind],
+                           statuses=CORRECTABLE_STATUSES):
+        return AmendResult(False, claim_id, message="the claim changed status meanwhile; try again")
+    changed: list[str] = []
+    if event is not None and patch:
+        changed = sorted(patch)
+        ledger.replace_event(claim_id, merged, index=claim_index(event, claim_id), changed=changed, source=source,
+                             by=by)
+    send(VALIDATE, claim_id)
+    what = "a void" if kind == "void" else "a corrected claim"
+    return AmendResult(True, claim_id, changed=changed,
+                       message=f"{what} of payer claim {claim.payer_claim_number} is on its way "
+                               f"(submission #{claim.submission_no + 1})")
 
 
 # dry run ----------------------------------------------------------------------------------------------
@@ -412,7 +462,8 @@ def replay_refused(ledger: ClaimLedger, refused_id: str, send: StepSender,
 
 
 
-def daily_summary(ledger: ClaimLedger, queues: QueueMonitor, *, now: float | None = None) -> dict[str, Any]:
+def daily_summary(ledger: ClaimLedger, queues: QueueMonitor, *, now: float | None = None,
+                  timely_filing_warning_days: int = 150) -> dict[str, Any]:
     """The day in numbers for the billing person (no patient data): what reached a final status in the
     last 24 hours, what still needs a person, and what is late."""
     now = time.time() if now is None else now
@@ -427,6 +478,10 @@ def daily_summary(ledger: ClaimLedger, queues: QueueMonitor, *, now: float | Non
             f"{c.status}: {code}" for c in today if c.status in ("failed", "rejected")
             for code in claim_reason_codes(c) or ["unknown"])),
         "past_timely_filing_warning": [x["claim_id"] for x in full["past_timely_filing_warning"]],
+        "timely_filing_risk": [x["claim_id"] for x in accounts_receivable(
+            ledger.get_many(ledger.claim_ids(route="direct_billing")), today=datetime.fromtimestamp(now, UTC).date(),
+            warning_days=timely_filing_warning_days)["timely_filing"]["claims"]],
+        "remitted_last_24h": dict(Counter(c.status for c in today if c.status in ("paid", "denied"))),
         "refused_events": full["refused_events"],
         "dead_messages": sum(q["dead"] for q in full["queues"]),
     }

@@ -131,8 +131,11 @@ class ClaimLedger(Protocol):
         """An amendment: only for claims that are not on their way to, or at, a peer."""
         ...
 
-    def resubmit(self, claim_id: str, *, source: str, by: str | None = None, anyway: bool = False) -> bool:
-        """Back to `received` under the next submission number (after a definite no, or new data)."""
+    def resubmit(self, claim_id: str, *, source: str, by: str | None = None, anyway: bool = False,
+                 frequency_code: str = "1", statuses: Iterable[str] = ...) -> bool:
+        """Back to `received` under the next submission number (after a definite no, or new data): a new
+        original (`1`), or a replacement (`7`) or void (`8`) of what the payer adjudicated; only from
+        `statuses` (default: the resubmittable ones)."""
         ...
 
     def resume_submission(self, claim_id: str, *, source: str, by: str | None = None) -> bool:
@@ -206,6 +209,16 @@ class ClaimLedger(Protocol):
 
     def mark_replayed(self, refused_id: str, outcome: str) -> None: ...
 
+    def post_once(self, claim_id: str, posting_key: str, remittance_id: str, expected: Iterable[str], to: str, *,
+                  kind: str, fields: dict[str, Any], **detail: Any) -> tuple[bool, str]:
+        """A remittance's decision applied at most once per posting key, with the status change:
+        (True, previous status) or (False, `posted:<remittance id>` | the claim's status | '')."""
+        ...
+
+    def posted_by(self, posting_key: str) -> str | None:
+        """The remittance that posted this key, if any."""
+        ...
+
 
 # moving a claim on ------------------------------------------------------------------------------------
 class StepSender(Protocol):
@@ -252,6 +265,24 @@ class PeerAnswer:
     raw: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class RemittanceFile:
+    """One 835 file as the clearinghouse delivers it: its id there, the raw X12 text, its place in the feed."""
+
+    source_id: str
+    x12: str
+    cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class RemittanceBatch:
+    """What a fetch brought: the files, oldest first, and the cursor to fetch from next time."""
+
+    files: list[RemittanceFile]
+    cursor: str | None
+    has_more: bool = False
+
+
 class ClearinghousePort(Protocol):
     name: str
 
@@ -261,6 +292,58 @@ class ClearinghousePort(Protocol):
 
     def lookup(self, idempotency_key: str) -> PeerAnswer | None:
         """What happened to this key: None when the peer never took it."""
+        ...
+
+    def remittances(self, cursor: str | None) -> RemittanceBatch:
+        """The remittance files (835) the clearinghouse has after `cursor` (None: from the start), oldest
+        first; the batch's cursor is where to go on from. Raises PeerUnavailable (retry) or PeerRefused."""
+        ...
+
+
+@dataclass(frozen=True)
+class StoredRemittance:
+    """A remittance file as the pipeline keeps it, and what posting it did to each of its claims."""
+
+    remittance_id: str
+    source_id: str
+    received_at: float
+    x12: str
+    status: str  # received | posted | partly_posted | invalid
+    deliveries: int = 1  # how often the same file was delivered
+    errors: list[str] = field(default_factory=list)
+    claims: list[dict[str, Any]] = field(default_factory=list)  # one entry per CLP loop
+    summary: dict[str, Any] = field(default_factory=dict)  # trace number, payment amount and date, payer
+
+    def overview(self) -> dict[str, Any]:
+        outcomes = [c.get("outcome") for c in self.claims]
+        return {"remittance_id": self.remittance_id, "source_id": self.source_id, "received_at": self.received_at,
+                "status": self.status, "deliveries": self.deliveries, **self.summary, "claims": len(self.claims),
+                "posted": outcomes.count("posted"), "unmatched": outcomes.count("unmatched"),
+                "errors": self.errors}
+
+
+class RemittanceStore(Protocol):
+    """Remittance files as received (each kept once, whatever how often delivered) and the feed cursor."""
+
+    def cursor(self) -> str | None: ...
+
+    def set_cursor(self, cursor: str) -> None: ...
+
+    def keep(self, *, x12: str, source_id: str) -> tuple[str, bool]:
+        """Keep a file once by its content: (remittance id, whether it is new)."""
+        ...
+
+    def get(self, remittance_id: str) -> StoredRemittance | None: ...
+
+    def all(self) -> list[StoredRemittance]:
+        """Every file, oldest first; their `x12` may be left out (`get` has it)."""
+        ...
+
+    def unposted(self) -> list[str]: ...
+
+    def record(self, remittance_id: str, *, status: str, errors: list[str], claims: list[dict[str, Any]],
+               summary: dict[str, Any]) -> None:
+        """What posting did; a file no longer `received` or `partly_posted` leaves the unposted set."""
         ...
 
 

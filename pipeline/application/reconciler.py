@@ -13,8 +13,9 @@ import time
 
 import structlog
 
+from pipeline.application.receivables import alert_timely_filing
 from pipeline.application.stages import Deps, dispatch
-from pipeline.application.steps import ASSEMBLE, ROUTE, SUBMISSION_STEP, VALIDATE
+from pipeline.application.steps import ASSEMBLE, FETCH_REMITTANCES, ROUTE, SUBMISSION_STEP, VALIDATE
 
 log = structlog.get_logger(__name__)
 
@@ -56,13 +57,56 @@ def reconcile_once(deps: Deps, *, older_than_s: float, now: float | None = None)
     return redriven
 
 
-def run_forever(deps: Deps, *, older_than_s: float, every_s: float = 15.0) -> None:
+class RemittanceTicker:
+    """Asks the workers for a pass over the clearinghouse's remittances every `every_s` seconds (0: never),
+    the first `every_s` after it starts."""
+
+    def __init__(self, deps: Deps, every_s: float, *, started: float | None = None) -> None:
+        self.deps, self.every_s = deps, every_s
+        self.last = time.monotonic() if started is None else started
+
+    def tick(self, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        if self.every_s <= 0 or self.deps.remittances is None or now - self.last < self.every_s:
+            return False
+        self.deps.send(FETCH_REMITTANCES, "")
+        self.last = now
+        return True
+
+
+TIMELY_FILING_CHECK_S = 3600.0
+
+
+def check_timely_filing(deps: Deps) -> list[str]:
+    """Alert once per claim nearing the timely-filing limit (see `receivables.alert_timely_filing`)."""
+    announced = alert_timely_filing(deps.ledger, deps.alerts, today=deps.now().date(),
+                                    warning_days=deps.timely_filing_warning_days)
+    if announced:
+        log.warning("reconciler.timely_filing_risk", count=len(announced), claim_ids=announced[:50])
+    return announced
+
+
+def run_forever(deps: Deps, *, older_than_s: float, every_s: float = 15.0, remittance_every_s: float = 0.0) -> None:
     from pipeline.application.monthly_statements import run_if_due
 
+    ticker = RemittanceTicker(deps, remittance_every_s)
+    next_pass = next_filing_check = 0.0
     while True:
         try:
-            reconcile_once(deps, older_than_s=older_than_s)
-            run_if_due(deps, now=time.time())
-        except Exception:  # keep going: the next pass tries again
-            log.exception("reconciler.pass_failed")
-        time.sleep(every_s)
+            ticker.tick()
+        except Exception:  # keep going: the next tick tries again
+            log.exception("reconciler.remittance_tick_failed")
+        if time.monotonic() >= next_filing_check:
+            try:
+                check_timely_filing(deps)
+            except Exception:  # keep going: the next check tries again
+                log.exception("reconciler.timely_filing_check_failed")
+            next_filing_check = time.monotonic() + TIMELY_FILING_CHECK_S
+        if time.monotonic() >= next_pass:
+            try:
+                reconcile_once(deps, older_than_s=older_than_s)
+                run_if_due(deps, now=time.time())
+            except Exception:  # keep going: the next pass tries again
+                log.exception("reconciler.pass_failed")
+            next_pass = time.monotonic() + every_s
+        time.sleep(min(1.0, every_s, remittance_every_s or every_s))

@@ -28,6 +28,7 @@ from pipeline.application.ports import (
     MetricsPort,
     PeerAnswer,
     QueueMonitor,
+    RemittanceStore,
     StatementMailer,
     StepSender,
 )
@@ -67,6 +68,7 @@ class Deps:
     billing_service: BillingServicePort | None = None
     alerts: AlertPort | None = None
     metrics: MetricsPort | None = None
+    remittances: RemittanceStore | None = None
     mailer: StatementMailer | None = None  # None: statements are not e-mailed (no SMTP server configured)
     queues: QueueMonitor = lambda: []  # queue depths, for ops
     in_flight: InFlight = lambda: set()  # claims a queued or running message covers, for the reconciler
@@ -74,6 +76,7 @@ class Deps:
     lease_s: float = 60.0
     staff: StaffStore | None = None  # named accounts, sessions, tokens, the audit log (ops entry points)
     ack_wait_s: float = 7 * 86400  # a claim the peer took but never decided is `failed` after this
+    timely_filing_warning_days: int = 150  # a claim not paid this long after its date of service is flagged
 
 
 def _event(deps: Deps, claim_id: str) -> SessionCompleted:
@@ -250,7 +253,9 @@ def submit_direct(deps: Deps, claim_id: str) -> None:
         try:
             x12 = render_837p(_event(deps, claim_id), deps.practice, _decision(claim),
                               interchange_control_number=claim.control_number,
-                              group_control_number=claim.control_number, created_at=_prepared_at(claim))
+                              group_control_number=claim.control_number, created_at=_prepared_at(claim),
+                              frequency_code=claim.frequency_code,
+                              payer_claim_number=claim.payer_claim_number if claim.frequency_code != "1" else None)
         except ValueError as exc:  # the messages name fields, never patient data
             raise DocumentError(f"the 837P could not be built: {exc}") from None
         deps.ledger.keep_document(claim_id, f"837P sent under {claim.idempotency_key}", x12)
@@ -356,7 +361,7 @@ def _earlier_submission(deps: Deps, claim: Claim, peer_name: str,
     """A resubmission first asks the peer about the claim's earlier keys: a submission whose retries ran out
     may have been taken without its answer ever arriving. One the peer took and did not reject is the
     claim's submission; sending the claim again would bill it twice."""
-    for n in range(claim.submission_no - 1, 0, -1):
+    for n in range(claim.submission_no - 1, claim.remitted_submission_no or 0, -1):  # not one the payer decided
         key = f"{claim.claim_id}-{n}"
         try:
             answer = lookup(key)

@@ -41,7 +41,8 @@ MAX_POINTERS = 4
 MAX_MODIFIERS = 4
 MAX_CONTROL_NUMBER = 999_999_999
 MAX_CLAIM_ID_LENGTH = 20
-SUPPORTED_FREQUENCY_CODES = ("1",)
+SUPPORTED_FREQUENCY_CODES = ("1", "7", "8")  # original, replacement of a prior claim, void of a prior claim
+PAYER_CLAIM_NUMBER = 50  # REF02 of REF*F8
 TRANSACTION_SET_CONTROL_NUMBER = "0001"
 
 def format_amount(amount: Decimal) -> str:
@@ -140,9 +141,13 @@ def render_837p(
     group_control_number: int,
     created_at: datetime,
     frequency_code: str = "1",
+    payer_claim_number: str | None = None,
     usage: str | None = None,
 ) -> str:
     """One interchange holding one 837P claim for a `direct_billing` decision.
+
+    A replacement (`frequency_code` 7) or a void (8) of a claim the payer adjudicated carries the payer's
+    claim control number (CLP07 of its 835) in `REF*F8`; an original (1) carries none.
 
     Raises ValueError when the decision is not `direct_billing`, has no superbill, or when the
     data cannot make a well-formed claim (for example a missing referral or prescription).
@@ -155,8 +160,12 @@ def render_837p(
     if frequency_code not in SUPPORTED_FREQUENCY_CODES:
         raise ValueError(
             f"claim frequency code {frequency_code!r} is not supported (only "
-            f"{', '.join(SUPPORTED_FREQUENCY_CODES)}: original claims)"
+            f"{', '.join(SUPPORTED_FREQUENCY_CODES)}: original, replacement, void)"
         )
+    if frequency_code == "1" and payer_claim_number:
+        raise ValueError("an original claim (frequency code 1) carries no payer claim number")
+    if frequency_code != "1" and not payer_claim_number:
+        raise ValueError(f"a claim with frequency code {frequency_code} needs the payer claim number (REF*F8)")
     isa13 = _control_number(interchange_control_number, "interchange control number")
     gs06 = _control_number(group_control_number, "group control number")
     usage_indicator = practice.clearinghouse.usage if usage is None else usage
@@ -324,6 +333,8 @@ def render_837p(
             "Y",
             "Y",
         ),
+        *([_segment("REF", "F8", identifier(payer_claim_number, "payer claim number", PAYER_CLAIM_NUMBER))]
+          if payer_claim_number else []),
         _segment("REF", "9F", limited_identifier(referral.referral_number, "referral number", REFERRAL_NUMBER)),
         _segment(
             "HI",

@@ -221,3 +221,28 @@ def validate_837p(text: str) -> X12Report:
     """Validate one X12 interchange (an 837P 005010X222A1) with pyx12; safe from any thread."""
     with _LOCK:
         return _run_pyx12(text)
+
+
+def _functional_group(text: str) -> tuple[str, str]:
+    """GS01 and GS08 (functional identifier, version) of an interchange, read with the ISA's separators."""
+    stripped = text.lstrip()
+    if not stripped.startswith("ISA") or len(stripped) < 106:
+        return "", ""
+    element, terminator = stripped[3], stripped[105]
+    for raw in stripped.split(terminator)[1:3]:
+        parts = raw.strip().split(element)
+        if parts[0] == "GS":
+            return (parts[1] if len(parts) > 1 else ""), (parts[8] if len(parts) > 8 else "")
+    return "", ""
+
+
+def validate_835(text: str) -> X12Report:
+    """Validate one X12 interchange as an 835 (005010X221A1) with pyx12; safe from any thread.
+
+    pyx12 picks its map from GS08, so an interchange of another kind is refused before it is walked."""
+    functional_id, version = _functional_group(text)
+    if (functional_id, version) != ("HP", "005010X221A1"):
+        return X12Report(ok=False, errors=[f"not an 835 005010X221A1 interchange (GS01 {functional_id!r}, "
+                                           f"GS08 {version!r})"])
+    with _LOCK:
+        return _run_pyx12(text)

@@ -97,6 +97,9 @@ class Stack:
             "SUPERBILL_SUBMIT_MIN_BACKOFF_MS": "300",
             "SUPERBILL_SUBMIT_MAX_BACKOFF_MS": "3000",
             "SUPERBILL_LOG_LEVEL": "INFO",
+            # a reconciler process started on the stack fetches no remittances unless asked (the demo's own
+            # reconciler fetches every second)
+            "SUPERBILL_REMITTANCE_POLL": "0",
             "PYTHONUNBUFFERED": "1",
             # the sandbox mail server: statements are e-mailed to it (plain SMTP on loopback only)
             "SUPERBILL_SMTP_HOST": "127.0.0.1",
@@ -168,6 +171,19 @@ class Stack:
     def receipts(self) -> dict[str, int]:
         return dict(requests.get(self.sandbox_url + "/_sandbox/receipts", timeout=10).json())
 
+    def wait_settled(self, claim_ids: list[str], timeout_s: float) -> bool:
+        """`wait_final`, and every direct-billing claim the payer took also paid or denied (its 835 in)."""
+        ledger = self.ledger()
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            claims = ledger.get_many(claim_ids)
+            if len(claims) == len(claim_ids) and all(
+                    c.status in FINAL_STATUSES and not (c.route == "direct_billing" and c.status == "accepted")
+                    for c in claims):
+                return self.wait_final(claim_ids, max(0.0, deadline - time.monotonic()))
+            time.sleep(0.2)
+        return False
+
     def mail(self) -> dict[str, Any]:
         """What the sandbox mail server took: `messages`, `by_message_id`, `transactions`, ..."""
         return dict(requests.get(self.sandbox_url + "/_sandbox/mail", timeout=10).json())
@@ -231,8 +247,9 @@ def run_demo(*, events: str | None, faults: str, as_json: bool, timeout_s: float
                                 "errors": answer.get("errors") or [answer.get("error")]})
                 _say(as_json, f"  {name}: {response.status_code} refused")
         claim_ids = list(dict.fromkeys(claim_ids))
-        _say(as_json, f"waiting for {len(claim_ids)} claim(s) to reach a final status ...")
-        done = pipeline.wait_final(claim_ids, timeout_s)
+        _say(as_json, f"waiting for {len(claim_ids)} claim(s) to reach a final status, and for the payer's "
+                      "remittances of the direct claims ...")
+        done = pipeline.wait_settled(claim_ids, timeout_s)
         receipts = pipeline.receipts()
         claims = pipeline.ledger().get_many(claim_ids)
         rows = [{**c.summary(), "peer_receipts": receipts.get(c.claim_id, 0),
@@ -272,18 +289,23 @@ def _print_kept(pipeline: Stack) -> None:
 
 
 def _start_reconciler(pipeline: Stack) -> None:
-    from pipeline.application.reconciler import reconcile_once
+    from pipeline.application.reconciler import RemittanceTicker, reconcile_once
     from pipeline.entrypoints import runtime
 
     os.environ.update({k: v for k, v in pipeline.env().items() if k.startswith(("SUPERBILL_", "REDIS_"))})
     runtime.connect(pipeline.redis_url)
     deps = runtime.deps()
+    ticker = RemittanceTicker(deps, every_s=1.0)  # the payer's remittances, fetched by the worker
 
     def loop() -> None:
+        passes = 0
         while True:
-            time.sleep(5)
+            time.sleep(1)
+            passes += 1
             try:
-                reconcile_once(deps, older_than_s=20)
+                ticker.tick()
+                if passes % 5 == 0:
+                    reconcile_once(deps, older_than_s=20)
             except Exception:  # noqa: S112 - the demo's reconciler keeps trying
                 continue
 
@@ -299,6 +321,10 @@ def _print_table(rows: list[dict[str, Any]], refused: list[dict[str, Any]]) -> N
     print(f"{'session':<26} {'claim':<21} {'route':<20} {'status':<16} {'receipts':>8}  problems / reasons")
     for r in rows:
         why = ", ".join(r["problems"]) or "; ".join(r["peer_reasons"]) or (r["last_error"] or "")
+        if r.get("status") == "paid":
+            why = f"paid {r['paid_amount']}"
+        elif r.get("denial_codes"):
+            why = "denied: " + ", ".join(r["denial_codes"])
         print(f"{r['session_id']:<26} {r['claim_id']:<21} {r['route'] or '-':<20} {r['status']:<16} "
               f"{r['peer_receipts']:>8}  {why}")
     for r in refused:

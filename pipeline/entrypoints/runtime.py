@@ -22,6 +22,7 @@ from pipeline.adapters.metrics import LedgerMetrics
 from pipeline.adapters.queue_stats import claims_in_flight, queue_stats
 from pipeline.adapters.redis_client import connect as connect_redis
 from pipeline.adapters.redis_ledger import Ledger
+from pipeline.adapters.redis_remittances import RedisRemittances
 from pipeline.adapters.redis_server import resolve_redis_url
 from pipeline.adapters.redis_staff import RedisStaffStore
 from pipeline.adapters.smtp_mailer import SmtpMailer
@@ -78,10 +79,12 @@ def build_deps(settings: Settings, url: str) -> Deps:
             token=settings.billing_service_token, timeout_s=timeout)),
         alerts=HttpAlerts(settings.alert_url, timeout_s=timeout) if settings.alert_url else None,
         metrics=LedgerMetrics(ledger),
+        remittances=RedisRemittances(client, prefix=ledger.prefix),
         queues=functools.partial(queue_stats, client),
         in_flight=functools.partial(claims_in_flight, client),
         lease_s=LEASE_S,
         staff=RedisStaffStore(client),
+        timely_filing_warning_days=settings.timely_filing_warning_days,
         mailer=_mailer(settings),
     )
 

@@ -4,6 +4,7 @@ Peer routes (faults apply to these):
 
 - ``POST /clearinghouse/v1/claims`` (raw 837P), ``GET /clearinghouse/v1/claims/by-key/{key}``
 - ``POST /billing/v1/superbills`` (JSON), ``GET /billing/v1/superbills/by-key/{key}``
+- ``GET /clearinghouse/v1/remittances?after=<cursor>&limit=<n>``: the 835 files written since the cursor
 
 Every peer call needs ``Authorization: Bearer <token>`` with that peer's token (``PeerTokens``: by default
 ``sandbox``, the pipeline's default; ``superbill sandbox`` reads ``SUPERBILL_CLEARINGHOUSE_TOKEN`` and
@@ -12,7 +13,9 @@ Every peer call needs ``Authorization: Bearer <token>`` with that peer's token (
 
 Control routes (never faulted): ``GET /_sandbox/receipts``, ``GET /_sandbox/submissions``,
 ``GET|PUT /_sandbox/faults``, ``POST /_sandbox/reset``, ``GET /healthz``; with the sandbox mail server
-(``smtp``): ``GET /_sandbox/mail``, ``PUT /_sandbox/mail/faults``, ``POST /_sandbox/mail/reset``.
+(``smtp``): ``GET /_sandbox/mail``, ``PUT /_sandbox/mail/faults``, ``POST /_sandbox/mail/reset``;
+``POST /_sandbox/remittances/reverse`` (``{"claim_id": ...}``: take its last payment back in the next 835),
+``POST /_sandbox/remittances/redeliver`` (``{"remittance_id": ...}``: deliver an 835 a second time).
 """
 
 from __future__ import annotations
@@ -171,6 +174,19 @@ def create_app(faults: Faults | None = None, *, validate_837p: Validator | None 
     @app.get("/billing/v1/superbills/by-key/{idempotency_key:path}")
     def superbill_by_key(request: Request, idempotency_key: str) -> JSONResponse:
         return calls.get("billing_service", request, idempotency_key, billing.status)
+
+    @app.get("/clearinghouse/v1/remittances")
+    def remittance_feed(request: Request, after: str | None = None, limit: int = 100) -> JSONResponse:
+        return calls.get("clearinghouse", request, f"remittances:{after}",
+                         lambda _key: clearinghouse.remittances(after, limit))
+
+    @app.post("/_sandbox/remittances/reverse")
+    def reverse(payload: JSONDict = Body(...)) -> JSONResponse:  # noqa: B008
+        return _json(clearinghouse.reverse(str(payload.get("claim_id"))))
+
+    @app.post("/_sandbox/remittances/redeliver")
+    def redeliver(payload: JSONDict = Body(...)) -> JSONResponse:  # noqa: B008
+        return _json(clearinghouse.redeliver(str(payload.get("remittance_id"))))
 
     @app.get("/_sandbox/receipts")
     def receipts() -> dict[str, int]:

@@ -1,8 +1,15 @@
-"""The sandbox clearinghouse: takes an 837P, answers with a 999 and a 277CA.
+"""The sandbox clearinghouse: takes an 837P, answers with a 999 and a 277CA, and later with an 835.
 
 A file the 999 rejects is received but not taken: it counts for nothing and its
 idempotency key stays free. A file the 999 accepts is taken once per idempotency key; its
 277CA is accepted, rejected (``reject_rate``) or pending until a later status poll.
+
+``remit_delay_ms`` after a claim is accepted, the payer's remittance (X12 835) for it can be
+fetched from the remittance feed (``remittances(after=cursor)``): paid in full, underpaid
+(``underpay_rate``, CO-45) or denied (``deny_rate``). A replacement claim (frequency 7) takes the
+earlier payment back (CLP02 22) and is paid anew; a void (8) only takes it back; so does a
+reversal asked for on the control route. Every claim that matured since the last fetch goes
+into one 835 (one check).
 """
 
 from __future__ import annotations
@@ -10,10 +17,12 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Protocol
 
 import structlog
 
+from pipeline.sandbox.era import ClaimOutcome, denied, paid_in_full, read_submitted_claim, render_835, underpaid
 from pipeline.sandbox.state import Answer, ClearinghouseRecord, JSONDict, SandboxState, first_answer_for, utc_now
 from pipeline.sandbox.x12 import claim_ids, fingerprint_text
 
@@ -25,6 +34,15 @@ REJECT_REASONS_277CA: tuple[str, ...] = (
     "A3:33 Subscriber and subscriber id not found",
     "A8:116 Claim submitted to the incorrect payer",
     "A7:145 Entity's specialty/taxonomy code",
+)
+
+# Denials as a payer writes them: CAS group, CARC, and the RARC that customarily goes with it.
+DENIALS: tuple[tuple[str, str, str | None], ...] = (
+    ("CO", "50", "N115"),   # not medically necessary; decision based on a Local Coverage Determination
+    ("CO", "197", "N54"),   # authorization absent; inconsistent with the authorized services
+    ("CO", "96", "N130"),   # non-covered charge; see the plan's benefit documents
+    ("CO", "16", "M51"),    # lacks information; missing/incomplete/invalid procedure code
+    ("PR", "96", "N130"),   # non-covered, billed to the patient (never for a veteran: the pipeline alerts)
 )
 
 UNKNOWN_KEY = {"error": "unknown key"}
@@ -193,3 +211,91 @@ class Clearinghouse:
         )
         self._state.clearinghouse[idempotency_key] = record
         return record
+
+    # remittances ------------------------------------------------------------------------------------------
+    def remittances(self, after: str | None, limit: int = 100) -> Answer:
+        """The 835 files written after the cursor `after` (none: from the start), oldest first.
+
+        Claims whose remittance is due are adjudicated first, all into one new 835."""
+        try:
+            start = int(after) if after not in (None, "") else 0
+        except ValueError:
+            return Answer(400, {"error": "cursor must be one the feed gave"})
+        with self._state.lock:
+            self._mature()
+            items = [r for r in self._state.remittances if r["seq"] > start][:max(1, limit)]
+            cursor = str(items[-1]["seq"]) if items else str(start)
+            more = any(r["seq"] > int(cursor) for r in self._state.remittances)
+            return Answer(200, {
+                "remittances": [{"remittance_id": r["remittance_id"], "cursor": str(r["seq"]), "x12": r["x12"],
+                                 "created_at": r["created_at"]} for r in items],
+                "cursor": cursor, "has_more": more})
+
+    def reverse(self, claim_id: str) -> Answer:
+        """Ask for the claim's last payment to be taken back (CLP02 22) in the next 835."""
+        with self._state.lock:
+            if claim_id not in self._state.payments:
+                return Answer(404, {"error": "no payment to take back for this claim"})
+            if claim_id not in self._state.reversals:
+                self._state.reversals.append(claim_id)
+            return Answer(202, {"claim_id": claim_id, "status": "reversal queued"})
+
+    def redeliver(self, remittance_id: str) -> Answer:
+        """Put an 835 already in the feed in it again, under a new cursor (a duplicate delivery)."""
+        with self._state.lock:
+            found = [r for r in self._state.remittances if r["remittance_id"] == remittance_id]
+            if not found:
+                return Answer(404, {"error": "no such remittance"})
+            self._append(found[0]["remittance_id"], found[0]["x12"])
+            return Answer(202, {"remittance_id": remittance_id, "status": "delivered again"})
+
+    def _append(self, remittance_id: str, x12: str) -> None:
+        seq = len(self._state.remittances) + 1
+        self._state.remittances.append({"seq": seq, "remittance_id": remittance_id, "x12": x12,
+                                        "created_at": utc_now()})
+
+    def _mature(self) -> None:
+        """Adjudicate every accepted claim whose remittance is due; one 835 for all of them. Hold the lock."""
+        state, dice, faults = self._state, self._state.dice, self._state.faults
+        now = self._clock()
+        due = [r for r in state.clearinghouse.values() if not r.remitted
+               and r.decided_ack277ca.get("status") == "accepted"
+               and now >= r.decide_after + faults.remit_delay_ms / 1000.0]
+        outcomes: list[ClaimOutcome] = []
+        for claim_id in state.reversals:
+            outcomes.append(state.payments.pop(claim_id).reversed())
+        state.reversals.clear()
+        for record in sorted(due, key=lambda r: r.submission_id):
+            record.remitted = True
+            claim = read_submitted_claim(record.x12)
+            number = str(record.decided_ack277ca.get("payer_claim_number") or record.submission_id)
+            earlier = state.payments.pop(claim.claim_id, None)
+            if earlier is not None and claim.frequency_code in ("7", "8"):
+                outcomes.append(earlier.reversed())
+            if claim.frequency_code == "8":
+                continue
+            if dice.roll(faults.deny_rate):
+                outcome = denied(claim, number, *self._denial())
+            elif dice.roll(faults.underpay_rate):
+                outcome = underpaid(claim, number)
+            else:
+                outcome = paid_in_full(claim, number)
+            if outcome.paid > 0:
+                state.payments[claim.claim_id] = outcome
+            outcomes.append(outcome)
+        if not outcomes:
+            return
+        remittance_id = state.next_id("ERA")
+        created = datetime.now(UTC)
+        first = outcomes[0].claim
+        x12 = render_835(outcomes, control_number=int(remittance_id.rsplit("-", 1)[1]),
+                         trace_number=f"{100000000 + int(remittance_id.rsplit('-', 1)[1])}", created_at=created,
+                         sender_id="CLEARINGHOUSE", receiver_id="THERAPKNEADS", payee_name=first.provider_name,
+                         payee_npi=first.provider_npi, payer_name=first.payer_name or "VA CCN OPTUM")
+        self._append(remittance_id, x12)
+        if dice.roll(faults.remit_duplicate_rate):
+            self._append(remittance_id, x12)
+        log.info("sandbox.clearinghouse.remittance", remittance_id=remittance_id, claims=len(outcomes))
+
+    def _denial(self) -> tuple[str, str, str | None]:
+        return DENIALS[int(self._state.dice.digits(3)) % len(DENIALS)]

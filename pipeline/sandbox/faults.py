@@ -13,6 +13,10 @@ An empty spec means no faults at all.
 | ``hang_ms`` | how long a ``timeout_rate`` call is held before its answer | 3000 |
 | ``ack_delay_ms`` | how long a pending 277CA stays pending | 0 |
 | ``ack_mode`` | ``immediate``, ``mixed`` (about half pending) or ``poll`` (all pending) | see below |
+| ``deny_rate`` | share of accepted claims the payer denies in its remittance (835): paid 0, a CARC and RARC | 0 |
+| ``underpay_rate`` | share of accepted claims paid less than charged (CO-45) | 0 |
+| ``remit_delay_ms`` | how long after a claim is accepted its remittance (835) can be fetched | 1000 |
+| ``remit_duplicate_rate`` | share of remittance files delivered twice (the same 835 under two cursors) | 0 |
 | ``seed`` | seed of the random source, for reproducible runs | none |
 
 ``ack_mode`` defaults to ``mixed`` when ``ack_delay_ms`` is above 0 and to ``immediate``
@@ -29,8 +33,9 @@ from typing import Literal
 AckMode = Literal["immediate", "mixed", "poll"]
 ACK_MODES: tuple[AckMode, ...] = ("immediate", "mixed", "poll")
 
-_RATE_KEYS = ("error_rate", "timeout_rate", "reject_rate")
-_MS_KEYS = ("latency_ms", "hang_ms", "ack_delay_ms")
+_RATE_KEYS = ("error_rate", "timeout_rate", "reject_rate", "deny_rate", "underpay_rate", "remit_duplicate_rate")
+_MS_KEYS = ("latency_ms", "hang_ms", "ack_delay_ms", "remit_delay_ms")
+DEFAULT_REMIT_DELAY_MS = 1000
 DEFAULT_HANG_MS = 3000
 
 
@@ -46,6 +51,10 @@ class Faults:
     ack_delay_ms: int = 0
     ack_mode: AckMode | None = None
     seed: int | None = None
+    deny_rate: float = 0.0
+    underpay_rate: float = 0.0
+    remit_delay_ms: int = DEFAULT_REMIT_DELAY_MS
+    remit_duplicate_rate: float = 0.0
 
     def __post_init__(self) -> None:
         for key in _RATE_KEYS:

@@ -15,6 +15,7 @@ from typing import Any
 
 import structlog
 
+from pipeline.sandbox.era import ClaimOutcome
 from pipeline.sandbox.faults import Dice, Faults
 
 JSONDict = dict[str, Any]
@@ -43,6 +44,7 @@ class ClearinghouseRecord:
     ack277ca: JSONDict
     decided_ack277ca: JSONDict
     decide_after: float
+    remitted: bool = False  # its remittance (835) was written
 
     def current_body(self) -> JSONDict:
         return {**self.first_answer.body, "ack277ca": dict(self.ack277ca)}
@@ -94,6 +96,9 @@ class SandboxState:
         self.billing: dict[str, BillingRecord] = {}
         self.refused: list[JSONDict] = []
         self._sequences: Counter[str] = Counter()
+        self.remittances: list[JSONDict] = []  # the 835 feed: {"seq", "remittance_id", "x12", "created_at"}
+        self.payments: dict[str, ClaimOutcome] = {}  # claim id -> its last payment not taken back
+        self.reversals: list[str] = []  # claim ids whose last payment the next 835 takes back
 
     def next_id(self, prefix: str) -> str:
         """``CH-000001``, ``BS-000001``...: one sequence per prefix. Hold the lock."""
@@ -116,6 +121,9 @@ class SandboxState:
             self.billing.clear()
             self.refused.clear()
             self._sequences.clear()
+            self.remittances.clear()
+            self.payments.clear()
+            self.reversals.clear()
 
     def receipts(self) -> dict[str, int]:
         """Claim id -> number of distinct idempotency keys taken for it, across both peers."""

@@ -2,7 +2,8 @@
 secrets, no peers configured) it starts an embedded Redis in a throwaway folder, the sandbox peers, a worker
 and the web app, posts the bundled examples through the signed webhook, prints every claim once it is final
 and exits 0, leaving nothing behind. With `--faults error_rate=0.3,timeout_rate=0.1` every submitted claim
-still ends `accepted` with exactly one receipt at the peer."""
+still ends with exactly one receipt at the peer: the courtesy claim `accepted`, the VA claim `paid` by the
+sandbox payer's remittance (835)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.e2e
 
 # bundled example -> (route, final status, receipts at the peer), from pipeline/examples/README.md
 EXPECTED = {
-    "ses_va_direct": ("direct_billing", "accepted", 1),
+    "ses_va_direct": ("direct_billing", "paid", 1),  # accepted, then paid by the payer's 835
     "ses_commercial_courtesy": ("courtesy_submission", "accepted", 1),
     "ses_commercial_statement": ("statement_only", "statement_ready", 0),
     "ses_self_pay": ("statement_only", "statement_ready", 0),

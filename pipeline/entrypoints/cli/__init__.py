@@ -16,6 +16,7 @@ from pipeline.entrypoints.cli import (
     claims,
     events,
     explain,
+    money,
     processes,
     records,
     reports,
@@ -32,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--practice", metavar="FILE",
                         help="practice profile (default: $SUPERBILL_PRACTICE, else config/practice.example.toml)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (check, events, claims, statements, reports, records, processes, users, explain):
+    for group in (check, events, claims, statements, reports, money, records, processes, users, explain):
         group.register(sub)
     return parser
 

@@ -149,6 +149,40 @@ def cmd_claims_amend(args: argparse.Namespace) -> int:
     return EXIT_OK if result.ok else EXIT_REFUSED
 
 
+def cmd_claims_correct(args: argparse.Namespace) -> int:
+    from pipeline.application.ops import correct
+    from pipeline.entrypoints.runtime import send
+
+    deps = runtime_deps(args)
+    patch = None
+    if getattr(args, "file", None):
+        try:
+            patch = json.loads(Path(args.file).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            err(f"{args.file}: not a readable JSON file ({exc})")
+            return EXIT_ERROR
+        if not isinstance(patch, dict):
+            err(f"{args.file}: must be a JSON object such as {{\"prescription\": {{...}}}}")
+            return EXIT_ERROR
+    result = correct(deps.ledger, args.claim_id, send, kind=args.kind, patch=patch, source="cli",
+                     by=terminal_user())
+    if result.ok:
+        audit_from_terminal(deps, "claim.voided" if args.kind == "void" else "claim.corrected",
+                            claim_id=args.claim_id, changed=result.changed or None)
+    if result.message == "no such claim":
+        err(f"no claim {args.claim_id}")
+        return EXIT_ERROR
+    if args.json:
+        print_json(result.__dict__)
+    elif result.ok:
+        print(f"{args.claim_id}: {result.message}" + (f"; changed {', '.join(result.changed)}" if result.changed
+                                                     else ""))
+    else:
+        err(f"{args.claim_id}: not sent. {result.message}")
+        err(*(f"  {e['path']}: {e['message']}" for e in result.errors))
+    return EXIT_OK if result.ok else EXIT_REFUSED
+
+
 def cmd_resubmit(args: argparse.Namespace) -> int:
     from rich.progress import Progress
 
@@ -160,7 +194,7 @@ def cmd_resubmit(args: argparse.Namespace) -> int:
         err("give claim ids or --status, not both")
         return EXIT_ERROR
     if not args.claim_ids and not args.status:
-        err("give claim ids, or --status S (rejected, failed or needs_attention) to pick them")
+        err("give claim ids, or --status S (rejected, failed, needs_attention or denied) to pick them")
         return EXIT_ERROR
     unknown = [c for c in dict.fromkeys(args.claim_ids) if deps.ledger.get(c) is None]
     if unknown:  # a mistyped id stops the whole batch before anything is resubmitted
@@ -228,7 +262,18 @@ def register(sub: Any) -> None:
                    help='e.g. {"prescription": {...}} - sections: prescription, va_referral, client, coverage')
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_claims_amend)
-    p = sub.add_parser("resubmit", help="resubmit rejected, failed or needs_attention claims")
+    p = claims.add_parser("correct", help="send a corrected claim (frequency 7) replacing the one the payer "
+                          "adjudicated, optionally with amended data")
+    p.add_argument("claim_id")
+    p.add_argument("--file", metavar="AMENDMENT.json",
+                   help='sections to change first, as for `claims amend`, e.g. {"va_referral": {...}}')
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_claims_correct, kind="replacement")
+    p = claims.add_parser("void", help="void (frequency 8) a claim the payer adjudicated")
+    p.add_argument("claim_id")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_claims_correct, kind="void")
+    p = sub.add_parser("resubmit", help="resubmit rejected, failed, needs_attention or denied claims")
     p.add_argument("claim_ids", nargs="*", metavar="ID")
     add_filters(p, status_help="pick every claim in this status")
     p.add_argument("--dry-run", action="store_true", help="list what would be resubmitted")

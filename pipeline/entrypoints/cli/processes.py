@@ -78,12 +78,13 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     from pipeline.application.reconciler import reconcile_once, run_forever
 
     deps = runtime_deps(args)
-    older = load_settings().reconcile_after_s if args.older_than is None else args.older_than
+    settings = load_settings()
+    older = settings.reconcile_after_s if args.older_than is None else args.older_than
     if args.once:
         redriven = reconcile_once(deps, older_than_s=older)
         print(f"re-drove {len(redriven)} claim(s)" + (": " + ", ".join(redriven) if redriven else ""))
         return EXIT_OK
-    run_forever(deps, older_than_s=older, every_s=args.every)
+    run_forever(deps, older_than_s=older, every_s=args.every, remittance_every_s=settings.remittance_poll_s)
     return EXIT_OK
 
 

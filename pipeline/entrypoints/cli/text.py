@@ -48,6 +48,10 @@ def claims_table(rows: list[dict[str, Any]]) -> str:
     out = [header, "-" * len(header)]
     for r in rows:
         why = ", ".join(r["problems"]) or "; ".join(r.get("peer_reasons") or []) or (r.get("last_error") or "")
+        if r.get("denial_codes"):
+            why = "denied: " + ", ".join(r["denial_codes"])
+        elif r.get("paid_amount") is not None and r["status"] == "paid":
+            why = f"paid {r['paid_amount']}"
         who = f"{r['client']['name']} ({r['client']['date_of_birth']})  " if r.get("client") else ""
         out.append(f"{r['claim_id']:<22} {r['session_id'][:26]:<26} {r['status']:<16} {r['route'] or '-':<20} "
                    f"{r['date_of_service'] or '-':<10} {(r['payer'] or '-')[:18]:<18} {who}{why}")
@@ -78,9 +82,11 @@ def claim_text(c: dict[str, Any], zone: tzinfo | None = None) -> str:
     if c.get("client"):
         who = c["client"]
         lines.append(f"client: {who['name']}, born {who['date_of_birth']}, member id {who['member_id'] or '-'}")
+    lines += payment_lines(c)
     lines += _findings("problems", c["problems"]) + _findings("warnings", c["warnings"])
     found = explanations.claim_explanations([p["code"] for p in c["problems"]], [w["code"] for w in c["warnings"]],
-                                            c.get("peer_reasons") or [], c.get("last_error"))
+                                            c.get("peer_reasons") or [], c.get("last_error"),
+                                            [r["code"] for r in c.get("denial_reasons") or []])
     if found:
         lines.append("what to do:")
         for code, e in found:
@@ -92,6 +98,19 @@ def claim_text(c: dict[str, Any], zone: tzinfo | None = None) -> str:
         detail = " ".join(f"{k}={v}" for k, v in extra.items())
         lines.append(f"  {_when(e['at'], zone)}  {e['kind']:<24} {detail}")
     return "\n".join(lines)
+
+
+def payment_lines(c: dict[str, Any]) -> list[str]:
+    """What the payer's remittances said about the claim."""
+    if not c.get("remittance_ids"):
+        return []
+    lines = [f"payment: paid {c.get('paid_amount') or '0.00'}, adjusted {c.get('adjusted_amount') or '0.00'}, "
+             f"patient responsibility {c.get('patient_responsibility') or '0.00'}; payer claim "
+             f"{c.get('payer_claim_number') or '-'}, check/EFT {c.get('payment_trace') or '-'} on "
+             f"{c.get('paid_on') or '-'} (remittances {', '.join(c['remittance_ids'])})"]
+    if c.get("denial_reasons"):
+        lines += ["denied because:"] + [f"  - {r['code']}: {r['text']}" for r in c["denial_reasons"]]
+    return lines
 
 
 def summary_text(s: dict[str, Any]) -> str:
@@ -121,5 +140,10 @@ def daily_summary_text(d: dict[str, Any]) -> str:
     lines += [f"  {n} x {reason}" for reason, n in d["failures_last_24h_by_reason"].items()]
     late = d["past_timely_filing_warning"]
     lines.append(f"  past the 30-day filing warning: {len(late)}" + (f" ({', '.join(late[:10])})" if late else ""))
+    risk = d.get("timely_filing_risk") or []
+    lines.append(f"  not paid and near the 180-day filing limit: {len(risk)}" + (f" ({', '.join(risk[:10])})"
+                                                                               if risk else ""))
+    remitted = ", ".join(f"{n} {status}" for status, n in sorted((d.get("remitted_last_24h") or {}).items()))
+    lines.append(f"  remittances posted in the last 24 hours: {remitted or 'none'}")
     lines.append(f"  refused events: {d['refused_events']}; dead messages: {d['dead_messages']}")
     return "\n".join(lines)

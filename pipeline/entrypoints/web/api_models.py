@@ -143,6 +143,44 @@ class ReplayAnswer(_Body):
     status: str
 
 
+class RemittanceRow(_Body):
+    """One remittance file (835) received: its payment and what posting it did."""
+
+    remittance_id: str
+    source_id: str
+    received_at: float
+    status: str  # received | posted | partly_posted | invalid
+    deliveries: int
+    claims: int
+    posted: int
+    unmatched: int
+    errors: list[str]
+    trace_number: str | None = None
+    payment_amount: str | None = None
+    payment_method: str | None = None
+    payment_date: str | None = None
+    payer: str | None = None
+
+
+class RemittanceList(BaseModel):
+    remittances: list[RemittanceRow]
+
+
+class RemittanceDetail(RemittanceRow):
+    claims: list[dict[str, Any]]  # type: ignore[assignment]  # each claim: outcome, posting, detail
+    x12: str
+
+
+class Receivables(_Body):
+    as_of: str
+    totals: dict[str, str]
+    claims: int
+    by_payer: dict[str, dict[str, str]]
+    by_bucket: dict[str, str]
+    outstanding: list[dict[str, Any]]
+    timely_filing: dict[str, Any]
+
+
 class Health(BaseModel):
     status: str
     redis: str

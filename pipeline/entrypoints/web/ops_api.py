@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import json
 from collections.abc import Callable, Coroutine, Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
@@ -13,7 +14,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.routing import APIRoute
 
 from pipeline.adapters.metrics import render_metrics
-from pipeline.application import exports, ops, period_statements, staff, statement_delivery
+from pipeline.application import exports, ops, period_statements, receivables, remittances, staff, statement_delivery
 from pipeline.application.staff import SHARED_TOKEN_ACTOR, Actor
 from pipeline.application.stages import Deps
 from pipeline.application.statements import statement_pdf
@@ -21,8 +22,11 @@ from pipeline.entrypoints.web.api_models import (
     AmendAnswer,
     ClaimDetail,
     ClaimList,
+    Receivables,
     RefusedDetail,
     RefusedList,
+    RemittanceDetail,
+    RemittanceList,
     ReplayAnswer,
     ResubmitAnswer,
     StatementSendAnswer,
@@ -236,6 +240,42 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
                                     else {"errors": [{"path": "claim_id", "message": result.message}]})
         return JSONResponse(answer, status)
 
+    def _correct(request: Request, claim_id: str, kind: str, patch: dict[str, Any] | None) -> JSONResponse:
+        actor = actor_of(request)
+        result = ops.correct(ledger, claim_id, deps.send, kind=kind, patch=patch, source="api", by=actor.label)
+        if result.ok and deps.staff is not None:
+            staff.audit(deps.staff, "claim.voided" if kind == "void" else "claim.corrected", actor,
+                        claim_id=claim_id, changed=result.changed or None)
+        status = 200 if result.ok else (404 if result.message == "no such claim" else
+                                        422 if result.errors else 409)
+        answer = result.__dict__ | ({} if result.ok or result.errors
+                                    else {"errors": [{"path": "claim_id", "message": result.message}]})
+        return JSONResponse(answer, status)
+
+    CORRECTION_ERRORS = errors((404, "no such claim"), (409, "the claim has no payer claim number yet, or is in "
+                                                              "a status that cannot be corrected or voided"),
+                               (422, "the amendment is not valid: one error per field"))
+
+    @api.post("/claims/{claim_id}/correct", response_model=AmendAnswer,
+              responses={**UNAUTHORIZED, **NOT_JSON, **CORRECTION_ERRORS},
+              openapi_extra={"requestBody": {"required": False, "content": {"application/json": {
+                  "schema": {"type": "object", "description": "sections to change first, as for amend"}}}}})
+    async def correct(claim_id: str, request: Request) -> JSONResponse:
+        raw = await request.body()
+        patch: Any = None
+        if raw.strip():
+            try:
+                patch = json.loads(raw)
+            except ValueError:
+                return JSONResponse({"errors": [{"path": "(body)", "message": "is not JSON"}]}, 400)
+            if not isinstance(patch, dict):
+                return JSONResponse({"errors": [{"path": "(body)", "message": "must be a JSON object"}]}, 422)
+        return _correct(request, claim_id, "replacement", patch or None)
+
+    @api.post("/claims/{claim_id}/void", response_model=AmendAnswer, responses={**UNAUTHORIZED, **CORRECTION_ERRORS})
+    def void(claim_id: str, request: Request) -> JSONResponse:
+        return _correct(request, claim_id, "void", None)
+
     @api.post("/resubmit", response_model=ResubmitAnswer, responses={**UNAUTHORIZED, **NOT_JSON, **BAD_INPUT})
     def resubmit(request: Request, request_body: dict[str, Any] = Body(...)) -> JSONResponse:  # noqa: B008
         dry_run = bool(request_body.get("dry_run"))
@@ -261,6 +301,28 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
             staff.audit(deps.staff, "claims.resubmitted", actor, claim_ids=result.resubmitted,
                         anyway=anyway or None)
         return JSONResponse(result.as_dict())
+
+    @api.get("/remittances", response_model=RemittanceList, responses=UNAUTHORIZED)
+    def remittance_list() -> dict[str, Any]:
+        return {"remittances": remittances.list_remittances(deps)}
+
+    @api.get("/remittances/{remittance_id}", response_model=RemittanceDetail,
+             responses={**UNAUTHORIZED, **errors((404, "no such remittance"))})
+    def remittance(remittance_id: str) -> dict[str, Any]:
+        shown = remittances.show_remittance(deps, remittance_id)
+        if shown is None:
+            raise HTTPException(404, f"no remittance {remittance_id}")
+        return shown
+
+    @api.get("/ar", response_model=Receivables, responses={**UNAUTHORIZED, **BAD_INPUT})
+    def accounts_receivable(as_of: str | None = Query(default=None, json_schema_extra=DATE,
+                                                      description="count ages up to this date (default today)"),
+                            warn_days: int | None = Query(default=None, ge=0, le=3650)) -> dict[str, Any]:
+        today = _day(as_of, "as_of") if as_of is not None else datetime.now(UTC).date()
+        assert today is not None
+        claims = ledger.get_many(ledger.claim_ids(route="direct_billing"))
+        return receivables.accounts_receivable(claims, today=today, warning_days=warn_days if warn_days is not None
+                                               else deps.timely_filing_warning_days)
 
     @api.get("/refused", response_model=RefusedList, responses={**UNAUTHORIZED, **BAD_INPUT})
     def refused(limit: int | None = LimitParam, cursor: str | None = CursorParam) -> dict[str, Any]:

@@ -340,3 +340,33 @@ def test_a_pending_277ca_is_decided_by_a_later_lookup(sandbox: SandboxServer) ->
     assert (sent.outcome, sent.file_accepted) == ("pending", True)
     assert found is not None and found.outcome == "accepted"
     assert found.reference and found.reference.startswith("PCN")
+
+
+def test_remittances_are_fetched_by_cursor_as_raw_835_text(sandbox: SandboxServer) -> None:
+    set_faults(sandbox, "remit_delay_ms=0")
+    ch = adapter(sandbox, CLEARINGHOUSE)
+    ch.submit(x12_for("cl_remit"), idempotency_key="cl_remit-1")
+    first = ch.remittances(None)
+    assert [f.source_id for f in first.files] == ["ERA-000001"] and not first.has_more
+    assert first.files[0].x12.startswith("ISA") and "CLP*cl_remit*1*" in first.files[0].x12
+    assert first.cursor == first.files[0].cursor == "1"
+    again = ch.remittances(first.cursor)
+    assert again.files == [] and again.cursor == "1"
+
+
+def test_a_remittance_feed_that_is_not_json_is_unavailable(sandbox: SandboxServer) -> None:
+    ch = adapter(sandbox, CLEARINGHOUSE, base_url=sandbox.url + "/_sandbox/receipts-not-a-feed")
+    with pytest.raises(PeerRefused):  # a 404: the clearinghouse has no such feed
+        ch.remittances(None)
+
+    class Garbage:
+        def request(self, *args: Any, **kwargs: Any) -> Any:
+            class Answer:
+                status_code = 200
+
+                def json(self) -> Any:
+                    return {"remittances": [{"no_x12": True}]}
+            return Answer()
+
+    with pytest.raises(PeerUnavailable, match="could not read"):
+        HttpClearinghouse(Garbage()).remittances(None)  # type: ignore[arg-type]

@@ -35,6 +35,9 @@ def test_an_undecided_claim_is_asked_about_after_a_quarter_of_the_time_waited(re
     assert [delay for *_, delay in pipeline.later] == [900_000]  # hours waited: the 15 min ceiling
     assert pipeline.clearinghouse.sent == 1  # asked by key each time, never sent again
     assert pipeline.claim(claim_id).status == "submitted"
+    kinds = [(e["kind"], e.get("peer")) for e in pipeline.ledger.timeline(claim_id)]
+    assert kinds.count(("peer.pending", "clearinghouse")) == 4  # the first answer and three looks by key
+    assert kinds.count(("peer.lookup", "clearinghouse")) == 3
 
 
 def test_a_claim_undecided_7_days_after_submission_is_failed_and_announced(redis_url: str) -> None:

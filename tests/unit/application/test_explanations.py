@@ -6,7 +6,14 @@ import pytest
 
 from pipeline.application import explanations
 from pipeline.application.amend_forms import FORMS
-from pipeline.application.explanations import EXPLANATIONS, UNKNOWN, explain, explain_error, explain_reason
+from pipeline.application.explanations import (
+    EXPLANATIONS,
+    UNKNOWN,
+    claim_explanations,
+    explain,
+    explain_error,
+    explain_reason,
+)
 from pipeline.domain import codes
 from pipeline.sandbox.clearinghouse import REJECT_REASONS_277CA
 
@@ -65,3 +72,17 @@ def test_a_claims_reasons_come_in_order_each_once() -> None:
     assert [code for code, _ in found] == ["277CA:A7:562"]
     found = explanations.claim_explanations([], [], [], "clearinghouse: answered 500")
     assert [(code, e.code) for code, e in found] == [("clearinghouse:http_500", "http_5xx")]
+
+
+def test_a_denial_reason_reads_from_the_x12_code_list_with_the_front_desk_step() -> None:
+    from pipeline.domain import adjustment_codes
+
+    denied = explain("CO-197")
+    assert denied.title == "No authorisation" and denied.form == "va_referral"
+    assert adjustment_codes.CARC["197"] in denied.meaning.lower() and "contractual obligation" in denied.meaning
+    assert explain("CARC:16").meaning.lower().startswith(adjustment_codes.CARC["16"])
+    assert explain("PR-4242").title == "Payment adjustment" and "patient responsibility" in explain("PR-4242").meaning
+    remark = explain("N54")
+    assert remark.title == "Remark from the payer" and adjustment_codes.RARC["N54"] in remark.meaning.lower()
+    found = claim_explanations([], [], [], None, denial_codes=["CO-197", "N54"])
+    assert [code for code, _ in found] == ["CO-197", "N54"]

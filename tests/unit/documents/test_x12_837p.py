@@ -392,10 +392,37 @@ def test_frequency_code_1_is_explicitly_accepted(event: SessionCompleted, practi
     assert render(event, practice, frequency_code="1") == GOLDEN
 
 
-@pytest.mark.parametrize("code", ["7", "8", "0", "", "X"])
+@pytest.mark.parametrize("code", ["0", "", "X", "6"])
 def test_other_frequency_codes_are_refused(event: SessionCompleted, practice: Practice, code: str) -> None:
     with pytest.raises(ValueError, match="frequency code"):
         render(event, practice, frequency_code=code)
+
+
+@pytest.mark.parametrize("code", ["7", "8"])
+def test_replacement_and_void_carry_the_payer_claim_number(event: SessionCompleted, practice: Practice,
+                                                           code: str) -> None:
+    text = render(event, practice, frequency_code=code, payer_claim_number="PCN0000000101")
+    assert_valid_claim(text, frequency=code)
+    assert one(text, "REF", "F8")[2] == "PCN0000000101"
+    assert text.index("REF*F8*") < text.index("REF*9F*")
+
+
+@pytest.mark.parametrize("code", ["7", "8"])
+def test_replacement_and_void_need_the_payer_claim_number(event: SessionCompleted, practice: Practice,
+                                                          code: str) -> None:
+    with pytest.raises(ValueError, match="payer claim number"):
+        render(event, practice, frequency_code=code)
+
+
+def test_an_original_carries_no_payer_claim_number(event: SessionCompleted, practice: Practice) -> None:
+    with pytest.raises(ValueError, match="original"):
+        render(event, practice, frequency_code="1", payer_claim_number="PCN1")
+    assert "REF*F8" not in render(event, practice)
+
+
+def test_a_payer_claim_number_with_a_separator_is_refused(event: SessionCompleted, practice: Practice) -> None:
+    with pytest.raises(ValueError, match="payer claim number"):
+        render(event, practice, frequency_code="7", payer_claim_number="PCN*1")
 
 
 @pytest.mark.parametrize("route", ["courtesy_submission", "statement_only", "needs_attention"])

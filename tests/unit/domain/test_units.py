@@ -204,3 +204,23 @@ def test_allocate_units_always_sums_to_the_total(minutes: dict[str, int], total:
     units = allocate_units(minutes, total)
     assert sum(units.values()) == total
     assert all(u >= 0 for u in units.values())
+
+
+def test_allocation_refusals_say_what_is_wrong() -> None:
+    with pytest.raises(ValueError, match=r"^total units must not be negative, got -1$"):
+        allocate_units({"97140": 30}, -1)
+    with pytest.raises(ValueError, match=r"^minutes must not be negative, got -5 for 97140$"):
+        allocate_units({"97140": -5}, 0)
+    with pytest.raises(ValueError, match=r"^cannot allocate units without any code$"):
+        allocate_units({}, 1)
+
+
+def test_a_code_with_zero_minutes_is_allowed_and_gets_nothing() -> None:
+    assert allocate_units({"97140": 0, "97124": 23}, 2) == {"97140": 0, "97124": 2}
+    assert allocate_units({"97140": 0}, 0) == {"97140": 0}
+
+
+def test_units_beyond_the_full_blocks_go_one_per_code_per_round() -> None:
+    # 5 + 5 minutes, 4 units to give: two rounds of one unit each, never two at once
+    assert allocate_units({"97140": 5, "97124": 5}, 4) == {"97140": 2, "97124": 2}
+    assert allocate_units({"97140": 20, "97124": 5}, 3) == {"97140": 2, "97124": 1}

@@ -20,10 +20,19 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from config.settings import Settings
-from pipeline.application import amend_forms, exports, ops, period_statements, staff, statement_delivery
+from pipeline.application import (
+    amend_forms,
+    exports,
+    ops,
+    period_statements,
+    receivables,
+    remittances,
+    staff,
+    statement_delivery,
+)
 from pipeline.application.stages import Deps
 from pipeline.application.statements import statement_pdf
-from pipeline.entrypoints.web.ops_page import layout, views
+from pipeline.entrypoints.web.ops_page import layout, money, views
 from pipeline.entrypoints.web.ops_page.auth import COOKIE, PageAuth, Who
 
 REFRESH_S = 15
@@ -132,7 +141,7 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
                                   dict[str, Any]]:
         s = ops.summary(ledger, deps.queues)
         claims = {status: ops.list_claims_page(ledger, ops.ClaimFilter(status=status), limit=OVERVIEW_ROWS)[0]
-                  for status in ("failed", "rejected", "needs_attention")}
+                  for status in ("failed", "rejected", "needs_attention", "denied")}
         emails = ledger.get_many(ledger.failed_deliveries(limit=OVERVIEW_ROWS))
         failed_emails = [{**c.summary(), "statement_error": c.statement_error} for c in emails]
         people = ops.identities(ledger, [c.claim_id for rows in (*claims.values(), emails) for c in rows])
@@ -313,6 +322,44 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
 
         return await run_in_threadpool(work)
 
+    @router.post("/claims/{claim_id}/correct")
+    async def correct(request: Request, claim_id: str) -> Response:
+        return await _correction(request, claim_id, "replacement")
+
+    @router.post("/claims/{claim_id}/void")
+    async def void(request: Request, claim_id: str) -> Response:
+        return await _correction(request, claim_id, "void")
+
+    async def _correction(request: Request, claim_id: str, kind: str) -> Response:
+        got = await posted(request)
+        if isinstance(got, Response):
+            return got
+        who, form = got
+        home = f"/ops/claims/{quote(claim_id, safe='')}"
+        text = str(form.get("patch") or "").strip()
+        patch = None
+        if text:
+            try:
+                patch = json.loads(text)
+                if not isinstance(patch, dict):
+                    raise ValueError("must be a JSON object")
+            except ValueError as exc:
+                return back(who, home, f"Not sent: the JSON is not valid ({exc}).", error=True)
+
+        def work() -> Response:  # the rules and Redis block: off the event loop
+            result = ops.correct(ledger, claim_id, deps.send, kind=kind, patch=patch, source="ops page",
+                                 by=who.actor.label)
+            if result.message == "no such claim":
+                return render(who, "Claim not found", f"<p>No claim {escape(claim_id)}.</p>", status=404)
+            if result.ok:
+                staff_audit("claim.voided" if kind == "void" else "claim.corrected", who, claim_id=claim_id,
+                            changed=result.changed or None)
+                return back(who, home, result.message[:1].upper() + result.message[1:] + ".")
+            details = "; ".join(f"{e['path']}: {e['message']}" for e in result.errors)
+            return back(who, home, f"Not sent. {result.message} {details}".strip(), error=True)
+
+        return await run_in_threadpool(work)
+
     @router.post("/resubmit")
     async def resubmit(request: Request) -> Response:
         got = await posted(request)
@@ -345,6 +392,35 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
             return back(who, target, text, error=bool(result.skipped) and not result.resubmitted)
 
         return await run_in_threadpool(work)
+
+    # money: remittances received, what is owed ------------------------------------------------------
+    @router.get("/remittances")
+    def remittance_list(request: Request) -> Response:
+        who = auth.who(request)
+        if who is None:
+            return to_login()
+        return render(who, "Remittances", money.remittances_body(remittances.list_remittances(deps), zone))
+
+    @router.get("/remittances/{remittance_id}")
+    def remittance(request: Request, remittance_id: str) -> Response:
+        who = auth.who(request)
+        if who is None:
+            return to_login()
+        shown = remittances.show_remittance(deps, remittance_id)
+        if shown is None:
+            return render(who, "Remittance not found", f"<p>No remittance {escape(remittance_id)}.</p>",
+                          status=404)
+        return render(who, f"Remittance {remittance_id}", money.remittance_body(shown))
+
+    @router.get("/ar")
+    def owed(request: Request) -> Response:
+        who = auth.who(request)
+        if who is None:
+            return to_login()
+        claims = ledger.get_many(ledger.claim_ids(route="direct_billing"))
+        report = receivables.accounts_receivable(claims, today=date.today(),
+                                                 warning_days=deps.timely_filing_warning_days)
+        return render(who, "What is owed", money.ar_body(report))
 
     # refused events, dead letters, audit ----------------------------------------------------------------
     @router.get("/refused")

@@ -26,7 +26,8 @@ th,td{padding:7px 10px;border-bottom:1px solid #e6e9ef;text-align:left;vertical-
 th{background:#eef2f7;font-weight:600;font-size:13px}.num{text-align:right}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600;background:#e6e9ef;
 white-space:nowrap}.nowrap{white-space:nowrap}
-.s-accepted,.s-statement_ready{background:#d1fadf;color:#067647}.s-failed,.s-rejected{background:#fee4e2;color:#b42318}
+.s-accepted,.s-statement_ready,.s-paid{background:#d1fadf;color:#067647}
+.s-failed,.s-rejected,.s-denied{background:#fee4e2;color:#b42318}
 .s-needs_attention{background:#fef0c7;color:#93370d}button,.btn{background:#1f6feb;color:#fff;border:0;
 border-radius:6px;padding:6px 12px;font-size:14px;cursor:pointer;text-decoration:none;display:inline-block}
 button.secondary{background:#5b6b82}.flash{background:#e8f1ff;border:1px solid #a9c7f5;padding:8px 12px;
@@ -82,7 +83,9 @@ def page(title: str, body: str, *, msg: str | None = None, error: bool = False, 
          csrf: str | None = None, user: str | None = None, status: int = 200) -> HTMLResponse:
     who = f'<span class="muted" style="color:#dfe8f5">{escape(user)}</span>' if user else ""
     bar = ('<header><span class="brand">superbill ops</span><a href="/ops">Overview</a>'
-           '<a href="/ops/claims">Claims</a><a href="/ops/refused">Refused events</a><a href="/ops/audit">Audit log</a>'
+           '<a href="/ops/claims">Claims</a><a href="/ops/refused">Refused events</a>'
+           '<a href="/ops/remittances">Remittances</a><a href="/ops/ar">What is owed</a>'
+           '<a href="/ops/audit">Audit log</a>'
            f'<span style="margin-left:auto"></span>{who}'
            '<form class="inline" method="post" action="/ops/logout">'
            '<button class="secondary" type="submit">Sign out</button></form></header>') if nav else \
@@ -129,6 +132,7 @@ def why(c: dict[str, Any]) -> str:
     """Each reason with its plain title; the raw code stays visible for whoever talks to the payer."""
     parts = [(str(p), explanations.explain(str(p))) for p in c["problems"]]
     parts += [(str(r), explanations.explain_reason(str(r))) for r in c.get("peer_reasons") or []]
+    parts += [(str(d), explanations.explain(str(d))) for d in c.get("denial_codes") or []]
     if not parts and c.get("last_error"):
         parts = [(str(c["last_error"]), explanations.explain_error(str(c["last_error"])))]
     return "<br>".join(

@@ -13,6 +13,7 @@ from pipeline.application import amend_forms, explanations, ops
 from pipeline.application.client_identity import ClientIdentity
 from pipeline.application.ports import Refused
 from pipeline.application.reason_codes import error_code, peer_reason_code
+from pipeline.entrypoints.web.ops_page import money
 from pipeline.entrypoints.web.ops_page.layout import badge, detail, explained, when, why
 from schemas.claim import RESUBMITTABLE_STATUSES, STATUSES
 from schemas.decision import ROUTES
@@ -134,14 +135,15 @@ def live_body(s: dict[str, Any], rows_by_status: dict[str, list[dict[str, Any]]]
               people: dict[str, ClientIdentity], failed_emails: list[dict[str, Any]] | None = None) -> str:
     by_status = s["claims"]["by_status"]
     cards = "".join(
-        f'<a class="card{" bad" if st in ("failed", "rejected", "needs_attention") and n else ""}'
-        f'{" good" if st in ("accepted", "statement_ready") and n else ""}" href="/ops/claims?status={st}">'
+        f'<a class="card{" bad" if st in ("failed", "rejected", "needs_attention", "denied") and n else ""}'
+        f'{" good" if st in ("accepted", "statement_ready", "paid") and n else ""}" href="/ops/claims?status={st}">'
         f'<b>{n}</b>{escape(st.replace("_", " "))}</a>' for st, n in by_status.items())
     sections = []
     for status, title in (("failed", "Failed: a peer could not be reached"),
                           ("rejected", "Rejected by the peer"),
-                          ("needs_attention", "Needs attention: fix the data, then resubmit")):
-        rows, total = rows_by_status[status], s["claims"]["by_status"].get(status, 0)
+                          ("needs_attention", "Needs attention: fix the data, then resubmit"),
+                          ("denied", "Denied by the payer: fix and resubmit, or send a corrected claim")):
+        rows, total = rows_by_status.get(status, []), s["claims"]["by_status"].get(status, 0)
         form_id = f"sel-{status}"
         buttons = ""
         more = (f'<p class="muted">The oldest {len(rows)} of {total}: <a href="/ops/claims?status={status}">'
@@ -271,6 +273,8 @@ def findings_html(c: dict[str, Any]) -> str:
     parts = []
     for p in c["problems"]:
         parts.append(explained(p["code"], p["message"], explanations.explain(p["code"])))
+    for d in c.get("denial_reasons") or []:  # the payer's remittance: CARC with its group, RARC
+        parts.append(explained(d["code"], d.get("text") or "", explanations.explain(d["code"])))
     for r in c.get("peer_reasons") or []:
         parts.append(explained(peer_reason_code(r), r, explanations.explain_reason(r)))
     if c.get("last_error") and not c.get("peer_reasons"):
@@ -284,6 +288,7 @@ def forms_wanted(c: dict[str, Any]) -> list[str]:
     wanted: list[str] = []
     codes = [p["code"] for p in c["problems"]]
     found = [explanations.explain(code) for code in codes]
+    found += [explanations.explain(d["code"]) for d in c.get("denial_reasons") or []]
     found += [explanations.explain_reason(r) for r in c.get("peer_reasons") or []]
     for e in found:
         if e.form and e.form not in wanted:
@@ -440,6 +445,7 @@ def claim_body(claim_id: str, c: dict[str, Any], *, person: ClientIdentity | Non
             + '<h2>What is wrong, and what to do</h2>'
             + f'<ul id="reasons">{findings or "<li class=muted>nothing</li>"}</ul>'
             + (f'<h2>Warnings</h2><ul>{warns}</ul>' if warns else "")
+            + money.payment_block(c)
             + f'<h2>Superbill</h2>{lines or "<p class=muted>none</p>"}{amend}'
             + f'<h2>Sent and received</h2>{sent or "<p class=muted>nothing sent to a peer yet</p>"}'
             + f'<h2>Timeline</h2><table><thead><tr><th>when</th><th>step</th><th>detail</th></tr></thead>'

@@ -1,0 +1,116 @@
+"""What is owed: the accounts receivable of `direct_billing` claims, by payer and age, and timely filing.
+
+A claim's outstanding amount is what was billed less what the payer paid; a paid claim's contractual
+adjustments are also written off (what is left is patient responsibility), a denied claim's are not: it may
+be fixed and sent again. A voided claim owes nothing. Ages count from the date of service. A claim not yet
+paid past the timely-filing warning (default 150 of the 180 days the VA allows) is listed with the days left.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from pipeline.application.ports import AlertPort, ClaimLedger
+from schemas.claim import Claim
+
+BUCKETS = ("0-30", "31-60", "61-90", "90+")
+TIMELY_FILING_LIMIT_DAYS = 180
+ZERO = Decimal(0)
+
+
+def bucket(age_days: int) -> str:
+    if age_days <= 30:
+        return "0-30"
+    if age_days <= 60:
+        return "31-60"
+    if age_days <= 90:
+        return "61-90"
+    return "90+"
+
+
+def _charge(claim: Claim) -> Decimal:
+    superbill = claim.superbill or {}
+    return Decimal(str(superbill.get("total_charge") or "0"))
+
+
+def _money(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+def outstanding(claim: Claim) -> Decimal:
+    if claim.status == "paid":  # what is left is the patient's share (never a veteran's: alerted)
+        return max(ZERO, _charge(claim) - (claim.paid_amount or ZERO) - (claim.adjusted_amount or ZERO))
+    return max(ZERO, _charge(claim) - (claim.paid_amount or ZERO))
+
+
+def accounts_receivable(claims: Iterable[Claim], *, today: date, warning_days: int = 150,
+                        limit_days: int = TIMELY_FILING_LIMIT_DAYS) -> dict[str, Any]:
+    """Totals billed / paid / adjusted / outstanding, outstanding claims by payer and age bucket, and the
+    claims past the timely-filing warning that are not yet paid. Money as decimal strings."""
+    # a voided claim (frequency 8) that the payer took owes nothing
+    direct = [c for c in claims if c.route == "direct_billing" and c.date_of_service
+              and not (c.frequency_code == "8" and c.status in ("accepted", "paid", "denied"))]
+    totals = dict.fromkeys(("billed", "paid", "adjusted", "patient_responsibility", "outstanding"), ZERO)
+    by_payer: dict[str, dict[str, Decimal]] = {}
+    rows: list[dict[str, Any]] = []
+    late: list[dict[str, Any]] = []
+    for claim in direct:
+        assert claim.date_of_service is not None
+        age = (today - date.fromisoformat(claim.date_of_service)).days
+        owed = outstanding(claim)
+        totals["billed"] += _charge(claim)
+        totals["paid"] += claim.paid_amount or ZERO
+        if claim.status == "paid":
+            totals["adjusted"] += claim.adjusted_amount or ZERO
+            totals["patient_responsibility"] += claim.patient_responsibility or ZERO
+        totals["outstanding"] += owed
+        if owed > 0:
+            payer = claim.payer or "(unknown payer)"
+            per = by_payer.setdefault(payer, dict.fromkeys(BUCKETS, ZERO))
+            per[bucket(age)] += owed
+            rows.append({"claim_id": claim.claim_id, "payer": payer, "status": claim.status,
+                         "date_of_service": claim.date_of_service, "age_days": age, "bucket": bucket(age),
+                         "billed": _money(_charge(claim)), "paid": _money(claim.paid_amount or ZERO),
+                         "outstanding": _money(owed),
+                         "denial_codes": [r.get("code") for r in claim.denial_reasons]})
+        if claim.status != "paid" and age >= warning_days:
+            late.append({"claim_id": claim.claim_id, "status": claim.status, "date_of_service": claim.date_of_service,
+                         "age_days": age, "days_left": limit_days - age})
+    return {
+        "as_of": today.isoformat(),
+        "totals": {k: _money(v) for k, v in totals.items()},
+        "claims": len(direct),
+        "by_payer": {payer: {**{b: _money(v) for b, v in per.items()}, "total": _money(sum(per.values(), ZERO))}
+                     for payer, per in sorted(by_payer.items())},
+        "by_bucket": {b: _money(sum((per[b] for per in by_payer.values()), ZERO)) for b in BUCKETS},
+        "outstanding": sorted(rows, key=lambda r: -int(r["age_days"])),
+        "timely_filing": {"warning_days": warning_days, "limit_days": limit_days,
+                          "claims": sorted(late, key=lambda r: -int(r["age_days"]))},
+    }
+
+
+def alert_timely_filing(ledger: ClaimLedger, alerts: AlertPort | None, *, today: date, warning_days: int,
+                        now: float | None = None) -> list[str]:
+    """Tell ops, once per claim, about each `direct_billing` claim not yet paid past the timely-filing
+    warning (codes and counts only: no patient data). Returns the claims announced now."""
+    if alerts is None:
+        return []
+    claims = {c.claim_id: c for c in ledger.get_many(ledger.claim_ids(route="direct_billing"))}
+    report = accounts_receivable(claims.values(), today=today, warning_days=warning_days)
+    announced = []
+    for row in report["timely_filing"]["claims"]:
+        claim = claims[row["claim_id"]]
+        if claim.timely_filing_alerted_at:
+            continue
+        alerts.notify({"type": "claim.timely_filing_risk", "claim_id": claim.claim_id, "route": claim.route,
+                       "status": claim.status, "age_days": row["age_days"], "days_left": row["days_left"],
+                       "denial_codes": [r.get("code") for r in claim.denial_reasons]})
+        ledger.transition(claim.claim_id, "*", None, kind="alert.timely_filing",
+                          fields={"timely_filing_alerted_at": time.time() if now is None else now},
+                          age_days=row["age_days"], days_left=row["days_left"])
+        announced.append(claim.claim_id)
+    return announced

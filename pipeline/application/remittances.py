@@ -1,0 +1,212 @@
+"""Remittances in: fetch the clearinghouse's 835 files since the stored cursor, keep each once, validate it
+against the 005010X221A1 map, and post each claim's payment, denial or reversal exactly once.
+
+Exactly once, whatever is killed or delivered twice:
+- a file is kept once by its content (`RemittanceStore.keep`): the same 835 fetched again changes nothing;
+- the cursor moves only after the files before it are kept: a fetch cut short fetches them again;
+- each claim's decision is applied with its posting key (trace number, claim, CLP02, CLP07, amount) in the
+  same atomic step as the status change (`ClaimLedger.post_once`): the same decision arriving in another
+  file is recognised as posted;
+- the whole pass runs under one lease, and a file not fully posted stays in the unposted set for the next.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import structlog
+
+from pipeline.application.stages import Deps
+from pipeline.application.steps import ALERT
+from pipeline.documents.x12_835 import RemittanceFormatError, parse_835
+from pipeline.documents.x12_validation import validate_835
+from pipeline.domain.remittance import post_claim_payment, status_after, statuses_before
+from schemas.claim import Claim
+from schemas.decision import Superbill
+from schemas.remittance import ClaimPayment, ClaimPosting, Remittance
+
+log = structlog.get_logger(__name__)
+
+LEASE = "remittances"
+MAX_PAGES = 20
+
+
+def fetch_and_post(deps: Deps) -> dict[str, int]:
+    """One pass: fetch new files, keep them, post everything not yet posted. Counts for the log."""
+    store = deps.remittances
+    if store is None or deps.clearinghouse is None:
+        return {}
+    with deps.ledger.lease(LEASE, deps.lease_s) as got:
+        if not got:
+            log.info("remittances.busy")
+            return {}
+        fetched = new = 0
+        cursor = store.cursor()
+        for _ in range(MAX_PAGES):
+            batch = deps.clearinghouse.remittances(cursor)
+            for f in batch.files:
+                _rid, is_new = store.keep(x12=f.x12, source_id=f.source_id)
+                fetched += 1
+                new += int(is_new)
+            if batch.cursor and batch.cursor != cursor:
+                store.set_cursor(batch.cursor)
+                cursor = batch.cursor
+            if not batch.has_more:
+                break
+        posted = 0
+        for rid in store.unposted():
+            posted += post_remittance(deps, rid)
+    counts = {"fetched": fetched, "new": new, "claims_posted": posted}
+    if fetched or posted:
+        log.info("remittances.pass", **counts)
+    return counts
+
+
+def posting_key(remittance: Remittance, payment: ClaimPayment) -> str:
+    """The same decision in any file: check or EFT trace, claim, CLP02, payer claim number, amounts."""
+    return ":".join([remittance.trace_number, payment.claim_id, payment.status_code,
+                     payment.payer_claim_number or "", f"{payment.charge:.2f}", f"{payment.paid:.2f}"])
+
+
+def _money(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+def _summary(remittances: list[Remittance]) -> dict[str, Any]:
+    first = remittances[0]
+    return {"trace_number": first.trace_number, "payment_amount": _money(sum(
+        (r.payment_amount for r in remittances), Decimal(0))), "payment_method": first.payment_method,
+            "payment_date": first.payment_date.isoformat() if first.payment_date else None,
+            "payer": first.payer_name}
+
+
+def post_remittance(deps: Deps, remittance_id: str) -> int:
+    """Validate and post one kept file; returns how many claims it posted now."""
+    store = deps.remittances
+    assert store is not None
+    stored = store.get(remittance_id)
+    if stored is None:
+        return 0
+    report = validate_835(stored.x12)
+    if not report.ok:  # pyx12's messages may quote the file's values: kept for ops, never logged
+        store.record(remittance_id, status="invalid", errors=report.errors[:50], claims=[], summary={})
+        log.warning("remittance.invalid", remittance_id=remittance_id, errors=len(report.errors))
+        return 0
+    try:
+        remittances = parse_835(stored.x12)
+    except RemittanceFormatError as exc:
+        store.record(remittance_id, status="invalid", errors=[str(exc)], claims=[], summary={})
+        log.warning("remittance.unreadable", remittance_id=remittance_id)
+        return 0
+    errors = [f"BPR02 {r.payment_amount} is not the claims' payments less the provider adjustments"
+              for r in remittances if r.payment_amount != sum((c.paid for c in r.claims), Decimal(0))
+              - sum((a.amount for a in r.provider_adjustments), Decimal(0))]
+    entries: list[dict[str, Any]] = []
+    posted = 0
+    for remittance in remittances:
+        for payment in remittance.claims:
+            entry, now = _post_claim(deps, remittance_id, remittance, payment)
+            posted += now
+            entries.append(entry)
+    waiting = any(e["outcome"] == "waiting" for e in entries)
+    store.record(remittance_id, status="partly_posted" if waiting else "posted", errors=errors, claims=entries,
+                 summary=_summary(remittances))
+    return posted
+
+
+def _post_claim(deps: Deps, remittance_id: str, remittance: Remittance,
+                payment: ClaimPayment) -> tuple[dict[str, Any], bool]:
+    """What became of one CLP loop (`outcome`: posted, duplicate, unmatched, not_postable, waiting), and
+    whether it was posted just now."""
+    entry: dict[str, Any] = {"claim_id": payment.claim_id, "status_code": payment.status_code,
+                             "payer_claim_number": payment.payer_claim_number, "charge": _money(payment.charge),
+                             "paid": _money(payment.paid)}
+    key = posting_key(remittance, payment)
+    earlier = deps.ledger.posted_by(key)
+    if earlier is not None:
+        return {**entry, "outcome": "posted" if earlier == remittance_id else "duplicate",
+                "detail": None if earlier == remittance_id else f"already posted from {earlier}"}, False
+    claim: Claim | None = deps.ledger.get(payment.claim_id)
+    if claim is None or claim.route != "direct_billing":
+        detail = "no claim with this id" if claim is None else "not a claim we sent to the clearinghouse"
+        log.warning("remittance.unmatched_claim", remittance_id=remittance_id)
+        return {**entry, "outcome": "unmatched", "detail": detail}, False
+    superbill = Superbill.model_validate(claim.superbill) if claim.superbill else None
+    posting = post_claim_payment(payment, superbill, trace_number=remittance.trace_number,
+                                 payment_date=remittance.payment_date)
+    entry["posting"] = posting.model_dump(mode="json")
+    if posting.problems:
+        log.warning("remittance.not_postable", remittance_id=remittance_id, claim_id=claim.claim_id,
+                    reason="does not balance")
+        return {**entry, "outcome": "not_postable", "detail": "; ".join(posting.problems)}, False
+    expected = statuses_before(posting.kind, remitted_before=bool(claim.remittance_ids))
+    if claim.status not in expected:
+        # a claim still on its way (the 835 overtook our record of its submission) is tried again later
+        outcome = "not_postable" if claim.is_final else "waiting"
+        return {**entry, "outcome": outcome,
+                "detail": f"the claim is {claim.status}; a {posting.kind} applies to {', '.join(expected)}"}, False
+    to = status_after(posting.kind)
+    fields = _claim_fields(claim, posting, remittance_id, remittance.payment_date)
+    ok, seen = deps.ledger.post_once(
+        claim.claim_id, key, remittance_id, expected, to, kind=f"remittance.{posting.kind}", fields=fields,
+        paid=_money(posting.paid), adjusted=_money(posting.adjusted),
+        patient_responsibility=_money(posting.patient_responsibility), reasons=posting.reason_codes,
+        trace_number=remittance.trace_number, payer_claim_number=posting.payer_claim_number,
+        warnings=posting.warnings or None)
+    if not ok:
+        if seen.startswith("posted:"):
+            earlier = seen.removeprefix("posted:")
+            return {**entry, "outcome": "posted" if earlier == remittance_id else "duplicate",
+                    "detail": None if earlier == remittance_id else f"already posted from {earlier}"}, False
+        return {**entry, "outcome": "waiting", "detail": f"the claim changed meanwhile (now {seen or 'gone'})"}, False
+    log.info("remittance.posted", remittance_id=remittance_id, claim_id=claim.claim_id, kind=posting.kind,
+             status=to)
+    _notify(deps, claim, posting)
+    return {**entry, "outcome": "posted", "kind": posting.kind, "status": to}, True
+
+
+def _claim_fields(claim: Claim, posting: ClaimPosting, remittance_id: str, paid_on: date | None) -> dict[str, Any]:
+    """The claim's money fields after the posting: a payment or a denial is the payer's current decision; a
+    reversal takes its amounts back off."""
+    adds = posting.kind == "reversal"
+
+    def amount(current: Decimal | None, new: Decimal) -> str:
+        return _money((current or Decimal(0)) + new if adds else new)
+    fields: dict[str, Any] = {
+        "paid_amount": amount(claim.paid_amount, posting.paid),
+        "adjusted_amount": amount(claim.adjusted_amount, posting.adjusted),
+        "patient_responsibility": amount(claim.patient_responsibility, posting.patient_responsibility),
+        "payment_trace": posting.trace_number,
+        "paid_on": paid_on.isoformat() if paid_on else None,
+        "remittance_ids": list(dict.fromkeys([*claim.remittance_ids, remittance_id])),
+        "remitted_submission_no": claim.submission_no,
+        "denial_reasons": [r.model_dump() for r in posting.reasons] if posting.kind == "denial" else [],
+    }
+    if posting.payer_claim_number and posting.kind != "reversal":
+        fields["payer_claim_number"] = posting.payer_claim_number
+    return fields
+
+
+def _notify(deps: Deps, claim: Claim, posting: ClaimPosting) -> None:
+    """A denial is announced; so is any patient responsibility on a VA claim (veterans are never charged)."""
+    if posting.kind == "denial" or (posting.patient_responsibility > 0 and claim.coverage_kind == "va_ccn"):
+        deps.send(ALERT, claim.claim_id)
+
+
+# for ops --------------------------------------------------------------------------------------------------
+def list_remittances(deps: Deps) -> list[dict[str, Any]]:
+    """Every remittance file received, oldest first: its payment, and how many claims it posted or not."""
+    return [] if deps.remittances is None else [r.overview() for r in deps.remittances.all()]
+
+
+def show_remittance(deps: Deps, remittance_id: str, *, with_x12: bool = True) -> dict[str, Any] | None:
+    """One file: its payment, each claim with what was posted (or why not), and the X12 text."""
+    stored = deps.remittances.get(remittance_id) if deps.remittances is not None else None
+    if stored is None:
+        return None
+    shown = {**stored.overview(), "claims": stored.claims}
+    if with_x12:
+        shown["x12"] = stored.x12
+    return shown

@@ -1,0 +1,71 @@
+"""What a remittance's codes mean, in plain words: claim adjustment group codes, CARCs and RARCs.
+
+The texts are shortened from the X12 code lists (Claim Adjustment Reason Codes, Remittance Advice Remark
+Codes) for the codes a massage practice billing 97124/97140 meets; any other code is named as such.
+"""
+
+from __future__ import annotations
+
+GROUPS: dict[str, str] = {
+    "CO": "contractual obligation: written off, the patient is not billed",
+    "PR": "patient responsibility",
+    "OA": "other adjustment",
+    "PI": "payer-initiated reduction",
+    "CR": "correction or reversal of an earlier decision",
+}
+
+CARC: dict[str, str] = {
+    "1": "deductible amount",
+    "2": "coinsurance amount",
+    "3": "co-payment amount",
+    "4": "the procedure code does not fit the modifier used, or a required modifier is missing",
+    "5": "the procedure code or type of bill does not fit the place of service",
+    "11": "the diagnosis does not fit the procedure",
+    "16": "the claim or service lacks information or has a billing error",
+    "18": "exact duplicate claim or service",
+    "22": "this care may be covered by another payer (coordination of benefits)",
+    "23": "the impact of prior payer adjudication",
+    "26": "expenses incurred before coverage began",
+    "27": "expenses incurred after coverage ended",
+    "29": "the time limit for filing has expired",
+    "31": "the patient cannot be identified as our insured",
+    "45": "the charge exceeds the fee schedule or contracted amount",
+    "50": "not deemed a medical necessity by the payer",
+    "96": "non-covered charge",
+    "97": "included in the payment for another service already adjudicated",
+    "109": "not covered by this payer; send it to the right payer",
+    "119": "the benefit maximum for this period has been reached",
+    "151": "the information sent does not support this many services",
+    "167": "the diagnosis is not covered",
+    "197": "precertification, authorization or notification absent",
+    "198": "precertification, authorization or notification exceeded",
+    "204": "not covered under the patient's current benefit plan",
+    "234": "this procedure is not paid separately",
+    "242": "services not provided by network or primary care providers",
+    "253": "sequestration: reduction in federal payment",
+    "B7": "this provider was not certified or eligible to be paid for this procedure on this date",
+}
+
+RARC: dict[str, str] = {
+    "M51": "missing, incomplete or invalid procedure code",
+    "M80": "not covered when performed in the same session as another service already processed",
+    "MA01": "if you disagree with the amount approved you may appeal",
+    "MA130": "incomplete or invalid information: unprocessable, no appeal rights; send a new claim",
+    "N20": "not payable with another service rendered on the same date",
+    "N54": "the claim is inconsistent with the pre-certified or authorized services",
+    "N115": "decision based on a Local Coverage Determination (LCD)",
+    "N130": "see the plan's benefit documents for this service's restrictions",
+    "N362": "the days or units of service exceed our acceptable maximum",
+    "N381": "see our contractual agreement for restrictions on these charges",
+    "N657": "bill it with the appropriate code for these services",
+}
+
+
+def describe_adjustment(group: str, reason: str) -> str:
+    """`CO`, `197` -> `precertification, authorization or notification absent (contractual obligation: ...)`."""
+    what = CARC.get(reason, f"adjustment reason code {reason}")
+    return f"{what} ({GROUPS.get(group, group)})"
+
+
+def describe_remark(code: str) -> str:
+    return RARC.get(code, f"remark code {code}")
