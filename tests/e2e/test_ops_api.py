@@ -284,5 +284,9 @@ def test_summary_claims_filters_and_metrics(start_stack: StartStack) -> None:
     assert _sample(metrics, "superbill_queue_messages", queue="validate", state="ready") == 0
     assert _sample(metrics, "superbill_submission_latency_seconds_count", peer="clearinghouse") == 2
     assert _sample(metrics, "superbill_submission_latency_seconds_bucket", peer="clearinghouse", le="+Inf") == 2
+    # the worker counts a message once its actor has returned, just after the claim's status was stored
+    counted = ("dramatiq_messages_total", (("actor_name", "submit_direct"),))
+    metrics = wait_for(lambda: _metrics(stack), lambda m: m.get(counted, 0) >= 2, timeout_s=10,
+                       what="the submit_direct messages counted")
     assert _sample(metrics, "dramatiq_messages_total", actor_name="validate") >= 6
     assert _sample(metrics, "dramatiq_messages_total", actor_name="submit_direct") >= 2
