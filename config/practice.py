@@ -129,6 +129,9 @@ IsaId = Annotated[str, StringConstraints(min_length=2, max_length=15, pattern=X1
 
 
 class Clearinghouse(_Section):
+    # Which clearinghouse API the 837P goes to: "http" (the HTTP shape of docs/CONTRACT.md, and the sandbox's
+    # default) or "stedi" (Stedi's healthcare API; its key comes from SUPERBILL_STEDI_API_KEY).
+    adapter: Literal["http", "stedi"] = "http"
     submitter_id: Annotated[str, StringConstraints(min_length=2, max_length=80, pattern=X12_ID)] = "THERAPKNEADS"
     receiver_id: Annotated[str, StringConstraints(min_length=2, max_length=80, pattern=X12_ID)] = "CLEARINGHOUSE"
     # ISA06/ISA08 (and GS02/GS03) hold at most 15 characters: when these are unset, the ids above go there

@@ -27,6 +27,10 @@ class Settings:
     billing_service_url: str
     billing_service_token: str
     peer_timeout_s: float
+    stedi_api_key: str | None
+    """Stedi's API key (a test key first), for `[clearinghouse] adapter = "stedi"`."""
+    stedi_healthcare_url: str
+    stedi_core_url: str
     alert_url: str | None
     port: int
     reconcile_after_s: float
@@ -53,6 +57,10 @@ class SmtpSettings:
     sender: str
     timeout_s: float
     ca_file: str | None
+
+
+STEDI_HEALTHCARE_URL = "https://healthcare.us.stedi.com/2024-04-01"
+STEDI_CORE_URL = "https://core.us.stedi.com/2023-08-01"
 
 
 class SettingsError(ValueError):
@@ -133,6 +141,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         billing_service_url=(env.get("SUPERBILL_BILLING_SERVICE_URL") or f"{sandbox}/billing").rstrip("/"),
         billing_service_token=env.get("SUPERBILL_BILLING_SERVICE_TOKEN") or "sandbox",
         peer_timeout_s=_float(env, "SUPERBILL_PEER_TIMEOUT", 10.0),
+        stedi_api_key=env.get("SUPERBILL_STEDI_API_KEY") or None,
+        stedi_healthcare_url=(env.get("SUPERBILL_STEDI_HEALTHCARE_URL") or STEDI_HEALTHCARE_URL).rstrip("/"),
+        stedi_core_url=(env.get("SUPERBILL_STEDI_CORE_URL") or STEDI_CORE_URL).rstrip("/"),
         alert_url=env.get("SUPERBILL_ALERT_URL") or None,
         port=int(_float(env, "PORT", 8000)),
         reconcile_after_s=_float(env, "SUPERBILL_RECONCILE_AFTER", 120.0),

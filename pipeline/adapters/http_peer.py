@@ -61,6 +61,8 @@ def _reasons(response: requests.Response) -> list[str]:
     for key in ("reasons", "errors"):
         if isinstance(body.get(key), list):
             return [str(x) for x in body[key]]
+    if "message" in body:  # {"code": ..., "message": ...}, as Stedi answers
+        return [f"{body['code']}: {body['message']}" if body.get("code") else str(body["message"])]
     ack = body.get("ack999")
     if isinstance(ack, dict) and isinstance(ack.get("errors"), list):
         return [str(x) for x in ack["errors"]]
@@ -73,8 +75,10 @@ class PeerClient:
     """One peer's base URL, bearer token and timeout, with retrying `request`."""
 
     def __init__(self, *, name: str, base_url: str, token: str, timeout_s: float,
-                 policy: RetryPolicy | None = None, session: requests.Session | None = None) -> None:
+                 policy: RetryPolicy | None = None, session: requests.Session | None = None,
+                 auth_scheme: str | None = "Bearer") -> None:
         self.name = name
+        self.auth_scheme = auth_scheme  # None: the token alone is the Authorization header (Stedi's API keys)
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.timeout_s = timeout_s
@@ -96,7 +100,10 @@ class PeerClient:
                  wait_s=round(state.upcoming_sleep, 3), error=str(exc))
 
     def request(self, method: str, path: str, *, idempotency_key: str | None = None,
-                allow_404: bool = False, **kwargs: Any) -> requests.Response | None:
+                allow_404: bool = False, passthrough: tuple[int, ...] = (422,), transient: tuple[int, ...] = (),
+                **kwargs: Any) -> requests.Response | None:
+        """The answer; None for a 404 with `allow_404`. 429, 5xx and the `transient` statuses are retried, then
+        PeerUnavailable; any other 4xx but the `passthrough` ones is a PeerRefused."""
         retrying = Retrying(
             retry=retry_if_exception_type(PeerUnavailable),
             stop=stop_after_attempt(self.policy.attempts) | stop_after_delay(self.policy.total_s),
@@ -104,12 +111,14 @@ class PeerClient:
             before_sleep=self._log_retry,
             reraise=True,
         )
-        return retrying(self._once, method, path, idempotency_key, allow_404, kwargs)
+        return retrying(self._once, method, path, idempotency_key, allow_404, passthrough, transient, kwargs)
 
     def _once(self, method: str, path: str, idempotency_key: str | None, allow_404: bool,
+              passthrough: tuple[int, ...], transient: tuple[int, ...],
               kwargs: dict[str, Any]) -> requests.Response | None:
         kwargs = dict(kwargs)
-        headers = {"Authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})}
+        authorization = f"{self.auth_scheme} {self.token}" if self.auth_scheme else self.token
+        headers = {"Authorization": authorization, **kwargs.pop("headers", {})}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
         try:
@@ -119,11 +128,11 @@ class PeerClient:
             raise PeerUnavailable(self.name, f"no answer within {self.timeout_s:g} s") from None
         except requests.ConnectionError as exc:
             raise PeerUnavailable(self.name, f"cannot connect ({type(exc).__name__})") from None
-        if response.status_code == 429 or response.status_code >= 500:
+        if response.status_code == 429 or response.status_code >= 500 or response.status_code in transient:
             raise _RetryAfter(self.name, f"answered {response.status_code}", _retry_after(response))
         if response.status_code == 404 and allow_404:
             return None
-        if response.status_code >= 400 and response.status_code != 422:
+        if response.status_code >= 400 and response.status_code not in passthrough:
             raise PeerRefused(self.name, response.status_code, _reasons(response))
         return response
 

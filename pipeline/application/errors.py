@@ -35,3 +35,9 @@ class PeerRefused(PermanentError):
 
 class DocumentError(PermanentError):
     """The claim's document (837P, PDF, payload) cannot be built from its data: a person must fix it."""
+
+
+class SubmissionUnknown(PermanentError):
+    """The peer may hold this submission, but neither asking nor sending again can tell without risking a
+    second claim (a key past the peer's replay window, a key the peer took with another body). The claim
+    waits for ops, with this message as its reason; nothing is sent."""

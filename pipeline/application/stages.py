@@ -17,7 +17,13 @@ import structlog
 
 from config.practice import Practice
 from pipeline.application.alerts import alert_notice
-from pipeline.application.errors import DocumentError, PeerRefused, PeerUnavailable, TransientError
+from pipeline.application.errors import (
+    DocumentError,
+    PeerRefused,
+    PeerUnavailable,
+    SubmissionUnknown,
+    TransientError,
+)
 from pipeline.application.evaluate import evaluate
 from pipeline.application.ports import (
     AlertPort,
@@ -335,6 +341,9 @@ def _submit(deps: Deps, claim_id: str, route_name: str, peer_name: str,
             except PeerUnavailable as exc:
                 ledger.record_attempt(claim_id, error=str(exc), peer=peer_name)
                 raise
+            except SubmissionUnknown as exc:
+                _fail(deps, claim_id, str(exc))
+                return
             ledger.note(claim_id, "peer.lookup", peer=peer_name, key=claim.idempotency_key,
                         known=answer is not None)
         else:
@@ -350,7 +359,7 @@ def _submit(deps: Deps, claim_id: str, route_name: str, peer_name: str,
             except PeerRefused as exc:
                 _reject(deps, claim_id, peer_name, exc.reasons or [str(exc)], status=exc.status)
                 return
-            except DocumentError as exc:
+            except (DocumentError, SubmissionUnknown) as exc:
                 _fail(deps, claim_id, str(exc))
                 return
         _apply_answer(deps, claim_id, peer_name, answer, step)
@@ -368,6 +377,11 @@ def _earlier_submission(deps: Deps, claim: Claim, peer_name: str,
         except PeerUnavailable as exc:
             deps.ledger.record_attempt(claim.claim_id, error=str(exc), peer=peer_name)
             raise
+        except SubmissionUnknown as exc:
+            # The peer cannot say (a key past its replay window). Only ops gets a claim here: after that key's
+            # claim was failed with this very reason and then amended, so a person has checked the peer.
+            deps.ledger.note(claim.claim_id, "peer.lookup_unknown", peer=peer_name, key=key, reason=str(exc))
+            continue
         if answer is not None and answer.file_accepted and answer.outcome != "rejected":
             return key, answer
     return None

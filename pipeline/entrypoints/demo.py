@@ -16,6 +16,7 @@ import sys
 import tempfile
 import threading
 import time
+import tomllib
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,25 @@ from pipeline.domain.signature import sign
 from schemas.claim import FINAL_STATUSES
 
 BUNDLED_EVENTS = Path(__file__).parents[1] / "examples"
+STEDI_SANDBOX_KEY = "test_sandbox_key"
+
+
+def stedi_profile(base: Path, dest: Path) -> Path:
+    """A copy of the practice profile whose `[clearinghouse]` section uses the Stedi adapter in test mode
+    (ISA15 `T`, ISA08 `STEDITEST`), for the demo and the tests against the sandbox's Stedi shape."""
+    text = base.read_text(encoding="utf-8")
+    section = dict(tomllib.loads(text).get("clearinghouse", {}))
+    section.update(adapter="stedi", usage="T", interchange_receiver_id="STEDITEST")
+    kept, skipping = [], False
+    for line in text.splitlines():
+        header = line.strip()
+        if header.startswith("["):
+            skipping = header == "[clearinghouse]"
+        if not skipping:
+            kept.append(line)
+    kept += ["", "[clearinghouse]", *(f"{key} = {json.dumps(value)}" for key, value in section.items())]
+    dest.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    return dest
 
 
 def free_port() -> int:
@@ -62,8 +82,10 @@ class Stack:
 
     def __init__(self, workdir: Path, *, faults: str = "", worker_processes: int = 1, worker_threads: int = 4,
                  extra_env: dict[str, str] | None = None, redis_url: str | None = None,
-                 sandbox_env: dict[str, str] | None = None, mail_faults: str = "") -> None:
+                 sandbox_env: dict[str, str] | None = None, mail_faults: str = "",
+                 clearinghouse: str = "http") -> None:
         self.workdir = workdir
+        self.clearinghouse = clearinghouse  # "http", or "stedi": the Stedi adapter against the sandbox's Stedi shape
         self.faults = faults
         self.worker_processes = worker_processes
         self.worker_threads = worker_threads
@@ -108,7 +130,16 @@ class Stack:
             "SUPERBILL_SMTP_FROM": "statements@sandbox.example",
             "SUPERBILL_SMTP_TIMEOUT": "10",
             **self.extra_env,
+            **self._stedi_env(),
         }
+
+    def _stedi_env(self) -> dict[str, str]:
+        if self.clearinghouse != "stedi":
+            return {}
+        return {"SUPERBILL_PRACTICE": str(self.workdir / "practice-stedi.toml"),
+                "SUPERBILL_STEDI_API_KEY": STEDI_SANDBOX_KEY,
+                "SUPERBILL_STEDI_HEALTHCARE_URL": f"{self.sandbox_url}/stedi/healthcare/2024-04-01",
+                "SUPERBILL_STEDI_CORE_URL": f"{self.sandbox_url}/stedi/core/2023-08-01"}
 
     def spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
@@ -125,6 +156,11 @@ class Stack:
             raise
 
     def _start(self) -> Stack:
+        if self.clearinghouse == "stedi":
+            from config.practice import practice_path
+
+            base = self.extra_env.get("SUPERBILL_PRACTICE") or os.environ.get("SUPERBILL_PRACTICE")
+            stedi_profile(practice_path(base), self.workdir / "practice-stedi.toml")
         if not self.external_redis:
             self.redis_url = start_embedded(self.workdir / "redis")
         sandbox_port, web_port, self.smtp_port = free_port(), free_port(), free_port()
@@ -213,7 +249,8 @@ class Stack:
         return False
 
 
-def run_demo(*, events: str | None, faults: str, as_json: bool, timeout_s: float, keep: bool = False) -> int:
+def run_demo(*, events: str | None, faults: str, as_json: bool, timeout_s: float, keep: bool = False,
+             clearinghouse: str = "http") -> int:
     from pipeline.sandbox.faults import parse_faults
 
     try:
@@ -229,9 +266,10 @@ def run_demo(*, events: str | None, faults: str, as_json: bool, timeout_s: float
     with ExitStack() as stack:
         if not keep:
             stack.callback(shutil.rmtree, workdir, ignore_errors=True)
-        pipeline = Stack(workdir, faults=faults)
+        pipeline = Stack(workdir, faults=faults, clearinghouse=clearinghouse)
         stack.callback(pipeline.stop, keep_redis=keep)
-        _say(as_json, f"starting Redis, sandbox peers, worker and web app in {workdir} ...")
+        via = " (clearinghouse: the sandbox's Stedi shape)" if clearinghouse == "stedi" else ""
+        _say(as_json, f"starting Redis, sandbox peers{via}, worker and web app in {workdir} ...")
         pipeline.start()
         _start_reconciler(pipeline)
         claim_ids: list[str] = []

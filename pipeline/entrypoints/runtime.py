@@ -10,12 +10,14 @@ import threading
 
 import dramatiq
 import redis
+import structlog
 
-from config.practice import load_practice
+from config.practice import Practice, load_practice
 from config.settings import Settings, load_settings
 from pipeline.adapters.alerts_http import HttpAlerts
 from pipeline.adapters.billing_service_http import HttpBillingService
 from pipeline.adapters.clearinghouse_http import HttpClearinghouse
+from pipeline.adapters.clearinghouse_stedi import StediClearinghouse, StediStore
 from pipeline.adapters.dramatiq_queue import build_broker, outbox_entry, send_step
 from pipeline.adapters.http_peer import PeerClient
 from pipeline.adapters.metrics import LedgerMetrics
@@ -26,6 +28,7 @@ from pipeline.adapters.redis_remittances import RedisRemittances
 from pipeline.adapters.redis_server import resolve_redis_url
 from pipeline.adapters.redis_staff import RedisStaffStore
 from pipeline.adapters.smtp_mailer import SmtpMailer
+from pipeline.application.ports import ClearinghousePort
 from pipeline.application.stages import Deps
 
 _lock = threading.Lock()
@@ -63,17 +66,34 @@ def connect(url: str) -> dramatiq.Broker:
         return _broker
 
 
+def build_clearinghouse(settings: Settings, practice: Practice, client: redis.Redis) -> ClearinghousePort:
+    """The clearinghouse the practice profile names: `[clearinghouse] adapter = "http"` or `"stedi"`."""
+    timeout = settings.peer_timeout_s
+    if practice.clearinghouse.adapter == "stedi":
+        key = settings.stedi_api_key or ""  # unset: every call is a clear transient error until it is set
+        if not key:
+            structlog.get_logger(__name__).warning(
+                "stedi.no_api_key", hint='[clearinghouse] adapter = "stedi" needs SUPERBILL_STEDI_API_KEY')
+        return StediClearinghouse(
+            healthcare=PeerClient(name="clearinghouse", base_url=settings.stedi_healthcare_url,
+                                  token=key, timeout_s=timeout, auth_scheme=None),
+            core=PeerClient(name="clearinghouse", base_url=settings.stedi_core_url,
+                            token=key, timeout_s=timeout, auth_scheme=None),
+            store=StediStore(client))
+    return HttpClearinghouse(PeerClient(name="clearinghouse", base_url=settings.clearinghouse_url,
+                                        token=settings.clearinghouse_token, timeout_s=timeout))
+
+
 def build_deps(settings: Settings, url: str) -> Deps:
     client = connect_redis(url, health_check_interval=30)
     timeout = settings.peer_timeout_s
     ledger = Ledger(client, wait_replicas=settings.redis_wait_replicas, outbox=outbox_entry)
+    practice = load_practice(settings.practice_file)
     return Deps(
         ledger=ledger,
-        practice=load_practice(settings.practice_file),
+        practice=practice,
         send=send_step,
-        clearinghouse=HttpClearinghouse(PeerClient(
-            name="clearinghouse", base_url=settings.clearinghouse_url,
-            token=settings.clearinghouse_token, timeout_s=timeout)),
+        clearinghouse=build_clearinghouse(settings, practice, client),
         billing_service=HttpBillingService(PeerClient(
             name="billing_service", base_url=settings.billing_service_url,
             token=settings.billing_service_token, timeout_s=timeout)),

@@ -5,6 +5,9 @@ Peer routes (faults apply to these):
 - ``POST /clearinghouse/v1/claims`` (raw 837P), ``GET /clearinghouse/v1/claims/by-key/{key}``
 - ``POST /billing/v1/superbills`` (JSON), ``GET /billing/v1/superbills/by-key/{key}``
 - ``GET /clearinghouse/v1/remittances?after=<cursor>&limit=<n>``: the 835 files written since the cursor
+- Stedi's shape (``pipeline.sandbox.stedi``): ``POST /stedi/healthcare/2024-04-01/change/medicalnetwork/
+  professionalclaims/v3/raw-x12-submission``, ``GET /stedi/core/2023-08-01/polling/transactions``,
+  ``GET /stedi/core/2023-08-01/transactions/{id}/input-url``; documents at ``/stedi/documents/{id}`` (no key)
 
 Every peer call needs ``Authorization: Bearer <token>`` with that peer's token (``PeerTokens``: by default
 ``sandbox``, the pipeline's default; ``superbill sandbox`` reads ``SUPERBILL_CLEARINGHOUSE_TOKEN`` and
@@ -28,17 +31,20 @@ from dataclasses import dataclass
 import structlog
 import uvicorn
 from fastapi import Body, Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from pipeline.sandbox.billing import BillingService
 from pipeline.sandbox.clearinghouse import Clearinghouse, Validator
 from pipeline.sandbox.faults import Faults, parse_faults
 from pipeline.sandbox.smtp import Mailbox, SandboxMailServer, parse_mail_faults
 from pipeline.sandbox.state import Answer, JSONDict, SandboxState
+from pipeline.sandbox.stedi import StediPeer
 
 log = structlog.get_logger("pipeline.sandbox")
 
 MAX_KEY_LENGTH = 255
+STEDI_HEALTHCARE = "/stedi/healthcare/2024-04-01"
+STEDI_CORE = "/stedi/core/2023-08-01"
 DEFAULT_TOKEN = "sandbox"  # noqa: S105 - the pipeline's default peer token (SUPERBILL_*_TOKEN unset), not a secret
 
 
@@ -48,12 +54,14 @@ class PeerTokens:
 
     clearinghouse: str = DEFAULT_TOKEN
     billing_service: str = DEFAULT_TOKEN
+    stedi: str | None = None  # the Stedi shape's API key; None: any key (one starting "test" is a test key)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> PeerTokens:
         """The same variables, and the same defaults, the pipeline's settings read."""
         return cls(clearinghouse=env.get("SUPERBILL_CLEARINGHOUSE_TOKEN") or DEFAULT_TOKEN,
-                   billing_service=env.get("SUPERBILL_BILLING_SERVICE_TOKEN") or DEFAULT_TOKEN)
+                   billing_service=env.get("SUPERBILL_BILLING_SERVICE_TOKEN") or DEFAULT_TOKEN,
+                   stedi=env.get("SUPERBILL_STEDI_API_KEY") or None)
 
     def of(self, peer: str) -> str:
         return self.clearinghouse if peer == "clearinghouse" else self.billing_service
@@ -85,6 +93,17 @@ def _auth_problem(request: Request, expected: str) -> Answer | None:
     return None
 
 
+def _stedi_key(request: Request) -> tuple[str, Answer | None]:
+    """Stedi's `Authorization: <API key>` (or `Key <API key>`); a bearer token is not an API key."""
+    value = request.headers.get("authorization", "").strip()
+    scheme, _, rest = value.partition(" ")
+    if scheme.lower() == "key" and rest.strip():
+        value = rest.strip()
+    if not value or scheme.lower() == "bearer" or " " in value:
+        return "", Answer(401, {"code": "UnauthorizedException", "message": "Authorization: <API key> required"})
+    return value, None
+
+
 def _key_problem(key: str | None) -> Answer | None:
     if key is None or not key.strip():
         return Answer(400, {"error": "Idempotency-Key header required"})
@@ -113,6 +132,16 @@ class _PeerCalls:
             return _json(problem)
         assert key is not None
         return self._faulted(peer, key, lambda: handle(key))
+
+    def stedi(self, request: Request, handle: Callable[[str], Answer], *, key: str = "") -> JSONResponse:
+        """A call to the Stedi shape: latency, its API key, then the error and timeout faults."""
+        self._sleep_ms(self._state.faults.latency_ms)
+        api_key, problem = _stedi_key(request)
+        if problem is None and self._tokens.stedi is not None and api_key != self._tokens.stedi:
+            problem = Answer(401, {"code": "UnauthorizedException", "message": "unknown API key"})
+        if problem is not None:
+            return _json(problem)
+        return self._faulted("stedi", key, lambda: handle(api_key))
 
     def get(self, peer: str, request: Request, key: str, handle: Callable[[str], Answer]) -> JSONResponse:
         self._sleep_ms(self._state.faults.latency_ms)
@@ -153,6 +182,8 @@ def create_app(faults: Faults | None = None, *, validate_837p: Validator | None 
     """
     state = SandboxState(faults if faults is not None else Faults())
     clearinghouse = Clearinghouse(state, validate_837p or _default_validator())
+    stedi = StediPeer(state, validate_837p or _default_validator(),
+                      remittances=lambda after: list(clearinghouse.remittances(str(after), 500).body["remittances"]))
     billing = BillingService(state)
     calls = _PeerCalls(state, tokens or PeerTokens())
 
@@ -166,6 +197,35 @@ def create_app(faults: Faults | None = None, *, validate_837p: Validator | None 
     @app.get("/clearinghouse/v1/claims/by-key/{idempotency_key:path}")
     def claim_by_key(request: Request, idempotency_key: str) -> JSONResponse:
         return calls.get("clearinghouse", request, idempotency_key, clearinghouse.status)
+
+    @app.post(STEDI_HEALTHCARE + "/change/medicalnetwork/professionalclaims/v3/raw-x12-submission")
+    def stedi_submit(request: Request, body: bytes = Depends(raw_body)) -> JSONResponse:
+        key = request.headers.get("idempotency-key")
+        if key is not None and (not key or len(key) > MAX_KEY_LENGTH):
+            return _json(Answer(400, {"code": "ValidationException",
+                                      "message": f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters"}))
+        return calls.stedi(request, lambda api_key: stedi.submit(api_key, key, body), key=key or "")
+
+    @app.get(STEDI_CORE + "/polling/transactions")
+    def stedi_poll(request: Request, pageToken: str | None = None, startDateTime: str | None = None,
+                   pageSize: int = 100) -> JSONResponse:
+        return calls.stedi(request, lambda _: stedi.poll(pageToken, startDateTime, pageSize))
+
+    @app.get(STEDI_CORE + "/transactions/{transaction_id}/input-url")
+    def stedi_input_url(request: Request, transaction_id: str) -> JSONResponse:
+        def handle(_: str) -> Answer:
+            if stedi.document(transaction_id) is None:
+                return Answer(404, {"code": "ResourceNotFoundException", "message": "no such transaction"})
+            url = str(request.base_url).rstrip("/") + f"/stedi/documents/{transaction_id}"
+            return Answer(200, {"documentDownloadUrl": url})
+        return calls.stedi(request, handle)
+
+    @app.get("/stedi/documents/{transaction_id}")
+    def stedi_document(transaction_id: str) -> Response:
+        text = stedi.document(transaction_id)
+        if text is None:
+            return Response("not found", status_code=404)
+        return Response(text, media_type="application/edi-x12")
 
     @app.post("/billing/v1/superbills")
     def submit_superbill(request: Request, body: bytes = Depends(raw_body)) -> JSONResponse:

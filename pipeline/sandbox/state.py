@@ -96,6 +96,7 @@ class SandboxState:
         self.billing: dict[str, BillingRecord] = {}
         self.refused: list[JSONDict] = []
         self._sequences: Counter[str] = Counter()
+        self.generation = 0  # bumped by reset(), so peers with memory of their own forget it too
         self.remittances: list[JSONDict] = []  # the 835 feed: {"seq", "remittance_id", "x12", "created_at"}
         self.payments: dict[str, ClaimOutcome] = {}  # claim id -> its last payment not taken back
         self.reversals: list[str] = []  # claim ids whose last payment the next 835 takes back
@@ -121,6 +122,7 @@ class SandboxState:
             self.billing.clear()
             self.refused.clear()
             self._sequences.clear()
+            self.generation += 1
             self.remittances.clear()
             self.payments.clear()
             self.reversals.clear()

@@ -22,7 +22,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     practice_of(args)
     return run_demo(events=args.events, faults=args.faults or "", as_json=args.json,
-                    timeout_s=args.timeout, keep=args.keep)
+                    timeout_s=args.timeout, keep=args.keep, clearinghouse=args.clearinghouse)
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
@@ -136,6 +136,8 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true")
     p.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for final statuses")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder (Redis data, logs)")
+    p.add_argument("--clearinghouse", choices=("http", "stedi"), default="http",
+                   help="the clearinghouse API to use: our HTTP shape, or Stedi's (served by the sandbox)")
     p.set_defaults(func=cmd_demo)
     p = sub.add_parser("sandbox", help="serve the sandbox clearinghouse and billing service")
     p.add_argument("--host", default="127.0.0.1")
