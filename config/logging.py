@@ -48,6 +48,19 @@ def drop_patient_data(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> 
     return event_dict
 
 
+class DropQueryStrings(logging.Filter):
+    """uvicorn's access lines without their query strings: a search (`/ops/claims?q=Doe`) or a filter may
+    carry a client's name, a member id or a birth date."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if record.name != "uvicorn.access" or not isinstance(args, tuple) or len(args) < 3:
+            return True
+        if isinstance(args[2], str) and "?" in args[2]:
+            record.args = (*args[:2], args[2].split("?", 1)[0] + "?[redacted]", *args[3:])
+        return True
+
+
 def configure_logging(level: str = "INFO", *, json: bool | None = None, stream: Any = None) -> None:
     """Configure structlog and route the standard library's logging (dramatiq, uvicorn) through it."""
     stream = stream or sys.stderr
@@ -75,9 +88,14 @@ def configure_logging(level: str = "INFO", *, json: bool | None = None, stream: 
     )
     handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter)
+    handler.addFilter(DropQueryStrings())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    for name in ("uvicorn", "uvicorn.access", "uvicorn.error"):  # through the redaction above, never around it
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
+        logging.getLogger(name).setLevel(logging.NOTSET)
     for noisy in ("pyx12", "urllib3", "httpx", "fontTools", "fpdf"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

@@ -8,6 +8,7 @@ import tomllib
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -60,6 +61,21 @@ class PracticeInfo(_Section):
     taxonomy: Annotated[str, StringConstraints(pattern=r"^[0-9A-Z]{9}X$")]
     phone: NonEmpty
     address: PracticeAddress
+    timezone: str = "America/Chicago"
+    """The practice's IANA time zone: the ops page and the CLI show times in it."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{name!r} is not an IANA time zone (e.g. America/Chicago)") from None
+        return name
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
     @field_validator("npi")
     @classmethod

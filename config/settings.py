@@ -34,6 +34,11 @@ class Settings:
     alert_url: str | None
     port: int
     reconcile_after_s: float
+    public_url: str | None = None
+    """The ops page's address as staff type it (`https://ops.example.com`): the one origin a form may be
+    posted from, and, when https, the session cookie is `Secure`."""
+    ops_session_idle_s: float = 3600.0
+    ops_session_max_s: float = 12 * 3600.0
     remittance_poll_s: float = 300.0
     """How often the reconciler asks for a fetch of the clearinghouse's remittances (835); 0 = never."""
     timely_filing_warning_days: int = 150
@@ -142,10 +147,24 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         alert_url=env.get("SUPERBILL_ALERT_URL") or None,
         port=int(_float(env, "PORT", 8000)),
         reconcile_after_s=_float(env, "SUPERBILL_RECONCILE_AFTER", 120.0),
+        public_url=_public_url(env),
+        ops_session_idle_s=_float(env, "SUPERBILL_OPS_SESSION_IDLE_MINUTES", 60.0) * 60,
+        ops_session_max_s=_float(env, "SUPERBILL_OPS_SESSION_MAX_HOURS", 12.0) * 3600,
         remittance_poll_s=_float(env, "SUPERBILL_REMITTANCE_POLL", 300.0),
         timely_filing_warning_days=int(_float(env, "SUPERBILL_TIMELY_FILING_WARNING_DAYS", 150)),
         smtp=_smtp(env),
     )
+
+
+def _public_url(env: Mapping[str, str]) -> str | None:
+    url = (env.get("SUPERBILL_PUBLIC_URL") or "").strip().rstrip("/")
+    if not url:
+        return None
+    scheme, sep, rest = url.partition("://")
+    if scheme not in ("http", "https") or not sep or not rest or "/" in rest:
+        raise SettingsError("environment variable SUPERBILL_PUBLIC_URL must be an origin such as "
+                            "https://ops.example.com (scheme and host, no path)")
+    return url
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -74,3 +74,37 @@ def queue_stats(client: redis.Redis, now_ms: float | None = None) -> list[dict[s
                 age = round((now_ms - json.loads(raw).get("message_timestamp", now_ms)) / 1000, 1)
                 next(row for row in rows if row["queue"] == q)["oldest_ready_age_s"] = age
     return rows
+
+
+def dead_letters(client: redis.Redis, queue: str, limit: int = 200) -> list[dict[str, Any]]:
+    """The dead-lettered messages of a queue, newest first: message id, actor, claim id, when, retries."""
+    if queue not in QUEUES:
+        return []
+    base = f"{NAMESPACE}:{queue}.XQ"
+    rows = []
+    for raw_id, score in client.zrevrange(base, 0, limit - 1, withscores=True):
+        message_id = raw_id.decode()
+        raw = client.hget(f"{base}.msgs", message_id)
+        message = json.loads(raw) if raw else {}
+        args = message.get("args") or []
+        options = message.get("options") or {}
+        rows.append({"message_id": message_id, "actor": message.get("actor_name"),
+                     "claim_id": args[0] if args and isinstance(args[0], str) else None,
+                     "dead_since": score / 1000, "retries": options.get("retries", 0)})
+    return rows
+
+
+def drop_dead_letters(client: redis.Redis, queue: str, message_ids: list[str] | None = None) -> int:
+    """Clear dead letters of a queue (these ids, or all). The claims stay in the ledger, which the reconciler
+    re-drives; a dead letter is only the record of a message that gave up."""
+    if queue not in QUEUES:
+        return 0
+    base = f"{NAMESPACE}:{queue}.XQ"
+    ids = message_ids if message_ids is not None else [x.decode() for x in client.zrange(base, 0, -1)]
+    if not ids:
+        return 0
+    pipe = client.pipeline(transaction=True)
+    pipe.zrem(base, *ids)
+    pipe.hdel(f"{base}.msgs", *ids)
+    removed, _ = pipe.execute()
+    return int(removed)

@@ -5,6 +5,7 @@ Layout (prefix `sb:`):
   claim:{id}:event      the event the claim is built from (after any amendment), JSON
   claim:{id}:timeline   stream, append-only: every step, attempt, peer answer, amendment
   claim:{id}:statement  the latest statement PDF (bytes)
+  claim:{id}:documents  hash: what was sent to the peer per submission (837P, courtesy payload) and its answers
   claims                sorted set of claim ids by creation time
   status:{s}            sorted set of claim ids by the time they reached status s
   route:{r}             set of claim ids with route r
@@ -264,6 +265,26 @@ class Ledger:
             raise KeyError(claim_id)
         return dict(json.loads(raw))
 
+    def event_documents(self, claim_ids: list[str]) -> dict[str, dict[str, Any]]:
+        pipe = self.r.pipeline(transaction=False)
+        for cid in claim_ids:
+            pipe.get(self._k("claim", cid, "event"))
+        return {cid: dict(json.loads(raw)) for cid, raw in zip(claim_ids, pipe.execute(), strict=True)
+                if raw is not None}
+
+    def keep_document(self, claim_id: str, name: str, text: str) -> None:
+        self.r.hset(self._k("claim", claim_id, "documents"), name, text)
+
+    def documents(self, claim_id: str) -> dict[str, str]:
+        return {_s(k): _s(v) for k, v in self.r.hgetall(self._k("claim", claim_id, "documents")).items()}
+
+    def timelines_since(self, claim_ids: list[str], since: float) -> dict[str, list[dict[str, Any]]]:
+        pipe = self.r.pipeline(transaction=False)
+        for cid in claim_ids:
+            pipe.xrange(self.timeline_key(cid), min=f"{int(since * 1000)}-0")
+        return {cid: [json.loads(f[b"entry"]) for _, f in rows]
+                for cid, rows in zip(claim_ids, pipe.execute(), strict=True)}
+
     def timeline(self, claim_id: str) -> list[dict[str, Any]]:
         return [json.loads(fields[b"entry"]) for _, fields in self.r.xrange(self.timeline_key(claim_id))]
 
@@ -390,25 +411,26 @@ class Ledger:
         pipe.execute()
 
     def replace_event(self, claim_id: str, event_doc: dict[str, Any], *, index: dict[str, str],
-                      changed: list[str], source: str) -> bool:
+                      changed: list[str], source: str, by: str | None = None) -> bool:
         """An amendment: only for claims that are not on their way to, or at, a peer."""
         ok = self.transition(
             claim_id, ("needs_attention", "rejected", "failed", "denied", "received"), None,
-            kind="amended", fields={**index, "amended_at": time.time()}, changed=changed, source=source,
+            kind="amended", fields={**index, "amended_at": time.time()}, changed=changed, source=source, by=by,
         )
         if ok:
             self.r.set(self._k("claim", claim_id, "event"), _compact(event_doc))
         return ok
 
-    def resubmit(self, claim_id: str, *, source: str, frequency_code: str = "1",
-                 statuses: Iterable[str] = RESUBMITTABLE_STATUSES) -> bool:
+    def resubmit(self, claim_id: str, *, source: str, by: str | None = None, anyway: bool = False,
+                 frequency_code: str = "1", statuses: Iterable[str] = RESUBMITTABLE_STATUSES) -> bool:
         """Back to `received` under the next submission number: a new original (`1`), or a replacement (`7`)
         or a void (`8`) of the claim the payer adjudicated."""
         claim = self.get(claim_id)
         if claim is None or claim.status not in set(statuses):
             return False
         return self.transition(
-            claim_id, claim.status, "received", kind="resubmitted", source=source,
+            claim_id, claim.status, "received", kind="resubmitted", source=source, by=by,
+            anyway=True if anyway else None,
             fields={"submission_no": claim.submission_no + 1, "idempotency_key": None, "peer_reference": None,
                     "peer_reasons": None, "last_error": None, "attempts": 0, "control_number": None,
                     "submitted_at": None, "prepared_at": None, "denial_reasons": None,
@@ -417,14 +439,14 @@ class Ledger:
             frequency_code=None if frequency_code == "1" else frequency_code,
         )
 
-    def resume_submission(self, claim_id: str, *, source: str) -> bool:
+    def resume_submission(self, claim_id: str, *, source: str, by: str | None = None) -> bool:
         """A failed claim whose submission was never answered goes back to `submitting` under its own key,
         with the same document (control or document number, preparation time)."""
         claim = self.get(claim_id)
         if claim is None or claim.status != "failed" or not claim.idempotency_key:
             return False
         return self.transition(
-            claim_id, "failed", "submitting", kind="resubmitted", source=source,
+            claim_id, "failed", "submitting", kind="resubmitted", source=source, by=by,
             fields={"last_error": None, "attempts": 0}, previous_status="failed",
             resumed_key=claim.idempotency_key,
         )

@@ -10,6 +10,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from config.practice import Practice
+from pipeline.application import client_identity
+from pipeline.application.client_identity import ClientIdentity
+from pipeline.application.evaluate import evaluate
 from pipeline.application.ingest import Outcome, receive
 from pipeline.application.ports import ClaimLedger, QueueMonitor, Refused, StepSender
 from pipeline.application.reason_codes import claim_reason_codes
@@ -19,9 +23,12 @@ from pipeline.application.statements import has_statement
 from pipeline.application.steps import SUBMISSION_STEP, VALIDATE
 from pipeline.domain.intake import InputRejected, parse_event_document
 from schemas.claim import FINAL_STATUSES, RESUBMITTABLE_STATUSES, STATUSES, Claim
-from schemas.event import unknown_fields
+from schemas.decision import Decision
+from schemas.event import SessionCompleted, unknown_fields
 
 TIMELY_FILING_WARNING_DAYS = 30
+# timeline entry kinds, as the last 24 hours count them
+LAST_24H_KINDS = {"claim.failed": "failed", "statement.ready": "statement_ready"}
 AMENDABLE_SECTIONS = ("prescription", "va_referral", "client", "coverage", "payment", "session")
 
 
@@ -34,6 +41,7 @@ class ClaimFilter:
     since: date | None = None  # date of service on or after
     until: date | None = None  # date of service on or before
     problem: str | None = None
+    text: str | None = None  # client name, member id, claim or session id, a date of service (see `search`)
 
     def matches(self, claim: Claim) -> bool:
         if self.status and claim.status != self.status:
@@ -54,7 +62,24 @@ class ClaimFilter:
 
 def list_claims(ledger: ClaimLedger, flt: ClaimFilter) -> list[Claim]:
     ids = ledger.claim_ids(status=flt.status, route=flt.route)
-    return [c for c in ledger.get_many(ids) if flt.matches(c)]
+    found = [c for c in ledger.get_many(ids) if flt.matches(c)]
+    searched = _searched(ledger, flt, found)
+    return [c for c in found if c.claim_id in searched]
+
+
+def _searched(ledger: ClaimLedger, flt: ClaimFilter, claims: list[Claim]) -> set[str]:
+    """The ids of those claims the filter's search text finds (all of them without a search)."""
+    if not (flt.text and flt.text.strip()):
+        return {c.claim_id for c in claims}
+    people = identities(ledger, [c.claim_id for c in claims])
+    return {c.claim_id for c in claims if c.claim_id in people and client_identity.matches(
+        flt.text, people[c.claim_id], claim_id=c.claim_id, session_id=c.session_id,
+        date_of_service=c.date_of_service)}
+
+
+def identities(ledger: ClaimLedger, claim_ids: Iterable[str]) -> dict[str, ClientIdentity]:
+    """Who each claim is for (patient data: for signed-in staff's screens only)."""
+    return {cid: client_identity.identity_of(doc) for cid, doc in ledger.event_documents(list(claim_ids)).items()}
 
 
 # pages ------------------------------------------------------------------------------------------------
@@ -90,10 +115,11 @@ def list_claims_page(ledger: ClaimLedger, flt: ClaimFilter, *, limit: int,
     while True:
         batch = ledger.claim_ids_after(status=flt.status, after=after, count=batch_size)
         claims = {c.claim_id: c for c in ledger.get_many([cid for cid, _ in batch])}
+        searched = _searched(ledger, flt, list(claims.values()))
         for cid, score in batch:
             after = (score, cid)
             claim = claims.get(cid)
-            if claim is not None and flt.matches(claim):
+            if claim is not None and flt.matches(claim) and cid in searched:
                 found.append(claim)
                 if len(found) == limit:
                     return found, _cursor(after)
@@ -140,11 +166,21 @@ def summary(ledger: ClaimLedger, queues: QueueMonitor, *, today: date | None = N
     by_route = {r: n for r, n in ledger.count_by_route().items() if n}
     if total - sum(by_route.values()) > 0:
         by_route["(not routed yet)"] = total - sum(by_route.values())
-    recent = ledger.get_many(ledger.claim_ids_since(now - 86400, statuses=("failed", "rejected")))
+    # Any claim that moved in the last 24 hours reached its current status since then: only those
+    # timelines are read, from the first entry of the window on.
+    since = now - 86400
+    history = ledger.timelines_since(ledger.claim_ids_since(since, statuses=STATUSES), since)
+    kinds: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
-    for c in recent:
-        for reason in (c.peer_reasons or [c.last_error or "unknown"]):
-            reasons[f"{c.status}: {reason}"] += 1
+    for entries in history.values():
+        for entry in entries:
+            kind = entry.get("kind", "")
+            kinds[LAST_24H_KINDS.get(kind, kind)] += 1
+            if kind == "rejected":
+                for reason in entry.get("reasons") or ["unknown"]:
+                    reasons[f"rejected: {reason}"] += 1
+            elif kind == "claim.failed":
+                reasons[f"failed: {entry.get('error') or 'unknown'}"] += 1
     open_ids = [cid for s in _NOT_ACCEPTED if by_status.get(s) for cid in ledger.claim_ids(status=s)]
     late = [
         {"claim_id": c.claim_id, "status": c.status, "date_of_service": c.date_of_service,
@@ -158,9 +194,11 @@ def summary(ledger: ClaimLedger, queues: QueueMonitor, *, today: date | None = N
         "queues": queues(),
         "claims": {"total": total, "by_status": {s: by_status.get(s, 0) for s in STATUSES},
                    "by_route": by_route},
-        "last_24h": {"failed": sum(c.status == "failed" for c in recent),
-                     "rejected": sum(c.status == "rejected" for c in recent),
-                     "by_reason": dict(reasons.most_common())},
+        "last_24h": {"failed": kinds["failed"], "rejected": kinds["rejected"],
+                     "by_reason": dict(reasons.most_common()),
+                     "events": {k: kinds[k] for k in ("received", "accepted", "rejected", "failed",
+                                                      "needs_attention", "statement_ready", "amended",
+                                                      "resubmitted")}},
         "past_timely_filing_warning": sorted(late, key=lambda x: -x["age_days"]),
         "needs_attention": by_status.get("needs_attention", 0),
         "refused_events": ledger.count_refused(),
@@ -177,53 +215,9 @@ class AmendResult:
     message: str = ""
 
 
-def amend(ledger: ClaimLedger, claim_id: str, patch: dict[str, Any], *, source: str) -> AmendResult:
-    """Attach or replace sections of the claim's event (prescription, VA referral, client, coverage, ...).
-
-    Validated like an event; recorded on the timeline; a claim on its way to or at a peer, or accepted,
-    cannot be changed in place.
-    """
-    claim = ledger.get(claim_id)
-    if claim is None:
-        return AmendResult(False, claim_id, message="no such claim")
-    if claim.status not in (*RESUBMITTABLE_STATUSES, "received"):
-        refused = _patch_problem(claim_id, patch)
-        if refused is not None:
-            return refused
-        return AmendResult(False, claim_id, message=f"a claim in status {claim.status} cannot be amended in "
-                           "place; only received, needs_attention, rejected, failed and denied claims can")
-    merged = _patched(ledger, claim, patch)
-    if isinstance(merged, AmendResult):
-        return merged
-    event = parse_event_document(merged)
-    changed = sorted(patch)
-    if not ledger.replace_event(claim_id, merged, index=claim_index(event, claim_id), changed=changed,
-                                source=source):
-        return AmendResult(False, claim_id, message="the claim changed status meanwhile; try again")
-    return AmendResult(True, claim_id, changed=changed, message="amended; resubmit it to apply")
-
-
-def _patch_problem(claim_id: str, patch: dict[str, Any]) -> AmendResult | None:
-    """Sections that cannot be amended, or fields an event does not have."""
-    unknown = [k for k in patch if k not in AMENDABLE_SECTIONS]
-    if unknown:
-        return AmendResult(False, claim_id, errors=[
-            {"path": k, "message": f"cannot be amended (allowed: {', '.join(AMENDABLE_SECTIONS)})"}
-            for k in unknown])
-    misspelled = unknown_fields(patch)
-    if misspelled:
-        return AmendResult(False, claim_id, message="the amendment names fields an event does not have", errors=[
-            {"path": where, "message": "is not a field of the event" + (f"; did you mean {close!r}?" if close else "")}
-            for where, close in misspelled])
-    return None
-
-
-def _patched(ledger: ClaimLedger, claim: Claim, patch: dict[str, Any]) -> dict[str, Any] | AmendResult:
-    """The claim's event with the patch applied and validated like a new event, or why not."""
-    refused = _patch_problem(claim.claim_id, patch)
-    if refused is not None:
-        return refused
-    document = ledger.event_document(claim.claim_id)
+def merged_event(document: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """The event with an amendment applied: prescription and referral replaced whole, the other sections
+    merged one level deep, a section set to null removed."""
     merged = dict(document)
     for section, value in patch.items():
         if value is None:
@@ -233,15 +227,60 @@ def _patched(ledger: ClaimLedger, claim: Claim, patch: dict[str, Any]) -> dict[s
             merged[section] = {**merged[section], **value}
         else:
             merged[section] = value
+    return merged
+
+
+def check_amendment(claim: Claim, document: dict[str, Any],
+                    patch: dict[str, Any]) -> tuple[SessionCompleted | None, dict[str, Any], AmendResult | None]:
+    """The amended event, or why the amendment cannot be taken (unknown sections, misspelled fields, an
+    invalid event, another session)."""
+    claim_id = claim.claim_id
+    unknown = [k for k in patch if k not in AMENDABLE_SECTIONS]
+    if unknown:
+        return None, document, AmendResult(False, claim_id, errors=[
+            {"path": k, "message": f"cannot be amended (allowed: {', '.join(AMENDABLE_SECTIONS)})"}
+            for k in unknown])
+    misspelled = unknown_fields(patch)
+    if misspelled:
+        return None, document, AmendResult(
+            False, claim_id, message="the amendment names fields an event does not have", errors=[
+                {"path": where, "message": "is not a field of the event"
+                 + (f"; did you mean {close!r}?" if close else "")} for where, close in misspelled])
+    merged = merged_event(document, patch)
     try:
         event = parse_event_document(merged)
     except InputRejected as exc:
-        return AmendResult(False, claim.claim_id, errors=[e.model_dump() for e in exc.errors],
-                           message="the amended event is not valid")
+        return None, merged, AmendResult(False, claim_id, errors=[e.model_dump() for e in exc.errors],
+                                         message="the amended event is not valid")
     if event.session.session_id != claim.session_id:
-        return AmendResult(False, claim.claim_id, errors=[
+        return None, merged, AmendResult(False, claim_id, errors=[
             {"path": "session.session_id", "message": "cannot change the session of a claim"}])
-    return merged
+    return event, merged, None
+
+
+def amend(ledger: ClaimLedger, claim_id: str, patch: dict[str, Any], *, source: str,
+          by: str | None = None) -> AmendResult:
+    """Attach or replace sections of the claim's event (prescription, VA referral, client, coverage, ...).
+
+    Validated like an event; recorded on the timeline; a claim on its way to or at a peer, or accepted,
+    cannot be changed in place.
+    """
+    claim = ledger.get(claim_id)
+    if claim is None:
+        return AmendResult(False, claim_id, message="no such claim")
+    if any(k not in AMENDABLE_SECTIONS for k in patch) or unknown_fields(patch):
+        return check_amendment(claim, {}, patch)[2] or AmendResult(False, claim_id)
+    if claim.status not in (*RESUBMITTABLE_STATUSES, "received"):
+        return AmendResult(False, claim_id, message=f"a claim in status {claim.status} cannot be amended in "
+                           "place; only received, needs_attention, rejected, failed and denied claims can")
+    event, merged, refused = check_amendment(claim, ledger.event_document(claim_id), patch)
+    if refused is not None or event is None:
+        return refused or AmendResult(False, claim_id)
+    changed = sorted(patch)
+    if not ledger.replace_event(claim_id, merged, index=claim_index(event, claim_id), changed=changed,
+                                source=source, by=by):
+        return AmendResult(False, claim_id, message="the claim changed status meanwhile; try again")
+    return AmendResult(True, claim_id, changed=changed, message="amended; resubmit it to apply")
 
 
 # corrected and void claims ------------------------------------------------------------------------------
@@ -250,7 +289,7 @@ FREQUENCY = {"replacement": "7", "void": "8"}
 
 
 def correct(ledger: ClaimLedger, claim_id: str, send: StepSender, *, kind: str,
-            patch: dict[str, Any] | None = None, source: str) -> AmendResult:
+            patch: dict[str, Any] | None = None, source: str, by: str | None = None) -> AmendResult:
     """Send a replacement (frequency 7, optionally with amended data) or a void (8) of a claim the payer
     adjudicated, quoting its claim number (REF*F8), through the same exactly-once submission path under the
     next submission number. Refused when the payer has given no claim number yet (then a fixed claim goes
@@ -271,21 +310,66 @@ def correct(ledger: ClaimLedger, claim_id: str, send: StepSender, *, kind: str,
                            " claims can")
     if claim.frequency_code == "8":
         return AmendResult(False, claim_id, message="this claim was voided")
-    merged = _patched(ledger, claim, patch) if patch else None
-    if isinstance(merged, AmendResult):
-        return merged
-    if not ledger.resubmit(claim_id, source=source, frequency_code=FREQUENCY[kind], statuses=CORRECTABLE_STATUSES):
+    event: SessionCompleted | None = None
+    merged: dict[str, Any] = {}
+    if patch:
+        event, merged, refused = check_amendment(claim, ledger.event_document(claim_id), patch)
+        if refused is not None or event is None:
+            return refused or AmendResult(False, claim_id)
+    if not ledger.resubmit(claim_id, source=source, by=by, frequency_code=FREQUENCY[kind],
+                           statuses=CORRECTABLE_STATUSES):
         return AmendResult(False, claim_id, message="the claim changed status meanwhile; try again")
     changed: list[str] = []
-    if merged is not None and patch:
-        event = parse_event_document(merged)
+    if event is not None and patch:
         changed = sorted(patch)
-        ledger.replace_event(claim_id, merged, index=claim_index(event, claim_id), changed=changed, source=source)
+        ledger.replace_event(claim_id, merged, index=claim_index(event, claim_id), changed=changed, source=source,
+                             by=by)
     send(VALIDATE, claim_id)
     what = "a void" if kind == "void" else "a corrected claim"
     return AmendResult(True, claim_id, changed=changed,
                        message=f"{what} of payer claim {claim.payer_claim_number} is on its way "
                                f"(submission #{claim.submission_no + 1})")
+
+
+# dry run ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Preview:
+    """The decision an amendment (or none) would give the claim now, without storing anything."""
+
+    decision: Decision | None
+    amend: AmendResult | None = None  # why the amendment cannot be taken, when it cannot
+
+    def as_dict(self) -> dict[str, Any]:
+        if self.decision is None:
+            return {"ok": False, **({"errors": self.amend.errors, "message": self.amend.message}
+                                    if self.amend else {})}
+        return {"ok": True, "route": self.decision.route, "problems": [p.model_dump() for p in self.decision.problems],
+                "warnings": [w.model_dump() for w in self.decision.warnings]}
+
+
+def preview(ledger: ClaimLedger, practice: Practice, claim_id: str,
+            patch: dict[str, Any] | None = None) -> Preview | None:
+    """A dry run of the rules on the claim's event with `patch` applied, counting the VA visits other
+    sessions already use (as the route step will). None when there is no such claim."""
+    claim = ledger.get(claim_id)
+    if claim is None:
+        return None
+    event, _, refused = check_amendment(claim, ledger.event_document(claim_id), patch or {})
+    if event is None:
+        return Preview(None, refused)
+    referral = (event.va_referral.referral_number.strip().upper()
+                if event.coverage.kind == "va_ccn" and event.va_referral else None)
+    used = ledger.visits_used(referral, excluding=event.session.session_id) if referral else 0
+    return Preview(evaluate(event, practice, visits_used=used))
+
+
+def unchanged_reasons(claim: Claim, decision: Decision | None) -> list[str]:
+    """A needs-attention claim whose dry run still needs attention for the same problems: resubmitting it
+    would only end where it is (and alert again). Its problem codes then; else nothing."""
+    if claim.status != "needs_attention" or decision is None or decision.route != "needs_attention":
+        return []
+    now = sorted(p.code for p in decision.problems)
+    return now if now == sorted(p.code for p in claim.problems) else []
 
 
 # resubmit ---------------------------------------------------------------------------------------------
@@ -321,28 +405,40 @@ def select_for_resubmit(ledger: ClaimLedger, flt: ClaimFilter) -> list[str]:
 
 
 def resubmit(ledger: ClaimLedger, claim_ids: Iterable[str], send: StepSender, *, source: str,
-             dry_run: bool = False, progress: Callable[[str], None] | None = None) -> ResubmitResult:
-    """Each claim at most once per request, even if listed twice; only resubmittable claims move."""
+             dry_run: bool = False, progress: Callable[[str], None] | None = None, by: str | None = None,
+             practice: Practice | None = None, anyway: bool = False) -> ResubmitResult:
+    """Each claim at most once per request, even if listed twice; only resubmittable claims move.
+
+    With the practice, a needs-attention claim whose dry run still needs attention for the same problems
+    is skipped with those problems, unless `anyway`."""
     result = ResubmitResult(dry_run=dry_run)
     for claim_id in dict.fromkeys(claim_ids):
         claim = ledger.get(claim_id)
+        same: list[str] = []
+        if claim is not None and claim.status == "needs_attention" and practice is not None and not anyway:
+            ahead = preview(ledger, practice, claim_id)
+            same = unchanged_reasons(claim, ahead.decision if ahead else None)
         if claim is None:
             result.skipped.append({"claim_id": claim_id, "reason": "no such claim"})
         elif claim.status not in RESUBMITTABLE_STATUSES:
             result.skipped.append({"claim_id": claim_id, "reason": f"status is {claim.status}"})
+        elif same:
+            result.skipped.append({"claim_id": claim_id, "reason": "still needs attention for the same "
+                                   f"reasons: {', '.join(same)}; fix the data first, or resubmit anyway",
+                                   "unchanged": ",".join(same)})
         elif dry_run:
             result.resubmitted.append(claim_id)
             if never_answered(claim):
                 result.resumed.append(claim_id)
         elif never_answered(claim):
-            if ledger.resume_submission(claim_id, source=source):
+            if ledger.resume_submission(claim_id, source=source, by=by):
                 assert claim.route is not None
                 send(SUBMISSION_STEP[claim.route], claim_id)
                 result.resubmitted.append(claim_id)
                 result.resumed.append(claim_id)
             else:
                 result.skipped.append({"claim_id": claim_id, "reason": "changed status meanwhile"})
-        elif ledger.resubmit(claim_id, source=source):
+        elif ledger.resubmit(claim_id, source=source, by=by, anyway=anyway and claim.status == "needs_attention"):
             send(VALIDATE, claim_id)
             result.resubmitted.append(claim_id)
         else:

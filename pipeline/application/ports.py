@@ -66,6 +66,20 @@ class ClaimLedger(Protocol):
 
     def event_document(self, claim_id: str) -> dict[str, Any]: ...
 
+    def event_documents(self, claim_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The events of many claims at once (claims without one are left out)."""
+        ...
+
+    def keep_document(self, claim_id: str, name: str, text: str) -> None:
+        """Keep what was sent to or answered by a peer (an 837P, a courtesy payload, a 999/277CA)."""
+        ...
+
+    def documents(self, claim_id: str) -> dict[str, str]: ...
+
+    def timelines_since(self, claim_ids: list[str], since: float) -> dict[str, list[dict[str, Any]]]:
+        """The timeline entries of these claims written at or after `since` (Unix seconds)."""
+        ...
+
     def get_with_event(self, claim_id: str) -> tuple[Claim | None, dict[str, Any] | None]:
         """The claim and its event document, read together (None for what does not exist)."""
         ...
@@ -113,18 +127,18 @@ class ClaimLedger(Protocol):
     def record_attempt(self, claim_id: str, *, error: str, peer: str) -> None: ...
 
     def replace_event(self, claim_id: str, event_doc: dict[str, Any], *, index: dict[str, str],
-                      changed: list[str], source: str) -> bool:
+                      changed: list[str], source: str, by: str | None = None) -> bool:
         """An amendment: only for claims that are not on their way to, or at, a peer."""
         ...
 
-    def resubmit(self, claim_id: str, *, source: str, frequency_code: str = "1",
-                 statuses: Iterable[str] = ...) -> bool:
+    def resubmit(self, claim_id: str, *, source: str, by: str | None = None, anyway: bool = False,
+                 frequency_code: str = "1", statuses: Iterable[str] = ...) -> bool:
         """Back to `received` under the next submission number (after a definite no, or new data): a new
         original (`1`), or a replacement (`7`) or void (`8`) of what the payer adjudicated; only from
         `statuses` (default: the resubmittable ones)."""
         ...
 
-    def resume_submission(self, claim_id: str, *, source: str) -> bool:
+    def resume_submission(self, claim_id: str, *, source: str, by: str | None = None) -> bool:
         """A failed, never-answered submission back to `submitting` under its own key."""
         ...
 

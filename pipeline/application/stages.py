@@ -7,6 +7,7 @@ The dramatiq actors are thin wrappers around these functions.
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,6 +39,7 @@ from pipeline.application.ports import (
     StepSender,
 )
 from pipeline.application.reason_codes import error_code
+from pipeline.application.staff import StaffStore
 from pipeline.application.steps import (
     ALERT,
     ASSEMBLE,
@@ -78,6 +80,7 @@ class Deps:
     in_flight: InFlight = lambda: set()  # claims a queued or running message covers, for the reconciler
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     lease_s: float = 60.0
+    staff: StaffStore | None = None  # named accounts, sessions, tokens, the audit log (ops entry points)
     ack_wait_s: float = 7 * 86400  # a claim the peer took but never decided is `failed` after this
     timely_filing_warning_days: int = 150  # a claim not paid this long after its date of service is flagged
 
@@ -261,6 +264,7 @@ def submit_direct(deps: Deps, claim_id: str) -> None:
                               payer_claim_number=claim.payer_claim_number if claim.frequency_code != "1" else None)
         except ValueError as exc:  # the messages name fields, never patient data
             raise DocumentError(f"the 837P could not be built: {exc}") from None
+        deps.ledger.keep_document(claim_id, f"837P sent under {claim.idempotency_key}", x12)
         return peer.submit(x12, idempotency_key=claim.idempotency_key)
 
     _submit(deps, claim_id, "direct_billing", peer.name, peer.lookup, start, send, SUBMIT_DIRECT)
@@ -280,6 +284,8 @@ def submit_courtesy(deps: Deps, claim_id: str) -> None:
         pdf = render_superbill_pdf(event, deps.practice, decision, document_number=claim.document_number,
                                    issued_on=_prepared_at(claim).date())
         payload = courtesy_payload(event, deps.practice, decision, document_number=claim.document_number)
+        deps.ledger.keep_document(claim_id, f"courtesy payload sent under {claim.idempotency_key}",
+                                  json.dumps({**payload, "pdf_base64": "(the superbill PDF)"}, indent=1, default=str))
         payload["pdf_base64"] = base64.b64encode(pdf).decode()
         return peer.submit(payload, idempotency_key=claim.idempotency_key)
 
@@ -383,6 +389,10 @@ def _earlier_submission(deps: Deps, claim: Claim, peer_name: str,
 
 def _apply_answer(deps: Deps, claim_id: str, peer: str, answer: PeerAnswer, step: str) -> None:
     ledger = deps.ledger
+    if answer.raw:
+        current = ledger.get(claim_id)
+        key = current.idempotency_key if current else None
+        ledger.keep_document(claim_id, f"{peer} answer to {key}", json.dumps(answer.raw, indent=1, default=str))
     if not answer.file_accepted:
         _reject(deps, claim_id, peer, answer.reasons)
         return

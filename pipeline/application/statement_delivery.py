@@ -184,8 +184,9 @@ class ResendResult:
     message: str
 
 
-def resend_statement(deps: Deps, send: StepSender, claim_id: str, *, source: str) -> ResendResult:
-    """Ops: e-mail the statement again (a new delivery, a new Message-ID)."""
+def resend_statement(deps: Deps, send: StepSender, claim_id: str, *, source: str,
+                     by: str | None = None) -> ResendResult:
+    """Ops: e-mail the statement again (a new delivery, a new Message-ID), on the timeline with who asked."""
     claim = deps.ledger.get(claim_id)
     if claim is None:
         return ResendResult(False, "no such claim")
@@ -200,7 +201,7 @@ def resend_statement(deps: Deps, send: StepSender, claim_id: str, *, source: str
         return ResendResult(False, f"not sent: {reason}")
     if not deps.ledger.delivery_transition(claim_id, (state,), "queued", kind="statement.resend_requested",
                                            fields={"statement_sends": max(claim.statement_sends, 1) + 1,
-                                                   "statement_error": None}, source=source):
+                                                   "statement_error": None}, source=source, by=by):
         return ResendResult(False, "the delivery changed meanwhile; try again")
     send(SEND_STATEMENT, claim_id)
     return ResendResult(True, "queued: the statement will be e-mailed again")

@@ -321,6 +321,8 @@ def _print_kept(pipeline: Stack) -> None:
     print("at its claims (the sandbox, worker and web app are stopped):")
     print(f"  export REDIS_URL={pipeline.redis_url}")
     print("  superbill status; superbill claims list; superbill claims show <claim>")
+    print("  for the ops page: superbill users add <you> --name '<Your Name>'; then SUPERBILL_WEBHOOK_SECRET=x "
+          "superbill web --port 8000 and open http://127.0.0.1:8000/ops")
     print(f"stop it with: SUPERBILL_DATA_DIR={redis_dir} superbill redis stop")
 
 

@@ -26,6 +26,7 @@ from pipeline.adapters.redis_client import connect as connect_redis
 from pipeline.adapters.redis_ledger import Ledger
 from pipeline.adapters.redis_remittances import RedisRemittances
 from pipeline.adapters.redis_server import resolve_redis_url
+from pipeline.adapters.redis_staff import RedisStaffStore
 from pipeline.adapters.smtp_mailer import SmtpMailer
 from pipeline.application.ports import ClearinghousePort
 from pipeline.application.stages import Deps
@@ -46,6 +47,10 @@ def redis_url(settings: Settings) -> str:
 def redis_client() -> redis.Redis:
     """A client of the process's Redis (the embedded server is started when it is not running)."""
     return connect_redis(redis_url(load_settings()), health_check_interval=30)
+
+
+def redis_client_for(url: str) -> redis.Redis:
+    return connect_redis(url, health_check_interval=30)
 
 
 def connect(url: str) -> dramatiq.Broker:
@@ -98,6 +103,7 @@ def build_deps(settings: Settings, url: str) -> Deps:
         queues=functools.partial(queue_stats, client),
         in_flight=functools.partial(claims_in_flight, client),
         lease_s=LEASE_S,
+        staff=RedisStaffStore(client),
         timely_filing_warning_days=settings.timely_filing_warning_days,
         mailer=_mailer(settings),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -97,11 +98,12 @@ def stop_worker(stack: Stack, name: str = "worker") -> None:
 
 
 # the console script ------------------------------------------------------------------------------------------
-def superbill(stack: Stack, *args: str, timeout_s: float = 60) -> subprocess.CompletedProcess[str]:
+def superbill(stack: Stack, *args: str, timeout_s: float = 60,
+              input_text: str | None = None) -> subprocess.CompletedProcess[str]:
     script = Path(sys.executable).with_name("superbill")
     assert script.exists(), f"the console script is not installed at {script}"
     return subprocess.run([str(script), *args], env=stack.env(), capture_output=True, text=True,
-                          timeout=timeout_s, check=False)
+                          timeout=timeout_s, check=False, input=input_text)
 
 
 def superbill_json(stack: Stack, *args: str) -> Any:
@@ -123,6 +125,42 @@ def ops_json(stack: Stack, method: str, path: str, **kwargs: Any) -> Any:
     response = ops(stack, method, path, **kwargs)
     assert response.status_code == 200, f"{method} {path}: {response.status_code} {response.text}"
     return response.json()
+
+
+# the ops page, signed in ------------------------------------------------------------------------------------
+PAGE_PASSWORD = "front desk password 1"
+
+
+class OpsPage:
+    """A person signed in on the ops page over HTTP: a named account (`superbill users add`), its session
+    cookie, and form posts carrying the session's CSRF token from the page's own origin."""
+
+    def __init__(self, stack: Stack, username: str = "desk", name: str = "Front Desk") -> None:
+        self.url = stack.web_url
+        self.username = username
+        added = superbill(stack, "users", "add", username, "--name", name, "--password-stdin",
+                          input_text=PAGE_PASSWORD + "\n")
+        assert added.returncode == 0 or "exists already" in added.stderr, added.stderr
+        self.http = requests.Session()
+        form = self.http.get(self.url + "/ops/login", timeout=30)
+        signed = self.http.post(self.url + "/ops/login", timeout=30, allow_redirects=False,
+                                headers={"Origin": self.url},
+                                data={"csrf": csrf_of(form.text), "username": username, "password": PAGE_PASSWORD})
+        assert signed.status_code == 303 and signed.headers["location"] == "/ops", signed.text
+        self.csrf = csrf_of(self.get("/ops").text)
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.http.get(self.url + path, timeout=30, **kwargs)
+
+    def post(self, path: str, data: dict[str, Any] | None = None, **kwargs: Any) -> requests.Response:
+        return self.http.post(self.url + path, data={**(data or {}), "csrf": self.csrf}, timeout=30,
+                              headers={"Origin": self.url}, allow_redirects=False, **kwargs)
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert match, "no CSRF field on the page"
+    return match.group(1)
 
 
 # what the ledger holds -----------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ CLI and the ops API reaches the client as a new e-mail."""
 
 from __future__ import annotations
 
+import getpass
 import io
 import re
 from collections.abc import Callable
@@ -14,7 +15,17 @@ import requests
 from pypdf import PdfReader
 
 from pipeline.entrypoints.demo import Stack
-from tests.e2e.opskit import event, on_day, ops, post, superbill, superbill_json, wait_final, wait_for
+from tests.e2e.opskit import (
+    OpsPage,
+    event,
+    on_day,
+    ops,
+    post,
+    superbill,
+    superbill_json,
+    wait_final,
+    wait_for,
+)
 
 pytestmark = pytest.mark.e2e
 StartStack = Callable[..., Stack]
@@ -51,9 +62,16 @@ def test_a_clients_month_is_one_repeatable_superbill_from_cli_api_and_page(start
     api = ops(stack, "GET", "/statements", params={"client": "cli_month", "from": "2026-10-01",
                                                           "to": "2026-10-31"})
     assert api.status_code == 200 and api.headers["content-type"] == "application/pdf" and api.content == pdf
-    page = requests.get(stack.web_url + "/ops/statement", cookies={"superbill_ops": stack.ops_token}, timeout=30,
-                        params={"client": "cli_month", "from": "2026-10-01", "to": "2026-10-31"})
+    desk = OpsPage(stack)
+    page = desk.get("/ops/statement", params={"client": "cli_month", "from": "2026-10-01", "to": "2026-10-31"})
     assert page.status_code == 200 and page.content == pdf
+    assert "Client statement for a period" in desk.get("/ops/claims").text
+    issued = [e for e in superbill_json(stack, "audit")["audit"] if e["action"] == "statement.issued"]
+    assert [e["by"] for e in issued] == ["desk", "ops-token", getpass.getuser(), getpass.getuser()]  # newest first
+    assert {e["document_number"] for e in issued} == {first["document_number"]}
+    signed_out = requests.get(stack.web_url + "/ops/statement", timeout=30, allow_redirects=False,
+                              params={"client": "cli_month", "from": "2026-10-01", "to": "2026-10-31"})
+    assert signed_out.status_code == 303 and signed_out.headers["location"] == "/ops/login"
     none = ops(stack, "GET", "/statements", params={"client": "nobody", "from": "2026-10-01",
                                                            "to": "2026-10-31"})
     assert none.status_code == 404
@@ -90,14 +108,25 @@ def test_a_statement_is_sent_again_from_the_cli_and_the_ops_api(start_stack: Sta
     wait_for(lambda: stack.ledger().get(claim_id), lambda c: c is not None and c.statement_delivery == "sent",
              timeout_s=45, what="third delivery recorded")
 
-    # the ops page: the claim's page shows the delivery; its button sends it again
-    cookies = {"superbill_ops": stack.ops_token}
-    shown = requests.get(f"{stack.web_url}/ops/claims/{claim_id}", cookies=cookies, timeout=30)
+    # the ops page: the claim's page shows the delivery; its button sends it again, in the person's name
+    desk = OpsPage(stack)
+    shown = desk.get(f"/ops/claims/{claim_id}")
     assert "e-mail to the client: <b>sent</b>" in shown.text and "E-mail the statement again" in shown.text
-    pressed = requests.post(f"{stack.web_url}/ops/claims/{claim_id}/statement/send", cookies=cookies, timeout=30,
-                            allow_redirects=False)
-    assert pressed.status_code == 303 and "error" not in pressed.headers["location"]
+    pressed = desk.post(f"/ops/claims/{claim_id}/statement/send", {"back": "claim"})
+    assert pressed.status_code == 303 and pressed.headers["location"] == f"/ops/claims/{claim_id}"
+    assert "the statement will be e-mailed again" in desk.get(pressed.headers["location"]).text
     wait_for(lambda: len(stack.mail()["messages"]), lambda n: n == 4, timeout_s=45, what="fourth e-mail")
+    asked = [e for e in stack.ledger().timeline(claim_id) if e["kind"] == "statement.resend_requested"]
+    assert [(e["source"], e["by"]) for e in asked] == [
+        ("cli", f"{getpass.getuser()} (terminal)"), ("api", "shared ops token (ops-token)"),
+        ("ops page", "Front Desk (desk)")]
+    audited = [e for e in superbill_json(stack, "audit")["audit"] if e["action"] == "statement.resent"]
+    assert [(e["by"], e["via"], e["claim_id"]) for e in audited] == [  # newest first
+        ("desk", "ops page", claim_id), ("ops-token", "api", claim_id), (getpass.getuser(), "cli", claim_id)]
+    forged = desk.http.post(f"{stack.web_url}/ops/claims/{claim_id}/statement/send", timeout=30,
+                            data={"csrf": desk.csrf}, headers={"Origin": "https://elsewhere.example"},
+                            allow_redirects=False)
+    assert forged.status_code == 403
     anonymous = requests.post(f"{stack.web_url}/ops/claims/{claim_id}/statement/send", timeout=30,
                               allow_redirects=False)
     assert anonymous.status_code == 401

@@ -17,7 +17,7 @@ import requests
 
 from pipeline.adapters.redis_remittances import RedisRemittances
 from pipeline.entrypoints.demo import Stack
-from tests.e2e.opskit import event, ops, ops_json, post, statuses, superbill, superbill_json, wait_for
+from tests.e2e.opskit import OpsPage, event, ops, ops_json, post, statuses, superbill, superbill_json, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -138,12 +138,24 @@ def test_corrected_and_void_claims_through_the_cli_and_the_api(start_stack: Call
     corrected = superbill_json(stack, "claims", "show", cid)
     assert corrected["status"] == "paid" and corrected["paid_amount"] == "260.00"
 
-    # the void from the ops page's form (its own answer is a redirect with the message)
-    page = {"Authorization": f"Bearer {stack.ops_token}"}
+    # the void from the ops page's form, signed in: the session's CSRF token from the page's own origin, a
+    # redirect to the claim (a fixed path) that shows the message, the person named on the timeline and audit log
     assert requests.post(stack.web_url + f"/ops/claims/{cid}/void", timeout=10,
                          allow_redirects=False).status_code == 401
-    form = requests.post(stack.web_url + f"/ops/claims/{cid}/void", headers=page, timeout=10, allow_redirects=False)
-    assert form.status_code == 303 and "void" in requests.utils.unquote(form.headers["location"]).lower()
+    desk = OpsPage(stack)
+    claim_page = desk.get(f"/ops/claims/{cid}").text
+    assert f'action="/ops/claims/{cid}/void" data-confirm="Void payer claim' in claim_page
+    forged = desk.http.post(stack.web_url + f"/ops/claims/{cid}/void", data={}, headers={"Origin": desk.url},
+                            timeout=10, allow_redirects=False)
+    assert forged.status_code == 403  # no CSRF token: refused, nothing sent
+    form = desk.post(f"/ops/claims/{cid}/void")
+    assert form.status_code == 303 and form.headers["location"] == f"/ops/claims/{cid}"
+    assert "A void of payer claim" in desk.get(form.headers["location"]).text
+    [voiding] = [e for e in stack.ledger().timeline(cid) if e.get("frequency_code") == "8"]
+    assert voiding["by"] == "Front Desk (desk)" and voiding["source"] == "ops page"
+    audit = superbill_json(stack, "audit", "--limit", "5", "--json")["audit"]
+    assert [(e["action"], e["by"], e["claim_id"]) for e in audit if e["action"] == "claim.voided"] == [
+        ("claim.voided", "desk", cid)]
     wait_for(lambda: stack.receipts(), lambda r: r.get(cid) == 3, timeout_s=45, what="the void sent")
     wait_for(lambda: statuses(stack, [cid]), lambda seen: seen == {cid: "accepted"}, timeout_s=45,
              what="the void accepted")

@@ -17,7 +17,7 @@ import requests
 from config.practice import load_practice
 from pipeline.application.statements import statement_pdf
 from pipeline.entrypoints.demo import Stack
-from tests.e2e.opskit import FAST_FAIL_ENV, event, post, wait_for
+from tests.e2e.opskit import FAST_FAIL_ENV, OpsPage, event, post, wait_for
 
 pytestmark = pytest.mark.e2e
 StartStack = Callable[..., Stack]
@@ -111,17 +111,19 @@ def test_a_refused_mail_is_failed_with_the_reason_shown_to_ops_and_sent_again_on
     assert "rf1@client.example" not in (claim.statement_error or "")  # the server's echo is redacted
     (failed,) = [e for e in stack.ledger().timeline(claim_id) if e["kind"] == "statement.failed"]
     assert "550" in failed["reason"]
-    cookies = {"superbill_ops": stack.ops_token}
-    overview = requests.get(f"{stack.web_url}/ops", cookies=cookies, timeout=30).text
+    desk = OpsPage(stack)
+    overview = desk.get("/ops").text
     assert "Statement e-mails that failed (1)" in overview and claim_id in overview and "550" in overview
+    assert (f'action="/ops/claims/{claim_id}/statement/send"><input type="hidden" name="csrf" '
+            f'value="{desk.csrf}">') in overview  # the button's form carries the session's token
 
-    pressed = requests.post(f"{stack.web_url}/ops/claims/{claim_id}/statement/send", cookies=cookies, timeout=30,
-                            allow_redirects=False)
-    assert pressed.status_code == 303
+    pressed = desk.post(f"/ops/claims/{claim_id}/statement/send", {"back": "overview"})
+    assert pressed.status_code == 303 and pressed.headers["location"] == "/ops#statement-emails"
     wait_for(lambda: delivery(stack, claim_id), lambda d: d == "sent", timeout_s=60, what="sent on the resend")
     assert len(messages_to(stack, "rf1@client.example")) == 1
-    assert "Statement e-mails that failed" not in requests.get(f"{stack.web_url}/ops", cookies=cookies,
-                                                                timeout=30).text
+    assert "Statement e-mails that failed" not in desk.get("/ops").text
+    (asked,) = [e for e in stack.ledger().timeline(claim_id) if e["kind"] == "statement.resend_requested"]
+    assert asked["by"] == "Front Desk (desk)" and asked["source"] == "ops page"
 
 
 def test_a_mail_server_that_keeps_failing_ends_the_delivery_failed_when_retries_run_out(

@@ -55,10 +55,11 @@ def post_and_finish(stack: Stack, doc: dict[str, Any]) -> Claim:
     return final(stack, [claim_id])[claim_id]
 
 
-def resubmit(stack: Stack, claim_id: str) -> None:
-    done = subprocess.run([sys.executable, "-m", "pipeline.entrypoints.cli", "resubmit", claim_id], env=stack.env(),
-                          capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stdout + done.stderr
+def resubmit(stack: Stack, claim_id: str, *options: str) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run([sys.executable, "-m", "pipeline.entrypoints.cli", "resubmit", claim_id, *options],
+                          env=stack.env(), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 or not options, done.stdout + done.stderr
+    return done
 
 
 def wait_resubmitted_final(stack: Stack, claim_id: str, submission_no: int) -> Claim:
@@ -119,7 +120,7 @@ def test_reposting_and_redriving_a_session_never_counts_its_visit_twice(
     assert (accepted.route, accepted.status) == ("direct_billing", "accepted")
 
     # Resubmitting session 1 routes it again: it uses the visit it already holds, not a third one.
-    resubmit(stack, rejected.claim_id)
+    assert resubmit(stack, rejected.claim_id).returncode == 0
     redriven = wait_resubmitted_final(stack, rejected.claim_id, 2)
     assert (redriven.route, redriven.status) == ("direct_billing", "accepted")
     assert sessions_on(stack, referral) == {rejected.session_id, accepted.session_id}
@@ -128,8 +129,12 @@ def test_reposting_and_redriving_a_session_never_counts_its_visit_twice(
     assert (flagged.route, flagged.status) == ("needs_attention", "needs_attention")
     assert codes(flagged) == ["va_visits_exhausted"]
 
-    # Re-driving the flagged session re-counts the referral: still two other sessions, still exhausted.
-    resubmit(stack, flagged.claim_id)
+    # Re-driving the flagged session as it is: the dry run finds the same problem, so it is refused unless
+    # asked for anyway; then the referral is counted again: still two other sessions, still exhausted.
+    refused = resubmit(stack, flagged.claim_id)
+    assert refused.returncode == 1 and "still needs attention for the same reasons: va_visits_exhausted" \
+        in refused.stdout
+    resubmit(stack, flagged.claim_id, "--anyway")
     reflagged = wait_resubmitted_final(stack, flagged.claim_id, 2)
     assert (reflagged.route, codes(reflagged)) == ("needs_attention", ["va_visits_exhausted"])
     assert sessions_on(stack, referral) == {rejected.session_id, accepted.session_id}

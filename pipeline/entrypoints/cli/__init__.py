@@ -11,7 +11,18 @@ import redis
 from config.practice import PracticeConfigError
 from config.settings import SettingsError
 from pipeline.application.errors import PipelineError
-from pipeline.entrypoints.cli import check, claims, events, money, processes, records, reports, statements
+from pipeline.entrypoints.cli import (
+    check,
+    claims,
+    events,
+    explain,
+    money,
+    processes,
+    records,
+    reports,
+    statements,
+    users,
+)
 from pipeline.entrypoints.cli.common import EXIT_ERROR, EXIT_OK, err
 
 DESCRIPTION = "superbill: turns completed sessions into claims, superbills and statements, and lets ops fix them."
@@ -22,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--practice", metavar="FILE",
                         help="practice profile (default: $SUPERBILL_PRACTICE, else config/practice.example.toml)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (check, events, claims, statements, reports, money, records, processes):
+    for group in (check, events, claims, statements, reports, money, records, processes, users, explain):
         group.register(sub)
     return parser
 

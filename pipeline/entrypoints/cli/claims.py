@@ -23,8 +23,25 @@ from pipeline.entrypoints.cli.common import (
 )
 
 
+def terminal_user() -> str:
+    """Who runs the command, as the timeline records it."""
+    import getpass
+
+    return f"{getpass.getuser()} (terminal)"
+
+
+def audit_from_terminal(deps: Any, action: str, **detail: Any) -> None:
+    import getpass
+
+    from pipeline.application import staff
+
+    if deps.staff is not None:
+        who = getpass.getuser()
+        staff.audit(deps.staff, action, staff.Actor(who, f"{who} at the terminal", "cli"), **detail)
+
+
 def cmd_claims_list(args: argparse.Namespace) -> int:
-    from pipeline.application.ops import BadCursor, list_claims, list_claims_page
+    from pipeline.application.ops import BadCursor, identities, list_claims, list_claims_page
     from pipeline.entrypoints.cli.text import claims_table
 
     deps = runtime_deps(args)
@@ -39,17 +56,20 @@ def cmd_claims_list(args: argparse.Namespace) -> int:
     except BadCursor as exc:
         err(f"--cursor {exc}")
         return EXIT_REFUSED
+    people = identities(deps.ledger, [c.claim_id for c in claims]) if args.with_client else {}
+    rows = [{**c.summary(), **({"client": people[c.claim_id].as_dict()} if c.claim_id in people else {})}
+            for c in claims]
     if args.json:
-        print_json({"claims": [c.summary() for c in claims], **({"next_cursor": next_cursor} if paged else {})})
+        print_json({"claims": rows, **({"next_cursor": next_cursor} if paged else {})})
     else:
-        print(claims_table([c.summary() for c in claims]))
+        print(claims_table(rows))
         if next_cursor:
             err(f"more: --cursor {next_cursor}")
     return EXIT_OK
 
 
 def cmd_claims_show(args: argparse.Namespace) -> int:
-    from pipeline.application.ops import show_claim
+    from pipeline.application.ops import identities, show_claim
     from pipeline.entrypoints.cli.text import claim_text
 
     deps = runtime_deps(args)
@@ -57,10 +77,13 @@ def cmd_claims_show(args: argparse.Namespace) -> int:
     if shown is None:
         err(f"no claim {args.claim_id}")
         return EXIT_ERROR
+    if args.with_client:
+        person = identities(deps.ledger, [args.claim_id]).get(args.claim_id)
+        shown["client"] = person.as_dict() if person else None
     if args.json:
         print_json(shown)
     else:
-        print(claim_text(shown))
+        print(claim_text(shown, zone=deps.practice.practice.zone))
     return EXIT_OK
 
 
@@ -109,10 +132,12 @@ def cmd_claims_amend(args: argparse.Namespace) -> int:
     if not isinstance(patch, dict):
         err(f"{args.file}: must be a JSON object such as {{\"prescription\": {{...}}}}")
         return EXIT_ERROR
-    result = amend(deps.ledger, args.claim_id, patch, source="cli")
+    result = amend(deps.ledger, args.claim_id, patch, source="cli", by=terminal_user())
     if result.message == "no such claim":
         err(f"no claim {args.claim_id}")
         return EXIT_ERROR
+    if result.ok:
+        audit_from_terminal(deps, "claim.amended", claim_id=args.claim_id, changed=result.changed)
     if args.json:
         print_json(result.__dict__)
     elif result.ok:
@@ -139,7 +164,11 @@ def cmd_claims_correct(args: argparse.Namespace) -> int:
         if not isinstance(patch, dict):
             err(f"{args.file}: must be a JSON object such as {{\"prescription\": {{...}}}}")
             return EXIT_ERROR
-    result = correct(deps.ledger, args.claim_id, send, kind=args.kind, patch=patch, source="cli")
+    result = correct(deps.ledger, args.claim_id, send, kind=args.kind, patch=patch, source="cli",
+                     by=terminal_user())
+    if result.ok:
+        audit_from_terminal(deps, "claim.voided" if args.kind == "void" else "claim.corrected",
+                            claim_id=args.claim_id, changed=result.changed or None)
     if result.message == "no such claim":
         err(f"no claim {args.claim_id}")
         return EXIT_ERROR
@@ -179,7 +208,10 @@ def cmd_resubmit(args: argparse.Namespace) -> int:
     with Progress(transient=True, console=stderr_console()) as progress:
         task = progress.add_task("resubmitting", total=len(dict.fromkeys(ids)))
         result = resubmit(deps.ledger, ids, send, source="cli", dry_run=args.dry_run,
-                          progress=lambda _: progress.advance(task))
+                          progress=lambda _: progress.advance(task), by=terminal_user(),
+                          practice=deps.practice, anyway=args.anyway)
+    if result.resubmitted and not args.dry_run:
+        audit_from_terminal(deps, "claims.resubmitted", claim_ids=result.resubmitted, anyway=args.anyway or None)
     if args.json:
         print_json(result.as_dict())
     else:
@@ -198,11 +230,16 @@ def register(sub: Any) -> None:
         dest="claims_cmd", required=True, metavar="SUBCOMMAND")
     p = claims.add_parser("list", help="claims, filtered")
     add_filters(p)
+    p.add_argument("--search", metavar="TEXT",
+                   help="client name, member id, claim or session id, or a date of service (patient data)")
+    p.add_argument("--with-client", action="store_true", help="show who each claim is for (patient data)")
     add_paging(p, "claims")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_claims_list)
     p = claims.add_parser("show", help="one claim with its superbill, problems and timeline")
     p.add_argument("claim_id")
+    p.add_argument("--with-client", action="store_true",
+                   help="add the client's name, birth date, member id, referral and prescription (patient data)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_claims_show)
     p = claims.add_parser("statement", help="write a claim's statement PDF")
@@ -240,5 +277,7 @@ def register(sub: Any) -> None:
     p.add_argument("claim_ids", nargs="*", metavar="ID")
     add_filters(p, status_help="pick every claim in this status")
     p.add_argument("--dry-run", action="store_true", help="list what would be resubmitted")
+    p.add_argument("--anyway", action="store_true",
+                   help="also a needs-attention claim whose dry run finds the same problems again")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_resubmit)

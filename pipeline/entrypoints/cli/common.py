@@ -48,7 +48,7 @@ def claim_filter(args: argparse.Namespace) -> Any:
         status=getattr(args, "status", None), route=getattr(args, "route", None),
         payer=getattr(args, "payer", None), therapist=getattr(args, "therapist", None),
         since=getattr(args, "since", None), until=getattr(args, "until", None),
-        problem=getattr(args, "problem", None),
+        problem=getattr(args, "problem", None), text=getattr(args, "search", None),
     )
 
 

@@ -106,6 +106,10 @@ def cmd_refused(args: argparse.Namespace) -> int:
     body = Path(args.file).read_bytes() if args.file else None
     outcome = replay_refused(deps.ledger, args.refused_id, send, body=body)
     assert outcome is not None
+    from pipeline.entrypoints.cli.claims import audit_from_terminal
+
+    audit_from_terminal(deps, "refused.replayed", refused_id=args.refused_id, corrected=body is not None or None,
+                        http_status=outcome.http_status)
     if args.json:
         print_json({"http_status": outcome.http_status, **outcome.body})
     else:

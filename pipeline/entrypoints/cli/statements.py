@@ -27,6 +27,7 @@ def cmd_statement(args: argparse.Namespace) -> int:
 
 def cmd_period(args: argparse.Namespace) -> int:
     from pipeline.application.period_statements import NoSessions, period_statement
+    from pipeline.entrypoints.cli.claims import audit_from_terminal
 
     if args.until < args.since:
         err("--to is before --from")
@@ -37,6 +38,8 @@ def cmd_period(args: argparse.Namespace) -> int:
     except NoSessions as exc:
         err(str(exc))
         return EXIT_ERROR
+    audit_from_terminal(deps, "statement.issued", document_number=statement.document_number,
+                        claim_ids=statement.claim_ids)
     Path(args.output).write_bytes(statement.pdf)
     summary = {"document_number": statement.document_number, "issued_on": statement.issued_on.isoformat(),
                "replaces": statement.replaces, "claim_ids": statement.claim_ids, "file": args.output,
@@ -51,13 +54,16 @@ def cmd_period(args: argparse.Namespace) -> int:
 
 def cmd_send(args: argparse.Namespace) -> int:
     from pipeline.application.statement_delivery import resend_statement
+    from pipeline.entrypoints.cli.claims import audit_from_terminal, terminal_user
     from pipeline.entrypoints.runtime import send
 
     deps = runtime_deps(args)
-    result = resend_statement(deps, send, args.claim_id, source="cli")
+    result = resend_statement(deps, send, args.claim_id, source="cli", by=terminal_user())
     if result.message == "no such claim":
         err(f"no claim {args.claim_id}")
         return EXIT_ERROR
+    if result.ok:
+        audit_from_terminal(deps, "statement.resent", claim_id=args.claim_id)
     if args.json:
         print_json({"claim_id": args.claim_id, "ok": result.ok, "message": result.message})
     elif result.ok:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
+from pipeline.application import explanations
 
-def _when(ts: float | None) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S") if ts else "-"
+
+def _when(ts: float | None, zone: tzinfo | None = None) -> str:
+    return datetime.fromtimestamp(ts, UTC).astimezone(zone or UTC).strftime("%Y-%m-%d %H:%M:%S %Z") if ts else "-"
 
 
 def _findings(title: str, items: list[dict[str, str]]) -> list[str]:
@@ -50,13 +52,14 @@ def claims_table(rows: list[dict[str, Any]]) -> str:
             why = "denied: " + ", ".join(r["denial_codes"])
         elif r.get("paid_amount") is not None and r["status"] == "paid":
             why = f"paid {r['paid_amount']}"
+        who = f"{r['client']['name']} ({r['client']['date_of_birth']})  " if r.get("client") else ""
         out.append(f"{r['claim_id']:<22} {r['session_id'][:26]:<26} {r['status']:<16} {r['route'] or '-':<20} "
-                   f"{r['date_of_service'] or '-':<10} {(r['payer'] or '-')[:18]:<18} {why}")
+                   f"{r['date_of_service'] or '-':<10} {(r['payer'] or '-')[:18]:<18} {who}{why}")
     out.append(f"{len(rows)} claim(s)")
     return "\n".join(out)
 
 
-def claim_text(c: dict[str, Any]) -> str:
+def claim_text(c: dict[str, Any], zone: tzinfo | None = None) -> str:
     lines = [
         f"claim {c['claim_id']}  (session {c['session_id']}, event {c['event_id']})",
         f"status: {c['status']}   route: {c['route'] or '-'}   submission #{c['submission_no']}   "
@@ -76,14 +79,24 @@ def claim_text(c: dict[str, Any]) -> str:
         lines += ["peer's reasons:"] + [f"  - {r}" for r in c["peer_reasons"]]
     if c.get("last_error"):
         lines.append(f"last error: {c['last_error']}")
+    if c.get("client"):
+        who = c["client"]
+        lines.append(f"client: {who['name']}, born {who['date_of_birth']}, member id {who['member_id'] or '-'}")
     lines += payment_lines(c)
     lines += _findings("problems", c["problems"]) + _findings("warnings", c["warnings"])
+    found = explanations.claim_explanations([p["code"] for p in c["problems"]], [w["code"] for w in c["warnings"]],
+                                            c.get("peer_reasons") or [], c.get("last_error"),
+                                            [r["code"] for r in c.get("denial_reasons") or []])
+    if found:
+        lines.append("what to do:")
+        for code, e in found:
+            lines.append(f"  - {code}: {e.title}. {e.next_step} {e.resubmit_hint}")
     lines += superbill_lines(c.get("superbill"))
     lines.append("timeline:")
     for e in c["timeline"]:
         extra = {k: v for k, v in e.items() if k not in ("at", "kind", "event")}
         detail = " ".join(f"{k}={v}" for k, v in extra.items())
-        lines.append(f"  {_when(e['at'])}  {e['kind']:<24} {detail}")
+        lines.append(f"  {_when(e['at'], zone)}  {e['kind']:<24} {detail}")
     return "\n".join(lines)
 
 

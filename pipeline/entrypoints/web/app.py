@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+
 from fastapi import FastAPI
 
 from config.settings import Settings
+from pipeline.adapters.queue_stats import dead_letters, drop_dead_letters
 from pipeline.entrypoints import runtime
 from pipeline.entrypoints.web.ops_api import build_ops_router
-from pipeline.entrypoints.web.ops_page import build_ops_page
+from pipeline.entrypoints.web.ops_page import DeadLetters, build_ops_page
 from pipeline.entrypoints.web.webhook import UNSIGNED_REFUSAL, WebConfigError, create_app
 
 
@@ -18,7 +21,9 @@ def build_web_app(settings: Settings, *, webhook_secret: str | None = None) -> F
     url = runtime.redis_url(settings)
     runtime.connect(url)
     deps = runtime.deps()
+    client = runtime.redis_client_for(url)
+    dead = DeadLetters(functools.partial(dead_letters, client), functools.partial(drop_dead_letters, client))
     routers = [build_ops_router(deps, ops_token=settings.ops_token),
-               build_ops_page(deps, ops_token=settings.ops_token)]
+               build_ops_page(deps, settings, dead=dead)]
     return create_app(ledger=deps.ledger, send=runtime.send,
                       webhook_secret=secret, extra_routers=routers)

@@ -14,7 +14,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.routing import APIRoute
 
 from pipeline.adapters.metrics import render_metrics
-from pipeline.application import exports, ops, period_statements, receivables, remittances, statement_delivery
+from pipeline.application import exports, ops, period_statements, receivables, remittances, staff, statement_delivery
+from pipeline.application.staff import SHARED_TOKEN_ACTOR, Actor
 from pipeline.application.stages import Deps
 from pipeline.application.statements import statement_pdf
 from pipeline.entrypoints.web.api_models import (
@@ -97,11 +98,25 @@ def _filter(status: str | None, route: str | None, payer: str | None, therapist:
                            therapist=therapist or None, since=since, until=until, problem=problem or None)
 
 
+def api_actor(deps: Deps, request: Request, ops_token: str | None) -> Actor | None:
+    """Who a bearer token belongs to: a person's or service's own token, or the shared ops token."""
+    given = bearer(request)
+    if token_ok(given, ops_token):
+        return SHARED_TOKEN_ACTOR
+    return staff.token_actor(deps.staff, given) if deps.staff is not None else None
+
+
+def actor_of(request: Request) -> Actor:
+    return getattr(request.state, "actor", None) or SHARED_TOKEN_ACTOR
+
+
 def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
     def require_token(request: Request) -> None:
-        if not token_ok(bearer(request), ops_token):
+        actor = api_actor(deps, request, ops_token)
+        if actor is None:
             raise HTTPException(401, "a valid ops bearer token is required",
                                 headers={"WWW-Authenticate": 'Bearer realm="superbill-ops"'})
+        request.state.actor = actor
         repeated = sorted({k for k, _ in request.query_params.multi_items()
                            if len(request.query_params.getlist(k)) > 1})
         if repeated:
@@ -131,8 +146,11 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
                therapist: str | None = None, since: str | None = _date_param("after"),
                until: str | None = _date_param("before"),
                problem: str | None = None, limit: int | None = LimitParam, cursor: str | None = CursorParam,
-               ) -> dict[str, Any]:
+               q: str | None = Query(default=None, description="client name, member id, claim or session id, or "
+                                     "a date of service or birth; every word must match")) -> dict[str, Any]:
         flt = _filter(status, route, payer, therapist, _day(since, "since"), _day(until, "until"), problem)
+        if q:
+            flt = ops.ClaimFilter(**{**flt.__dict__, "text": q})
         if limit is None and not cursor:
             return {"claims": [c.summary() for c in ops.list_claims(ledger, flt)], "next_cursor": None}
         with _cursor_checked():
@@ -176,10 +194,13 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
 
     @api.post("/claims/{claim_id}/statement/send", response_model=StatementSendAnswer, responses={
         **UNAUTHORIZED, **errors((404, "no such claim"), (409, "the statement cannot be e-mailed now"))})
-    def send_statement(claim_id: str) -> JSONResponse:
-        result = statement_delivery.resend_statement(deps, deps.send, claim_id, source="api")
+    def send_statement(claim_id: str, request: Request) -> JSONResponse:
+        actor = actor_of(request)
+        result = statement_delivery.resend_statement(deps, deps.send, claim_id, source="api", by=actor.label)
         if result.message == "no such claim":
             raise HTTPException(404, f"no claim {claim_id}")
+        if result.ok and deps.staff is not None:
+            staff.audit(deps.staff, "statement.resent", actor, claim_id=claim_id)
         return JSONResponse({"ok": result.ok, "claim_id": claim_id, "message": result.message},
                             200 if result.ok else 409)
 
@@ -187,7 +208,8 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
         200: {"description": "one superbill for all of the client's statement_ready sessions in the range",
               "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
         **UNAUTHORIZED, **BAD_INPUT, **errors((404, "the client has no statement_ready session in the range"))})
-    def period_statement(client: str = Query(min_length=1), since: str = Query(alias="from", json_schema_extra=DATE),
+    def period_statement(request: Request, client: str = Query(min_length=1),
+                         since: str = Query(alias="from", json_schema_extra=DATE),
                          until: str = Query(alias="to", json_schema_extra=DATE)) -> Response:
         first, last = _day(since, "from"), _day(until, "to")
         assert first is not None and last is not None
@@ -195,6 +217,9 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
             statement = period_statements.period_statement(deps, client, first, last)
         except period_statements.NoSessions as exc:
             raise HTTPException(404, str(exc)) from None
+        if deps.staff is not None:
+            staff.audit(deps.staff, "statement.issued", actor_of(request),
+                        document_number=statement.document_number, claim_ids=statement.claim_ids)
         return Response(statement.pdf, media_type="application/pdf", headers={
             "Content-Disposition": f'inline; filename="statement-{statement.document_number}.pdf"',
             "X-Document-Number": statement.document_number})
@@ -203,8 +228,11 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
         **UNAUTHORIZED, **NOT_JSON,
         **errors((404, "no such claim"), (409, "the claim is not in a status that can be amended"),
                  (422, "the amendment is not valid: one error per field"))})
-    def amend(claim_id: str, patch: dict[str, Any] = Body(...)) -> JSONResponse:  # noqa: B008
-        result = ops.amend(ledger, claim_id, patch, source="api")
+    def amend(claim_id: str, request: Request, patch: dict[str, Any] = Body(...)) -> JSONResponse:  # noqa: B008
+        actor = actor_of(request)
+        result = ops.amend(ledger, claim_id, patch, source="api", by=actor.label)
+        if result.ok and deps.staff is not None:
+            staff.audit(deps.staff, "claim.amended", actor, claim_id=claim_id, changed=result.changed)
         status = 200 if result.ok else (404 if result.message == "no such claim" else 422)
         if not result.ok and not result.errors and status == 422:
             status = 409
@@ -212,8 +240,12 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
                                     else {"errors": [{"path": "claim_id", "message": result.message}]})
         return JSONResponse(answer, status)
 
-    def _correct(claim_id: str, kind: str, patch: dict[str, Any] | None) -> JSONResponse:
-        result = ops.correct(ledger, claim_id, deps.send, kind=kind, patch=patch, source="api")
+    def _correct(request: Request, claim_id: str, kind: str, patch: dict[str, Any] | None) -> JSONResponse:
+        actor = actor_of(request)
+        result = ops.correct(ledger, claim_id, deps.send, kind=kind, patch=patch, source="api", by=actor.label)
+        if result.ok and deps.staff is not None:
+            staff.audit(deps.staff, "claim.voided" if kind == "void" else "claim.corrected", actor,
+                        claim_id=claim_id, changed=result.changed or None)
         status = 200 if result.ok else (404 if result.message == "no such claim" else
                                         422 if result.errors else 409)
         answer = result.__dict__ | ({} if result.ok or result.errors
@@ -238,15 +270,16 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
                 return JSONResponse({"errors": [{"path": "(body)", "message": "is not JSON"}]}, 400)
             if not isinstance(patch, dict):
                 return JSONResponse({"errors": [{"path": "(body)", "message": "must be a JSON object"}]}, 422)
-        return _correct(claim_id, "replacement", patch or None)
+        return _correct(request, claim_id, "replacement", patch or None)
 
     @api.post("/claims/{claim_id}/void", response_model=AmendAnswer, responses={**UNAUTHORIZED, **CORRECTION_ERRORS})
-    def void(claim_id: str) -> JSONResponse:
-        return _correct(claim_id, "void", None)
+    def void(claim_id: str, request: Request) -> JSONResponse:
+        return _correct(request, claim_id, "void", None)
 
     @api.post("/resubmit", response_model=ResubmitAnswer, responses={**UNAUTHORIZED, **NOT_JSON, **BAD_INPUT})
-    def resubmit(request_body: dict[str, Any] = Body(...)) -> JSONResponse:  # noqa: B008
+    def resubmit(request: Request, request_body: dict[str, Any] = Body(...)) -> JSONResponse:  # noqa: B008
         dry_run = bool(request_body.get("dry_run"))
+        anyway = request_body.get("anyway") is True
         if "claim_ids" in request_body:
             ids = request_body["claim_ids"]
             if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
@@ -261,7 +294,12 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
                 ids = ops.select_for_resubmit(ledger, flt)
             except ValueError as exc:
                 return JSONResponse({"errors": [{"path": "filter", "message": str(exc)}]}, 422)
-        result = ops.resubmit(ledger, ids, deps.send, source="api", dry_run=dry_run)
+        actor = actor_of(request)
+        result = ops.resubmit(ledger, ids, deps.send, source="api", dry_run=dry_run, by=actor.label,
+                              practice=deps.practice, anyway=anyway)
+        if result.resubmitted and not dry_run and deps.staff is not None:
+            staff.audit(deps.staff, "claims.resubmitted", actor, claim_ids=result.resubmitted,
+                        anyway=anyway or None)
         return JSONResponse(result.as_dict())
 
     @api.get("/remittances", response_model=RemittanceList, responses=UNAUTHORIZED)
@@ -312,6 +350,9 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
         outcome = ops.replay_refused(ledger, refused_id, deps.send, body=body or None)
         if outcome is None:
             raise HTTPException(404, f"no refused event {refused_id}")
+        if deps.staff is not None:
+            staff.audit(deps.staff, "refused.replayed", actor_of(request), refused_id=refused_id,
+                        corrected=bool(body) or None, http_status=outcome.http_status)
         return JSONResponse({"http_status": outcome.http_status, **outcome.body}, outcome.http_status)
 
     root = APIRouter()

@@ -188,7 +188,7 @@ def test_the_ops_summary_reads_the_claims_it_shows_not_the_whole_ledger(ledger: 
         ledger.transition(f"ok_{i}", "received", "accepted", kind="accepted",
                           fields={"route": "direct_billing", "date_of_service": "2026-01-05"})
     ingest(ledger, claim_id="bad", event_id="evt_bad")
-    ledger.transition("bad", "received", "failed", kind="claim.failed",
+    ledger.transition("bad", "received", "failed", kind="claim.failed", error="timeout",
                       fields={"route": "direct_billing", "date_of_service": "2026-01-05", "last_error": "timeout"})
     ingest(ledger, claim_id="new", event_id="evt_new")
     read: list[str] = []
@@ -204,7 +204,10 @@ def test_the_ops_summary_reads_the_claims_it_shows_not_the_whole_ledger(ledger: 
     assert out["claims"]["total"] == 42
     assert out["claims"]["by_status"]["accepted"] == 40 and out["claims"]["by_status"]["failed"] == 1
     assert out["claims"]["by_route"] == {"direct_billing": 41, "(not routed yet)": 1}
-    assert out["last_24h"] == {"failed": 1, "rejected": 0, "by_reason": {"failed: timeout": 1}}
+    last = out["last_24h"]
+    assert {k: last[k] for k in ("failed", "rejected", "by_reason")} == {
+        "failed": 1, "rejected": 0, "by_reason": {"failed: timeout": 1}}
+    assert last["events"]["failed"] == 1 and last["events"]["accepted"] == 40
     assert [x["claim_id"] for x in out["past_timely_filing_warning"]] == ["bad"]
     assert set(read) == {"bad", "new"}
 

@@ -1,6 +1,8 @@
 """README: on the ops page's overview every failed, rejected and needs-attention claim has a Resubmit button
 "or select several": the selected claims, and only they, are resubmitted. The web app runs in this process on
-a real Redis server; the claims were made by the pipeline's own steps."""
+a real Redis server; the claims were made by the pipeline's own steps. Mary signs in with her own account;
+the claims still miss their referral, so they are resubmitted "anyway" (an unfixed claim is otherwise
+skipped)."""
 
 from __future__ import annotations
 
@@ -12,12 +14,23 @@ import pytest
 from fastapi.testclient import TestClient
 
 from config.settings import load_settings
+from pipeline.adapters.redis_client import connect
 from pipeline.adapters.redis_server import embedded_redis
+from pipeline.adapters.redis_staff import RedisStaffStore
+from pipeline.application import staff
 from pipeline.entrypoints import runtime
 from pipeline.entrypoints.web.app import build_web_app
 from tests.integration.application.harness import InlinePipeline, example
 
 TOKEN = "ops-page-token"
+ORIGIN = "https://testserver"
+PASSWORD = "front desk password 1"
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert match, "no CSRF field on the page"
+    return match.group(1)
 
 
 @pytest.fixture
@@ -33,8 +46,12 @@ def page(tmp_path: Path) -> Iterator[tuple[TestClient, InlinePipeline]]:
         mp.setenv("SUPERBILL_WEBHOOK_SECRET", "secret")
         runtime.reset()
         try:
-            client = TestClient(build_web_app(load_settings()), base_url="https://testserver")
-            assert client.post("/ops/login", data={"token": TOKEN}, follow_redirects=False).status_code == 303
+            staff.add_user(RedisStaffStore(connect(url)), "mary", "Mary Front", password=PASSWORD)
+            client = TestClient(build_web_app(load_settings()), base_url=ORIGIN, headers={"Origin": ORIGIN})
+            form = client.get("/ops/login")
+            signed = client.post("/ops/login", follow_redirects=False,
+                                 data={"csrf": csrf_of(form.text), "username": "mary", "password": PASSWORD})
+            assert signed.status_code == 303 and signed.headers["location"] == "/ops"
             yield client, pipeline
         finally:
             runtime.reset()
@@ -51,7 +68,8 @@ def test_the_overview_offers_each_claim_that_needs_a_person_for_selection(
 def test_resubmitting_a_selection_resubmits_exactly_the_selected_claims(
         page: tuple[TestClient, InlinePipeline]) -> None:
     client, pipeline = page
-    answer = client.post("/ops/resubmit", data={"claim_id": ["ses_sel1", "ses_sel3"]})
+    answer = client.post("/ops/resubmit", data={"claim_id": ["ses_sel1", "ses_sel3"], "anyway": "1",
+                                                "csrf": csrf_of(client.get("/ops").text)})
     assert answer.status_code == 200
     assert "Resubmitted 2 claim(s)." in answer.text
     claims = {cid: pipeline.claim(cid) for cid in ("ses_sel1", "ses_sel2", "ses_sel3")}
@@ -61,6 +79,7 @@ def test_resubmitting_a_selection_resubmits_exactly_the_selected_claims(
 
 def test_a_claim_selected_twice_is_resubmitted_once(page: tuple[TestClient, InlinePipeline]) -> None:
     client, pipeline = page
-    answer = client.post("/ops/resubmit", data={"claim_id": ["ses_sel2", "ses_sel2"]})
+    answer = client.post("/ops/resubmit", data={"claim_id": ["ses_sel2", "ses_sel2"], "anyway": "1",
+                                                "csrf": csrf_of(client.get("/ops").text)})
     assert "Resubmitted 1 claim(s)." in answer.text
     assert pipeline.claim("ses_sel2").submission_no == 2

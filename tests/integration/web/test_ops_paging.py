@@ -69,12 +69,10 @@ def test_a_bad_cursor_or_limit_is_a_422_naming_it(client: TestClient) -> None:
 def test_the_ops_page_shows_a_page_and_links_the_next(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     from pipeline.entrypoints.web import ops_page
 
-    client.post("/ops/login", data={"token": TOKEN})
-    page = client.get("/ops/claims", params={"status": "failed"})
+    page = client.get("/ops/claims", params={"status": "failed"}, headers=AUTH)  # the token as a bearer header
     assert page.status_code == 200 and "Next page" not in page.text and "p11" in page.text
     monkeypatch.setattr(ops_page, "PAGE_ROWS", 5)
     # the router reads PAGE_ROWS when it answers: a new app sees the smaller page
     small = TestClient(build_web_app(load_settings()))
-    small.post("/ops/login", data={"token": TOKEN})
-    first = small.get("/ops/claims", params={"status": "failed"})
+    first = small.get("/ops/claims", params={"status": "failed"}, headers=AUTH)
     assert "Next page" in first.text and "p00" in first.text and "p05" not in first.text

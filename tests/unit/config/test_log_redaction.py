@@ -43,3 +43,13 @@ def test_standard_library_loggers_go_through_the_same_redaction() -> None:
     assert "Doe" not in out
     lines = [json.loads(x) for x in out.splitlines()]
     assert lines[-1]["last_name"] == REDACTED
+
+
+def test_access_lines_lose_their_query_string_which_may_hold_a_search_for_a_client() -> None:
+    stream = io.StringIO()
+    configure_logging("INFO", json=True, stream=stream)
+    logging.getLogger("uvicorn.access").info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5", "GET",
+                                             "/ops/claims?q=John+Doe&status=failed", "1.1", 200)
+    logging.getLogger("other").info("%s %s %s", "a", "b", "keep?this")
+    text = stream.getvalue()
+    assert "John" not in text and "/ops/claims?[redacted]" in text and "keep?this" in text

@@ -1,99 +1,198 @@
-"""The ops web page at /ops: plain server-rendered HTML behind the ops token.
+"""The ops page at /ops: plain server-rendered HTML for the front desk and the billing person.
 
-Sign in with the token once (kept in an HttpOnly, SameSite=Strict cookie); then see what needs
-attention, why, fix a claim's data and resubmit one, a selection, or everything matching a filter.
+Each person signs in with their own name and password (`superbill users add`); see `auth` for the session,
+the cookie, the CSRF token and the origin check. Then: see what needs attention and why, in plain words;
+find a client's claim; fix its data in a form with a preview of the decision; resubmit; read what was sent
+to the peers and what they answered; replay refused events; look at dead letters and the audit log.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date
 from html import escape
-from urllib.parse import urlencode
+from typing import Any
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
-from pipeline.application import exports, ops, period_statements, receivables, remittances, statement_delivery
+from config.settings import Settings
+from pipeline.application import (
+    amend_forms,
+    exports,
+    ops,
+    period_statements,
+    receivables,
+    remittances,
+    staff,
+    statement_delivery,
+)
 from pipeline.application.stages import Deps
 from pipeline.application.statements import statement_pdf
-from pipeline.entrypoints.web.ops_api import bearer, token_ok
 from pipeline.entrypoints.web.ops_page import layout, money, views
+from pipeline.entrypoints.web.ops_page.auth import COOKIE, PageAuth, Who
 
-COOKIE = "superbill_ops"
+REFRESH_S = 15
+# where a form post returns: fixed paths only, never a URL taken from the request
+BACK = {"overview": "/ops", "claims": "/ops/claims"}
 
 
 OVERVIEW_ROWS = 50  # per list on the overview; the rest a click away, a page at a time
 PAGE_ROWS = 100
 
 
-def build_ops_page(deps: Deps, *, ops_token: str | None) -> APIRouter:
+class DeadLetters:
+    """Dead-lettered messages per queue: `list(queue)` and `clear(queue)` (the adapter, plugged in by the app)."""
+
+    def __init__(self, list_: Callable[[str], list[dict[str, Any]]], clear: Callable[[str], int]) -> None:
+        self.list = list_
+        self.clear = clear
+
+
+def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None = None) -> APIRouter:
     router = APIRouter(prefix="/ops", include_in_schema=False)
     ledger = deps.ledger
-
-    def signed_in(request: Request) -> bool:
-        return token_ok(request.cookies.get(COOKIE) or bearer(request), ops_token)
+    auth = PageAuth.from_settings(deps.staff, settings)
+    zone = deps.practice.practice.zone
 
     def to_login() -> Response:
         return RedirectResponse("/ops/login", 303)
 
+    def render(who: Who, title: str, body: str, *, status: int = 200, msg: str | None = None,
+               error: bool = False) -> HTMLResponse:
+        flashed, flashed_error = auth.take_flash(who)
+        text = " ".join(m for m in (flashed, msg) if m) or None
+        return layout.page(title, body, msg=text, error=error or flashed_error, csrf=who.csrf,
+                           user=who.actor.name, status=status)
+
+    def refused(why: str) -> Response:
+        return layout.page("Refused", f"<p>{escape(why)}</p>", nav=False, status=403)
+
+    async def posted(request: Request) -> tuple[Who, Any] | Response:
+        who = auth.who(request)
+        if who is None:
+            return Response("sign in first", 401)
+        form = await request.form()
+        why = auth.post_refusal(request, who, form)
+        if why:
+            staff_audit("form.refused", who, path=request.url.path, reason=why)
+            return refused(why)
+        return who, form
+
+    def staff_audit(action: str, who: Who | None, **detail: Any) -> None:
+        if deps.staff is not None:
+            staff.audit(deps.staff, action, who.actor if who else None, **detail)
+
+    def back(who: Who, path: str, text: str, *, error: bool = False) -> Response:
+        auth.flash(who, text, error=error)
+        return RedirectResponse(path, 303)
+
+    # signing in --------------------------------------------------------------------------------------
     @router.get("/login")
-    def login_form(msg: str | None = None) -> Response:
-        body = views.login_body(bool(ops_token))
-        return layout.page("Sign in", body, msg=msg, error=bool(msg), nav=False)
+    def login_form(request: Request) -> Response:
+        return login_page(request)
+
+    def login_page(request: Request, *, username: str = "", msg: str | None = None, status: int = 200) -> Response:
+        response = HTMLResponse("")
+        csrf = auth.login_csrf(request, response)
+        note = "" if deps.staff is not None else '<p class="flash error">No account store is configured.</p>'
+        page = layout.page("Sign in", note + views.login_body(csrf, username), msg=msg, error=bool(msg), nav=False,
+                           status=status)
+        page.raw_headers.extend(h for h in response.raw_headers if h[0] == b"set-cookie")
+        return page
 
     @router.post("/login")
     async def login(request: Request) -> Response:
         form = await request.form()
-        token = str(form.get("token", ""))
-        if not token_ok(token, ops_token):
-            return RedirectResponse("/ops/login?" + urlencode({"msg": "That token is not right."}), 303)
+        username = str(form.get("username") or "")[:64]
+        why = auth.login_refusal(request, form)
+        if why:
+            staff_audit("sign_in.refused", None, reason=why)
+            return login_page(request, username=username, msg=f"Not signed in: {why}.", status=403)
+        if deps.staff is None:
+            return login_page(request, msg="Nobody can sign in: no account store.", status=403)
+        # argon2 takes a few hundred milliseconds on purpose: not on the event loop
+        result = await run_in_threadpool(staff.sign_in, deps.staff, username, str(form.get("password") or ""),
+                                         idle_s=auth.idle_s, max_s=auth.max_s)
+        if result.token is None:
+            return login_page(request, username=username, msg=result.message, status=401)
         response = RedirectResponse("/ops", 303)
-        response.set_cookie(COOKIE, token, httponly=True, samesite="strict", max_age=12 * 3600)
+        auth.set_session_cookie(response, request, result.token)
+        response.delete_cookie("superbill_login", path="/ops/login")
         return response
 
     @router.post("/logout")
-    def logout() -> Response:
+    async def logout(request: Request) -> Response:
+        got = await posted(request)
+        if isinstance(got, Response):
+            return got
+        who, _ = got
+        if who.signed is not None and deps.staff is not None:
+            staff.sign_out(deps.staff, who.signed)
         response = RedirectResponse("/ops/login", 303)
-        response.delete_cookie(COOKIE)
+        auth.clear_session_cookie(response, request)
         return response
 
-    @router.get("")
-    def overview(request: Request, msg: str | None = None) -> Response:
-        if not signed_in(request):
-            return to_login()
+    # looking -----------------------------------------------------------------------------------------
+    def overview_parts() -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]], list[dict[str, Any]],
+                                  dict[str, Any]]:
         s = ops.summary(ledger, deps.queues)
-        rows_by_status = {status: [c.summary() for c in ops.list_claims_page(
-            ledger, ops.ClaimFilter(status=status), limit=OVERVIEW_ROWS)[0]]
-            for status in ("failed", "rejected", "needs_attention", "denied")}
-        failed_emails = [{**c.summary(), "statement_error": c.statement_error}
-                         for c in ledger.get_many(ledger.failed_deliveries(limit=OVERVIEW_ROWS))]
-        body = views.overview_body(s, rows_by_status, failed_emails)
-        return layout.page("Overview", body, msg=msg)
+        claims = {status: ops.list_claims_page(ledger, ops.ClaimFilter(status=status), limit=OVERVIEW_ROWS)[0]
+                  for status in ("failed", "rejected", "needs_attention", "denied")}
+        emails = ledger.get_many(ledger.failed_deliveries(limit=OVERVIEW_ROWS))
+        failed_emails = [{**c.summary(), "statement_error": c.statement_error} for c in emails]
+        people = ops.identities(ledger, [c.claim_id for rows in (*claims.values(), emails) for c in rows])
+        return s, {k: [c.summary() for c in v] for k, v in claims.items()}, failed_emails, people
+
+    @router.get("")
+    def overview(request: Request) -> Response:
+        who = auth.who(request)
+        if who is None:
+            return to_login()
+        s, rows, failed_emails, people = overview_parts()
+        every = _refresh_s(request.query_params.get("refresh"))
+        return render(who, "Overview", views.overview_body(s, rows, people, refresh_s=every,
+                                                           failed_emails=failed_emails))
+
+    @router.get("/live")
+    def live(request: Request) -> Response:
+        """The overview's live part, fetched by the page itself every few seconds."""
+        who = auth.who(request)
+        if who is None:
+            return Response("sign in first", 401)
+        s, rows, failed_emails, people = overview_parts()
+        html = layout.with_csrf(views.live_body(s, rows, people, failed_emails), who.csrf)
+        return HTMLResponse(html, headers=layout.FRAGMENT_HEADERS)
 
     @router.get("/claims")
-    def claims(request: Request, msg: str | None = None) -> Response:
-        if not signed_in(request):
+    def claims(request: Request) -> Response:
+        who = auth.who(request)
+        if who is None:
             return to_login()
-        values = {k: v for k, v in request.query_params.items() if k not in ("msg", "cursor")}
+        values = {k: v for k, v in request.query_params.items() if k in views.FILTER_FIELDS}
         flt = views.filter_from(values)
         try:
             page, next_cursor = ops.list_claims_page(ledger, flt, limit=PAGE_ROWS,
                                                      cursor=request.query_params.get("cursor"))
         except ops.BadCursor:
             page, next_cursor = ops.list_claims_page(ledger, flt, limit=PAGE_ROWS)
-        body = views.claims_body(values, [c.summary() for c in page], next_cursor=next_cursor)
-        return layout.page("Claims", body, msg=msg)
+        people = ops.identities(ledger, [c.claim_id for c in page])
+        return render(who, "Claims", views.claims_body(values, [c.summary() for c in page], people,
+                                                       next_cursor=next_cursor))
 
     @router.get("/export")
     def export(request: Request) -> Response:
-        if not signed_in(request):
+        who = auth.who(request)
+        if who is None:
             return to_login()
         query = request.query_params
         try:
             since, until = date.fromisoformat(query.get("from", "")), date.fromisoformat(query.get("to", ""))
         except ValueError:
-            return layout.page("Export", "<p>Give both dates (YYYY-MM-DD).</p>" + views.export_form(), msg=None)
+            return render(who, "Export", "<p>Give both dates (YYYY-MM-DD).</p>" + views.export_form())
         fmt = query.get("format") if query.get("format") in exports.FORMATS else "csv"
         with_client = query.get("with_client") == "1"
         text = exports.render(exports.export_rows(ledger, since, until, with_client=with_client), fmt,
@@ -101,73 +200,127 @@ def build_ops_page(deps: Deps, *, ops_token: str | None) -> APIRouter:
         name = f"claims-{since.isoformat()}-{until.isoformat()}.{fmt}"
         media = "text/csv" if fmt == "csv" else "application/x-ndjson"
         return Response(text, media_type=f"{media}; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+                        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+
+    def claim_page(who: Who, claim_id: str, *, state: views.FixState | None = None, status: int = 200) -> Response:
+        shown = ops.show_claim(ledger, claim_id)
+        if shown is None:
+            return render(who, "Claim not found", f"<p>No claim {escape(claim_id)}.</p>", status=404)
+        document = ledger.event_document(claim_id)
+        person = ops.identities(ledger, [claim_id]).get(claim_id)
+        unchanged: list[str] = []
+        claim = ledger.get(claim_id)
+        if claim is not None and claim.status == "needs_attention":
+            ahead = ops.preview(ledger, deps.practice, claim_id)
+            unchanged = ops.unchanged_reasons(claim, ahead.decision if ahead else None)
+        body = views.claim_body(claim_id, shown, person=person, document=document,
+                                documents=ledger.documents(claim_id), zone=zone, unchanged=unchanged, state=state)
+        return render(who, f"Claim {claim_id}", body, status=status)
 
     @router.get("/claims/{claim_id}")
-    def claim(request: Request, claim_id: str, msg: str | None = None, error: int = 0) -> Response:
-        if not signed_in(request):
+    def claim(request: Request, claim_id: str) -> Response:
+        who = auth.who(request)
+        if who is None:
             return to_login()
-        c = ops.show_claim(ledger, claim_id)
-        if c is None:
-            return layout.page("Claim not found", f"<p>No claim {escape(claim_id)}.</p>")
-        body = views.claim_body(claim_id, c)
-        return layout.page(f"Claim {claim_id}", body, msg=msg, error=bool(error))
+        return claim_page(who, claim_id)
 
     @router.get("/claims/{claim_id}/statement")
     def statement(request: Request, claim_id: str) -> Response:
-        if not signed_in(request):
+        who = auth.who(request)
+        if who is None:
             return to_login()
         pdf = statement_pdf(ledger, deps.practice, claim_id)
         if pdf is None:
-            return layout.page("No statement", f"<p>Claim {escape(claim_id)} has no statement.</p>")
-        return Response(pdf, media_type="application/pdf")
+            return render(who, "No statement", f"<p>Claim {escape(claim_id)} has no statement.</p>", status=404)
+        return Response(pdf, media_type="application/pdf", headers={"Cache-Control": "no-store"})
 
+    # client statements -------------------------------------------------------------------------------
     @router.post("/claims/{claim_id}/statement/send")
-    def send_statement(request: Request, claim_id: str) -> Response:
-        if not signed_in(request):
-            return Response("a valid ops token is required", 401)
-        result = statement_delivery.resend_statement(deps, deps.send, claim_id, source="ops page")
-        return _back(f"/ops/claims/{claim_id}", result.message[:1].upper() + result.message[1:] + ".",
-                     error=not result.ok)
+    async def send_statement(request: Request, claim_id: str) -> Response:
+        got = await posted(request)
+        if isinstance(got, Response):
+            return got
+        who, form = got
+
+        def work() -> Response:  # Redis and the practice profile: off the event loop
+            result = statement_delivery.resend_statement(deps, deps.send, claim_id, source="ops page",
+                                                         by=who.actor.label)
+            if result.message == "no such claim":
+                return render(who, "Claim not found", f"<p>No claim {escape(claim_id)}.</p>", status=404)
+            if result.ok:
+                staff_audit("statement.resent", who, claim_id=claim_id)
+            home = "/ops#statement-emails" if form.get("back") == "overview" else (
+                f"/ops/claims/{quote(claim_id, safe='')}")
+            return back(who, home, f"{claim_id}: {result.message}.", error=not result.ok)
+
+        return await run_in_threadpool(work)
 
     @router.get("/statement")
     def period(request: Request) -> Response:
-        if not signed_in(request):
+        who = auth.who(request)
+        if who is None:
             return to_login()
         query = request.query_params
         client = query.get("client", "").strip()
         try:
             since, until = date.fromisoformat(query.get("from", "")), date.fromisoformat(query.get("to", ""))
         except ValueError:
-            since = until = None  # type: ignore[assignment]
-        if not client or since is None:
-            return layout.page("Client statement", "<p>Give the client id and both dates (YYYY-MM-DD).</p>"
-                               + views.period_statement_form(), msg=None)
+            return render(who, "Client statement", "<p>Give the client id and both dates (YYYY-MM-DD).</p>"
+                          + views.period_statement_form(), status=422)
+        if not client:
+            return render(who, "Client statement", "<p>Give the client id and both dates (YYYY-MM-DD).</p>"
+                          + views.period_statement_form(), status=422)
         try:
             statement = period_statements.period_statement(deps, client, since, until)
         except period_statements.NoSessions as exc:
-            return layout.page("Client statement", f"<p>{escape(str(exc))}.</p>" + views.period_statement_form(),
-                               msg=None)
+            return render(who, "Client statement", f"<p>{escape(str(exc))}.</p>" + views.period_statement_form(),
+                          status=404)
+        staff_audit("statement.issued", who, document_number=statement.document_number,
+                    claim_ids=statement.claim_ids)
         name = f"statement-{statement.document_number}.pdf"
         return Response(statement.pdf, media_type="application/pdf",
-                        headers={"Content-Disposition": f'inline; filename="{name}"'})
+                        headers={"Content-Disposition": f'inline; filename="{name}"', "Cache-Control": "no-store"})
 
+    # fixing ------------------------------------------------------------------------------------------
     @router.post("/claims/{claim_id}/amend")
     async def amend(request: Request, claim_id: str) -> Response:
-        if not signed_in(request):
-            return Response("a valid ops token is required", 401)
-        form = await request.form()
-        try:
-            patch = json.loads(str(form.get("patch", "")))
-            if not isinstance(patch, dict):
-                raise ValueError("must be a JSON object")
-        except ValueError as exc:
-            return _back(f"/ops/claims/{claim_id}", f"Not amended: the JSON is not valid ({exc}).", error=True)
-        result = ops.amend(ledger, claim_id, patch, source="ops page")
-        if result.ok:
-            return _back(f"/ops/claims/{claim_id}", f"Amended ({', '.join(result.changed)}). Now resubmit it.")
-        details = "; ".join(f"{e['path']}: {e['message']}" for e in result.errors)
-        return _back(f"/ops/claims/{claim_id}", f"Not amended. {result.message} {details}".strip(), error=True)
+        got = await posted(request)
+        if isinstance(got, Response):
+            return got
+        who, form = got
+
+        def work() -> Response:  # the rules, pyx12 and Redis block: off the event loop
+            if ledger.get(claim_id) is None:
+                return render(who, "Claim not found", f"<p>No claim {escape(claim_id)}.</p>", status=404)
+            section = str(form.get("section") or "json")
+            action = "save" if form.get("action") == "save" else "preview"
+            if section == "json" or section not in amend_forms.FORMS:
+                section, text = "json", str(form.get("patch") or "")
+                state = views.FixState(section="json", patch_text=text)
+                try:
+                    patch = json.loads(text)
+                    if not isinstance(patch, dict):
+                        raise ValueError("must be a JSON object")
+                except ValueError as exc:
+                    state.errors = [{"path": "(amendment)", "message": f"the JSON is not valid ({exc})"}]
+                    return claim_page(who, claim_id, state=state, status=422)
+            else:
+                values = amend_forms.typed_values(section, form, form.getlist)
+                patch = amend_forms.patch_from(section, values)
+                state = views.FixState(section=section, values=values)
+            if action == "preview":
+                ahead = ops.preview(ledger, deps.practice, claim_id, patch)
+                state.preview = ahead.as_dict() if ahead else None
+                return claim_page(who, claim_id, state=state, status=200 if ahead and ahead.decision else 422)
+            result = ops.amend(ledger, claim_id, patch, source="ops page", by=who.actor.label)
+            if not result.ok:
+                state.errors = result.errors or [{"path": "(claim)", "message": result.message}]
+                return claim_page(who, claim_id, state=state, status=409 if not result.errors else 422)
+            staff_audit("claim.amended", who, claim_id=claim_id, changed=result.changed)
+            return back(who, f"/ops/claims/{quote(claim_id, safe='')}",
+                        f"Amended ({', '.join(result.changed)}). Now resubmit it.")
+
+        return await run_in_threadpool(work)
 
     @router.post("/claims/{claim_id}/correct")
     async def correct(request: Request, claim_id: str) -> Response:
@@ -178,10 +331,12 @@ def build_ops_page(deps: Deps, *, ops_token: str | None) -> APIRouter:
         return await _correction(request, claim_id, "void")
 
     async def _correction(request: Request, claim_id: str, kind: str) -> Response:
-        if not signed_in(request):
-            return Response("a valid ops token is required", 401)
-        form = await request.form()
-        text = str(form.get("patch", "")).strip()
+        got = await posted(request)
+        if isinstance(got, Response):
+            return got
+        who, form = got
+        home = f"/ops/claims/{quote(claim_id, safe='')}"
+        text = str(form.get("patch") or "").strip()
         patch = None
         if text:
             try:
@@ -189,75 +344,167 @@ def build_ops_page(deps: Deps, *, ops_token: str | None) -> APIRouter:
                 if not isinstance(patch, dict):
                     raise ValueError("must be a JSON object")
             except ValueError as exc:
-                return _back(f"/ops/claims/{claim_id}", f"Not sent: the JSON is not valid ({exc}).", error=True)
-        result = ops.correct(ledger, claim_id, deps.send, kind=kind, patch=patch, source="ops page")
-        if result.ok:
-            return _back(f"/ops/claims/{claim_id}", result.message[:1].upper() + result.message[1:] + ".")
-        details = "; ".join(f"{e['path']}: {e['message']}" for e in result.errors)
-        return _back(f"/ops/claims/{claim_id}", f"Not sent. {result.message} {details}".strip(), error=True)
+                return back(who, home, f"Not sent: the JSON is not valid ({exc}).", error=True)
+
+        def work() -> Response:  # the rules and Redis block: off the event loop
+            result = ops.correct(ledger, claim_id, deps.send, kind=kind, patch=patch, source="ops page",
+                                 by=who.actor.label)
+            if result.message == "no such claim":
+                return render(who, "Claim not found", f"<p>No claim {escape(claim_id)}.</p>", status=404)
+            if result.ok:
+                staff_audit("claim.voided" if kind == "void" else "claim.corrected", who, claim_id=claim_id,
+                            changed=result.changed or None)
+                return back(who, home, result.message[:1].upper() + result.message[1:] + ".")
+            details = "; ".join(f"{e['path']}: {e['message']}" for e in result.errors)
+            return back(who, home, f"Not sent. {result.message} {details}".strip(), error=True)
+
+        return await run_in_threadpool(work)
 
     @router.post("/resubmit")
     async def resubmit(request: Request) -> Response:
-        if not signed_in(request):
-            return Response("a valid ops token is required", 401)
-        form = await request.form()
-        ids = [str(v) for v in form.getlist("claim_id")]
-        values = {k: str(v) for k, v in form.items() if k not in ("claim_id", "all_matching")}
-        if not ids and (form.get("all_matching") or values.get("status")):
-            flt = views.filter_from(values)
-            try:
-                ids = ops.select_for_resubmit(ledger, flt)
-            except ValueError as exc:
-                return _back(request.headers.get("referer") or "/ops", str(exc), error=True)
-        if not ids:
-            return _back(request.headers.get("referer") or "/ops", "Nothing selected to resubmit.", error=True)
-        result = ops.resubmit(ledger, ids, deps.send, source="ops page")
-        text = f"Resubmitted {len(result.resubmitted)} claim(s)."
-        if result.skipped:
-            text += " Skipped: " + ", ".join(f"{s['claim_id']} ({s['reason']})" for s in result.skipped)
-        target = f"/ops/claims/{ids[0]}" if len(ids) == 1 else "/ops"
-        return _back(target, text)
+        got = await posted(request)
+        if isinstance(got, Response):
+            return got
+        who, form = got
 
+        def work() -> Response:  # the rules, pyx12 and Redis block: off the event loop
+            ids = [str(v) for v in form.getlist("claim_id")]
+            values = {k: str(v) for k, v in form.items() if k in views.FILTER_FIELDS}
+            home = BACK.get(str(form.get("back") or ""), "/ops")
+            if home == "/ops/claims" and values:
+                home += "?" + urlencode(values)
+            if not ids and (form.get("all_matching") or values.get("status")):
+                try:
+                    ids = ops.select_for_resubmit(ledger, views.filter_from(values))
+                except ValueError as exc:
+                    return back(who, home, str(exc), error=True)
+            if not ids:
+                return back(who, home, "Nothing selected to resubmit.", error=True)
+            anyway = form.get("anyway") == "1"
+            result = ops.resubmit(ledger, ids, deps.send, source="ops page", by=who.actor.label,
+                                  practice=deps.practice, anyway=anyway)
+            if result.resubmitted:
+                staff_audit("claims.resubmitted", who, claim_ids=result.resubmitted, anyway=anyway or None)
+            text = f"Resubmitted {len(result.resubmitted)} claim(s)."
+            if result.skipped:
+                text += " Not resubmitted: " + "; ".join(f"{s['claim_id']} ({s['reason']})" for s in result.skipped)
+            target = f"/ops/claims/{quote(ids[0], safe='')}" if len(ids) == 1 else home
+            return back(who, target, text, error=bool(result.skipped) and not result.resubmitted)
+
+        return await run_in_threadpool(work)
+
+    # money: remittances received, what is owed ------------------------------------------------------
     @router.get("/remittances")
-    def remittance_list(request: Request, msg: str | None = None) -> Response:
-        if not signed_in(request):
+    def remittance_list(request: Request) -> Response:
+        who = auth.who(request)
+        if who is None:
             return to_login()
-        return layout.page("Remittances", money.remittances_body(remittances.list_remittances(deps)), msg=msg)
+        return render(who, "Remittances", money.remittances_body(remittances.list_remittances(deps), zone))
 
     @router.get("/remittances/{remittance_id}")
     def remittance(request: Request, remittance_id: str) -> Response:
-        if not signed_in(request):
+        who = auth.who(request)
+        if who is None:
             return to_login()
         shown = remittances.show_remittance(deps, remittance_id)
         if shown is None:
-            return layout.page("Remittance not found", f"<p>No remittance {escape(remittance_id)}.</p>")
-        return layout.page(f"Remittance {remittance_id}", money.remittance_body(shown))
+            return render(who, "Remittance not found", f"<p>No remittance {escape(remittance_id)}.</p>",
+                          status=404)
+        return render(who, f"Remittance {remittance_id}", money.remittance_body(shown))
 
     @router.get("/ar")
     def owed(request: Request) -> Response:
-        if not signed_in(request):
+        who = auth.who(request)
+        if who is None:
             return to_login()
         claims = ledger.get_many(ledger.claim_ids(route="direct_billing"))
         report = receivables.accounts_receivable(claims, today=date.today(),
                                                  warning_days=deps.timely_filing_warning_days)
-        return layout.page("What is owed", money.ar_body(report))
+        return render(who, "What is owed", money.ar_body(report))
 
+    # refused events, dead letters, audit ----------------------------------------------------------------
     @router.get("/refused")
-    def refused(request: Request, msg: str | None = None) -> Response:
-        if not signed_in(request):
+    def refused_list(request: Request) -> Response:
+        who = auth.who(request)
+        if who is None:
             return to_login()
         try:
             page, next_cursor = ops.list_refused_page(ledger, limit=PAGE_ROWS,
                                                       cursor=request.query_params.get("cursor"))
         except ops.BadCursor:
             page, next_cursor = ops.list_refused_page(ledger, limit=PAGE_ROWS)
-        body = views.refused_body(page, next_cursor=next_cursor)
-        return layout.page("Refused events", body, msg=msg)
+        return render(who, "Refused events", views.refused_body(page, zone, next_cursor=next_cursor))
+
+    @router.get("/refused/{refused_id}")
+    def refused_one(request: Request, refused_id: str) -> Response:
+        who = auth.who(request)
+        if who is None:
+            return to_login()
+        r = ledger.get_refused(refused_id)
+        if r is None:
+            return render(who, "Not found", f"<p>No refused event {escape(refused_id)}.</p>", status=404)
+        return render(who, f"Refused event {refused_id}", views.refused_detail(r, zone))
+
+    @router.post("/refused/{refused_id}/replay")
+    async def replay(request: Request, refused_id: str) -> Response:
+        got = await posted(request)
+        if isinstance(got, Response):
+            return got
+        who, form = got
+
+        def work() -> Response:  # the rules, pyx12 and Redis block: off the event loop
+            corrected = str(form.get("body") or "")
+            outcome = ops.replay_refused(ledger, refused_id, deps.send,
+                                         body=corrected.encode() if corrected.strip() else None)
+            if outcome is None:
+                return render(who, "Not found", f"<p>No refused event {escape(refused_id)}.</p>", status=404)
+            staff_audit("refused.replayed", who, refused_id=refused_id, corrected=bool(corrected.strip()) or None,
+                        http_status=outcome.http_status)
+            claim_id = outcome.body.get("claim_id")
+            if outcome.http_status in (200, 202) and isinstance(claim_id, str):
+                return back(who, f"/ops/claims/{quote(claim_id, safe='')}",
+                            f"Replayed {refused_id}: {outcome.body.get('status')}.")
+            errors = "; ".join(f"{e['path']}: {e['message']}" for e in outcome.body.get("errors") or [])
+            new_id = outcome.body.get("refused_id")
+            return back(who, f"/ops/refused/{quote(refused_id, safe='')}",
+                        f"Still refused (HTTP {outcome.http_status}, kept as {new_id}): {errors}", error=True)
+
+        return await run_in_threadpool(work)
+
+    @router.get("/dead/{queue}")
+    def dead_letters(request: Request, queue: str) -> Response:
+        who = auth.who(request)
+        if who is None:
+            return to_login()
+        rows = dead.list(queue) if dead else []
+        return render(who, f"Dead letters of {queue}", views.dead_body(queue, rows, zone))
+
+    @router.post("/dead/{queue}/clear")
+    async def dead_clear(request: Request, queue: str) -> Response:
+        got = await posted(request)
+        if isinstance(got, Response):
+            return got
+        who, _ = got
+        cleared = dead.clear(queue) if dead else 0
+        staff_audit("dead_letters.cleared", who, queue=queue, count=cleared)
+        return back(who, "/ops", f"Cleared {cleared} dead letter(s) of {queue}.")
+
+    @router.get("/audit")
+    def audit_log(request: Request) -> Response:
+        who = auth.who(request)
+        if who is None:
+            return to_login()
+        entries = deps.staff.audit_log(500) if deps.staff else []
+        return render(who, "Audit log", views.audit_body(entries, zone))
 
     return router
 
 
-def _back(path: str, msg: str, *, error: bool = False) -> Response:
-    base = path.split("?", 1)[0]
-    query = {"msg": msg, **({"error": "1"} if error else {})}
-    return RedirectResponse(f"{base}?{urlencode(query)}", 303)
+def _refresh_s(raw: str | None) -> int:
+    try:
+        return max(2, min(int(raw or REFRESH_S), 600))
+    except ValueError:
+        return REFRESH_S
+
+
+__all__ = ["COOKIE", "DeadLetters", "build_ops_page"]

@@ -3,18 +3,19 @@ corrected-claim and void forms."""
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from html import escape
 from typing import Any
 
 from pipeline.entrypoints.web.ops_page.layout import badge, when
 
 
-def remittances_body(rows: list[dict[str, Any]]) -> str:
+def remittances_body(rows: list[dict[str, Any]], zone: tzinfo | None = None) -> str:
     if not rows:
         return '<p class="muted">No remittance (835) received yet.</p>'
     body = "".join(
         f'<tr><td><a href="/ops/remittances/{escape(r["remittance_id"])}">{escape(r["remittance_id"])}</a></td>'
-        f'<td class="nowrap">{when(r["received_at"])}</td><td>{escape(r["status"])}</td>'
+        f'<td class="nowrap">{when(r["received_at"], zone)}</td><td>{escape(r["status"])}</td>'
         f'<td>{escape(r.get("trace_number") or "-")}</td><td class="num">{escape(r.get("payment_amount") or "-")}</td>'
         f'<td>{escape(r.get("payment_date") or "-")}</td><td class="num">{r["claims"]}</td>'
         f'<td class="num">{r["posted"]}</td><td class="num">{r["unmatched"]}</td>'
@@ -82,11 +83,13 @@ def payment_block(c: dict[str, Any]) -> str:
     links = ", ".join(f'<a href="/ops/remittances/{escape(r)}">{escape(r)}</a>' for r in c["remittance_ids"])
     forms = ""
     if c.get("payer_claim_number") and c["status"] in ("paid", "denied", "accepted"):
-        forms = (f'<form method="post" action="/ops/claims/{cid}/correct"><p class="muted">A corrected claim '
+        forms = (f'<form method="post" action="/ops/claims/{cid}/correct" data-confirm="Send a corrected claim '
+                 f'that replaces payer claim {escape(c["payer_claim_number"])}?"><p class="muted">A corrected claim '
                  f'(frequency 7) replaces payer claim {escape(c["payer_claim_number"])}: optionally paste the '
                  'sections to change, as for an amendment.</p><textarea name="patch" rows="4" '
                  'aria-label="correction"></textarea><p><button type="submit">Send a corrected claim</button></p>'
-                 f'</form><form method="post" action="/ops/claims/{cid}/void"><button class="secondary" '
+                 f'</form><form method="post" action="/ops/claims/{cid}/void" data-confirm="Void payer claim '
+                 f'{escape(c["payer_claim_number"])}? The payer takes back what it paid."><button class="secondary" '
                  'type="submit">Void this claim (frequency 8)</button></form>')
     return (f'<h2>Payment</h2><p>paid <b>{escape(str(c.get("paid_amount") or "0.00"))}</b> &middot; adjusted '
             f'{escape(str(c.get("adjusted_amount") or "0.00"))} &middot; patient responsibility '

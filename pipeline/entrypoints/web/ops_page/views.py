@@ -3,24 +3,30 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, tzinfo
 from html import escape
 from typing import Any
 from urllib.parse import urlencode
 
-from pipeline.application import ops
+from pipeline.application import amend_forms, explanations, ops
+from pipeline.application.client_identity import ClientIdentity
 from pipeline.application.ports import Refused
+from pipeline.application.reason_codes import error_code, peer_reason_code
 from pipeline.entrypoints.web.ops_page import money
-from pipeline.entrypoints.web.ops_page.layout import badge, detail, when, why
+from pipeline.entrypoints.web.ops_page.layout import badge, detail, explained, when, why
 from schemas.claim import RESUBMITTABLE_STATUSES, STATUSES
 from schemas.decision import ROUTES
 
 
-def claims_table(rows: list[dict[str, Any]], *, selectable: bool, form_id: str = "") -> str:
+def claims_table(rows: list[dict[str, Any]], *, selectable: bool, form_id: str = "",
+                 people: dict[str, ClientIdentity] | None = None) -> str:
     if not rows:
         return '<p class="muted">None.</p>'
-    head = ("<th></th>" if selectable else "") + ("<th>Claim</th><th>Status</th><th>Route</th><th>Date of service"
-                                                  "</th><th>Payer</th><th>Why</th><th class=num>Attempts</th><th></th>")
+    people = people or {}
+    head = ("<th></th>" if selectable else "") + ("<th>Claim</th><th>Client</th><th>Status</th><th>Route</th>"
+                                                  "<th>Date of service</th><th>Payer</th><th>Why</th>"
+                                                  "<th class=num>Attempts</th><th></th>")
     out = [f"<table><thead><tr>{head}</tr></thead><tbody>"]
     for c in rows:
         cid = escape(c["claim_id"])
@@ -30,7 +36,11 @@ def claims_table(rows: list[dict[str, Any]], *, selectable: bool, form_id: str =
         if c["status"] in RESUBMITTABLE_STATUSES:
             action = (f'<form class="inline" method="post" action="/ops/resubmit"><input type="hidden" name="claim_id"'
                       f' value="{cid}"><button type="submit" data-claim="{cid}">Resubmit</button></form>')
-        out.append(f'<tr data-claim="{cid}">{box}<td><a href="/ops/claims/{cid}">{cid}</a></td>'
+        person = people.get(c["claim_id"])
+        client = (f'<span class="client-name">{escape(person.name)}</span><br><span class="muted">born '
+                  f'{escape(person.date_of_birth)}' + (f' &middot; member {escape(person.member_id)}'
+                                                       if person.member_id else "") + '</span>') if person else "-"
+        out.append(f'<tr data-claim="{cid}">{box}<td><a href="/ops/claims/{cid}">{cid}</a></td><td>{client}</td>'
                    f'<td>{badge(c["status"])}</td><td>{escape(c["route"] or "-")}</td>'
                    f'<td class="nowrap">{escape(c["date_of_service"] or "-")}</td><td>{escape(c["payer"] or "-")}</td>'
                    f'<td>{why(c)}</td><td class="num">{c["attempts"]}</td><td>{action}</td></tr>')
@@ -48,7 +58,9 @@ def filter_form(values: dict[str, str]) -> str:
         return (f'<label>{name}<input type="{kind}" name="{name}" value="{escape(values.get(name, ""))}"'
                 f' placeholder="{hint}"></label>')
 
-    return ('<form class="filters" method="get" action="/ops/claims">' + select("status", STATUSES)
+    search = (f'<label>search<input type="search" name="q" value="{escape(values.get("q", ""))}" size="28" '
+              'placeholder="client name, member id, claim id, date" aria-label="search"></label>')
+    return ('<form class="filters" method="get" action="/ops/claims">' + search + select("status", STATUSES)
             + select("route", ROUTES) + text("payer") + text("therapist") + text("since", "date")
             + text("until", "date") + text("problem", hint="e.g. prescription_missing")
             + '<button type="submit">Filter</button></form>')
@@ -65,35 +77,62 @@ def filter_from(values: dict[str, str]) -> ops.ClaimFilter:
     route = values.get("route") or None
     return ops.ClaimFilter(status=status if status in STATUSES else None, route=route if route in ROUTES else None,
                            payer=values.get("payer") or None, therapist=values.get("therapist") or None,
-                           since=day("since"), until=day("until"), problem=values.get("problem") or None)
+                           since=day("since"), until=day("until"), problem=values.get("problem") or None,
+                           text=values.get("q") or None)
 
 
-def login_body(ops_token_configured: bool) -> str:
-    note = "" if ops_token_configured else ('<p class="flash error">No ops token is configured on this server '
-                                 '(SUPERBILL_OPS_TOKEN), so nobody can sign in.</p>')
-    body = (f'{note}<form method="post" action="/ops/login" style="max-width:420px"><p>Enter the ops token '
-            '(the value of <code>SUPERBILL_OPS_TOKEN</code>).</p><p><input type="password" name="token" '
-            'autocomplete="current-password" style="width:100%" aria-label="ops token" autofocus></p>'
-            '<button type="submit">Sign in</button></form>')
-    return body
+def login_body(csrf: str, username: str = "") -> str:
+    return ('<form method="post" action="/ops/login" style="max-width:420px">'
+            f'<input type="hidden" name="csrf" value="{escape(csrf)}">'
+            '<p><label>Name<br><input type="text" name="username" autocomplete="username" autocapitalize="none" '
+            f'value="{escape(username)}" style="width:100%" autofocus required></label></p>'
+            '<p><label>Password<br><input type="password" name="password" autocomplete="current-password" '
+            'style="width:100%" required></label></p><button type="submit">Sign in</button>'
+            '<p class="muted">Accounts are managed with <code>superbill users add|list|disable</code>.</p></form>')
 
 
-def undelivered_statements(rows: list[dict[str, Any]]) -> str:
+def undelivered_statements(rows: list[dict[str, Any]], people: dict[str, ClientIdentity] | None = None) -> str:
     """statement_ready claims whose e-mail to the client failed: each with the reason and a resend button."""
     if not rows:
         return ""
+    people = people or {}
+
+    def client(claim_id: str) -> str:
+        person = people.get(claim_id)
+        return f'<span class="client-name">{escape(person.name)}</span>' if person else "-"
+
     items = "".join(
-        f'<tr><td><a href="/ops/claims/{escape(r["claim_id"])}">{escape(r["claim_id"])}</a></td>'
-        f'<td>{escape(r.get("date_of_service") or "-")}</td><td class="reason">{escape(r.get("statement_error") or "")}'
-        f'</td><td><form class="inline" method="post" action="/ops/claims/{escape(r["claim_id"])}/statement/send">'
-        f'<button type="submit">E-mail again</button></form></td></tr>' for r in rows)
+        f'<tr data-claim="{escape(r["claim_id"])}"><td><a href="/ops/claims/{escape(r["claim_id"])}">'
+        f'{escape(r["claim_id"])}</a></td><td>{client(r["claim_id"])}</td>'
+        f'<td class="nowrap">{escape(r.get("date_of_service") or "-")}</td>'
+        f'<td class="reason">{escape(r.get("statement_error") or "")}</td><td><form class="inline" method="post" '
+        f'action="/ops/claims/{escape(r["claim_id"])}/statement/send"><input type="hidden" name="back" '
+        f'value="overview"><button type="submit">E-mail again</button></form></td></tr>' for r in rows)
     return (f'<h2 id="statement-emails">Statement e-mails that failed ({len(rows)})</h2><table><thead><tr>'
-            f'<th>claim</th><th>date of service</th><th>reason</th><th></th></tr></thead><tbody>{items}</tbody>'
-            f'</table>')
+            f'<th>claim</th><th>client</th><th>date of service</th><th>reason</th><th></th></tr></thead>'
+            f'<tbody>{items}</tbody></table>')
 
 
 def overview_body(s: dict[str, Any], rows_by_status: dict[str, list[dict[str, Any]]],
+                  people: dict[str, ClientIdentity], *, refresh_s: int,
                   failed_emails: list[dict[str, Any]] | None = None) -> str:
+    """The overview; its live part is fetched again every `refresh_s` seconds, keeping ticked boxes."""
+    script = ("<script>(function(){const every=" + str(refresh_s * 1000) + ";"
+              "async function refresh(){const live=document.getElementById('live');"
+              "if(document.activeElement&&live.contains(document.activeElement)&&"
+              "document.activeElement.tagName!=='BODY'&&document.activeElement.type!=='checkbox')return;"
+              "const ticked=[...live.querySelectorAll('input[name=claim_id]:checked')].map(b=>b.value);"
+              "let r;try{r=await fetch('/ops/live',{credentials:'same-origin',cache:'no-store'});}catch(e){return;}"
+              "if(!r.ok)return;live.innerHTML=await r.text();"
+              "for(const v of ticked){const b=live.querySelector('input[name=claim_id][value=\"'+CSS.escape(v)+'\"]');"
+              "if(b)b.checked=true;}live.dataset.refreshed=String(Number(live.dataset.refreshed||0)+1);}"
+              "setInterval(refresh,every);})();</script>")
+    return (f'<p class="muted">This page refreshes itself every {refresh_s} s; ticked claims stay ticked.</p>'
+            f'<div id="live" data-refreshed="0">{live_body(s, rows_by_status, people, failed_emails)}</div>{script}')
+
+
+def live_body(s: dict[str, Any], rows_by_status: dict[str, list[dict[str, Any]]],
+              people: dict[str, ClientIdentity], failed_emails: list[dict[str, Any]] | None = None) -> str:
     by_status = s["claims"]["by_status"]
     cards = "".join(
         f'<a class="card{" bad" if st in ("failed", "rejected", "needs_attention", "denied") and n else ""}'
@@ -111,32 +150,37 @@ def overview_body(s: dict[str, Any], rows_by_status: dict[str, list[dict[str, An
                 f'all of them, a page at a time</a></p>' if total > len(rows) else "")
         if rows:
             buttons = (f'<form id="{form_id}" class="inline" method="post" action="/ops/resubmit">'
+                       f'<input type="hidden" name="back" value="overview">'
                        f'<button type="submit">Resubmit selected</button></form> '
-                       f'<form class="inline" method="post" action="/ops/resubmit" onsubmit="return confirm('
-                       f'\'Resubmit all {total} {status.replace("_", " ")} claims?\')"><input type="hidden" '
-                       f'name="status" value="{status}"><button type="submit" class="secondary">Resubmit all '
+                       f'<form class="inline" method="post" action="/ops/resubmit" data-confirm="'
+                       f'Resubmit all {total} {status.replace("_", " ")} claims?"><input type="hidden" '
+                       f'name="status" value="{status}"><input type="hidden" name="back" value="overview">'
+                       f'<button type="submit" class="secondary">Resubmit all '
                        f'{total} {status.replace("_", " ")}</button></form>')
         sections.append(f'<h2 id="{status}">{escape(title)} ({total})</h2>{buttons}'
-                        f'{claims_table(rows, selectable=True, form_id=form_id)}{more}')
+                        f'{claims_table(rows, selectable=True, form_id=form_id, people=people)}{more}')
     queues = "".join(
         f'<tr><td>{escape(q["queue"])}</td><td class="num">{q["ready"]}</td><td class="num">{q["delayed"]}</td>'
-        f'<td class="num">{q["in_progress"]}</td><td class="num">{q["dead"]}</td>'
-        f'<td class="num">{q["oldest_ready_age_s"] if q["oldest_ready_age_s"] is not None else "-"}</td></tr>'
+        f'<td class="num">{q["in_progress"]}</td><td class="num">'
+        + (f'<a href="/ops/dead/{escape(q["queue"])}">{q["dead"]}</a>' if q["dead"] else "0")
+        + f'</td><td class="num">{q["oldest_ready_age_s"] if q["oldest_ready_age_s"] is not None else "-"}</td></tr>'
         for q in s["queues"])
     late = s["past_timely_filing_warning"]
     late_html = "".join(f'<li><a href="/ops/claims/{escape(x["claim_id"])}">{escape(x["claim_id"])}</a> '
                         f'{badge(x["status"])} {x["age_days"]} days</li>' for x in late[:30])
-    reasons = "".join(f"<li>{n} &times; {escape(r)}</li>" for r, n in s["last_24h"]["by_reason"].items())
-    body = (f'<div class="cards">{cards}<a class="card" href="/ops/refused"><b>{s["refused_events"]}</b>'
-            f'refused events</a></div>{"".join(sections)}{undelivered_statements(failed_emails or [])}'
-            f'<div class="grid"><div><h2>Last 24 hours</h2><p>{s["last_24h"]["failed"]} failed, '
-            f'{s["last_24h"]["rejected"]} rejected</p><ul>{reasons}</ul>'
+    last = s["last_24h"]
+    reasons = "".join(f"<li>{n} &times; {escape(r)}</li>" for r, n in last["by_reason"].items())
+    events = ", ".join(f'{n} {escape(k.replace("_", " "))}' for k, n in last.get("events", {}).items() if n)
+    return (f'<div class="cards">{cards}<a class="card" href="/ops/refused"><b>{s["refused_events"]}</b>'
+            f'refused events</a></div>{"".join(sections)}'
+            f'{undelivered_statements(failed_emails or [], people)}'
+            f'<div class="grid"><div><h2>Last 24 hours</h2><p id="last24">{last["failed"]} failed, '
+            f'{last["rejected"]} rejected</p><p class="muted">From the timelines: {events or "nothing happened"}.'
+            f'</p><ul>{reasons}</ul>'
             f'<h2>Past the 30-day filing warning, not accepted ({len(late)})</h2><ul>{late_html}</ul></div>'
             f'<div><h2>Queues</h2><table><thead><tr><th>queue</th><th class="num">ready</th><th class="num">delayed'
             f'</th><th class="num">in progress</th><th class="num">dead</th><th class="num">oldest (s)</th></tr>'
-            f'</thead><tbody>{queues}</tbody>'
-            f'</table></div></div>')
-    return body
+            f'</thead><tbody>{queues}</tbody></table></div></div>')
 
 
 def next_page(path: str, values: dict[str, str], next_cursor: str | None) -> str:
@@ -147,21 +191,27 @@ def next_page(path: str, values: dict[str, str], next_cursor: str | None) -> str
     return f'<p><a class="btn secondary" href="{path}?{escape(query)}">Next page</a></p>'
 
 
-def claims_body(values: dict[str, str], rows: list[dict[str, Any]], next_cursor: str | None = None) -> str:
+def claims_body(values: dict[str, str], rows: list[dict[str, Any]], people: dict[str, ClientIdentity],
+                next_cursor: str | None = None) -> str:
     bulk = ""
     if rows and any(r["status"] in RESUBMITTABLE_STATUSES for r in rows):
         hidden = "".join(f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">'
-                         for k, v in values.items() if v)
-        bulk = (f'<form class="inline" method="post" action="/ops/resubmit" onsubmit="return confirm('
-                f'\'Resubmit every resubmittable claim matching this filter?\')">{hidden}<input type="hidden" '
-                f'name="all_matching" value="1"><button type="submit" class="secondary">Resubmit all matching'
+                         for k, v in values.items() if v and k in FILTER_FIELDS)
+        bulk = (f'<form class="inline" method="post" action="/ops/resubmit" data-confirm="'
+                f'Resubmit every resubmittable claim matching this filter?">{hidden}<input type="hidden" '
+                f'name="all_matching" value="1"><input type="hidden" name="back" value="claims">'
+                f'<button type="submit" class="secondary">Resubmit all matching'
                 f'</button></form> <form id="sel-list" class="inline" method="post" action="/ops/resubmit">'
-                f'<button type="submit">Resubmit selected</button></form>')
+                f'<input type="hidden" name="back" value="claims"><button type="submit">Resubmit selected</button>'
+                f'</form>')
     shown = f"{len(rows)} claim(s)" + (", oldest first; more on the next page" if next_cursor else "")
     body = (f'{filter_form(values)}<p class="muted">{shown}</p>{bulk}'
-            f'{claims_table(rows, selectable=True, form_id="sel-list")}'
+            f'{claims_table(rows, selectable=True, form_id="sel-list", people=people)}'
             f'{next_page("/ops/claims", values, next_cursor)}{export_form()}{period_statement_form()}')
     return body
+
+
+FILTER_FIELDS = ("q", "status", "route", "payer", "therapist", "since", "until", "problem")
 
 
 def statement_delivery_part(cid: str, c: dict[str, Any]) -> str:
@@ -172,6 +222,7 @@ def statement_delivery_part(cid: str, c: dict[str, Any]) -> str:
     error = f' <span class="reason">{escape(c["statement_error"])}</span>' if c.get("statement_error") else ""
     return (f' <span>e-mail to the client: <b>{escape(state)}</b>{error}</span> '
             f'<form class="inline" method="post" action="/ops/claims/{cid}/statement/send">'
+            f'<input type="hidden" name="back" value="claim">'
             f'<button type="submit">E-mail the statement again</button></form>')
 
 
@@ -196,18 +247,170 @@ def export_form() -> str:
             '<button type="submit">Download</button></form>')
 
 
-def claim_body(claim_id: str, c: dict[str, Any]) -> str:
+# one claim --------------------------------------------------------------------------------------------------
+@dataclass
+class FixState:
+    """What the claim page's fix forms show: typed values, a preview, errors (kept across a round trip)."""
+
+    section: str | None = None
+    values: dict[str, str] = field(default_factory=dict)
+    preview: dict[str, Any] | None = None
+    errors: list[dict[str, str]] = field(default_factory=list)
+    patch_text: str | None = None
+
+
+def identity_block(person: ClientIdentity) -> str:
+    def item(label: str, value: str, cls: str = "") -> str:
+        return f'<div><dt>{escape(label)}</dt><dd class="{cls}">{escape(value or "-")}</dd></div>'
+
+    return ('<div class="who" id="client"><dl>' + item("Client", person.name, "client-name")
+            + item("Date of birth", person.date_of_birth) + item("Member id", person.member_id)
+            + item("Client id", person.client_id) + item("VA referral", person.referral_text)
+            + item("Prescription", person.prescription_text) + '</dl></div>')
+
+
+def findings_html(c: dict[str, Any]) -> str:
+    parts = []
+    for p in c["problems"]:
+        parts.append(explained(p["code"], p["message"], explanations.explain(p["code"])))
+    for d in c.get("denial_reasons") or []:  # the payer's remittance: CARC with its group, RARC
+        parts.append(explained(d["code"], d.get("text") or "", explanations.explain(d["code"])))
+    for r in c.get("peer_reasons") or []:
+        parts.append(explained(peer_reason_code(r), r, explanations.explain_reason(r)))
+    if c.get("last_error") and not c.get("peer_reasons"):
+        code = error_code(c["last_error"]) or "error"
+        parts.append(explained(code, c["last_error"], explanations.explain_error(c["last_error"])))
+    return "".join(parts)
+
+
+def forms_wanted(c: dict[str, Any]) -> list[str]:
+    """The forms that fix this claim's reasons, first; then the others."""
+    wanted: list[str] = []
+    codes = [p["code"] for p in c["problems"]]
+    found = [explanations.explain(code) for code in codes]
+    found += [explanations.explain(d["code"]) for d in c.get("denial_reasons") or []]
+    found += [explanations.explain_reason(r) for r in c.get("peer_reasons") or []]
+    for e in found:
+        if e.form and e.form not in wanted:
+            wanted.append(e.form)
+    return wanted
+
+
+def _field_html(f: amend_forms.FormField, values: dict[str, str], section: str) -> str:
+    name, value = escape(f.name), values.get(f.name, "")
+    req = " required" if f.required else ""
+    label = escape(f.label) + ("" if not f.hint else f' <span class="muted">({escape(f.hint)})</span>')
+    if f.kind == "bool":
+        return (f'<label style="flex-direction:row;gap:6px;align-items:center"><input type="checkbox" '
+                f'name="{name}" value="1"{" checked" if value else ""}> {label}</label>')
+    if f.kind == "select":
+        opts = "".join(f'<option value="{escape(o)}"{" selected" if value == o else ""}>{escape(o or "-")}</option>'
+                       for o in f.options)
+        return f'<label>{label}<select name="{name}">{opts}</select></label>'
+    if f.kind == "cpts":
+        chosen = {v.strip() for v in value.split(",")}
+        boxes = "".join(f'<label style="flex-direction:row;gap:4px"><input type="checkbox" name="{name}" '
+                        f'value="{cpt}"{" checked" if cpt in chosen else ""}>{cpt}</label>'
+                        for cpt in amend_forms.CPTS)
+        return f'<label>{label}<span>{boxes}</span></label>'
+    if f.kind == "services":
+        rows = []
+        for i in range(amend_forms.SERVICE_LINES):
+            cpt = values.get(f"services.{i}.cpt", "")
+            opts = "".join(f'<option value="{o}"{" selected" if cpt == o else ""}>{o or "-"}</option>'
+                           for o in ("", *amend_forms.CPTS))
+            rows.append(f'<div>Line {i + 1}: <select name="services.{i}.cpt" aria-label="line {i + 1} CPT">{opts}'
+                        f'</select> <input type="number" min="0" max="240" name="services.{i}.minutes" '
+                        f'value="{escape(values.get(f"services.{i}.minutes", ""))}" aria-label="line {i + 1} minutes"'
+                        f' style="width:6em"> minutes, body region <input type="text" name="services.{i}.body_region"'
+                        f' value="{escape(values.get(f"services.{i}.body_region", ""))}" '
+                        f'aria-label="line {i + 1} body region"></div>')
+        return f'<div><b>{label}</b>{"".join(rows)}</div>'
+    kind = {"date": "date", "int": "number"}.get(f.kind, "text")
+    return (f'<label>{label}<input type="{kind}" name="{name}" value="{escape(value)}" '
+            f'id="{escape(section)}-{name}"{req}></label>')
+
+
+def preview_html(preview: dict[str, Any], current: dict[str, Any]) -> str:
+    if not preview.get("ok"):
+        errors = "".join(f'<li>{escape(e["path"])}: {escape(e["message"])}</li>' for e in preview.get("errors", []))
+        return (f'<div class="preview" id="preview"><b>This cannot be saved yet.</b> '
+                f'{escape(preview.get("message") or "")}<ul>{errors}</ul></div>')
+    problems = "".join(explained(p["code"], p["message"], explanations.explain(p["code"]))
+                       for p in preview["problems"])
+    warnings = ", ".join(escape(w["code"]) for w in preview["warnings"]) or "none"
+    same = (preview["route"] == "needs_attention" and current["status"] == "needs_attention"
+            and sorted(p["code"] for p in preview["problems"]) == sorted(p["code"] for p in current["problems"]))
+    verdict = ("It would still need attention for the same reasons." if same else
+               "It would still need attention." if preview["route"] == "needs_attention" else
+               "The problems would be solved.")
+    return (f'<div class="preview" id="preview"><b>Preview:</b> with this change the claim would go to '
+            f'<b id="preview-route">{escape(preview["route"])}</b>. {verdict}'
+            + (f'<ul>{problems}</ul>' if problems else "")
+            + f'<p class="muted">Warnings: {warnings}. Nothing is saved until you press Save.</p></div>')
+
+
+def fix_forms(cid: str, c: dict[str, Any], document: dict[str, Any], state: FixState) -> str:
+    wanted = forms_wanted(c)
+    order = wanted + [s for s in amend_forms.FORMS if s not in wanted]
+    out = ['<h2 id="fix">Fix the data</h2><p class="muted">Correct the data in the form that matches the '
+           'problem, press Preview to see the decision it would give, then Save, then Resubmit.</p>']
+    for section in order:
+        form = amend_forms.FORMS[section]
+        mine = state.section == section
+        values = state.values if mine else amend_forms.form_values(section, document)
+        fields = "".join(_field_html(f, values, section) for f in form.fields)
+        errors = ""
+        if mine and state.errors:
+            errors = ('<div class="flash error" role="alert">Not saved:<ul>' + "".join(
+                f'<li>{escape(e["path"])}: {escape(e["message"])}</li>' for e in state.errors) + '</ul></div>')
+        preview = preview_html(state.preview, c) if mine and state.preview is not None else ""
+        save = ('<button type="submit" name="action" value="save">Save amendment</button>'
+                if mine and state.preview is not None and state.preview.get("ok") else "")
+        open_ = " open" if section in wanted[:1] or mine else ""
+        out.append(f'<details{open_} data-form="{section}"><summary>{escape(form.title)}'
+                   f'{" (fixes a problem here)" if section in wanted else ""}</summary>'
+                   f'<form method="post" action="/ops/claims/{cid}/amend#fix" data-section="{section}">'
+                   f'<input type="hidden" name="section" value="{section}">{errors}<fieldset>{fields}</fieldset>'
+                   f'{preview}<button type="submit" name="action" value="preview" class="secondary">Preview the '
+                   f'decision</button> {save}</form></details>')
+    example = state.patch_text if state.patch_text is not None else json.dumps(
+        {wanted[0]: document.get(wanted[0])} if wanted and document.get(wanted[0]) else {}, indent=1)
+    expert_errors = ""
+    if state.section == "json" and state.errors:
+        expert_errors = ('<div class="flash error" role="alert">Not saved:<ul>' + "".join(
+            f'<li>{escape(e["path"])}: {escape(e["message"])}</li>' for e in state.errors) + '</ul></div>')
+    out.append(f'<details{" open" if state.section == "json" else ""}><summary>For experts: the amendment as JSON'
+               f'</summary><form method="post" action="/ops/claims/{cid}/amend#fix"><input type="hidden" '
+               f'name="section" value="json">{expert_errors}<p class="muted">JSON with the sections to attach or '
+               f'replace: prescription, va_referral, client, coverage, payment, session.</p>'
+               f'<textarea name="patch" rows="12" aria-label="amendment">{escape(example)}</textarea>'
+               + (preview_html(state.preview, c) if state.section == "json" and state.preview is not None else "")
+               + '<p><button type="submit" name="action" value="preview" class="secondary">Preview the decision'
+               '</button> <button type="submit" name="action" value="save">Save amendment</button></p></form>'
+               '</details>')
+    return "".join(out)
+
+
+def claim_body(claim_id: str, c: dict[str, Any], *, person: ClientIdentity | None, document: dict[str, Any],
+               documents: dict[str, str], zone: tzinfo, unchanged: list[str], state: FixState | None = None) -> str:
     cid = escape(claim_id)
     actions = ""
     if c["status"] in RESUBMITTABLE_STATUSES:
         actions = (f'<form class="inline" method="post" action="/ops/resubmit"><input type="hidden" '
-                   f'name="claim_id" value="{cid}"><button type="submit">Resubmit this claim</button></form>')
+                   f'name="claim_id" value="{cid}"><input type="hidden" name="back" value="claim">'
+                   f'<button type="submit">Resubmit this claim</button></form>')
+        if unchanged:
+            actions += (f' <form class="inline" method="post" action="/ops/resubmit" data-confirm="'
+                        f'It will need attention again for the same reasons. Resubmit anyway?">'
+                        f'<input type="hidden" name="claim_id" value="{cid}"><input type="hidden" name="anyway" '
+                        f'value="1"><input type="hidden" name="back" value="claim"><button type="submit" '
+                        f'class="secondary">Resubmit anyway</button></form><p class="muted" id="unchanged">A dry run '
+                        f'of the rules still finds {escape(", ".join(unchanged))}: fix the data first.</p>')
     if c["has_statement"]:
         actions += f' <a class="btn" href="/ops/claims/{cid}/statement">Superbill PDF</a>'
     actions += statement_delivery_part(cid, c)
-    findings = "".join(f'<li><b>{escape(p["code"])}</b>: {escape(p["message"])}</li>' for p in c["problems"])
-    warns = "".join(f'<li><b>{escape(w["code"])}</b>: {escape(w["message"])}</li>' for w in c["warnings"])
-    reasons = "".join(f"<li>{escape(r)}</li>" for r in c.get("peer_reasons") or [])
+    warns = "".join(explained(w["code"], w["message"], explanations.explain(w["code"])) for w in c["warnings"])
     bill = c.get("superbill")
     lines = ""
     if bill:
@@ -224,46 +427,87 @@ def claim_body(claim_id: str, c: dict[str, Any]) -> str:
                  f'{escape(bill["total_charge"])} / {escape(bill["amount_paid"])} / '
                  f'{escape(bill["balance_due"])}</td></tr></tbody></table>')
     timeline = "".join(
-        f'<tr><td class="nowrap">{when(e.get("at"))}</td><td>{escape(e.get("kind", ""))}</td><td>'
-        f'{detail(e)}'
-        f'</td></tr>' for e in c["timeline"])
+        f'<tr><td class="nowrap">{when(e.get("at"), zone)}</td><td>{escape(e.get("kind", ""))}</td><td>'
+        f'{detail(e)}</td></tr>' for e in c["timeline"])
     amend = ""
     if c["status"] in (*RESUBMITTABLE_STATUSES, "received"):
-        example = json.dumps({"prescription": {"physician": {"first_name": "", "last_name": "", "npi": ""},
-                                               "issued_on": "YYYY-MM-DD", "signed": True,
-                                               "diagnosis_codes": ["M54.50"]}}, indent=1)
-        amend = (f'<h2>Fix the data</h2><form method="post" action="/ops/claims/{cid}/amend"><p class="muted">'
-                 f'JSON with the sections to attach or replace: prescription, va_referral, client, coverage, '
-                 f'payment, session. Then resubmit.</p><textarea name="patch" rows="15" aria-label="amendment">'
-                 f'{escape(example)}</textarea><p><button type="submit">Save amendment</button></p></form>')
-    body = (f'<p>{badge(c["status"])} route <b>{escape(c["route"] or "-")}</b> &middot; session '
+        amend = fix_forms(cid, c, document, state or FixState())
+    sent = "".join(f'<details class="document"><summary>{escape(name)}</summary><pre>{escape(text)}</pre></details>'
+                   for name, text in sorted(documents.items()))
+    findings = findings_html(c)
+    body = ((identity_block(person) if person else "")
+            + f'<p>{badge(c["status"])} route <b>{escape(c["route"] or "-")}</b> &middot; session '
             f'{escape(c["session_id"])} &middot; submission #{c["submission_no"]} &middot; attempts '
             f'{c["attempts"]} &middot; payer {escape(c["payer"] or "-")} &middot; date of service '
             f'{escape(c["date_of_service"] or "-")}'
             + (f' &middot; peer reference {escape(c["peer_reference"])}' if c.get("peer_reference") else "")
             + f'</p><p>{actions}</p>'
-            + (f'<h2>Peer&#39;s reasons</h2><ul>{reasons}</ul>' if reasons else "")
-            + (f'<p>Last error: <span class="reason">{escape(c["last_error"])}</span></p>'
-               if c.get("last_error") else "")
-            + f'<div class="grid"><div><h2>Problems</h2><ul>{findings or "<li class=muted>none</li>"}</ul></div>'
-            f'<div><h2>Warnings</h2><ul>{warns or "<li class=muted>none</li>"}</ul></div></div>'
+            + '<h2>What is wrong, and what to do</h2>'
+            + f'<ul id="reasons">{findings or "<li class=muted>nothing</li>"}</ul>'
+            + (f'<h2>Warnings</h2><ul>{warns}</ul>' if warns else "")
             + money.payment_block(c)
             + f'<h2>Superbill</h2>{lines or "<p class=muted>none</p>"}{amend}'
-            f'<h2>Timeline</h2><table><thead><tr><th>when</th><th>step</th><th>detail</th></tr></thead>'
+            + f'<h2>Sent and received</h2>{sent or "<p class=muted>nothing sent to a peer yet</p>"}'
+            + f'<h2>Timeline</h2><table><thead><tr><th>when</th><th>step</th><th>detail</th></tr></thead>'
             f'<tbody>{timeline}</tbody></table>')
     return body
 
 
-def refused_body(refused: list[Refused], next_cursor: str | None = None) -> str:
+# refused events, dead letters, audit ----------------------------------------------------------------------------
+def refused_body(refused: list[Refused], zone: tzinfo, next_cursor: str | None = None) -> str:
     rows = "".join(
-        f'<tr><td>{escape(r.refused_id)}</td><td class="nowrap">{when(r.received_at)}</td><td class="nowrap">'
-        f'HTTP {r.http_status}</td>'
+        f'<tr><td><a href="/ops/refused/{escape(r.refused_id)}">{escape(r.refused_id)}</a></td>'
+        f'<td class="nowrap">{when(r.received_at, zone)}</td><td class="nowrap">HTTP {r.http_status}</td>'
         f'<td>{"<br>".join(escape(e["path"] + ": " + e["message"]) for e in r.errors)}</td>'
         f'<td>{escape(r.source)}</td><td>{escape(r.replayed_as or "")}</td></tr>'
         for r in reversed(refused))
-    body = ('<p class="muted">Events the booking system sent that were refused, kept verbatim. After the '
-            'booking system is fixed, replay one with <code>superbill refused replay ID</code>.</p>'
+    return ('<p class="muted">Events the booking system sent that were refused, kept verbatim. Open one to read '
+            'it, correct it and send it through again.</p>'
             '<table><thead><tr><th>id</th><th>received</th><th>answer</th><th>errors</th><th>source</th>'
             f'<th>replayed</th></tr></thead><tbody>{rows}</tbody></table>'
             f'{next_page("/ops/refused", {}, next_cursor)}')
-    return body
+
+
+def refused_detail(r: Refused, zone: tzinfo, corrected: str | None = None) -> str:
+    text = r.body.decode("utf-8", errors="replace")
+    try:
+        shown = json.dumps(json.loads(text), indent=1, ensure_ascii=False)
+    except ValueError:
+        shown = text
+    errors = "".join(f'<li>{escape(e["path"])}: {escape(e["message"])}</li>' for e in r.errors)
+    rid = escape(r.refused_id)
+    return (f'<p>Received {when(r.received_at, zone)} from {escape(r.source)}, answered HTTP {r.http_status}'
+            f'{f", {r.times} times" if r.times > 1 else ""}.</p><h2>Why it was refused</h2><ul>{errors}</ul>'
+            + (f'<p>Last replay: <code>{escape(r.replayed_as)}</code></p>' if r.replayed_as else "")
+            + f'<form method="post" action="/ops/refused/{rid}/replay"><button type="submit">Replay as it was'
+            f'</button></form><h2>Correct and replay</h2><form method="post" action="/ops/refused/{rid}/replay">'
+            f'<textarea name="body" rows="24" aria-label="corrected event">{escape(corrected or shown)}</textarea>'
+            f'<p><button type="submit">Replay the corrected event</button></p></form>')
+
+
+def dead_body(queue: str, rows: list[dict[str, Any]], zone: tzinfo) -> str:
+    q = escape(queue)
+    table = "".join(
+        f'<tr><td>{escape(str(m["message_id"]))}</td><td>{escape(str(m["actor"] or "-"))}</td><td>'
+        + (f'<a href="/ops/claims/{escape(m["claim_id"])}">{escape(m["claim_id"])}</a>' if m["claim_id"] else "-")
+        + f'</td><td class="nowrap">{when(m["dead_since"], zone)}</td><td class="num">{m["retries"]}</td></tr>'
+        for m in rows)
+    clear = (f'<form method="post" action="/ops/dead/{q}/clear" data-confirm="Clear all dead letters '
+             f'of {q}?"><button type="submit" class="secondary">Clear them</button></form>') if rows else ""
+    return ('<p class="muted">Messages that gave up after their retries. The claims themselves are safe in the '
+            'ledger (the reconciler re-drives any that is not final); clearing only drops these records.</p>'
+            f'<table><thead><tr><th>message</th><th>step</th><th>claim</th><th>dead since</th><th class="num">'
+            f'retries</th></tr></thead><tbody>{table}</tbody></table>{clear}')
+
+
+def audit_body(entries: list[dict[str, Any]], zone: tzinfo) -> str:
+    def rest(e: dict[str, Any]) -> str:
+        return " &middot; ".join(f'<span class="muted">{escape(k)}:</span> {escape(str(v))}' for k, v in e.items()
+                                 if k not in ("at", "action", "by", "name", "via"))
+
+    rows = "".join(f'<tr><td class="nowrap">{when(e.get("at"), zone)}</td><td>{escape(str(e.get("action")))}</td>'
+                   f'<td>{escape(str(e.get("name") or "-"))}</td><td>{escape(str(e.get("via") or ""))}</td>'
+                   f'<td>{rest(e)}</td></tr>' for e in entries)
+    return ('<p class="muted">Sign-ins, account changes, amendments, resubmissions and replays, newest first.</p>'
+            '<table><thead><tr><th>when</th><th>what</th><th>who</th><th>where</th><th>detail</th></tr></thead>'
+            f'<tbody>{rows}</tbody></table>')

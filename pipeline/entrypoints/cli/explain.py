@@ -1,0 +1,29 @@
+"""`superbill explain [CODE...]`: what a problem, warning or peer reason code means and what to do."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from pipeline.entrypoints.cli.common import EXIT_OK, print_json
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from pipeline.application.explanations import EXPLANATIONS, explain
+
+    entries = [explain(c) for c in args.codes] if args.codes else list(EXPLANATIONS.values())
+    if args.json:
+        print_json({"explanations": [{**e.as_dict(), "code": c or e.code}
+                                     for c, e in zip(args.codes or [e.code for e in entries], entries, strict=True)]})
+        return EXIT_OK
+    for code, e in zip(args.codes or [e.code for e in entries], entries, strict=True):
+        print(f"{code}: {e.title}\n  {e.meaning}\n  next step: {e.next_step}\n  {e.resubmit_hint}"
+              + (f" (form: {e.form})" if e.form else "") + "\n")
+    return EXIT_OK
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("explain", help="what a problem, warning or peer reason code means and what to do")
+    p.add_argument("codes", nargs="*", metavar="CODE", help="e.g. va_referral_missing, 277CA:A7:21; none: all")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_explain)

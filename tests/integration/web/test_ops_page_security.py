@@ -1,0 +1,365 @@
+"""The ops page's security, in this process (ASGI) on a real Redis server: named accounts with argon2
+passwords, server-side sessions that expire and end when the account is disabled, the CSRF token and the
+Origin check on every form, no redirect taken from the request, named bearer tokens for the ops API, and an
+audit log and timeline that name the person."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from fastapi.testclient import TestClient
+
+from config.settings import load_settings
+from pipeline.adapters.dramatiq_queue import NAMESPACE
+from pipeline.adapters.redis_ledger import Ledger
+from pipeline.adapters.redis_server import embedded_redis
+from pipeline.adapters.redis_staff import RedisStaffStore
+from pipeline.application import staff, stages
+from pipeline.domain.signature import sign
+from pipeline.entrypoints import runtime
+from pipeline.entrypoints.web.app import build_web_app
+from tests.examples import example
+
+SECRET = "page-security-secret"
+TOKEN = "shared-ops-token"
+ORIGIN = "http://testserver"
+PASSWORD = "correct horse battery"
+
+
+class Env:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.r = redis.Redis.from_url(url)
+        self.store = RedisStaffStore(self.r)
+        self.ledger = Ledger(self.r)
+
+    def client(self, base_url: str = ORIGIN, **env: str) -> TestClient:
+        with pytest.MonkeyPatch.context() as mp:
+            for k, v in env.items():
+                mp.setenv(k, v)
+            return TestClient(build_web_app(load_settings()), base_url=base_url, follow_redirects=False)
+
+    def parked_va_claim(self, tag: str) -> str:
+        """A VA claim without its referral: needs attention with va_referral_missing."""
+        doc = example("va_direct")
+        doc["event_id"], doc["session"]["session_id"] = f"evt_{tag}", f"ses_{tag}"
+        doc.pop("va_referral")
+        body = json.dumps(doc).encode()
+        answer = self.client().post("/v1/events", content=body,
+                                    headers={"X-Signature": sign(SECRET, body, int(time.time()))})
+        assert answer.status_code == 202, answer.text
+        deps = runtime.deps()
+        for step in (stages.validate, stages.assemble, stages.route, stages.dispatch):
+            step(deps, f"ses_{tag}")
+        claim = self.ledger.get(f"ses_{tag}")
+        assert claim is not None and claim.status == "needs_attention"
+        return claim.claim_id
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
+    with embedded_redis(Path(tmp_path_factory.mktemp("redis"))) as url, pytest.MonkeyPatch.context() as mp:
+        mp.setenv("REDIS_URL", url)
+        mp.setenv("SUPERBILL_OPS_TOKEN", TOKEN)
+        mp.setenv("SUPERBILL_WEBHOOK_SECRET", SECRET)
+        runtime._broker = None  # this module's own broker, on this module's Redis (and none left behind)
+        runtime.reset()
+        e = Env(url)
+        staff.add_user(e.store, "mary", "Mary Front", password=PASSWORD)
+        yield e
+        runtime.reset()
+        runtime._broker = None
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert match, "no CSRF field on the page"
+    return match.group(1)
+
+
+def sign_in(client: TestClient, username: str = "mary", password: str = PASSWORD) -> Any:
+    form = client.get("/ops/login")
+    return client.post("/ops/login", data={"csrf": csrf_of(form.text), "username": username, "password": password},
+                       headers={"Origin": ORIGIN})
+
+
+def flash(client: TestClient, path: str) -> str:
+    page = client.get(path)
+    match = re.search(r'class="flash[^"]*"[^>]*>([^<]+)', page.text)
+    return match.group(1) if match else ""
+
+
+def test_passwords_are_stored_as_argon2id_hashes_never_as_given(env: Env) -> None:
+    raw = env.r.hget("sb:staff:user:mary", "password_hash")
+    assert raw is not None and raw.decode().startswith("$argon2id$") and PASSWORD not in raw.decode()
+    with pytest.raises(staff.StaffError, match="at least 12"):
+        staff.add_user(env.store, "shorty", "S", password="short")
+    with pytest.raises(staff.StaffError, match="exists already"):
+        staff.add_user(env.store, "mary", "Another Mary", password=PASSWORD)
+
+
+def test_sign_in_sets_a_server_side_session_in_a_strict_httponly_cookie(env: Env) -> None:
+    client = env.client()
+    wrong = sign_in(client, password="not the password")
+    assert wrong.status_code == 401 and "do not match" in wrong.text
+    assert "superbill_ops" not in client.cookies
+    good = sign_in(client)
+    assert good.status_code == 303 and good.headers["location"] == "/ops"
+    cookie = next(c for c in good.headers.get_list("set-cookie") if c.startswith("superbill_ops="))
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/ops" in cookie
+    assert "Secure" not in cookie  # plain http here; see the HTTPS test
+    token = cookie.split(";")[0].split("=", 1)[1]
+    assert token != TOKEN and env.r.exists(f"sb:staff:session:{staff.digest(token)}")
+    assert env.r.keys(f"*{token}*") == []  # only its SHA-256 is stored
+    page = client.get("/ops")
+    assert page.status_code == 200 and "Mary Front" in page.text
+    policy = page.headers["content-security-policy"]
+    assert page.headers["x-frame-options"] == "DENY" and "frame-ancestors 'none'" in policy
+    nonce = re.search(r"script-src 'nonce-([^']+)'", policy)
+    assert nonce and "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+    assert " onsubmit=" not in page.text and " onclick=" not in page.text  # no inline handlers to allow
+    assert page.text.count("<script") == page.text.count(f'<script nonce="{nonce.group(1)}"')
+    audit = env.store.audit_log(10)
+    assert {"sign_in", "sign_in.failed"} <= {e["action"] for e in audit}
+
+
+def test_the_old_token_sign_in_and_a_forged_cookie_are_refused(env: Env) -> None:
+    client = env.client()
+    assert client.post("/ops/login", data={"token": TOKEN}, headers={"Origin": ORIGIN}).status_code == 403
+    assert client.get("/ops", cookies={"superbill_ops": TOKEN}).headers["location"] == "/ops/login"
+    # the shared token still works as a bearer header (the contract's "behind the same token")
+    assert client.get("/ops", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+
+
+def test_a_form_from_another_origin_or_without_the_csrf_token_changes_nothing(env: Env) -> None:
+    claim_id = env.parked_va_claim("csrf")
+    client = env.client()
+    sign_in(client)
+    csrf = csrf_of(client.get(f"/ops/claims/{claim_id}").text)
+    timeline = len(env.ledger.timeline(claim_id))
+    attempts = [
+        ({"csrf": csrf, "claim_id": claim_id, "anyway": "1"}, {"Origin": "http://127.0.0.1:9999"}),
+        ({"csrf": csrf, "claim_id": claim_id, "anyway": "1"}, {"Origin": "null"}),
+        ({"csrf": csrf, "claim_id": claim_id, "anyway": "1"}, {"Referer": "http://evil.example/page"}),
+        ({"csrf": csrf, "claim_id": claim_id, "anyway": "1"}, {}),  # neither Origin nor Referer
+        ({"claim_id": claim_id, "anyway": "1"}, {"Origin": ORIGIN}),  # no token
+        ({"csrf": "guessed", "claim_id": claim_id, "anyway": "1"}, {"Origin": ORIGIN}),
+    ]
+    for data, headers in attempts:
+        answer = client.post("/ops/resubmit", data=data, headers=headers)
+        assert answer.status_code == 403, (data, headers)
+    assert len(env.ledger.timeline(claim_id)) == timeline
+    claim = env.ledger.get(claim_id)
+    assert claim is not None and claim.status == "needs_attention"
+    # the same form from the page's own origin, with its token, is taken
+    assert client.post("/ops/resubmit", data={"csrf": csrf, "claim_id": claim_id, "anyway": "1"},
+                       headers={"Referer": f"{ORIGIN}/ops/claims/{claim_id}"}).status_code == 303
+    assert env.ledger.timeline(claim_id)[-1]["by"] == "Mary Front (mary)"
+    refused = [e for e in env.store.audit_log(50) if e["action"] == "form.refused"]
+    assert len(refused) >= len(attempts)
+
+
+def test_nothing_selected_redirects_to_a_fixed_page_never_the_referer(env: Env) -> None:
+    client = env.client()
+    sign_in(client)
+    csrf = csrf_of(client.get("/ops").text)
+    for back in ("", "overview", "https://evil.example/", "//evil.example"):
+        answer = client.post("/ops/resubmit", data={"csrf": csrf, "back": back},
+                             headers={"Origin": ORIGIN, "Referer": f"{ORIGIN}//evil.example/x"})
+        assert answer.status_code == 303 and answer.headers["location"] == "/ops", back
+    answer = client.post("/ops/resubmit", data={"csrf": csrf, "back": "claims", "status": "failed", "q": "x"},
+                         headers={"Origin": ORIGIN})
+    assert answer.headers["location"].startswith("/ops/claims?")
+
+
+def test_an_unchanged_needs_attention_claim_is_not_resubmitted_without_anyway(env: Env) -> None:
+    claim_id = env.parked_va_claim("same")
+    client = env.client()
+    sign_in(client)
+    csrf = csrf_of(client.get(f"/ops/claims/{claim_id}").text)
+    client.post("/ops/resubmit", data={"csrf": csrf, "claim_id": claim_id}, headers={"Origin": ORIGIN})
+    message = flash(client, f"/ops/claims/{claim_id}")
+    assert "still needs attention for the same reasons: va_referral_missing" in message
+    claim = env.ledger.get(claim_id)
+    assert claim is not None and claim.status == "needs_attention" and claim.submission_no == 1
+    api = client.post("/v1/ops/resubmit", json={"claim_ids": [claim_id]}, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert api.json()["resubmitted"] == [] and api.json()["skipped"][0]["unchanged"] == "va_referral_missing"
+
+
+def test_the_referral_form_previews_keeps_typed_input_on_error_and_saves(env: Env) -> None:
+    claim_id = env.parked_va_claim("form")
+    client = env.client()
+    sign_in(client)
+    page = client.get(f"/ops/claims/{claim_id}").text
+    assert "No VA referral on file" in page and 'data-form="va_referral"' in page
+    assert "John Doe" in page and "1970-01-01" in page and "123456789" in page  # who it is for
+    csrf = csrf_of(page)
+    form = {"csrf": csrf, "section": "va_referral", "action": "preview", "referral_number": "VA0012345678",
+            "administrator": "optum", "approved_on": "2026-09-28", "valid_from": "2026-10-01",
+            "valid_until": "2026-09-01", "visits_authorized": "12", "procedures": ["97124", "97140"]}
+    preview = client.post(f"/ops/claims/{claim_id}/amend", data=form, headers={"Origin": ORIGIN})
+    assert preview.status_code == 200
+    assert re.search(r'id="preview-route">needs_attention<', preview.text)
+    assert "Session outside the referral" in preview.text
+    assert 'value="2026-09-01"' in preview.text  # what was typed, not the stored event
+    bad = client.post(f"/ops/claims/{claim_id}/amend", data={**form, "action": "save", "approved_on": "soon"},
+                      headers={"Origin": ORIGIN})
+    assert bad.status_code == 422 and "va_referral.approved_on" in bad.text and 'value="soon"' in bad.text
+    assert "amended" not in [e["kind"] for e in env.ledger.timeline(claim_id)]
+    form["valid_until"] = "2026-12-30"
+    good = client.post(f"/ops/claims/{claim_id}/amend", data=form, headers={"Origin": ORIGIN})
+    assert re.search(r'id="preview-route">direct_billing<', good.text) and "Save amendment" in good.text
+    saved = client.post(f"/ops/claims/{claim_id}/amend", data={**form, "action": "save"}, headers={"Origin": ORIGIN})
+    assert saved.status_code == 303
+    assert env.ledger.event_document(claim_id)["va_referral"]["visits_authorized"] == 12
+    amended = [e for e in env.ledger.timeline(claim_id) if e["kind"] == "amended"]
+    assert amended[-1]["by"] == "Mary Front (mary)" and amended[-1]["changed"] == ["va_referral"]
+    assert any(e["action"] == "claim.amended" and e["claim_id"] == claim_id and e["name"] == "Mary Front"
+               for e in env.store.audit_log(20))
+
+
+def test_search_finds_a_claim_by_client_name_member_id_and_date(env: Env) -> None:
+    claim_id = env.parked_va_claim("find")
+    client = env.client()
+    sign_in(client)
+    for query in ("doe", "John Doe", "123456789", "2026-11-20", "11/20/2026", claim_id):
+        page = client.get("/ops/claims", params={"q": query}).text
+        assert f'data-claim="{claim_id}"' in page, query
+    assert f'data-claim="{claim_id}"' not in client.get("/ops/claims", params={"q": "Smithers"}).text
+    assert client.get("/ops/claims", params={"q": "doe"}, follow_redirects=False).status_code == 200
+    assert env.client().get("/ops/claims", params={"q": "doe"}).status_code == 303  # not signed in: no data
+    api = env.client().get("/v1/ops/claims", params={"q": "john doe 11/20/2026"},
+                           headers={"Authorization": f"Bearer {TOKEN}"})
+    assert claim_id in [row["claim_id"] for row in api.json()["claims"]]
+
+
+def test_disabling_a_person_ends_their_sessions_and_tokens_at_once(env: Env) -> None:
+    staff.add_user(env.store, "june", "June Desk", password=PASSWORD)
+    client = env.client()
+    assert sign_in(client, "june").status_code == 303
+    token = staff.issue_api_token(env.store, "june", label="scripts")
+    api = env.client()
+    assert api.get("/v1/ops/summary", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert client.get("/ops").status_code == 200
+    ended = staff.disable_user(env.store, "june")
+    assert ended == {"sessions_ended": 1, "tokens_revoked": 1}
+    assert client.get("/ops").headers["location"] == "/ops/login"
+    assert api.get("/v1/ops/summary", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert sign_in(env.client(), "june").status_code == 401
+
+
+def test_sign_out_ends_the_session_on_the_server(env: Env) -> None:
+    client = env.client()
+    answer = sign_in(client)
+    token = answer.cookies.get("superbill_ops") or client.cookies.get("superbill_ops")
+    csrf = csrf_of(client.get("/ops").text)
+    assert client.post("/ops/logout", data={"csrf": csrf}, headers={"Origin": ORIGIN}).status_code == 303
+    assert not env.r.exists(f"sb:staff:session:{staff.digest(token)}")
+    replayed = env.client()
+    assert replayed.get("/ops", cookies={"superbill_ops": token}).headers["location"] == "/ops/login"
+
+
+def test_an_idle_session_expires(env: Env) -> None:
+    client = env.client(SUPERBILL_OPS_SESSION_IDLE_MINUTES="0.02")  # 1.2 s
+    token = sign_in(client).cookies["superbill_ops"]
+    key = f"sb:staff:session:{staff.digest(token)}"
+    assert client.get("/ops").status_code == 200
+    assert 0 < env.r.pttl(key) <= 1200  # each request pushes the idle expiry back by 1.2 s
+    deadline = time.monotonic() + 10
+    while env.r.exists(key):  # watched without a request, which would keep it alive
+        assert time.monotonic() < deadline, "the idle session never expired"
+        time.sleep(0.1)
+    assert client.get("/ops").headers["location"] == "/ops/login"
+
+
+def test_behind_https_the_cookie_is_secure_and_only_that_origin_may_post(env: Env) -> None:
+    # the proxy in front terminates TLS and passes the request on; the page's public address is set
+    client = env.client("https://ops.practice.example", SUPERBILL_PUBLIC_URL="https://ops.practice.example")
+    form = client.get("/ops/login")
+    answer = client.post("/ops/login", data={"csrf": csrf_of(form.text), "username": "mary", "password": PASSWORD},
+                         headers={"Origin": ORIGIN})
+    assert answer.status_code == 403  # the page is served as https://ops.practice.example
+    answer = client.post("/ops/login", data={"csrf": csrf_of(form.text), "username": "mary", "password": PASSWORD},
+                         headers={"Origin": "https://ops.practice.example"})
+    cookie = next(c for c in answer.headers.get_list("set-cookie") if c.startswith("superbill_ops="))
+    assert answer.status_code == 303 and "Secure" in cookie
+
+
+def test_too_many_failed_sign_ins_lock_the_name_for_a_while(env: Env) -> None:
+    staff.add_user(env.store, "guessme", "Guess Me", password=PASSWORD)
+    client = env.client()
+    for _ in range(staff.FAILED_SIGN_INS_ALLOWED):
+        assert sign_in(client, "guessme", "wrong password!!").status_code == 401
+    locked = sign_in(client, "guessme")
+    assert locked.status_code == 401 and "Too many failed attempts" in locked.text
+
+
+def test_named_bearer_tokens_for_the_ops_api_record_who_did_it(env: Env) -> None:
+    claim_id = env.parked_va_claim("api")
+    staff.add_user(env.store, "sync", "Billing sync", password=None, kind="service")
+    token = staff.issue_api_token(env.store, "sync")
+    api = env.client()
+    headers = {"Authorization": f"Bearer {token}"}
+    assert api.get("/v1/ops/summary", headers={"Authorization": "Bearer sbo_made_up"}).status_code == 401
+    referral = example("va_direct")["va_referral"]
+    answer = api.post(f"/v1/ops/claims/{claim_id}/amend", json={"va_referral": referral}, headers=headers)
+    assert answer.status_code == 200, answer.text
+    assert env.ledger.timeline(claim_id)[-1]["by"] == "Billing sync (sync)"
+    # a service account cannot sign in to the page
+    assert sign_in(env.client(), "sync", "").status_code == 401
+
+
+def test_a_refused_event_is_read_corrected_and_replayed_from_the_page(env: Env) -> None:
+    doc = example("self_pay")
+    doc["event_id"], doc["session"]["session_id"] = "evt_refpage", "ses_refpage"
+    doc["session"]["services"][0]["cpt"] = "97110"
+    body = json.dumps(doc).encode()
+    refused = env.client().post("/v1/events", content=body,
+                                headers={"X-Signature": sign(SECRET, body, int(time.time()))})
+    assert refused.status_code == 422
+    refused_id = refused.json()["refused_id"]
+    client = env.client()
+    sign_in(client)
+    assert f'href="/ops/refused/{refused_id}"' in client.get("/ops/refused").text
+    page = client.get(f"/ops/refused/{refused_id}").text
+    assert "session.services[0].cpt" in page and "97110" in page
+    csrf = csrf_of(page)
+    again = client.post(f"/ops/refused/{refused_id}/replay", data={"csrf": csrf}, headers={"Origin": ORIGIN})
+    assert again.headers["location"] == f"/ops/refused/{refused_id}"
+    assert "Still refused (HTTP 422" in flash(client, f"/ops/refused/{refused_id}")
+    doc["session"]["services"][0]["cpt"] = "97124"
+    fixed = client.post(f"/ops/refused/{refused_id}/replay", data={"csrf": csrf, "body": json.dumps(doc)},
+                        headers={"Origin": ORIGIN})
+    assert fixed.headers["location"] == "/ops/claims/ses_refpage"
+    assert env.ledger.get("ses_refpage") is not None
+    assert any(e["action"] == "refused.replayed" and e["refused_id"] == refused_id and e.get("corrected")
+               for e in env.store.audit_log(20))
+
+
+def test_dead_letters_are_listed_and_cleared_and_the_overview_refreshes_its_lists(env: Env) -> None:
+    queue = "submit_direct"
+    message = {"queue_name": queue, "actor_name": "submit_direct", "args": ["ses_deadone"], "kwargs": {},
+               "options": {"retries": 12}, "message_id": "m-dead-1", "message_timestamp": 1}
+    env.r.zadd(f"{NAMESPACE}:{queue}.XQ", {"m-dead-1": time.time() * 1000})
+    env.r.hset(f"{NAMESPACE}:{queue}.XQ.msgs", "m-dead-1", json.dumps(message))
+    client = env.client()
+    sign_in(client)
+    overview = client.get("/ops").text
+    assert f'href="/ops/dead/{queue}"' in overview and "refreshes itself every 15 s" in overview
+    live = client.get("/ops/live")
+    assert live.status_code == 200 and 'id="failed"' in live.text and csrf_of(live.text)
+    assert env.client().get("/ops/live").status_code == 401
+    page = client.get(f"/ops/dead/{queue}").text
+    assert "m-dead-1" in page and 'href="/ops/claims/ses_deadone"' in page
+    cleared = client.post(f"/ops/dead/{queue}/clear", data={"csrf": csrf_of(page)}, headers={"Origin": ORIGIN})
+    assert cleared.status_code == 303
+    assert env.r.zcard(f"{NAMESPACE}:{queue}.XQ") == 0 and not env.r.hexists(f"{NAMESPACE}:{queue}.XQ.msgs", "m-dead-1")
+    assert "Cleared 1 dead letter(s)" in flash(client, "/ops")
+    assert "dead_letters.cleared" in client.get("/ops/audit").text

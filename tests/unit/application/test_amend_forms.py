@@ -1,0 +1,66 @@
+"""The fix forms: filled from the claim's event, turned into the same amendment an expert would type, and a
+client found by name, member id, claim id or date."""
+
+from __future__ import annotations
+
+from pipeline.application.amend_forms import FORMS, form_values, patch_from, typed_values
+from pipeline.application.client_identity import as_date, identity_of, matches
+from pipeline.domain.intake import parse_event_document
+from tests.examples import example
+
+EVENT = example("va_direct")
+
+
+def test_each_form_filled_from_an_event_gives_that_event_back() -> None:
+    for section in FORMS:
+        values = form_values(section, EVENT)
+        patch = patch_from(section, values)
+        rebuilt = {**EVENT, section: {**EVENT[section], **patch[section]}}
+        parsed, original = parse_event_document(rebuilt), parse_event_document(EVENT)
+        assert getattr(parsed, section) == getattr(original, section), section
+
+
+def test_a_referral_typed_into_the_form_becomes_a_typed_amendment() -> None:
+    values = {"referral_number": " VA0012345678 ", "administrator": "optum", "approved_on": "2026-09-28",
+              "valid_from": "2026-10-01", "valid_until": "2026-12-30", "visits_authorized": "12",
+              "procedures": "97124, 97140", "region": "", "seoc": ""}
+    assert patch_from("va_referral", values) == {"va_referral": {
+        "referral_number": "VA0012345678", "administrator": "optum", "approved_on": "2026-09-28",
+        "valid_from": "2026-10-01", "valid_until": "2026-12-30", "visits_authorized": 12,
+        "procedures": ["97124", "97140"], "region": None, "seoc": None}}
+
+
+def test_a_typing_mistake_is_left_for_validation_to_name() -> None:
+    patch = patch_from("va_referral", {"visits_authorized": "twelve", "referral_number": ""})
+    assert patch["va_referral"]["visits_authorized"] == "twelve"
+    assert patch["va_referral"]["referral_number"] == ""
+    assert patch["va_referral"]["approved_on"] == ""
+
+
+def test_checkboxes_and_service_lines() -> None:
+    class Form(dict[str, str]):
+        def getlist(self, name: str) -> list[str]:
+            return ["97140"] if name == "procedures" else []
+
+    form = Form({"signed": "1", "services.0.cpt": "97140", "services.0.minutes": "30",
+                 "services.0.body_region": "lumbar"})
+    values = typed_values("prescription", form, form.getlist)
+    assert values["procedures"] == "97140" and values["signed"] == "1"
+    assert patch_from("prescription", values)["prescription"]["signed"] is True
+    assert patch_from("prescription", {**values, "signed": ""})["prescription"]["signed"] is False
+    session = patch_from("session", typed_values("session", form))["session"]
+    assert session["services"] == [{"cpt": "97140", "minutes": 30, "body_region": "lumbar"}]
+
+
+def test_a_client_is_found_by_name_member_id_claim_id_or_date() -> None:
+    who = identity_of(EVENT)
+    assert (who.name, who.date_of_birth, who.member_id) == ("John Doe", "1970-01-01", "123456789")
+    def found(query: str) -> bool:
+        return matches(query, who, claim_id="ses_va_direct", session_id="ses_va_direct",
+                       date_of_service="2026-11-20")
+
+    assert all(found(q) for q in ("john", "DOE", "john doe", "12345", "ses_va", "2026-11-20", "11/20/2026",
+                                  "doe 1970-01-01"))
+    assert not any(found(q) for q in ("jane", "doe 2026-11-21", "999"))
+    assert as_date("2/30/2026") is None and as_date("2026-02-03") is not None
+    assert identity_of({"client": "odd"}).name == ""
