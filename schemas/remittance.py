@@ -7,13 +7,17 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 
 def money(value: Decimal) -> str:
     return f"{value:.2f}"
+
+
+Amount = Annotated[Decimal, PlainSerializer(money, return_type=str)]
+"""Money: a `Decimal`, shown as a decimal string with two places."""
 
 
 class _Model(BaseModel):
@@ -25,11 +29,7 @@ class Adjustment(_Model):
 
     group: str
     reason: str
-    amount: Decimal
-
-    @field_serializer("amount")
-    def _money(self, value: Decimal) -> str:
-        return money(value)
+    amount: Amount
 
     @property
     def code(self) -> str:
@@ -42,24 +42,16 @@ class ServicePayment(_Model):
     qualifier: str = "HC"
     procedure: str
     modifiers: list[str] = Field(default_factory=list)
-    charge: Decimal
-    paid: Decimal
+    charge: Amount
+    paid: Amount
     units: Decimal | None = None
     original_procedure: str | None = None  # SVC06: the code as billed, when the payer paid another
     original_modifiers: list[str] = Field(default_factory=list)
     service_date: date | None = None
     line_id: str | None = None  # REF*6R: the line item control number we sent
-    allowed: Decimal | None = None  # AMT*B6
+    allowed: Amount | None = None  # AMT*B6
     adjustments: list[Adjustment] = Field(default_factory=list)
     remarks: list[str] = Field(default_factory=list)  # LQ*HE: RARCs
-
-    @field_serializer("charge", "paid")
-    def _money(self, value: Decimal) -> str:
-        return money(value)
-
-    @field_serializer("allowed")
-    def _maybe_money(self, value: Decimal | None) -> str | None:
-        return None if value is None else money(value)
 
 
 class ClaimPayment(_Model):
@@ -67,23 +59,15 @@ class ClaimPayment(_Model):
 
     claim_id: str  # CLP01: our CLM01
     status_code: str  # CLP02
-    charge: Decimal  # CLP03
-    paid: Decimal  # CLP04
-    patient_responsibility: Decimal | None = None  # CLP05
+    charge: Amount  # CLP03
+    paid: Amount  # CLP04
+    patient_responsibility: Amount | None = None  # CLP05
     filing_indicator: str = ""  # CLP06
     payer_claim_number: str | None = None  # CLP07
     frequency_code: str | None = None  # CLP09
     adjustments: list[Adjustment] = Field(default_factory=list)  # claim-level CAS
     remarks: list[str] = Field(default_factory=list)  # MOA remark codes
     services: list[ServicePayment] = Field(default_factory=list)
-
-    @field_serializer("charge", "paid")
-    def _money(self, value: Decimal) -> str:
-        return money(value)
-
-    @field_serializer("patient_responsibility")
-    def _maybe_money(self, value: Decimal | None) -> str | None:
-        return None if value is None else money(value)
 
 
 class Remittance(_Model):
@@ -92,7 +76,7 @@ class Remittance(_Model):
     interchange_control_number: str
     transaction_control_number: str
     handling_code: str  # BPR01: I remittance and payment, H notification only
-    payment_amount: Decimal  # BPR02
+    payment_amount: Amount  # BPR02
     payment_method: str  # BPR04: CHK, ACH, NON, ...
     payment_date: date | None = None  # BPR16
     trace_number: str  # TRN02: check or EFT trace number
@@ -102,10 +86,6 @@ class Remittance(_Model):
     payee_id: str | None = None
     claims: list[ClaimPayment] = Field(default_factory=list)
     provider_adjustments: list[Adjustment] = Field(default_factory=list)  # PLB: reason and amount
-
-    @field_serializer("payment_amount")
-    def _money(self, value: Decimal) -> str:
-        return money(value)
 
 
 PostingKind = Literal["payment", "denial", "reversal"]
@@ -124,19 +104,11 @@ class LinePosting(_Model):
     matched_by: MatchedBy
     procedure: str
     modifiers: list[str] = Field(default_factory=list)
-    charge: Decimal
-    paid: Decimal
-    allowed: Decimal | None = None
+    charge: Amount
+    paid: Amount
+    allowed: Amount | None = None
     adjustments: list[Adjustment] = Field(default_factory=list)
     remarks: list[str] = Field(default_factory=list)
-
-    @field_serializer("charge", "paid")
-    def _money(self, value: Decimal) -> str:
-        return money(value)
-
-    @field_serializer("allowed")
-    def _maybe_money(self, value: Decimal | None) -> str | None:
-        return None if value is None else money(value)
 
 
 class ClaimPosting(_Model):
@@ -148,19 +120,15 @@ class ClaimPosting(_Model):
     payer_claim_number: str | None
     trace_number: str
     payment_date: date | None
-    charge: Decimal
-    paid: Decimal
-    adjusted: Decimal  # every adjustment but patient responsibility (CO, OA, PI, CR)
-    patient_responsibility: Decimal
+    charge: Amount
+    paid: Amount
+    adjusted: Amount  # every adjustment but patient responsibility (CO, OA, PI, CR)
+    patient_responsibility: Amount
     adjustments: list[Adjustment] = Field(default_factory=list)  # claim-level
     lines: list[LinePosting] = Field(default_factory=list)
     reasons: list[Reason] = Field(default_factory=list)  # every CARC and RARC, in plain words
     problems: list[str] = Field(default_factory=list)  # why it cannot be posted (does not balance, ...)
     warnings: list[str] = Field(default_factory=list)  # posted, but look: a line that matches none of ours
-
-    @field_serializer("charge", "paid", "adjusted", "patient_responsibility")
-    def _money(self, value: Decimal) -> str:
-        return money(value)
 
     @property
     def reason_codes(self) -> list[str]:
