@@ -227,6 +227,11 @@ _TABLE: tuple[Explanation, ...] = (
        "after_fix", "client"),
     _e("retries_exhausted", "Gave up after many tries",
        "Every retry of the submission failed.", "Resubmit it as it is once the peer is back.", "yes"),
+    # a final status that is not a problem but needs saying ------------------------------------------------------
+    _e("voided", "Claim voided",
+       "The clearinghouse and the payer accepted the void (frequency 8) of this claim: the payer takes back "
+       "what it paid, and the claim owes nothing.",
+       "Nothing to do. To bill the session again, it needs a new claim.", "no"),
 )
 
 # remittance adjustment reason codes (CARC): what the front desk does about the ones met most; what each
@@ -326,10 +331,14 @@ def explain_error(last_error: str) -> Explanation:
 
 
 def claim_explanations(problems: list[str], warnings: list[str], peer_reasons: list[str],
-                       last_error: str | None, denial_codes: list[str] | None = None) -> list[tuple[str, Explanation]]:
-    """What the front desk reads for a claim: each problem, the payer's denial reasons (CARC with group,
-    RARC), each peer reason, last error and warning with its explanation, in that order, each code once."""
+                       last_error: str | None, denial_codes: list[str] | None = None,
+                       status: str | None = None) -> list[tuple[str, Explanation]]:
+    """What the front desk reads for a claim: a voided claim's status, each problem, the payer's denial
+    reasons (CARC with group, RARC), each peer reason, last error and warning with its explanation, in that
+    order, each code once."""
     found: dict[str, Explanation] = {}
+    if status == "voided":
+        found["voided"] = EXPLANATIONS["voided"]
     for code in denial_codes or []:
         found.setdefault(code, explain(code))
     for code in problems:

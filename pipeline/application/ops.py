@@ -21,6 +21,7 @@ from pipeline.application.receivables import accounts_receivable
 from pipeline.application.stages import claim_index
 from pipeline.application.statements import has_statement
 from pipeline.application.steps import SUBMISSION_STEP, VALIDATE
+from pipeline.domain.claim_frequency import REPLACEMENT, VOID
 from pipeline.domain.intake import InputRejected, parse_event_document
 from schemas.claim import FINAL_STATUSES, RESUBMITTABLE_STATUSES, STATUSES, Claim
 from schemas.decision import Decision
@@ -198,7 +199,7 @@ def summary(ledger: ClaimLedger, queues: QueueMonitor, *, today: date | None = N
                      "by_reason": dict(reasons.most_common()),
                      "events": {k: kinds[k] for k in ("received", "accepted", "rejected", "failed",
                                                       "needs_attention", "statement_ready", "amended",
-                                                      "resubmitted")}},
+                                                      "resubmitted", "voided")}},
         "past_timely_filing_warning": sorted(late, key=lambda x: -x["age_days"]),
         "needs_attention": by_status.get("needs_attention", 0),
         "refused_events": ledger.count_refused(),
@@ -285,7 +286,7 @@ def amend(ledger: ClaimLedger, claim_id: str, patch: dict[str, Any], *, source: 
 
 # corrected and void claims ------------------------------------------------------------------------------
 CORRECTABLE_STATUSES = ("paid", "denied", "accepted")
-FREQUENCY = {"replacement": "7", "void": "8"}
+FREQUENCY = {"replacement": REPLACEMENT, "void": VOID}
 
 
 def correct(ledger: ClaimLedger, claim_id: str, send: StepSender, *, kind: str,
@@ -304,12 +305,12 @@ def correct(ledger: ClaimLedger, claim_id: str, send: StepSender, *, kind: str,
         return AmendResult(False, claim_id, message="the payer has not given this claim a claim number yet (no "
                            "remittance): there is nothing to correct or void; a rejected or failed claim is "
                            "fixed and resubmitted as a new original")
+    if claim.status == "voided" or claim.frequency_code == VOID:
+        return AmendResult(False, claim_id, message="this claim was voided")
     if claim.status not in CORRECTABLE_STATUSES:
         return AmendResult(False, claim_id, message=f"a claim in status {claim.status} cannot be "
                            f"{'voided' if kind == 'void' else 'corrected'}; only {', '.join(CORRECTABLE_STATUSES)}"
                            " claims can")
-    if claim.frequency_code == "8":
-        return AmendResult(False, claim_id, message="this claim was voided")
     event: SessionCompleted | None = None
     merged: dict[str, Any] = {}
     if patch:

@@ -79,6 +79,7 @@ def test_reversal_takes_the_payment_back() -> None:
     assert posting.kind == "reversal" and status_after("reversal") == "accepted"
     assert posting.paid == Decimal("-260")
     assert "paid" in statuses_before("reversal") and "accepted" not in statuses_before("reversal")
+    assert "voided" not in statuses_before("reversal")  # a void never remitted has nothing to take back
     assert [line.line_number for line in posting.lines] == [2, 1]
     assert post(correction).kind == "payment"
 
@@ -127,3 +128,12 @@ def test_carc_descriptions(group: str, reason: str, words: str) -> None:
 def test_unknown_remark_is_named() -> None:
     assert describe_remark("N999") == "remark code N999"
     assert "Local Coverage" in describe_remark("N115")
+
+
+def test_a_reversal_on_a_void_keeps_the_claim_voided() -> None:
+    assert status_after("reversal", frequency_code="8") == "voided"
+    assert status_after("reversal", frequency_code="7") == "accepted"  # the replacement is decided next
+    assert status_after("payment", frequency_code="8") == "paid"
+    after_void = statuses_before("reversal", remitted_before=True)
+    assert "voided" in after_void and "submitted" in after_void  # the reversal may overtake the 277CA
+    assert "voided" not in statuses_before("payment") and "voided" not in statuses_before("denial")
