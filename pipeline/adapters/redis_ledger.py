@@ -8,6 +8,8 @@ Layout (prefix `sb:`):
   claim:{id}:documents  hash: what was sent to the peer per submission (837P, courtesy payload) and its answers
   claims                sorted set of claim ids by creation time
   status:{s}            sorted set of claim ids by the time they reached status s
+  active                sorted set of claim ids by the time of their latest timeline entry (any kind); the
+                        entries older than a day and an hour are dropped when it is read (`claim_ids_active_since`)
   route:{r}             set of claim ids with route r
   event:{event_id}      the claim id an event created (duplicate detection)
   referral:{number}     set of session ids that use a visit of that VA referral
@@ -44,6 +46,7 @@ _INT_FIELDS = ("attempts", "submission_no", "control_number", "statement_sends",
 _FLOAT_FIELDS = ("created_at", "updated_at", "status_changed_at", "submitted_at", "prepared_at", "amended_at",
                  "statement_sent_at", "timely_filing_alerted_at")
 _DELIVERY_UNFINISHED = ("queued", "sending", "committing", "retrying")
+ACTIVE_KEEP_S = 25 * 3600  # the `active` index serves the last 24 hours
 
 # Compare-and-set of a claim's status, its fields, its indexes and a timeline entry, in one step.
 _TRANSITION = """
@@ -71,7 +74,10 @@ if old_route ~= new_route then
   if old_route then redis.call('SREM', prefix .. 'route:' .. old_route, id) end
   if new_route then redis.call('SADD', prefix .. 'route:' .. new_route, id) end
 end
-if entry ~= '' then redis.call('XADD', timeline, '*', 'entry', entry) end
+if entry ~= '' then
+  redis.call('XADD', timeline, '*', 'entry', entry)
+  redis.call('ZADD', prefix .. 'active', now, id)
+end
 if #KEYS >= 4 then  -- the next step's message, queued with the move (the step sender's layout)
   redis.call('HSET', KEYS[4], ARGV[7], ARGV[8])
   redis.call('RPUSH', KEYS[3], ARGV[7])
@@ -97,6 +103,7 @@ if existing then return {'duplicate', existing} end
 redis.call('SET', event_key, claim_id)
 if redis.call('EXISTS', claim) == 1 then
   redis.call('XADD', timeline, '*', 'entry', other_entry)
+  redis.call('ZADD', prefix .. 'active', now, claim_id)
   redis.call('HSET', claim, 'updated_at', now)
   return {'kept_for_review', claim_id}
 end
@@ -105,6 +112,7 @@ redis.call('SET', event_doc_key, event_doc)
 redis.call('ZADD', claims, now, claim_id)
 redis.call('ZADD', prefix .. 'status:received', now, claim_id)
 redis.call('XADD', timeline, '*', 'entry', entry)
+redis.call('ZADD', prefix .. 'active', now, claim_id)
 if #KEYS >= 7 then  -- the first step's message, queued with the claim (the step sender's layout)
   redis.call('HSET', KEYS[7], ARGV[8], ARGV[9])
   redis.call('RPUSH', KEYS[6], ARGV[8])
@@ -142,7 +150,10 @@ else
   redis.call('ZREM', pending, id)
 end
 if new_state == 'failed' then redis.call('ZADD', failed, now, id) else redis.call('ZREM', failed, id) end
-if entry ~= '' then redis.call('XADD', timeline, '*', 'entry', entry) end
+if entry ~= '' then
+  redis.call('XADD', timeline, '*', 'entry', entry)
+  redis.call('ZADD', KEYS[5], now, id)
+end
 return 1
 """
 
@@ -348,6 +359,12 @@ class Ledger:
             pipe.zrangebyscore(self._k("status", s), since, "+inf")
         return [_s(x) for found in pipe.execute() for x in found]
 
+    def claim_ids_active_since(self, since: float) -> list[str]:
+        """The claims with a timeline entry (any kind: an amendment, a note, a step) since `since`, a day
+        at the most; older entries of the index are dropped here."""
+        self.r.zremrangebyscore(self._k("active"), "-inf", f"({time.time() - ACTIVE_KEEP_S}")
+        return [_s(x) for x in self.r.zrangebyscore(self._k("active"), since, "+inf")]
+
     # writing ---------------------------------------------------------------------------------------
     def transition(self, claim_id: str, expected: str | Iterable[str], to: str | None, *, kind: str,
                    fields: dict[str, Any] | None = None, now: float | None = None, **detail: Any) -> bool:
@@ -408,6 +425,7 @@ class Ledger:
         pipe.hincrby(self.claim_key(claim_id), "attempts", 1)
         pipe.hset(self.claim_key(claim_id), mapping={"last_error": error, "updated_at": repr(now)})
         pipe.xadd(self.timeline_key(claim_id), {"entry": _entry("attempt.failed", now, peer=peer, error=error)})
+        pipe.zadd(self._k("active"), {claim_id: now})
         pipe.execute()
 
     def replace_event(self, claim_id: str, event_doc: dict[str, Any], *, index: dict[str, str],
@@ -492,7 +510,7 @@ class Ledger:
         entry = _entry(kind, now, delivery=to, **detail) if kind else ""
         ok = self._delivery(
             keys=[self.claim_key(claim_id), self.timeline_key(claim_id), self._k("deliveries"),
-                  self._k("deliveries", "failed")],
+                  self._k("deliveries", "failed"), self._k("active")],
             args=["," + ",".join(expected) + ",", to, repr(now), json.dumps(stored), entry,
                   "," + ",".join(_DELIVERY_UNFINISHED) + ","],
         )

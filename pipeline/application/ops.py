@@ -29,7 +29,8 @@ from schemas.event import SessionCompleted, unknown_fields
 
 TIMELY_FILING_WARNING_DAYS = 30
 # timeline entry kinds, as the last 24 hours count them
-LAST_24H_KINDS = {"claim.failed": "failed", "statement.ready": "statement_ready"}
+LAST_24H_KINDS = {"claim.failed": "failed", "statement.ready": "statement_ready", "remittance.payment": "paid",
+                  "remittance.denial": "denied", "remittance.reversal": "reversed"}
 AMENDABLE_SECTIONS = ("prescription", "va_referral", "client", "coverage", "payment", "session")
 
 
@@ -167,10 +168,11 @@ def summary(ledger: ClaimLedger, queues: QueueMonitor, *, today: date | None = N
     by_route = {r: n for r, n in ledger.count_by_route().items() if n}
     if total - sum(by_route.values()) > 0:
         by_route["(not routed yet)"] = total - sum(by_route.values())
-    # Any claim that moved in the last 24 hours reached its current status since then: only those
-    # timelines are read, from the first entry of the window on.
+    # The claims with a timeline entry in the last 24 hours (a status change, and also an amendment, a
+    # resubmission, a note): only those timelines are read, from the first entry of the window on.
     since = now - 86400
-    history = ledger.timelines_since(ledger.claim_ids_since(since, statuses=STATUSES), since)
+    active = dict.fromkeys([*ledger.claim_ids_since(since, statuses=STATUSES), *ledger.claim_ids_active_since(since)])
+    history = ledger.timelines_since(list(active), since)
     kinds: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
     for entries in history.values():
@@ -199,7 +201,8 @@ def summary(ledger: ClaimLedger, queues: QueueMonitor, *, today: date | None = N
                      "by_reason": dict(reasons.most_common()),
                      "events": {k: kinds[k] for k in ("received", "accepted", "rejected", "failed",
                                                       "needs_attention", "statement_ready", "amended",
-                                                      "resubmitted", "voided")}},
+                                                      "resubmitted", "voided", "paid", "denied",
+                                                      "reversed")}},
         "past_timely_filing_warning": sorted(late, key=lambda x: -x["age_days"]),
         "needs_attention": by_status.get("needs_attention", 0),
         "refused_events": ledger.count_refused(),
