@@ -1,7 +1,8 @@
 """How the ledger packs its larger values (events, superbills, documents sent and answers) for Redis.
 
-A packed value is `PACKED_MARK`, a format byte, then a zlib stream (with its header and checksum) whose
-compressor was primed with a fixed dictionary of the shapes the pipeline stores: JSON field names and the
+A packed value is `PACKED_MARK`, a format byte, then a raw deflate stream (no zlib header or checksum: the
+format byte names the dictionary, and Redis keeps its own data whole) whose compressor was primed with a fixed
+dictionary of the shapes the pipeline stores: JSON field names and the
 product's own constants (CPT descriptions, X12 segment names), never any practice's or patient's data. A
 value that packing would not make smaller is kept as its UTF-8 text. Values written before packing existed
 are plain UTF-8 text too: `0xff` never starts UTF-8 text, so `unpack` tells the two apart by the first byte,
@@ -76,6 +77,24 @@ _DICTIONARY_1 = (
     b'"M62.830"],"procedures":["97140","97124"],"treatments_authorized":12},"va_referral":{'
     b'"referral_number":"VA","administrator":"optum","region":2,"seoc":"Massage Therapy","approved_on":"",'
     b'"valid_from":"","valid_until":"","visits_authorized":12,"procedures":["97124","97140"]}}'
+    # timeline entries, the most frequent values of all
+    b'{"at":17,"kind":"remittance.payment","to":"paid","remittance_id":"rem_","paid":".00","adjusted":".00",'
+    b'"patient_responsibility":".00","reasons":[],"trace_number":"","payer_claim_number":""}'
+    b'{"at":17,"kind":"attempt.failed","peer":"clearinghouse","error":""}'
+    b'{"at":17,"kind":"statement.sending","delivery":"sending","to":"","message_id":"<statement.'
+    b'@"}{"at":17,"kind":"statement.sent","delivery":"sent","message_id":"<statement.@"}'
+    b'{"at":17,"kind":"statement.ready","to":"statement_ready","document_number":"SB-","issued_on":""}'
+    b'{"at":17,"kind":"submission.started","to":"submitting","peer":"billing_service","idempotency_key":"-1"}'
+    b'{"at":17,"kind":"submission.started","to":"submitting","peer":"clearinghouse","idempotency_key":"-1"}'
+    b'{"at":17,"kind":"submitted","to":"submitted","peer":"clearinghouse","reference":""}'
+    b'{"at":17,"kind":"accepted","to":"accepted","peer":"billing_service","reference":""}'
+    b'{"at":17,"kind":"needs_attention","to":"needs_attention","problems":["va_referral_missing"]}'
+    b'{"at":17,"kind":"routed","to":"routed","route":"needs_attention","problems":["va_referral_missing"]}'
+    b'{"at":17,"kind":"routed","to":"routed","route":"statement_only","problems":[]}'
+    b'{"at":17,"kind":"routed","to":"routed","route":"courtesy_submission","problems":[]}'
+    b'{"at":17,"kind":"routed","to":"routed","route":"direct_billing","problems":[]}'
+    b'{"at":17,"kind":"assembled","to":"assembled"}{"at":17,"kind":"validated","to":"validated"}'
+    b'{"at":17,"kind":"received","event_id":"evt_","to":"received"}'
 )
 
 _DICTIONARIES = {_FORMAT_1: _DICTIONARY_1}
@@ -84,7 +103,7 @@ _DICTIONARIES = {_FORMAT_1: _DICTIONARY_1}
 def pack(text: str | bytes) -> bytes:
     """The value to store for `text`: packed when that is smaller, else its UTF-8 bytes."""
     raw = text.encode() if isinstance(text, str) else text
-    compressor = zlib.compressobj(9, zlib.DEFLATED, 15, 9, zlib.Z_DEFAULT_STRATEGY, _DICTIONARY_1)
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, _DICTIONARY_1)
     packed = PACKED_MARK + _FORMAT_1 + compressor.compress(raw) + compressor.flush()
     return packed if len(packed) < len(raw) else raw
 
@@ -96,7 +115,7 @@ def unpack(stored: bytes) -> str:
     dictionary = _DICTIONARIES.get(stored[1:2])
     if dictionary is None:
         raise ValueError(f"a ledger value packed in an unknown format {stored[1:2]!r}")
-    decompressor = zlib.decompressobj(15, zdict=dictionary)
+    decompressor = zlib.decompressobj(-15, zdict=dictionary)
     text = decompressor.decompress(stored[2:]) + decompressor.flush()
     if not decompressor.eof:
         raise ValueError("a truncated packed ledger value")

@@ -362,7 +362,7 @@ class Ledger:
             if isinstance(rows, redis.ResponseError):  # WRONGTYPE: a stream
                 out[cid] = [json.loads(fields[b"entry"]) for _, fields in self.r.xrange(self.timeline_key(cid))]
             else:
-                out[cid] = [json.loads(row) for row in rows]
+                out[cid] = [json.loads(unpack(row)) for row in rows]
         return out
 
     def claim_ids(self, *, status: str | None = None, route: str | None = None) -> list[str]:
@@ -702,8 +702,9 @@ def _compact(value: Any) -> str:
     return json.dumps(value, default=str, separators=(",", ":"))
 
 
-def _entry(kind: str, now: float, **detail: Any) -> str:
-    return _compact({"at": now, "kind": kind, **{k: v for k, v in detail.items() if v is not None}})
+def _entry(kind: str, now: float, **detail: Any) -> bytes:
+    """A timeline entry as stored: compact JSON, packed."""
+    return pack(_compact({"at": now, "kind": kind, **{k: v for k, v in detail.items() if v is not None}}))
 
 
 # What a value may be to stay in the claim's hash: Redis keeps a hash compact (a listpack, a ziplist before
