@@ -1,11 +1,16 @@
 """The claim ledger in Redis: the source of truth. Queues only trigger; every step reads and writes here.
 
-Layout (prefix `sb:`):
-  claim:{id}            hash: status, route, problems, attempts, last error, ...
-  claim:{id}:event      the event the claim is built from (after any amendment), JSON
-  claim:{id}:timeline   stream, append-only: every step, attempt, peer answer, amendment
-  claim:{id}:statement  the latest statement PDF (bytes)
-  claim:{id}:documents  hash: what was sent to the peer per submission (837P, courtesy payload) and its answers
+Layout (prefix `sb:`); "packed" is `ledger_codec.pack`: a value is small on any Redis, with its defaults:
+  claim:{id}            hash: status, route, problems, attempts, last error, the superbill, ...: only values
+                        of at most 64 bytes (packed when longer), so that Redis keeps it compact
+  claim:{id}:long       hash: the claim's fields that are longer even packed (often none)
+  claim:{id}:event      the event the claim is built from (after any amendment), JSON, packed
+  claim:{id}:timeline   list, append-only: every step, attempt, peer answer, amendment (JSON, packed)
+  claim:{id}:statement  a statement PDF kept by an earlier version (bytes); none is kept today
+  claim:{id}:documents  hash: what was sent to the peer per submission (837P, courtesy payload) and its
+                        answers, packed
+  Written before this layout, and still read: plain JSON values, the superbill in the claim's hash, a
+  timeline stream (turned into a list by the claim's next write).
   claims                sorted set of claim ids by creation time
   status:{s}            sorted set of claim ids by the time they reached status s
   route:{r}             set of claim ids with route r
