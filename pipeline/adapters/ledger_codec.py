@@ -103,7 +103,9 @@ _DICTIONARIES = {_FORMAT_1: _DICTIONARY_1}
 def pack(text: str | bytes) -> bytes:
     """The value to store for `text`: packed when that is smaller, else its UTF-8 bytes."""
     raw = text.encode() if isinstance(text, str) else text
-    compressor = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, _DICTIONARY_1)
+    # An 8 KiB window holds the dictionary and most values; smaller tables than zlib's default make packing
+    # a short value about three times cheaper (tens of microseconds) for the same size.
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -13, 5, zlib.Z_DEFAULT_STRATEGY, _DICTIONARY_1)
     packed = PACKED_MARK + _FORMAT_1 + compressor.compress(raw) + compressor.flush()
     return packed if len(packed) < len(raw) else raw
 
@@ -115,7 +117,7 @@ def unpack(stored: bytes) -> str:
     dictionary = _DICTIONARIES.get(stored[1:2])
     if dictionary is None:
         raise ValueError(f"a ledger value packed in an unknown format {stored[1:2]!r}")
-    decompressor = zlib.decompressobj(-15, zdict=dictionary)
+    decompressor = zlib.decompressobj(-15, zdict=dictionary)  # any window up to deflate's largest
     text = decompressor.decompress(stored[2:]) + decompressor.flush()
     if not decompressor.eof:
         raise ValueError("a truncated packed ledger value")
