@@ -143,8 +143,8 @@ redis.call('HSET', KEYS[4], ARGV[6], ARGV[7])
 return {1, cur, 0}
 """
 
-# A failed attempt at a peer: counted, its error kept, a timeline entry. KEYS: claim, timeline, long fields, active claims;
-# ARGV: now, timeline entry, the fields (`apply`).
+# A failed attempt at a peer: counted, its error kept, a timeline entry. KEYS: claim, timeline, long fields,
+# active claims; ARGV: now, timeline entry, the fields (`apply`).
 _ATTEMPT = _FUNCTIONS + """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HINCRBY', KEYS[1], 'attempts', 1)
@@ -197,8 +197,8 @@ return {0, used}
 """
 
 # Compare-and-set of a claim's statement delivery (not its status), with the index of unfinished ones.
-# KEYS: claim, timeline, unfinished deliveries, failed deliveries, long fields, active claims; ARGV: expected states, new
-# state, now, timeline entry (or ''), the unfinished states, the fields (`apply`).
+# KEYS: claim, timeline, unfinished deliveries, failed deliveries, long fields, active claims; ARGV: expected
+# states, new state, now, timeline entry (or ''), the unfinished states, the fields (`apply`).
 _DELIVERY = _FUNCTIONS + """
 local claim, timeline, pending, failed = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local expected, new_state, now, entry, unfinished = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]

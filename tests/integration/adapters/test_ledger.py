@@ -3,6 +3,7 @@ duplicates, visits under concurrency, leases, counters, refused events, and the 
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ import pytest
 import redis
 
 from config.practice import load_practice
+from pipeline.adapters.ledger_codec import pack
 from pipeline.adapters.redis_ledger import Ledger
 from pipeline.adapters.redis_server import embedded_redis
 from pipeline.application import reconciler
@@ -260,10 +262,10 @@ def test_claims_and_refused_events_come_a_page_at_a_time_each_once_in_order(ledg
 def _moved_days_ago(ledger: Ledger, claim_id: str, days: float) -> None:
     """Date the claim's whole history back: its timeline entries, its status and activity indexes."""
     then = time.time() - days * 86400
-    entries = ledger.r.xrange(ledger.timeline_key(claim_id))
+    entries = ledger.timeline(claim_id)
     ledger.r.delete(ledger.timeline_key(claim_id))
-    for n, (_, fields) in enumerate(entries):
-        ledger.r.xadd(ledger.timeline_key(claim_id), fields, id=f"{int(then * 1000)}-{n}")
+    for entry in entries:
+        ledger.r.rpush(ledger.timeline_key(claim_id), pack(json.dumps({**entry, "at": then})))
     claim = ledger.get(claim_id)
     assert claim is not None
     ledger.r.zadd(ledger._k("status", claim.status), {claim_id: then})
