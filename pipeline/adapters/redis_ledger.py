@@ -75,6 +75,7 @@ if entry ~= '' then redis.call('XADD', timeline, '*', 'entry', entry) end
 if #KEYS >= 4 then  -- the next step's message, queued with the move (the step sender's layout)
   redis.call('HSET', KEYS[4], ARGV[7], ARGV[8])
   redis.call('RPUSH', KEYS[3], ARGV[7])
+  if KEYS[5] then redis.call('LPUSH', KEYS[5], '1'); redis.call('LTRIM', KEYS[5], 0, 7) end  -- wake a consumer
   return {1, cur, 1}
 end
 return {1, cur, 0}
@@ -108,6 +109,7 @@ redis.call('XADD', timeline, '*', 'entry', entry)
 if #KEYS >= 7 then  -- the first step's message, queued with the claim (the step sender's layout)
   redis.call('HSET', KEYS[7], ARGV[8], ARGV[9])
   redis.call('RPUSH', KEYS[6], ARGV[8])
+  if KEYS[8] then redis.call('LPUSH', KEYS[8], '1'); redis.call('LTRIM', KEYS[8], 0, 7) end  -- wake a consumer
   return {'created', claim_id, 1}
 end
 return {'created', claim_id, 0}
@@ -168,8 +170,9 @@ return 0
 """
 
 
-# What queueing a step writes to Redis: (queue list key, queue messages key, message id, encoded message).
-Outbox = Callable[[str, str], tuple[str, str, str, str]]
+# What queueing a step writes to Redis: (queue list key, queue messages key, the queue's wake list key, message id,
+# encoded message).
+Outbox = Callable[[str, str], tuple[str, str, str, str, str]]
 
 
 class Ledger:
@@ -225,8 +228,8 @@ class Ledger:
                 self._k("claim", claim_id, "event"), self._k("claims")]
         args = [claim_id, repr(now), json.dumps(fields), entry, _compact(event_doc), self.prefix, other]
         if first_step and self.outbox is not None:
-            queue_key, messages_key, message_id, message = self.outbox(first_step, claim_id)
-            keys += [queue_key, messages_key]
+            queue_key, messages_key, wake_key, message_id, message = self.outbox(first_step, claim_id)
+            keys += [queue_key, messages_key, wake_key]
             args += [message_id, message]
         outcome, cid, *queued = self._ingest(keys=keys, args=args)
         self._replicated()
@@ -373,8 +376,8 @@ class Ledger:
         keys = [self.claim_key(claim_id), self.timeline_key(claim_id)]
         args = [exp, to, repr(now), _compact(stored), _entry(kind, now, to=to, **detail), self.prefix]
         if self.outbox is not None:
-            queue_key, messages_key, message_id, message = self.outbox(then, claim_id)
-            keys += [queue_key, messages_key]
+            queue_key, messages_key, wake_key, message_id, message = self.outbox(then, claim_id)
+            keys += [queue_key, messages_key, wake_key]
             args += [message_id, message]
         ok, _, *queued = self._transition(keys=keys, args=args)
         return bool(ok), bool(ok and queued and int(queued[0]))
