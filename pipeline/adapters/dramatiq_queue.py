@@ -58,6 +58,12 @@ DELAY_QUEUE_IDLE_POLL_MS = 1000
 # worker takes a new message in about a round trip instead of after its poll interval. The list keeps
 # at most `WAKE_TOKENS` tokens: a token nobody waited for costs one extra fetch later, nothing more.
 WAKE_TOKENS = 8
+# How long an idle consumer waits on its wake list at most (growing from 5 ms as its queue stays empty, as
+# dramatiq's own backoff does): a queued step wakes it at once, so this only bounds the wait for a message
+# queued without a token (one requeued from a dead worker) and sets how often an idle queue is fetched from
+# (which also writes the worker's heartbeat and runs the broker's maintenance): about once a second, ten
+# times less often than a consumer that had to poll for new work every `IDLE_POLL_MS`.
+WAKE_WAIT_MS = 1000
 
 
 def wake_key(queue_name: str) -> str:
@@ -66,9 +72,9 @@ def wake_key(queue_name: str) -> str:
 
 
 class _WakingConsumer(_RedisConsumer):
-    """dramatiq's Redis consumer (2.x, `_RedisConsumer.__next__`), waiting on the wake list when its
-    fetch found nothing instead of sleeping; a delay queue's consumer, or one with all its prefetched
-    messages still running, sleeps as before."""
+    """dramatiq's Redis consumer (2.x, `_RedisConsumer.__next__`), waiting on the wake list (up to
+    `WAKE_WAIT_MS`) when its fetch found nothing instead of sleeping; a delay queue's consumer, or one with
+    all its prefetched messages still running, sleeps as before (up to the idle poll)."""
 
     def __init__(self, broker: RedisBroker, queue_name: str, prefetch: int, timeout: int) -> None:
         super().__init__(broker, queue_name, prefetch, timeout)
@@ -92,10 +98,11 @@ class _WakingConsumer(_RedisConsumer):
                         self.queue_name, self.prefetch - self.outstanding_message_count)
                 if messages:
                     continue
-                self.misses, backoff_ms = compute_backoff(self.misses, max_backoff=self.timeout)
                 if fetched and self.wake_key is not None:
-                    self.broker.client.blpop([self.wake_key], timeout=max(backoff_ms, 1) / 1000)
-                else:
+                    self.misses, wait_ms = compute_backoff(self.misses, max_backoff=max(self.timeout, WAKE_WAIT_MS))
+                    self.broker.client.blpop([self.wake_key], timeout=max(wait_ms, 1) / 1000)
+                else:  # a delay queue, or all its prefetched messages still running: poll as dramatiq does
+                    self.misses, backoff_ms = compute_backoff(self.misses, max_backoff=self.timeout)
                     time.sleep(backoff_ms / 1000)
                 return None
         except redis.ConnectionError as e:
