@@ -1,4 +1,5 @@
-"""The broker's settings reach dramatiq's worker: an idle queue is polled again within the idle poll."""
+"""The broker's settings reach dramatiq's worker: the idle poll, the delay queues' poll, and the wake lists an idle
+consumer waits on."""
 
 from __future__ import annotations
 
