@@ -6,6 +6,7 @@ Any process can queue a step without the actors being imported: a message names 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import uuid
@@ -100,7 +101,8 @@ class _WakingConsumer(_RedisConsumer):
                     continue
                 if fetched and self.wake_key is not None:
                     self.misses, wait_ms = compute_backoff(self.misses, max_backoff=max(self.timeout, WAKE_WAIT_MS))
-                    self.broker.client.blpop([self.wake_key], timeout=max(wait_ms, 1) / 1000)
+                    with contextlib.suppress(redis.TimeoutError):  # a socket timeout shorter than the wait
+                        self.broker.client.blpop([self.wake_key], timeout=max(wait_ms, 1) / 1000)
                 else:  # a delay queue, or all its prefetched messages still running: poll as dramatiq does
                     self.misses, backoff_ms = compute_backoff(self.misses, max_backoff=self.timeout)
                     time.sleep(backoff_ms / 1000)
