@@ -112,8 +112,8 @@ def make_events(n: int, tag: str) -> list[bytes]:
         doc = json.loads(json.dumps(templates[i % len(templates)]))
         doc["event_id"] = f"evt_{tag}_{i}"
         doc["session"]["session_id"] = f"ses_{tag}_{i}"
-        if doc.get("va_referral"):
-            doc["va_referral"]["referral_number"] = f"VA{tag.upper()}{i:08d}"
+        if doc.get("va_referral"):  # a valid number of its own (VA and ten digits): each claim one visit
+            doc["va_referral"]["referral_number"] = f"VA{sum(map(ord, tag)) % 100:02d}{i:08d}"
         out.append(json.dumps(doc).encode())
     return out
 

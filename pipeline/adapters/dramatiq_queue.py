@@ -6,13 +6,20 @@ Any process can queue a step without the actors being imported: a message names 
 
 from __future__ import annotations
 
+import contextlib
 import os
+import time
 import uuid
 from collections.abc import Iterable
 from typing import Any
 
 import dramatiq
-from dramatiq.brokers.redis import RedisBroker
+import redis
+from dramatiq.broker import MessageProxy
+from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
+from dramatiq.common import compute_backoff, dq_name
+from dramatiq.errors import ConnectionClosed
+from dramatiq.message import Message
 
 from pipeline.adapters.redis_client import connect
 from pipeline.application.steps import QUEUE_OF, QUEUES
@@ -46,6 +53,81 @@ IDLE_POLL_MS = 100
 DELAY_QUEUE_IDLE_POLL_MS = 1000
 
 
+# A consumer that found its queue empty does not sleep blind: it waits on its queue's wake list (BLPOP, at
+# most as long as it would have slept), and whoever queues a message for that queue pushes a token on it
+# (`WakingRedisBroker.enqueue`, and the ledger's scripts that queue a claim's next step), so an idle
+# worker takes a new message in about a round trip instead of after its poll interval. The list keeps
+# at most `WAKE_TOKENS` tokens: a token nobody waited for costs one extra fetch later, nothing more.
+WAKE_TOKENS = 8
+# How long an idle consumer waits on its wake list at most (growing from 5 ms as its queue stays empty, as
+# dramatiq's own backoff does): a queued step wakes it at once, so this only bounds the wait for a message
+# queued without a token (one requeued from a dead worker) and sets how often an idle queue is fetched from
+# (which also writes the worker's heartbeat and runs the broker's maintenance): about once a second, ten
+# times less often than a consumer that had to poll for new work every `IDLE_POLL_MS`.
+WAKE_WAIT_MS = 1000
+
+
+def wake_key(queue_name: str) -> str:
+    """The list a queue's idle consumers wait on (never a delay queue's: those are polled)."""
+    return f"{NAMESPACE}:{queue_name}.wake"
+
+
+class _WakingConsumer(_RedisConsumer):
+    """dramatiq's Redis consumer (2.x, `_RedisConsumer.__next__`), waiting on the wake list (up to
+    `WAKE_WAIT_MS`) when its fetch found nothing instead of sleeping; a delay queue's consumer, or one with
+    all its prefetched messages still running, sleeps as before (up to the idle poll)."""
+
+    def __init__(self, broker: RedisBroker, queue_name: str, prefetch: int, timeout: int) -> None:
+        super().__init__(broker, queue_name, prefetch, timeout)
+        self.wake_key = None if queue_name == dq_name(queue_name) else wake_key(queue_name)
+
+    def __next__(self) -> MessageProxy | None:
+        try:
+            while True:
+                if self.message_cache:
+                    data = self.message_cache.pop(0)
+                    if data is None:
+                        continue
+                    self.misses = 0
+                    message = Message.decode(data)
+                    self.queued_message_ids.add(message.message_id)
+                    return MessageProxy(message)
+                messages: list[bytes] = []
+                fetched = self.outstanding_message_count < self.prefetch
+                if fetched:
+                    self.message_cache = messages = self.broker.do_fetch(
+                        self.queue_name, self.prefetch - self.outstanding_message_count)
+                if messages:
+                    continue
+                if fetched and self.wake_key is not None:
+                    self.misses, wait_ms = compute_backoff(self.misses, max_backoff=max(self.timeout, WAKE_WAIT_MS))
+                    with contextlib.suppress(redis.TimeoutError):  # a socket timeout shorter than the wait
+                        self.broker.client.blpop([self.wake_key], timeout=max(wait_ms, 1) / 1000)
+                else:  # a delay queue, or all its prefetched messages still running: poll as dramatiq does
+                    self.misses, backoff_ms = compute_backoff(self.misses, max_backoff=self.timeout)
+                    time.sleep(backoff_ms / 1000)
+                return None
+        except redis.ConnectionError as e:
+            raise ConnectionClosed(e) from None
+
+
+class WakingRedisBroker(RedisBroker):
+    """dramatiq's Redis broker whose idle consumers are woken by a message queued for them."""
+
+    @property
+    def consumer_class(self) -> type[_RedisConsumer]:
+        return _WakingConsumer
+
+    def enqueue(self, message: Message[Any], *, delay: int | None = None) -> Message[Any]:
+        queued = super().enqueue(message, delay=delay)
+        if delay is None:
+            pipe = self.client.pipeline(transaction=False)
+            pipe.lpush(wake_key(queued.queue_name), "1")
+            pipe.ltrim(wake_key(queued.queue_name), 0, WAKE_TOKENS - 1)
+            pipe.execute()
+        return queued
+
+
 class IdlePoll(dramatiq.Middleware):
     """Sets how long an idle consumer waits before it polls its queue again: `idle_poll_ms` for the
     queues, `DELAY_QUEUE_IDLE_POLL_MS` for their delay queues."""
@@ -76,7 +158,7 @@ def idle_poll_ms() -> int:
 
 def build_broker(url: str, middleware: Iterable[dramatiq.Middleware] = ()) -> RedisBroker:
     """The Redis broker with the pipeline's settings and queues, plus any extra middleware."""
-    broker = RedisBroker(
+    broker = WakingRedisBroker(
         client=connect(url),
         namespace=NAMESPACE,
         heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
@@ -91,16 +173,18 @@ def build_broker(url: str, middleware: Iterable[dramatiq.Middleware] = ()) -> Re
     return broker
 
 
-def outbox_entry(step: str, claim_id: str) -> tuple[str, str, str, str]:
+def outbox_entry(step: str, claim_id: str) -> tuple[str, str, str, str, str]:
     """What `send_step` would write to Redis for this step, for a script that queues it itself:
-    (queue list key, queue messages key, message id, encoded message), as dramatiq's Redis broker
-    enqueues a message (a fresh `redis_message_id` in its options; list of ids plus a hash of messages)."""
+    (queue list key, queue messages key, wake list key, message id, encoded message), as dramatiq's Redis
+    broker enqueues a message (a fresh `redis_message_id` in its options; list of ids plus a hash of
+    messages), and the queue's wake list that script pushes a token on (`WAKE_TOKENS` at most)."""
     queue = QUEUE_OF[step]
     redis_message_id = str(uuid.uuid4())
     message: dramatiq.Message[None] = dramatiq.Message(
         queue_name=queue, actor_name=step, args=(claim_id,), kwargs={},
         options={"redis_message_id": redis_message_id})
-    return f"{NAMESPACE}:{queue}", f"{NAMESPACE}:{queue}.msgs", redis_message_id, message.encode().decode()
+    return (f"{NAMESPACE}:{queue}", f"{NAMESPACE}:{queue}.msgs", wake_key(queue), redis_message_id,
+            message.encode().decode())
 
 
 def send_step(step: str, claim_id: str, delay_ms: int | None = None) -> None:

@@ -92,8 +92,9 @@ end
 """
 
 # Compare-and-set of a claim's status, its fields, its indexes and a timeline entry, in one step.
-# KEYS: claim, timeline, long fields, then (with the next step's message) its queue and the queue's messages;
-# ARGV: expected statuses, new status, now, timeline entry, prefix, message id, message, the fields (`apply`).
+# KEYS: claim, timeline, long fields, then (with the next step's message) its queue, the queue's messages and
+# the queue's wake list; ARGV: expected statuses, new status, now, timeline entry, prefix, message id, message,
+# the fields (`apply`).
 _CAS = """
 local claim, timeline, long = KEYS[1], KEYS[2], KEYS[3]
 local expected, new_status, now, entry, prefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
@@ -127,6 +128,7 @@ _TRANSITION = _FUNCTIONS + _CAS + """
 if #KEYS >= 5 then  -- the next step's message, queued with the move (the step sender's layout)
   redis.call('HSET', KEYS[5], ARGV[6], ARGV[7])
   redis.call('RPUSH', KEYS[4], ARGV[6])
+  if KEYS[6] then redis.call('LPUSH', KEYS[6], '1'); redis.call('LTRIM', KEYS[6], 0, 7) end  -- wake a consumer
   return {1, cur, 1}
 end
 return {1, cur, 0}
@@ -157,8 +159,8 @@ return 1
 
 # A new event: a claim, a duplicate, or a different event for a session that already has a claim.
 # KEYS: the event's key, claim, timeline, the claim's event, claims, long fields, then (with the first step's
-# message) its queue and the queue's messages; ARGV: claim id, now, timeline entry, the event (packed), prefix,
-# the entry of a different event, message id, message, the fields (`apply`).
+# message) its queue, the queue's messages and its wake list; ARGV: claim id, now, timeline entry, the event
+# (packed), prefix, the entry of a different event, message id, message, the fields (`apply`).
 _INGEST = _FUNCTIONS + """
 local event_key, claim, timeline, event_doc_key, claims = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local claim_id, now, entry, event_doc, prefix, other_entry = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
@@ -180,6 +182,7 @@ redis.call('ZADD', prefix .. 'active', now, claim_id)
 if #KEYS >= 8 then  -- the first step's message, queued with the claim (the step sender's layout)
   redis.call('HSET', KEYS[8], ARGV[7], ARGV[8])
   redis.call('RPUSH', KEYS[7], ARGV[7])
+  if KEYS[9] then redis.call('LPUSH', KEYS[9], '1'); redis.call('LTRIM', KEYS[9], 0, 7) end  -- wake a consumer
   return {'created', claim_id, 1}
 end
 return {'created', claim_id, 0}
@@ -243,8 +246,9 @@ return 0
 """
 
 
-# What queueing a step writes to Redis: (queue list key, queue messages key, message id, encoded message).
-Outbox = Callable[[str, str], tuple[str, str, str, str]]
+# What queueing a step writes to Redis: (queue list key, queue messages key, the queue's wake list key, message id,
+# encoded message).
+Outbox = Callable[[str, str], tuple[str, str, str, str, str]]
 
 
 class Ledger:
@@ -305,8 +309,8 @@ class Ledger:
                 self._k("claim", claim_id, "event"), self._k("claims"), self.long_key(claim_id)]
         args: list[Any] = [claim_id, repr(now), entry, pack(_compact(event_doc)), self.prefix, other, "", ""]
         if first_step and self.outbox is not None:
-            queue_key, messages_key, message_id, message = self.outbox(first_step, claim_id)
-            keys += [queue_key, messages_key]
+            queue_key, messages_key, wake_key, message_id, message = self.outbox(first_step, claim_id)
+            keys += [queue_key, messages_key, wake_key]
             args[6:8] = [message_id, message]
         outcome, cid, *queued = self._ingest(keys=keys, args=args + _field_args(fields))
         self._replicated()
@@ -471,8 +475,8 @@ class Ledger:
         keys = [self.claim_key(claim_id), self.timeline_key(claim_id), self.long_key(claim_id)]
         args: list[Any] = [exp, to, repr(now), _entry(kind, now, to=to, **detail), self.prefix, "", ""]
         if self.outbox is not None:
-            queue_key, messages_key, message_id, message = self.outbox(then, claim_id)
-            keys += [queue_key, messages_key]
+            queue_key, messages_key, wake_key, message_id, message = self.outbox(then, claim_id)
+            keys += [queue_key, messages_key, wake_key]
             args[5:7] = [message_id, message]
         ok, _, *queued = self._transition(keys=keys, args=args + _field_args(fields or {}))
         return bool(ok), bool(ok and queued and int(queued[0]))

@@ -59,6 +59,7 @@ PAYMENT_METHODS = {
 }
 
 # Font scales tried in turn until everything fits on the one page.
+_FIT_SLACK_MM = 0.01  # a text this close to its cell's width goes through fpdf2's line breaker
 _SCALES = (1.0, 0.95, 0.9, 0.86, 0.82, 0.78, 0.74, 0.7)
 
 _PAGE_W = 215.9
@@ -247,6 +248,17 @@ class Sheet:
         self.pdf.set_font("Helvetica", style, size * self.k)
         self.pdf.set_text_color(*color)
 
+    def wrapped(self, w: float, h: float, text: str, align: Align = Align.L,
+                new_x: XPos = XPos.RIGHT, new_y: YPos = YPos.NEXT) -> None:
+        """`multi_cell` of fpdf2; a text that fits on one line is drawn as the one cell `multi_cell` would
+        draw, without its line breaker (which measures the line again for every character: most of a
+        superbill's rendering time)."""
+        pdf = self.pdf
+        if "\n" not in text and pdf.get_string_width(text) + 2 * pdf.c_margin < w - _FIT_SLACK_MM:
+            pdf.cell(w, h, text, align=align, new_x=new_x, new_y=new_y)
+        else:
+            pdf.multi_cell(w, h, text, align=align, new_x=new_x, new_y=new_y)
+
     def lh(self, size: float) -> float:
         """Line height in mm for a font size in points."""
         return size * self.k * 0.45
@@ -258,9 +270,7 @@ class Sheet:
         """A wrapped paragraph at (x, y); returns the y below it."""
         self.font(size, style, color)
         self.pdf.set_xy(x, y)
-        self.pdf.multi_cell(
-            w, self.lh(size), latin1(text), align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT
-        )
+        self.wrapped(w, self.lh(size), latin1(text), align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         return self.pdf.get_y()
 
     def band(self, x: float, y: float, w: float, label: str) -> float:
@@ -283,13 +293,12 @@ class Sheet:
         for label, value in rows:
             self.font(7.5, "", _MUTED)
             pdf.set_xy(x, y + 0.15 * self.k)
-            pdf.multi_cell(label_w, self.lh(9), latin1(label), align=Align.L)
+            self.wrapped(label_w, self.lh(9), latin1(label), align=Align.L)
             label_end = pdf.get_y()
             self.font(9, "", _INK)
             pdf.set_xy(x + label_w, y)
-            pdf.multi_cell(
-                w - label_w, self.lh(9), latin1(value), align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT
-            )
+            self.wrapped(w - label_w, self.lh(9), latin1(value), align=Align.L, new_x=XPos.LMARGIN,
+                         new_y=YPos.NEXT)
             y = max(pdf.get_y(), label_end) + 0.5 * self.k
         return y
 
@@ -340,10 +349,8 @@ class Sheet:
             pdf.cell(label_w, self.lh(9), label, align=Align.L)
             self.font(9, "B" if n == 0 else "", _INK)
             pdf.set_xy(x + 2 + label_w, ry)
-            pdf.multi_cell(
-                right_w - label_w - 4, self.lh(9), latin1(value), align=Align.R,
-                new_x=XPos.LMARGIN, new_y=YPos.NEXT,
-            )
+            self.wrapped(right_w - label_w - 4, self.lh(9), latin1(value), align=Align.R,
+                         new_x=XPos.LMARGIN, new_y=YPos.NEXT)
             ry = pdf.get_y() + 0.3 * self.k
         if replaces:
             ry = self.text_block(

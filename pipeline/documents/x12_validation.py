@@ -4,6 +4,10 @@ pyx12 builds its map (and its external code lists) from XML on every validation,
 each map and the index of maps is built once per process and kept (`_map_once`, `_map_index_once`), which
 gives the same verdicts in milliseconds.
 
+pyx12's verdict depends on the text alone, so the last `VERDICTS_KEPT` verdicts are kept by the text's
+SHA-256 (`_Verdicts`, a bounded LRU): a claim routed again, a submission resent under the same key or a
+second peer seeing the same interchange costs a hash, not another walk of the map.
+
 `validate_837p` reads pyx12's own verdict (the return value of `x12n_document`) and its error
 tree (the JSON error visitor), never an exit code. Every error pyx12 finds is in the report, so
 its own `pyx12` logger is silenced: it writes nowhere and does not propagate to the application's
@@ -13,12 +17,15 @@ Report errors quote those values too: treat them like the 837P itself.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import hashlib
 import io
 import json
 import logging
 import threading
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -217,10 +224,53 @@ def warm_up() -> None:
         _external_codes()
 
 
-def validate_837p(text: str) -> X12Report:
-    """Validate one X12 interchange (an 837P 005010X222A1) with pyx12; safe from any thread."""
+VERDICTS_KEPT = 512  # a verdict is a few KB at most (its 999 and error lines): about 1 MB per process
+
+
+class _Verdicts:
+    """pyx12's verdicts by the SHA-256 of the text, the `size` most recently used; safe from any thread.
+
+    Each caller gets its own copy of the report's lists, so nothing a caller does changes a kept verdict."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._kept: OrderedDict[bytes, X12Report] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, text: str, compute: Callable[[str], X12Report]) -> X12Report:
+        key = hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+        with self._lock:
+            report = self._kept.get(key)
+            if report is not None:
+                self._kept.move_to_end(key)
+        if report is None:
+            report = compute(text)
+            with self._lock:
+                self._kept[key] = report
+                while len(self._kept) > self.size:
+                    self._kept.popitem(last=False)
+        return dataclasses.replace(report, errors=list(report.errors), element_errors=list(report.element_errors))
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._kept.clear()
+
+
+_verdicts_837p = _Verdicts(VERDICTS_KEPT)
+
+
+def _validate_locked(text: str) -> X12Report:
     with _LOCK:
         return _run_pyx12(text)
+
+
+def validate_837p(text: str) -> X12Report:
+    """Validate one X12 interchange (an 837P 005010X222A1) with pyx12; safe from any thread. The same
+    text gets the verdict it got before without being walked again (`_Verdicts`)."""
+    return _verdicts_837p.get(text, _validate_locked)
 
 
 def _functional_group(text: str) -> tuple[str, str]:

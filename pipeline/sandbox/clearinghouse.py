@@ -62,7 +62,12 @@ Validator = Callable[[str], ValidationOutcome]
 
 
 class Clearinghouse:
-    """The clearinghouse peer's behaviour, free of HTTP."""
+    """The clearinghouse peer's behaviour, free of HTTP.
+
+    Its default validator (`x12_validation.validate_837p`) keeps pyx12's verdicts by the file's content hash,
+    so a file sent again (a retry under the same key, a resubmission of the same text) is not walked again.
+    That is fair for a stand-in of a remote clearinghouse: its verdict on a file depends on the file alone.
+    """
 
     def __init__(
         self,

@@ -1,4 +1,5 @@
-"""The broker's settings reach dramatiq's worker: an idle queue is polled again within the idle poll."""
+"""The broker's settings reach dramatiq's worker: the idle poll, the delay queues' poll, and the wake lists an idle
+consumer waits on."""
 
 from __future__ import annotations
 
@@ -170,3 +171,45 @@ def test_a_step_moves_its_claim_on_and_queues_the_next_step_in_one_write_only_wh
         consumer.close()
         broker.close()
     assert broker.client.llen("superbill:route") == 0
+
+
+def test_queueing_a_step_pushes_a_bounded_wake_token_for_its_queue_only_when_it_is_due_now(redis_url: str) -> None:
+    from pipeline.adapters.redis_ledger import Ledger
+
+    broker = dramatiq_queue.build_broker(redis_url)
+    dramatiq.set_broker(broker)
+    r = broker.client
+    r.flushdb()
+    wake = dramatiq_queue.wake_key
+    dramatiq_queue.send_step("route", "c1", delay_ms=60_000)  # a delayed message wakes nobody
+    assert r.llen(wake("route")) == 0 and r.llen(wake("route.DQ")) == 0
+    for i in range(3 * dramatiq_queue.WAKE_TOKENS):
+        dramatiq_queue.send_step("route", f"c{i}")
+    assert r.llen(wake("route")) == dramatiq_queue.WAKE_TOKENS  # bounded
+    ledger = Ledger(r, outbox=dramatiq_queue.outbox_entry)
+    ledger.ingest(claim_id="w1", event_id="evt_w1", session_id="w1", event_doc={}, index={}, first_step="validate")
+    assert r.llen(wake("validate")) == 1
+    assert ledger.advance("w1", "received", "validated", then="assemble", kind="validated") == (True, True)
+    assert ledger.advance("w1", "received", "validated", then="assemble", kind="validated") == (False, False)
+    assert r.llen(wake("assemble")) == 1  # once, by the move that queued it
+    broker.close()
+
+
+def test_an_idle_consumer_waits_on_its_wake_list_and_a_delay_queue_consumer_does_not(redis_url: str) -> None:
+    broker = dramatiq_queue.build_broker(redis_url)
+    dramatiq.set_broker(broker)
+    r = broker.client
+    r.flushdb()
+    wake = dramatiq_queue.wake_key("submit_direct")
+    r.lpush(wake, "1")
+    delayed = broker.consume("submit_direct.DQ", prefetch=1, timeout=50)
+    assert next(delayed) is None and r.llen(wake) == 1  # polled and slept: the token is still there
+    ready = broker.consume("submit_direct", prefetch=1, timeout=50)
+    assert next(ready) is None and r.llen(wake) == 0  # its wait took the token
+    dramatiq_queue.send_step("submit_direct", "c1")
+    message = next(ready)  # the message the token announced
+    assert message is not None and message.args == ("c1",)
+    ready.ack(message)
+    for consumer in (ready, delayed):
+        consumer.close()
+    broker.close()

@@ -13,6 +13,7 @@ import pytest
 from pypdf import PdfReader
 
 from config.practice import DEFAULT_PRACTICE_FILE, Practice, load_practice
+from pipeline.documents import superbill_pdf
 from pipeline.documents.superbill_pdf import (
     NOTE_DIRECT_BILLING,
     NOTE_PAID_IN_FULL,
@@ -396,3 +397,14 @@ def test_a_triwest_referral_is_not_printed_as_optum() -> None:
     pdf = render_superbill_pdf(event, practice, decision, document_number="SB-000001", issued_on=date(2026, 11, 21))
     text = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
     assert "TriWest" in text and "Optum" not in text
+
+
+@pytest.mark.parametrize("name", ["va_direct.json", "commercial_courtesy.json", "commercial_statement.json",
+                                  "self_pay.json"])
+def test_one_line_texts_drawn_as_cells_give_the_same_bytes_as_the_line_breaker(
+        practice: Practice, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    ev = event(name)
+    dec = decide(ev, practice)
+    fast = render(ev, practice, dec)
+    monkeypatch.setattr(superbill_pdf, "_FIT_SLACK_MM", 10_000.0)  # every text through fpdf2's multi_cell
+    assert render(ev, practice, dec) == fast
