@@ -250,14 +250,52 @@ class Sheet:
 
     def wrapped(self, w: float, h: float, text: str, align: Align = Align.L,
                 new_x: XPos = XPos.RIGHT, new_y: YPos = YPos.NEXT) -> None:
-        """`multi_cell` of fpdf2; a text that fits on one line is drawn as the one cell `multi_cell` would
-        draw, without its line breaker (which measures the line again for every character: most of a
-        superbill's rendering time)."""
+        """`multi_cell` of fpdf2, drawn as the one cell per line `multi_cell` would draw when the lines are
+        certain (`lines`), without its line breaker (which measures the line again for every character: most
+        of a superbill's rendering time); through `multi_cell` otherwise."""
         pdf = self.pdf
-        if "\n" not in text and pdf.get_string_width(text) + 2 * pdf.c_margin < w - _FIT_SLACK_MM:
-            pdf.cell(w, h, text, align=align, new_x=new_x, new_y=new_y)
-        else:
+        lines = self.lines(text, w - 2 * pdf.c_margin)
+        if lines is None:
             pdf.multi_cell(w, h, text, align=align, new_x=new_x, new_y=new_y)
+            return
+        last = len(lines) - 1
+        for n, line in enumerate(lines):
+            if n < last:
+                pdf.cell(w, h, line, align=align, new_x=XPos.LEFT, new_y=YPos.NEXT)
+            else:
+                pdf.cell(w, h, line, align=align, new_x=new_x, new_y=new_y)
+
+    def lines(self, text: str, room: float) -> list[str] | None:
+        """The lines fpdf2's word-wrapping line breaker makes of `text` in the current font within `room` mm,
+        or None when that is not certain: a word that does not fit, a break within `_FIT_SLACK_MM` of the
+        edge, an empty line or repeated spaces (then the caller lets fpdf2 break the lines)."""
+        width = self.pdf.get_string_width
+        edge = room - _FIT_SLACK_MM
+        out: list[str] = []
+        for part in text.split("\n"):
+            if not part:
+                return None
+            if width(part) < edge:
+                out.append(part)
+                continue
+            words = part.split(" ")
+            if "" in words:
+                return None
+            current = words[0]
+            if width(current) >= edge:
+                return None
+            for word in words[1:]:
+                candidate = f"{current} {word}"
+                taken = width(candidate)
+                if taken < edge:
+                    current = candidate
+                    continue
+                if taken <= room + _FIT_SLACK_MM or width(current + " ") >= edge or width(word) >= edge:
+                    return None
+                out.append(current)
+                current = word
+            out.append(current)
+        return out
 
     def lh(self, size: float) -> float:
         """Line height in mm for a font size in points."""
