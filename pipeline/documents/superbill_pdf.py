@@ -10,8 +10,8 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
-from fpdf import FPDF, FontFace
-from fpdf.enums import Align, MethodReturnValue, TableBordersLayout, TableCellFillMode, XPos, YPos
+from fpdf import FPDF
+from fpdf.enums import Align, MethodReturnValue, XPos, YPos
 
 from config.practice import Practice, Therapist
 from pipeline.domain.diagnoses import describe as code_set_description
@@ -265,6 +265,61 @@ class Sheet:
             else:
                 pdf.cell(w, h, line, align=align, new_x=new_x, new_y=new_y)
 
+    def grid(
+        self, y: float, widths: Sequence[float], aligns: Sequence[Align], headings: Sequence[str] | None,
+        rows: Sequence[Sequence[str]], styles: Sequence[tuple[str, tuple[int, int, int]]], pad_y: float,
+        *, zebra: tuple[int, int, int] | None,
+    ) -> None:
+        """A table of the full text width at `y`: each cell's lines drawn as plain cells, 1 mm from its column's
+        edges and `pad_y` below the row's top; rows as high as their tallest cell; a hairline in the current
+        draw colour between rows; `zebra` fills the heading row and every second row after it. The headings
+        are bold, 7.5 pt, in the accent colour; `styles` gives each column's emphasis and colour. Leaves the
+        position at the left margin below the last row."""
+        pdf = self.pdf
+        size = pdf.font_size_pt
+        lh = self.lh(8.5)
+        table: list[tuple[Sequence[str], Sequence[tuple[str, tuple[int, int, int]]], float]] = []
+        if headings is not None:
+            table.append((headings, [("B", _ACCENT)] * len(widths), 7.5 * self.k))
+        table.extend((row, styles, size) for row in rows)
+        xs = [_MARGIN]
+        for w in widths[:-1]:
+            xs.append(xs[-1] + w)
+        c_margin = pdf.c_margin
+        pdf.c_margin = 1.0  # the cells' horizontal padding
+        try:
+            for i, (values, faces, pt) in enumerate(table):
+                cells: list[tuple[list[str], str, tuple[int, int, int]]] = []
+                for j, value in enumerate(values):
+                    style, color = faces[j]
+                    pdf.set_font("Helvetica", style if value else "", pt)
+                    lines = self.lines(value, widths[j] - 2) if value else []
+                    if lines is None:
+                        broken = pdf.multi_cell(widths[j], lh, value, padding=(0, 1.0), dry_run=True,
+                                                output=MethodReturnValue.LINES)
+                        lines = list(broken)  # type: ignore[arg-type]
+                    cells.append((lines, style, color))
+                height = max(len(lines) for lines, _, _ in cells) * lh + 2 * pad_y
+                if zebra is not None and i % 2 == 0:
+                    pdf.set_fill_color(*zebra)
+                    pdf.rect(_MARGIN, y, _EPW, height, style="F")
+                if i > 0:
+                    pdf.line(_MARGIN, y, _PAGE_W - _MARGIN, y)
+                for j, (lines, style, color) in enumerate(cells):
+                    if not lines:
+                        continue
+                    pdf.set_font("Helvetica", style, pt)
+                    pdf.set_text_color(*color)
+                    for n, line in enumerate(lines):
+                        pdf.set_xy(xs[j], y + pad_y + n * lh)
+                        pdf.cell(widths[j], lh, line, align=aligns[j])
+                y += height
+        finally:
+            pdf.c_margin = c_margin
+        pdf.set_font("Helvetica", "", size)
+        pdf.set_text_color(*_INK)
+        pdf.set_xy(_MARGIN, y)
+
     def lines(self, text: str, room: float) -> list[str] | None:
         """The lines fpdf2's word-wrapping line breaker makes of `text` in the current font within `room` mm,
         or None when that is not certain: a word that does not fit, a break within `_FIT_SLACK_MM` of the
@@ -435,26 +490,16 @@ class Sheet:
         pdf.set_xy(_MARGIN, y)
         letter_cols = {0} if len(widths) == 3 else {0, 4}
         code_cols = {1} if len(widths) == 3 else {1, 5}
-        with pdf.table(
-            col_widths=widths,
-            width=_EPW,
-            text_align=aligns,
-            first_row_as_headings=False,
-            borders_layout=TableBordersLayout.HORIZONTAL_LINES,
-            line_height=self.lh(8.5),
-            padding=(0.8 * self.k, 1.0),
-            v_align="TOP",
-        ) as table:
-            for values in rows:
-                row = table.row()
-                for i, value in enumerate(values):
-                    if i in letter_cols and value:
-                        style = FontFace(emphasis="B", color=_ACCENT)
-                    elif i in code_cols and value:
-                        style = FontFace(emphasis="B")
-                    else:
-                        style = None
-                    row.cell(latin1(value), style=style)
+        styles: list[tuple[str, tuple[int, int, int]]] = []
+        for i in range(len(widths)):
+            if i in letter_cols:
+                styles.append(("B", _ACCENT))
+            elif i in code_cols:
+                styles.append(("B", _INK))
+            else:
+                styles.append(("", _INK))
+        body = [[latin1(value) for value in values] for values in rows]
+        self.grid(y, widths, aligns, None, body, styles, 0.8 * self.k, zebra=None)
         return pdf.get_y() + 3.0 * self.k
 
     def services(self, y: float, bill: Superbill, n_codes: int) -> float:
@@ -468,25 +513,9 @@ class Sheet:
         pdf.set_line_width(0.15)
         pdf.set_fill_color(255, 255, 255)
         pdf.set_xy(_MARGIN, y)
-        with pdf.table(
-            col_widths=widths,
-            width=_EPW,
-            text_align=aligns,
-            borders_layout=TableBordersLayout.HORIZONTAL_LINES,
-            cell_fill_color=_ZEBRA,
-            cell_fill_mode=TableCellFillMode.EVEN_ROWS,
-            headings_style=FontFace(emphasis="B", color=_ACCENT, size_pt=7.5 * self.k),
-            line_height=self.lh(8.5),
-            padding=(1.1 * self.k, 1.0),
-            v_align="TOP",
-        ) as table:
-            head = table.row()
-            for h in headings:
-                head.cell(h)
-            for line in bill.lines:
-                row = table.row()
-                for value in self._line_cells(line, n_codes):
-                    row.cell(latin1(value))
+        body = [[latin1(value) for value in self._line_cells(line, n_codes)] for line in bill.lines]
+        plain = [("", _INK)] * len(widths)
+        self.grid(y, widths, aligns, headings, body, plain, 1.1 * self.k, zebra=_ZEBRA)
         end = pdf.get_y()
         pdf.set_draw_color(*_ACCENT)
         pdf.set_line_width(0.35)
