@@ -12,6 +12,8 @@ from decimal import Decimal
 
 from fpdf import FPDF
 from fpdf.enums import Align, MethodReturnValue, XPos, YPos
+from fpdf.fonts import CoreFont
+from fpdf.util import Padding
 
 from config.practice import Practice, Therapist
 from pipeline.domain.diagnoses import describe as code_set_description
@@ -295,7 +297,7 @@ class Sheet:
                     pdf.set_font("Helvetica", style if value else "", pt)
                     lines = self.lines(value, widths[j] - 2) if value else []
                     if lines is None:
-                        broken = pdf.multi_cell(widths[j], lh, value, padding=(0, 1.0), dry_run=True,
+                        broken = pdf.multi_cell(widths[j], lh, value, padding=Padding(0, 1.0, 0, 1.0), dry_run=True,
                                                 output=MethodReturnValue.LINES)
                         lines = list(broken)  # type: ignore[arg-type]
                     cells.append((lines, style, color))
@@ -320,11 +322,25 @@ class Sheet:
         pdf.set_text_color(*_INK)
         pdf.set_xy(_MARGIN, y)
 
+    def width(self, text: str) -> float:
+        """`get_string_width` of fpdf2 for a core font (its own sum of the font's character widths, without
+        its per-call text preparation); through `get_string_width` for any other font or spacing."""
+        pdf = self.pdf
+        font = pdf.current_font
+        if isinstance(font, CoreFont) and pdf.font_stretching == 100 and pdf.char_spacing == 0:
+            cw = font.cw
+            try:
+                return sum(cw[c] for c in text) * pdf.font_size_pt * 0.001 / pdf.k
+            except KeyError:
+                pass
+        return pdf.get_string_width(text)
+
     def lines(self, text: str, room: float) -> list[str] | None:
         """The lines fpdf2's word-wrapping line breaker makes of `text` in the current font within `room` mm,
         or None when that is not certain: a word that does not fit, a break within `_FIT_SLACK_MM` of the
-        edge, an empty line or repeated spaces (then the caller lets fpdf2 break the lines)."""
-        width = self.pdf.get_string_width
+        edge, an empty line or repeated spaces (then the caller lets fpdf2 break the lines). Like fpdf2, a
+        line breaks at the last space before the word that overflows, and drops that space."""
+        width = self.width
         edge = room - _FIT_SLACK_MM
         out: list[str] = []
         for part in text.split("\n"):
@@ -345,7 +361,7 @@ class Sheet:
                 if taken < edge:
                     current = candidate
                     continue
-                if taken <= room + _FIT_SLACK_MM or width(current + " ") >= edge or width(word) >= edge:
+                if taken <= room + _FIT_SLACK_MM or width(word) >= edge:
                     return None
                 out.append(current)
                 current = word
@@ -577,9 +593,13 @@ class Sheet:
         ly += 1.0 * self.k
         fill, edge = (_CALLOUT, _CALLOUT_EDGE) if settled else (_WARN, _WARN_EDGE)
         self.font(8.5)
-        text_h = pdf.multi_cell(
-            left_w - 6, self.lh(8.5), latin1(note), dry_run=True, output=MethodReturnValue.HEIGHT
-        )
+        note_lines = self.lines(latin1(note), left_w - 6 - 2 * pdf.c_margin)
+        if note_lines is None:
+            text_h = pdf.multi_cell(
+                left_w - 6, self.lh(8.5), latin1(note), dry_run=True, output=MethodReturnValue.HEIGHT
+            )
+        else:
+            text_h = len(note_lines) * self.lh(8.5)
         note_h = float(text_h) + 3.0 * self.k  # type: ignore[arg-type]
         pdf.set_fill_color(*fill)
         pdf.rect(_MARGIN, ly, left_w, note_h, style="F")

@@ -408,3 +408,47 @@ def test_one_line_texts_drawn_as_cells_give_the_same_bytes_as_the_line_breaker(
     fast = render(ev, practice, dec)
     monkeypatch.setattr(superbill_pdf, "_FIT_SLACK_MM", 10_000.0)  # every text through fpdf2's multi_cell
     assert render(ev, practice, dec) == fast
+
+
+def test_long_texts_and_twelve_diagnoses_give_the_same_bytes_with_and_without_the_line_breaker(
+        practice: Practice, monkeypatch: pytest.MonkeyPatch) -> None:
+    ev = event("commercial_courtesy.json", prescription__diagnosis_codes=TWELVE,
+               client__first_name="Zoë Anastasia Bartholomew", client__last_name="Łukasiewicz-Hernández")
+    lines = [
+        line("97140", 30, 2, "140.00", [1, 2, 3, 4], ["GP", "XS", "59", "KX"], ["lumbar", "thoracic"]),
+        line("97124", 45, 3, "1180.00", [12], [], ["right shoulder", "left shoulder", "cervical", "lumbar"]),
+    ]
+    dec = decision(ev, "courtesy_submission", TWELVE, lines, "500.00")
+    long = "Strain of muscle, fascia and tendon of the posterior muscle group at thigh level, left thigh"
+    given = {code: f"{long} ({code})" for code in TWELVE[::3]}
+    fast = render(ev, practice, dec, diagnosis_descriptions=given)
+    monkeypatch.setattr(superbill_pdf, "_FIT_SLACK_MM", 10_000.0)  # every line break by fpdf2's line breaker
+    assert render(ev, practice, dec, diagnosis_descriptions=given) == fast
+    _, text = read(fast)
+    assert "A M54.50 Strain of muscle, fascia and tendon" in text
+    assert "Regions: right shoulder, left shoulder, cervical, lumbar" in text
+
+
+def test_line_breaks_are_the_ones_fpdf2_makes() -> None:
+    import random
+
+    from fpdf.enums import MethodReturnValue
+
+    rng = random.Random(11)
+    words = ["a", "of", "the", "client", "reimbursement", "Massage", "(effleurage,", "WWWWWWWW", "iiii",
+             "$1,180.00", "Łukasiewicz", "myofascial", "l"]
+    sheet = superbill_pdf.Sheet.one_page(1.0, "t", "a", ISSUED_ON)
+    pdf = sheet.pdf
+    certain = 0
+    for _ in range(400):
+        sheet.font(rng.choice([7.5, 8.5, 9]), rng.choice(["", "B", "I"]))
+        text = latin1(" ".join(rng.choice(words) for _ in range(rng.randint(1, 40))))
+        if rng.random() < 0.2:
+            text = text.replace(" ", "\n", 1)
+        w = rng.uniform(20, 120)
+        found = sheet.lines(text, w - 2 * pdf.c_margin)
+        if found is None:
+            continue
+        certain += 1
+        assert found == pdf.multi_cell(w, 4, text, dry_run=True, output=MethodReturnValue.LINES), (text, w)
+    assert certain > 300
