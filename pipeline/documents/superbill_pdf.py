@@ -353,18 +353,20 @@ class Sheet:
             if "" in words:
                 return None
             current = words[0]
-            if width(current) >= edge:
+            used = width(current)
+            if used >= edge:
                 return None
+            space = width(" ")
             for word in words[1:]:
-                candidate = f"{current} {word}"
-                taken = width(candidate)
+                word_w = width(word)
+                taken = used + space + word_w
                 if taken < edge:
-                    current = candidate
+                    current, used = f"{current} {word}", taken
                     continue
-                if taken <= room + _FIT_SLACK_MM or width(word) >= edge:
+                if taken <= room + _FIT_SLACK_MM or word_w >= edge:
                     return None
                 out.append(current)
-                current = word
+                current, used = word, word_w
             out.append(current)
         return out
 
