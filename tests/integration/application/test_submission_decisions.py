@@ -64,6 +64,25 @@ def test_a_resubmission_adopts_an_earlier_submission_the_peer_took_and_sends_not
     assert list(pipeline.clearinghouse.taken) == ["ses_va_direct-1"] and pipeline.clearinghouse.sent == 1
 
 
+def test_a_resubmission_asks_the_peer_about_every_earlier_key_not_only_the_last(
+        pipeline: InlinePipeline) -> None:
+    pipeline.clearinghouse.outcome = "answer_lost"  # submission 1 is taken, its answer never arrives
+    claim_id = pipeline.post(example("va_direct"))
+    pipeline.retries_run_out(claim_id)
+    # submission 2 needs attention and never reaches the peer ...
+    rx = example("va_direct")["prescription"]
+    pipeline.amend(claim_id, {"prescription": {**rx, "signed": False}})
+    pipeline.resubmit(claim_id)
+    assert (pipeline.claim(claim_id).status, pipeline.claim(claim_id).submission_no) == ("needs_attention", 2)
+    # ... so submission 3 finds the peer's answer under key 1, two numbers back, and bills nothing twice
+    pipeline.amend(claim_id, {"prescription": rx})
+    pipeline.clearinghouse.outcome = "accepted"
+    pipeline.resubmit(claim_id)
+    claim = pipeline.claim(claim_id)
+    assert (claim.status, claim.submission_no, claim.idempotency_key) == ("accepted", 3, "ses_va_direct-1")
+    assert list(pipeline.clearinghouse.taken) == ["ses_va_direct-1"] and pipeline.clearinghouse.sent == 1
+
+
 def test_an_earlier_submission_the_peer_rejected_is_not_adopted(pipeline: InlinePipeline) -> None:
     pipeline.clearinghouse.outcome = "rejected"
     claim_id = pipeline.post(example("va_direct"))
