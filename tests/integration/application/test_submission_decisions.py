@@ -5,6 +5,7 @@ submitting is looked at again later without spending retries."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -214,3 +215,83 @@ def test_an_accepted_claim_no_longer_shows_the_error_of_an_earlier_attempt(pipel
     pipeline.run()
     claim = pipeline.claim(claim_id)
     assert (claim.status, claim.last_error, claim.peer_reference) == ("accepted", None, "REF1")
+
+
+def test_the_timeline_names_the_peer_and_the_key_of_each_submission_started_or_adopted(
+        pipeline: InlinePipeline) -> None:
+    pipeline.clearinghouse.outcome = "answer_lost"
+    claim_id = pipeline.post(example("va_direct"))
+    pipeline.retries_run_out(claim_id)
+    pipeline.amend(claim_id, {"client": {"phone": "+1-217-555-0101"}})
+    pipeline.clearinghouse.outcome = "accepted"
+    pipeline.resubmit(claim_id)
+    for kind in ("submission.started", "submission.adopted"):
+        (entry,) = entries(pipeline, claim_id, kind)
+        assert (entry["peer"], entry["idempotency_key"]) == ("clearinghouse", "ses_va_direct-1"), kind
+
+
+def test_each_attempt_that_cannot_reach_the_peer_is_counted_also_when_asking_by_key(
+        pipeline: InlinePipeline) -> None:
+    pipeline.clearinghouse.outcome = "answer_lost"  # sent once, then the peer cannot be reached at all
+    claim_id = pipeline.post(example("va_direct"))
+    pipeline.queue.append(("submit_direct", claim_id))  # dramatiq's retry: the claim is asked about by key
+    pipeline.run()
+    claim = pipeline.claim(claim_id)
+    assert (claim.status, claim.attempts, claim.last_error) == ("submitting", 2, "clearinghouse: answered 503")
+    assert [(e["peer"], e["error"]) for e in entries(pipeline, claim_id, "attempt.failed")] == [
+        ("clearinghouse", "clearinghouse: answered 503")] * 2
+    assert pipeline.clearinghouse.sent == 1
+
+
+def test_a_submission_the_peer_can_no_longer_tell_about_fails_with_its_reason_and_nothing_is_sent(
+        pipeline: InlinePipeline, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.application.errors import SubmissionUnknown
+
+    pipeline.clearinghouse.outcome = "answer_lost"
+    claim_id = pipeline.post(example("va_direct"))
+    reason = "clearinghouse: no answer to ses_va_direct-1 within its replay window; look it up in the portal"
+
+    def past_the_window(key: str) -> None:
+        raise SubmissionUnknown(reason)
+    monkeypatch.setattr(pipeline.clearinghouse, "lookup", past_the_window)
+    pipeline.queue.append(("submit_direct", claim_id))
+    pipeline.run()
+    claim = pipeline.claim(claim_id)
+    assert (claim.status, claim.last_error) == ("failed", reason)
+    assert pipeline.clearinghouse.sent == 1
+    assert [(n["type"], n["claim_id"]) for n in pipeline.alerts.notices] == [("claim.failed", claim_id)]
+
+
+def test_a_submission_step_of_another_route_leaves_the_claim_alone(pipeline: InlinePipeline) -> None:
+    from pipeline.application.ingest import receive
+    from tests.integration.application.harness import STEP_FUNCTIONS
+
+    claim_id = str(receive(pipeline.ledger, json.dumps(example("va_direct")).encode(), pipeline.deps.send,
+                           source="test").body["claim_id"])
+    while pipeline.queue[0][0] != "submit_direct":
+        step, cid = pipeline.queue.popleft()
+        STEP_FUNCTIONS[step](pipeline.deps, cid)
+    assert pipeline.claim(claim_id).status == "routed"
+    stages.submit_courtesy(pipeline.deps, claim_id)  # a stale message: the claim goes to the clearinghouse
+    assert pipeline.billing_service.sent == 0 and pipeline.claim(claim_id).status == "routed"
+    pipeline.run()
+    assert pipeline.claim(claim_id).status == "accepted" and pipeline.clearinghouse.sent == 1
+
+
+def test_the_peers_own_answer_is_kept_with_the_claim_under_the_key_it_answers(pipeline: InlinePipeline) -> None:
+    from datetime import UTC, datetime
+
+    from pipeline.application.ports import PeerAnswer
+
+    raw = {"status": "ACCEPTED", "claimReference": {"correlationId": "REF1"},
+           "receivedAt": datetime(2026, 11, 21, 12, tzinfo=UTC)}
+
+    class AnswersInFull(type(pipeline.clearinghouse)):  # type: ignore[misc]
+        def _answer(self) -> PeerAnswer:
+            return PeerAnswer(outcome="accepted", reference="REF1", raw=raw)
+
+    pipeline.deps.clearinghouse = AnswersInFull("clearinghouse")
+    claim_id = pipeline.post(example("va_direct"))
+    kept = pipeline.ledger.documents(claim_id)
+    assert json.loads(kept["clearinghouse answer to ses_va_direct-1"]) == {
+        "status": "ACCEPTED", "claimReference": {"correlationId": "REF1"}, "receivedAt": "2026-11-21 12:00:00+00:00"}
