@@ -127,3 +127,7 @@ def test_carc_descriptions(group: str, reason: str, words: str) -> None:
 def test_unknown_remark_is_named() -> None:
     assert describe_remark("N999") == "remark code N999"
     assert "Local Coverage" in describe_remark("N115")
+
+
+def test_an_adjustment_of_an_unknown_group_is_shown_with_the_group_as_sent() -> None:
+    assert describe_adjustment("ZZ", "999") == "adjustment reason code 999 (ZZ)"
