@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -295,3 +296,67 @@ def test_the_peers_own_answer_is_kept_with_the_claim_under_the_key_it_answers(pi
     kept = pipeline.ledger.documents(claim_id)
     assert json.loads(kept["clearinghouse answer to ses_va_direct-1"]) == {
         "status": "ACCEPTED", "claimReference": {"correlationId": "REF1"}, "receivedAt": "2026-11-21 12:00:00+00:00"}
+
+
+def test_an_earlier_key_the_peer_cannot_tell_about_is_noted_and_the_keys_before_it_are_still_asked(
+        pipeline: InlinePipeline, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.application.errors import SubmissionUnknown
+
+    pipeline.clearinghouse.outcome = "answer_lost"  # submission 1 is taken, its answer never arrives
+    claim_id = pipeline.post(example("va_direct"))
+    pipeline.retries_run_out(claim_id)
+    rx = example("va_direct")["prescription"]
+    pipeline.amend(claim_id, {"prescription": {**rx, "signed": False}})
+    pipeline.resubmit(claim_id)  # submission 2 needs attention
+    pipeline.amend(claim_id, {"prescription": rx})
+    pipeline.clearinghouse.outcome = "accepted"
+    knows = pipeline.clearinghouse.lookup
+
+    def lookup(key: str) -> object:
+        if key == "ses_va_direct-2":
+            raise SubmissionUnknown("clearinghouse: no answer to ses_va_direct-2 within its replay window")
+        return knows(key)
+    monkeypatch.setattr(pipeline.clearinghouse, "lookup", lookup)
+    pipeline.resubmit(claim_id)
+    claim = pipeline.claim(claim_id)
+    assert (claim.status, claim.idempotency_key) == ("accepted", "ses_va_direct-1")
+    assert pipeline.clearinghouse.sent == 1
+    assert [(e["peer"], e["key"], e["reason"]) for e in entries(pipeline, claim_id, "peer.lookup_unknown")] == [
+        ("clearinghouse", "ses_va_direct-2", "clearinghouse: no answer to ses_va_direct-2 within its replay window")]
+
+
+def test_each_look_by_key_is_on_the_timeline_with_the_key_and_whether_the_peer_knew_it(
+        pipeline: InlinePipeline) -> None:
+    pipeline.clearinghouse.outcome = "pending"
+    claim_id = pipeline.post(example("va_direct"))
+    pipeline.run_later(after=timedelta(seconds=10))
+    assert [(e["peer"], e["key"], e["known"]) for e in entries(pipeline, claim_id, "peer.lookup")] == [
+        ("clearinghouse", "ses_va_direct-1", True)]
+
+
+def test_a_refusal_without_reasons_is_rejected_with_the_peers_answer_as_its_reason(pipeline: InlinePipeline,
+                                                                                   monkeypatch: pytest.MonkeyPatch,
+                                                                                   ) -> None:
+    from pipeline.application.errors import PeerRefused
+
+    def refuse(document: object, *, idempotency_key: str) -> None:
+        raise PeerRefused("clearinghouse", 403, [])
+    monkeypatch.setattr(pipeline.clearinghouse, "submit", refuse)
+    claim_id = pipeline.post(example("va_direct"))
+    claim = pipeline.claim(claim_id)
+    assert (claim.status, claim.peer_reasons) == ("rejected", ["clearinghouse answered 403: no reason given"])
+
+
+def test_a_key_the_peer_took_with_another_document_fails_the_claim_with_that_reason(
+        pipeline: InlinePipeline, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.application.errors import SubmissionUnknown
+
+    reason = "clearinghouse: no answer to ses_va_direct-1: the key was used with a different 837P"
+
+    def conflict(document: object, *, idempotency_key: str) -> None:
+        raise SubmissionUnknown(reason)
+    monkeypatch.setattr(pipeline.clearinghouse, "submit", conflict)
+    claim_id = pipeline.post(example("va_direct"))
+    claim = pipeline.claim(claim_id)
+    assert (claim.status, claim.last_error) == ("failed", reason)
+    assert [(n["type"], n["claim_id"]) for n in pipeline.alerts.notices] == [("claim.failed", claim_id)]
