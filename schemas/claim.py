@@ -11,16 +11,16 @@ from schemas.decision import Finding
 
 Status = Literal[
     "received", "validated", "assembled", "routed", "submitting", "submitted",
-    "accepted", "rejected", "failed", "statement_ready", "needs_attention", "paid", "denied",
+    "accepted", "rejected", "failed", "statement_ready", "needs_attention", "paid", "denied", "voided",
 ]
 STATUSES: tuple[str, ...] = (
     "received", "validated", "assembled", "routed", "submitting", "submitted",
-    "accepted", "rejected", "failed", "statement_ready", "needs_attention", "paid", "denied",
+    "accepted", "rejected", "failed", "statement_ready", "needs_attention", "paid", "denied", "voided",
 )
 # `paid` and `denied` come after `accepted`, from the payer's remittance (835); a reversal takes a claim back
-# to `accepted`.
+# to `accepted`. `voided` ends a claim whose void (frequency 8) the clearinghouse and payer accepted.
 FINAL_STATUSES = frozenset({"accepted", "rejected", "failed", "statement_ready", "needs_attention", "paid",
-                            "denied"})
+                            "denied", "voided"})
 RESUBMITTABLE_STATUSES = frozenset({"rejected", "failed", "needs_attention", "denied"})
 REMITTED_STATUSES = frozenset({"paid", "denied"})
 

@@ -60,6 +60,26 @@ How the port maps:
   are parsed (`pipeline.documents.x12_277ca`), 835s are kept raw, in order, for `remittances(cursor)`, whose
   cursor is the place in that local sequence (Stedi's page token stays the adapter's own).
 
+What is kept in Redis (`<prefix>stedi:`), and for how long (each lifetime starts again at each write):
+
+- `key:<idempotency key>` (a hash: when the key was first sent, its claim and BHT03, Stedi's answer): a key
+  Stedi refused (`rejected`, a `400`/`401`/`403`/`404`) is kept `REJECTED_KEY_TTL_S`, 25 hours: past Stedi's
+  24-hour replay window its record answers nothing a missing record would not (a rejected key is never sent
+  again, and an earlier rejected key is skipped by a resubmission either way). Any other key, sent and
+  unanswered or taken, is kept `KEY_TTL_S`, 190 days: it is what a claim waiting for its payer 277CA (up to
+  7 days), and a later resubmission that must not send a claim Stedi took a second time, ask about; the VA's
+  180-day timely-filing limit plus 10 days, after which no claim is resubmitted.
+- `acks:<claim id>` (the 277CAs of a claim) and `used:<transaction id>` (which key a 277CA settled): read
+  with the keys of that claim, so kept as long, `KEY_TTL_S` after the latest 277CA of the claim.
+- `seen-at` (a sorted set of the transactions taken, by Stedi's `processedAt`): only to take a transaction
+  once when the poll starts again from a moment (at most `CLOCK_SLACK_S` before the newest taken), so the
+  entries older than `SEEN_KEEP_S`, 7 days, are dropped at each write. (`seen`, the set earlier versions
+  kept, is read as well and expires `SEEN_KEEP_S` after the first write of this version.)
+- `era`, `era-order`, `era-at` (the 835s taken, in order): an 835 is dropped once the remittance pass has
+  kept it (its cursor is past it: the pass keeps each file in its own store first) and Stedi processed it
+  more than `ERA_KEEP_S`, 7 days, ago.
+- `cursor`, `start`, `newest`, `era-seq`: one value each, kept; `poll-lock` expires after `poll_every_s`.
+
 What the documentation leaves open (and what we chose):
 
 - Whether a payer's 277CA echoes our BHT03 in 2200B: we match by CLM01 and by time (processed after the key
@@ -102,6 +122,11 @@ STEDI_CORE_URL = "https://core.us.stedi.com/2023-08-01"
 SUBMIT_PATH = "/change/medicalnetwork/professionalclaims/v3/raw-x12-submission"
 POLL_PATH = "/polling/transactions"
 REPLAY_WINDOW_S = 23 * 3600  # Stedi replays a key for 24 hours; an hour's margin for clocks and queues
+# How long the adapter's records live in Redis (see the module's docstring)
+KEY_TTL_S = 190 * 86400  # the VA's 180 days of timely filing and 10 more: no resubmission asks after that
+REJECTED_KEY_TTL_S = 25 * 3600  # Stedi's 24-hour replay window and an hour
+SEEN_KEEP_S = 7 * 86400  # the poll starts again at most CLOCK_SLACK_S before the newest transaction taken
+ERA_KEEP_S = 7 * 86400  # an 835 the remittance pass has kept
 CLOCK_SLACK_S = 300  # Stedi's processedAt against our clock
 MAX_PAGES_PER_POLL = 20
 ACK_RELEASE = "005010X214"
@@ -155,8 +180,11 @@ class StediStore:
 
     def mark_sent(self, key: str, *, claim_id: str, bht03: str, now: float) -> None:
         name = self.p + "key:" + key
-        self.r.hsetnx(name, "sent_at", repr(now))
-        self.r.hset(name, mapping={"claim_id": claim_id, "bht03": bht03})
+        pipe = self.r.pipeline()
+        pipe.hsetnx(name, "sent_at", repr(now))
+        pipe.hset(name, mapping={"claim_id": claim_id, "bht03": bht03})
+        pipe.expire(name, KEY_TTL_S)
+        pipe.execute()
         self.r.set(self.p + "start", repr(now - 120), nx=True)  # the poll's first startDateTime
 
     def key(self, key: str) -> dict[str, str]:
@@ -165,10 +193,18 @@ class StediStore:
                 for k, v in raw.items()}
 
     def answered(self, key: str, answer: dict[str, Any], *, now: float) -> None:
-        self.r.hset(self.p + "key:" + key, mapping={"answer": json.dumps(answer), "answered_at": repr(now)})
+        name = self.p + "key:" + key
+        pipe = self.r.pipeline()
+        pipe.hset(name, mapping={"answer": json.dumps(answer), "answered_at": repr(now)})
+        pipe.expire(name, REJECTED_KEY_TTL_S if answer.get("status") == "rejected" else KEY_TTL_S)
+        pipe.execute()
 
     def add_ack(self, claim_id: str, ack: StoredAck) -> None:
-        self.r.hset(self.p + "acks:" + claim_id, ack.transaction_id, ack.as_json())
+        name = self.p + "acks:" + claim_id
+        pipe = self.r.pipeline()
+        pipe.hset(name, ack.transaction_id, ack.as_json())
+        pipe.expire(name, KEY_TTL_S)
+        pipe.execute()
 
     def acks(self, claim_id: str) -> list[StoredAck]:
         return sorted((StoredAck.from_json(v) for v in self.r.hvals(self.p + "acks:" + claim_id)),
@@ -176,7 +212,7 @@ class StediStore:
 
     def use(self, transaction_id: str, key: str) -> bool:
         """A 277CA settles one key only: True when it is (now) this key's."""
-        self.r.set(self.p + "used:" + transaction_id, key, nx=True)
+        self.r.set(self.p + "used:" + transaction_id, key, nx=True, ex=KEY_TTL_S)
         return self.used_by(transaction_id) == key
 
     def used_by(self, transaction_id: str) -> str | None:
@@ -184,10 +220,18 @@ class StediStore:
         return value.decode() if isinstance(value, bytes) else value
 
     def seen(self, transaction_id: str) -> bool:
-        return bool(self.r.sismember(self.p + "seen", transaction_id))
+        return (self.r.zscore(self.p + "seen-at", transaction_id) is not None
+                or bool(self.r.sismember(self.p + "seen", transaction_id)))
 
-    def mark_seen(self, transaction_id: str) -> None:
-        self.r.sadd(self.p + "seen", transaction_id)
+    def mark_seen(self, transaction_id: str, processed_at: float, *, now: float) -> None:
+        """Taken once; what Stedi processed more than `SEEN_KEEP_S` ago is forgotten."""
+        pipe = self.r.pipeline()
+        pipe.zadd(self.p + "seen-at", {transaction_id: processed_at})
+        pipe.zremrangebyscore(self.p + "seen-at", "-inf", f"({now - SEEN_KEEP_S}")
+        pipe.ttl(self.p + "seen")
+        *_, legacy_ttl = pipe.execute()
+        if legacy_ttl == -1:  # the set of earlier versions, without a lifetime yet
+            self.r.expire(self.p + "seen", SEEN_KEEP_S)
 
     def restart_from(self, moment: float) -> None:
         self.r.delete(self.p + "cursor")
@@ -224,6 +268,23 @@ class StediStore:
             seq = self.r.incr(self.p + "era-seq")
             self.r.zadd(self.p + "era-order", {transaction_id: seq})
             self.r.hset(self.p + "era-at", transaction_id, repr(processed_at))
+
+    def forget_remittances(self, *, through: int, now: float) -> int:
+        """Drop the 835s up to sequence `through` (the remittance pass kept them) that Stedi processed more
+        than `ERA_KEEP_S` ago; how many were dropped."""
+        kept = [m.decode() if isinstance(m, bytes) else m
+                for m in self.r.zrangebyscore(self.p + "era-order", "-inf", through)]
+        if not kept:
+            return 0
+        stamps = self.r.hmget(self.p + "era-at", kept)
+        old = [tx for tx, at in zip(kept, stamps, strict=True) if at is None or float(at) < now - ERA_KEEP_S]
+        if old:
+            pipe = self.r.pipeline()
+            pipe.hdel(self.p + "era", *old)
+            pipe.hdel(self.p + "era-at", *old)
+            pipe.zrem(self.p + "era-order", *old)
+            pipe.execute()
+        return len(old)
 
     def remittances_after(self, after: int, limit: int) -> list[tuple[int, str, str]]:
         """(sequence, transaction id, raw 835) of the 835s taken after sequence `after`."""
@@ -407,7 +468,7 @@ class StediClearinghouse:
                 self.store.add_ack(ack.patient_control_number, _stored(tx, processed_at, ack))
         elif kind == "835":
             self.store.add_remittance(tx, self._document(tx), processed_at)
-        self.store.mark_seen(tx)
+        self.store.mark_seen(tx, processed_at, now=self.now())
         self.store.saw_at(processed_at)
         log.info("stedi.transaction_taken", transaction_id=tx, transaction_set=kind, mode=item.get("mode"))
         return 1
@@ -438,6 +499,7 @@ class StediClearinghouse:
             after = int(cursor) if cursor else 0
         except ValueError:
             after = 0  # a cursor of another clearinghouse: from the first (files are kept once by content)
+        self.store.forget_remittances(through=after, now=self.now())  # the pass kept those before asking
         found = self.store.remittances_after(after, limit + 1)
         files = [RemittanceFile(source_id=tx, x12=raw, cursor=str(seq)) for seq, tx, raw in found[:limit]]
         return RemittanceBatch(files=files, cursor=files[-1].cursor if files else cursor,

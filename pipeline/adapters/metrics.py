@@ -148,13 +148,15 @@ def _money_metrics(ledger: Ledger) -> Iterator[Any]:
 
     paid = ledger.get_many(ledger.claim_ids(status="paid"))
     denied = ledger.get_many(ledger.claim_ids(status="denied"))
-    counts = GaugeMetricFamily("superbill_remitted_claims", "Claims the payer paid or denied (835)",
+    voided = ledger.get_many(ledger.claim_ids(status="voided"))
+    counts = GaugeMetricFamily("superbill_remitted_claims", "Claims the payer paid, denied (835) or voided",
                                labels=["outcome"])
     counts.add_metric(["paid"], len(paid))
     counts.add_metric(["denied"], len(denied))
+    counts.add_metric(["voided"], len(voided))
     amounts = GaugeMetricFamily("superbill_remitted_amount_dollars",
-                                "Money on paid and denied claims: paid, adjusted, patient responsibility, "
-                                "charges denied", labels=["kind"])
+                                "Money on paid, denied and voided claims: paid, adjusted, patient responsibility, "
+                                "charges denied, charges voided", labels=["kind"])
 
     def total(values: Iterator[Decimal | None]) -> float:
         return float(sum((v or Decimal(0) for v in values), Decimal(0)))
@@ -162,7 +164,11 @@ def _money_metrics(ledger: Ledger) -> Iterator[Any]:
     amounts.add_metric(["paid"], total(c.paid_amount for c in paid))
     amounts.add_metric(["adjusted"], total(c.adjusted_amount for c in paid))
     amounts.add_metric(["patient_responsibility"], total(c.patient_responsibility for c in paid))
-    amounts.add_metric(["denied"], total(Decimal(str((c.superbill or {}).get("total_charge") or 0)) for c in denied))
+    def charges(claims: list[Any]) -> float:
+        return total(Decimal(str((c.superbill or {}).get("total_charge") or 0)) for c in claims)
+
+    amounts.add_metric(["denied"], charges(denied))
+    amounts.add_metric(["voided"], charges(voided))
     remits = GaugeMetricFamily("superbill_remittance_files", "Remittance files (835) received, by status",
                                labels=["status"])
     r = ledger.r

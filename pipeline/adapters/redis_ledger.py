@@ -1,13 +1,20 @@
 """The claim ledger in Redis: the source of truth. Queues only trigger; every step reads and writes here.
 
-Layout (prefix `sb:`):
-  claim:{id}            hash: status, route, problems, attempts, last error, ...
-  claim:{id}:event      the event the claim is built from (after any amendment), JSON
-  claim:{id}:timeline   stream, append-only: every step, attempt, peer answer, amendment
-  claim:{id}:statement  the latest statement PDF (bytes)
-  claim:{id}:documents  hash: what was sent to the peer per submission (837P, courtesy payload) and its answers
+Layout (prefix `sb:`); "packed" is `ledger_codec.pack`: a value is small on any Redis, with its defaults:
+  claim:{id}            hash: status, route, problems, attempts, last error, the superbill, ...: only values
+                        of at most 64 bytes (packed when longer), so that Redis keeps it compact
+  claim:{id}:long       hash: the claim's fields that are longer even packed (often none)
+  claim:{id}:event      the event the claim is built from (after any amendment), JSON, packed
+  claim:{id}:timeline   list, append-only: every step, attempt, peer answer, amendment (JSON, packed)
+  claim:{id}:statement  a statement PDF kept by an earlier version (bytes); none is kept today
+  claim:{id}:documents  hash: what was sent to the peer per submission (837P, courtesy payload) and its
+                        answers, packed
+  Written before this layout, and still read: plain JSON values, the superbill in the claim's hash, a
+  timeline stream (turned into a list by the claim's next write).
   claims                sorted set of claim ids by creation time
   status:{s}            sorted set of claim ids by the time they reached status s
+  active                sorted set of claim ids by the time of their latest timeline entry (any kind); the
+                        entries older than a day and an hour are dropped when it is read (`claim_ids_active_since`)
   route:{r}             set of claim ids with route r
   event:{event_id}      the claim id an event created (duplicate detection)
   referral:{number}     set of session ids that use a visit of that VA referral
@@ -36,6 +43,7 @@ from typing import Any
 
 import redis
 
+from pipeline.adapters.ledger_codec import pack, unpack
 from pipeline.application.ports import IngestResult, Refused
 from schemas.claim import RESUBMITTABLE_STATUSES, STATUSES, Claim
 
@@ -44,11 +52,51 @@ _INT_FIELDS = ("attempts", "submission_no", "control_number", "statement_sends",
 _FLOAT_FIELDS = ("created_at", "updated_at", "status_changed_at", "submitted_at", "prepared_at", "amended_at",
                  "statement_sent_at", "timely_filing_alerted_at")
 _DELIVERY_UNFINISHED = ("queued", "sending", "committing", "retrying")
+ACTIVE_KEEP_S = 25 * 3600  # the `active` index serves the last 24 hours
+
+# Shared by the scripts that write a claim. `apply` stores the fields encoded by `_field_args`, from ARGV[a]
+# on: the short ones in the claim hash, the long ones in its `:long` hash, removing each from the other, and
+# deletes the ones named; it returns the index of the first ARGV after them. `append` adds a timeline entry,
+# first turning a timeline kept as a stream (the layout before lists) into a list.
+_FUNCTIONS = """
+local function apply(claim, long, a)
+  local nshort, nlong, ngone = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  local has_long = redis.call('EXISTS', long) == 1
+  local i = a + 3
+  for _ = 1, nshort do
+    redis.call('HSET', claim, ARGV[i], ARGV[i + 1])
+    if has_long then redis.call('HDEL', long, ARGV[i]) end
+    i = i + 2
+  end
+  for _ = 1, nlong do
+    redis.call('HSET', long, ARGV[i], ARGV[i + 1])
+    redis.call('HDEL', claim, ARGV[i])
+    i = i + 2
+  end
+  has_long = has_long or nlong > 0
+  for _ = 1, ngone do
+    redis.call('HDEL', claim, ARGV[i])
+    if has_long then redis.call('HDEL', long, ARGV[i]) end
+    i = i + 1
+  end
+  return i
+end
+local function append(timeline, entry)
+  if redis.call('TYPE', timeline)['ok'] == 'stream' then
+    local rows = redis.call('XRANGE', timeline, '-', '+')
+    redis.call('DEL', timeline)
+    for _, row in ipairs(rows) do redis.call('RPUSH', timeline, row[2][2]) end
+  end
+  redis.call('RPUSH', timeline, entry)
+end
+"""
 
 # Compare-and-set of a claim's status, its fields, its indexes and a timeline entry, in one step.
-_TRANSITION = """
-local claim, timeline = KEYS[1], KEYS[2]
-local expected, new_status, now, fields, entry, prefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+# KEYS: claim, timeline, long fields, then (with the next step's message) its queue and the queue's messages;
+# ARGV: expected statuses, new status, now, timeline entry, prefix, message id, message, the fields (`apply`).
+_CAS = """
+local claim, timeline, long = KEYS[1], KEYS[2], KEYS[3]
+local expected, new_status, now, entry, prefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local cur = redis.call('HGET', claim, 'status')
 if not cur then return {0, ''} end
 local ok = (expected == '*')
@@ -56,9 +104,7 @@ for s in string.gmatch(expected, '[^,]+') do if s == cur then ok = true end end
 if not ok then return {0, cur} end
 local id = redis.call('HGET', claim, 'claim_id')
 local old_route = redis.call('HGET', claim, 'route')
-for k, v in pairs(cjson.decode(fields)) do
-  if v == cjson.null then redis.call('HDEL', claim, k) else redis.call('HSET', claim, k, v) end
-end
+apply(claim, long, 8)
 redis.call('HINCRBY', claim, 'version', 1)
 redis.call('HSET', claim, 'updated_at', now)
 if new_status ~= '' and new_status ~= cur then
@@ -71,43 +117,69 @@ if old_route ~= new_route then
   if old_route then redis.call('SREM', prefix .. 'route:' .. old_route, id) end
   if new_route then redis.call('SADD', prefix .. 'route:' .. new_route, id) end
 end
-if entry ~= '' then redis.call('XADD', timeline, '*', 'entry', entry) end
-if #KEYS >= 4 then  -- the next step's message, queued with the move (the step sender's layout)
-  redis.call('HSET', KEYS[4], ARGV[7], ARGV[8])
-  redis.call('RPUSH', KEYS[3], ARGV[7])
+if entry ~= '' then
+  append(timeline, entry)
+  redis.call('ZADD', prefix .. 'active', now, id)
+end
+"""
+
+_TRANSITION = _FUNCTIONS + _CAS + """
+if #KEYS >= 5 then  -- the next step's message, queued with the move (the step sender's layout)
+  redis.call('HSET', KEYS[5], ARGV[6], ARGV[7])
+  redis.call('RPUSH', KEYS[4], ARGV[6])
   return {1, cur, 1}
 end
 return {1, cur, 0}
 """
 
 # A remittance posting, at most once per posting key: the key names the remittance that posted it.
-_POST_ONCE = """
-local who = redis.call('HGET', KEYS[3], ARGV[7])
+# KEYS: claim, timeline, long fields, postings; ARGV as `_TRANSITION` with the posting key and the remittance
+# id in place of the message.
+_POST_ONCE = _FUNCTIONS + """
+local who = redis.call('HGET', KEYS[4], ARGV[6])
 if who then return {0, 'posted:' .. who} end
-""" + _TRANSITION.replace("return {1, cur, 0}", "redis.call('HSET', KEYS[3], ARGV[7], ARGV[8])\nreturn {1, cur, 0}")
-assert "redis.call('HSET', KEYS[3], ARGV[7], ARGV[8])" in _POST_ONCE  # called with three keys: never the outbox
+""" + _CAS + """
+redis.call('HSET', KEYS[4], ARGV[6], ARGV[7])
+return {1, cur, 0}
+"""
+
+# A failed attempt at a peer: counted, its error kept, a timeline entry. KEYS: claim, timeline, long fields,
+# active claims; ARGV: now, timeline entry, the fields (`apply`).
+_ATTEMPT = _FUNCTIONS + """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+apply(KEYS[1], KEYS[3], 3)
+redis.call('HSET', KEYS[1], 'updated_at', ARGV[1])
+append(KEYS[2], ARGV[2])
+redis.call('ZADD', KEYS[4], ARGV[1], redis.call('HGET', KEYS[1], 'claim_id'))
+return 1
+"""
 
 # A new event: a claim, a duplicate, or a different event for a session that already has a claim.
-_INGEST = """
+# KEYS: the event's key, claim, timeline, the claim's event, claims, long fields, then (with the first step's
+# message) its queue and the queue's messages; ARGV: claim id, now, timeline entry, the event (packed), prefix,
+# the entry of a different event, message id, message, the fields (`apply`).
+_INGEST = _FUNCTIONS + """
 local event_key, claim, timeline, event_doc_key, claims = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local claim_id, now, fields, entry, event_doc, prefix, other_entry =
-  ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local claim_id, now, entry, event_doc, prefix, other_entry = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local existing = redis.call('GET', event_key)
 if existing then return {'duplicate', existing} end
 redis.call('SET', event_key, claim_id)
 if redis.call('EXISTS', claim) == 1 then
-  redis.call('XADD', timeline, '*', 'entry', other_entry)
+  append(timeline, other_entry)
+  redis.call('ZADD', prefix .. 'active', now, claim_id)
   redis.call('HSET', claim, 'updated_at', now)
   return {'kept_for_review', claim_id}
 end
-for k, v in pairs(cjson.decode(fields)) do redis.call('HSET', claim, k, v) end
+apply(claim, KEYS[6], 9)
 redis.call('SET', event_doc_key, event_doc)
 redis.call('ZADD', claims, now, claim_id)
 redis.call('ZADD', prefix .. 'status:received', now, claim_id)
-redis.call('XADD', timeline, '*', 'entry', entry)
-if #KEYS >= 7 then  -- the first step's message, queued with the claim (the step sender's layout)
-  redis.call('HSET', KEYS[7], ARGV[8], ARGV[9])
-  redis.call('RPUSH', KEYS[6], ARGV[8])
+append(timeline, entry)
+redis.call('ZADD', prefix .. 'active', now, claim_id)
+if #KEYS >= 8 then  -- the first step's message, queued with the claim (the step sender's layout)
+  redis.call('HSET', KEYS[8], ARGV[7], ARGV[8])
+  redis.call('RPUSH', KEYS[7], ARGV[7])
   return {'created', claim_id, 1}
 end
 return {'created', claim_id, 0}
@@ -125,15 +197,15 @@ return {0, used}
 """
 
 # Compare-and-set of a claim's statement delivery (not its status), with the index of unfinished ones.
-_DELIVERY = """
+# KEYS: claim, timeline, unfinished deliveries, failed deliveries, long fields, active claims; ARGV: expected
+# states, new state, now, timeline entry (or ''), the unfinished states, the fields (`apply`).
+_DELIVERY = _FUNCTIONS + """
 local claim, timeline, pending, failed = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local expected, new_state, now, fields, entry, unfinished = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local expected, new_state, now, entry, unfinished = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 if redis.call('EXISTS', claim) == 0 then return 0 end
 local cur = redis.call('HGET', claim, 'statement_delivery') or ''
 if not string.find(expected, ',' .. cur .. ',', 1, true) then return 0 end
-for k, v in pairs(cjson.decode(fields)) do
-  if v == cjson.null then redis.call('HDEL', claim, k) else redis.call('HSET', claim, k, v) end
-end
+apply(claim, KEYS[5], 6)
 redis.call('HSET', claim, 'statement_delivery', new_state, 'updated_at', now)
 local id = redis.call('HGET', claim, 'claim_id')
 if string.find(unfinished, ',' .. new_state .. ',', 1, true) then
@@ -142,7 +214,10 @@ else
   redis.call('ZREM', pending, id)
 end
 if new_state == 'failed' then redis.call('ZADD', failed, now, id) else redis.call('ZREM', failed, id) end
-if entry ~= '' then redis.call('XADD', timeline, '*', 'entry', entry) end
+if entry ~= '' then
+  append(timeline, entry)
+  redis.call('ZADD', KEYS[6], now, id)
+end
 return 1
 """
 
@@ -191,6 +266,7 @@ class Ledger:
         self.wait_timeout_ms = wait_timeout_ms
         self._transition = client.register_script(_TRANSITION)
         self._post_once = client.register_script(_POST_ONCE)
+        self._attempt = client.register_script(_ATTEMPT)
         self._ingest = client.register_script(_INGEST)
         self._reserve = client.register_script(_RESERVE_VISIT)
         self._release_lease = client.register_script(_RELEASE_LEASE)
@@ -208,6 +284,10 @@ class Ledger:
     def timeline_key(self, claim_id: str) -> str:
         return self._k("claim", claim_id, "timeline")
 
+    def long_key(self, claim_id: str) -> str:
+        """The claim's fields too long for its compact hash (see `_field_args`)."""
+        return self._k("claim", claim_id, "long")
+
     # ingest ----------------------------------------------------------------------------------------
     def ingest(self, *, claim_id: str, event_id: str, session_id: str, event_doc: dict[str, Any],
                index: dict[str, str], now: float | None = None, first_step: str | None = None) -> IngestResult:
@@ -222,13 +302,13 @@ class Ledger:
                        note="a different event for a session that already has a claim; not applied",
                        event=event_doc)
         keys = [self._k("event", event_id), self.claim_key(claim_id), self.timeline_key(claim_id),
-                self._k("claim", claim_id, "event"), self._k("claims")]
-        args = [claim_id, repr(now), json.dumps(fields), entry, _compact(event_doc), self.prefix, other]
+                self._k("claim", claim_id, "event"), self._k("claims"), self.long_key(claim_id)]
+        args: list[Any] = [claim_id, repr(now), entry, pack(_compact(event_doc)), self.prefix, other, "", ""]
         if first_step and self.outbox is not None:
             queue_key, messages_key, message_id, message = self.outbox(first_step, claim_id)
             keys += [queue_key, messages_key]
-            args += [message_id, message]
-        outcome, cid, *queued = self._ingest(keys=keys, args=args)
+            args[6:8] = [message_id, message]
+        outcome, cid, *queued = self._ingest(keys=keys, args=args + _field_args(fields))
         self._replicated()
         return IngestResult(outcome=_s(outcome), claim_id=_s(cid), queued=bool(queued and int(queued[0])))
 
@@ -242,51 +322,65 @@ class Ledger:
 
     # reading ---------------------------------------------------------------------------------------
     def get(self, claim_id: str) -> Claim | None:
-        raw = self.r.hgetall(self.claim_key(claim_id))
-        return _claim(raw) if raw else None
+        found = self.get_many([claim_id])
+        return found[0] if found else None
 
     def get_many(self, claim_ids: Iterable[str]) -> list[Claim]:
         ids = list(claim_ids)
         pipe = self.r.pipeline(transaction=False)
         for cid in ids:
             pipe.hgetall(self.claim_key(cid))
-        return [_claim(raw) for raw in pipe.execute() if raw]
+            pipe.hgetall(self.long_key(cid))
+        found = pipe.execute()
+        return [_claim(raw, long) for raw, long in zip(found[::2], found[1::2], strict=True) if raw]
 
     def get_with_event(self, claim_id: str) -> tuple[Claim | None, dict[str, Any] | None]:
         pipe = self.r.pipeline(transaction=False)
         pipe.hgetall(self.claim_key(claim_id))
+        pipe.hgetall(self.long_key(claim_id))
         pipe.get(self._k("claim", claim_id, "event"))
-        raw, event = pipe.execute()
-        return (_claim(raw) if raw else None), (dict(json.loads(event)) if event is not None else None)
+        raw, long, event = pipe.execute()
+        return (_claim(raw, long) if raw else None), (_event(event) if event is not None else None)
 
     def event_document(self, claim_id: str) -> dict[str, Any]:
         raw = self.r.get(self._k("claim", claim_id, "event"))
         if raw is None:
             raise KeyError(claim_id)
-        return dict(json.loads(raw))
+        return _event(raw)
 
     def event_documents(self, claim_ids: list[str]) -> dict[str, dict[str, Any]]:
         pipe = self.r.pipeline(transaction=False)
         for cid in claim_ids:
             pipe.get(self._k("claim", cid, "event"))
-        return {cid: dict(json.loads(raw)) for cid, raw in zip(claim_ids, pipe.execute(), strict=True)
-                if raw is not None}
+        return {cid: _event(raw) for cid, raw in zip(claim_ids, pipe.execute(), strict=True) if raw is not None}
 
     def keep_document(self, claim_id: str, name: str, text: str) -> None:
-        self.r.hset(self._k("claim", claim_id, "documents"), name, text)
+        self.r.hset(self._k("claim", claim_id, "documents"), name, pack(text))
 
     def documents(self, claim_id: str) -> dict[str, str]:
-        return {_s(k): _s(v) for k, v in self.r.hgetall(self._k("claim", claim_id, "documents")).items()}
+        return {_s(k): unpack(v) for k, v in self.r.hgetall(self._k("claim", claim_id, "documents")).items()}
 
     def timelines_since(self, claim_ids: list[str], since: float) -> dict[str, list[dict[str, Any]]]:
-        pipe = self.r.pipeline(transaction=False)
-        for cid in claim_ids:
-            pipe.xrange(self.timeline_key(cid), min=f"{int(since * 1000)}-0")
-        return {cid: [json.loads(f[b"entry"]) for _, f in rows]
-                for cid, rows in zip(claim_ids, pipe.execute(), strict=True)}
+        return {cid: [e for e in entries if e["at"] >= since]
+                for cid, entries in self._timelines(claim_ids).items()}
 
     def timeline(self, claim_id: str) -> list[dict[str, Any]]:
-        return [json.loads(fields[b"entry"]) for _, fields in self.r.xrange(self.timeline_key(claim_id))]
+        return self._timelines([claim_id])[claim_id]
+
+    def _timelines(self, claim_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """Each claim's timeline, oldest first: a list, or a stream as kept before lists (turned into a
+        list by the claim's next write)."""
+        pipe = self.r.pipeline(transaction=False)
+        for cid in claim_ids:
+            pipe.lrange(self.timeline_key(cid), 0, -1)
+        found = pipe.execute(raise_on_error=False)
+        out: dict[str, list[dict[str, Any]]] = {}
+        for cid, rows in zip(claim_ids, found, strict=True):
+            if isinstance(rows, redis.ResponseError):  # WRONGTYPE: a stream
+                out[cid] = [json.loads(fields[b"entry"]) for _, fields in self.r.xrange(self.timeline_key(cid))]
+            else:
+                out[cid] = [json.loads(unpack(row)) for row in rows]
+        return out
 
     def claim_ids(self, *, status: str | None = None, route: str | None = None) -> list[str]:
         if status:
@@ -348,6 +442,12 @@ class Ledger:
             pipe.zrangebyscore(self._k("status", s), since, "+inf")
         return [_s(x) for found in pipe.execute() for x in found]
 
+    def claim_ids_active_since(self, since: float) -> list[str]:
+        """The claims with a timeline entry (any kind: an amendment, a note, a step) since `since`, a day
+        at the most; older entries of the index are dropped here."""
+        self.r.zremrangebyscore(self._k("active"), "-inf", f"({time.time() - ACTIVE_KEEP_S}")
+        return [_s(x) for x in self.r.zrangebyscore(self._k("active"), since, "+inf")]
+
     # writing ---------------------------------------------------------------------------------------
     def transition(self, claim_id: str, expected: str | Iterable[str], to: str | None, *, kind: str,
                    fields: dict[str, Any] | None = None, now: float | None = None, **detail: Any) -> bool:
@@ -355,11 +455,10 @@ class Ledger:
         otherwise. `fields` are stored with it (None deletes); a timeline entry records the step."""
         now = time.time() if now is None else now
         exp = expected if isinstance(expected, str) else ",".join(expected)
-        stored = {k: _encode(v) for k, v in (fields or {}).items()}
         entry = _entry(kind, now, to=to, **detail)
         ok, *_ = self._transition(
-            keys=[self.claim_key(claim_id), self.timeline_key(claim_id)],
-            args=[exp, to or "", repr(now), _compact(stored), entry, self.prefix],
+            keys=[self.claim_key(claim_id), self.timeline_key(claim_id), self.long_key(claim_id)],
+            args=[exp, to or "", repr(now), entry, self.prefix, "", "", *_field_args(fields or {})],
         )
         return bool(ok)
 
@@ -369,14 +468,13 @@ class Ledger:
         Without an outbox nothing is queued and the caller sends the step."""
         now = time.time()
         exp = expected if isinstance(expected, str) else ",".join(expected)
-        stored = {k: _encode(v) for k, v in (fields or {}).items()}
-        keys = [self.claim_key(claim_id), self.timeline_key(claim_id)]
-        args = [exp, to, repr(now), _compact(stored), _entry(kind, now, to=to, **detail), self.prefix]
+        keys = [self.claim_key(claim_id), self.timeline_key(claim_id), self.long_key(claim_id)]
+        args: list[Any] = [exp, to, repr(now), _entry(kind, now, to=to, **detail), self.prefix, "", ""]
         if self.outbox is not None:
             queue_key, messages_key, message_id, message = self.outbox(then, claim_id)
             keys += [queue_key, messages_key]
-            args += [message_id, message]
-        ok, _, *queued = self._transition(keys=keys, args=args)
+            args[5:7] = [message_id, message]
+        ok, _, *queued = self._transition(keys=keys, args=args + _field_args(fields or {}))
         return bool(ok), bool(ok and queued and int(queued[0]))
 
     def post_once(self, claim_id: str, posting_key: str, remittance_id: str, expected: Iterable[str], to: str, *,
@@ -385,12 +483,12 @@ class Ledger:
         status change: (True, previous status), or (False, `posted:<remittance id>` when that key was posted
         before, else the claim's status, or '' when there is no such claim)."""
         now = time.time()
-        stored = {k: _encode(v) for k, v in fields.items()}
         entry = _entry(kind, now, to=to, remittance_id=remittance_id, **detail)
         ok, seen, *_ = self._post_once(
-            keys=[self.claim_key(claim_id), self.timeline_key(claim_id), self._k("postings")],
-            args=[",".join(expected), to, repr(now), json.dumps(stored), entry, self.prefix, posting_key,
-                  remittance_id],
+            keys=[self.claim_key(claim_id), self.timeline_key(claim_id), self.long_key(claim_id),
+                  self._k("postings")],
+            args=[",".join(expected), to, repr(now), entry, self.prefix, posting_key, remittance_id,
+                  *_field_args(fields)],
         )
         return bool(ok), _s(seen)
 
@@ -404,11 +502,10 @@ class Ledger:
 
     def record_attempt(self, claim_id: str, *, error: str, peer: str) -> None:
         now = time.time()
-        pipe = self.r.pipeline(transaction=True)
-        pipe.hincrby(self.claim_key(claim_id), "attempts", 1)
-        pipe.hset(self.claim_key(claim_id), mapping={"last_error": error, "updated_at": repr(now)})
-        pipe.xadd(self.timeline_key(claim_id), {"entry": _entry("attempt.failed", now, peer=peer, error=error)})
-        pipe.execute()
+        self._attempt(keys=[self.claim_key(claim_id), self.timeline_key(claim_id), self.long_key(claim_id),
+                            self._k("active")],
+                      args=[repr(now), _entry("attempt.failed", now, peer=peer, error=error),
+                            *_field_args({"last_error": error})])
 
     def replace_event(self, claim_id: str, event_doc: dict[str, Any], *, index: dict[str, str],
                       changed: list[str], source: str, by: str | None = None) -> bool:
@@ -418,7 +515,7 @@ class Ledger:
             kind="amended", fields={**index, "amended_at": time.time()}, changed=changed, source=source, by=by,
         )
         if ok:
-            self.r.set(self._k("claim", claim_id, "event"), _compact(event_doc))
+            self.r.set(self._k("claim", claim_id, "event"), pack(_compact(event_doc)))
         return ok
 
     def resubmit(self, claim_id: str, *, source: str, by: str | None = None, anyway: bool = False,
@@ -488,13 +585,12 @@ class Ledger:
                             fields: dict[str, Any] | None = None, **detail: Any) -> bool:
         """Move the statement delivery to `to` if it is in one of `expected` ("" = none yet)."""
         now = time.time()
-        stored = {k: _encode(v) for k, v in (fields or {}).items()}
         entry = _entry(kind, now, delivery=to, **detail) if kind else ""
         ok = self._delivery(
             keys=[self.claim_key(claim_id), self.timeline_key(claim_id), self._k("deliveries"),
-                  self._k("deliveries", "failed")],
-            args=["," + ",".join(expected) + ",", to, repr(now), json.dumps(stored), entry,
-                  "," + ",".join(_DELIVERY_UNFINISHED) + ","],
+                  self._k("deliveries", "failed"), self.long_key(claim_id), self._k("active")],
+            args=["," + ",".join(expected) + ",", to, repr(now), entry, "," + ",".join(_DELIVERY_UNFINISHED) + ",",
+                  *_field_args(fields or {})],
         )
         return bool(ok)
 
@@ -599,8 +695,11 @@ class Ledger:
         return int(self.r.zcard(self._k("refused")))
 
     def visit_referral(self, claim_id: str) -> str | None:
-        value = self.r.hget(self.claim_key(claim_id), "visit_referral")
-        return _s(value) if value else None
+        pipe = self.r.pipeline(transaction=False)
+        pipe.hget(self.claim_key(claim_id), "visit_referral")
+        pipe.hget(self.long_key(claim_id), "visit_referral")
+        value = next((v for v in pipe.execute() if v), None)
+        return unpack(value) if value else None
 
     def mark_replayed(self, refused_id: str, outcome: str) -> None:
         self.r.hset(self._k("refused", refused_id), "replayed_as", outcome)
@@ -627,12 +726,46 @@ def _compact(value: Any) -> str:
     return json.dumps(value, default=str, separators=(",", ":"))
 
 
-def _entry(kind: str, now: float, **detail: Any) -> str:
-    return _compact({"at": now, "kind": kind, **{k: v for k, v in detail.items() if v is not None}})
+def _entry(kind: str, now: float, **detail: Any) -> bytes:
+    """A timeline entry as stored: compact JSON, packed."""
+    return pack(_compact({"at": now, "kind": kind, **{k: v for k, v in detail.items() if v is not None}}))
 
 
-def _claim(raw: dict[bytes, bytes]) -> Claim:
-    d: dict[str, Any] = {_s(k): _s(v) for k, v in raw.items()}
+# What a value may be to stay in the claim's hash: Redis keeps a hash compact (a listpack, a ziplist before
+# Redis 7: several times smaller than a hash table) only while every value is at most this long
+# (`hash-max-listpack-value`, 64 by default); the ledger relies on no server setting.
+SHORT_VALUE = 64
+# Read by the scripts in the claim's hash, whatever their length.
+_IN_CLAIM_HASH = frozenset({"claim_id", "status", "route", "statement_delivery", "updated_at", "version"})
+
+
+def _field_args(fields: dict[str, Any]) -> list[Any]:
+    """The script arguments (`apply`) that store `fields`: the count of short values, of long ones and of
+    fields to delete, then (name, value) pairs of the short and long ones, then the names to delete. A value
+    longer than `SHORT_VALUE` is packed (`ledger_codec`); if it is still longer it goes to the claim's
+    `:long` hash, so that the claim's own hash stays compact."""
+    short: list[Any] = []
+    long: list[Any] = []
+    gone: list[str] = []
+    for name, value in fields.items():
+        encoded = _encode(value)
+        if encoded is None:
+            gone.append(name)
+            continue
+        stored = encoded.encode()
+        if len(stored) > SHORT_VALUE:
+            stored = pack(stored)
+        (short if len(stored) <= SHORT_VALUE or name in _IN_CLAIM_HASH else long).extend((name, stored))
+    return [len(short) // 2, len(long) // 2, len(gone), *short, *long, *gone]
+
+
+def _event(raw: bytes) -> dict[str, Any]:
+    return dict(json.loads(unpack(raw)))
+
+
+def _claim(raw: dict[bytes, bytes], long: dict[bytes, bytes] | None = None) -> Claim:
+    d: dict[str, Any] = {_s(k): unpack(v) for k, v in raw.items()}
+    d.update({_s(k): unpack(v) for k, v in (long or {}).items()})
     for f in _JSON_FIELDS:
         if f in d:
             d[f] = json.loads(d[f])

@@ -80,10 +80,6 @@ def start_embedded(data_dir: Path, *, timeout_s: float = 15.0, restart: bool = F
                 "--pidfile", str(data_dir.resolve() / PID_NAME),
                 "--logfile", str(data_dir.resolve() / "redis.log"),
                 "--save", "",
-                # a claim's hash (its superbill JSON is longer than the 64-byte default) stays in the compact
-                # encoding, and a timeline stream starts with a 1 KiB node rather than a 4 KiB one
-                "--hash-max-ziplist-value", "2048",
-                "--stream-node-max-bytes", "1024",
             ],
             check=True,
         )

@@ -10,7 +10,7 @@ remittance adjustment reason codes (CARC) the practice meets most.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 from pipeline.application.reason_codes import error_code, peer_reason_code
@@ -44,9 +44,15 @@ class Explanation:
                 "resubmit": self.resubmit, "resubmit_hint": self.resubmit_hint, "form": self.form}
 
 
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
 def _e(code: str, title: str, meaning: str, next_step: str, resubmit: Resubmit,
        form: Form | None = None) -> Explanation:
-    return Explanation(code, title, meaning, next_step, resubmit, form)
+    """The one way an entry is made, in the table or on the fly (a code list's description as `meaning` is
+    made a sentence)."""
+    return Explanation(code, title, _sentence(meaning), next_step, resubmit, form)
 
 
 _RX: Form = "prescription"
@@ -227,6 +233,11 @@ _TABLE: tuple[Explanation, ...] = (
        "after_fix", "client"),
     _e("retries_exhausted", "Gave up after many tries",
        "Every retry of the submission failed.", "Resubmit it as it is once the peer is back.", "yes"),
+    # a final status that is not a problem but needs saying ------------------------------------------------------
+    _e("voided", "Claim voided",
+       "The clearinghouse and the payer accepted the void (frequency 8) of this claim: the payer takes back "
+       "what it paid, and the claim owes nothing.",
+       "Nothing to do. To bill the session again, it needs a new claim.", "no"),
 )
 
 # remittance adjustment reason codes (CARC): what the front desk does about the ones met most; what each
@@ -252,17 +263,13 @@ _CARC_ADVICE: tuple[tuple[str, str, str, Resubmit, Form | None], ...] = (
 )
 
 
-def _sentence(text: str) -> str:
-    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
-
-
-_TABLE += tuple(_e(f"CARC:{reason}", title, _sentence(adjustment_codes.CARC[reason]), step, resubmit, form)
+_TABLE += tuple(_e(f"CARC:{reason}", title, adjustment_codes.CARC[reason], step, resubmit, form)
                 for reason, title, step, resubmit, form in _CARC_ADVICE)
 
 EXPLANATIONS: dict[str, Explanation] = {e.code: e for e in _TABLE}
 
-UNKNOWN = Explanation("", "Other reason", "A reason without an entry in our table.",
-                      "Read the reason as it is, or ask the billing service.", "after_fix")
+UNKNOWN = _e("", "Other reason", "A reason without an entry in our table.",
+             "Read the reason as it is, or ask the billing service.", "after_fix")
 
 _CATEGORY = re.compile(r"^(277CA:[A-Z0-9]{1,3}):")
 _ADJUSTMENT = re.compile(r"^(" + "|".join(adjustment_codes.GROUPS) + r")-([A-Z0-9]{1,5})$")
@@ -279,19 +286,19 @@ def explain(code: str) -> Explanation:
         return EXPLANATIONS["277CA"]
     if code.startswith("CARC:"):
         reason = code.removeprefix("CARC:")
-        return Explanation(code, "Payment adjustment",
-                           _sentence(adjustment_codes.CARC.get(reason, "the payer adjusted the payment (see the "
-                                                                       "CARC list)")),
-                           "Read the remittance; ask the billing service if it is unclear.", "no")
+        return _e(code, "Payment adjustment",
+                  adjustment_codes.CARC.get(reason, "the payer adjusted the payment (see the CARC list)"),
+                  "Read the remittance; ask the billing service if it is unclear.", "no")
     adjustment = _ADJUSTMENT.match(code)
     if adjustment:  # a denial reason as a remittance gives it: `CO-197` (group and CARC)
         group, reason = adjustment.groups()
         base = explain(f"CARC:{reason}")
-        return replace(base, code=code, meaning=_sentence(adjustment_codes.describe_adjustment(group, reason)))
+        return _e(code, base.title, adjustment_codes.describe_adjustment(group, reason), base.next_step,
+                  base.resubmit, base.form)
     if code.startswith("RARC:") or code in adjustment_codes.RARC:  # a remark (`N54`, `MA130`)
         remark = code.removeprefix("RARC:")
-        return Explanation(code, "Remark from the payer", _sentence(adjustment_codes.describe_remark(remark)),
-                           "Read it with the adjustment reason it goes with; it says what the payer needs.", "no")
+        return _e(code, "Remark from the payer", adjustment_codes.describe_remark(remark),
+                  "Read it with the adjustment reason it goes with; it says what the payer needs.", "no")
     if ":" in code and error_family(code) in EXPLANATIONS:  # `clearinghouse:http_503`, as alerts name it
         return EXPLANATIONS[error_family(code)]
     return UNKNOWN
@@ -326,10 +333,14 @@ def explain_error(last_error: str) -> Explanation:
 
 
 def claim_explanations(problems: list[str], warnings: list[str], peer_reasons: list[str],
-                       last_error: str | None, denial_codes: list[str] | None = None) -> list[tuple[str, Explanation]]:
-    """What the front desk reads for a claim: each problem, the payer's denial reasons (CARC with group,
-    RARC), each peer reason, last error and warning with its explanation, in that order, each code once."""
+                       last_error: str | None, denial_codes: list[str] | None = None,
+                       status: str | None = None) -> list[tuple[str, Explanation]]:
+    """What the front desk reads for a claim: a voided claim's status, each problem, the payer's denial
+    reasons (CARC with group, RARC), each peer reason, last error and warning with its explanation, in that
+    order, each code once."""
     found: dict[str, Explanation] = {}
+    if status == "voided":
+        found["voided"] = EXPLANATIONS["voided"]
     for code in denial_codes or []:
         found.setdefault(code, explain(code))
     for code in problems:

@@ -21,6 +21,7 @@ from pipeline.application.receivables import accounts_receivable
 from pipeline.application.stages import claim_index
 from pipeline.application.statements import has_statement
 from pipeline.application.steps import SUBMISSION_STEP, VALIDATE
+from pipeline.domain.claim_frequency import REPLACEMENT, VOID
 from pipeline.domain.intake import InputRejected, parse_event_document
 from schemas.claim import FINAL_STATUSES, RESUBMITTABLE_STATUSES, STATUSES, Claim
 from schemas.decision import Decision
@@ -28,7 +29,8 @@ from schemas.event import SessionCompleted, unknown_fields
 
 TIMELY_FILING_WARNING_DAYS = 30
 # timeline entry kinds, as the last 24 hours count them
-LAST_24H_KINDS = {"claim.failed": "failed", "statement.ready": "statement_ready"}
+LAST_24H_KINDS = {"claim.failed": "failed", "statement.ready": "statement_ready", "remittance.payment": "paid",
+                  "remittance.denial": "denied", "remittance.reversal": "reversed"}
 AMENDABLE_SECTIONS = ("prescription", "va_referral", "client", "coverage", "payment", "session")
 
 
@@ -166,10 +168,11 @@ def summary(ledger: ClaimLedger, queues: QueueMonitor, *, today: date | None = N
     by_route = {r: n for r, n in ledger.count_by_route().items() if n}
     if total - sum(by_route.values()) > 0:
         by_route["(not routed yet)"] = total - sum(by_route.values())
-    # Any claim that moved in the last 24 hours reached its current status since then: only those
-    # timelines are read, from the first entry of the window on.
+    # The claims with a timeline entry in the last 24 hours (a status change, and also an amendment, a
+    # resubmission, a note): only those timelines are read, from the first entry of the window on.
     since = now - 86400
-    history = ledger.timelines_since(ledger.claim_ids_since(since, statuses=STATUSES), since)
+    active = dict.fromkeys([*ledger.claim_ids_since(since, statuses=STATUSES), *ledger.claim_ids_active_since(since)])
+    history = ledger.timelines_since(list(active), since)
     kinds: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
     for entries in history.values():
@@ -198,7 +201,8 @@ def summary(ledger: ClaimLedger, queues: QueueMonitor, *, today: date | None = N
                      "by_reason": dict(reasons.most_common()),
                      "events": {k: kinds[k] for k in ("received", "accepted", "rejected", "failed",
                                                       "needs_attention", "statement_ready", "amended",
-                                                      "resubmitted")}},
+                                                      "resubmitted", "voided", "paid", "denied",
+                                                      "reversed")}},
         "past_timely_filing_warning": sorted(late, key=lambda x: -x["age_days"]),
         "needs_attention": by_status.get("needs_attention", 0),
         "refused_events": ledger.count_refused(),
@@ -285,7 +289,7 @@ def amend(ledger: ClaimLedger, claim_id: str, patch: dict[str, Any], *, source: 
 
 # corrected and void claims ------------------------------------------------------------------------------
 CORRECTABLE_STATUSES = ("paid", "denied", "accepted")
-FREQUENCY = {"replacement": "7", "void": "8"}
+FREQUENCY = {"replacement": REPLACEMENT, "void": VOID}
 
 
 def correct(ledger: ClaimLedger, claim_id: str, send: StepSender, *, kind: str,
@@ -304,12 +308,12 @@ def correct(ledger: ClaimLedger, claim_id: str, send: StepSender, *, kind: str,
         return AmendResult(False, claim_id, message="the payer has not given this claim a claim number yet (no "
                            "remittance): there is nothing to correct or void; a rejected or failed claim is "
                            "fixed and resubmitted as a new original")
+    if claim.status == "voided" or claim.frequency_code == VOID:
+        return AmendResult(False, claim_id, message="this claim was voided")
     if claim.status not in CORRECTABLE_STATUSES:
         return AmendResult(False, claim_id, message=f"a claim in status {claim.status} cannot be "
                            f"{'voided' if kind == 'void' else 'corrected'}; only {', '.join(CORRECTABLE_STATUSES)}"
                            " claims can")
-    if claim.frequency_code == "8":
-        return AmendResult(False, claim_id, message="this claim was voided")
     event: SessionCompleted | None = None
     merged: dict[str, Any] = {}
     if patch:

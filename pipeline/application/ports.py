@@ -109,6 +109,11 @@ class ClaimLedger(Protocol):
         """The claims that reached one of `statuses` at or after `since` (and are still in it)."""
         ...
 
+    def claim_ids_active_since(self, since: float) -> list[str]:
+        """The claims with a timeline entry of any kind (a step, an amendment, a note) at or after `since`,
+        at most a day ago."""
+        ...
+
     def transition(self, claim_id: str, expected: str | Iterable[str], to: str | None, *, kind: str,
                    fields: dict[str, Any] | None = None, now: float | None = None, **detail: Any) -> bool:
         """Move the claim to `to` if it is in one of `expected` ("*" for any); False and no change otherwise."""

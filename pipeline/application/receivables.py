@@ -2,8 +2,9 @@
 
 A claim's outstanding amount is what was billed less what the payer paid; a paid claim's contractual
 adjustments are also written off (what is left is patient responsibility), a denied claim's are not: it may
-be fixed and sent again. A voided claim owes nothing. Ages count from the date of service. A claim not yet
-paid past the timely-filing warning (default 150 of the 180 days the VA allows) is listed with the days left.
+be fixed and sent again. A voided claim owes nothing: it is left out, listed by id under `voided`. Ages
+count from the date of service. A claim not yet paid past the timely-filing warning (default 150 of the 180
+days the VA allows) is listed with the days left.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from pipeline.application.ports import AlertPort, ClaimLedger
+from pipeline.domain.claim_frequency import VOID
 from schemas.claim import Claim
 
 BUCKETS = ("0-30", "31-60", "61-90", "90+")
@@ -47,13 +49,20 @@ def outstanding(claim: Claim) -> Decimal:
     return max(ZERO, _charge(claim) - (claim.paid_amount or ZERO))
 
 
+def is_voided(claim: Claim) -> bool:
+    """A void the payer took owes nothing: `voided`, or (claims voided before that status existed) a claim
+    whose last submission is a void (frequency 8) that the payer took."""
+    return claim.status == "voided" or (claim.frequency_code == VOID and claim.status in ("accepted", "paid",
+                                                                                           "denied"))
+
+
 def accounts_receivable(claims: Iterable[Claim], *, today: date, warning_days: int = 150,
                         limit_days: int = TIMELY_FILING_LIMIT_DAYS) -> dict[str, Any]:
     """Totals billed / paid / adjusted / outstanding, outstanding claims by payer and age bucket, and the
     claims past the timely-filing warning that are not yet paid. Money as decimal strings."""
-    # a voided claim (frequency 8) that the payer took owes nothing
-    direct = [c for c in claims if c.route == "direct_billing" and c.date_of_service
-              and not (c.frequency_code == "8" and c.status in ("accepted", "paid", "denied"))]
+    direct = [c for c in claims if c.route == "direct_billing" and c.date_of_service]
+    voided = [c for c in direct if is_voided(c)]
+    direct = [c for c in direct if not is_voided(c)]
     totals = dict.fromkeys(("billed", "paid", "adjusted", "patient_responsibility", "outstanding"), ZERO)
     by_payer: dict[str, dict[str, Decimal]] = {}
     rows: list[dict[str, Any]] = []
@@ -84,6 +93,7 @@ def accounts_receivable(claims: Iterable[Claim], *, today: date, warning_days: i
         "as_of": today.isoformat(),
         "totals": {k: _money(v) for k, v in totals.items()},
         "claims": len(direct),
+        "voided": sorted(c.claim_id for c in voided),
         "by_payer": {payer: {**{b: _money(v) for b, v in per.items()}, "total": _money(sum(per.values(), ZERO))}
                      for payer, per in sorted(by_payer.items())},
         "by_bucket": {b: _money(sum((per[b] for per in by_payer.values()), ZERO)) for b in BUCKETS},

@@ -147,7 +147,7 @@ def _post_claim(deps: Deps, remittance_id: str, remittance: Remittance,
         outcome = "not_postable" if claim.is_final else "waiting"
         return {**entry, "outcome": outcome,
                 "detail": f"the claim is {claim.status}; a {posting.kind} applies to {', '.join(expected)}"}, False
-    to = status_after(posting.kind)
+    to = status_after(posting.kind, frequency_code=claim.frequency_code)
     fields = _claim_fields(claim, posting, remittance_id, remittance.payment_date)
     ok, seen = deps.ledger.post_once(
         claim.claim_id, key, remittance_id, expected, to, kind=f"remittance.{posting.kind}", fields=fields,

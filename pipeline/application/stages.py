@@ -53,6 +53,7 @@ from pipeline.documents.courtesy import courtesy_payload
 from pipeline.documents.superbill_pdf import render_superbill_pdf
 from pipeline.documents.x12_837p import render_837p
 from pipeline.domain import decide as rules
+from pipeline.domain.claim_frequency import ORIGINAL, status_when_accepted
 from pipeline.domain.intake import InputRejected, parse_event_document
 from schemas.claim import Claim
 from schemas.decision import Decision
@@ -400,10 +401,12 @@ def _apply_answer(deps: Deps, claim_id: str, peer: str, answer: PeerAnswer, step
                       fields={"peer_reference": answer.reference, "submitted_at": deps.now().timestamp()},
                       reference=answer.reference)
     if answer.outcome == "accepted":
-        if ledger.transition(claim_id, "submitted", "accepted", kind="accepted", peer=peer,
+        current = ledger.get(claim_id)
+        to = status_when_accepted(current.frequency_code if current else ORIGINAL)  # a void ends `voided`
+        if ledger.transition(claim_id, "submitted", to, kind=to, peer=peer,
                              fields={"peer_reference": answer.reference, "last_error": None},
                              reference=answer.reference):
-            log.info("claim.accepted", peer=peer, reference=answer.reference)  # pragma: no mutate
+            log.info(f"claim.{to}", peer=peer, reference=answer.reference)  # pragma: no mutate
             _observe_latency(deps, claim_id, peer)
     elif answer.outcome == "rejected":
         _reject(deps, claim_id, peer, answer.reasons)

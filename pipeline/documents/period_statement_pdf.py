@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date
 from decimal import Decimal
 
 from fpdf import FPDF, FontFace
-from fpdf.enums import Align, TableBordersLayout, XPos, YPos
+from fpdf.enums import Align, TableBordersLayout
 
 from config.practice import Practice, Therapist
 from pipeline.documents.superbill_pdf import (
@@ -23,7 +23,9 @@ from pipeline.documents.superbill_pdf import (
     PLACES_OF_SERVICE,
     SELF_PAY_INSURER,
     VA_CCN_INSURER,
+    Sheet,
     describe_diagnosis,
+    describe_document,
     format_money,
     latin1,
 )
@@ -31,9 +33,6 @@ from schemas.decision import Superbill
 from schemas.event import SessionCompleted
 
 __all__ = ["PeriodSession", "render_period_statement_pdf"]
-
-TITLE = "SUPERBILL"
-SUBTITLE = "Statement for Insurance Reimbursement"
 
 _MARGIN = 12.7
 _BOTTOM = 16.0
@@ -93,55 +92,6 @@ class _Doc(FPDF):
         self.cell(_EPW, 5, f"{self.footer_text}   \xb7   Page {self.page_no()} of {{nb}}", align=Align.C)
 
 
-class _Writer:
-    def __init__(self, pdf: _Doc) -> None:
-        self.pdf = pdf
-
-    def font(self, size: float, style: str = "", color: tuple[int, int, int] = _INK) -> None:
-        self.pdf.set_font("Helvetica", style, size)
-        self.pdf.set_text_color(*color)
-
-    def text(self, x: float, y: float, w: float, text: str, size: float, style: str = "",
-             color: tuple[int, int, int] = _INK, align: Align = Align.L) -> float:
-        self.font(size, style, color)
-        self.pdf.set_xy(x, y)
-        self.pdf.multi_cell(w, size * 0.45, latin1(text), align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        return self.pdf.get_y()
-
-    def band(self, y: float, label: str, x: float = _MARGIN, w: float = _EPW) -> float:
-        pdf = self.pdf
-        pdf.set_fill_color(*_BAND)
-        pdf.rect(x, y, w, 5.2, style="F")
-        pdf.set_draw_color(*_ACCENT)
-        pdf.set_line_width(0.35)
-        pdf.line(x, y + 5.2, x + w, y + 5.2)
-        self.font(8, "B", _ACCENT)
-        pdf.set_xy(x + 1.5, y)
-        pdf.cell(w - 3, 5.2, latin1(label.upper()))
-        return y + 6.5
-
-    def fields(self, x: float, y: float, w: float, rows: Sequence[tuple[str, str]], label_w: float = 29) -> float:
-        pdf = self.pdf
-        for label, value in rows:
-            self.font(7.5, "", _MUTED)
-            pdf.set_xy(x, y + 0.15)
-            pdf.cell(label_w, 4, latin1(label))
-            self.font(9)
-            pdf.set_xy(x + label_w, y)
-            pdf.multi_cell(w - label_w, 4.05, latin1(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-            y = pdf.get_y() + 0.5
-        return y
-
-    def pair(self, y: float, left: tuple[str, Sequence[tuple[str, str]]],
-             right: tuple[str, Sequence[tuple[str, str]]]) -> float:
-        col = (_EPW - 6) / 2
-        ends = []
-        for x, (title, rows) in ((_MARGIN, left), (_MARGIN + col + 6, right)):
-            top = self.band(y, title, x, col)
-            ends.append(self.fields(x + 1.5, top, col - 1.5, rows))
-        return max(ends) + 2.2
-
-
 def render_period_statement_pdf(
     practice: Practice,
     sessions: Sequence[PeriodSession],
@@ -172,49 +122,15 @@ def render_period_statement_pdf(
     pdf.footer_text = latin1(f"{info.legal_name}   \xb7   Superbill {document_number}")
     pdf.set_margins(_MARGIN, 10, _MARGIN)
     pdf.set_auto_page_break(True, margin=_BOTTOM)
-    pdf.set_creation_date(datetime.combine(issued_on, time(0, 0), tzinfo=UTC))
-    pdf.set_title(latin1(f"Superbill {document_number} - {client.first_name} {client.last_name}"))
-    pdf.set_author(latin1(info.legal_name))
-    pdf.set_subject(SUBTITLE)
-    pdf.set_creator("superbill-pipeline")
-    pdf.set_producer("superbill-pipeline")
-    pdf.set_lang("en-US")
+    describe_document(pdf, title=f"Superbill {document_number} - {client.first_name} {client.last_name}",
+                      author=info.legal_name, issued_on=issued_on)
     pdf.add_page()
-    w = _Writer(pdf)
+    w = Sheet(pdf)
 
-    # header: practice (left), title and document box (right)
-    right_w = 76.0
-    left_w = _EPW - right_w - 6
-    y = w.text(_MARGIN, 10, left_w, info.legal_name, 15, "B", _ACCENT)
-    a = info.address
-    left_end = w.text(_MARGIN, y + 0.8, left_w,
-                      _address(a.line1, a.line2, a.city, a.state, a.postal_code) + f"\nPhone {info.phone}", 9)
-    x = _PAGE_W - _MARGIN - right_w
-    ry = w.text(x, 9, right_w, TITLE, 22, "B", _ACCENT, Align.R)
-    ry = w.text(x, ry, right_w, SUBTITLE, 9.5, "", _INK, Align.R) + 1.8
-    box_top = ry
     meta = [("Document no.", document_number), ("Date issued", _us(issued_on)),
             ("Period", f"{_us(since)} - {_us(until)}"), ("Sessions", str(len(sessions)))]
-    ry += 1.2
-    for label, value in meta:
-        w.font(7.5, "", _MUTED)
-        pdf.set_xy(x + 2, ry)
-        pdf.cell(24, 4, label)
-        w.font(9, "B" if label == "Document no." else "")
-        pdf.set_xy(x + 26, ry)
-        pdf.cell(right_w - 28, 4, latin1(value), align=Align.R)
-        ry += 4.4
-    if replaces:
-        ry = w.text(x + 2, ry + 0.4, right_w - 4, f"Replaces document {replaces}", 8.5, "B", _WARN_EDGE, Align.R)
-    ry += 0.9
-    pdf.set_draw_color(*_RULE)
-    pdf.set_line_width(0.2)
-    pdf.rect(x, box_top, right_w, ry - box_top)
-    y = max(left_end, ry) + 2.5
-    pdf.set_draw_color(*_ACCENT)
-    pdf.set_line_width(0.7)
-    pdf.line(_MARGIN, y, _PAGE_W - _MARGIN, y)
-    y += 3.2
+    y = w.header(practice, meta, replaces, right_w=76.0)
+    a = info.address
 
     ein = info.ein.replace("-", "")
     provider = [("Practice", info.legal_name),
@@ -225,7 +141,7 @@ def render_period_statement_pdf(
     patient = [("Name", f"{client.first_name} {client.last_name}"), ("Date of birth", _us(client.date_of_birth)),
                ("Address", _address(ca.line1, ca.line2, ca.city, ca.state, ca.postal_code)),
                ("Account no.", client.client_id)]
-    y = w.pair(y, ("Billing provider", provider), ("Patient / client", patient))
+    y = w.section_pair(y, ("Billing provider", provider), ("Patient / client", patient))
     insurance: list[tuple[str, str]] = []
     coverages: list[tuple[str, str | None, str | None]] = []
     for s in sessions:  # every coverage of the period, in order (a client may change insurer mid-month)
@@ -251,10 +167,10 @@ def render_period_statement_pdf(
     for t in therapists:
         rendering += [("Name", f"{t.first_name} {t.last_name}, {t.credentials}"), ("Individual NPI", t.npi),
                       ("License", f"{t.license_number} ({t.license_state})")]
-    y = w.pair(y, ("Rendering therapist", rendering), ("Insurance", insurance))
+    y = w.section_pair(y, ("Rendering therapist", rendering), ("Insurance", insurance))
 
     # sessions: one table, a heading row per session, its lines, its total
-    y = w.band(y, "Sessions in this period")
+    y = w.band(_MARGIN, y, _EPW, "Sessions in this period")
     pdf.set_xy(_MARGIN, y)
     widths = (13, _EPW - 13 - 17 - 14 - 11 - 18 - 22, 17, 14, 11, 18, 22)
     aligns = (Align.L, Align.L, Align.C, Align.R, Align.R, Align.L, Align.R)
@@ -304,9 +220,9 @@ def render_period_statement_pdf(
         if y > 279.4 - _BOTTOM - 30:
             pdf.add_page()
             y = 12
-        y = w.band(y, "Diagnoses (ICD-10-CM, from the referring physician's prescription)")
+        y = w.band(_MARGIN, y, _EPW, "Diagnoses (ICD-10-CM, from the referring physician's prescription)")
         for code in codes_seen:
-            y = w.text(_MARGIN + 1.5, y, _EPW - 3, f"{code}  {describe(code) or ''}".rstrip(), 8.5) + 0.4
+            y = w.text_block(_MARGIN + 1.5, y, _EPW - 3, f"{code}  {describe(code) or ''}".rstrip(), 8.5) + 0.4
         y += 2.5
 
     # totals
@@ -340,19 +256,19 @@ def render_period_statement_pdf(
             f"Balance due: {format_money(balance)} is owed by the client to the practice for the sessions above.")
     left_w = _EPW - box_w - 6
     fill, edge = (_CALLOUT, _CALLOUT_EDGE) if settled else (_WARN, _WARN_EDGE)
-    end = w.text(_MARGIN + 4, y + 1.5, left_w - 6, note, 8.5)
+    end = w.text_block(_MARGIN + 4, y + 1.5, left_w - 6, note, 8.5)
     pdf.set_fill_color(*fill)
     pdf.rect(_MARGIN, y, left_w, end - y + 1.5, style="F")
     pdf.set_fill_color(*edge)
     pdf.rect(_MARGIN, y, 1.2, end - y + 1.5, style="F")
-    w.text(_MARGIN + 4, y + 1.5, left_w - 6, note, 8.5)
+    w.text_block(_MARGIN + 4, y + 1.5, left_w - 6, note, 8.5)
     y = max(ty, end + 1.5) + 5
 
     # certification and signature
     if y > 279.4 - _BOTTOM - 28:
         pdf.add_page()
         y = 12
-    y = w.text(_MARGIN, y, _EPW, "I certify that the services listed above were personally rendered on the dates "
+    y = w.text_block(_MARGIN, y, _EPW, "I certify that the services listed above were personally rendered on the dates "
                "of service shown, and that the charges are the practice's usual fees for these services.", 8, "I",
                _MUTED)
     line_y = y + 11
@@ -361,6 +277,6 @@ def render_period_statement_pdf(
     pdf.line(_MARGIN, line_y, _MARGIN + 112, line_y)
     pdf.line(_MARGIN + 124, line_y, _PAGE_W - _MARGIN, line_y)
     names = "; ".join(f"{t.first_name} {t.last_name}, {t.credentials} (NPI {t.npi})" for t in therapists)
-    w.text(_MARGIN, line_y + 0.8, 112, f"Signature of rendering therapist: {names}", 7.5, "", _MUTED)
-    w.text(_MARGIN + 124, line_y + 0.8, _EPW - 124, "Date", 7.5, "", _MUTED)
+    w.text_block(_MARGIN, line_y + 0.8, 112, f"Signature of rendering therapist: {names}", 7.5, "", _MUTED)
+    w.text_block(_MARGIN + 124, line_y + 0.8, _EPW - 124, "Date", 7.5, "", _MUTED)
     return bytes(pdf.output())

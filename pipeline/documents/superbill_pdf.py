@@ -23,7 +23,9 @@ __all__ = [
     "NOTE_PAID_IN_FULL",
     "SELF_PAY_INSURER",
     "VA_CCN_INSURER",
+    "Sheet",
     "describe_diagnosis",
+    "describe_document",
     "format_money",
     "latin1",
     "render_superbill_pdf",
@@ -210,23 +212,34 @@ def _payment_note(event: SessionCompleted, decision: Decision, bill: Superbill) 
     return owed + tail, False
 
 
-class _Sheet:
-    """Draws the statement; `k` scales every font size and line height (1.0 = regular)."""
+def describe_document(pdf: FPDF, *, title: str, author: str, issued_on: date) -> None:
+    """The PDF's own description: title, author, subject, and the issue date as its creation date (so the
+    same facts give the same bytes)."""
+    pdf.set_creation_date(datetime.combine(issued_on, time(0, 0), tzinfo=UTC))
+    pdf.set_title(latin1(title))
+    pdf.set_author(latin1(author))
+    pdf.set_subject(SUBTITLE)
+    pdf.set_creator("superbill-pipeline")
+    pdf.set_producer("superbill-pipeline")
+    pdf.set_lang("en-US")
 
-    def __init__(self, k: float, title: str, author: str, issued_on: date) -> None:
+
+class Sheet:
+    """Draws a statement on a US Letter PDF; `k` scales every font size and line height (1.0 = regular)."""
+
+    def __init__(self, pdf: FPDF, k: float = 1.0) -> None:
         self.k = k
+        self.pdf = pdf
+
+    @classmethod
+    def one_page(cls, k: float, title: str, author: str, issued_on: date) -> Sheet:
+        """A new one-page sheet (no automatic page break)."""
         pdf = FPDF(orientation="portrait", unit="mm", format="Letter")
         pdf.set_margins(_MARGIN, _TOP, _MARGIN)
         pdf.set_auto_page_break(False)
-        pdf.set_creation_date(datetime.combine(issued_on, time(0, 0), tzinfo=UTC))
-        pdf.set_title(latin1(title))
-        pdf.set_author(latin1(author))
-        pdf.set_subject(SUBTITLE)
-        pdf.set_creator("superbill-pipeline")
-        pdf.set_producer("superbill-pipeline")
-        pdf.set_lang("en-US")
+        describe_document(pdf, title=title, author=author, issued_on=issued_on)
         pdf.add_page()
-        self.pdf = pdf
+        return cls(pdf, k)
 
     # -- primitives -------------------------------------------------------------------------
 
@@ -297,12 +310,12 @@ class _Sheet:
     # -- the document -----------------------------------------------------------------------
 
     def header(
-        self, practice: Practice, document_number: str, issued_on: date, replaces: str | None,
-        claim_id: str,
+        self, practice: Practice, meta: Sequence[tuple[str, str]], replaces: str | None, *, right_w: float = 74.0,
     ) -> float:
+        """The practice (left), the title and the document's box (right: `meta` rows, the first in bold, and
+        the document it replaces), and a rule under them; returns the y below."""
         info = practice.practice
         pdf = self.pdf
-        right_w = 74.0
         left_w = _EPW - right_w - 6
         y = self.text_block(_MARGIN, _TOP, left_w, info.legal_name, 15, "B", _ACCENT)
         a = info.address
@@ -316,19 +329,16 @@ class _Sheet:
         x = _PAGE_W - _MARGIN - right_w
         ry = self.text_block(x, _TOP - 1, right_w, TITLE, 22, "B", _ACCENT, Align.R)
         ry = self.text_block(x, ry, right_w, SUBTITLE, 9.5, "", _INK, Align.R) + 1.8 * self.k
-        meta = [("Document no.", document_number), ("Date issued", _us_date(issued_on))]
-        meta.append(("Claim ref.", claim_id))
         box_top = ry
         pdf.set_draw_color(*_RULE)
         pdf.set_line_width(0.2)
         label_w = 22.0
         ry += 1.2 * self.k
-        for label, value in meta:
+        for n, (label, value) in enumerate(meta):
             self.font(7.5, "", _MUTED)
             pdf.set_xy(x + 2, ry)
             pdf.cell(label_w, self.lh(9), label, align=Align.L)
-            bold = label == "Document no."
-            self.font(9, "B" if bold else "", _INK)
+            self.font(9, "B" if n == 0 else "", _INK)
             pdf.set_xy(x + 2 + label_w, ry)
             pdf.multi_cell(
                 right_w - label_w - 4, self.lh(9), latin1(value), align=Align.R,
@@ -559,17 +569,19 @@ def _draw(
     issued_on: date,
     describe: Callable[[str], str],
     replaces: str | None,
-) -> tuple[_Sheet, float]:
+) -> tuple[Sheet, float]:
     client = event.client
     coverage = event.coverage
     info = practice.practice
-    sheet = _Sheet(
+    sheet = Sheet.one_page(
         k,
         title=f"Superbill {document_number} - {client.first_name} {client.last_name}",
         author=info.legal_name,
         issued_on=issued_on,
     )
-    y = sheet.header(practice, document_number, issued_on, replaces, decision.claim_id)
+    meta = [("Document no.", document_number), ("Date issued", _us_date(issued_on)),
+            ("Claim ref.", decision.claim_id)]
+    y = sheet.header(practice, meta, replaces)
 
     a = info.address
     provider = [
@@ -661,7 +673,7 @@ def render_superbill_pdf(
     def describe(code: str) -> str:
         return given[code] if code in given else describe_diagnosis(code)
 
-    def draw(k: float) -> tuple[_Sheet, float]:
+    def draw(k: float) -> tuple[Sheet, float]:
         return _draw(
             k, event, practice, decision, bill, therapist,
             document_number=document_number, issued_on=issued_on, describe=describe, replaces=replaces,

@@ -18,6 +18,7 @@ from datetime import date
 from decimal import Decimal
 
 from pipeline.domain.adjustment_codes import describe_adjustment, describe_remark
+from pipeline.domain.claim_frequency import ORIGINAL, status_when_accepted
 from schemas.decision import Superbill, SuperbillLine
 from schemas.remittance import (
     Adjustment,
@@ -144,9 +145,12 @@ def post_claim_payment(payment: ClaimPayment, superbill: Superbill | None, *, tr
     )
 
 
-def status_after(kind: PostingKind) -> str:
-    """The claim's status once a posting of this kind is applied."""
-    return {"payment": "paid", "denial": "denied", "reversal": "accepted"}[kind]
+def status_after(kind: PostingKind, *, frequency_code: str = ORIGINAL) -> str:
+    """The claim's status once a posting of this kind is applied. A reversal takes the payer's decision back
+    (`accepted`: the payer decides again), except on a void: the reversal is what the void asked for."""
+    if kind == "reversal":
+        return status_when_accepted(frequency_code)
+    return {"payment": "paid", "denial": "denied"}[kind]
 
 
 def statuses_before(kind: PostingKind, *, remitted_before: bool = False) -> tuple[str, ...]:
@@ -156,7 +160,8 @@ def statuses_before(kind: PostingKind, *, remitted_before: bool = False) -> tupl
     or one denied earlier (paid on appeal). A claim already paid takes no second payment unless the first is
     reversed: one that arrives anyway is kept for ops, never added. A reversal takes back a payment or a
     denial; also once a replacement or a void of the claim is on its way (the claim is `submitted` or
-    `accepted` again), if an earlier remittance was posted to it (`remitted_before`)."""
+    `accepted` again, or `voided`: the payer's reversal usually follows its acceptance of the void), if an
+    earlier remittance was posted to it (`remitted_before`)."""
     if kind == "reversal":
-        return ("paid", "denied", "submitted", "accepted") if remitted_before else ("paid", "denied")
+        return ("paid", "denied", "submitted", "accepted", "voided") if remitted_before else ("paid", "denied")
     return ("submitted", "accepted", "denied")

@@ -179,9 +179,10 @@ def snapshot(stack: Stack) -> dict[str, Any]:
     claims = {}
     for cid in ledger.claim_ids():
         claims[cid] = {
-            "fields": {k.decode(): v.decode() for k, v in r.hgetall(ledger.claim_key(cid)).items()},
+            "fields": {k.decode(): v for k, v in r.hgetall(ledger.claim_key(cid)).items()},
+            "long_fields": {k.decode(): v for k, v in r.hgetall(ledger.long_key(cid)).items()},
             "event": ledger.event_document(cid),
-            "timeline": r.xlen(ledger.timeline_key(cid)),
+            "timeline": len(ledger.timeline(cid)),
         }
     queued = {k.decode(): r.llen(k) for k in r.scan_iter(match="superbill:*") if r.type(k) == b"list"}
     return {"claims": claims, "refused": ledger.count_refused(), "queued": queued}

@@ -30,7 +30,7 @@ PREFIX = "sb:"
 
 
 def store(url: str) -> dict[str, Any]:
-    """Everything under the ledger's prefix, readable: hashes, strings, sets, sorted sets, streams."""
+    """Everything under the ledger's prefix, readable: hashes, strings, sets, sorted sets, streams, lists."""
     client = redis.Redis.from_url(url)
     out: dict[str, Any] = {}
     for raw in client.scan_iter(match=PREFIX + "*", count=1000):
@@ -48,6 +48,8 @@ def store(url: str) -> dict[str, Any]:
             out[key] = client.zrange(raw, 0, -1, withscores=True)
         elif kind == "stream":
             out[key] = client.xrange(raw)
+        elif kind == "list":
+            out[key] = client.lrange(raw, 0, -1)
     return out
 
 

@@ -157,12 +157,24 @@ def test_corrected_and_void_claims_through_the_cli_and_the_api(start_stack: Call
     assert [(e["action"], e["by"], e["claim_id"]) for e in audit if e["action"] == "claim.voided"] == [
         ("claim.voided", "desk", cid)]
     wait_for(lambda: stack.receipts(), lambda r: r.get(cid) == 3, timeout_s=45, what="the void sent")
-    wait_for(lambda: statuses(stack, [cid]), lambda seen: seen == {cid: "accepted"}, timeout_s=45,
-             what="the void accepted")
+    wait_for(lambda: statuses(stack, [cid]), lambda seen: seen == {cid: "voided"}, timeout_s=45,
+             what="the void accepted: the claim voided")
     superbill_json(stack, "remittances", "fetch")
     voided = superbill_json(stack, "claims", "show", cid)
-    assert (voided["status"], voided["paid_amount"], voided["frequency_code"]) == ("accepted", "0.00", "8")
-    assert superbill_json(stack, "ar")["claims"] == 0
+    assert (voided["status"], voided["paid_amount"], voided["frequency_code"]) == ("voided", "0.00", "8")
+    kinds = [e["kind"] for e in stack.ledger().timeline(cid)]
+    assert kinds.index("voided") < len(kinds) - 1 - kinds[::-1].index("remittance.reversal")  # reversal after
+    owed = superbill_json(stack, "ar")
+    assert (owed["claims"], owed["voided"]) == (0, [cid])
+    assert [c["claim_id"] for c in superbill_json(stack, "claims", "list", "--status", "voided")["claims"]] == [cid]
+    assert superbill_json(stack, "status")["claims"]["by_status"]["voided"] == 1
+    metrics = requests.get(stack.web_url + "/metrics", timeout=10).text
+    assert 'superbill_claims{status="voided"} 1.0' in metrics
+    assert 'superbill_remitted_claims{outcome="voided"} 1.0' in metrics
+    listed = desk.get("/ops/claims?status=voided").text
+    assert f'/ops/claims/{cid}"' in listed and 'class="badge s-voided"' in listed
+    shown = desk.get(f"/ops/claims/{cid}").text
+    assert "Claim voided" in shown and "Void this claim" not in shown
     again = superbill(stack, "claims", "void", cid)
     assert again.returncode == 2 and "voided" in again.stderr
     refused = ops(stack, "POST", f"/claims/{cid}/void")

@@ -124,6 +124,9 @@ def ar_text(a: dict[str, Any]) -> str:
         lines += [f"    {r['claim_id']:<22} {r['status']:<10} {r['date_of_service']} ({r['age_days']} days) "
                   f"owed {r['outstanding']}" + (f"  denied: {', '.join(r['denial_codes'])}" if r["denial_codes"]
                                                 else "") for r in a["outstanding"][:50]]
+    if a.get("voided"):
+        lines += ["", f"  voided (owe nothing): {len(a['voided'])}: {', '.join(a['voided'][:20])}"
+                      + (" ..." if len(a["voided"]) > 20 else "")]
     tf = a["timely_filing"]
     lines += ["", f"  not paid {tf['warning_days']} days or more after the date of service "
                   f"(limit {tf['limit_days']}): {len(tf['claims'])}"]

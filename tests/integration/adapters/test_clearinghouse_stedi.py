@@ -323,3 +323,75 @@ def test_a_claim_stedi_never_took_goes_as_a_new_claim_once_ops_amends_it(sandbox
     assert claim is not None and claim.status == "accepted" and claim.idempotency_key == "ses_va_direct-2"
     assert receipts(sandbox) == {"ses_va_direct": 1}
     assert "peer.lookup_unknown" in [e["kind"] for e in deps.ledger.timeline("ses_va_direct")]
+
+
+# what the adapter keeps in Redis has a lifetime --------------------------------------------------------
+KEPT_WITHOUT_LIFETIME = {"cursor", "start", "newest", "era-seq", "era", "era-order", "era-at", "seen-at"}
+
+
+def stedi_keys(ch: StediClearinghouse) -> dict[str, int]:
+    """Each `stedi:` key (without the prefix) and its time to live in seconds (-1: none)."""
+    r = ch.store.r
+    return {k.decode().removeprefix(ch.store.p): int(r.ttl(k)) for k in r.scan_iter(match=ch.store.p + "*")}
+
+
+def test_every_record_of_a_key_and_its_277cas_expires_and_a_refused_key_after_a_day(
+        sandbox: SandboxServer, redis_url: str) -> None:
+    from pipeline.adapters.clearinghouse_stedi import KEY_TTL_S, REJECTED_KEY_TTL_S
+
+    set_faults(sandbox, "remit_delay_ms=0")
+    ch = adapter(sandbox, redis_url)
+    ch.submit(x12_for("ses_l1"), idempotency_key="ses_l1-1")
+    assert settle(ch, "ses_l1-1") == "accepted"
+    with pytest.raises(PeerRefused):
+        ch.submit(x12_for("ses_l2", usage="P"), idempotency_key="ses_l2-1")
+    ch.remittances(None)
+    keys = stedi_keys(ch)
+    assert {"key:ses_l1-1", "key:ses_l2-1", "acks:ses_l1"} <= set(keys)
+    assert any(k.startswith("used:") for k in keys)
+    lasting = {k: ttl for k, ttl in keys.items() if k not in KEPT_WITHOUT_LIFETIME}
+    assert all(ttl > 0 for ttl in lasting.values()), lasting  # nothing else is kept for ever
+    assert KEY_TTL_S - 60 <= keys["key:ses_l1-1"] <= KEY_TTL_S
+    assert KEY_TTL_S - 60 <= keys["acks:ses_l1"] <= KEY_TTL_S
+    assert REJECTED_KEY_TTL_S - 60 <= keys["key:ses_l2-1"] <= REJECTED_KEY_TTL_S
+    # a refused key gone after its day answers as a refused key does: nothing blocks, nothing is adopted
+    ch.store.r.delete(ch.store.p + "key:ses_l2-1")
+    assert ch.lookup("ses_l2-1") is None
+
+
+def test_the_poll_forgets_transactions_taken_more_than_a_week_ago(sandbox: SandboxServer, redis_url: str) -> None:
+    from pipeline.adapters.clearinghouse_stedi import SEEN_KEEP_S
+
+    store = adapter(sandbox, redis_url).store
+    now = time.time()
+    store.r.sadd(store.p + "seen", "tx_legacy")  # the set earlier versions kept, without a lifetime
+    store.mark_seen("tx_old", now - SEEN_KEEP_S - 60, now=now - 120)
+    assert store.seen("tx_old") and store.seen("tx_legacy")
+    store.mark_seen("tx_new", now - 30, now=now)
+    assert store.seen("tx_new") and not store.seen("tx_old")  # past a week: dropped
+    assert store.seen("tx_legacy") and 0 < store.r.ttl(store.p + "seen") <= SEEN_KEEP_S
+
+
+def test_an_835_is_forgotten_a_week_after_the_remittance_pass_kept_it(sandbox: SandboxServer,
+                                                                       redis_url: str) -> None:
+    from pipeline.adapters.clearinghouse_stedi import ERA_KEEP_S
+
+    set_faults(sandbox, "remit_delay_ms=0")
+    ch = adapter(sandbox, redis_url)
+    ch.submit(x12_for("ses_r1"), idempotency_key="ses_r1-1")
+    ch.submit(x12_for("ses_r2"), idempotency_key="ses_r2-1")
+    first = ch.remittances(None)
+    assert first.files
+    # a week on, the pass asks from its cursor: what it kept is dropped, what it has not kept stays
+    ch.store.add_remittance("tx_late", "ISA*late~", time.time() - ERA_KEEP_S - 3600)
+    later = adapter(sandbox, redis_url, now=time.time() + ERA_KEEP_S + 3600)
+    later.poll_every_s = 3600.0  # no poll: only the stored 835s
+    ch.store.r.delete(ch.store.p + "poll-lock")
+    ch.store.poll_due(3600.0)
+    batch = later.remittances(first.cursor)
+    assert [f.source_id for f in batch.files] == ["tx_late"]  # not kept yet by the pass: still there
+    assert ch.store.r.hkeys(ch.store.p + "era") == [b"tx_late"]
+    assert ch.store.r.zcard(ch.store.p + "era-order") == 1 and ch.store.r.hlen(ch.store.p + "era-at") == 1
+    assert later.remittances(None).files[0].source_id == "tx_late"  # from the start: only what is left
+    later.remittances(batch.cursor)
+    assert ch.store.r.hlen(ch.store.p + "era") == 0

@@ -3,6 +3,7 @@ duplicates, visits under concurrency, leases, counters, refused events, and the 
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ import pytest
 import redis
 
 from config.practice import load_practice
+from pipeline.adapters.ledger_codec import pack
 from pipeline.adapters.redis_ledger import Ledger
 from pipeline.adapters.redis_server import embedded_redis
 from pipeline.application import reconciler
@@ -255,3 +257,43 @@ def test_claims_and_refused_events_come_a_page_at_a_time_each_once_in_order(ledg
     second, end = ops.list_refused_page(ledger, limit=5, cursor=cursor)
     assert [r.refused_id for r in first + second] == [r.refused_id for r in ledger.list_refused()]
     assert len(first) == 5 and len(second) == 2 and end is None
+
+
+def _moved_days_ago(ledger: Ledger, claim_id: str, days: float) -> None:
+    """Date the claim's whole history back: its timeline entries, its status and activity indexes."""
+    then = time.time() - days * 86400
+    entries = ledger.timeline(claim_id)
+    ledger.r.delete(ledger.timeline_key(claim_id))
+    for entry in entries:
+        ledger.r.rpush(ledger.timeline_key(claim_id), pack(json.dumps({**entry, "at": then})))
+    claim = ledger.get(claim_id)
+    assert claim is not None
+    ledger.r.zadd(ledger._k("status", claim.status), {claim_id: then})
+    ledger.r.zadd(ledger._k("active"), {claim_id: then})
+
+
+def test_last_24_hours_counts_an_amendment_of_a_claim_whose_status_changed_long_before(ledger: Ledger) -> None:
+    from pipeline.application import ops
+
+    ingest(ledger, claim_id="old", event_id="evt_old")
+    ledger.transition("old", "received", "needs_attention", kind="needs_attention")
+    ingest(ledger, claim_id="quiet", event_id="evt_quiet")
+    ledger.transition("quiet", "received", "failed", kind="claim.failed", error="timeout")
+    _moved_days_ago(ledger, "old", 3)
+    _moved_days_ago(ledger, "quiet", 3)
+    assert ops.summary(ledger, lambda: [])["last_24h"]["events"]["amended"] == 0
+    assert ledger.replace_event("old", {"event_id": "evt_old"}, index={}, changed=["va_referral"], source="test")
+    ledger.note("quiet", "alert.sent", status="failed")
+    ingest(ledger, claim_id="remitted", event_id="evt_remitted")
+    ledger.transition("remitted", "received", "accepted", kind="accepted")
+    _moved_days_ago(ledger, "remitted", 2)
+    assert ledger.post_once("remitted", "TRN:remitted", "rem_1", ["accepted"], "paid", kind="remittance.payment",
+                            fields={})[0]
+    last = ops.summary(ledger, lambda: [])["last_24h"]
+    assert last["events"]["amended"] == 1  # the claim's status changed 3 days ago; its amendment is today
+    assert (last["events"]["paid"], last["events"]["accepted"]) == (1, 0)
+    assert (last["events"]["needs_attention"], last["events"]["received"], last["failed"]) == (0, 0, 0)
+    assert set(ledger.claim_ids_active_since(time.time() - 86400)) == {"old", "quiet", "remitted"}
+    # the index keeps the last day and an hour: what is older is dropped when it is read
+    ledger.r.zadd(ledger._k("active"), {"stale": time.time() - 26 * 3600})
+    assert "stale" not in ledger.claim_ids_active_since(0) and ledger.r.zscore(ledger._k("active"), "stale") is None

@@ -88,6 +88,10 @@ def claim(deps: stages.Deps) -> Any:
     return found
 
 
+def kinds(deps: stages.Deps) -> list[str]:
+    return [e["kind"] for e in deps.ledger.timeline(CLAIM)]
+
+
 def store(deps: stages.Deps) -> RedisRemittances:
     assert isinstance(deps.remittances, RedisRemittances)
     return deps.remittances
@@ -245,8 +249,25 @@ def test_corrected_and_void_claims_quote_the_payer_claim_number(world: Any) -> N
         step(deps, CLAIM)
     void = peer.taken[f"{CLAIM}-3"]
     assert validate_837p(void).ok and ":B:8*" in void and "REF*F8*PCN0000000105~" in void
+    # the clearinghouse and the payer accepted the void: the claim ends voided, through the status index
+    assert claim(deps).status == "voided" and deps.ledger.claim_ids(status="voided") == [CLAIM]
+    assert deps.ledger.claim_ids(status="accepted") == [] and "voided" in kinds(deps)
     again = correct(deps.ledger, CLAIM, deps.send, kind="void", source="test")
     assert not again.ok and "voided" in again.message
+    # the payer's reversal of the replacement's payment keeps it voided, with nothing paid
+    from pipeline.sandbox.era import read_submitted_claim, render_835, underpaid
+
+    taken_back = underpaid(read_submitted_claim(replacement), "PCN0000000105").reversed()
+    peer.deliver(render_835([taken_back], control_number=7, trace_number="T7",
+                            created_at=datetime(2026, 12, 20, tzinfo=UTC), sender_id="CH", receiver_id="TK",
+                            payee_name="TK", payee_npi="1245319599", payer_name="VA CCN OPTUM"))
+    remittances.fetch_and_post(deps)
+    assert (claim(deps).status, claim(deps).paid_amount) == ("voided", Decimal("0.00"))
+    assert kinds(deps)[-1] == "remittance.reversal"
+    from pipeline.application.receivables import accounts_receivable
+
+    report = accounts_receivable([claim(deps)], today=datetime(2026, 12, 31, tzinfo=UTC).date())
+    assert (report["claims"], report["voided"], report["totals"]["outstanding"]) == (0, [CLAIM], "0.00")
 
 
 def test_timely_filing_risk_is_announced_once_per_claim(world: Any) -> None:

@@ -363,3 +363,27 @@ def test_dead_letters_are_listed_and_cleared_and_the_overview_refreshes_its_list
     assert env.r.zcard(f"{NAMESPACE}:{queue}.XQ") == 0 and not env.r.hexists(f"{NAMESPACE}:{queue}.XQ.msgs", "m-dead-1")
     assert "Cleared 1 dead letter(s)" in flash(client, "/ops")
     assert "dead_letters.cleared" in client.get("/ops/audit").text
+
+
+def test_every_page_asks_to_sign_in_and_every_form_is_refused_without_a_session(env: Env) -> None:
+    client = env.client()
+    pages = ["/ops", "/ops/claims?status=failed", "/ops/export", "/ops/claims/ses_x", "/ops/claims/ses_x/statement",
+             "/ops/statement", "/ops/remittances", "/ops/remittances/rem_x", "/ops/ar", "/ops/refused",
+             "/ops/refused/ref_x", "/ops/dead/validate", "/ops/audit"]
+    forms = ["/ops/logout", "/ops/claims/ses_x/statement/send", "/ops/claims/ses_x/amend", "/ops/claims/ses_x/correct",
+             "/ops/claims/ses_x/void", "/ops/resubmit", "/ops/refused/ref_x/replay", "/ops/dead/validate/clear"]
+    for path in pages:
+        answer = client.get(path)
+        assert (answer.status_code, answer.headers.get("location")) == (303, "/ops/login"), path
+    live = client.get("/ops/live")
+    assert (live.status_code, live.text) == (401, "sign in first")  # the overview's fragment: no redirect
+    for path in forms:
+        answer = client.post(path, data={"csrf": "x"}, headers={"Origin": ORIGIN})
+        assert (answer.status_code, answer.text) == (401, "sign in first"), path
+    # signed in, a form without its token is refused with the page that says why, and audited
+    sign_in(client)
+    assert client.get("/ops/claims/ses_x").status_code == 404
+    before = len([e for e in env.store.audit_log(200) if e["action"] == "form.refused"])
+    answer = client.post("/ops/dead/validate/clear", data={}, headers={"Origin": ORIGIN})
+    assert answer.status_code == 403 and "<p>" in answer.text
+    assert len([e for e in env.store.audit_log(200) if e["action"] == "form.refused"]) == before + 1

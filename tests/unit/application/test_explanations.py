@@ -86,3 +86,18 @@ def test_a_denial_reason_reads_from_the_x12_code_list_with_the_front_desk_step()
     assert remark.title == "Remark from the payer" and adjustment_codes.RARC["N54"] in remark.meaning.lower()
     found = claim_explanations([], [], [], None, denial_codes=["CO-197", "N54"])
     assert [code for code, _ in found] == ["CO-197", "N54"]
+
+
+def test_a_voided_claim_says_so_first_and_that_resubmitting_does_not_help() -> None:
+    found = claim_explanations([], [], [], None, ["CO-45"], status="voided")
+    assert [code for code, _ in found] == ["voided", "CO-45"]
+    assert found[0][1].title == "Claim voided" and found[0][1].resubmit == "no"
+    assert [code for code, _ in claim_explanations([], [], [], None, status="accepted")] == []
+
+
+@pytest.mark.parametrize("code", ["CARC:45", "CARC:4242", "CO-197", "PR-4242", "N54", "RARC:ZZZ9", "", "voided"])
+def test_every_entry_made_on_the_fly_reads_as_a_sentence_with_its_next_step(code: str) -> None:
+    entry = explain(code)
+    assert entry.meaning[:1].isupper() and entry.meaning.endswith(".")
+    assert entry.next_step and entry.resubmit in ("after_fix", "yes", "no")
+    assert explain("CO-197").next_step == explain("CARC:197").next_step  # a group's code: the CARC's advice

@@ -31,11 +31,14 @@ def test_totals_buckets_and_timely_filing() -> None:
         claim("old", "failed", "2026-07-01"),
         claim("void", "accepted", "2026-07-01", frequency_code="8", remittance_ids=["rem_1"],
               paid_amount=Decimal("0")),
+        claim("voided", "voided", "2026-06-01", frequency_code="8", remittance_ids=["rem_1", "rem_2"],
+              paid_amount=Decimal("0")),
         Claim(claim_id="other", session_id="o", event_id="o", status="accepted", route="courtesy_submission",
               date_of_service="2026-12-01"),
     ]
     report = accounts_receivable(claims, today=TODAY, warning_days=150)
     assert report["claims"] == 4
+    assert report["voided"] == ["void", "voided"]  # owe nothing, never late
     assert report["totals"] == {"billed": "1040.00", "paid": "208.00", "adjusted": "52.00",
                                 "patient_responsibility": "0.00", "outstanding": "780.00"}
     assert report["by_bucket"] == {"0-30": "0.00", "31-60": "260.00", "61-90": "0.00", "90+": "520.00"}

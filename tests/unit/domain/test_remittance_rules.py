@@ -79,6 +79,7 @@ def test_reversal_takes_the_payment_back() -> None:
     assert posting.kind == "reversal" and status_after("reversal") == "accepted"
     assert posting.paid == Decimal("-260")
     assert "paid" in statuses_before("reversal") and "accepted" not in statuses_before("reversal")
+    assert "voided" not in statuses_before("reversal")  # a void never remitted has nothing to take back
     assert [line.line_number for line in posting.lines] == [2, 1]
     assert post(correction).kind == "payment"
 
@@ -138,7 +139,8 @@ def test_an_adjustment_of_an_unknown_group_is_shown_with_the_group_as_sent() -> 
     ("payment", False, {"submitted", "accepted", "denied"}),
     ("denial", False, {"submitted", "accepted", "denied"}),
     ("reversal", False, {"paid", "denied"}),
-    ("reversal", True, {"paid", "denied", "accepted", "submitted"}),  # a corrected or void claim on its way
+    ("reversal", True, {"paid", "denied", "accepted", "submitted"}  # a corrected or void claim on its way
+     | {"voided"}),  # 7.4: the payer's reversal keeps a voided claim voided
 ])
 def test_each_posting_applies_only_from_the_statuses_the_contract_lists(kind: str, remitted_before: bool,
                                                                          from_statuses: set[str]) -> None:
@@ -155,3 +157,12 @@ def test_each_posting_applies_only_from_the_statuses_the_contract_lists(kind: st
 def test_the_kind_of_posting_follows_clp02_and_the_amount_paid(status_code: str, paid: str, kind: str) -> None:
     payment = claims_of("partial_payment")[0].model_copy(update={"status_code": status_code, "paid": Decimal(paid)})
     assert post(payment).kind == kind
+
+
+def test_a_reversal_on_a_void_keeps_the_claim_voided() -> None:
+    assert status_after("reversal", frequency_code="8") == "voided"
+    assert status_after("reversal", frequency_code="7") == "accepted"  # the replacement is decided next
+    assert status_after("payment", frequency_code="8") == "paid"
+    after_void = statuses_before("reversal", remitted_before=True)
+    assert "voided" in after_void and "submitted" in after_void  # the reversal may overtake the 277CA
+    assert "voided" not in statuses_before("payment") and "voided" not in statuses_before("denial")

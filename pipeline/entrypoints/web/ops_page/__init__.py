@@ -9,15 +9,18 @@ to the peers and what they answered; replay refused events; look at dead letters
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from datetime import date
 from html import escape
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
 from config.settings import Settings
 from pipeline.application import (
@@ -44,6 +47,45 @@ OVERVIEW_ROWS = 50  # per list on the overview; the rest a click away, a page at
 PAGE_ROWS = 100
 
 
+class Answered(Exception):
+    """Raised by a page's dependency (not signed in, a refused form) with the answer to give instead."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+class PageRoute(APIRoute):
+    """A route whose dependencies may answer first: `Answered` becomes the response."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def answered_first(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except Answered as answer:
+                return answer.response
+
+        return answered_first
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A form posted by a signed-in person, its CSRF token and origin checked."""
+
+    who: Who
+    form: FormData
+
+
+def json_object(text: str) -> dict[str, Any]:
+    """The JSON object typed into a form; ValueError says why it is not one."""
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise ValueError("must be a JSON object")
+    return value
+
+
 class DeadLetters:
     """Dead-lettered messages per queue: `list(queue)` and `clear(queue)` (the adapter, plugged in by the app)."""
 
@@ -53,7 +95,7 @@ class DeadLetters:
 
 
 def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None = None) -> APIRouter:
-    router = APIRouter(prefix="/ops", include_in_schema=False)
+    router = APIRouter(prefix="/ops", include_in_schema=False, route_class=PageRoute)
     ledger = deps.ledger
     auth = PageAuth.from_settings(deps.staff, settings)
     zone = deps.practice.practice.zone
@@ -71,16 +113,35 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
     def refused(why: str) -> Response:
         return layout.page("Refused", f"<p>{escape(why)}</p>", nav=False, status=403)
 
-    async def posted(request: Request) -> tuple[Who, Any] | Response:
+    # what every page needs first: the person signed in (else the sign-in page), and for a form post its
+    # CSRF token and origin checked (else 401 or 403)
+    def signed_in(request: Request) -> Who:
         who = auth.who(request)
         if who is None:
-            return Response("sign in first", 401)
+            raise Answered(to_login())
+        return who
+
+    def signed_in_fragment(request: Request) -> Who:
+        who = auth.who(request)
+        if who is None:
+            raise Answered(Response("sign in first", 401))
+        return who
+
+    async def posted(request: Request) -> Posted:
+        who = signed_in_fragment(request)
         form = await request.form()
         why = auth.post_refusal(request, who, form)
         if why:
             staff_audit("form.refused", who, path=request.url.path, reason=why)
-            return refused(why)
-        return who, form
+            raise Answered(refused(why))
+        return Posted(who, form)
+
+    page_reader = Depends(signed_in)
+    fragment_reader = Depends(signed_in_fragment)
+    form_poster = Depends(posted)
+
+    def no_claim(who: Who, claim_id: str) -> Response:
+        return render(who, "Claim not found", f"<p>No claim {escape(claim_id)}.</p>", status=404)
 
     def staff_audit(action: str, who: Who | None, **detail: Any) -> None:
         if deps.staff is not None:
@@ -125,11 +186,8 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
         return response
 
     @router.post("/logout")
-    async def logout(request: Request) -> Response:
-        got = await posted(request)
-        if isinstance(got, Response):
-            return got
-        who, _ = got
+    async def logout(request: Request, got: Posted = form_poster) -> Response:
+        who = got.who
         if who.signed is not None and deps.staff is not None:
             staff.sign_out(deps.staff, who.signed)
         response = RedirectResponse("/ops/login", 303)
@@ -148,30 +206,21 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
         return s, {k: [c.summary() for c in v] for k, v in claims.items()}, failed_emails, people
 
     @router.get("")
-    def overview(request: Request) -> Response:
-        who = auth.who(request)
-        if who is None:
-            return to_login()
+    def overview(request: Request, who: Who = page_reader) -> Response:
         s, rows, failed_emails, people = overview_parts()
         every = _refresh_s(request.query_params.get("refresh"))
         return render(who, "Overview", views.overview_body(s, rows, people, refresh_s=every,
                                                            failed_emails=failed_emails))
 
     @router.get("/live")
-    def live(request: Request) -> Response:
+    def live(who: Who = fragment_reader) -> Response:
         """The overview's live part, fetched by the page itself every few seconds."""
-        who = auth.who(request)
-        if who is None:
-            return Response("sign in first", 401)
         s, rows, failed_emails, people = overview_parts()
         html = layout.with_csrf(views.live_body(s, rows, people, failed_emails), who.csrf)
         return HTMLResponse(html, headers=layout.FRAGMENT_HEADERS)
 
     @router.get("/claims")
-    def claims(request: Request) -> Response:
-        who = auth.who(request)
-        if who is None:
-            return to_login()
+    def claims(request: Request, who: Who = page_reader) -> Response:
         values = {k: v for k, v in request.query_params.items() if k in views.FILTER_FIELDS}
         flt = views.filter_from(values)
         try:
@@ -184,10 +233,7 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
                                                        next_cursor=next_cursor))
 
     @router.get("/export")
-    def export(request: Request) -> Response:
-        who = auth.who(request)
-        if who is None:
-            return to_login()
+    def export(request: Request, who: Who = page_reader) -> Response:
         query = request.query_params
         try:
             since, until = date.fromisoformat(query.get("from", "")), date.fromisoformat(query.get("to", ""))
@@ -205,7 +251,7 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
     def claim_page(who: Who, claim_id: str, *, state: views.FixState | None = None, status: int = 200) -> Response:
         shown = ops.show_claim(ledger, claim_id)
         if shown is None:
-            return render(who, "Claim not found", f"<p>No claim {escape(claim_id)}.</p>", status=404)
+            return no_claim(who, claim_id)
         document = ledger.event_document(claim_id)
         person = ops.identities(ledger, [claim_id]).get(claim_id)
         unchanged: list[str] = []
@@ -218,17 +264,11 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
         return render(who, f"Claim {claim_id}", body, status=status)
 
     @router.get("/claims/{claim_id}")
-    def claim(request: Request, claim_id: str) -> Response:
-        who = auth.who(request)
-        if who is None:
-            return to_login()
+    def claim(claim_id: str, who: Who = page_reader) -> Response:
         return claim_page(who, claim_id)
 
     @router.get("/claims/{claim_id}/statement")
-    def statement(request: Request, claim_id: str) -> Response:
-        who = auth.who(request)
-        if who is None:
-            return to_login()
+    def statement(claim_id: str, who: Who = page_reader) -> Response:
         pdf = statement_pdf(ledger, deps.practice, claim_id)
         if pdf is None:
             return render(who, "No statement", f"<p>Claim {escape(claim_id)} has no statement.</p>", status=404)
@@ -236,17 +276,14 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
 
     # client statements -------------------------------------------------------------------------------
     @router.post("/claims/{claim_id}/statement/send")
-    async def send_statement(request: Request, claim_id: str) -> Response:
-        got = await posted(request)
-        if isinstance(got, Response):
-            return got
-        who, form = got
+    async def send_statement(claim_id: str, got: Posted = form_poster) -> Response:
+        who, form = got.who, got.form
 
         def work() -> Response:  # Redis and the practice profile: off the event loop
             result = statement_delivery.resend_statement(deps, deps.send, claim_id, source="ops page",
                                                          by=who.actor.label)
             if result.message == "no such claim":
-                return render(who, "Claim not found", f"<p>No claim {escape(claim_id)}.</p>", status=404)
+                return no_claim(who, claim_id)
             if result.ok:
                 staff_audit("statement.resent", who, claim_id=claim_id)
             home = "/ops#statement-emails" if form.get("back") == "overview" else (
@@ -256,10 +293,7 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
         return await run_in_threadpool(work)
 
     @router.get("/statement")
-    def period(request: Request) -> Response:
-        who = auth.who(request)
-        if who is None:
-            return to_login()
+    def period(request: Request, who: Who = page_reader) -> Response:
         query = request.query_params
         client = query.get("client", "").strip()
         try:
@@ -283,24 +317,19 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
 
     # fixing ------------------------------------------------------------------------------------------
     @router.post("/claims/{claim_id}/amend")
-    async def amend(request: Request, claim_id: str) -> Response:
-        got = await posted(request)
-        if isinstance(got, Response):
-            return got
-        who, form = got
+    async def amend(claim_id: str, got: Posted = form_poster) -> Response:
+        who, form = got.who, got.form
 
         def work() -> Response:  # the rules, pyx12 and Redis block: off the event loop
             if ledger.get(claim_id) is None:
-                return render(who, "Claim not found", f"<p>No claim {escape(claim_id)}.</p>", status=404)
+                return no_claim(who, claim_id)
             section = str(form.get("section") or "json")
             action = "save" if form.get("action") == "save" else "preview"
             if section == "json" or section not in amend_forms.FORMS:
                 section, text = "json", str(form.get("patch") or "")
                 state = views.FixState(section="json", patch_text=text)
                 try:
-                    patch = json.loads(text)
-                    if not isinstance(patch, dict):
-                        raise ValueError("must be a JSON object")
+                    patch = json_object(text)
                 except ValueError as exc:
                     state.errors = [{"path": "(amendment)", "message": f"the JSON is not valid ({exc})"}]
                     return claim_page(who, claim_id, state=state, status=422)
@@ -323,26 +352,21 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
         return await run_in_threadpool(work)
 
     @router.post("/claims/{claim_id}/correct")
-    async def correct(request: Request, claim_id: str) -> Response:
-        return await _correction(request, claim_id, "replacement")
+    async def correct(claim_id: str, got: Posted = form_poster) -> Response:
+        return await _correction(got, claim_id, "replacement")
 
     @router.post("/claims/{claim_id}/void")
-    async def void(request: Request, claim_id: str) -> Response:
-        return await _correction(request, claim_id, "void")
+    async def void(claim_id: str, got: Posted = form_poster) -> Response:
+        return await _correction(got, claim_id, "void")
 
-    async def _correction(request: Request, claim_id: str, kind: str) -> Response:
-        got = await posted(request)
-        if isinstance(got, Response):
-            return got
-        who, form = got
+    async def _correction(got: Posted, claim_id: str, kind: str) -> Response:
+        who, form = got.who, got.form
         home = f"/ops/claims/{quote(claim_id, safe='')}"
         text = str(form.get("patch") or "").strip()
         patch = None
         if text:
             try:
-                patch = json.loads(text)
-                if not isinstance(patch, dict):
-                    raise ValueError("must be a JSON object")
+                patch = json_object(text)
             except ValueError as exc:
                 return back(who, home, f"Not sent: the JSON is not valid ({exc}).", error=True)
 
@@ -350,7 +374,7 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
             result = ops.correct(ledger, claim_id, deps.send, kind=kind, patch=patch, source="ops page",
                                  by=who.actor.label)
             if result.message == "no such claim":
-                return render(who, "Claim not found", f"<p>No claim {escape(claim_id)}.</p>", status=404)
+                return no_claim(who, claim_id)
             if result.ok:
                 staff_audit("claim.voided" if kind == "void" else "claim.corrected", who, claim_id=claim_id,
                             changed=result.changed or None)
@@ -361,11 +385,8 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
         return await run_in_threadpool(work)
 
     @router.post("/resubmit")
-    async def resubmit(request: Request) -> Response:
-        got = await posted(request)
-        if isinstance(got, Response):
-            return got
-        who, form = got
+    async def resubmit(got: Posted = form_poster) -> Response:
+        who, form = got.who, got.form
 
         def work() -> Response:  # the rules, pyx12 and Redis block: off the event loop
             ids = [str(v) for v in form.getlist("claim_id")]
@@ -395,17 +416,11 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
 
     # money: remittances received, what is owed ------------------------------------------------------
     @router.get("/remittances")
-    def remittance_list(request: Request) -> Response:
-        who = auth.who(request)
-        if who is None:
-            return to_login()
+    def remittance_list(who: Who = page_reader) -> Response:
         return render(who, "Remittances", money.remittances_body(remittances.list_remittances(deps), zone))
 
     @router.get("/remittances/{remittance_id}")
-    def remittance(request: Request, remittance_id: str) -> Response:
-        who = auth.who(request)
-        if who is None:
-            return to_login()
+    def remittance(remittance_id: str, who: Who = page_reader) -> Response:
         shown = remittances.show_remittance(deps, remittance_id)
         if shown is None:
             return render(who, "Remittance not found", f"<p>No remittance {escape(remittance_id)}.</p>",
@@ -413,10 +428,7 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
         return render(who, f"Remittance {remittance_id}", money.remittance_body(shown))
 
     @router.get("/ar")
-    def owed(request: Request) -> Response:
-        who = auth.who(request)
-        if who is None:
-            return to_login()
+    def owed(who: Who = page_reader) -> Response:
         claims = ledger.get_many(ledger.claim_ids(route="direct_billing"))
         report = receivables.accounts_receivable(claims, today=date.today(),
                                                  warning_days=deps.timely_filing_warning_days)
@@ -424,10 +436,7 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
 
     # refused events, dead letters, audit ----------------------------------------------------------------
     @router.get("/refused")
-    def refused_list(request: Request) -> Response:
-        who = auth.who(request)
-        if who is None:
-            return to_login()
+    def refused_list(request: Request, who: Who = page_reader) -> Response:
         try:
             page, next_cursor = ops.list_refused_page(ledger, limit=PAGE_ROWS,
                                                       cursor=request.query_params.get("cursor"))
@@ -436,21 +445,15 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
         return render(who, "Refused events", views.refused_body(page, zone, next_cursor=next_cursor))
 
     @router.get("/refused/{refused_id}")
-    def refused_one(request: Request, refused_id: str) -> Response:
-        who = auth.who(request)
-        if who is None:
-            return to_login()
+    def refused_one(refused_id: str, who: Who = page_reader) -> Response:
         r = ledger.get_refused(refused_id)
         if r is None:
             return render(who, "Not found", f"<p>No refused event {escape(refused_id)}.</p>", status=404)
         return render(who, f"Refused event {refused_id}", views.refused_detail(r, zone))
 
     @router.post("/refused/{refused_id}/replay")
-    async def replay(request: Request, refused_id: str) -> Response:
-        got = await posted(request)
-        if isinstance(got, Response):
-            return got
-        who, form = got
+    async def replay(refused_id: str, got: Posted = form_poster) -> Response:
+        who, form = got.who, got.form
 
         def work() -> Response:  # the rules, pyx12 and Redis block: off the event loop
             corrected = str(form.get("body") or "")
@@ -472,28 +475,19 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
         return await run_in_threadpool(work)
 
     @router.get("/dead/{queue}")
-    def dead_letters(request: Request, queue: str) -> Response:
-        who = auth.who(request)
-        if who is None:
-            return to_login()
+    def dead_letters(queue: str, who: Who = page_reader) -> Response:
         rows = dead.list(queue) if dead else []
         return render(who, f"Dead letters of {queue}", views.dead_body(queue, rows, zone))
 
     @router.post("/dead/{queue}/clear")
-    async def dead_clear(request: Request, queue: str) -> Response:
-        got = await posted(request)
-        if isinstance(got, Response):
-            return got
-        who, _ = got
+    async def dead_clear(queue: str, got: Posted = form_poster) -> Response:
+        who = got.who
         cleared = dead.clear(queue) if dead else 0
         staff_audit("dead_letters.cleared", who, queue=queue, count=cleared)
         return back(who, "/ops", f"Cleared {cleared} dead letter(s) of {queue}.")
 
     @router.get("/audit")
-    def audit_log(request: Request) -> Response:
-        who = auth.who(request)
-        if who is None:
-            return to_login()
+    def audit_log(who: Who = page_reader) -> Response:
         entries = deps.staff.audit_log(500) if deps.staff else []
         return render(who, "Audit log", views.audit_body(entries, zone))
 

@@ -70,7 +70,10 @@ def ar_body(a: dict[str, Any]) -> str:
             f'<ul>{late or "<li class=muted>none</li>"}</ul>'
             '<h2>Outstanding claims</h2><table><thead><tr><th>claim</th><th>status</th><th>date of service</th>'
             f'<th class="num">days</th><th class="num">owed</th><th>denied for</th></tr></thead><tbody>{owed}</tbody>'
-            '</table>')
+            '</table>'
+            + (f'<h2>Voided: owe nothing ({len(a["voided"])})</h2><p>' + ", ".join(
+                f'<a href="/ops/claims/{escape(v)}">{escape(v)}</a>' for v in a["voided"]) + "</p>"
+               if a.get("voided") else ""))
 
 
 def payment_block(c: dict[str, Any]) -> str:
@@ -91,6 +94,10 @@ def payment_block(c: dict[str, Any]) -> str:
                  f'</form><form method="post" action="/ops/claims/{cid}/void" data-confirm="Void payer claim '
                  f'{escape(c["payer_claim_number"])}? The payer takes back what it paid."><button class="secondary" '
                  'type="submit">Void this claim (frequency 8)</button></form>')
+    if c["status"] == "voided":
+        number = escape(c.get("payer_claim_number") or "-")
+        forms = (f'<p><b>Voided</b>: the payer took the void of payer claim {number}; the claim owes nothing '
+                 'and cannot be corrected or voided again.</p>')
     return (f'<h2>Payment</h2><p>paid <b>{escape(str(c.get("paid_amount") or "0.00"))}</b> &middot; adjusted '
             f'{escape(str(c.get("adjusted_amount") or "0.00"))} &middot; patient responsibility '
             f'{escape(str(c.get("patient_responsibility") or "0.00"))} &middot; payer claim '

@@ -270,7 +270,7 @@ def identity_block(person: ClientIdentity) -> str:
 
 
 def findings_html(c: dict[str, Any]) -> str:
-    parts = []
+    parts = [explained("voided", "", explanations.EXPLANATIONS["voided"])] if c["status"] == "voided" else []
     for p in c["problems"]:
         parts.append(explained(p["code"], p["message"], explanations.explain(p["code"])))
     for d in c.get("denial_reasons") or []:  # the payer's remittance: CARC with its group, RARC
