@@ -1,6 +1,5 @@
 """The bundled example events, read from where the product ships them (`pipeline/examples/`), never from a
-copy: a test that says "the bundled examples" fails when they drift. (`tests/fixtures/events` is a symbolic
-link to the same folder, for older tests that name that path.)"""
+copy: a test that says "the bundled examples" fails when they drift."""
 
 from __future__ import annotations
 

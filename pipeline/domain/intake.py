@@ -57,12 +57,10 @@ def field_path(loc: tuple[int | str, ...]) -> str:
 def _message(err: Any) -> str:
     kind = err["type"]
     ctx = err.get("ctx") or {}
-    if kind == "literal_error":
-        return f"must be one of {ctx.get('expected', '')}".replace("'", "")
-    if kind == "too_long" and "max_length" in ctx:
-        return f"must have at most {ctx['max_length']} items"
-    if kind == "too_short" and ctx.get("min_length", 0) > 1:
-        return f"must have at least {ctx['min_length']} items"
+    if kind == "literal_error":  # pydantic names the allowed values in ctx["expected"]: "'M', 'F' or 'U'"
+        return f"must be one of {ctx['expected']}".replace("'", "")
+    # No list of the event has a length limit of its own (the most lines and codes are the event's rules,
+    # with their own messages); the one minimum, a line at least, reads "must not be empty".
     if kind == "greater_than_equal":
         return f"must be at least {ctx.get('ge')}"
     if kind == "less_than_equal":
@@ -75,18 +73,15 @@ def _message(err: Any) -> str:
 
 
 def errors_from_validation(exc: ValidationError) -> list[FieldError]:
-    seen: set[tuple[str, str]] = set()
+    """Each error of pydantic's as a field path and a sentence; one that reads the same twice is given once."""
     errors: list[FieldError] = []
     for err in exc.errors():
         loc = tuple(err["loc"])
         extra = (err.get("ctx") or {}).get("field")
         if extra:
             loc = (*loc, extra)
-        key = (field_path(loc), _message(err))
-        if key not in seen:
-            seen.add(key)
-            errors.append(FieldError(path=key[0], message=key[1]))
-    return errors
+        errors.append(FieldError(path=field_path(loc), message=_message(err)))
+    return _merge(errors)
 
 
 def parse_event_document(document: Any) -> SessionCompleted:

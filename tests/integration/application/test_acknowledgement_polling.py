@@ -55,3 +55,14 @@ def test_a_claim_undecided_7_days_after_submission_is_failed_and_announced(redis
     assert claim.last_error is not None and "no final answer" in claim.last_error
     assert pipeline.later == [] and pipeline.clearinghouse.sent == 1
     assert [(n["type"], n["claim_id"]) for n in pipeline.alerts.notices] == [("claim.failed", claim_id)]
+
+
+def test_the_reason_of_a_claim_never_decided_gives_the_hours_waited_to_the_nearest_hour(redis_url: str) -> None:
+    pipeline = InlinePipeline(redis_url)
+    pipeline.clearinghouse.outcome = "pending"
+    claim_id = pipeline.post(example("va_direct"))
+    pipeline.run_later(after=timedelta(days=7))
+    pipeline.run_later(after=timedelta(minutes=30, seconds=1))  # 168 h 30 min 1 s after it was submitted
+    claim = pipeline.claim(claim_id)
+    assert (claim.status, claim.last_error) == (
+        "failed", "clearinghouse took the claim but gave no final answer in 169 h")

@@ -5,7 +5,9 @@ submitting is looked at again later without spending retries."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -61,6 +63,25 @@ def test_a_resubmission_adopts_an_earlier_submission_the_peer_took_and_sends_not
     claim = pipeline.claim(claim_id)
     assert (claim.status, claim.submission_no, claim.idempotency_key) == ("accepted", 2, "ses_va_direct-1")
     assert "submission.adopted" in pipeline.kinds(claim_id)
+    assert list(pipeline.clearinghouse.taken) == ["ses_va_direct-1"] and pipeline.clearinghouse.sent == 1
+
+
+def test_a_resubmission_asks_the_peer_about_every_earlier_key_not_only_the_last(
+        pipeline: InlinePipeline) -> None:
+    pipeline.clearinghouse.outcome = "answer_lost"  # submission 1 is taken, its answer never arrives
+    claim_id = pipeline.post(example("va_direct"))
+    pipeline.retries_run_out(claim_id)
+    # submission 2 needs attention and never reaches the peer ...
+    rx = example("va_direct")["prescription"]
+    pipeline.amend(claim_id, {"prescription": {**rx, "signed": False}})
+    pipeline.resubmit(claim_id)
+    assert (pipeline.claim(claim_id).status, pipeline.claim(claim_id).submission_no) == ("needs_attention", 2)
+    # ... so submission 3 finds the peer's answer under key 1, two numbers back, and bills nothing twice
+    pipeline.amend(claim_id, {"prescription": rx})
+    pipeline.clearinghouse.outcome = "accepted"
+    pipeline.resubmit(claim_id)
+    claim = pipeline.claim(claim_id)
+    assert (claim.status, claim.submission_no, claim.idempotency_key) == ("accepted", 3, "ses_va_direct-1")
     assert list(pipeline.clearinghouse.taken) == ["ses_va_direct-1"] and pipeline.clearinghouse.sent == 1
 
 
@@ -195,3 +216,147 @@ def test_an_accepted_claim_no_longer_shows_the_error_of_an_earlier_attempt(pipel
     pipeline.run()
     claim = pipeline.claim(claim_id)
     assert (claim.status, claim.last_error, claim.peer_reference) == ("accepted", None, "REF1")
+
+
+def test_the_timeline_names_the_peer_and_the_key_of_each_submission_started_or_adopted(
+        pipeline: InlinePipeline) -> None:
+    pipeline.clearinghouse.outcome = "answer_lost"
+    claim_id = pipeline.post(example("va_direct"))
+    pipeline.retries_run_out(claim_id)
+    pipeline.amend(claim_id, {"client": {"phone": "+1-217-555-0101"}})
+    pipeline.clearinghouse.outcome = "accepted"
+    pipeline.resubmit(claim_id)
+    for kind in ("submission.started", "submission.adopted"):
+        (entry,) = entries(pipeline, claim_id, kind)
+        assert (entry["peer"], entry["idempotency_key"]) == ("clearinghouse", "ses_va_direct-1"), kind
+
+
+def test_each_attempt_that_cannot_reach_the_peer_is_counted_also_when_asking_by_key(
+        pipeline: InlinePipeline) -> None:
+    pipeline.clearinghouse.outcome = "answer_lost"  # sent once, then the peer cannot be reached at all
+    claim_id = pipeline.post(example("va_direct"))
+    pipeline.queue.append(("submit_direct", claim_id))  # dramatiq's retry: the claim is asked about by key
+    pipeline.run()
+    claim = pipeline.claim(claim_id)
+    assert (claim.status, claim.attempts, claim.last_error) == ("submitting", 2, "clearinghouse: answered 503")
+    assert [(e["peer"], e["error"]) for e in entries(pipeline, claim_id, "attempt.failed")] == [
+        ("clearinghouse", "clearinghouse: answered 503")] * 2
+    assert pipeline.clearinghouse.sent == 1
+
+
+def test_a_submission_the_peer_can_no_longer_tell_about_fails_with_its_reason_and_nothing_is_sent(
+        pipeline: InlinePipeline, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.application.errors import SubmissionUnknown
+
+    pipeline.clearinghouse.outcome = "answer_lost"
+    claim_id = pipeline.post(example("va_direct"))
+    reason = "clearinghouse: no answer to ses_va_direct-1 within its replay window; look it up in the portal"
+
+    def past_the_window(key: str) -> None:
+        raise SubmissionUnknown(reason)
+    monkeypatch.setattr(pipeline.clearinghouse, "lookup", past_the_window)
+    pipeline.queue.append(("submit_direct", claim_id))
+    pipeline.run()
+    claim = pipeline.claim(claim_id)
+    assert (claim.status, claim.last_error) == ("failed", reason)
+    assert pipeline.clearinghouse.sent == 1
+    assert [(n["type"], n["claim_id"]) for n in pipeline.alerts.notices] == [("claim.failed", claim_id)]
+
+
+def test_a_submission_step_of_another_route_leaves_the_claim_alone(pipeline: InlinePipeline) -> None:
+    from pipeline.application.ingest import receive
+    from tests.integration.application.harness import STEP_FUNCTIONS
+
+    claim_id = str(receive(pipeline.ledger, json.dumps(example("va_direct")).encode(), pipeline.deps.send,
+                           source="test").body["claim_id"])
+    while pipeline.queue[0][0] != "submit_direct":
+        step, cid = pipeline.queue.popleft()
+        STEP_FUNCTIONS[step](pipeline.deps, cid)
+    assert pipeline.claim(claim_id).status == "routed"
+    stages.submit_courtesy(pipeline.deps, claim_id)  # a stale message: the claim goes to the clearinghouse
+    assert pipeline.billing_service.sent == 0 and pipeline.claim(claim_id).status == "routed"
+    pipeline.run()
+    assert pipeline.claim(claim_id).status == "accepted" and pipeline.clearinghouse.sent == 1
+
+
+def test_the_peers_own_answer_is_kept_with_the_claim_under_the_key_it_answers(pipeline: InlinePipeline) -> None:
+    from datetime import UTC, datetime
+
+    from pipeline.application.ports import PeerAnswer
+
+    raw = {"status": "ACCEPTED", "claimReference": {"correlationId": "REF1"},
+           "receivedAt": datetime(2026, 11, 21, 12, tzinfo=UTC)}
+
+    class AnswersInFull(type(pipeline.clearinghouse)):  # type: ignore[misc]
+        def _answer(self) -> PeerAnswer:
+            return PeerAnswer(outcome="accepted", reference="REF1", raw=raw)
+
+    pipeline.deps.clearinghouse = AnswersInFull("clearinghouse")
+    claim_id = pipeline.post(example("va_direct"))
+    kept = pipeline.ledger.documents(claim_id)
+    assert json.loads(kept["clearinghouse answer to ses_va_direct-1"]) == {
+        "status": "ACCEPTED", "claimReference": {"correlationId": "REF1"}, "receivedAt": "2026-11-21 12:00:00+00:00"}
+
+
+def test_an_earlier_key_the_peer_cannot_tell_about_is_noted_and_the_keys_before_it_are_still_asked(
+        pipeline: InlinePipeline, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.application.errors import SubmissionUnknown
+
+    pipeline.clearinghouse.outcome = "answer_lost"  # submission 1 is taken, its answer never arrives
+    claim_id = pipeline.post(example("va_direct"))
+    pipeline.retries_run_out(claim_id)
+    rx = example("va_direct")["prescription"]
+    pipeline.amend(claim_id, {"prescription": {**rx, "signed": False}})
+    pipeline.resubmit(claim_id)  # submission 2 needs attention
+    pipeline.amend(claim_id, {"prescription": rx})
+    pipeline.clearinghouse.outcome = "accepted"
+    knows = pipeline.clearinghouse.lookup
+
+    def lookup(key: str) -> object:
+        if key == "ses_va_direct-2":
+            raise SubmissionUnknown("clearinghouse: no answer to ses_va_direct-2 within its replay window")
+        return knows(key)
+    monkeypatch.setattr(pipeline.clearinghouse, "lookup", lookup)
+    pipeline.resubmit(claim_id)
+    claim = pipeline.claim(claim_id)
+    assert (claim.status, claim.idempotency_key) == ("accepted", "ses_va_direct-1")
+    assert pipeline.clearinghouse.sent == 1
+    assert [(e["peer"], e["key"], e["reason"]) for e in entries(pipeline, claim_id, "peer.lookup_unknown")] == [
+        ("clearinghouse", "ses_va_direct-2", "clearinghouse: no answer to ses_va_direct-2 within its replay window")]
+
+
+def test_each_look_by_key_is_on_the_timeline_with_the_key_and_whether_the_peer_knew_it(
+        pipeline: InlinePipeline) -> None:
+    pipeline.clearinghouse.outcome = "pending"
+    claim_id = pipeline.post(example("va_direct"))
+    pipeline.run_later(after=timedelta(seconds=10))
+    assert [(e["peer"], e["key"], e["known"]) for e in entries(pipeline, claim_id, "peer.lookup")] == [
+        ("clearinghouse", "ses_va_direct-1", True)]
+
+
+def test_a_refusal_without_reasons_is_rejected_with_the_peers_answer_as_its_reason(pipeline: InlinePipeline,
+                                                                                   monkeypatch: pytest.MonkeyPatch,
+                                                                                   ) -> None:
+    from pipeline.application.errors import PeerRefused
+
+    def refuse(document: object, *, idempotency_key: str) -> None:
+        raise PeerRefused("clearinghouse", 403, [])
+    monkeypatch.setattr(pipeline.clearinghouse, "submit", refuse)
+    claim_id = pipeline.post(example("va_direct"))
+    claim = pipeline.claim(claim_id)
+    assert (claim.status, claim.peer_reasons) == ("rejected", ["clearinghouse answered 403: no reason given"])
+
+
+def test_a_key_the_peer_took_with_another_document_fails_the_claim_with_that_reason(
+        pipeline: InlinePipeline, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.application.errors import SubmissionUnknown
+
+    reason = "clearinghouse: no answer to ses_va_direct-1: the key was used with a different 837P"
+
+    def conflict(document: object, *, idempotency_key: str) -> None:
+        raise SubmissionUnknown(reason)
+    monkeypatch.setattr(pipeline.clearinghouse, "submit", conflict)
+    claim_id = pipeline.post(example("va_direct"))
+    claim = pipeline.claim(claim_id)
+    assert (claim.status, claim.last_error) == ("failed", reason)
+    assert [(n["type"], n["claim_id"]) for n in pipeline.alerts.notices] == [("claim.failed", claim_id)]

@@ -3,16 +3,22 @@
 - a session uses a visit when its claim is routed to `direct_billing`;
 - a session whose claim ends `needs_attention` uses none (its visit is released);
 - a `rejected` or `failed` claim keeps its visit;
-- an amendment that changes the referral number moves the visit to the new referral on resubmission.
+- an amendment that changes the referral number moves the visit to the new referral on resubmission;
+- when two sessions race for the last visit exactly one gets it, and one whose claim does not go to direct
+  billing never takes it from one that does, whenever their steps interleave.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import inspect
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from pipeline.adapters.redis_ledger import Ledger
 from pipeline.adapters.redis_server import embedded_redis
 from tests.integration.application.harness import InlinePipeline, example
 
@@ -166,3 +172,48 @@ def test_a_session_on_a_full_referral_is_told_so_before_its_837p_is_judged(pipel
     # the 837P pre-flight runs only for a claim that would otherwise be billed directly (CONTRACT.md 2.3)
     assert [p.code for p in claim.problems] == ["va_visits_exhausted"]
     assert pipeline.sessions_on(REFERRAL) == {"ses_va_direct"}
+
+
+def _another_session_decided_at(pipeline: InlinePipeline, call_no: int, run: Callable[[], str]) -> list[str]:
+    """Make `run` happen just before the pipeline's `call_no`-th call to its ledger (any method): another
+    worker deciding its claim at that moment. Returns what `run` returned, once it has run."""
+    calls = 0
+    ran: list[str] = []
+
+    def at_moment(real: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            nonlocal calls
+            calls += 1
+            if calls == call_no and not ran:
+                ran.append(run())
+            return real(*args, **kwargs)
+        return call
+
+    for name, _ in inspect.getmembers(Ledger, inspect.isfunction):
+        if not name.startswith("_"):
+            setattr(pipeline.ledger, name, at_moment(getattr(pipeline.ledger, name)))
+    return ran
+
+
+def test_a_session_that_needs_attention_never_takes_the_last_visit_from_one_billed_directly(
+        redis_url: str) -> None:
+    needs_attention = example("va_direct")
+    needs_attention["va_referral"]["visits_authorized"] = 1
+    needs_attention["prescription"]["signed"] = False
+    billed = example("va_direct")
+    billed["va_referral"]["visits_authorized"] = 1
+    billed["event_id"], billed["session"]["session_id"] = "evt_billed", "ses_billed"
+
+    moment = 0
+    while True:  # the billed session decided at each moment of the other one's steps, one after another
+        moment += 1
+        first, other_worker = InlinePipeline(redis_url), InlinePipeline(redis_url)
+        ran = _another_session_decided_at(first, moment, functools.partial(other_worker.post, billed))
+        unbilled = first.post(needs_attention)
+        if not ran:
+            break  # past the last ledger call of its steps: every moment was tried
+        claim = other_worker.claim(ran[0])
+        assert (claim.route, claim.status, moment) == ("direct_billing", "accepted", moment)
+        assert first.claim(unbilled).status == "needs_attention"
+        assert first.sessions_on(REFERRAL) == {"ses_billed"}
+    assert moment > 5

@@ -197,3 +197,35 @@ def test_too_many_lines_are_reported_with_their_own_errors() -> None:
 def test_a_rule_broken_once_is_reported_once() -> None:
     errors = errors_of(_set("session.ended_at", "2026-11-20T13:00:00-06:00"))
     assert errors == {"session.ended_at": "must not be before started_at"}
+
+
+def error_list(mutate: Any) -> list[tuple[str, str]]:
+    doc = copy.deepcopy(FIXTURE)
+    mutate(doc)
+    with pytest.raises(InputRejected) as caught:
+        parse_event(json.dumps(doc))
+    return [(e.path, e.message) for e in caught.value.errors]
+
+
+@pytest.mark.parametrize(("path", "value", "expected"), [
+    # CONTRACT.md 1.4: each refused field is named once, with a plain sentence of what it must be
+    ("event_type", "session.cancelled", ("event_type", "must be one of session.completed")),
+    ("client.sex", "X", ("client.sex", "must be one of M, F or U")),
+    ("coverage.kind", "medicare", ("coverage.kind", "must be one of va_ccn, commercial or self_pay")),
+    ("session.services.0.minutes", -1, ("session.services[0].minutes", "must be at least 0")),
+    ("session.services.0.minutes", 241, ("session.services[0].minutes", "must be at most 240")),
+    ("session.place_of_service", "١١", ("session.place_of_service", "is not in the expected format")),
+    ("session.services", [], ("session.services", "must not be empty")),
+    ("client.first_name", "  ", ("client.first_name", "must not be empty")),
+    ("client.first_name", KeyError, ("client.first_name", "is required")),
+    ("session.services.0.minutes", "30", ("session.services[0].minutes", "must be a whole number")),
+    ("prescription.signed", 1, ("prescription.signed", "must be true or false")),
+    ("coverage.member_id", None, ("coverage.member_id", "is required when kind is va_ccn")),
+    ("session.services", [{"cpt": "97124", "minutes": 5, "body_region": "neck"}] * 5,
+     ("session.services", "must have at most 4 service lines")),
+    ("session.ended_at", "2026-11-20T13:00:00-06:00", ("session.ended_at", "must not be before started_at")),
+])
+def test_each_refused_field_is_named_once_with_what_it_must_be(path: str, value: Any,
+                                                               expected: tuple[str, str]) -> None:
+    assert error_list(_set(path, value)) == [expected]
+

@@ -63,3 +63,27 @@ def test_a_number_of_more_than_100_digits_is_malformed(digits: int, ok: bool) ->
     else:
         with pytest.raises(MalformedJson, match="more than 100 digits"):
             load_json(text)
+
+
+def test_a_level_opened_beside_a_closed_one_counts_from_the_depth_it_stands_at() -> None:
+    with pytest.raises(MalformedJson, match="nested more than 32 levels"):
+        load_json("[[" + nested(1) + "," + nested(31) + "]]")  # 2 + 31 levels deep
+    assert load_json("[[" + nested(1) + "," + nested(30) + "]]") is not None
+
+
+def test_brackets_after_an_empty_string_are_counted() -> None:
+    with pytest.raises(MalformedJson, match="nested more than 32 levels"):
+        load_json('{"": ' + nested(33) + "}")
+
+
+def test_a_malformed_body_with_many_brackets_is_told_where_it_breaks() -> None:
+    text = "[" + "[]," * 40 + "X" * 40 + "]"  # 81 brackets, 2 levels deep, broken at column 122
+    with pytest.raises(MalformedJson) as refused:
+        load_json(text)
+    assert [e.message for e in refused.value.errors] == ["malformed JSON at line 1 column 122"]
+
+
+def test_a_body_nested_too_deep_is_refused_for_its_depth_whatever_else_is_wrong_with_it() -> None:
+    with pytest.raises(MalformedJson) as refused:
+        load_json("X" * 40 + nested(33))
+    assert [e.message for e in refused.value.errors] == ["JSON nested more than 32 levels"]

@@ -130,6 +130,35 @@ def test_unknown_remark_is_named() -> None:
     assert "Local Coverage" in describe_remark("N115")
 
 
+def test_an_adjustment_of_an_unknown_group_is_shown_with_the_group_as_sent() -> None:
+    assert describe_adjustment("ZZ", "999") == "adjustment reason code 999 (ZZ)"
+
+
+@pytest.mark.parametrize(("kind", "remitted_before", "from_statuses"), [
+    # CONTRACT.md 7: "the claim goes" column of the posting table
+    ("payment", False, {"submitted", "accepted", "denied"}),
+    ("denial", False, {"submitted", "accepted", "denied"}),
+    ("reversal", False, {"paid", "denied"}),
+    ("reversal", True, {"paid", "denied", "accepted", "submitted"}  # a corrected or void claim on its way
+     | {"voided"}),  # 7.4: the payer's reversal keeps a voided claim voided
+])
+def test_each_posting_applies_only_from_the_statuses_the_contract_lists(kind: str, remitted_before: bool,
+                                                                         from_statuses: set[str]) -> None:
+    statuses = statuses_before(kind, remitted_before=remitted_before)  # type: ignore[arg-type]
+    assert set(statuses) == from_statuses and len(statuses) == len(from_statuses)
+
+
+@pytest.mark.parametrize(("status_code", "paid", "kind"), [
+    ("4", "10", "denial"),  # CLP02 4 is a denial whatever it says was paid
+    ("1", "0", "denial"),  # paid nothing
+    ("1", "10", "payment"),
+    ("22", "-10", "reversal"),
+])
+def test_the_kind_of_posting_follows_clp02_and_the_amount_paid(status_code: str, paid: str, kind: str) -> None:
+    payment = claims_of("partial_payment")[0].model_copy(update={"status_code": status_code, "paid": Decimal(paid)})
+    assert post(payment).kind == kind
+
+
 def test_a_reversal_on_a_void_keeps_the_claim_voided() -> None:
     assert status_after("reversal", frequency_code="8") == "voided"
     assert status_after("reversal", frequency_code="7") == "accepted"  # the replacement is decided next
