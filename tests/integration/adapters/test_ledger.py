@@ -6,33 +6,16 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 
 from config.practice import load_practice
 from pipeline.adapters.ledger_codec import pack
 from pipeline.adapters.redis_ledger import Ledger
-from pipeline.adapters.redis_server import embedded_redis
 from pipeline.application import reconciler
 from pipeline.application.stages import Deps
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with embedded_redis(Path(tmp_path_factory.mktemp("redis"))) as url:
-        yield url
-
-
-@pytest.fixture
-def ledger(redis_url: str) -> Ledger:
-    client = redis.Redis.from_url(redis_url)
-    client.flushdb()
-    return Ledger(client)
 
 
 def ingest(ledger: Ledger, claim_id: str = "ses_1", event_id: str = "evt_1", **doc: Any) -> str:

@@ -8,14 +8,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 import redis
 
 from pipeline.adapters.redis_ledger import SHORT_VALUE, Ledger
-from pipeline.adapters.redis_server import embedded_redis
 from tests.examples import EXAMPLES, example
 from tests.integration.application.harness import InlinePipeline
 
@@ -25,17 +21,6 @@ PER_CLAIM_BOUND = 2_600
 COMPACT = {"ziplist", "listpack"}
 
 
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with embedded_redis(Path(tmp_path_factory.mktemp("redis"))) as url:
-        yield url
-
-
-@pytest.fixture
-def ledger(redis_url: str) -> Ledger:
-    client = redis.Redis.from_url(redis_url)
-    client.flushdb()
-    return Ledger(client)
 
 
 def claim_keys(r: redis.Redis, claim_id: str) -> list[bytes]:
