@@ -28,8 +28,8 @@ _SUBMIT = {"max_retries": _submit.max_retries, "min_backoff": _submit.min_backof
            "on_retry_exhausted": steps.SUBMISSION_FAILED}
 
 
-def _named(step: str) -> dict[str, str]:
-    return {"actor_name": step, "queue_name": steps.QUEUE_OF[step]}
+def _named(step: str) -> dict[str, Any]:
+    return {"actor_name": step, "queue_name": steps.QUEUE_OF[step], "priority": steps.PRIORITY_OF[step]}
 
 
 @dramatiq.actor(**_named(steps.VALIDATE), **_STEP)

@@ -24,3 +24,24 @@ QUEUE_OF = {
 }
 QUEUES = tuple(dict.fromkeys(QUEUE_OF.values()))
 SUBMISSION_STEP = {"direct_billing": SUBMIT_DIRECT, "courtesy_submission": SUBMIT_COURTESY}
+
+# The order in which a worker runs the messages it has taken (dramatiq's actor priority: lower first). A claim's
+# later steps go before its earlier ones, so that the claims already in flight reach their final status before
+# new ones start (a backlog then drains claim after claim instead of stage after stage, and a claim that
+# arrives during one waits behind fewer steps); the broker's failure callbacks and alerts, which close a claim or
+# tell ops, go first; the statement e-mails and remittance passes, which come after a claim is final, go
+# last. Only the messages a worker already holds are ordered: a queue is never starved, since each queue's
+# consumer keeps fetching its own messages.
+PRIORITY_OF = {
+    SUBMISSION_FAILED: 0,
+    STATEMENT_DELIVERY_FAILED: 0,
+    ALERT: 0,
+    SUBMIT_DIRECT: 10,
+    SUBMIT_COURTESY: 10,
+    STATEMENT: 10,
+    ROUTE: 20,
+    ASSEMBLE: 30,
+    VALIDATE: 40,
+    SEND_STATEMENT: 100,
+    FETCH_REMITTANCES: 100,
+}
