@@ -13,7 +13,6 @@ from decimal import Decimal
 from fpdf import FPDF
 from fpdf.enums import Align, MethodReturnValue, XPos, YPos
 from fpdf.fonts import CoreFont
-from fpdf.util import Padding
 
 from config.practice import Practice, Therapist
 from pipeline.domain.diagnoses import describe as code_set_description
@@ -252,20 +251,49 @@ class Sheet:
 
     def wrapped(self, w: float, h: float, text: str, align: Align = Align.L,
                 new_x: XPos = XPos.RIGHT, new_y: YPos = YPos.NEXT) -> None:
-        """`multi_cell` of fpdf2, drawn as the one cell per line `multi_cell` would draw when the lines are
-        certain (`lines`), without its line breaker (which measures the line again for every character: most
-        of a superbill's rendering time); through `multi_cell` otherwise."""
+        """`multi_cell` of fpdf2 at the current position: the lines it would make of `text` (`lines`, or its
+        own line breaker when they are not certain), each drawn where its `cell` would draw it (`line`).
+        Leaves the position where `multi_cell` leaves it (`new_x`: RIGHT or LMARGIN; `new_y`: NEXT)."""
         pdf = self.pdf
         lines = self.lines(text, w - 2 * pdf.c_margin)
         if lines is None:
-            pdf.multi_cell(w, h, text, align=align, new_x=new_x, new_y=new_y)
+            lines = self.broken(w, h, text)
+        x = pdf.x
+        for line in lines:
+            self.line(w, h, line, align)
+        pdf.x = pdf.l_margin if new_x == XPos.LMARGIN else x + w if new_x == XPos.RIGHT else x
+        if new_y != YPos.NEXT:
+            raise ValueError(f"unsupported new_y {new_y}")
+
+    def line(self, w: float, h: float, text: str, align: Align = Align.L) -> None:
+        """What fpdf2's `cell(w, h, text, align=align, new_x=XPos.LEFT, new_y=YPos.NEXT)` draws for one line of
+        a core font without markdown, fill or border, drawn with `text()` at the baseline `cell` uses (it
+        places the text `c_margin` from the cell's edges, or centres it, and 0.3 font sizes below the cell's
+        middle). A line that would break the page goes through `cell`, which breaks it."""
+        pdf = self.pdf
+        if pdf.will_page_break(h):
+            pdf.cell(w, h, text, align=align, new_x=XPos.LEFT, new_y=YPos.NEXT)
             return
-        last = len(lines) - 1
-        for n, line in enumerate(lines):
-            if n < last:
-                pdf.cell(w, h, line, align=align, new_x=XPos.LEFT, new_y=YPos.NEXT)
+        if text:
+            if align == Align.R:
+                dx = w - pdf.c_margin - self.width(text)
+            elif align == Align.C:
+                dx = (w - self.width(text)) / 2
             else:
-                pdf.cell(w, h, line, align=align, new_x=new_x, new_y=new_y)
+                dx = pdf.c_margin
+            pdf.text(pdf.x + dx, pdf.y + 0.5 * h + 0.3 * pdf.font_size, text)
+        pdf.y += h
+
+    def put(self, x: float, y: float, w: float, h: float, text: str, align: Align = Align.L) -> None:
+        """`line` at (x, y); leaves the position at x, below the line."""
+        pdf = self.pdf
+        pdf.x, pdf.y = x, y
+        self.line(w, h, text, align)
+
+    def broken(self, w: float, h: float, text: str) -> list[str]:
+        """The lines of fpdf2's own line breaker (`multi_cell`'s) for `text` in a cell `w` wide."""
+        found = self.pdf.multi_cell(w, h, text, dry_run=True, output=MethodReturnValue.LINES)
+        return list(found)  # type: ignore[arg-type]
 
     def grid(
         self, y: float, widths: Sequence[float], aligns: Sequence[Align], headings: Sequence[str] | None,
@@ -297,9 +325,7 @@ class Sheet:
                     pdf.set_font("Helvetica", style if value else "", pt)
                     lines = self.lines(value, widths[j] - 2) if value else []
                     if lines is None:
-                        broken = pdf.multi_cell(widths[j], lh, value, padding=Padding(0, 1.0, 0, 1.0), dry_run=True,
-                                                output=MethodReturnValue.LINES)
-                        lines = list(broken)  # type: ignore[arg-type]
+                        lines = self.broken(widths[j], lh, value)
                     cells.append((lines, style, color))
                 height = max(len(lines) for lines, _, _ in cells) * lh + 2 * pad_y
                 if zebra is not None and i % 2 == 0:
@@ -313,8 +339,7 @@ class Sheet:
                     pdf.set_font("Helvetica", style, pt)
                     pdf.set_text_color(*color)
                     for n, line in enumerate(lines):
-                        pdf.set_xy(xs[j], y + pad_y + n * lh)
-                        pdf.cell(widths[j], lh, line, align=aligns[j])
+                        self.put(xs[j], y + pad_y + n * lh, widths[j], lh, line, aligns[j])
                 y += height
         finally:
             pdf.c_margin = c_margin
@@ -394,8 +419,7 @@ class Sheet:
         pdf.set_line_width(0.35)
         pdf.line(x, y + h, x + w, y + h)
         self.font(8, "B", _ACCENT)
-        pdf.set_xy(x + 1.5, y)
-        pdf.cell(w - 3, h, latin1(label.upper()), align=Align.L)
+        self.put(x + 1.5, y, w - 3, h, latin1(label.upper()))
         return y + h + 1.3 * self.k
 
     def fields(self, x: float, y: float, w: float, rows: Sequence[tuple[str, str]], label_w: float) -> float:
@@ -456,8 +480,7 @@ class Sheet:
         ry += 1.2 * self.k
         for n, (label, value) in enumerate(meta):
             self.font(7.5, "", _MUTED)
-            pdf.set_xy(x + 2, ry)
-            pdf.cell(label_w, self.lh(9), label, align=Align.L)
+            self.put(x + 2, ry, label_w, self.lh(9), label)
             self.font(9, "B" if n == 0 else "", _INK)
             pdf.set_xy(x + 2 + label_w, ry)
             self.wrapped(right_w - label_w - 4, self.lh(9), latin1(value), align=Align.R,
@@ -583,10 +606,8 @@ class Sheet:
             else:
                 h = row_h
             self.font(10 if strong else 9, "B" if strong else "", _ACCENT if strong else _INK)
-            pdf.set_xy(bx + 2.5, ty)
-            pdf.cell(box_w / 2, h, label, align=Align.L)
-            pdf.set_xy(bx + box_w / 2, ty)
-            pdf.cell(box_w / 2 - 2.5, h, amount, align=Align.R)
+            self.put(bx + 2.5, ty, box_w / 2, h, label)
+            self.put(bx + box_w / 2, ty, box_w / 2 - 2.5, h, amount, Align.R)
             ty += h
         pdf.rect(bx, y, box_w, ty - y)
 
@@ -640,11 +661,8 @@ class Sheet:
         pdf.set_line_width(0.2)
         pdf.line(_MARGIN, y, _PAGE_W - _MARGIN, y)
         self.font(7, "", _MUTED)
-        pdf.set_xy(_MARGIN, y + 1.0)
-        pdf.cell(
-            _EPW, 4, latin1(f"{practice_name}   \xb7   Superbill {document_number}   \xb7   Page 1 of 1"),
-            align=Align.C,
-        )
+        self.put(_MARGIN, y + 1.0, _EPW, 4,
+                 latin1(f"{practice_name}   \xb7   Superbill {document_number}   \xb7   Page 1 of 1"), Align.C)
 
     def fits(self, bottom: float) -> bool:
         return self.pdf.pages_count == 1 and bottom <= _PAGE_H - _BOTTOM - _FOOTER_H
