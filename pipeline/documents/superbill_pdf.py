@@ -5,12 +5,14 @@ Pure: the caller passes every fact, including the issue date; the result is the 
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 from fpdf import FPDF
+from fpdf.drawing_primitives import DeviceGray, DeviceRGB, convert_to_device_color
 from fpdf.enums import Align, MethodReturnValue, XPos, YPos
 from fpdf.fonts import CoreFont
 
@@ -94,6 +96,8 @@ _UNICODE_FALLBACKS = {
 
 def latin1(text: str) -> str:
     """Text the PDF core fonts can show: latin-1, with accents and typography folded when outside it."""
+    if text.isascii() and (text.isprintable() or text.replace("\n", "").isprintable()):
+        return text  # printable ASCII (and line breaks): already what the fonts show, and NFC
     out: list[str] = []
     for char in unicodedata.normalize("NFC", text):
         if char in ("\n", "\t") or (" " <= char <= "~") or ("\xa1" <= char <= "\xff"):
@@ -226,12 +230,24 @@ def describe_document(pdf: FPDF, *, title: str, author: str, issued_on: date) ->
     pdf.set_lang("en-US")
 
 
-class Sheet:
-    """Draws a statement on a US Letter PDF; `k` scales every font size and line height (1.0 = regular)."""
+@functools.cache
+def _device_color(rgb: tuple[int, int, int]) -> DeviceGray | DeviceRGB:
+    """fpdf2's colour for an RGB triple (what `set_text_color(*rgb)` makes of it), made once."""
+    return convert_to_device_color(*rgb)
 
-    def __init__(self, pdf: FPDF, k: float = 1.0) -> None:
+
+class Sheet:
+    """Draws a statement on a US Letter PDF; `k` scales every font size and line height (1.0 = regular).
+
+    `fills_set_first`: every filled shape drawn on the page sets its fill colour just before it (true of the
+    one-page superbill; not of a page with fpdf2's tables, which fill with the current colour); then a run of
+    lines of one colour sets the fill colour once (PDF draws text in the fill colour), rather than `text()`
+    saving the graphics state around every line to give it its colour."""
+
+    def __init__(self, pdf: FPDF, k: float = 1.0, *, fills_set_first: bool = False) -> None:
         self.k = k
         self.pdf = pdf
+        self.fills_set_first = fills_set_first
 
     @classmethod
     def one_page(cls, k: float, title: str, author: str, issued_on: date) -> Sheet:
@@ -241,13 +257,13 @@ class Sheet:
         pdf.set_auto_page_break(False)
         describe_document(pdf, title=title, author=author, issued_on=issued_on)
         pdf.add_page()
-        return cls(pdf, k)
+        return cls(pdf, k, fills_set_first=True)
 
     # -- primitives -------------------------------------------------------------------------
 
     def font(self, size: float, style: str = "", color: tuple[int, int, int] = _INK) -> None:
         self.pdf.set_font("Helvetica", style, size * self.k)
-        self.pdf.set_text_color(*color)
+        self.pdf.set_text_color(_device_color(color))
 
     def wrapped(self, w: float, h: float, text: str, align: Align = Align.L,
                 new_x: XPos = XPos.RIGHT, new_y: YPos = YPos.NEXT) -> None:
@@ -275,6 +291,8 @@ class Sheet:
             pdf.cell(w, h, text, align=align, new_x=XPos.LEFT, new_y=YPos.NEXT)
             return
         if text:
+            if self.fills_set_first and pdf.fill_color != pdf.text_color:
+                pdf.set_fill_color(pdf.text_color)
             if align == Align.R:
                 dx = w - pdf.c_margin - self.width(text)
             elif align == Align.C:
