@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 from fpdf import FPDF
-from fpdf.drawing_primitives import DeviceGray, DeviceRGB, convert_to_device_color
+from fpdf.drawing_primitives import DeviceCMYK, DeviceGray, DeviceRGB, convert_to_device_color
 from fpdf.enums import Align, MethodReturnValue, XPos, YPos
 from fpdf.fonts import CoreFont
 
@@ -231,7 +231,7 @@ def describe_document(pdf: FPDF, *, title: str, author: str, issued_on: date) ->
 
 
 @functools.cache
-def _device_color(rgb: tuple[int, int, int]) -> DeviceGray | DeviceRGB:
+def _device_color(rgb: tuple[int, int, int]) -> DeviceCMYK | DeviceGray | DeviceRGB:
     """fpdf2's colour for an RGB triple (what `set_text_color(*rgb)` makes of it), made once."""
     return convert_to_device_color(*rgb)
 
@@ -291,8 +291,9 @@ class Sheet:
             pdf.cell(w, h, text, align=align, new_x=XPos.LEFT, new_y=YPos.NEXT)
             return
         if text:
-            if self.fills_set_first and pdf.fill_color != pdf.text_color:
-                pdf.set_fill_color(pdf.text_color)
+            color = pdf.text_color
+            if self.fills_set_first and color is not None and pdf.fill_color != color:
+                pdf.set_fill_color(color)
             if align == Align.R:
                 dx = w - pdf.c_margin - self.width(text)
             elif align == Align.C:
@@ -336,12 +337,23 @@ class Sheet:
         c_margin = pdf.c_margin
         pdf.c_margin = 1.0  # the cells' horizontal padding
         try:
+            face = ("", 0.0)  # the font last set here: fpdf2's set_font costs as much when nothing changes
+
+            def use(style: str, pt: float) -> None:
+                nonlocal face
+                if face != (style, pt):
+                    pdf.set_font("Helvetica", style, pt)
+                    face = (style, pt)
+
             for i, (values, faces, pt) in enumerate(table):
                 cells: list[tuple[list[str], str, tuple[int, int, int]]] = []
                 for j, value in enumerate(values):
                     style, color = faces[j]
-                    pdf.set_font("Helvetica", style if value else "", pt)
-                    lines = self.lines(value, widths[j] - 2) if value else []
+                    if not value:
+                        cells.append(([], style, color))
+                        continue
+                    use(style, pt)
+                    lines = self.lines(value, widths[j] - 2)
                     if lines is None:
                         lines = self.broken(widths[j], lh, value)
                     cells.append((lines, style, color))
@@ -354,63 +366,83 @@ class Sheet:
                 for j, (lines, style, color) in enumerate(cells):
                     if not lines:
                         continue
-                    pdf.set_font("Helvetica", style, pt)
-                    pdf.set_text_color(*color)
+                    use(style, pt)
+                    pdf.set_text_color(_device_color(color))
                     for n, line in enumerate(lines):
                         self.put(xs[j], y + pad_y + n * lh, widths[j], lh, line, aligns[j])
                 y += height
         finally:
             pdf.c_margin = c_margin
         pdf.set_font("Helvetica", "", size)
-        pdf.set_text_color(*_INK)
+        pdf.set_text_color(_device_color(_INK))
         pdf.set_xy(_MARGIN, y)
 
     def width(self, text: str) -> float:
-        """`get_string_width` of fpdf2 for a core font (its own sum of the font's character widths, without
-        its per-call text preparation); through `get_string_width` for any other font or spacing."""
-        pdf = self.pdf
-        font = pdf.current_font
-        if isinstance(font, CoreFont) and pdf.font_stretching == 100 and pdf.char_spacing == 0:
-            cw = font.cw
+        """`get_string_width` of fpdf2 (the width of `text` in mm in the current font)."""
+        measure = self.measure()
+        if measure is not None:
             try:
-                return sum(cw[c] for c in text) * pdf.font_size_pt * 0.001 / pdf.k
+                return measure(text)
             except KeyError:
                 pass
-        return pdf.get_string_width(text)
+        return self.pdf.get_string_width(text)
+
+    def measure(self) -> Callable[[str], float] | None:
+        """For a core font without stretching or spacing: the width of a text in the current font as fpdf2's
+        `get_string_width` gives it (its own sum of the font's character widths, without its per-call text
+        preparation; KeyError for a character the font does not have). None for any other font."""
+        pdf = self.pdf
+        font = pdf.current_font
+        if not isinstance(font, CoreFont) or pdf.font_stretching != 100 or pdf.char_spacing != 0:
+            return None
+        get = font.cw.__getitem__
+        size = pdf.font_size_pt
+        k = pdf.k
+
+        def measure(text: str) -> float:
+            return sum(map(get, text)) * size * 0.001 / k
+
+        return measure
 
     def lines(self, text: str, room: float) -> list[str] | None:
         """The lines fpdf2's word-wrapping line breaker makes of `text` in the current font within `room` mm,
         or None when that is not certain: a word that does not fit, a break within `_FIT_SLACK_MM` of the
-        edge, an empty line or repeated spaces (then the caller lets fpdf2 break the lines). Like fpdf2, a
-        line breaks at the last space before the word that overflows, and drops that space."""
-        width = self.width
+        edge, an empty line or repeated spaces, a font other than a core font or a character it does not have
+        (then the caller lets fpdf2 break the lines). Like fpdf2, a line breaks at the last space before the
+        word that overflows, and drops that space."""
+        width = self.measure()
+        if width is None:
+            return None
         edge = room - _FIT_SLACK_MM
         out: list[str] = []
-        for part in text.split("\n"):
-            if not part:
-                return None
-            if width(part) < edge:
-                out.append(part)
-                continue
-            words = part.split(" ")
-            if "" in words:
-                return None
-            current = words[0]
-            used = width(current)
-            if used >= edge:
-                return None
-            space = width(" ")
-            for word in words[1:]:
-                word_w = width(word)
-                taken = used + space + word_w
-                if taken < edge:
-                    current, used = f"{current} {word}", taken
-                    continue
-                if taken <= room + _FIT_SLACK_MM or word_w >= edge:
+        try:
+            for part in text.split("\n"):
+                if not part:
                     return None
+                if width(part) < edge:
+                    out.append(part)
+                    continue
+                words = part.split(" ")
+                if "" in words:
+                    return None
+                current = words[0]
+                used = width(current)
+                if used >= edge:
+                    return None
+                space = width(" ")
+                for word in words[1:]:
+                    word_w = width(word)
+                    taken = used + space + word_w
+                    if taken < edge:
+                        current, used = f"{current} {word}", taken
+                        continue
+                    if taken <= room + _FIT_SLACK_MM or word_w >= edge:
+                        return None
+                    out.append(current)
+                    current, used = word, word_w
                 out.append(current)
-                current, used = word, word_w
-            out.append(current)
+        except KeyError:
+            return None
         return out
 
     def lh(self, size: float) -> float:
