@@ -236,18 +236,24 @@ def _device_color(rgb: tuple[int, int, int]) -> DeviceCMYK | DeviceGray | Device
     return convert_to_device_color(*rgb)
 
 
+_WIDEST: dict[str, int] = {}
+
+
+def _widest(fontkey: str, widths: Mapping[str, int]) -> int:
+    """The widest character of a core font (`fontkey` names the font whose character `widths` these are)."""
+    found = _WIDEST.get(fontkey)
+    if found is None:
+        found = _WIDEST[fontkey] = max(widths.values())
+    return found
+
+
 class Sheet:
-    """Draws a statement on a US Letter PDF; `k` scales every font size and line height (1.0 = regular).
+    """Draws a statement on a US Letter PDF; `k` scales every font size and line height (1.0 = regular)."""
 
-    `fills_set_first`: every filled shape drawn on the page sets its fill colour just before it (true of the
-    one-page superbill; not of a page with fpdf2's tables, which fill with the current colour); then a run of
-    lines of one colour sets the fill colour once (PDF draws text in the fill colour), rather than `text()`
-    saving the graphics state around every line to give it its colour."""
-
-    def __init__(self, pdf: FPDF, k: float = 1.0, *, fills_set_first: bool = False) -> None:
+    def __init__(self, pdf: FPDF, k: float = 1.0) -> None:
         self.k = k
         self.pdf = pdf
-        self.fills_set_first = fills_set_first
+        self._measured: tuple[CoreFont | None, float, tuple[Callable[[str], float], float] | None] = (None, 0.0, None)
 
     @classmethod
     def one_page(cls, k: float, title: str, author: str, issued_on: date) -> Sheet:
@@ -257,13 +263,24 @@ class Sheet:
         pdf.set_auto_page_break(False)
         describe_document(pdf, title=title, author=author, issued_on=issued_on)
         pdf.add_page()
-        return cls(pdf, k, fills_set_first=True)
+        return cls(pdf, k)
 
     # -- primitives -------------------------------------------------------------------------
 
     def font(self, size: float, style: str = "", color: tuple[int, int, int] = _INK) -> None:
-        self.pdf.set_font("Helvetica", style, size * self.k)
-        self.pdf.set_text_color(_device_color(color))
+        pdf = self.pdf
+        pdf.set_font("Helvetica", style, size * self.k)
+        device = _device_color(color)
+        if pdf.text_color is not device:
+            pdf.set_text_color(device)
+
+    def draw(self, color: tuple[int, int, int]) -> None:
+        """`set_draw_color` of fpdf2, with the colour made once."""
+        self.pdf.set_draw_color(_device_color(color))
+
+    def fill(self, color: tuple[int, int, int]) -> None:
+        """`set_fill_color` of fpdf2, with the colour made once."""
+        self.pdf.set_fill_color(_device_color(color))
 
     def wrapped(self, w: float, h: float, text: str, align: Align = Align.L,
                 new_x: XPos = XPos.RIGHT, new_y: YPos = YPos.NEXT) -> None:
@@ -287,13 +304,10 @@ class Sheet:
         places the text `c_margin` from the cell's edges, or centres it, and 0.3 font sizes below the cell's
         middle). A line that would break the page goes through `cell`, which breaks it."""
         pdf = self.pdf
-        if pdf.will_page_break(h):
+        if pdf.auto_page_break and pdf.will_page_break(h):
             pdf.cell(w, h, text, align=align, new_x=XPos.LEFT, new_y=YPos.NEXT)
             return
         if text:
-            color = pdf.text_color
-            if self.fills_set_first and color is not None and pdf.fill_color != color:
-                pdf.set_fill_color(color)
             if align == Align.R:
                 dx = w - pdf.c_margin - self.width(text)
             elif align == Align.C:
@@ -359,7 +373,7 @@ class Sheet:
                     cells.append((lines, style, color))
                 height = max(len(lines) for lines, _, _ in cells) * lh + 2 * pad_y
                 if zebra is not None and i % 2 == 0:
-                    pdf.set_fill_color(*zebra)
+                    self.fill(zebra)
                     pdf.rect(_MARGIN, y, _EPW, height, style="F")
                 if i > 0:
                     pdf.line(_MARGIN, y, _PAGE_W - _MARGIN, y)
@@ -391,18 +405,27 @@ class Sheet:
         """For a core font without stretching or spacing: the width of a text in the current font as fpdf2's
         `get_string_width` gives it (its own sum of the font's character widths, without its per-call text
         preparation; KeyError for a character the font does not have). None for any other font."""
+        metrics = self.metrics()
+        return None if metrics is None else metrics[0]
+
+    def metrics(self) -> tuple[Callable[[str], float], float] | None:
+        """`measure`, and the width of the font's widest character (no text is wider than its length times
+        it), for the current core font; None for any other font."""
         pdf = self.pdf
         font = pdf.current_font
         if not isinstance(font, CoreFont) or pdf.font_stretching != 100 or pdf.char_spacing != 0:
             return None
-        get = font.cw.__getitem__
         size = pdf.font_size_pt
-        k = pdf.k
+        if self._measured[0] is not font or self._measured[1] != size:
+            cw = font.cw
+            get = cw.__getitem__
+            k = pdf.k
 
-        def measure(text: str) -> float:
-            return sum(map(get, text)) * size * 0.001 / k
+            def measure(text: str) -> float:
+                return sum(map(get, text)) * size * 0.001 / k
 
-        return measure
+            self._measured = (font, size, (measure, _widest(font.fontkey, cw) * size * 0.001 / k))
+        return self._measured[2]
 
     def lines(self, text: str, room: float) -> list[str] | None:
         """The lines fpdf2's word-wrapping line breaker makes of `text` in the current font within `room` mm,
@@ -410,16 +433,17 @@ class Sheet:
         edge, an empty line or repeated spaces, a font other than a core font or a character it does not have
         (then the caller lets fpdf2 break the lines). Like fpdf2, a line breaks at the last space before the
         word that overflows, and drops that space."""
-        width = self.measure()
-        if width is None:
+        metrics = self.metrics()
+        if metrics is None:
             return None
+        width, widest = metrics
         edge = room - _FIT_SLACK_MM
         out: list[str] = []
         try:
             for part in text.split("\n"):
                 if not part:
                     return None
-                if width(part) < edge:
+                if len(part) * widest < edge or width(part) < edge:
                     out.append(part)
                     continue
                 words = part.split(" ")
@@ -463,9 +487,9 @@ class Sheet:
         """A section heading band; returns the y below it."""
         h = 5.2 * self.k
         pdf = self.pdf
-        pdf.set_fill_color(*_BAND)
+        self.fill(_BAND)
         pdf.rect(x, y, w, h, style="F")
-        pdf.set_draw_color(*_ACCENT)
+        self.draw(_ACCENT)
         pdf.set_line_width(0.35)
         pdf.line(x, y + h, x + w, y + h)
         self.font(8, "B", _ACCENT)
@@ -524,7 +548,7 @@ class Sheet:
         ry = self.text_block(x, _TOP - 1, right_w, TITLE, 22, "B", _ACCENT, Align.R)
         ry = self.text_block(x, ry, right_w, SUBTITLE, 9.5, "", _INK, Align.R) + 1.8 * self.k
         box_top = ry
-        pdf.set_draw_color(*_RULE)
+        self.draw(_RULE)
         pdf.set_line_width(0.2)
         label_w = 22.0
         ry += 1.2 * self.k
@@ -545,7 +569,7 @@ class Sheet:
         pdf.rect(x, box_top, right_w, ry - box_top)
 
         y = max(left_end, ry) + 2.5 * self.k
-        pdf.set_draw_color(*_ACCENT)
+        self.draw(_ACCENT)
         pdf.set_line_width(0.7)
         pdf.line(_MARGIN, y, _PAGE_W - _MARGIN, y)
         return y + 3.2 * self.k
@@ -575,9 +599,8 @@ class Sheet:
             widths = (7, 19, side - 26, 4, 7, 19, side - 26)
             aligns = (Align.C, Align.L, Align.L, Align.L, Align.C, Align.L, Align.L)
         self.font(8.5)
-        pdf.set_draw_color(*_RULE)
+        self.draw(_RULE)
         pdf.set_line_width(0.15)
-        pdf.set_fill_color(255, 255, 255)
         pdf.set_xy(_MARGIN, y)
         letter_cols = {0} if len(widths) == 3 else {0, 4}
         code_cols = {1} if len(widths) == 3 else {1, 5}
@@ -600,15 +623,14 @@ class Sheet:
         widths = (14, _EPW - 14 - 24 - 15 - 12 - 20 - 26, 24, 15, 12, 20, 26)
         aligns = (Align.L, Align.L, Align.C, Align.R, Align.R, Align.C, Align.R)
         self.font(8.5)
-        pdf.set_draw_color(*_RULE)
+        self.draw(_RULE)
         pdf.set_line_width(0.15)
-        pdf.set_fill_color(255, 255, 255)
         pdf.set_xy(_MARGIN, y)
         body = [[latin1(value) for value in self._line_cells(line, n_codes)] for line in bill.lines]
         plain = [("", _INK)] * len(widths)
         self.grid(y, widths, aligns, headings, body, plain, 1.1 * self.k, zebra=_ZEBRA)
         end = pdf.get_y()
-        pdf.set_draw_color(*_ACCENT)
+        self.draw(_ACCENT)
         pdf.set_line_width(0.35)
         pdf.line(_MARGIN, end, _PAGE_W - _MARGIN, end)
         return end + 3.0 * self.k
@@ -644,12 +666,12 @@ class Sheet:
             ("Balance due", format_money(bill.balance_due), True),
         ]
         row_h = 6.0 * self.k
-        pdf.set_draw_color(*_ACCENT)
+        self.draw(_ACCENT)
         pdf.set_line_width(0.35)
         ty = y
         for label, amount, strong in rows:
             if strong:
-                pdf.set_fill_color(*_BAND)
+                self.fill(_BAND)
                 pdf.rect(bx, ty, box_w, row_h + 1.0 * self.k, style="F")
                 pdf.line(bx, ty, bx + box_w, ty)
                 h = row_h + 1.0 * self.k
@@ -674,9 +696,9 @@ class Sheet:
         else:
             text_h = len(note_lines) * self.lh(8.5)
         note_h = float(text_h) + 3.0 * self.k  # type: ignore[arg-type]
-        pdf.set_fill_color(*fill)
+        self.fill(fill)
         pdf.rect(_MARGIN, ly, left_w, note_h, style="F")
-        pdf.set_fill_color(*edge)
+        self.fill(edge)
         pdf.rect(_MARGIN, ly, 1.2, note_h, style="F")
         self.text_block(_MARGIN + 4, ly + 1.5 * self.k, left_w - 6, note, 8.5, "", _INK)
         return max(ty, ly + note_h) + 5.0 * self.k
@@ -692,7 +714,7 @@ class Sheet:
         line_y = y + 11.0 * self.k
         sig_w = 112.0
         date_x = _MARGIN + sig_w + 12
-        pdf.set_draw_color(*_INK)
+        self.draw(_INK)
         pdf.set_line_width(0.3)
         pdf.line(_MARGIN, line_y, _MARGIN + sig_w, line_y)
         pdf.line(date_x, line_y, _PAGE_W - _MARGIN, line_y)
@@ -707,7 +729,7 @@ class Sheet:
     def footer(self, practice_name: str, document_number: str) -> None:
         pdf = self.pdf
         y = _PAGE_H - _BOTTOM - _FOOTER_H + 3.0
-        pdf.set_draw_color(*_RULE)
+        self.draw(_RULE)
         pdf.set_line_width(0.2)
         pdf.line(_MARGIN, y, _PAGE_W - _MARGIN, y)
         self.font(7, "", _MUTED)
