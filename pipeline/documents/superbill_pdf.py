@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from fpdf import FPDF
 from fpdf.drawing_primitives import DeviceCMYK, DeviceGray, DeviceRGB, convert_to_device_color
-from fpdf.enums import Align, MethodReturnValue, XPos, YPos
+from fpdf.enums import Align, MethodReturnValue, RenderStyle, XPos, YPos
 from fpdf.fonts import CoreFont
 
 from config.practice import Practice, Therapist
@@ -130,7 +130,7 @@ def describe_diagnosis(code: str) -> str:
 
 
 def _us_date(value: date) -> str:
-    return value.strftime("%m/%d/%Y")
+    return f"{value.month:02d}/{value.day:02d}/{value.year}"  # strftime("%m/%d/%Y"), without its cost
 
 
 def _zip(postal_code: str) -> str:
@@ -268,11 +268,20 @@ class Sheet:
     # -- primitives -------------------------------------------------------------------------
 
     def font(self, size: float, style: str = "", color: tuple[int, int, int] = _INK) -> None:
-        pdf = self.pdf
-        pdf.set_font("Helvetica", style, size * self.k)
+        """Helvetica in `style` ("", "B", "I") at `size` points times `k`, in `color`."""
+        self.face(style, size * self.k)
         device = _device_color(color)
-        if pdf.text_color is not device:
-            pdf.set_text_color(device)
+        if self.pdf.text_color is not device:
+            self.pdf.set_text_color(device)
+
+    def face(self, style: str, size_pt: float) -> None:
+        """`set_font("Helvetica", style, size_pt)` of fpdf2 ("", "B" or "I"); when only the size changes,
+        its `set_font_size` (the same state, without `set_font`'s checks of the family and style)."""
+        pdf = self.pdf
+        if pdf.font_family == "helvetica" and pdf.font_style == style and not (pdf.underline or pdf.strikethrough):
+            pdf.set_font_size(size_pt)
+        else:
+            pdf.set_font("Helvetica", style, size_pt)
 
     def draw(self, color: tuple[int, int, int]) -> None:
         """`set_draw_color` of fpdf2, with the colour made once."""
@@ -356,7 +365,7 @@ class Sheet:
             def use(style: str, pt: float) -> None:
                 nonlocal face
                 if face != (style, pt):
-                    pdf.set_font("Helvetica", style, pt)
+                    self.face(style, pt)
                     face = (style, pt)
 
             for i, (values, faces, pt) in enumerate(table):
@@ -374,7 +383,7 @@ class Sheet:
                 height = max(len(lines) for lines, _, _ in cells) * lh + 2 * pad_y
                 if zebra is not None and i % 2 == 0:
                     self.fill(zebra)
-                    pdf.rect(_MARGIN, y, _EPW, height, style="F")
+                    pdf.rect(_MARGIN, y, _EPW, height, style=RenderStyle.F)
                 if i > 0:
                     pdf.line(_MARGIN, y, _PAGE_W - _MARGIN, y)
                 for j, (lines, style, color) in enumerate(cells):
@@ -488,7 +497,7 @@ class Sheet:
         h = 5.2 * self.k
         pdf = self.pdf
         self.fill(_BAND)
-        pdf.rect(x, y, w, h, style="F")
+        pdf.rect(x, y, w, h, style=RenderStyle.F)
         self.draw(_ACCENT)
         pdf.set_line_width(0.35)
         pdf.line(x, y + h, x + w, y + h)
@@ -672,7 +681,7 @@ class Sheet:
         for label, amount, strong in rows:
             if strong:
                 self.fill(_BAND)
-                pdf.rect(bx, ty, box_w, row_h + 1.0 * self.k, style="F")
+                pdf.rect(bx, ty, box_w, row_h + 1.0 * self.k, style=RenderStyle.F)
                 pdf.line(bx, ty, bx + box_w, ty)
                 h = row_h + 1.0 * self.k
             else:
@@ -697,9 +706,9 @@ class Sheet:
             text_h = len(note_lines) * self.lh(8.5)
         note_h = float(text_h) + 3.0 * self.k  # type: ignore[arg-type]
         self.fill(fill)
-        pdf.rect(_MARGIN, ly, left_w, note_h, style="F")
+        pdf.rect(_MARGIN, ly, left_w, note_h, style=RenderStyle.F)
         self.fill(edge)
-        pdf.rect(_MARGIN, ly, 1.2, note_h, style="F")
+        pdf.rect(_MARGIN, ly, 1.2, note_h, style=RenderStyle.F)
         self.text_block(_MARGIN + 4, ly + 1.5 * self.k, left_w - 6, note, 8.5, "", _INK)
         return max(ty, ly + note_h) + 5.0 * self.k
 
