@@ -236,24 +236,13 @@ def _device_color(rgb: tuple[int, int, int]) -> DeviceCMYK | DeviceGray | Device
     return convert_to_device_color(*rgb)
 
 
-_WIDEST: dict[str, int] = {}
-
-
-def _widest(fontkey: str, widths: Mapping[str, int]) -> int:
-    """The widest character of a core font (`fontkey` names the font whose character `widths` these are)."""
-    found = _WIDEST.get(fontkey)
-    if found is None:
-        found = _WIDEST[fontkey] = max(widths.values())
-    return found
-
-
 class Sheet:
     """Draws a statement on a US Letter PDF; `k` scales every font size and line height (1.0 = regular)."""
 
     def __init__(self, pdf: FPDF, k: float = 1.0) -> None:
         self.k = k
         self.pdf = pdf
-        self._measured: tuple[CoreFont | None, float, tuple[Callable[[str], float], float] | None] = (None, 0.0, None)
+        self._metrics: dict[tuple[str, float], tuple[Callable[[str], float], float]] = {}
 
     @classmethod
     def one_page(cls, k: float, title: str, author: str, issued_on: date) -> Sheet:
@@ -425,7 +414,9 @@ class Sheet:
         if not isinstance(font, CoreFont) or pdf.font_stretching != 100 or pdf.char_spacing != 0:
             return None
         size = pdf.font_size_pt
-        if self._measured[0] is not font or self._measured[1] != size:
+        key = (font.fontkey, size)
+        found = self._metrics.get(key)
+        if found is None:
             cw = font.cw
             get = cw.__getitem__
             k = pdf.k
@@ -433,8 +424,8 @@ class Sheet:
             def measure(text: str) -> float:
                 return sum(map(get, text)) * size * 0.001 / k
 
-            self._measured = (font, size, (measure, _widest(font.fontkey, cw) * size * 0.001 / k))
-        return self._measured[2]
+            found = self._metrics[key] = (measure, max(cw.values()) * size * 0.001 / k)
+        return found
 
     def lines(self, text: str, room: float) -> list[str] | None:
         """The lines fpdf2's word-wrapping line breaker makes of `text` in the current font within `room` mm,
