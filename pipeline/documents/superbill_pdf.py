@@ -237,11 +237,19 @@ def _device_color(rgb: tuple[int, int, int]) -> DeviceCMYK | DeviceGray | Device
 
 
 class Sheet:
-    """Draws a statement on a US Letter PDF; `k` scales every font size and line height (1.0 = regular)."""
+    """Draws a statement on a US Letter PDF; `k` scales every font size and line height (1.0 = regular).
 
-    def __init__(self, pdf: FPDF, k: float = 1.0) -> None:
+    `text_fill`: the fill colour to leave set between filled shapes (`filled`), when nothing else on the page
+    fills with the current fill colour (not so on a page with fpdf2's tables). fpdf2's `text()` gives a
+    line its own colour (saving and restoring the graphics state around it) only when the text colour
+    differs from the fill colour, so text in this colour, most of a superbill's, is drawn without."""
+
+    def __init__(self, pdf: FPDF, k: float = 1.0, *, text_fill: tuple[int, int, int] | None = None) -> None:
         self.k = k
         self.pdf = pdf
+        self.text_fill = text_fill
+        if text_fill is not None:
+            self.fill(text_fill)
         self._metrics: dict[tuple[str, float], tuple[Callable[[str], float], float]] = {}
 
     @classmethod
@@ -252,7 +260,7 @@ class Sheet:
         pdf.set_auto_page_break(False)
         describe_document(pdf, title=title, author=author, issued_on=issued_on)
         pdf.add_page()
-        return cls(pdf, k)
+        return cls(pdf, k, text_fill=_INK)
 
     # -- primitives -------------------------------------------------------------------------
 
@@ -279,6 +287,13 @@ class Sheet:
     def fill(self, color: tuple[int, int, int]) -> None:
         """`set_fill_color` of fpdf2, with the colour made once."""
         self.pdf.set_fill_color(_device_color(color))
+
+    def filled(self, x: float, y: float, w: float, h: float, color: tuple[int, int, int]) -> None:
+        """A rectangle filled with `color`; leaves the fill colour `text_fill` when there is one."""
+        self.fill(color)
+        self.pdf.rect(x, y, w, h, style=RenderStyle.F)
+        if self.text_fill is not None:
+            self.fill(self.text_fill)
 
     def wrapped(self, w: float, h: float, text: str, align: Align = Align.L,
                 new_x: XPos = XPos.RIGHT, new_y: YPos = YPos.NEXT) -> None:
@@ -371,8 +386,7 @@ class Sheet:
                     cells.append((lines, style, color))
                 height = max(len(lines) for lines, _, _ in cells) * lh + 2 * pad_y
                 if zebra is not None and i % 2 == 0:
-                    self.fill(zebra)
-                    pdf.rect(_MARGIN, y, _EPW, height, style=RenderStyle.F)
+                    self.filled(_MARGIN, y, _EPW, height, zebra)
                 if i > 0:
                     pdf.line(_MARGIN, y, _PAGE_W - _MARGIN, y)
                 for j, (lines, style, color) in enumerate(cells):
@@ -487,8 +501,7 @@ class Sheet:
         """A section heading band; returns the y below it."""
         h = 5.2 * self.k
         pdf = self.pdf
-        self.fill(_BAND)
-        pdf.rect(x, y, w, h, style=RenderStyle.F)
+        self.filled(x, y, w, h, _BAND)
         self.draw(_ACCENT)
         pdf.set_line_width(0.35)
         pdf.line(x, y + h, x + w, y + h)
@@ -671,8 +684,7 @@ class Sheet:
         ty = y
         for label, amount, strong in rows:
             if strong:
-                self.fill(_BAND)
-                pdf.rect(bx, ty, box_w, row_h + 1.0 * self.k, style=RenderStyle.F)
+                self.filled(bx, ty, box_w, row_h + 1.0 * self.k, _BAND)
                 pdf.line(bx, ty, bx + box_w, ty)
                 h = row_h + 1.0 * self.k
             else:
@@ -696,10 +708,8 @@ class Sheet:
         else:
             text_h = len(note_lines) * self.lh(8.5)
         note_h = float(text_h) + 3.0 * self.k  # type: ignore[arg-type]
-        self.fill(fill)
-        pdf.rect(_MARGIN, ly, left_w, note_h, style=RenderStyle.F)
-        self.fill(edge)
-        pdf.rect(_MARGIN, ly, 1.2, note_h, style=RenderStyle.F)
+        self.filled(_MARGIN, ly, left_w, note_h, fill)
+        self.filled(_MARGIN, ly, 1.2, note_h, edge)
         self.text_block(_MARGIN + 4, ly + 1.5 * self.k, left_w - 6, note, 8.5, "", _INK)
         return max(ty, ly + note_h) + 5.0 * self.k
 
