@@ -236,6 +236,25 @@ def _device_color(rgb: tuple[int, int, int]) -> DeviceCMYK | DeviceGray | Device
     return convert_to_device_color(*rgb)
 
 
+_METRICS: dict[tuple[str, float, float], tuple[Callable[[str], float], float]] = {}
+
+
+def _core_metrics(font: CoreFont, size_pt: float, k: float) -> tuple[Callable[[str], float], float]:
+    """The width in user units of a text in a core font at `size_pt` (`k` points per unit), as fpdf2's
+    `get_string_width` sums it, and the width of the font's widest character; made once per font and size
+    (the font's metrics, not any document's)."""
+    key = (font.fontkey, size_pt, k)
+    found = _METRICS.get(key)
+    if found is None:
+        get = font.cw.__getitem__
+
+        def measure(text: str) -> float:
+            return sum(map(get, text)) * size_pt * 0.001 / k
+
+        found = _METRICS[key] = (measure, max(font.cw.values()) * size_pt * 0.001 / k)
+    return found
+
+
 class Sheet:
     """Draws a statement on a US Letter PDF; `k` scales every font size and line height (1.0 = regular).
 
@@ -250,7 +269,6 @@ class Sheet:
         self.text_fill = text_fill
         if text_fill is not None:
             self.fill(text_fill)
-        self._metrics: dict[tuple[str, float], tuple[Callable[[str], float], float]] = {}
 
     @classmethod
     def one_page(cls, k: float, title: str, author: str, issued_on: date) -> Sheet:
@@ -427,19 +445,7 @@ class Sheet:
         font = pdf.current_font
         if not isinstance(font, CoreFont) or pdf.font_stretching != 100 or pdf.char_spacing != 0:
             return None
-        size = pdf.font_size_pt
-        key = (font.fontkey, size)
-        found = self._metrics.get(key)
-        if found is None:
-            cw = font.cw
-            get = cw.__getitem__
-            k = pdf.k
-
-            def measure(text: str) -> float:
-                return sum(map(get, text)) * size * 0.001 / k
-
-            found = self._metrics[key] = (measure, max(cw.values()) * size * 0.001 / k)
-        return found
+        return _core_metrics(font, pdf.font_size_pt, pdf.k)
 
     def lines(self, text: str, room: float) -> list[str] | None:
         """The lines fpdf2's word-wrapping line breaker makes of `text` in the current font within `room` mm,
