@@ -419,7 +419,7 @@ class Sheet:
             pdf.c_margin = c_margin
         pdf.set_font("Helvetica", "", size)
         pdf.set_text_color(_device_color(_INK))
-        pdf.set_xy(_MARGIN, y)
+        pdf.x, pdf.y = _MARGIN, y
 
     def width(self, text: str) -> float:
         """`get_string_width` of fpdf2 (the width of `text` in mm in the current font)."""
@@ -499,9 +499,9 @@ class Sheet:
     ) -> float:
         """A wrapped paragraph at (x, y); returns the y below it."""
         self.font(size, style, color)
-        self.pdf.set_xy(x, y)
+        self.pdf.x, self.pdf.y = x, y
         self.wrapped(w, self.lh(size), latin1(text), align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        return self.pdf.get_y()
+        return self.pdf.y
 
     def band(self, x: float, y: float, w: float, label: str) -> float:
         """A section heading band; returns the y below it."""
@@ -520,14 +520,14 @@ class Sheet:
         pdf = self.pdf
         for label, value in rows:
             self.font(7.5, "", _MUTED)
-            pdf.set_xy(x, y + 0.15 * self.k)
+            pdf.x, pdf.y = x, y + 0.15 * self.k
             self.wrapped(label_w, self.lh(9), latin1(label), align=Align.L)
-            label_end = pdf.get_y()
+            label_end = pdf.y
             self.font(9, "", _INK)
-            pdf.set_xy(x + label_w, y)
+            pdf.x, pdf.y = x + label_w, y
             self.wrapped(w - label_w, self.lh(9), latin1(value), align=Align.L, new_x=XPos.LMARGIN,
                          new_y=YPos.NEXT)
-            y = max(pdf.get_y(), label_end) + 0.5 * self.k
+            y = max(pdf.y, label_end) + 0.5 * self.k
         return y
 
     def section_pair(
@@ -575,10 +575,10 @@ class Sheet:
             self.font(7.5, "", _MUTED)
             self.put(x + 2, ry, label_w, self.lh(9), label)
             self.font(9, "B" if n == 0 else "", _INK)
-            pdf.set_xy(x + 2 + label_w, ry)
+            pdf.x, pdf.y = x + 2 + label_w, ry
             self.wrapped(right_w - label_w - 4, self.lh(9), latin1(value), align=Align.R,
                          new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-            ry = pdf.get_y() + 0.3 * self.k
+            ry = pdf.y + 0.3 * self.k
         if replaces:
             ry = self.text_block(
                 x + 2, ry + 0.4 * self.k, right_w - 4, f"Replaces document {replaces}", 8.5, "B", _WARN_EDGE,
@@ -620,7 +620,7 @@ class Sheet:
         self.font(8.5)
         self.draw(_RULE)
         pdf.set_line_width(0.15)
-        pdf.set_xy(_MARGIN, y)
+        pdf.x, pdf.y = _MARGIN, y
         letter_cols = {0} if len(widths) == 3 else {0, 4}
         code_cols = {1} if len(widths) == 3 else {1, 5}
         styles: list[tuple[str, tuple[int, int, int]]] = []
@@ -633,7 +633,7 @@ class Sheet:
                 styles.append(("", _INK))
         body = [[latin1(value) for value in values] for values in rows]
         self.grid(y, widths, aligns, None, body, styles, 0.8 * self.k, zebra=None)
-        return pdf.get_y() + 3.0 * self.k
+        return pdf.y + 3.0 * self.k
 
     def services(self, y: float, bill: Superbill, n_codes: int) -> float:
         y = self.band(_MARGIN, y, _EPW, "Services rendered")
@@ -644,11 +644,11 @@ class Sheet:
         self.font(8.5)
         self.draw(_RULE)
         pdf.set_line_width(0.15)
-        pdf.set_xy(_MARGIN, y)
+        pdf.x, pdf.y = _MARGIN, y
         body = [[latin1(value) for value in self._line_cells(line, n_codes)] for line in bill.lines]
         plain = [("", _INK)] * len(widths)
         self.grid(y, widths, aligns, headings, body, plain, 1.1 * self.k, zebra=_ZEBRA)
-        end = pdf.get_y()
+        end = pdf.y
         self.draw(_ACCENT)
         pdf.set_line_width(0.35)
         pdf.line(_MARGIN, end, _PAGE_W - _MARGIN, end)
