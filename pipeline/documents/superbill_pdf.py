@@ -267,6 +267,7 @@ class Sheet:
         self.k = k
         self.pdf = pdf
         self.text_fill = text_fill
+        self._last_metrics: tuple[object, float, tuple[Callable[[str], float], float] | None] = (None, 0.0, None)
         if text_fill is not None:
             self.fill(text_fill)
 
@@ -443,9 +444,17 @@ class Sheet:
         it), for the current core font; None for any other font."""
         pdf = self.pdf
         font = pdf.current_font
-        if not isinstance(font, CoreFont) or pdf.font_stretching != 100 or pdf.char_spacing != 0:
+        size = pdf.font_size_pt
+        if pdf.font_stretching != 100 or pdf.char_spacing != 0:
             return None
-        return _core_metrics(font, pdf.font_size_pt, pdf.k)
+        last = self._last_metrics
+        if last[0] is font and last[1] == size:
+            return last[2]
+        if not isinstance(font, CoreFont):
+            return None
+        found = _core_metrics(font, size, pdf.k)
+        self._last_metrics = (font, size, found)
+        return found
 
     def lines(self, text: str, room: float) -> list[str] | None:
         """The lines fpdf2's word-wrapping line breaker makes of `text` in the current font within `room` mm,
@@ -458,6 +467,8 @@ class Sheet:
             return None
         width, widest = metrics
         edge = room - _FIT_SLACK_MM
+        if len(text) * widest < edge and text and "\n" not in text:
+            return [text]  # shorter than the room for as many of the font's widest characters
         out: list[str] = []
         try:
             for part in text.split("\n"):
