@@ -380,6 +380,7 @@ class Sheet:
         xs = [_MARGIN]
         for w in widths[:-1]:
             xs.append(xs[-1] + w)
+        plain = pdf.font_stretching == 100 and pdf.char_spacing == 0
         c_margin = pdf.c_margin
         pdf.c_margin = 1.0  # the cells' horizontal padding
         try:
@@ -398,9 +399,14 @@ class Sheet:
                     if not value:
                         cells.append(([], style, color))
                         continue
-                    use(style, pt)
-                    lines = self.lines(value, widths[j] - 2)
+                    font = pdf.fonts.get("helvetica" + style)
+                    if isinstance(font, CoreFont) and plain:  # measured without making it the current font
+                        lines = self.lines(value, widths[j] - 2, _core_metrics(font, pt, pdf.k))
+                    else:
+                        use(style, pt)
+                        lines = self.lines(value, widths[j] - 2)
                     if lines is None:
+                        use(style, pt)
                         lines = self.broken(widths[j], lh, value)
                     cells.append((lines, style, color))
                 height = max(len(lines) for lines, _, _ in cells) * lh + 2 * pad_y
@@ -412,13 +418,15 @@ class Sheet:
                     if not lines:
                         continue
                     use(style, pt)
-                    pdf.set_text_color(_device_color(color))
+                    device = _device_color(color)
+                    if pdf.text_color is not device:
+                        pdf.set_text_color(device)
                     for n, line in enumerate(lines):
                         self.put(xs[j], y + pad_y + n * lh, widths[j], lh, line, aligns[j])
                 y += height
         finally:
             pdf.c_margin = c_margin
-        pdf.set_font("Helvetica", "", size)
+        self.face("", size)
         pdf.set_text_color(_device_color(_INK))
         pdf.x, pdf.y = _MARGIN, y
 
@@ -456,13 +464,16 @@ class Sheet:
         self._last_metrics = (font, size, found)
         return found
 
-    def lines(self, text: str, room: float) -> list[str] | None:
+    def lines(
+        self, text: str, room: float, metrics: tuple[Callable[[str], float], float] | None = None,
+    ) -> list[str] | None:
         """The lines fpdf2's word-wrapping line breaker makes of `text` in the current font within `room` mm,
         or None when that is not certain: a word that does not fit, a break within `_FIT_SLACK_MM` of the
         edge, an empty line or repeated spaces, a font other than a core font or a character it does not have
         (then the caller lets fpdf2 break the lines). Like fpdf2, a line breaks at the last space before the
-        word that overflows, and drops that space."""
-        metrics = self.metrics()
+        word that overflows, and drops that space. `metrics`: those of another font than the current one."""
+        if metrics is None:
+            metrics = self.metrics()
         if metrics is None:
             return None
         width, widest = metrics
