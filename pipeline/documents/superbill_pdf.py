@@ -267,7 +267,8 @@ class Sheet:
         self.k = k
         self.pdf = pdf
         self.text_fill = text_fill
-        self._last_metrics: tuple[object, float, tuple[Callable[[str], float], float] | None] = (None, 0.0, None)
+        nothing: tuple[object, float, tuple[Callable[[str], float], float] | None] = (None, 0.0, None)
+        self._last_metrics = (nothing, nothing)  # the last two fonts' metrics
         if text_fill is not None:
             self.fill(text_fill)
 
@@ -287,15 +288,17 @@ class Sheet:
         """Helvetica in `style` ("", "B", "I") at `size` points times `k`, in `color`."""
         self.face(style, size * self.k)
         device = _device_color(color)
-        if self.pdf.text_color is not device:
-            self.pdf.set_text_color(device)
+        pdf = self.pdf
+        if pdf.text_color is not device:
+            pdf.set_text_color(device)
 
     def face(self, style: str, size_pt: float) -> None:
         """`set_font("Helvetica", style, size_pt)` of fpdf2 ("", "B" or "I"); when only the size changes,
         its `set_font_size` (the same state, without `set_font`'s checks of the family and style)."""
         pdf = self.pdf
-        if pdf.font_family == "helvetica" and pdf.font_style == style and not (pdf.underline or pdf.strikethrough):
-            pdf.set_font_size(size_pt)
+        if pdf.font_style == style and pdf.font_family == "helvetica" and not (pdf.underline or pdf.strikethrough):
+            if pdf.font_size_pt != size_pt:
+                pdf.set_font_size(size_pt)
         else:
             pdf.set_font("Helvetica", style, size_pt)
 
@@ -455,13 +458,16 @@ class Sheet:
         size = pdf.font_size_pt
         if pdf.font_stretching != 100 or pdf.char_spacing != 0:
             return None
-        last = self._last_metrics
+        last, before = self._last_metrics
         if last[0] is font and last[1] == size:
             return last[2]
+        if before[0] is font and before[1] == size:  # labels and values take turns
+            self._last_metrics = (before, last)
+            return before[2]
         if not isinstance(font, CoreFont):
             return None
         found = _core_metrics(font, size, pdf.k)
-        self._last_metrics = (font, size, found)
+        self._last_metrics = ((font, size, found), last)
         return found
 
     def lines(
