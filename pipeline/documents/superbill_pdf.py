@@ -322,16 +322,24 @@ class Sheet:
         """`multi_cell` of fpdf2 at the current position: the lines it would make of `text` (`lines`, or its
         own line breaker when they are not certain), each drawn where its `cell` would draw it (`line`).
         Leaves the position where `multi_cell` leaves it (`new_x`: RIGHT or LMARGIN; `new_y`: NEXT)."""
+        if new_y != YPos.NEXT:
+            raise ValueError(f"unsupported new_y {new_y}")
         pdf = self.pdf
         lines = self.lines(text, w - 2 * pdf.c_margin)
         if lines is None:
             lines = self.broken(w, h, text)
         x = pdf.x
-        for line in lines:
-            self.line(w, h, line, align)
+        if align == Align.L and not pdf.auto_page_break:  # `line` for each, without its choices
+            dx = x + pdf.c_margin
+            lift = 0.3 * pdf.font_size
+            for line in lines:
+                if line:
+                    pdf.text(dx, pdf.y + 0.5 * h + lift, line)
+                pdf.y += h
+        else:
+            for line in lines:
+                self.line(w, h, line, align)
         pdf.x = pdf.l_margin if new_x == XPos.LMARGIN else x + w if new_x == XPos.RIGHT else x
-        if new_y != YPos.NEXT:
-            raise ValueError(f"unsupported new_y {new_y}")
 
     def line(self, w: float, h: float, text: str, align: Align = Align.L) -> None:
         """What fpdf2's `cell(w, h, text, align=align, new_x=XPos.LEFT, new_y=YPos.NEXT)` draws for one line of

@@ -406,7 +406,7 @@ def test_one_line_texts_drawn_as_cells_give_the_same_bytes_as_the_line_breaker(
     ev = event(name)
     dec = decide(ev, practice)
     fast = render(ev, practice, dec)
-    monkeypatch.setattr(superbill_pdf, "_FIT_SLACK_MM", 10_000.0)  # every text through fpdf2's multi_cell
+    monkeypatch.setattr(superbill_pdf, "_FIT_SLACK_MM", 10_000.0)  # every text broken by fpdf2's multi_cell
     assert render(ev, practice, dec) == fast
 
 
