@@ -364,6 +364,11 @@ class Sheet:
         """`line` at (x, y); leaves the position at x, below the line."""
         pdf = self.pdf
         pdf.x, pdf.y = x, y
+        if align == Align.L and not pdf.auto_page_break:  # `line`, without its choices
+            if text:
+                pdf.text(x + pdf.c_margin, y + 0.5 * h + 0.3 * pdf.font_size, text)
+            pdf.y = y + h
+            return
         self.line(w, h, text, align)
 
     def broken(self, w: float, h: float, text: str) -> list[str]:
