@@ -1,6 +1,9 @@
 """The superbill as a one-page US Letter PDF (DOMAIN.md section 4, CONTRACT.md section 3 `--pdf`).
 
 Pure: the caller passes every fact, including the issue date; the result is the PDF's bytes.
+
+Every line of text is drawn with fpdf2's `text()` where its `cell()` would put it (`Sheet.line`): the same
+page, without `cell()`'s per-call text preparation and graphics-state copies.
 """
 
 from __future__ import annotations
@@ -236,6 +239,7 @@ def _device_color(rgb: tuple[int, int, int]) -> DeviceCMYK | DeviceGray | Device
     return convert_to_device_color(*rgb)
 
 
+# A core font's metrics per size: a few dozen entries (three styles, the sizes of the page times its scales).
 _METRICS: dict[tuple[str, float, float], tuple[Callable[[str], float], float]] = {}
 
 
@@ -381,11 +385,11 @@ class Sheet:
         rows: Sequence[Sequence[str]], styles: Sequence[tuple[str, tuple[int, int, int]]], pad_y: float,
         *, zebra: tuple[int, int, int] | None,
     ) -> None:
-        """A table of the full text width at `y`: each cell's lines drawn as plain cells, 1 mm from its column's
-        edges and `pad_y` below the row's top; rows as high as their tallest cell; a hairline in the current
-        draw colour between rows; `zebra` fills the heading row and every second row after it. The headings
-        are bold, 7.5 pt, in the accent colour; `styles` gives each column's emphasis and colour. Leaves the
-        position at the left margin below the last row."""
+        """A table of the full text width at `y`: each cell's lines drawn where plain cells would draw them
+        (`put`), 1 mm from its column's edges and `pad_y` below the row's top; rows as high as their tallest
+        cell; a hairline in the current draw colour between rows; `zebra` fills the heading row and every
+        second row after it. The headings are bold, 7.5 pt, in the accent colour; `styles` gives each column's
+        emphasis and colour. Leaves the position at the left margin below the last row."""
         pdf = self.pdf
         size = pdf.font_size_pt
         lh = self.lh(8.5)
