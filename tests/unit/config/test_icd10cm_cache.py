@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -107,6 +109,21 @@ def test_a_read_only_folder_leaves_the_table_in_memory(tmp_path: Path, sources, 
     assert len(builds) == 2
 
 
+def test_a_file_that_cannot_be_put_in_place_leaves_no_temporary_file(
+        tmp_path: Path, sources, builds, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    def read_only_file_system(*_: object) -> None:
+        raise OSError(30, "Read-only file system")
+
+    folder = tmp_path / "cache"
+    with monkeypatch.context() as patched:
+        patched.setattr(icd10cm_cache.os, "replace", read_only_file_system)
+        assert dict(icd10cm.load(folder, *sources).items()) == SMALL
+    assert list(folder.iterdir()) == []
+    icd10cm.load(folder, *sources)
+    icd10cm.load(folder, *sources)
+    assert len(builds) == 2 and len(_kept(folder)) == 1
+
+
 def test_changed_source_files_build_a_new_table(tmp_path: Path, sources, builds) -> None:  # type: ignore[no-untyped-def]
     code_list, tabular = sources
     icd10cm.load(tmp_path, *sources)
@@ -154,3 +171,19 @@ def test_a_table_of_another_format_is_refused() -> None:
     for bad in [data[:-1], data[:10], b"", data.replace(b"ICD10CM-TABLE/1", b"ICD10CM-TABLE/0"), data + b"x"]:
         with pytest.raises(CorruptTable):
             CodeTable.from_bytes(bad, "source")
+
+
+def test_processes_starting_at_once_each_get_the_whole_table_and_leave_one_file(tmp_path: Path) -> None:
+    script = ("from pipeline.domain import diagnoses; from config import icd10cm; "
+              "print(diagnoses.classify('S13.4XXA'), diagnoses.describe('M5450'), len(icd10cm.TABLE), sep='|')")
+    env = {**os.environ, "SUPERBILL_HOME": str(tmp_path)}
+    started = [subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    results = [p.communicate(timeout=180) for p in started]
+    assert [p.returncode for p in started] == [0, 0, 0], results
+    answers = {out.strip() for out, _ in results}
+    assert len(answers) == 1
+    status, description, count = answers.pop().split("|")
+    assert (status, description) == ("billable", "Low back pain, unspecified") and int(count) > 90_000
+    assert len(_kept(tmp_path / "cache")) == 1
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == [p.name for p in _kept(tmp_path / "cache")]
