@@ -3,23 +3,33 @@
 `simple_icd_10_cm` builds a tree of Python objects with every note of every code at import (about 2-3 s
 of CPU and 170 MB per process); the pipeline only asks whether a code exists, whether it is a leaf
 (billable) and its description. This module reads the same two files (the tabular XML and the list of
-confirmed codes) once, chapter by chapter, and keeps `code -> (is_leaf, description)`: the library's
+confirmed codes) chapter by chapter, and keeps `code -> (is_leaf, description)`: the library's
 rules replayed (sections and codes, seventh-character extensions inherited from an ancestor and kept
 only when the code list confirms them, the first node of a name wins), and nothing else.
 
-The table is built when this module is first imported, so Python's import lock builds it once per
-process however many threads ask at the same moment. `tests/unit/config/test_icd10cm.py` compares
-it with the library over every code the library knows.
+Reading the XML still costs about 1 s of CPU, so the built table (`config.icd10cm_table`, a few flat
+byte strings) is kept in the data home's cache folder (`config.icd10cm_cache`) and every later process
+reads it in a few milliseconds. A cache rather than a file built when the package is built: the table
+follows the library actually installed (a new version of it, installed without rebuilding this
+package, gives a new file at the next start, not stale verdicts), editable installs need no build
+step, and a cache that cannot be written or read changes nothing but the time it takes.
+
+The table is loaded when this module is first imported, so Python's import lock builds (or reads) it
+once per process however many threads ask at the same moment. `tests/unit/config/test_icd10cm.py`
+compares it with the library over every code the library knows.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
-Entry = tuple[bool, str]  # (is a leaf, description)
+from config import icd10cm_cache
+from config.data_home import cache_dir_of
+from config.icd10cm_table import CodeTable, Entry
 
 _NODE_TAGS = ("section", "diag")
 
@@ -117,4 +127,15 @@ def build(code_list: Path, tabular: Path) -> dict[str, Entry]:
     return builder.table
 
 
-TABLE: dict[str, Entry] = build(*data_files())
+def load(cache_folder: Path, code_list: Path, tabular: Path) -> CodeTable:
+    """The table kept in `cache_folder` for these files, else built from them (and kept when possible)."""
+    source = icd10cm_cache.identity((code_list, tabular), (Path(__file__),))
+    kept = icd10cm_cache.read(cache_folder, source)
+    if kept is not None:
+        return kept
+    table = CodeTable.of(build(code_list, tabular))
+    icd10cm_cache.write(cache_folder, source, table)
+    return table
+
+
+TABLE: CodeTable = load(cache_dir_of(os.environ), *data_files())

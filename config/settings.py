@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from config.data_home import default_home
 from config.redis_urls import REDIS_SCHEMES, SENTINEL_SCHEMES, parse_sentinel_url
 from pipeline.domain.stedi_events import secret_key
 
@@ -72,12 +73,6 @@ class SettingsError(ValueError):
     """An environment variable with a value the pipeline cannot use; the message names the variable."""
 
 
-
-
-def default_home(env: Mapping[str, str]) -> Path:
-    """The per-user data home: `$XDG_DATA_HOME/superbill`, else `~/.local/share/superbill`."""
-    base = env.get("XDG_DATA_HOME") or str(Path(env.get("HOME") or Path.home()) / ".local" / "share")
-    return Path(base) / "superbill"
 
 
 def data_dir_of(env: Mapping[str, str]) -> Path:

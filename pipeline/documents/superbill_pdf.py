@@ -400,7 +400,6 @@ class Sheet:
         xs = [_MARGIN]
         for w in widths[:-1]:
             xs.append(xs[-1] + w)
-        plain = pdf.font_stretching == 100 and pdf.char_spacing == 0
         c_margin = pdf.c_margin
         pdf.c_margin = 1.0  # the cells' horizontal padding
         try:
@@ -419,14 +418,11 @@ class Sheet:
                     if not value:
                         cells.append(([], style, color))
                         continue
-                    font = pdf.fonts.get("helvetica" + style)
-                    if isinstance(font, CoreFont) and plain:  # measured without making it the current font
-                        lines = self.lines(value, widths[j] - 2, _core_metrics(font, pt, pdf.k))
-                    else:
+                    lines = self.lines_in(value, widths[j] - 2, style, pt)
+                    if lines is None:
                         use(style, pt)
                         lines = self.lines(value, widths[j] - 2)
                     if lines is None:
-                        use(style, pt)
                         lines = self.broken(widths[j], lh, value)
                     cells.append((lines, style, color))
                 height = max(len(lines) for lines, _, _ in cells) * lh + 2 * pad_y
@@ -533,6 +529,16 @@ class Sheet:
         except KeyError:
             return None
         return out
+
+    def lines_in(self, text: str, room: float, style: str, size_pt: float) -> list[str] | None:
+        """`lines` in Helvetica `style` at `size_pt`, measured without making it the current font (fpdf2's
+        `set_font` costs as much when nothing changes); None when not certain, or when that font is not yet in
+        the document as a core font (then the caller sets it and asks `lines`, or fpdf2's line breaker)."""
+        pdf = self.pdf
+        font = pdf.fonts.get("helvetica" + style)
+        if not isinstance(font, CoreFont) or pdf.font_stretching != 100 or pdf.char_spacing != 0:
+            return None
+        return self.lines(text, room, _core_metrics(font, size_pt, pdf.k))
 
     def lh(self, size: float) -> float:
         """Line height in mm for a font size in points."""

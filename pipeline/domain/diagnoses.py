@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from functools import lru_cache
 
 Entry = tuple[bool, str]
 
 
-def _table() -> dict[str, Entry]:
+def _table() -> Mapping[str, Entry]:
     """The code set, built on first use (`config.icd10cm`): commands that never judge a code skip it.
 
     The import lock builds it once per process, whichever threads ask first.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -44,7 +45,7 @@ def test_every_code_of_the_library_has_the_same_status_and_description(library) 
     assert statuses == {DiagnosisStatus.BILLABLE, DiagnosisStatus.NOT_BILLABLE}
 
 
-def test_concurrent_first_calls_build_the_table_once() -> None:
+def test_concurrent_first_calls_build_the_table_once_then_read_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
     script = textwrap.dedent(
         """
         import threading
@@ -75,5 +76,11 @@ def test_concurrent_first_calls_build_the_table_once() -> None:
         print(len(parses), len(results), len(set(results)), results[0][0])
         """
     )
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120)
-    assert out.stdout.split() == ["1", "8", "1", "billable"]
+    env = {**os.environ, "SUPERBILL_HOME": str(tmp_path)}
+    cold = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120,
+                          env=env)
+    assert cold.stdout.split() == ["1", "8", "1", "billable"]
+    assert len(list((tmp_path / "cache").glob("icd10cm-*.table"))) == 1
+    warm = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120,
+                          env=env)
+    assert warm.stdout.split() == ["0", "8", "1", "billable"]

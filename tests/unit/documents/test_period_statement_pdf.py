@@ -17,10 +17,12 @@ import pytest
 from pypdf import PdfReader
 
 from config.practice import Practice, load_practice
+from pipeline.documents import period_statement_pdf
 from pipeline.documents.period_statement_pdf import PeriodSession, render_period_statement_pdf
 from pipeline.domain.decide import decide
 from pipeline.domain.intake import parse_event
 from tests.examples import EXAMPLES as EVENTS
+from tests.unit.documents.pdf_drawing import assert_drawn_alike, drawn, pixels
 
 
 @pytest.fixture(scope="module")
@@ -104,3 +106,64 @@ def test_a_weekly_client_s_quarter_flows_onto_more_pages_with_every_session(prac
 def test_no_session_is_an_error(practice: Practice) -> None:
     with pytest.raises(ValueError):
         render(practice, [])
+
+
+# -- the sessions table drawn with fpdf2's text() where its table() draws each cell ----------------
+
+
+def through_fpdf2_table(sheet: Any, rows: Any) -> None:
+    """The sessions table through fpdf2's own `table()`, as the statement drew it before."""
+    from fpdf import FontFace
+    from fpdf.enums import Align, TableBordersLayout
+
+    m = period_statement_pdf
+    with sheet.pdf.table(col_widths=m._WIDTHS, width=m._EPW, text_align=m._ALIGNS, line_height=m._LINE_H,
+                         borders_layout=TableBordersLayout.HORIZONTAL_LINES, padding=(m._PAD_Y, m._PAD_X),
+                         v_align="TOP", headings_style=FontFace(emphasis="B", color=m._ACCENT, size_pt=7.5)) as table:
+        for index, row in enumerate(rows):
+            if index > 0 and len(row.texts) == 1 and row.align == Align.L:  # a session's heading
+                table.row().cell(row.texts[0], colspan=len(m._WIDTHS),
+                                 style=FontFace(emphasis="B", color=m._ACCENT, fill_color=m._SESSION))
+            elif index > 0 and len(row.texts) == 1:  # a session's total
+                table.row().cell(row.texts[0], colspan=len(m._WIDTHS), align=Align.R, style=FontFace(emphasis="B"))
+            else:
+                cells = table.row()
+                for text in row.texts:
+                    cells.cell(text)
+
+
+LONG_REGION = "left-upper-trapezius-levator-scapulae-rhomboid-and-posterior-cervical-paraspinal-trigger-points"
+
+
+def _sessions(practice: Practice, case: str) -> list[PeriodSession]:
+    if case == "three":
+        return [session(practice, "2026-11-06"), session(practice, "2026-11-13", paid="100.00"),
+                session(practice, "2026-11-20", services=[{"cpt": "97124", "minutes": 60, "body_region": "back"}])]
+    if case == "long":  # a description wrapped onto several lines, a word wider than its column, non-latin text
+        services = [{"cpt": "97140", "minutes": 30, "body_region": "lumbar and thoracic paraspinals, both sides"},
+                    {"cpt": "97124", "minutes": 15, "body_region": LONG_REGION},
+                    {"cpt": "97124", "minutes": 15, "body_region": "épaule droite — “trapèze” Łódź"}]
+        return [session(practice, f"2026-11-{d:02d}", services=services, paid="0.00") for d in range(2, 26, 3)]
+    count = int(case)
+    return [session(practice, f"2026-{1 + i // 20:02d}-{1 + i % 20:02d}", tag=str(i)) for i in range(count)]
+
+
+@pytest.mark.parametrize("case", ["1", "three", "12", "long", "40"])
+def test_the_sessions_table_is_drawn_as_fpdf2_table_draws_it(
+        practice: Practice, case: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    sessions = _sessions(practice, case)
+    fast = render(practice, sessions)
+    with monkeypatch.context() as patched:
+        patched.setattr(period_statement_pdf, "_table", through_fpdf2_table)
+        reference = render(practice, sessions)
+    assert fast != reference  # the reference really went through table()
+    assert text_of(fast) == text_of(reference)
+    assert_drawn_alike(fast, reference)
+    texts = [t for _, t, *_ in drawn(fast)]
+    table_pages = {page for page, t, *_ in drawn(fast) if t.startswith("Session ")}
+    assert texts.count("CPT") == len(table_pages)  # the headings on top of every page the table is on
+    assert pixels(fast) == pixels(reference)
+    assert render(practice, sessions) == fast
+    if case == "long":  # the long word went through fpdf2's own line breaker, broken within the word
+        assert LONG_REGION not in texts and len(PdfReader(io.BytesIO(fast)).pages) >= 2
+        assert any(t.startswith("(left-upper-trapezius") for t in texts)

@@ -28,6 +28,7 @@ from pipeline.domain.intake import parse_event
 from schemas.decision import Decision, Route, Superbill, SuperbillLine
 from schemas.event import SessionCompleted
 from tests.examples import EXAMPLES, example
+from tests.unit.documents.pdf_drawing import assert_drawn_alike, drawn
 
 EVENTS = EXAMPLES
 ISSUED_ON = date(2026, 11, 21)
@@ -455,42 +456,6 @@ def test_line_breaks_are_the_ones_fpdf2_makes() -> None:
 
 
 # -- drawing each line with fpdf2's text() where its cell() would draw it ------------------------
-
-
-def drawn(pdf: bytes) -> list[tuple[int, str, float, float, str, float, tuple[float, ...]]]:
-    """Every text shown in the PDF, in order: page, text, x, y, font, size and fill colour in effect."""
-    from pypdf.generic import ContentStream
-
-    reader = PdfReader(io.BytesIO(pdf))
-    out = []
-    for n, page in enumerate(reader.pages):
-        state: dict[str, Any] = {"font": "", "size": 0.0, "rgb": (0.0,)}
-        stack = []
-        x = y = 0.0
-        for operands, op in ContentStream(page.get_contents(), reader).operations:
-            if op == b"q":
-                stack.append(dict(state))
-            elif op == b"Q":
-                state = stack.pop()
-            elif op == b"rg":
-                state["rgb"] = tuple(float(v) for v in operands)
-            elif op == b"g":
-                state["rgb"] = (float(operands[0]),)
-            elif op == b"Tf":
-                state["font"], state["size"] = str(operands[0]), float(operands[1])
-            elif op == b"Td":
-                x, y = float(operands[0]), float(operands[1])
-            elif op == b"Tj":
-                out.append((n, str(operands[0]), x, y, state["font"], state["size"], state["rgb"]))
-    return out
-
-
-def assert_drawn_alike(fast: bytes, reference: bytes) -> None:
-    got, want = drawn(fast), drawn(reference)
-    assert len(got) == len(want)
-    for g, w in zip(got, want, strict=True):
-        assert (g[0], g[1], g[4], g[5], g[6]) == (w[0], w[1], w[4], w[5], w[6]), (g, w)
-        assert g[2] == pytest.approx(w[2], abs=0.011) and g[3] == pytest.approx(w[3], abs=0.011), (g, w)
 
 
 def through_cell(self: superbill_pdf.Sheet, w: float, h: float, text: str, align: Any = "L") -> None:
