@@ -98,17 +98,6 @@ def test_a_folder_that_cannot_be_written_leaves_the_table_in_memory(tmp_path: Pa
     assert blocker.read_text() == "a file where the cache folder would be"
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through permissions")
-def test_a_read_only_folder_leaves_the_table_in_memory(tmp_path: Path, sources, builds) -> None:  # type: ignore[no-untyped-def]
-    tmp_path.chmod(0o500)
-    try:
-        assert dict(icd10cm.load(tmp_path / "cache", *sources).items()) == SMALL
-        assert dict(icd10cm.load(tmp_path, *sources).items()) == SMALL
-    finally:
-        tmp_path.chmod(0o700)
-    assert len(builds) == 2
-
-
 def test_a_file_that_cannot_be_put_in_place_leaves_no_temporary_file(
         tmp_path: Path, sources, builds, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     def read_only_file_system(*_: object) -> None:
