@@ -275,7 +275,10 @@ def run_demo(*, events: str | None, faults: str, as_json: bool, timeout_s: float
     with ExitStack() as stack:
         if not keep:
             stack.callback(shutil.rmtree, workdir, ignore_errors=True)
-        pipeline = Stack(workdir, faults=faults, clearinghouse=clearinghouse)
+        # the demo's processes keep everything in its folder, the code set's cache included: the user's data
+        # home is never touched
+        pipeline = Stack(workdir, faults=faults, clearinghouse=clearinghouse,
+                         extra_env={"SUPERBILL_HOME": str(workdir / "home")})
         stack.callback(pipeline.stop, keep_redis=keep)
         via = " (clearinghouse: the sandbox's Stedi shape)" if clearinghouse == "stedi" else ""
         _say(as_json, f"starting Redis, sandbox peers{via}, worker and web app in {workdir} ...")
