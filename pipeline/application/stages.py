@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -255,10 +256,10 @@ def submit_direct(deps: Deps, claim_id: str) -> None:
     def start(claim: Claim) -> dict[str, Any]:
         return {"control_number": deps.ledger.next_number("interchange"), "prepared_at": deps.now().timestamp()}
 
-    def send(claim: Claim) -> PeerAnswer:
+    def send(claim: Claim, event: SessionCompleted) -> PeerAnswer:
         assert claim.idempotency_key and claim.control_number
         try:
-            x12 = render_837p(_event(deps, claim_id), deps.practice, _decision(claim),
+            x12 = render_837p(event, deps.practice, _decision(claim),
                               interchange_control_number=claim.control_number,
                               group_control_number=claim.control_number, created_at=_prepared_at(claim),
                               frequency_code=claim.frequency_code,
@@ -279,9 +280,9 @@ def submit_courtesy(deps: Deps, claim_id: str) -> None:
         return {"document_number": document_number(deps.ledger.next_number("document")),
                 "prepared_at": deps.now().timestamp()}
 
-    def send(claim: Claim) -> PeerAnswer:
+    def send(claim: Claim, event: SessionCompleted) -> PeerAnswer:
         assert claim.idempotency_key and claim.document_number
-        event, decision = _event(deps, claim_id), _decision(claim)
+        decision = _decision(claim)
         pdf = render_superbill_pdf(event, deps.practice, decision, document_number=claim.document_number,
                                    issued_on=_prepared_at(claim).date())
         payload = courtesy_payload(event, deps.practice, decision, document_number=claim.document_number)
@@ -300,11 +301,12 @@ def _prepared_at(claim: Claim) -> datetime:
 
 def _submit(deps: Deps, claim_id: str, route_name: str, peer_name: str,
             lookup: Callable[[str], PeerAnswer | None], start: Callable[[Claim], dict[str, Any]],
-            send: Callable[[Claim], PeerAnswer], step: str) -> None:
+            send: Callable[[Claim, SessionCompleted], PeerAnswer], step: str) -> None:
     """routed -> submitting (key recorded before the call) -> submitted -> accepted | rejected.
 
     A claim found in `submitting` is first asked about at the peer by its key: nothing is sent twice
-    for one submission number.
+    for one submission number. The claim and its event are read once, under the lease: what this step writes
+    afterwards it also keeps in its copy of the claim.
     """
     ledger = deps.ledger
     lease = f"submit:{claim_id}"
@@ -317,7 +319,7 @@ def _submit(deps: Deps, claim_id: str, route_name: str, peer_name: str,
             log.info("submission.busy", claim_id=claim_id, retry_in_ms=wait_ms)  # pragma: no mutate
             deps.send(step, claim_id, delay_ms=wait_ms)
             return
-        claim = ledger.get(claim_id)
+        claim, document = ledger.get_with_event(claim_id)
         if claim is None or claim.route != route_name:
             return
         answer: PeerAnswer | None = None
@@ -326,6 +328,7 @@ def _submit(deps: Deps, claim_id: str, route_name: str, peer_name: str,
             if not ledger.transition(claim_id, "routed", "submitting", kind="submission.adopted",
                                      fields={"idempotency_key": key}, peer=peer_name, idempotency_key=key):
                 return
+            claim = claim.model_copy(update={"idempotency_key": key, "status": "submitting"})
             log.warning("submission.adopted", claim_id=claim_id,  # pragma: no mutate
                         peer=peer_name, idempotency_key=key)  # pragma: no mutate
         elif claim.status == "routed":
@@ -352,18 +355,20 @@ def _submit(deps: Deps, claim_id: str, route_name: str, peer_name: str,
         if answer is None:
             if claim.status == "submitted":
                 raise TransientError(f"{peer_name} does not know {claim.idempotency_key} yet")
+            if document is None:
+                raise KeyError(claim_id)
             try:
-                answer = send(claim)
+                answer = send(claim, parse_event_document(document))
             except PeerUnavailable as exc:
                 ledger.record_attempt(claim_id, error=str(exc), peer=peer_name)
                 raise
             except PeerRefused as exc:
-                _reject(deps, claim_id, peer_name, exc.reasons or [str(exc)], status=exc.status)
+                _reject(deps, claim, peer_name, exc.reasons or [str(exc)], status=exc.status)
                 return
             except (DocumentError, SubmissionUnknown) as exc:
                 _fail(deps, claim_id, str(exc))
                 return
-        _apply_answer(deps, claim_id, peer_name, answer, step)
+        _apply_answer(deps, claim, peer_name, answer, step)
 
 
 def _earlier_submission(deps: Deps, claim: Claim, peer_name: str,
@@ -388,31 +393,32 @@ def _earlier_submission(deps: Deps, claim: Claim, peer_name: str,
     return None
 
 
-def _apply_answer(deps: Deps, claim_id: str, peer: str, answer: PeerAnswer, step: str) -> None:
-    ledger = deps.ledger
+def _apply_answer(deps: Deps, claim: Claim, peer: str, answer: PeerAnswer, step: str) -> None:
+    """The peer's answer to the claim's submission (`claim`: as this step read and wrote it)."""
+    ledger, claim_id = deps.ledger, claim.claim_id
     if answer.raw:
-        current = ledger.get(claim_id)
-        key = current.idempotency_key if current else None
-        ledger.keep_document(claim_id, f"{peer} answer to {key}", json.dumps(answer.raw, indent=1, default=str))
+        ledger.keep_document(claim_id, f"{peer} answer to {claim.idempotency_key}",
+                             json.dumps(answer.raw, indent=1, default=str))
     if not answer.file_accepted:
-        _reject(deps, claim_id, peer, answer.reasons)
+        _reject(deps, claim, peer, answer.reasons)
         return
-    ledger.transition(claim_id, "submitting", "submitted", kind="submitted", peer=peer,
-                      fields={"peer_reference": answer.reference, "submitted_at": deps.now().timestamp()},
-                      reference=answer.reference)
+    submitted_at = deps.now().timestamp()
+    if ledger.transition(claim_id, "submitting", "submitted", kind="submitted", peer=peer,
+                         fields={"peer_reference": answer.reference, "submitted_at": submitted_at},
+                         reference=answer.reference):
+        claim = claim.model_copy(update={"status": "submitted", "submitted_at": submitted_at})
     if answer.outcome == "accepted":
-        current = ledger.get(claim_id)
-        to = status_when_accepted(current.frequency_code if current else ORIGINAL)  # a void ends `voided`
+        to = status_when_accepted(claim.frequency_code or ORIGINAL)  # a void ends `voided`
+        answered_at = time.time()
         if ledger.transition(claim_id, "submitted", to, kind=to, peer=peer,
                              fields={"peer_reference": answer.reference, "last_error": None},
-                             reference=answer.reference):
+                             reference=answer.reference, now=answered_at):
             log.info(f"claim.{to}", peer=peer, reference=answer.reference)  # pragma: no mutate
-            _observe_latency(deps, claim_id, peer)
+            _observe_latency(deps, claim, peer, answered_at)
     elif answer.outcome == "rejected":
-        _reject(deps, claim_id, peer, answer.reasons)
+        _reject(deps, claim, peer, answer.reasons)
     else:
-        claim = ledger.get(claim_id)
-        since = claim.submitted_at if claim and claim.submitted_at else deps.now().timestamp()
+        since = claim.submitted_at or deps.now().timestamp()
         waited = deps.now().timestamp() - since
         if waited > deps.ack_wait_s:
             _fail(deps, claim_id, f"{peer} took the claim but gave no final answer in {waited / 3600:.0f} h")
@@ -427,21 +433,23 @@ def poll_delay_ms(waited_s: float) -> int:
     return int(min(max(POLL_DELAY_MS, waited_s * 1000 / 4), MAX_POLL_DELAY_MS))
 
 
-def _reject(deps: Deps, claim_id: str, peer: str, reasons: list[str], status: int | None = None) -> None:
-    if deps.ledger.transition(claim_id, ("submitting", "submitted"), "rejected", kind="rejected", peer=peer,
-                              fields={"peer_reasons": reasons}, reasons=reasons, http_status=status):
-        _observe_latency(deps, claim_id, peer)
-        _finalised(deps, claim_id)
+def _reject(deps: Deps, claim: Claim, peer: str, reasons: list[str], status: int | None = None) -> None:
+    answered_at = time.time()
+    if deps.ledger.transition(claim.claim_id, ("submitting", "submitted"), "rejected", kind="rejected", peer=peer,
+                              fields={"peer_reasons": reasons}, reasons=reasons, http_status=status,
+                              now=answered_at):
+        _observe_latency(deps, claim, peer, answered_at)
+        _finalised(deps, claim.claim_id, "rejected", claim.route, [p.code for p in claim.problems])
 
 
-def _observe_latency(deps: Deps, claim_id: str, peer: str) -> None:
-    """The submission latency (prepared -> the peer's final answer), once per submission number."""
-    claim = deps.ledger.get(claim_id)
-    if claim is None or not claim.prepared_at:
+def _observe_latency(deps: Deps, claim: Claim, peer: str, answered_at: float) -> None:
+    """The submission latency (prepared -> the peer's final answer, recorded at `answered_at`), once per
+    submission number."""
+    if not claim.prepared_at:
         return
     if deps.metrics is not None:
-        deps.metrics.record_latency(peer, max(0.0, claim.status_changed_at - claim.prepared_at),
-                                    once=f"{claim_id}:{claim.submission_no}")
+        deps.metrics.record_latency(peer, max(0.0, answered_at - claim.prepared_at),
+                                    once=f"{claim.claim_id}:{claim.submission_no}")
 
 
 def send_alert(deps: Deps, claim_id: str) -> None:
