@@ -94,7 +94,8 @@ end
 # Compare-and-set of a claim's status, its fields, its indexes and a timeline entry, in one step.
 # KEYS: claim, timeline, long fields, then (with the next step's message) its queue, the queue's messages and
 # the queue's wake list; ARGV: expected statuses, new status, now, timeline entry, prefix, message id, message,
-# the fields (`apply`).
+# the client's set of claims to add the claim to (or ''), the unfinished deliveries to queue the claim's
+# statement e-mail in when it has no delivery yet (or ''), the fields (`apply`).
 _CAS = """
 local claim, timeline, long = KEYS[1], KEYS[2], KEYS[3]
 local expected, new_status, now, entry, prefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
@@ -105,7 +106,12 @@ for s in string.gmatch(expected, '[^,]+') do if s == cur then ok = true end end
 if not ok then return {0, cur} end
 local id = redis.call('HGET', claim, 'claim_id')
 local old_route = redis.call('HGET', claim, 'route')
-apply(claim, long, 8)
+apply(claim, long, 10)
+if ARGV[8] ~= '' then redis.call('SADD', ARGV[8], id) end
+if ARGV[9] ~= '' and (redis.call('HGET', claim, 'statement_delivery') or '') == '' then
+  redis.call('HSET', claim, 'statement_delivery', 'queued', 'statement_sends', 1)
+  redis.call('ZADD', ARGV[9], now, id)
+end
 redis.call('HINCRBY', claim, 'version', 1)
 redis.call('HSET', claim, 'updated_at', now)
 if new_status ~= '' and new_status ~= cur then
@@ -462,18 +468,23 @@ class Ledger:
         entry = _entry(kind, now, to=to, **detail)
         ok, *_ = self._transition(
             keys=[self.claim_key(claim_id), self.timeline_key(claim_id), self.long_key(claim_id)],
-            args=[exp, to or "", repr(now), entry, self.prefix, "", "", *_field_args(fields or {})],
+            args=[exp, to or "", repr(now), entry, self.prefix, "", "", "", "", *_field_args(fields or {})],
         )
         return bool(ok)
 
     def advance(self, claim_id: str, expected: str | Iterable[str], to: str, *, then: str, kind: str,
-                fields: dict[str, Any] | None = None, **detail: Any) -> tuple[bool, bool]:
+                fields: dict[str, Any] | None = None, client_id: str | None = None,
+                queue_delivery: bool = False, **detail: Any) -> tuple[bool, bool]:
         """`transition`, and with an outbox the step `then` queued by the same script: (moved, queued).
-        Without an outbox nothing is queued and the caller sends the step."""
+        Without an outbox nothing is queued and the caller sends the step. With the move, in the same script:
+        `client_id` adds the claim to its client's claims (`client_claims`), `queue_delivery` queues the claim's
+        statement e-mail (`statement_delivery` `queued`, its first send) unless it has a delivery already."""
         now = time.time()
         exp = expected if isinstance(expected, str) else ",".join(expected)
         keys = [self.claim_key(claim_id), self.timeline_key(claim_id), self.long_key(claim_id)]
-        args: list[Any] = [exp, to, repr(now), _entry(kind, now, to=to, **detail), self.prefix, "", ""]
+        args: list[Any] = [exp, to, repr(now), _entry(kind, now, to=to, **detail), self.prefix, "", "",
+                           self._k("client", client_id) if client_id else "",
+                           self._k("deliveries") if queue_delivery else ""]
         if self.outbox is not None:
             queue_key, messages_key, wake_key, message_id, message = self.outbox(then, claim_id)
             keys += [queue_key, messages_key, wake_key]
@@ -491,7 +502,7 @@ class Ledger:
         ok, seen, *_ = self._post_once(
             keys=[self.claim_key(claim_id), self.timeline_key(claim_id), self.long_key(claim_id),
                   self._k("postings")],
-            args=[",".join(expected), to, repr(now), entry, self.prefix, posting_key, remittance_id,
+            args=[",".join(expected), to, repr(now), entry, self.prefix, posting_key, remittance_id, "", "",
                   *_field_args(fields)],
         )
         return bool(ok), _s(seen)

@@ -124,9 +124,8 @@ def validate(deps: Deps, claim_id: str) -> None:
                                   fields={"route": "needs_attention", "problems": problems}):
             _finalised(deps, claim_id, "needs_attention", "needs_attention", [p["code"] for p in problems])
         return
-    deps.ledger.index_client(event.client.client_id, claim_id)
     _advance(deps, claim_id, "received", "validated", then=ASSEMBLE, kind="validated",
-             fields=claim_index(event, claim_id))
+             fields=claim_index(event, claim_id), client_id=event.client.client_id)
 
 
 def assemble(deps: Deps, claim_id: str) -> None:
@@ -201,7 +200,8 @@ _STEP_OF_ROUTE = {"statement_only": STATEMENT, "direct_billing": SUBMIT_DIRECT, 
 
 def _advance(deps: Deps, claim_id: str, expected: str, to: str, *, then: str, kind: str,
              fields: dict[str, Any], **detail: Any) -> bool:
-    """Move the claim on and queue its next step: in one write when the ledger can, else sent after."""
+    """Move the claim on and queue its next step: in one write when the ledger can, else sent after (`detail`:
+    the timeline entry's, and the ledger's `client_id` and `queue_delivery`)."""
     moved, queued = deps.ledger.advance(claim_id, expected, to, then=then, kind=kind, fields=fields, **detail)
     if moved and not queued:
         deps.send(then, claim_id)
@@ -229,18 +229,17 @@ def claim_index(event: SessionCompleted, claim_id: str) -> dict[str, str]:
 # statements ----------------------------------------------------------------------------------------------
 def make_statement(deps: Deps, claim_id: str) -> None:
     """The statement gets its number and date; its PDF is rendered from them when asked for
-    (`pipeline.application.statements`), and the client's e-mail is owed from here on (`send_statement`; the
-    reconciler finds a delivery whose message was lost). Run twice, the second run finds the claim ready and
-    does nothing."""
+    (`pipeline.application.statements`), and the client's e-mail is owed from here on, queued by the same write
+    (`send_statement`; the reconciler finds a delivery whose message was lost). Run twice, the second run finds
+    the claim ready and does nothing."""
     claim = deps.ledger.get(claim_id)
     if claim is None or claim.status != "routed" or claim.route != "statement_only":
         return
     number = document_number(deps.ledger.next_number("document"))
     fields = {"document_number": number, "statement_issued_on": deps.now().date().isoformat(),
               "statement_replaces": claim.document_number}
-    deps.ledger.delivery_transition(claim_id, ("",), "queued", kind=None, fields={"statement_sends": 1})
     if _advance(deps, claim_id, "routed", "statement_ready", then=SEND_STATEMENT, kind="statement.ready",
-                fields=fields, document_number=number):
+                fields=fields, document_number=number, queue_delivery=True):
         _finalised(deps, claim_id, "statement_ready", claim.route, [p.code for p in claim.problems])
 
 
