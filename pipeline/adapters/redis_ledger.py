@@ -252,6 +252,46 @@ return 0
 """
 
 
+_RENEWER_LOCK = threading.Lock()
+
+
+class _LeaseRenewer:
+    """One thread that renews every lease its ledger holds, each every third of its time to live; a step that
+    ends before its first renewal costs no renewal and no thread of its own. Started at the first lease."""
+
+    def __init__(self, renew: Callable[..., Any]) -> None:
+        self._renew = renew
+        self._held: dict[str, tuple[str, int, float]] = {}  # key -> (token, ttl ms, when to renew next)
+        self._changed = threading.Condition()
+        threading.Thread(target=self._run, name="lease-renewer", daemon=True).start()
+
+    def hold(self, key: str, token: str, ttl_ms: int) -> None:
+        with self._changed:
+            self._held[key] = (token, ttl_ms, time.monotonic() + ttl_ms / 3000)
+            self._changed.notify()
+
+    def drop(self, key: str) -> None:
+        with self._changed:
+            self._held.pop(key, None)
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                now = time.monotonic()
+                due = [(k, token, ttl) for k, (token, ttl, at) in self._held.items() if at <= now]
+                for k, token, ttl in due:
+                    self._held[k] = (token, ttl, now + ttl / 3000)
+                if not due:
+                    nearest = min((at for _, _, at in self._held.values()), default=now + 60)
+                    self._changed.wait(max(nearest - now, 0.001))
+                    continue
+            for k, token, ttl in due:  # outside the lock: a lease dropped meanwhile is no longer its token's
+                try:
+                    self._renew(keys=[k], args=[token, ttl])
+                except redis.RedisError:  # the next renewal tries again; the lease may run out meanwhile
+                    continue
+
+
 # What queueing a step writes to Redis: (queue list key, queue messages key, the queue's wake list key, message id,
 # encoded message).
 Outbox = Callable[[str, str], tuple[str, str, str, str, str]]
@@ -283,6 +323,7 @@ class Ledger:
         self._renew_lease = client.register_script(_RENEW_LEASE)
         self._delivery = client.register_script(_DELIVERY)
         self._period = client.register_script(_PERIOD)
+        self._lease_renewer: _LeaseRenewer | None = None
 
     # keys ------------------------------------------------------------------------------------------
     def _k(self, *parts: str) -> str:
@@ -346,10 +387,17 @@ class Ledger:
 
     def get_with_event(self, claim_id: str) -> tuple[Claim | None, dict[str, Any] | None]:
         pipe = self.r.pipeline(transaction=False)
+        self._read_with_event(pipe, claim_id)
+        return self._parse_with_event(*pipe.execute())
+
+    def _read_with_event(self, pipe: Any, claim_id: str) -> None:
         pipe.hgetall(self.claim_key(claim_id))
         pipe.hgetall(self.long_key(claim_id))
         pipe.get(self._k("claim", claim_id, "event"))
-        raw, long, event = pipe.execute()
+
+    @staticmethod
+    def _parse_with_event(raw: dict[bytes, bytes], long: dict[bytes, bytes],
+                          event: bytes | None) -> tuple[Claim | None, dict[str, Any] | None]:
         return (_claim(raw, long) if raw else None), (_event(event) if event is not None else None)
 
     def event_document(self, claim_id: str) -> dict[str, Any]:
@@ -474,12 +522,12 @@ class Ledger:
 
     def advance(self, claim_id: str, expected: str | Iterable[str], to: str, *, then: str, kind: str,
                 fields: dict[str, Any] | None = None, client_id: str | None = None,
-                queue_delivery: bool = False, **detail: Any) -> tuple[bool, bool]:
+                queue_delivery: bool = False, now: float | None = None, **detail: Any) -> tuple[bool, bool]:
         """`transition`, and with an outbox the step `then` queued by the same script: (moved, queued).
         Without an outbox nothing is queued and the caller sends the step. With the move, in the same script:
         `client_id` adds the claim to its client's claims (`client_claims`), `queue_delivery` queues the claim's
         statement e-mail (`statement_delivery` `queued`, its first send) unless it has a delivery already."""
-        now = time.time()
+        now = time.time() if now is None else now
         exp = expected if isinstance(expected, str) else ",".join(expected)
         keys = [self.claim_key(claim_id), self.timeline_key(claim_id), self.long_key(claim_id)]
         args: list[Any] = [exp, to, repr(now), _entry(kind, now, to=to, **detail), self.prefix, "", "",
@@ -641,26 +689,50 @@ class Ledger:
     def lease(self, name: str, ttl_s: float) -> Iterator[bool]:
         """A short exclusive lease (SET NX PX) so two workers never talk to a peer for one claim at once.
 
-        While it is held it is renewed every third of its time to live, so a peer call may take as long as
-        it takes; a holder that dies (SIGKILL) stops renewing, and the lease runs out within `ttl_s`."""
-        key, token, ttl_ms = self._k("lease", name), uuid.uuid4().hex, int(ttl_s * 1000)
-        got = bool(self.r.set(key, token, nx=True, px=ttl_ms))
-        done = threading.Event()
-        if got:
-            def renew() -> None:
-                while not done.wait(ttl_s / 3):
-                    try:
-                        self._renew_lease(keys=[key], args=[token, ttl_ms])
-                    except redis.RedisError:  # the next renewal tries again; the lease may run out meanwhile
-                        continue
-
-            threading.Thread(target=renew, name=f"lease-{name}", daemon=True).start()
-        try:
+        While it is held it is renewed every third of its time to live (by one thread per ledger for all the
+        leases it holds), so a peer call may take as long as it takes; a holder that dies (SIGKILL) stops
+        renewing, and the lease runs out within `ttl_s`."""
+        with self._leased(name, ttl_s, None) as (got, _, _):
             yield got
-        finally:
-            done.set()
+
+    @contextmanager
+    def lease_with_claim(self, name: str, ttl_s: float,
+                         claim_id: str) -> Iterator[tuple[bool, Claim | None, dict[str, Any] | None]]:
+        """`lease`, and when it is got the claim and its event (`get_with_event`), read after the lease was
+        taken and in the same round trip: (got, claim, event document)."""
+        with self._leased(name, ttl_s, claim_id) as held:
+            yield held
+
+    @contextmanager
+    def _leased(self, name: str, ttl_s: float,
+                claim_id: str | None) -> Iterator[tuple[bool, Claim | None, dict[str, Any] | None]]:
+        key, token, ttl_ms = self._k("lease", name), uuid.uuid4().hex, int(ttl_s * 1000)
+        claim: Claim | None = None
+        document: dict[str, Any] | None = None
+        if claim_id is None:
+            got = bool(self.r.set(key, token, nx=True, px=ttl_ms))
+        else:  # the reads run after the SET, in order: they see what the lease's previous holder wrote
+            pipe = self.r.pipeline(transaction=False)
+            pipe.set(key, token, nx=True, px=ttl_ms)
+            self._read_with_event(pipe, claim_id)
+            taken, raw, long, event = pipe.execute()
+            got = bool(taken)
             if got:
+                claim, document = self._parse_with_event(raw, long, event)
+        if got:
+            self._renewer().hold(key, token, ttl_ms)
+        try:
+            yield got, claim, document
+        finally:
+            if got:
+                self._renewer().drop(key)
                 self._release_lease(keys=[key], args=[token])
+
+    def _renewer(self) -> _LeaseRenewer:
+        with _RENEWER_LOCK:
+            if self._lease_renewer is None:
+                self._lease_renewer = _LeaseRenewer(self._renew_lease)
+            return self._lease_renewer
 
     def lease_remaining_ms(self, name: str) -> int:
         """How long the lease `name` still runs (0 when nobody holds it)."""

@@ -120,9 +120,11 @@ def validate(deps: Deps, claim_id: str) -> None:
         event = parse_event_document(loaded[1])
     except InputRejected as exc:  # only after an amendment that bypassed validation: park it for ops
         problems = [{"code": "input_invalid", "message": f"{e.path}: {e.message}"} for e in exc.errors]
-        if deps.ledger.transition(claim_id, "received", "needs_attention", kind="validation.failed",
-                                  fields={"route": "needs_attention", "problems": problems}):
-            _finalised(deps, claim_id, "needs_attention", "needs_attention", [p["code"] for p in problems])
+        moved, alerted = _end(deps, claim_id, "received", "needs_attention", kind="validation.failed",
+                              fields={"route": "needs_attention", "problems": problems})
+        if moved:
+            _finalised(deps, claim_id, "needs_attention", "needs_attention", [p["code"] for p in problems],
+                       alerted=alerted)
         return
     _advance(deps, claim_id, "received", "validated", then=ASSEMBLE, kind="validated",
              fields=claim_index(event, claim_id), client_id=event.client.client_id)
@@ -211,9 +213,10 @@ def _advance(deps: Deps, claim_id: str, expected: str, to: str, *, then: str, ki
 def _send_on(deps: Deps, claim_id: str, route: str, problem_codes: list[str]) -> None:
     """A claim just routed (or found routed) goes on to its route's step."""
     if route == "needs_attention":
-        if deps.ledger.transition(claim_id, "routed", "needs_attention", kind="needs_attention",
-                                  problems=problem_codes):
-            _finalised(deps, claim_id, "needs_attention", route, problem_codes)
+        moved, alerted = _end(deps, claim_id, "routed", "needs_attention", kind="needs_attention",
+                              problems=problem_codes)
+        if moved:
+            _finalised(deps, claim_id, "needs_attention", route, problem_codes, alerted=alerted)
     elif route in _STEP_OF_ROUTE:
         deps.send(_STEP_OF_ROUTE[route], claim_id)
 
@@ -304,12 +307,12 @@ def _submit(deps: Deps, claim_id: str, route_name: str, peer_name: str,
     """routed -> submitting (key recorded before the call) -> submitted -> accepted | rejected.
 
     A claim found in `submitting` is first asked about at the peer by its key: nothing is sent twice
-    for one submission number. The claim and its event are read once, under the lease: what this step writes
+    for one submission number. The claim and its event are read once, with the lease: what this step writes
     afterwards it also keeps in its copy of the claim.
     """
     ledger = deps.ledger
     lease = f"submit:{claim_id}"
-    with ledger.lease(lease, deps.lease_s) as got:
+    with ledger.lease_with_claim(lease, deps.lease_s, claim_id) as (got, claim, document):
         if not got:
             # Another worker is at the peer with this claim, or died there and its lease has not run out:
             # look again when it has, without spending this message's retries (running out of them would
@@ -318,7 +321,6 @@ def _submit(deps: Deps, claim_id: str, route_name: str, peer_name: str,
             log.info("submission.busy", claim_id=claim_id, retry_in_ms=wait_ms)  # pragma: no mutate
             deps.send(step, claim_id, delay_ms=wait_ms)
             return
-        claim, document = ledger.get_with_event(claim_id)
         if claim is None or claim.route != route_name:
             return
         answer: PeerAnswer | None = None
@@ -434,11 +436,11 @@ def poll_delay_ms(waited_s: float) -> int:
 
 def _reject(deps: Deps, claim: Claim, peer: str, reasons: list[str], status: int | None = None) -> None:
     answered_at = time.time()
-    if deps.ledger.transition(claim.claim_id, ("submitting", "submitted"), "rejected", kind="rejected", peer=peer,
-                              fields={"peer_reasons": reasons}, reasons=reasons, http_status=status,
-                              now=answered_at):
+    moved, alerted = _end(deps, claim.claim_id, ("submitting", "submitted"), "rejected", kind="rejected", peer=peer,
+                          fields={"peer_reasons": reasons}, reasons=reasons, http_status=status, now=answered_at)
+    if moved:
         _observe_latency(deps, claim, peer, answered_at)
-        _finalised(deps, claim.claim_id, "rejected", claim.route, [p.code for p in claim.problems])
+        _finalised(deps, claim.claim_id, "rejected", claim.route, [p.code for p in claim.problems], alerted=alerted)
 
 
 def _observe_latency(deps: Deps, claim: Claim, peer: str, answered_at: float) -> None:
@@ -478,15 +480,24 @@ def _fail(deps: Deps, claim_id: str, error: str | None) -> None:
     if claim is None or claim.is_final:
         return
     last = error or claim.last_error or "retries exhausted"
-    if deps.ledger.transition(claim_id, ("routed", "submitting", "submitted"), "failed", kind="claim.failed",
-                              fields={"last_error": last}, error=last):
+    moved, alerted = _end(deps, claim_id, ("routed", "submitting", "submitted"), "failed", kind="claim.failed",
+                          fields={"last_error": last}, error=last)
+    if moved:
         log.error("claim.failed", claim_id=claim_id, route=claim.route, attempts=claim.attempts, error=error_code(last))
-        _finalised(deps, claim_id)
+        _finalised(deps, claim_id, "failed", claim.route, [p.code for p in claim.problems], alerted=alerted)
+
+
+def _end(deps: Deps, claim_id: str, expected: str | tuple[str, ...], to: str, *, kind: str,
+         fields: dict[str, Any] | None = None, now: float | None = None, **detail: Any) -> tuple[bool, bool]:
+    """Move the claim to a final status ops is told about (`failed`, `rejected`, `needs_attention`), its alert
+    queued by the same write when the ledger can: (moved, alert queued)."""
+    return deps.ledger.advance(claim_id, expected, to, then=ALERT, kind=kind, fields=fields, now=now, **detail)
 
 
 def _finalised(deps: Deps, claim_id: str, status: str | None = None, route: str | None = None,
-               problems: list[str] | None = None) -> None:
-    """Log the final status and queue the alert of a claim that just reached it (read only if not given)."""
+               problems: list[str] | None = None, *, alerted: bool = False) -> None:
+    """Log the final status and queue the alert of a claim that just reached it, unless its move queued it
+    (`alerted`); the claim is read only if its status is not given."""
     if status is None:
         claim = deps.ledger.get(claim_id)
         if claim is None:
@@ -494,5 +505,5 @@ def _finalised(deps: Deps, claim_id: str, status: str | None = None, route: str 
         status, route, problems = claim.status, claim.route, [p.code for p in claim.problems]
     log.info("claim.final", claim_id=claim_id, status=status, route=route,  # pragma: no mutate
              problems=problems or [])  # pragma: no mutate
-    if status in ("failed", "rejected", "needs_attention"):
+    if status in ("failed", "rejected", "needs_attention") and not alerted:
         deps.send(ALERT, claim_id)

@@ -108,11 +108,10 @@ def send_statement(deps: Deps, claim_id: str) -> None:
     """The step: e-mail the claim's statement once (see the module's docstring)."""
     ledger = deps.ledger
     lease = f"deliver:{claim_id}"
-    with ledger.lease(lease, deps.lease_s) as got:
+    with ledger.lease_with_claim(lease, deps.lease_s, claim_id) as (got, claim, document):
         if not got:  # another worker is sending it, or died doing so: look again when its lease runs out
             deps.send(SEND_STATEMENT, claim_id, delay_ms=ledger.lease_remaining_ms(lease) + LEASE_MARGIN_MS)
             return
-        claim, document = ledger.get_with_event(claim_id)  # one read: the claim and its event
         if claim is None or claim.status != "statement_ready":
             return
         state = claim.statement_delivery or ""
