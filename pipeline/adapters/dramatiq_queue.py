@@ -6,7 +6,6 @@ Any process can queue a step without the actors being imported: a message names 
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 import uuid
@@ -59,8 +58,9 @@ DELAY_QUEUE_IDLE_POLL_MS = 1000
 # takes a new message in about a round trip instead of after its poll interval. The list keeps at most
 # `WAKE_TOKENS` tokens, and never more than the messages still in the queue: the fetch that takes messages
 # drops the tokens left over (`_TRIM_WAKE`, in the fetch's own round trip), so a consumer is not woken for a
-# message another one already took. A consumer whose fetch emptied its queue goes straight to the wake list:
-# any message queued since comes with a token.
+# message another one already took. A consumer whose fetch emptied its queue waits on the wake list next (any
+# message queued since comes with a token), with its next fetch sent in the same round trip: Redis runs it
+# as soon as the wait ends, with a token or without one.
 WAKE_TOKENS = 8
 # How long an idle consumer waits on its wake list at most: a queued step wakes it at once, so this only bounds
 # the wait for a message queued without a token (one requeued from a dead worker) and sets how often an idle
@@ -112,14 +112,14 @@ class _WakingConsumer(_RedisConsumer):
                     return MessageProxy(message)
                 room = self.prefetch - self.outstanding_message_count
                 if room > 0 and self.wake_key is not None:
-                    if not self.drained:
-                        self.message_cache = messages = self.broker.fetch_waking(self.queue_name, room)
-                        self.drained = len(messages) < room
-                        if messages:
-                            continue
-                    self.drained = False  # after the wait, fetch again (a token or not)
-                    with contextlib.suppress(redis.TimeoutError):  # a socket timeout shorter than the wait
-                        self.broker.client.blpop([self.wake_key], timeout=max(self.timeout, WAKE_WAIT_MS) / 1000)
+                    if self.drained:  # wait for a token, then fetch: one round trip
+                        messages = self.broker.wait_and_fetch(self.queue_name, room, max(self.timeout, WAKE_WAIT_MS))
+                    else:
+                        messages = self.broker.fetch_waking(self.queue_name, room)
+                    self.message_cache = messages
+                    self.drained = len(messages) < room
+                    if messages:
+                        continue
                     return None
                 if room > 0:  # a delay queue: polled, as dramatiq does
                     self.message_cache = self.broker.do_fetch(self.queue_name, room)
@@ -173,6 +173,27 @@ class WakingRedisBroker(RedisBroker):
             pipe.evalsha(self._trim_wake.sha, 2, f"{self.namespace}:{queue_name}", wake_key(queue_name))
 
         messages, _ = self._one_trip(commands)
+        return list(messages)
+
+    def wait_and_fetch(self, queue_name: str, count: int, wait_ms: int) -> list[bytes]:
+        """Wait for a token on the queue's wake list (up to `wait_ms`), then `fetch_waking`, in one round trip
+        (a pipeline: Redis runs the fetch when the wait ends). The wait stays well under the connection's socket
+        timeout, if it has one, so that a fetch Redis ran is never lost to a timeout on our side."""
+        wait_s = wait_ms / 1000
+        socket_timeout = self.client.connection_pool.connection_kwargs.get("socket_timeout")
+        if socket_timeout:
+            wait_s = min(wait_s, socket_timeout / 2)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.blpop([wake_key(queue_name)], timeout=wait_s)
+        pipe.evalsha(self.scripts["dispatch"].sha, 1, self.namespace, *self._dispatch_args("fetch", queue_name, count))
+        pipe.evalsha(self._trim_wake.sha, 2, f"{self.namespace}:{queue_name}", wake_key(queue_name))
+        _, messages, trimmed = pipe.execute(raise_on_error=False)
+        if isinstance(messages, redis.exceptions.NoScriptError):  # the server lost its scripts: send them again
+            return self.fetch_waking(queue_name, count)
+        if isinstance(trimmed, redis.exceptions.NoScriptError):
+            self._trim_wake.sha = self.client.script_load(self._trim_wake.script)
+        if isinstance(messages, Exception):
+            raise messages
         return list(messages)
 
     def do_enqueue(self, queue_name: str, message_id: str, data: bytes) -> None:
