@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import dramatiq
@@ -149,31 +149,29 @@ class WakingRedisBroker(RedisBroker):
         return [command, current_millis(), queue_name, self.broker_id, self.heartbeat_timeout,
                 self.dead_message_ttl, self._should_do_maintenance(command), self._max_unpack_size(), *args]
 
-    def _one_trip(self, commands: Callable[[redis.client.Pipeline], None]) -> list[Any]:
-        """`commands` (scripts called by their SHA) in one transaction, one round trip; the scripts are sent
-        again to a server that does not have them (restarted, failed over) and the transaction run again."""
-        for attempt in (1, 2):
-            pipe = self.client.pipeline(transaction=True)
-            commands(pipe)
-            try:
-                return list(pipe.execute())
-            except redis.exceptions.NoScriptError:
-                if attempt == 2:
-                    raise
-                for script in (self.scripts["dispatch"], self._trim_wake):
-                    script.sha = self.client.script_load(script.script)
-        raise AssertionError("unreachable")
+    def _load_scripts(self) -> None:
+        for script in (self.scripts["dispatch"], self._trim_wake):
+            script.sha = self.client.script_load(script.script)
 
     def fetch_waking(self, queue_name: str, count: int) -> list[bytes]:
         """dramatiq's fetch of up to `count` messages, and the queue's wake list trimmed to the messages left,
-        in one round trip."""
-        def commands(pipe: redis.client.Pipeline) -> None:
+        in one round trip. The messages fetched are returned even if the trim failed (they are this worker's
+        now: dropping them would strand them until the worker stops)."""
+        for attempt in (1, 2):
+            pipe = self.client.pipeline(transaction=True)
             pipe.evalsha(self.scripts["dispatch"].sha, 1, self.namespace,
                          *self._dispatch_args("fetch", queue_name, count))
             pipe.evalsha(self._trim_wake.sha, 2, f"{self.namespace}:{queue_name}", wake_key(queue_name))
-
-        messages, _ = self._one_trip(commands)
-        return list(messages)
+            messages, trimmed = pipe.execute(raise_on_error=False)
+            if isinstance(messages, redis.exceptions.NoScriptError) or isinstance(
+                    trimmed, redis.exceptions.NoScriptError):
+                self._load_scripts()
+            if isinstance(messages, redis.exceptions.NoScriptError) and attempt == 1:
+                continue  # nothing was fetched: fetch again, with the script
+            if isinstance(messages, Exception):
+                raise messages
+            return list(messages)
+        raise AssertionError("unreachable")
 
     def wait_and_fetch(self, queue_name: str, count: int, wait_ms: int) -> list[bytes]:
         """Wait for a token on the queue's wake list (up to `wait_ms`), then `fetch_waking`, in one round trip
@@ -188,10 +186,11 @@ class WakingRedisBroker(RedisBroker):
         pipe.evalsha(self.scripts["dispatch"].sha, 1, self.namespace, *self._dispatch_args("fetch", queue_name, count))
         pipe.evalsha(self._trim_wake.sha, 2, f"{self.namespace}:{queue_name}", wake_key(queue_name))
         _, messages, trimmed = pipe.execute(raise_on_error=False)
-        if isinstance(messages, redis.exceptions.NoScriptError):  # the server lost its scripts: send them again
+        if isinstance(messages, redis.exceptions.NoScriptError):  # nothing fetched: send the scripts, fetch again
+            self._load_scripts()
             return self.fetch_waking(queue_name, count)
-        if isinstance(trimmed, redis.exceptions.NoScriptError):
-            self._trim_wake.sha = self.client.script_load(self._trim_wake.script)
+        if isinstance(trimmed, redis.exceptions.NoScriptError):  # the messages fetched are kept all the same
+            self._load_scripts()
         if isinstance(messages, Exception):
             raise messages
         return list(messages)
@@ -204,13 +203,19 @@ class WakingRedisBroker(RedisBroker):
                                                                                      message_id, data))
             return
 
-        def commands(pipe: redis.client.Pipeline) -> None:
+        for attempt in (1, 2):
+            pipe = self.client.pipeline(transaction=True)
             pipe.evalsha(self.scripts["dispatch"].sha, 1, self.namespace,
                          *self._dispatch_args("enqueue", queue_name, message_id, data))
             pipe.lpush(wake_key(queue_name), "1")
             pipe.ltrim(wake_key(queue_name), 0, WAKE_TOKENS - 1)
-
-        self._one_trip(commands)
+            queued, *_ = pipe.execute(raise_on_error=False)
+            if isinstance(queued, redis.exceptions.NoScriptError) and attempt == 1:
+                self._load_scripts()  # nothing was queued (a token was: it costs one fetch): queue it again
+                continue
+            if isinstance(queued, Exception):
+                raise queued
+            return
 
 
 class IdlePoll(dramatiq.Middleware):

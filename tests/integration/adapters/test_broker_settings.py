@@ -300,3 +300,25 @@ def test_a_consumer_whose_server_lost_its_scripts_sends_them_again(redis_url: st
     assert r.llen("superbill:route") == 0 and r.hlen("superbill:route.msgs") == 0
     consumer.close()
     broker.close()
+
+
+def test_a_fetch_keeps_its_messages_when_only_the_wake_script_is_missing(redis_url: str) -> None:
+    broker = dramatiq_queue.build_broker(redis_url)
+    dramatiq.set_broker(broker)
+    r = broker.client
+    r.flushdb()
+    r.script_flush()
+    broker.do_fetch("route.DQ", 1)  # dramatiq's own script loaded (a delay queue polled), the wake script not
+    for i in range(2):
+        dramatiq_queue.send_step("route", f"c{i}")
+    consumer = broker.consume("route", prefetch=1, timeout=50)
+    first = next(consumer)  # fetched, and the trim that failed with it did not lose it
+    assert first is not None and first.args == ("c0",)
+    consumer.ack(first)
+    second = next(consumer)
+    assert second is not None and second.args == ("c1",)
+    consumer.ack(second)
+    assert r.llen("superbill:route") == 0 and r.hlen("superbill:route.msgs") == 0
+    assert not any(r.smembers(k) for k in r.keys("superbill:__acks__.*"))  # nothing stranded in a worker's hands
+    consumer.close()
+    broker.close()
