@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 import time
 import uuid
@@ -252,44 +253,63 @@ return 0
 """
 
 
-_RENEWER_LOCK = threading.Lock()
-
-
 class _LeaseRenewer:
-    """One thread that renews every lease its ledger holds, each every third of its time to live; a step that
-    ends before its first renewal costs no renewal and no thread of its own. Started at the first lease."""
+    """One thread per process that renews every lease the process holds, each every third of its time to live:
+    a step that ends before its first renewal costs no renewal and no thread of its own. Started at the first
+    lease (`renewer`), again in a forked child."""
 
-    def __init__(self, renew: Callable[..., Any]) -> None:
-        self._renew = renew
-        self._held: dict[str, tuple[str, int, float]] = {}  # key -> (token, ttl ms, when to renew next)
+    def __init__(self) -> None:
+        # token -> (the ledger's renewal script, lease key, ttl ms, when to renew next)
+        self._held: dict[str, tuple[Callable[..., Any], str, int, float]] = {}
         self._changed = threading.Condition()
         threading.Thread(target=self._run, name="lease-renewer", daemon=True).start()
 
-    def hold(self, key: str, token: str, ttl_ms: int) -> None:
+    def hold(self, renew: Callable[..., Any], key: str, token: str, ttl_ms: int) -> None:
         with self._changed:
-            self._held[key] = (token, ttl_ms, time.monotonic() + ttl_ms / 3000)
+            self._held[token] = (renew, key, ttl_ms, time.monotonic() + ttl_ms / 3000)
             self._changed.notify()
 
-    def drop(self, key: str) -> None:
+    def drop(self, token: str) -> None:
         with self._changed:
-            self._held.pop(key, None)
+            self._held.pop(token, None)
 
     def _run(self) -> None:
         while True:
             with self._changed:
                 now = time.monotonic()
-                due = [(k, token, ttl) for k, (token, ttl, at) in self._held.items() if at <= now]
-                for k, token, ttl in due:
-                    self._held[k] = (token, ttl, now + ttl / 3000)
+                due = [(token, renew, key, ttl) for token, (renew, key, ttl, at) in self._held.items() if at <= now]
+                for token, renew, key, ttl in due:
+                    self._held[token] = (renew, key, ttl, now + ttl / 3000)
                 if not due:
-                    nearest = min((at for _, _, at in self._held.values()), default=now + 60)
+                    nearest = min((at for *_, at in self._held.values()), default=now + 60)
                     self._changed.wait(max(nearest - now, 0.001))
                     continue
-            for k, token, ttl in due:  # outside the lock: a lease dropped meanwhile is no longer its token's
+            for token, renew, key, ttl in due:  # outside the lock: a lease let go meanwhile no longer has its token
                 try:
-                    self._renew(keys=[k], args=[token, ttl])
+                    renew(keys=[key], args=[token, ttl])
                 except redis.RedisError:  # the next renewal tries again; the lease may run out meanwhile
                     continue
+
+
+_renewer: _LeaseRenewer | None = None
+_renewer_lock = threading.Lock()
+
+
+def renewer() -> _LeaseRenewer:
+    """The process's lease renewer."""
+    global _renewer
+    with _renewer_lock:
+        if _renewer is None:
+            _renewer = _LeaseRenewer()
+        return _renewer
+
+
+def _forget_renewer() -> None:  # a forked child has none of its parent's threads
+    global _renewer
+    _renewer = None
+
+
+os.register_at_fork(after_in_child=_forget_renewer)
 
 
 # What queueing a step writes to Redis: (queue list key, queue messages key, the queue's wake list key, message id,
@@ -323,7 +343,6 @@ class Ledger:
         self._renew_lease = client.register_script(_RENEW_LEASE)
         self._delivery = client.register_script(_DELIVERY)
         self._period = client.register_script(_PERIOD)
-        self._lease_renewer: _LeaseRenewer | None = None
 
     # keys ------------------------------------------------------------------------------------------
     def _k(self, *parts: str) -> str:
@@ -689,7 +708,7 @@ class Ledger:
     def lease(self, name: str, ttl_s: float) -> Iterator[bool]:
         """A short exclusive lease (SET NX PX) so two workers never talk to a peer for one claim at once.
 
-        While it is held it is renewed every third of its time to live (by one thread per ledger for all the
+        While it is held it is renewed every third of its time to live (by one thread per process for all the
         leases it holds), so a peer call may take as long as it takes; a holder that dies (SIGKILL) stops
         renewing, and the lease runs out within `ttl_s`."""
         with self._leased(name, ttl_s, None) as (got, _, _):
@@ -720,19 +739,13 @@ class Ledger:
             if got:
                 claim, document = self._parse_with_event(raw, long, event)
         if got:
-            self._renewer().hold(key, token, ttl_ms)
+            renewer().hold(self._renew_lease, key, token, ttl_ms)
         try:
             yield got, claim, document
         finally:
             if got:
-                self._renewer().drop(key)
+                renewer().drop(token)
                 self._release_lease(keys=[key], args=[token])
-
-    def _renewer(self) -> _LeaseRenewer:
-        with _RENEWER_LOCK:
-            if self._lease_renewer is None:
-                self._lease_renewer = _LeaseRenewer(self._renew_lease)
-            return self._lease_renewer
 
     def lease_remaining_ms(self, name: str) -> int:
         """How long the lease `name` still runs (0 when nobody holds it)."""
