@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from config.redis_urls import REDIS_SCHEMES, SENTINEL_SCHEMES, parse_sentinel_url
+from pipeline.domain.stedi_events import secret_key
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,6 +32,10 @@ class Settings:
     """Stedi's API key (a test key first), for `[clearinghouse] adapter = "stedi"`."""
     stedi_healthcare_url: str
     stedi_core_url: str
+    stedi_webhook_secret: str | None = None
+    """The signing secret (`whsec_...`) of a Stedi event destination pointed at `POST /v1/stedi/events`."""
+    stedi_webhook_token: str | None = None
+    """The bearer token of a Stedi webhook (an API-key credential set) pointed at `POST /v1/stedi/events`."""
     alert_url: str | None
     port: int
     reconcile_after_s: float
@@ -144,6 +149,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         stedi_api_key=env.get("SUPERBILL_STEDI_API_KEY") or None,
         stedi_healthcare_url=(env.get("SUPERBILL_STEDI_HEALTHCARE_URL") or STEDI_HEALTHCARE_URL).rstrip("/"),
         stedi_core_url=(env.get("SUPERBILL_STEDI_CORE_URL") or STEDI_CORE_URL).rstrip("/"),
+        stedi_webhook_secret=_stedi_webhook_secret(env),
+        stedi_webhook_token=(env.get("SUPERBILL_STEDI_WEBHOOK_TOKEN") or "").strip() or None,
         alert_url=env.get("SUPERBILL_ALERT_URL") or None,
         port=int(_float(env, "PORT", 8000)),
         reconcile_after_s=_float(env, "SUPERBILL_RECONCILE_AFTER", 120.0),
@@ -154,6 +161,17 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         timely_filing_warning_days=int(_float(env, "SUPERBILL_TIMELY_FILING_WARNING_DAYS", 150)),
         smtp=_smtp(env),
     )
+
+
+def _stedi_webhook_secret(env: Mapping[str, str]) -> str | None:
+    secret = (env.get("SUPERBILL_STEDI_WEBHOOK_SECRET") or "").strip()
+    if not secret:
+        return None
+    try:
+        secret_key(secret)
+    except ValueError as exc:
+        raise SettingsError(f"environment variable SUPERBILL_STEDI_WEBHOOK_SECRET: {exc}") from None
+    return secret
 
 
 def _public_url(env: Mapping[str, str]) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -301,20 +302,27 @@ def model_in(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
+@functools.cache
+def _fields_of(model: type[BaseModel]) -> dict[str, tuple[bool, type[BaseModel] | None]]:
+    """Each field of a model: (required, the model it holds), worked out once per model."""
+    return {name: (spec.is_required(), model_in(spec.annotation)) for name, spec in model.model_fields.items()}
+
+
 def without_null_defaults(document: Any, model: type[BaseModel] = SessionCompleted) -> Any:
     """The raw document with every `null` of an optional field left out, so that it takes its default exactly
     as if it had not been sent (`"sex": null` is `"U"`). `null` for a required field stays an input error."""
     if not isinstance(document, dict):
         return document
+    fields = _fields_of(model)
     out: dict[str, Any] = {}
     for key, value in document.items():
-        spec = model.model_fields.get(key) if isinstance(key, str) else None
+        spec = fields.get(key) if isinstance(key, str) else None
         if spec is None:
             out[key] = value
             continue
-        if value is None and not spec.is_required():
+        required, inner = spec
+        if value is None and not required:
             continue
-        inner = model_in(spec.annotation)
         if inner is not None and isinstance(value, list):
             value = [without_null_defaults(item, inner) for item in value]
         elif inner is not None:

@@ -34,8 +34,10 @@ What this relies on (Stedi's API reference and guides, read December 2026):
   https://www.stedi.com/changelog/introducing-test-mode-for-claims . ISA08 `STEDITEST` (test) or `STEDI`
   (production) is documented for SFTP (https://www.stedi.com/docs/healthcare/submit-claims-sftp-setup); the
   API reference's own example uses `STEDITEST` with `T`.
-- Webhooks (event destinations) deliver the same transaction ids; this adapter polls instead, so a practice
-  needs no inbound endpoint. https://www.stedi.com/docs/healthcare/configure-webhooks
+- Webhooks (event destinations) deliver the same transaction ids. The poll stays the one way transactions come
+  in, so a practice needs no inbound endpoint; one that sets up Stedi's webhook (`POST /v1/stedi/events`,
+  `pipeline.domain.stedi_events`) gets its 835s a pass sooner: each event queues one remittance pass
+  (`fetch_after_event`) for when the poll lists it. https://www.stedi.com/docs/healthcare/configure-webhooks
 
 How the port maps:
 
@@ -78,7 +80,8 @@ What is kept in Redis (`<prefix>stedi:`), and for how long (each lifetime starts
 - `era`, `era-order`, `era-at` (the 835s taken, in order): an 835 is dropped once the remittance pass has
   kept it (its cursor is past it: the pass keeps each file in its own store first) and Stedi processed it
   more than `ERA_KEEP_S`, 7 days, ago.
-- `cursor`, `start`, `newest`, `era-seq`: one value each, kept; `poll-lock` expires after `poll_every_s`.
+- `cursor`, `start`, `newest`, `era-seq`: one value each, kept; `poll-lock` expires after `poll_every_s`,
+  `event-fetch` after `EVENT_COALESCE_S`.
 
 What the documentation leaves open (and what we chose):
 
@@ -113,6 +116,7 @@ import structlog
 from pipeline.adapters.http_peer import PeerClient
 from pipeline.application.errors import PeerRefused, PeerUnavailable, SubmissionUnknown
 from pipeline.application.ports import PeerAnswer, RemittanceBatch, RemittanceFile
+from pipeline.application.steps import FETCH_REMITTANCES
 from pipeline.documents.x12_277ca import ClaimAcknowledgment, parse_277ca, segments
 
 log = structlog.get_logger(__name__)
@@ -129,6 +133,10 @@ SEEN_KEEP_S = 7 * 86400  # the poll starts again at most CLOCK_SLACK_S before th
 ERA_KEEP_S = 7 * 86400  # an 835 the remittance pass has kept
 CLOCK_SLACK_S = 300  # Stedi's processedAt against our clock
 MAX_PAGES_PER_POLL = 20
+# Stedi's poll lists a transaction 15 s after it was processed ("excluding the last 15 seconds").
+LISTED_AFTER_S = 15.0
+# Webhook events within this window share one remittance pass.
+EVENT_COALESCE_S = 5.0
 ACK_RELEASE = "005010X214"
 
 
@@ -261,6 +269,10 @@ class StediStore:
     def poll_due(self, every_s: float) -> bool:
         """True for at most one caller per `every_s`, across processes."""
         return bool(self.r.set(self.p + "poll-lock", "1", nx=True, px=max(1, int(every_s * 1000))))
+
+    def first_event_in_window(self) -> bool:
+        """True for the first webhook event of each `EVENT_COALESCE_S`, across processes."""
+        return bool(self.r.set(self.p + "event-fetch", "1", nx=True, px=int(EVENT_COALESCE_S * 1000)))
 
     def add_remittance(self, transaction_id: str, x12: str, processed_at: float) -> None:
         """Each 835 once, in the order it was taken."""
@@ -504,6 +516,21 @@ class StediClearinghouse:
         files = [RemittanceFile(source_id=tx, x12=raw, cursor=str(seq)) for seq, tx, raw in found[:limit]]
         return RemittanceBatch(files=files, cursor=files[-1].cursor if files else cursor,
                                has_more=len(found) > limit)
+
+def fetch_after_event(store: StediStore, send: Callable[..., None], *, poll_every_s: float = 5.0) -> bool:
+    """A Stedi webhook announced a new 277CA or 835: queue one remittance pass (its poll also takes the 277CAs)
+    for when Stedi's poll lists the transaction, unless an event of the last `EVENT_COALESCE_S` did. True
+    when this event queued it.
+
+    The pass runs `LISTED_AFTER_S + EVENT_COALESCE_S + poll_every_s` after the first event of a window: by then
+    every transaction announced in that window is listed, and a poll skipped because another ran in the last
+    `poll_every_s` was itself late enough to list them."""
+    if not store.first_event_in_window():
+        return False
+    delay_s = LISTED_AFTER_S + EVENT_COALESCE_S + poll_every_s
+    send(FETCH_REMITTANCES, "", delay_ms=int(delay_s * 1000))
+    return True
+
 
 def _stored(tx: str, processed_at: float, ack: ClaimAcknowledgment) -> StoredAck:
     return StoredAck(transaction_id=tx, processed_at=processed_at, sender=ack.sender, verdict=ack.verdict,

@@ -4,6 +4,11 @@ TLS: `starttls` (the submission port 587, the default), `tls` (implicit TLS, por
 server on loopback, such as the sandbox). The certificate is checked against the system's trust store
 (`SUPERBILL_SMTP_CA_FILE` adds a CA). Credentials come from the environment (`config.settings`).
 
+A worker thread keeps its connection open for the next statement (up to `KEEP_OPEN_S` idle), so a run of
+e-mails costs one connection, greeting and TLS handshake, not one each. A kept connection the server has closed
+meanwhile is noticed at MAIL FROM, before any part of the message is sent, and replaced by a new one; a
+connection whose transaction failed in any way is closed, never reused.
+
 SMTP has no idempotency key. The message is sent by hand (MAIL, RCPT, DATA, the message, then the final
 end-of-data mark) so that the caller can record, just before that mark, that the server now holds the whole
 message: a connection lost before it makes the server discard the transaction (RFC 5321 section 4.1.1.4),
@@ -16,6 +21,8 @@ from __future__ import annotations
 import re
 import smtplib
 import ssl
+import threading
+import time
 from collections.abc import Callable
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
@@ -29,6 +36,11 @@ Security = Literal["starttls", "tls", "none"]
 PEER = "smtp"
 _ADDRESS = re.compile(r"<?[^\s<>@]+@[^\s<>@]+>?")
 _LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+# How long a worker thread keeps an idle connection for its next statement. Servers may close an idle session
+# after a few minutes (RFC 5321 section 4.5.3.2 asks them to wait at least 5); this stays well inside that.
+KEEP_OPEN_S = 30.0
 
 
 def redact(text: str) -> str:
@@ -56,6 +68,7 @@ class SmtpMailer:
                  ca_file: str | None = None) -> None:
         self.host, self.port, self.sender, self.security = host, port, sender, security
         self.username, self.password, self.timeout_s, self.ca_file = username, password, timeout_s, ca_file
+        self._kept = threading.local()  # each thread's open connection and when it was last used
 
     def _tls(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=self.ca_file)
@@ -77,14 +90,50 @@ class SmtpMailer:
             raise
         return smtp
 
+    def _kept_connection(self) -> smtplib.SMTP | None:
+        """This thread's connection from its last statement, if it has been idle less than `KEEP_OPEN_S`."""
+        kept: tuple[smtplib.SMTP, float] | None = getattr(self._kept, "connection", None)
+        self._kept.connection = None
+        if kept is None:
+            return None
+        smtp, last_used = kept
+        if time.monotonic() - last_used < KEEP_OPEN_S:
+            return smtp
+        _close(smtp)
+        return None
+
+    def _begin(self) -> smtplib.SMTP:
+        """A connection with the sender given (MAIL FROM accepted): the kept one while the server still has
+        it, else a new one. Nothing of the message has been sent yet, so replacing a dropped one is safe."""
+        smtp = self._kept_connection()
+        if smtp is not None:
+            try:
+                reply = smtp.mail(self.sender)
+            except (smtplib.SMTPServerDisconnected, OSError):
+                reply = (421, b"")
+            if reply[0] != 421:  # 421: the server is closing this session
+                try:
+                    _expect(reply, (250,), "MAIL FROM")
+                except BaseException:
+                    _close(smtp)
+                    raise
+                return smtp
+            _close(smtp)
+        smtp = self._connect()
+        try:
+            _expect(smtp.mail(self.sender), (250,), "MAIL FROM")
+        except BaseException:
+            _close(smtp)
+            raise
+        return smtp
+
     def send(self, mail: StatementMail, *, before_commit: Callable[[], None] | None = None) -> None:
         data = build_message(mail, self.sender).as_bytes()
         if not data.endswith(b"\r\n"):
             data += b"\r\n"
         try:
-            smtp = self._connect()
+            smtp = self._begin()
             try:
-                _expect(smtp.mail(self.sender), (250,), "MAIL FROM")
                 _expect(smtp.rcpt(mail.to), (250, 251), "RCPT TO")
                 _expect(smtp.docmd("DATA"), (354,), "DATA")
                 smtp.send(_LEADING_DOT.sub(b"..", data))
@@ -92,17 +141,23 @@ class SmtpMailer:
                     before_commit()
                 smtp.send(b".\r\n")
                 _expect(smtp.getreply(), (250,), "end of data")
-            finally:
-                try:
-                    smtp.quit()
-                except (smtplib.SMTPException, OSError):
-                    smtp.close()
+            except BaseException:
+                _close(smtp)
+                raise
+            self._kept.connection = (smtp, time.monotonic())  # the transaction is over: ready for the next
         except smtplib.SMTPResponseException as exc:
             _raise_for(exc.smtp_code, _text(exc.smtp_error), "")
         except smtplib.SMTPNotSupportedError as exc:
             raise PeerRefused(PEER, 0, [redact(str(exc))]) from None
         except (smtplib.SMTPException, OSError) as exc:
             raise PeerUnavailable(PEER, redact(f"{type(exc).__name__}: {exc}")) from None
+
+
+def _close(smtp: smtplib.SMTP) -> None:
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()
 
 
 def _expect(reply: tuple[int, bytes], codes: tuple[int, ...], step: str) -> None:

@@ -1,19 +1,23 @@
 """The superbill as a one-page US Letter PDF (DOMAIN.md section 4, CONTRACT.md section 3 `--pdf`).
 
 Pure: the caller passes every fact, including the issue date; the result is the PDF's bytes.
+
+Every line of text is drawn with fpdf2's `text()` where its `cell()` would put it (`Sheet.line`): the same
+page, without `cell()`'s per-call text preparation and graphics-state copies.
 """
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 from fpdf import FPDF
-from fpdf.enums import Align, MethodReturnValue, XPos, YPos
+from fpdf.drawing_primitives import DeviceCMYK, DeviceGray, DeviceRGB, convert_to_device_color
+from fpdf.enums import Align, MethodReturnValue, RenderStyle, XPos, YPos
 from fpdf.fonts import CoreFont
-from fpdf.util import Padding
 
 from config.practice import Practice, Therapist
 from pipeline.domain.diagnoses import describe as code_set_description
@@ -95,6 +99,8 @@ _UNICODE_FALLBACKS = {
 
 def latin1(text: str) -> str:
     """Text the PDF core fonts can show: latin-1, with accents and typography folded when outside it."""
+    if text.isascii() and (text.isprintable() or text.replace("\n", "").isprintable()):
+        return text  # printable ASCII (and line breaks): already what the fonts show, and NFC
     out: list[str] = []
     for char in unicodedata.normalize("NFC", text):
         if char in ("\n", "\t") or (" " <= char <= "~") or ("\xa1" <= char <= "\xff"):
@@ -127,7 +133,7 @@ def describe_diagnosis(code: str) -> str:
 
 
 def _us_date(value: date) -> str:
-    return value.strftime("%m/%d/%Y")
+    return f"{value.month:02d}/{value.day:02d}/{value.year}"  # strftime("%m/%d/%Y"), without its cost
 
 
 def _zip(postal_code: str) -> str:
@@ -227,12 +233,48 @@ def describe_document(pdf: FPDF, *, title: str, author: str, issued_on: date) ->
     pdf.set_lang("en-US")
 
 
-class Sheet:
-    """Draws a statement on a US Letter PDF; `k` scales every font size and line height (1.0 = regular)."""
+@functools.cache
+def _device_color(rgb: tuple[int, int, int]) -> DeviceCMYK | DeviceGray | DeviceRGB:
+    """fpdf2's colour for an RGB triple (what `set_text_color(*rgb)` makes of it), made once."""
+    return convert_to_device_color(*rgb)
 
-    def __init__(self, pdf: FPDF, k: float = 1.0) -> None:
+
+# A core font's metrics per size: a few dozen entries (three styles, the sizes of the page times its scales).
+_METRICS: dict[tuple[str, float, float], tuple[Callable[[str], float], float]] = {}
+
+
+def _core_metrics(font: CoreFont, size_pt: float, k: float) -> tuple[Callable[[str], float], float]:
+    """The width in user units of a text in a core font at `size_pt` (`k` points per unit), as fpdf2's
+    `get_string_width` sums it, and the width of the font's widest character; made once per font and size
+    (the font's metrics, not any document's)."""
+    key = (font.fontkey, size_pt, k)
+    found = _METRICS.get(key)
+    if found is None:
+        get = font.cw.__getitem__
+
+        def measure(text: str) -> float:
+            return sum(map(get, text)) * size_pt * 0.001 / k
+
+        found = _METRICS[key] = (measure, max(font.cw.values()) * size_pt * 0.001 / k)
+    return found
+
+
+class Sheet:
+    """Draws a statement on a US Letter PDF; `k` scales every font size and line height (1.0 = regular).
+
+    `text_fill`: the fill colour to leave set between filled shapes (`filled`), when nothing else on the page
+    fills with the current fill colour (not so on a page with fpdf2's tables). fpdf2's `text()` gives a
+    line its own colour (saving and restoring the graphics state around it) only when the text colour
+    differs from the fill colour, so text in this colour, most of a superbill's, is drawn without."""
+
+    def __init__(self, pdf: FPDF, k: float = 1.0, *, text_fill: tuple[int, int, int] | None = None) -> None:
         self.k = k
         self.pdf = pdf
+        self.text_fill = text_fill
+        nothing: tuple[object, float, tuple[Callable[[str], float], float] | None] = (None, 0.0, None)
+        self._last_metrics = (nothing, nothing)  # the last two fonts' metrics
+        if text_fill is not None:
+            self.fill(text_fill)
 
     @classmethod
     def one_page(cls, k: float, title: str, author: str, issued_on: date) -> Sheet:
@@ -242,41 +284,112 @@ class Sheet:
         pdf.set_auto_page_break(False)
         describe_document(pdf, title=title, author=author, issued_on=issued_on)
         pdf.add_page()
-        return cls(pdf, k)
+        return cls(pdf, k, text_fill=_INK)
 
     # -- primitives -------------------------------------------------------------------------
 
     def font(self, size: float, style: str = "", color: tuple[int, int, int] = _INK) -> None:
-        self.pdf.set_font("Helvetica", style, size * self.k)
-        self.pdf.set_text_color(*color)
+        """Helvetica in `style` ("", "B", "I") at `size` points times `k`, in `color`."""
+        self.face(style, size * self.k)
+        device = _device_color(color)
+        pdf = self.pdf
+        if pdf.text_color is not device:
+            pdf.set_text_color(device)
+
+    def face(self, style: str, size_pt: float) -> None:
+        """`set_font("Helvetica", style, size_pt)` of fpdf2 ("", "B" or "I"); when only the size changes,
+        its `set_font_size` (the same state, without `set_font`'s checks of the family and style)."""
+        pdf = self.pdf
+        if pdf.font_style == style and pdf.font_family == "helvetica" and not (pdf.underline or pdf.strikethrough):
+            if pdf.font_size_pt != size_pt:
+                pdf.set_font_size(size_pt)
+        else:
+            pdf.set_font("Helvetica", style, size_pt)
+
+    def draw(self, color: tuple[int, int, int]) -> None:
+        """`set_draw_color` of fpdf2, with the colour made once."""
+        self.pdf.set_draw_color(_device_color(color))
+
+    def fill(self, color: tuple[int, int, int]) -> None:
+        """`set_fill_color` of fpdf2, with the colour made once."""
+        self.pdf.set_fill_color(_device_color(color))
+
+    def filled(self, x: float, y: float, w: float, h: float, color: tuple[int, int, int]) -> None:
+        """A rectangle filled with `color`; leaves the fill colour `text_fill` when there is one."""
+        self.fill(color)
+        self.pdf.rect(x, y, w, h, style=RenderStyle.F)
+        if self.text_fill is not None:
+            self.fill(self.text_fill)
 
     def wrapped(self, w: float, h: float, text: str, align: Align = Align.L,
                 new_x: XPos = XPos.RIGHT, new_y: YPos = YPos.NEXT) -> None:
-        """`multi_cell` of fpdf2, drawn as the one cell per line `multi_cell` would draw when the lines are
-        certain (`lines`), without its line breaker (which measures the line again for every character: most
-        of a superbill's rendering time); through `multi_cell` otherwise."""
+        """`multi_cell` of fpdf2 at the current position: the lines it would make of `text` (`lines`, or its
+        own line breaker when they are not certain), each drawn where its `cell` would draw it (`line`).
+        Leaves the position where `multi_cell` leaves it (`new_x`: RIGHT or LMARGIN; `new_y`: NEXT)."""
+        if new_y != YPos.NEXT:
+            raise ValueError(f"unsupported new_y {new_y}")
         pdf = self.pdf
         lines = self.lines(text, w - 2 * pdf.c_margin)
         if lines is None:
-            pdf.multi_cell(w, h, text, align=align, new_x=new_x, new_y=new_y)
+            lines = self.broken(w, h, text)
+        x = pdf.x
+        if align == Align.L and not pdf.auto_page_break:  # `line` for each, without its choices
+            dx = x + pdf.c_margin
+            lift = 0.3 * pdf.font_size
+            for line in lines:
+                if line:
+                    pdf.text(dx, pdf.y + 0.5 * h + lift, line)
+                pdf.y += h
+        else:
+            for line in lines:
+                self.line(w, h, line, align)
+        pdf.x = pdf.l_margin if new_x == XPos.LMARGIN else x + w if new_x == XPos.RIGHT else x
+
+    def line(self, w: float, h: float, text: str, align: Align = Align.L) -> None:
+        """What fpdf2's `cell(w, h, text, align=align, new_x=XPos.LEFT, new_y=YPos.NEXT)` draws for one line of
+        a core font without markdown, fill or border, drawn with `text()` at the baseline `cell` uses (it
+        places the text `c_margin` from the cell's edges, or centres it, and 0.3 font sizes below the cell's
+        middle). A line that would break the page goes through `cell`, which breaks it."""
+        pdf = self.pdf
+        if pdf.auto_page_break and pdf.will_page_break(h):
+            pdf.cell(w, h, text, align=align, new_x=XPos.LEFT, new_y=YPos.NEXT)
             return
-        last = len(lines) - 1
-        for n, line in enumerate(lines):
-            if n < last:
-                pdf.cell(w, h, line, align=align, new_x=XPos.LEFT, new_y=YPos.NEXT)
+        if text:
+            if align == Align.R:
+                dx = w - pdf.c_margin - self.width(text)
+            elif align == Align.C:
+                dx = (w - self.width(text)) / 2
             else:
-                pdf.cell(w, h, line, align=align, new_x=new_x, new_y=new_y)
+                dx = pdf.c_margin
+            pdf.text(pdf.x + dx, pdf.y + 0.5 * h + 0.3 * pdf.font_size, text)
+        pdf.y += h
+
+    def put(self, x: float, y: float, w: float, h: float, text: str, align: Align = Align.L) -> None:
+        """`line` at (x, y); leaves the position at x, below the line."""
+        pdf = self.pdf
+        pdf.x, pdf.y = x, y
+        if align == Align.L and not pdf.auto_page_break:  # `line`, without its choices
+            if text:
+                pdf.text(x + pdf.c_margin, y + 0.5 * h + 0.3 * pdf.font_size, text)
+            pdf.y = y + h
+            return
+        self.line(w, h, text, align)
+
+    def broken(self, w: float, h: float, text: str) -> list[str]:
+        """The lines of fpdf2's own line breaker (`multi_cell`'s) for `text` in a cell `w` wide."""
+        found = self.pdf.multi_cell(w, h, text, dry_run=True, output=MethodReturnValue.LINES)
+        return list(found)  # type: ignore[arg-type]
 
     def grid(
         self, y: float, widths: Sequence[float], aligns: Sequence[Align], headings: Sequence[str] | None,
         rows: Sequence[Sequence[str]], styles: Sequence[tuple[str, tuple[int, int, int]]], pad_y: float,
         *, zebra: tuple[int, int, int] | None,
     ) -> None:
-        """A table of the full text width at `y`: each cell's lines drawn as plain cells, 1 mm from its column's
-        edges and `pad_y` below the row's top; rows as high as their tallest cell; a hairline in the current
-        draw colour between rows; `zebra` fills the heading row and every second row after it. The headings
-        are bold, 7.5 pt, in the accent colour; `styles` gives each column's emphasis and colour. Leaves the
-        position at the left margin below the last row."""
+        """A table of the full text width at `y`: each cell's lines drawn where plain cells would draw them
+        (`put`), 1 mm from its column's edges and `pad_y` below the row's top; rows as high as their tallest
+        cell; a hairline in the current draw colour between rows; `zebra` fills the heading row and every
+        second row after it. The headings are bold, 7.5 pt, in the accent colour; `styles` gives each column's
+        emphasis and colour. Leaves the position at the left margin below the last row."""
         pdf = self.pdf
         size = pdf.font_size_pt
         lh = self.lh(8.5)
@@ -287,87 +400,138 @@ class Sheet:
         xs = [_MARGIN]
         for w in widths[:-1]:
             xs.append(xs[-1] + w)
+        plain = pdf.font_stretching == 100 and pdf.char_spacing == 0
         c_margin = pdf.c_margin
         pdf.c_margin = 1.0  # the cells' horizontal padding
         try:
+            face = ("", 0.0)  # the font last set here: fpdf2's set_font costs as much when nothing changes
+
+            def use(style: str, pt: float) -> None:
+                nonlocal face
+                if face != (style, pt):
+                    self.face(style, pt)
+                    face = (style, pt)
+
             for i, (values, faces, pt) in enumerate(table):
                 cells: list[tuple[list[str], str, tuple[int, int, int]]] = []
                 for j, value in enumerate(values):
                     style, color = faces[j]
-                    pdf.set_font("Helvetica", style if value else "", pt)
-                    lines = self.lines(value, widths[j] - 2) if value else []
+                    if not value:
+                        cells.append(([], style, color))
+                        continue
+                    font = pdf.fonts.get("helvetica" + style)
+                    if isinstance(font, CoreFont) and plain:  # measured without making it the current font
+                        lines = self.lines(value, widths[j] - 2, _core_metrics(font, pt, pdf.k))
+                    else:
+                        use(style, pt)
+                        lines = self.lines(value, widths[j] - 2)
                     if lines is None:
-                        broken = pdf.multi_cell(widths[j], lh, value, padding=Padding(0, 1.0, 0, 1.0), dry_run=True,
-                                                output=MethodReturnValue.LINES)
-                        lines = list(broken)  # type: ignore[arg-type]
+                        use(style, pt)
+                        lines = self.broken(widths[j], lh, value)
                     cells.append((lines, style, color))
                 height = max(len(lines) for lines, _, _ in cells) * lh + 2 * pad_y
                 if zebra is not None and i % 2 == 0:
-                    pdf.set_fill_color(*zebra)
-                    pdf.rect(_MARGIN, y, _EPW, height, style="F")
+                    self.filled(_MARGIN, y, _EPW, height, zebra)
                 if i > 0:
                     pdf.line(_MARGIN, y, _PAGE_W - _MARGIN, y)
                 for j, (lines, style, color) in enumerate(cells):
                     if not lines:
                         continue
-                    pdf.set_font("Helvetica", style, pt)
-                    pdf.set_text_color(*color)
+                    use(style, pt)
+                    device = _device_color(color)
+                    if pdf.text_color is not device:
+                        pdf.set_text_color(device)
                     for n, line in enumerate(lines):
-                        pdf.set_xy(xs[j], y + pad_y + n * lh)
-                        pdf.cell(widths[j], lh, line, align=aligns[j])
+                        self.put(xs[j], y + pad_y + n * lh, widths[j], lh, line, aligns[j])
                 y += height
         finally:
             pdf.c_margin = c_margin
-        pdf.set_font("Helvetica", "", size)
-        pdf.set_text_color(*_INK)
-        pdf.set_xy(_MARGIN, y)
+        self.face("", size)
+        pdf.set_text_color(_device_color(_INK))
+        pdf.x, pdf.y = _MARGIN, y
 
     def width(self, text: str) -> float:
-        """`get_string_width` of fpdf2 for a core font (its own sum of the font's character widths, without
-        its per-call text preparation); through `get_string_width` for any other font or spacing."""
-        pdf = self.pdf
-        font = pdf.current_font
-        if isinstance(font, CoreFont) and pdf.font_stretching == 100 and pdf.char_spacing == 0:
-            cw = font.cw
+        """`get_string_width` of fpdf2 (the width of `text` in mm in the current font)."""
+        measure = self.measure()
+        if measure is not None:
             try:
-                return sum(cw[c] for c in text) * pdf.font_size_pt * 0.001 / pdf.k
+                return measure(text)
             except KeyError:
                 pass
-        return pdf.get_string_width(text)
+        return self.pdf.get_string_width(text)
 
-    def lines(self, text: str, room: float) -> list[str] | None:
+    def measure(self) -> Callable[[str], float] | None:
+        """For a core font without stretching or spacing: the width of a text in the current font as fpdf2's
+        `get_string_width` gives it (its own sum of the font's character widths, without its per-call text
+        preparation; KeyError for a character the font does not have). None for any other font."""
+        metrics = self.metrics()
+        return None if metrics is None else metrics[0]
+
+    def metrics(self) -> tuple[Callable[[str], float], float] | None:
+        """`measure`, and the width of the font's widest character (no text is wider than its length times
+        it), for the current core font; None for any other font."""
+        pdf = self.pdf
+        font = pdf.current_font
+        size = pdf.font_size_pt
+        if pdf.font_stretching != 100 or pdf.char_spacing != 0:
+            return None
+        last, before = self._last_metrics
+        if last[0] is font and last[1] == size:
+            return last[2]
+        if before[0] is font and before[1] == size:  # labels and values take turns
+            self._last_metrics = (before, last)
+            return before[2]
+        if not isinstance(font, CoreFont):
+            return None
+        found = _core_metrics(font, size, pdf.k)
+        self._last_metrics = ((font, size, found), last)
+        return found
+
+    def lines(
+        self, text: str, room: float, metrics: tuple[Callable[[str], float], float] | None = None,
+    ) -> list[str] | None:
         """The lines fpdf2's word-wrapping line breaker makes of `text` in the current font within `room` mm,
         or None when that is not certain: a word that does not fit, a break within `_FIT_SLACK_MM` of the
-        edge, an empty line or repeated spaces (then the caller lets fpdf2 break the lines). Like fpdf2, a
-        line breaks at the last space before the word that overflows, and drops that space."""
-        width = self.width
+        edge, an empty line or repeated spaces, a font other than a core font or a character it does not have
+        (then the caller lets fpdf2 break the lines). Like fpdf2, a line breaks at the last space before the
+        word that overflows, and drops that space. `metrics`: those of another font than the current one."""
+        if metrics is None:
+            metrics = self.metrics()
+        if metrics is None:
+            return None
+        width, widest = metrics
         edge = room - _FIT_SLACK_MM
+        if len(text) * widest < edge and text and "\n" not in text:
+            return [text]  # shorter than the room for as many of the font's widest characters
         out: list[str] = []
-        for part in text.split("\n"):
-            if not part:
-                return None
-            if width(part) < edge:
-                out.append(part)
-                continue
-            words = part.split(" ")
-            if "" in words:
-                return None
-            current = words[0]
-            used = width(current)
-            if used >= edge:
-                return None
-            space = width(" ")
-            for word in words[1:]:
-                word_w = width(word)
-                taken = used + space + word_w
-                if taken < edge:
-                    current, used = f"{current} {word}", taken
-                    continue
-                if taken <= room + _FIT_SLACK_MM or word_w >= edge:
+        try:
+            for part in text.split("\n"):
+                if not part:
                     return None
+                if len(part) * widest < edge or width(part) < edge:
+                    out.append(part)
+                    continue
+                words = part.split(" ")
+                if "" in words:
+                    return None
+                current = words[0]
+                used = width(current)
+                if used >= edge:
+                    return None
+                space = width(" ")
+                for word in words[1:]:
+                    word_w = width(word)
+                    taken = used + space + word_w
+                    if taken < edge:
+                        current, used = f"{current} {word}", taken
+                        continue
+                    if taken <= room + _FIT_SLACK_MM or word_w >= edge:
+                        return None
+                    out.append(current)
+                    current, used = word, word_w
                 out.append(current)
-                current, used = word, word_w
-            out.append(current)
+        except KeyError:
+            return None
         return out
 
     def lh(self, size: float) -> float:
@@ -380,22 +544,20 @@ class Sheet:
     ) -> float:
         """A wrapped paragraph at (x, y); returns the y below it."""
         self.font(size, style, color)
-        self.pdf.set_xy(x, y)
+        self.pdf.x, self.pdf.y = x, y
         self.wrapped(w, self.lh(size), latin1(text), align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        return self.pdf.get_y()
+        return self.pdf.y
 
     def band(self, x: float, y: float, w: float, label: str) -> float:
         """A section heading band; returns the y below it."""
         h = 5.2 * self.k
         pdf = self.pdf
-        pdf.set_fill_color(*_BAND)
-        pdf.rect(x, y, w, h, style="F")
-        pdf.set_draw_color(*_ACCENT)
+        self.filled(x, y, w, h, _BAND)
+        self.draw(_ACCENT)
         pdf.set_line_width(0.35)
         pdf.line(x, y + h, x + w, y + h)
         self.font(8, "B", _ACCENT)
-        pdf.set_xy(x + 1.5, y)
-        pdf.cell(w - 3, h, latin1(label.upper()), align=Align.L)
+        self.put(x + 1.5, y, w - 3, h, latin1(label.upper()))
         return y + h + 1.3 * self.k
 
     def fields(self, x: float, y: float, w: float, rows: Sequence[tuple[str, str]], label_w: float) -> float:
@@ -403,14 +565,14 @@ class Sheet:
         pdf = self.pdf
         for label, value in rows:
             self.font(7.5, "", _MUTED)
-            pdf.set_xy(x, y + 0.15 * self.k)
+            pdf.x, pdf.y = x, y + 0.15 * self.k
             self.wrapped(label_w, self.lh(9), latin1(label), align=Align.L)
-            label_end = pdf.get_y()
+            label_end = pdf.y
             self.font(9, "", _INK)
-            pdf.set_xy(x + label_w, y)
+            pdf.x, pdf.y = x + label_w, y
             self.wrapped(w - label_w, self.lh(9), latin1(value), align=Align.L, new_x=XPos.LMARGIN,
                          new_y=YPos.NEXT)
-            y = max(pdf.get_y(), label_end) + 0.5 * self.k
+            y = max(pdf.y, label_end) + 0.5 * self.k
         return y
 
     def section_pair(
@@ -450,19 +612,18 @@ class Sheet:
         ry = self.text_block(x, _TOP - 1, right_w, TITLE, 22, "B", _ACCENT, Align.R)
         ry = self.text_block(x, ry, right_w, SUBTITLE, 9.5, "", _INK, Align.R) + 1.8 * self.k
         box_top = ry
-        pdf.set_draw_color(*_RULE)
+        self.draw(_RULE)
         pdf.set_line_width(0.2)
         label_w = 22.0
         ry += 1.2 * self.k
         for n, (label, value) in enumerate(meta):
             self.font(7.5, "", _MUTED)
-            pdf.set_xy(x + 2, ry)
-            pdf.cell(label_w, self.lh(9), label, align=Align.L)
+            self.put(x + 2, ry, label_w, self.lh(9), label)
             self.font(9, "B" if n == 0 else "", _INK)
-            pdf.set_xy(x + 2 + label_w, ry)
+            pdf.x, pdf.y = x + 2 + label_w, ry
             self.wrapped(right_w - label_w - 4, self.lh(9), latin1(value), align=Align.R,
                          new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-            ry = pdf.get_y() + 0.3 * self.k
+            ry = pdf.y + 0.3 * self.k
         if replaces:
             ry = self.text_block(
                 x + 2, ry + 0.4 * self.k, right_w - 4, f"Replaces document {replaces}", 8.5, "B", _WARN_EDGE,
@@ -472,7 +633,7 @@ class Sheet:
         pdf.rect(x, box_top, right_w, ry - box_top)
 
         y = max(left_end, ry) + 2.5 * self.k
-        pdf.set_draw_color(*_ACCENT)
+        self.draw(_ACCENT)
         pdf.set_line_width(0.7)
         pdf.line(_MARGIN, y, _PAGE_W - _MARGIN, y)
         return y + 3.2 * self.k
@@ -502,10 +663,9 @@ class Sheet:
             widths = (7, 19, side - 26, 4, 7, 19, side - 26)
             aligns = (Align.C, Align.L, Align.L, Align.L, Align.C, Align.L, Align.L)
         self.font(8.5)
-        pdf.set_draw_color(*_RULE)
+        self.draw(_RULE)
         pdf.set_line_width(0.15)
-        pdf.set_fill_color(255, 255, 255)
-        pdf.set_xy(_MARGIN, y)
+        pdf.x, pdf.y = _MARGIN, y
         letter_cols = {0} if len(widths) == 3 else {0, 4}
         code_cols = {1} if len(widths) == 3 else {1, 5}
         styles: list[tuple[str, tuple[int, int, int]]] = []
@@ -518,7 +678,7 @@ class Sheet:
                 styles.append(("", _INK))
         body = [[latin1(value) for value in values] for values in rows]
         self.grid(y, widths, aligns, None, body, styles, 0.8 * self.k, zebra=None)
-        return pdf.get_y() + 3.0 * self.k
+        return pdf.y + 3.0 * self.k
 
     def services(self, y: float, bill: Superbill, n_codes: int) -> float:
         y = self.band(_MARGIN, y, _EPW, "Services rendered")
@@ -527,15 +687,14 @@ class Sheet:
         widths = (14, _EPW - 14 - 24 - 15 - 12 - 20 - 26, 24, 15, 12, 20, 26)
         aligns = (Align.L, Align.L, Align.C, Align.R, Align.R, Align.C, Align.R)
         self.font(8.5)
-        pdf.set_draw_color(*_RULE)
+        self.draw(_RULE)
         pdf.set_line_width(0.15)
-        pdf.set_fill_color(255, 255, 255)
-        pdf.set_xy(_MARGIN, y)
+        pdf.x, pdf.y = _MARGIN, y
         body = [[latin1(value) for value in self._line_cells(line, n_codes)] for line in bill.lines]
         plain = [("", _INK)] * len(widths)
         self.grid(y, widths, aligns, headings, body, plain, 1.1 * self.k, zebra=_ZEBRA)
-        end = pdf.get_y()
-        pdf.set_draw_color(*_ACCENT)
+        end = pdf.y
+        self.draw(_ACCENT)
         pdf.set_line_width(0.35)
         pdf.line(_MARGIN, end, _PAGE_W - _MARGIN, end)
         return end + 3.0 * self.k
@@ -571,22 +730,19 @@ class Sheet:
             ("Balance due", format_money(bill.balance_due), True),
         ]
         row_h = 6.0 * self.k
-        pdf.set_draw_color(*_ACCENT)
+        self.draw(_ACCENT)
         pdf.set_line_width(0.35)
         ty = y
         for label, amount, strong in rows:
             if strong:
-                pdf.set_fill_color(*_BAND)
-                pdf.rect(bx, ty, box_w, row_h + 1.0 * self.k, style="F")
+                self.filled(bx, ty, box_w, row_h + 1.0 * self.k, _BAND)
                 pdf.line(bx, ty, bx + box_w, ty)
                 h = row_h + 1.0 * self.k
             else:
                 h = row_h
             self.font(10 if strong else 9, "B" if strong else "", _ACCENT if strong else _INK)
-            pdf.set_xy(bx + 2.5, ty)
-            pdf.cell(box_w / 2, h, label, align=Align.L)
-            pdf.set_xy(bx + box_w / 2, ty)
-            pdf.cell(box_w / 2 - 2.5, h, amount, align=Align.R)
+            self.put(bx + 2.5, ty, box_w / 2, h, label)
+            self.put(bx + box_w / 2, ty, box_w / 2 - 2.5, h, amount, Align.R)
             ty += h
         pdf.rect(bx, y, box_w, ty - y)
 
@@ -603,10 +759,8 @@ class Sheet:
         else:
             text_h = len(note_lines) * self.lh(8.5)
         note_h = float(text_h) + 3.0 * self.k  # type: ignore[arg-type]
-        pdf.set_fill_color(*fill)
-        pdf.rect(_MARGIN, ly, left_w, note_h, style="F")
-        pdf.set_fill_color(*edge)
-        pdf.rect(_MARGIN, ly, 1.2, note_h, style="F")
+        self.filled(_MARGIN, ly, left_w, note_h, fill)
+        self.filled(_MARGIN, ly, 1.2, note_h, edge)
         self.text_block(_MARGIN + 4, ly + 1.5 * self.k, left_w - 6, note, 8.5, "", _INK)
         return max(ty, ly + note_h) + 5.0 * self.k
 
@@ -621,7 +775,7 @@ class Sheet:
         line_y = y + 11.0 * self.k
         sig_w = 112.0
         date_x = _MARGIN + sig_w + 12
-        pdf.set_draw_color(*_INK)
+        self.draw(_INK)
         pdf.set_line_width(0.3)
         pdf.line(_MARGIN, line_y, _MARGIN + sig_w, line_y)
         pdf.line(date_x, line_y, _PAGE_W - _MARGIN, line_y)
@@ -636,15 +790,12 @@ class Sheet:
     def footer(self, practice_name: str, document_number: str) -> None:
         pdf = self.pdf
         y = _PAGE_H - _BOTTOM - _FOOTER_H + 3.0
-        pdf.set_draw_color(*_RULE)
+        self.draw(_RULE)
         pdf.set_line_width(0.2)
         pdf.line(_MARGIN, y, _PAGE_W - _MARGIN, y)
         self.font(7, "", _MUTED)
-        pdf.set_xy(_MARGIN, y + 1.0)
-        pdf.cell(
-            _EPW, 4, latin1(f"{practice_name}   \xb7   Superbill {document_number}   \xb7   Page 1 of 1"),
-            align=Align.C,
-        )
+        self.put(_MARGIN, y + 1.0, _EPW, 4,
+                 latin1(f"{practice_name}   \xb7   Superbill {document_number}   \xb7   Page 1 of 1"), Align.C)
 
     def fits(self, bottom: float) -> bool:
         return self.pdf.pages_count == 1 and bottom <= _PAGE_H - _BOTTOM - _FOOTER_H

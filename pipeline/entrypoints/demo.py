@@ -83,7 +83,7 @@ class Stack:
     def __init__(self, workdir: Path, *, faults: str = "", worker_processes: int = 1, worker_threads: int = 4,
                  extra_env: dict[str, str] | None = None, redis_url: str | None = None,
                  sandbox_env: dict[str, str] | None = None, mail_faults: str = "",
-                 clearinghouse: str = "http") -> None:
+                 clearinghouse: str = "http", stedi_webhook_secret: str | None = None) -> None:
         self.workdir = workdir
         self.clearinghouse = clearinghouse  # "http", or "stedi": the Stedi adapter against the sandbox's Stedi shape
         self.faults = faults
@@ -91,6 +91,8 @@ class Stack:
         self.worker_threads = worker_threads
         self.extra_env = extra_env or {}
         self.sandbox_env = sandbox_env or {}  # for the sandbox process only, on top of env()
+        # set: the sandbox's Stedi shape delivers signed webhook events to the web process, which takes them
+        self.stedi_webhook_secret = stedi_webhook_secret
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.secret = secrets.token_hex(16)
         self.ops_token = secrets.token_hex(16)
@@ -131,6 +133,7 @@ class Stack:
             "SUPERBILL_SMTP_TIMEOUT": "10",
             **self.extra_env,
             **self._stedi_env(),
+            **({"SUPERBILL_STEDI_WEBHOOK_SECRET": self.stedi_webhook_secret} if self.stedi_webhook_secret else {}),
         }
 
     def _stedi_env(self) -> dict[str, str]:
@@ -140,6 +143,12 @@ class Stack:
                 "SUPERBILL_STEDI_API_KEY": STEDI_SANDBOX_KEY,
                 "SUPERBILL_STEDI_HEALTHCARE_URL": f"{self.sandbox_url}/stedi/healthcare/2024-04-01",
                 "SUPERBILL_STEDI_CORE_URL": f"{self.sandbox_url}/stedi/core/2023-08-01"}
+
+    def _webhook_env(self) -> dict[str, str]:
+        """The sandbox's: where its Stedi shape delivers webhook events (the web process), when set up."""
+        if not self.stedi_webhook_secret:
+            return {}
+        return {"SUPERBILL_SANDBOX_STEDI_WEBHOOK_URL": f"{self.web_url}/v1/stedi/events"}
 
     def spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
@@ -169,7 +178,7 @@ class Stack:
         py = sys.executable
         self.spawn("sandbox", [py, "-m", "pipeline.entrypoints.cli", "sandbox", "--port", str(sandbox_port),
                                 "--faults", self.faults, "--smtp-port", str(self.smtp_port),
-                                "--mail-faults", self.mail_faults], env=self.sandbox_env)
+                                "--mail-faults", self.mail_faults], env={**self.sandbox_env, **self._webhook_env()})
         self.start_worker()
         self.spawn("web", [py, "-m", "pipeline.entrypoints.cli", "web", "--host", "127.0.0.1", "--port", str(web_port)])
         wait_http(self.sandbox_url + "/healthz")

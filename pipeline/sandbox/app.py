@@ -39,6 +39,7 @@ from pipeline.sandbox.faults import Faults, parse_faults
 from pipeline.sandbox.smtp import Mailbox, SandboxMailServer, parse_mail_faults
 from pipeline.sandbox.state import Answer, JSONDict, SandboxState
 from pipeline.sandbox.stedi import StediPeer
+from pipeline.sandbox.stedi_webhooks import WebhookSender
 
 log = structlog.get_logger("pipeline.sandbox")
 
@@ -175,10 +176,13 @@ def _faults_view(faults: Faults) -> JSONDict:
 
 
 def create_app(faults: Faults | None = None, *, validate_837p: Validator | None = None,
-               tokens: PeerTokens | None = None, mailbox: Mailbox | None = None) -> FastAPI:
+               tokens: PeerTokens | None = None, mailbox: Mailbox | None = None,
+               stedi_webhook: tuple[str, str] | None = None) -> FastAPI:
     """Both sandbox peers, with their own in-memory state, the given faults and the tokens they require.
 
     ``validate_837p`` is the 999 check (default: ``pipeline.documents.x12_validation.validate_837p``).
+    ``stedi_webhook`` (URL, ``whsec_...`` secret): the Stedi shape delivers a signed event for each transaction
+    it processes, while the app runs (``pipeline.sandbox.stedi_webhooks``).
     """
     state = SandboxState(faults if faults is not None else Faults())
     clearinghouse = Clearinghouse(state, validate_837p or _default_validator())
@@ -189,6 +193,11 @@ def create_app(faults: Faults | None = None, *, validate_837p: Validator | None 
 
     app = FastAPI(title="superbill sandbox peers", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.sandbox = state
+    if stedi_webhook is not None:
+        sender = WebhookSender(url=stedi_webhook[0], secret=stedi_webhook[1], publish=stedi.publish_due)
+        app.router.on_startup.append(sender.start)
+        app.router.on_shutdown.append(sender.stop)
+        app.state.stedi_webhooks = sender
 
     @app.post("/clearinghouse/v1/claims")
     def submit_claim(request: Request, body: bytes = Depends(raw_body)) -> JSONResponse:
@@ -311,7 +320,7 @@ def create_app(faults: Faults | None = None, *, validate_837p: Validator | None 
 
 def serve(host: str = "127.0.0.1", port: int = 8100, faults_spec: str = "",
           tokens: PeerTokens | None = None, *, smtp_port: int | None = None,
-          mail_faults_spec: str = "") -> None:
+          mail_faults_spec: str = "", stedi_webhook: tuple[str, str] | None = None) -> None:
     """Serve both peers until interrupted (``superbill sandbox``), and the sandbox mail server when
     ``smtp_port`` is given. A bad spec raises ValueError."""
     faults = parse_faults(faults_spec)
@@ -319,7 +328,8 @@ def serve(host: str = "127.0.0.1", port: int = 8100, faults_spec: str = "",
     log.info("sandbox.start", host=host, port=port, faults=faults.to_spec())
     mail_server = SandboxMailServer(box, host=host, port=smtp_port).start() if smtp_port is not None else None
     try:
-        uvicorn.run(create_app(faults, tokens=tokens, mailbox=box), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(faults, tokens=tokens, mailbox=box, stedi_webhook=stedi_webhook), host=host,
+                    port=port, log_level="info")
     finally:
         if mail_server is not None:
             mail_server.stop()

@@ -17,6 +17,7 @@ An empty spec means no faults at all.
 | ``underpay_rate`` | share of accepted claims paid less than charged (CO-45) | 0 |
 | ``remit_delay_ms`` | how long after a claim is accepted its remittance (835) can be fetched | 1000 |
 | ``remit_duplicate_rate`` | share of remittance files delivered twice (the same 835 under two cursors) | 0 |
+| ``list_delay_ms`` | Stedi's shape: how long a new transaction stays out of its poll (Stedi: 15000) | 0 |
 | ``seed`` | seed of the random source, for reproducible runs | none |
 
 ``ack_mode`` defaults to ``mixed`` when ``ack_delay_ms`` is above 0 and to ``immediate``
@@ -34,7 +35,7 @@ AckMode = Literal["immediate", "mixed", "poll"]
 ACK_MODES: tuple[AckMode, ...] = ("immediate", "mixed", "poll")
 
 _RATE_KEYS = ("error_rate", "timeout_rate", "reject_rate", "deny_rate", "underpay_rate", "remit_duplicate_rate")
-_MS_KEYS = ("latency_ms", "hang_ms", "ack_delay_ms", "remit_delay_ms")
+_MS_KEYS = ("latency_ms", "hang_ms", "ack_delay_ms", "remit_delay_ms", "list_delay_ms")
 DEFAULT_REMIT_DELAY_MS = 1000
 DEFAULT_HANG_MS = 3000
 
@@ -55,6 +56,7 @@ class Faults:
     underpay_rate: float = 0.0
     remit_delay_ms: int = DEFAULT_REMIT_DELAY_MS
     remit_duplicate_rate: float = 0.0
+    list_delay_ms: int = 0
 
     def __post_init__(self) -> None:
         for key in _RATE_KEYS:

@@ -97,6 +97,7 @@ class Mailbox:
     faults: MailFaults = field(default_factory=MailFaults)
     messages: list[dict[str, Any]] = field(default_factory=list)
     transactions: int = 0
+    connections: int = 0  # the connections that carried at least one transaction
     stalled: int = 0
     failed: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -104,12 +105,12 @@ class Mailbox:
     def set_faults(self, faults: MailFaults) -> None:
         with self.lock:
             self.faults = faults
-            self.transactions = self.stalled = self.failed = 0
+            self.transactions = self.connections = self.stalled = self.failed = 0
 
     def reset(self) -> None:
         with self.lock:
             self.messages.clear()
-            self.transactions = self.stalled = self.failed = 0
+            self.transactions = self.connections = self.stalled = self.failed = 0
 
     def view(self) -> dict[str, Any]:
         with self.lock:
@@ -117,6 +118,7 @@ class Mailbox:
             for m in self.messages:
                 by_id[m["message_id"]] = by_id.get(m["message_id"], 0) + 1
             return {"messages": list(self.messages), "by_message_id": by_id, "transactions": self.transactions,
+                    "connections": self.connections,
                     "stalled": self.stalled, "failed": self.failed, "faults": asdict(self.faults),
                     "spec": self.faults.to_spec()}
 
@@ -148,6 +150,9 @@ class _Handler:
         box = self.box
         with box.lock:
             box.transactions += 1
+            if not getattr(session, "sandbox_counted", False):
+                box.connections += 1
+                session.sandbox_counted = True
             n, faults = box.transactions, box.faults
             session.sandbox_n = n
             stall = n <= faults.stall_first and faults.stall_at == "rcpt"

@@ -13,7 +13,9 @@ Served under ``/stedi`` (see ``pipeline.sandbox.app``): ``/stedi/healthcare/2024
   277CA (A2:20 with a payer claim number, or a rejection at ``reject_rate``) is published ``ack_delay_ms``
   later; the sandbox payer's 835s (``pipeline.sandbox.era``: paid, underpaid, denied, reversed, as the faults
   say, ``remit_delay_ms`` after the payer accepted) are published as they are written.
-- ``GET /polling/transactions``: oldest first, ``pageSize`` (default 100), always a ``nextPageToken``.
+- ``GET /polling/transactions``: oldest first, ``pageSize`` (default 100), always a ``nextPageToken``; a
+  transaction processed less than the ``list_delay_ms`` fault ago is not listed yet (Stedi: 15 seconds).
+- Webhook deliveries (``pipeline.sandbox.stedi_webhooks``), when set up: each transaction as it is processed.
 - ``GET /transactions/{id}/input-url``: a download URL for the X12, served without a key.
 """
 
@@ -76,6 +78,7 @@ class StediPeer:
         self._remittances = remittances
         self._era_seq = 0  # the place in the payer's remittance feed already published
         self._lock = threading.Lock()
+        self._era_lock = threading.Lock()
         self._taken: dict[str, _Taken] = {}
         self._in_flight: set[str] = set()
         self._scheduled: list[FeedItem] = []
@@ -210,9 +213,10 @@ class StediPeer:
         self._take_remittances()
         with self._lock:
             self._publish_due()
+            listed_until = time.time() - self._state.faults.list_delay_ms / 1000.0
             if not page_token:  # processed after startDateTime, exclusive
                 after = sum(1 for i in self._published if i.published_at <= since.timestamp())
-            page = self._published[after:after + size]
+            page = [i for i in self._published[after:after + size] if i.published_at <= listed_until]
             position = after + len(page)
         items = [self._summary(item) for item in page]
         return Answer(200, {"items": items, "nextPageToken": _token(position)})
@@ -222,12 +226,21 @@ class StediPeer:
         shape took them) become inbound 835 transactions."""
         if self._remittances is None:
             return
-        while entries := self._remittances(self._era_seq):
-            for entry in entries:
-                self._schedule("835", str(entry["x12"]), self._clock(), "test")
-                self._era_seq = max(self._era_seq, int(entry["cursor"]))
+        with self._era_lock:  # the poll's threads and the webhook sender's: each 835 scheduled once
+            while entries := self._remittances(self._era_seq):
+                for entry in entries:
+                    self._schedule("835", str(entry["x12"]), self._clock(), "test")
+                    self._era_seq = max(self._era_seq, int(entry["cursor"]))
 
-    def _publish_due(self) -> None:
+    def publish_due(self) -> list[tuple[str, str]]:
+        """Process what is due now (the payer's new 835s included): (transaction id, transaction set) of each
+        transaction processed by this call, for the webhook deliveries."""
+        self._forget_if_reset()
+        self._take_remittances()
+        with self._lock:
+            return [(item.transaction_id, item.kind) for item in self._publish_due()]
+
+    def _publish_due(self) -> list[FeedItem]:
         now = self._clock()
         due = sorted((i for i in self._scheduled if i.due <= now), key=lambda i: i.due)
         for item in due:
@@ -236,6 +249,7 @@ class StediPeer:
             item.processed_at = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
             self._published.append(item)
             self._scheduled.remove(item)
+        return due
 
     def _summary(self, item: FeedItem) -> JSONDict:
         release = "005010X214" if item.kind == "277" else "005010X221A1"

@@ -5,6 +5,7 @@ the payer's 835s come through Stedi's transaction poll and are posted once; a pa
 
 from __future__ import annotations
 
+import base64
 import os
 import signal
 import sys
@@ -123,3 +124,20 @@ def test_a_sigkilled_worker_loses_no_stedi_claim_and_sends_none_twice(start_stac
     for cid in [c for c, s in status_at_kill.items() if s == "submitting"]:
         kinds = [e["kind"] for e in ledger.timeline(cid)]
         assert "peer.lookup" in kinds, (cid, kinds)  # the key re-sent (a replay), never a new key
+
+
+def test_stedi_webhook_events_bring_the_835s_in_with_no_remittance_poll_running(
+        start_stack: Callable[..., Stack]) -> None:
+    """No reconciler asks for remittance passes here (SUPERBILL_REMITTANCE_POLL=0): the sandbox's Stedi shape
+    delivers a signed event for each 277CA and 835 it processes, the web process queues a pass for when the
+    poll lists them (the sandbox leaves the newest 3 s out, as Stedi does 15 s), and each claim is paid once."""
+    secret = "whsec_" + base64.b64encode(b"an event destination's key").decode()
+    stack = start_stack(clearinghouse="stedi", stedi_webhook_secret=secret,
+                        faults="ack_delay_ms=300,remit_delay_ms=0,list_delay_ms=3000,seed=7")
+    ids = post(stack, va_events(3, "hook"))
+    outcome = settled(stack, ids, 150)
+    assert outcome == dict.fromkeys(ids, "paid"), outcome
+    assert stack.receipts() == dict.fromkeys(ids, 1)
+    web_log = (stack.workdir / "web.log").read_text(errors="replace")
+    assert "stedi.event_received" in web_log and '"pass_queued": true' in web_log
+    assert example("va_direct")["client"]["last_name"] not in web_log  # an event's log line carries no client

@@ -31,8 +31,11 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
     configure_logging(os.environ.get("SUPERBILL_LOG_LEVEL", "INFO"))
     try:
+        webhook_url = os.environ.get("SUPERBILL_SANDBOX_STEDI_WEBHOOK_URL", "").strip()
+        webhook_secret = os.environ.get("SUPERBILL_STEDI_WEBHOOK_SECRET", "").strip()
         serve(host=args.host, port=args.port, faults_spec=args.faults or "", tokens=PeerTokens.from_env(os.environ),
-              smtp_port=args.smtp_port, mail_faults_spec=args.mail_faults or "")
+              smtp_port=args.smtp_port, mail_faults_spec=args.mail_faults or "",
+              stedi_webhook=(webhook_url, webhook_secret) if webhook_url and webhook_secret else None)
     except ValueError as exc:
         err(f"--faults / --mail-faults: {exc}")
         return EXIT_ERROR

@@ -29,6 +29,13 @@ class ErrorBody(_Body):
     error: str | None = None  # the webhook's 401 also names its problem here
 
 
+class StediEventAnswer(_Body):
+    """A Stedi webhook event taken: `accepted` (202, `fetch` is `queued` or `already_queued`) or `ignored` (200)."""
+
+    status: str
+    fetch: str | None = None
+
+
 class EventAnswer(_Body):
     """A taken event: `accepted` (202), `duplicate` (200) or `kept_for_review` (202)."""
 

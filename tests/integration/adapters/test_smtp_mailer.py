@@ -8,6 +8,7 @@ from email import message_from_bytes, policy
 
 import pytest
 
+from pipeline.adapters import smtp_mailer
 from pipeline.adapters.smtp_mailer import SmtpMailer, build_message, redact
 from pipeline.application.errors import PeerRefused, PeerUnavailable
 from pipeline.application.ports import StatementMail
@@ -141,3 +142,42 @@ def test_starttls_is_used_and_the_certificate_is_checked(certificate: tuple[str,
         assert len(srv.box.view()["messages"]) == 1
     finally:
         srv.stop()
+
+
+def test_a_run_of_statements_shares_one_connection_and_each_arrives_once(server: SandboxMailServer) -> None:
+    sender = mailer(server)
+    for n in range(1, 4):
+        sender.send(mail(n))
+    view = server.box.view()
+    assert view["by_message_id"] == {f"<statement.c{n}.1.SB-000001@sandbox.example>": 1 for n in range(1, 4)}
+    assert (view["transactions"], view["connections"]) == (3, 1)
+
+
+def test_a_kept_connection_the_server_dropped_is_replaced_before_anything_is_sent() -> None:
+    first = SandboxMailServer(Mailbox()).start()
+    sender = mailer(first)
+    sender.send(mail(1))
+    first.stop()  # the kept connection is gone with its server; a new server listens on the same port
+    second = SandboxMailServer(Mailbox(), port=first.port).start()
+    try:
+        sender.send(mail(2))
+        view = second.box.view()
+        assert view["by_message_id"] == {"<statement.c2.1.SB-000001@sandbox.example>": 1}
+        assert (view["transactions"], view["connections"]) == (1, 1)
+    finally:
+        second.stop()
+
+
+def test_a_connection_idle_too_long_or_after_a_failure_is_not_reused(
+        server: SandboxMailServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    sender = mailer(server)
+    server.box.set_faults(parse_mail_faults("fail_first=1,fail_code=451"))
+    with pytest.raises(PeerUnavailable):
+        sender.send(mail(1))
+    sender.send(mail(2))  # a new connection: the failed one was closed
+    monkeypatch.setattr(smtp_mailer, "KEEP_OPEN_S", 0.0)
+    sender.send(mail(3))  # idle longer than KEEP_OPEN_S: closed and a new one opened
+    view = server.box.view()
+    assert sorted(view["by_message_id"]) == ["<statement.c2.1.SB-000001@sandbox.example>",
+                                             "<statement.c3.1.SB-000001@sandbox.example>"]
+    assert (view["transactions"], view["connections"]) == (3, 3)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from pipeline.sandbox import SandboxServer
 SAMPLE_837P = (Path(__file__).parents[2] / "fixtures" / "sample_837p.x12").read_text()
 SUBMIT = "/stedi/healthcare/2024-04-01/change/medicalnetwork/professionalclaims/v3/raw-x12-submission"
 POLL = "/stedi/core/2023-08-01/polling/transactions"
+KEY = {"Authorization": "test_key"}
 
 
 @pytest.fixture(scope="module")
@@ -80,3 +82,20 @@ def test_the_poll_pages_oldest_first_and_every_277ca_is_valid(sandbox: SandboxSe
         x12 = requests.get(url, timeout=10).text
         report = _run_pyx12(x12)
         assert report.ok, report.errors
+
+
+def test_a_new_transaction_stays_out_of_the_poll_for_list_delay_ms(sandbox: SandboxServer) -> None:
+    requests.put(sandbox.url + "/_sandbox/faults", json={"spec": "list_delay_ms=1500,remit_delay_ms=600000"},
+                 timeout=10)
+    assert submit(sandbox, SAMPLE_837P, "k-late").status_code == 200
+    start = "2000-01-01T00:00:00Z"
+    first = requests.get(sandbox.url + POLL, params={"startDateTime": start}, headers=KEY, timeout=10).json()
+    assert first["items"] == []  # Stedi's own 277CA is processed, not listed yet
+    listed: list[dict[str, object]] = []
+    deadline = time.monotonic() + 10
+    while not listed and time.monotonic() < deadline:
+        time.sleep(0.1)
+        page = requests.get(sandbox.url + POLL, params={"pageToken": first["nextPageToken"]}, headers=KEY,
+                            timeout=10).json()
+        listed = page["items"]
+    assert [item["x12"]["metadata"]["transaction"]["transactionSetIdentifier"] for item in listed] == ["277", "277"]

@@ -30,6 +30,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         env.setenv("REDIS_URL", url)
         env.setenv("SUPERBILL_OPS_TOKEN", TOKEN)
         env.setenv("SUPERBILL_WEBHOOK_SECRET", "webhook-secret-for-the-conformance-run")
+        env.setenv("SUPERBILL_STEDI_WEBHOOK_TOKEN", "stedi-token-for-the-conformance-run")
         runtime.reset()
         yield build_web_app(load_settings())
         runtime.reset()

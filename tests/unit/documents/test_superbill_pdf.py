@@ -406,7 +406,7 @@ def test_one_line_texts_drawn_as_cells_give_the_same_bytes_as_the_line_breaker(
     ev = event(name)
     dec = decide(ev, practice)
     fast = render(ev, practice, dec)
-    monkeypatch.setattr(superbill_pdf, "_FIT_SLACK_MM", 10_000.0)  # every text through fpdf2's multi_cell
+    monkeypatch.setattr(superbill_pdf, "_FIT_SLACK_MM", 10_000.0)  # every text broken by fpdf2's multi_cell
     assert render(ev, practice, dec) == fast
 
 
@@ -452,3 +452,122 @@ def test_line_breaks_are_the_ones_fpdf2_makes() -> None:
         certain += 1
         assert found == pdf.multi_cell(w, 4, text, dry_run=True, output=MethodReturnValue.LINES), (text, w)
     assert certain > 300
+
+
+# -- drawing each line with fpdf2's text() where its cell() would draw it ------------------------
+
+
+def drawn(pdf: bytes) -> list[tuple[int, str, float, float, str, float, tuple[float, ...]]]:
+    """Every text shown in the PDF, in order: page, text, x, y, font, size and fill colour in effect."""
+    from pypdf.generic import ContentStream
+
+    reader = PdfReader(io.BytesIO(pdf))
+    out = []
+    for n, page in enumerate(reader.pages):
+        state: dict[str, Any] = {"font": "", "size": 0.0, "rgb": (0.0,)}
+        stack = []
+        x = y = 0.0
+        for operands, op in ContentStream(page.get_contents(), reader).operations:
+            if op == b"q":
+                stack.append(dict(state))
+            elif op == b"Q":
+                state = stack.pop()
+            elif op == b"rg":
+                state["rgb"] = tuple(float(v) for v in operands)
+            elif op == b"g":
+                state["rgb"] = (float(operands[0]),)
+            elif op == b"Tf":
+                state["font"], state["size"] = str(operands[0]), float(operands[1])
+            elif op == b"Td":
+                x, y = float(operands[0]), float(operands[1])
+            elif op == b"Tj":
+                out.append((n, str(operands[0]), x, y, state["font"], state["size"], state["rgb"]))
+    return out
+
+
+def assert_drawn_alike(fast: bytes, reference: bytes) -> None:
+    got, want = drawn(fast), drawn(reference)
+    assert len(got) == len(want)
+    for g, w in zip(got, want, strict=True):
+        assert (g[0], g[1], g[4], g[5], g[6]) == (w[0], w[1], w[4], w[5], w[6]), (g, w)
+        assert g[2] == pytest.approx(w[2], abs=0.011) and g[3] == pytest.approx(w[3], abs=0.011), (g, w)
+
+
+def through_cell(self: superbill_pdf.Sheet, w: float, h: float, text: str, align: Any = "L") -> None:
+    """fpdf2's own cell() for one line, as the sheet drew every line before."""
+    from fpdf.enums import XPos, YPos
+
+    self.pdf.cell(w, h, text, align=align, new_x=XPos.LEFT, new_y=YPos.NEXT)
+
+
+LONG_CASE = {
+    "client__first_name": "Zoë Anastasia Bartholomew",
+    "client__last_name": "Łukasiewicz-Hernández “Jr.”",
+    "client__address": {
+        "line1": "456 Oak Ave", "line2": "Apartment 4B, Building C — Riverside Commons",
+        "city": "Springfield", "state": "IL", "postal_code": "62701",
+    },
+    "coverage__payer_name": "Blue  Cross and Blue Shield of Illinois Federal Employee Program Standardoptionplanname",
+    "prescription__diagnosis_codes": TWELVE,
+}
+
+
+@pytest.mark.parametrize("name", ["va_direct.json", "commercial_courtesy.json", "commercial_statement.json",
+                                  "self_pay.json", "long"])
+def test_every_line_is_drawn_where_fpdf2_cell_draws_it_in_its_font_and_colour(
+        practice: Practice, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if name == "long":
+        ev = event("commercial_courtesy.json", **LONG_CASE)
+        dec = decision(ev, "courtesy_submission", TWELVE, two_lines([1, 2, 3, 4], va=False), "260.00")
+        kwargs: dict[str, Any] = {"replaces": "SB-2026-000041",
+                                  "diagnosis_descriptions": {"M54.2": "Cervicalgia" + "-unbreakable" * 12}}
+    else:
+        ev = event(name)
+        dec = decide(ev, practice)
+        kwargs = {}
+    fast = render(ev, practice, dec, **kwargs)
+    monkeypatch.setattr(superbill_pdf.Sheet, "line", through_cell)
+    reference = render(ev, practice, dec, **kwargs)
+    assert fast != reference  # the reference really went through cell()
+    assert_drawn_alike(fast, reference)
+    assert len(drawn(fast)) > 80
+
+
+def test_long_values_wrap_as_multi_cell_breaks_them_and_a_word_wider_than_its_column_is_broken(
+        practice: Practice) -> None:
+    ev = event("commercial_courtesy.json", **LONG_CASE)
+    dec = decision(ev, "courtesy_submission", TWELVE, two_lines([1, 2, 3, 4], va=False), "260.00")
+    long_description = "Cervicalgia" + "-unbreakable" * 12
+    texts = [t for _, t, *_ in drawn(render(ev, practice, dec,
+                                            diagnosis_descriptions={"M54.2": long_description}))]
+    # the payer name's double space and its long last word go through fpdf2's own line breaker
+    payer = "Blue  Cross and Blue Shield of Illinois Federal Employee Program Standardoptionplanname"
+    start = texts.index(next(t for t in texts if t.startswith("Blue  Cross")))
+    assert texts[start] != payer and texts[start + 1] in payer  # wrapped onto the next line
+    end = texts.index("Payer ID", start)
+    assert end - start >= 2
+    assert "".join(texts[start:end]).replace(" ", "") == payer.replace(" ", "")
+    # a description wider than its column is broken within the word, onto several lines, nothing lost
+    start = texts.index(next(t for t in texts if t.startswith("Cervicalgia")))
+    assert texts[start] != long_description
+    assert "".join(texts[start:start + 4]).startswith(long_description)
+
+
+def test_sheet_lines_break_pages_as_cell_does_when_the_page_breaks_automatically() -> None:
+    from fpdf import FPDF
+
+    def page(through: bool) -> bytes:
+        pdf = FPDF(unit="mm", format="Letter")
+        pdf.set_auto_page_break(True, margin=16)
+        pdf.add_page()
+        sheet = superbill_pdf.Sheet(pdf)
+        if through:
+            sheet.line = lambda w, h, text, align="L": through_cell(sheet, w, h, text, align)  # type: ignore[method-assign]
+        y = 240.0
+        for n in range(6):
+            y = sheet.text_block(20, y, 60, f"Paragraph {n}: " + "several words that wrap " * 4, 9)
+        return bytes(pdf.output())
+
+    fast, reference = page(False), page(True)
+    assert len(PdfReader(io.BytesIO(fast)).pages) == 2
+    assert_drawn_alike(fast, reference)
