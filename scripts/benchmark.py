@@ -98,8 +98,9 @@ def ms(seconds: float) -> float:
     return round(seconds * 1000, 1)
 
 
-def open_loop(n: int, rate: float, act: Callable[[int], None]) -> None:
-    """Call `act(i)` at t0 + i / rate, each in its own thread: arrivals never wait for earlier answers."""
+def open_loop(n: int, rate: float, act: Callable[[int], None]) -> float:
+    """Call `act(i)` at t0 + i / rate, each in its own thread: arrivals never wait for earlier answers. Returns
+    the rate the calls were in fact started at (it must be the rate asked for, or the latency means nothing)."""
     start = time.perf_counter() + 0.2
     with ThreadPoolExecutor(64) as pool:
         for i in range(n):
@@ -107,6 +108,11 @@ def open_loop(n: int, rate: float, act: Callable[[int], None]) -> None:
             if delay > 0:
                 time.sleep(delay)
             pool.submit(act, i)
+        started = time.perf_counter() - start
+    offered = (n - 1) / started if n > 1 and started > 0 else rate
+    if not 0.9 * rate <= offered <= 1.1 * rate:
+        raise RuntimeError(f"the open loop offered {offered:.1f}/s instead of {rate:g}/s")
+    return offered
 
 
 def make_events(n: int, tag: str) -> list[bytes]:
@@ -257,9 +263,9 @@ def run_pipeline(url: str, workdir: Path, *, events: int, rate: float, backlog: 
         webhook_rates, bare_rates = [], []
         for i, part in enumerate(chunks(bodies, WEBHOOK_ROUNDS)):
             bare_rates.append(bare_endpoint.post(make_events(max(len(part), 300), f"bare{i}")))
-            rate, codes = post_all(stack.web_url + "/v1/events", stack.secret, part)
+            part_per_s, codes = post_all(stack.web_url + "/v1/events", stack.secret, part)
             assert set(codes) == {202}, set(codes)
-            webhook_rates.append(rate)
+            webhook_rates.append(part_per_s)
         ratios = sorted(w / b for w, b in zip(webhook_rates, bare_rates, strict=True))
         backlog_ids = [json.loads(b)["session"]["session_id"] for b in bodies]
 
@@ -307,12 +313,13 @@ def run_pipeline(url: str, workdir: Path, *, events: int, rate: float, backlog: 
             answer = session.post(stack.web_url + "/v1/events", data=body, headers=headers, timeout=60)
             answered[answer.json()["claim_id"]] = time.time()
 
-        open_loop(events, rate, post)
+        offered_per_s = open_loop(events, rate, post)
         claims = wait_final(stack, list(answered), sample=sample)
         latencies = [c.status_changed_at - answered[c.claim_id] for c in claims]
         return {
             "pipeline_per_s": round(pipeline_per_s, 1), "settled_per_s": round(settled_per_s, 1),
-            "rate_per_s": rate, "p50_ms": ms(percentile(latencies, 50)), "p95_ms": ms(percentile(latencies, 95)),
+            "rate_per_s": rate, "offered_per_s": round(offered_per_s, 1),
+            "p50_ms": ms(percentile(latencies, 50)), "p95_ms": ms(percentile(latencies, 95)),
             "p99_ms": ms(percentile(latencies, 99)),
             "worker_rss_mb_max": round(max(samples), 1),
             "worker_rss_mb_first": round((warm or samples)[0], 1), "worker_rss_mb_last": round(samples[-1], 1),
@@ -348,7 +355,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args()
     load_before = load()
-    with tempfile.TemporaryDirectory(prefix="superbill-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="superbill-bench-", ignore_cleanup_errors=True) as tmp:
         workdir = Path(tmp)
         url = start_embedded(workdir / "redis")
         try:
