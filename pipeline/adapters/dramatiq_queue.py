@@ -6,7 +6,6 @@ Any process can queue a step without the actors being imported: a message names 
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 import uuid
@@ -17,7 +16,7 @@ import dramatiq
 import redis
 from dramatiq.broker import MessageProxy
 from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
-from dramatiq.common import compute_backoff, dq_name
+from dramatiq.common import compute_backoff, current_millis, dq_name
 from dramatiq.errors import ConnectionClosed
 from dramatiq.message import Message
 
@@ -54,17 +53,28 @@ DELAY_QUEUE_IDLE_POLL_MS = 1000
 
 
 # A consumer that found its queue empty does not sleep blind: it waits on its queue's wake list (BLPOP, at
-# most as long as it would have slept), and whoever queues a message for that queue pushes a token on it
-# (`WakingRedisBroker.enqueue`, and the ledger's scripts that queue a claim's next step), so an idle
-# worker takes a new message in about a round trip instead of after its poll interval. The list keeps
-# at most `WAKE_TOKENS` tokens: a token nobody waited for costs one extra fetch later, nothing more.
+# most `WAKE_WAIT_MS`), and whoever queues a message for that queue pushes a token on it in the same round trip
+# (`WakingRedisBroker.do_enqueue`, and the ledger's scripts that queue a claim's next step), so an idle worker
+# takes a new message in about a round trip instead of after its poll interval. The list keeps at most
+# `WAKE_TOKENS` tokens, and never more than the messages still in the queue: the fetch that takes messages
+# drops the tokens left over (`_TRIM_WAKE`, in the fetch's own round trip), so a consumer is not woken for a
+# message another one already took. A consumer whose fetch emptied its queue waits on the wake list next (any
+# message queued since comes with a token), with its next fetch sent in the same round trip: Redis runs it
+# as soon as the wait ends, with a token or without one.
 WAKE_TOKENS = 8
-# How long an idle consumer waits on its wake list at most (growing from 5 ms as its queue stays empty, as
-# dramatiq's own backoff does): a queued step wakes it at once, so this only bounds the wait for a message
-# queued without a token (one requeued from a dead worker) and sets how often an idle queue is fetched from
-# (which also writes the worker's heartbeat and runs the broker's maintenance): about once a second, ten
-# times less often than a consumer that had to poll for new work every `IDLE_POLL_MS`.
+# How long an idle consumer waits on its wake list at most: a queued step wakes it at once, so this only bounds
+# the wait for a message queued without a token (one requeued from a dead worker) and sets how often an idle
+# queue is fetched from (which also writes the worker's heartbeat and runs the broker's maintenance): about
+# once a second, ten times less often than a consumer that had to poll for new work every `IDLE_POLL_MS`.
 WAKE_WAIT_MS = 1000
+
+# Run with the fetch, in its transaction: the queue's wake list keeps no more tokens than the queue has messages
+# (none once it is empty). KEYS: the queue, its wake list.
+_TRIM_WAKE = """
+local left = redis.call('LLEN', KEYS[1])
+if left == 0 then redis.call('DEL', KEYS[2]) else redis.call('LTRIM', KEYS[2], 0, left - 1) end
+return left
+"""
 
 
 def wake_key(queue_name: str) -> str:
@@ -72,14 +82,22 @@ def wake_key(queue_name: str) -> str:
     return f"{NAMESPACE}:{queue_name}.wake"
 
 
+def _is_delay_queue(queue_name: str) -> bool:
+    return queue_name == dq_name(queue_name)
+
+
 class _WakingConsumer(_RedisConsumer):
     """dramatiq's Redis consumer (2.x, `_RedisConsumer.__next__`), waiting on the wake list (up to
-    `WAKE_WAIT_MS`) when its fetch found nothing instead of sleeping; a delay queue's consumer, or one with
-    all its prefetched messages still running, sleeps as before (up to the idle poll)."""
+    `WAKE_WAIT_MS`) when its queue is empty instead of sleeping; a delay queue's consumer, or one with all its
+    prefetched messages still running, sleeps as before (up to the idle poll)."""
 
-    def __init__(self, broker: RedisBroker, queue_name: str, prefetch: int, timeout: int) -> None:
+    broker: WakingRedisBroker
+
+    def __init__(self, broker: WakingRedisBroker, queue_name: str, prefetch: int, timeout: int) -> None:
         super().__init__(broker, queue_name, prefetch, timeout)
-        self.wake_key = None if queue_name == dq_name(queue_name) else wake_key(queue_name)
+        self.wake_key = None if _is_delay_queue(queue_name) else wake_key(queue_name)
+        # The last fetch took fewer messages than it asked for: the queue was empty then, and its wake list too.
+        self.drained = False
 
     def __next__(self) -> MessageProxy | None:
         try:
@@ -92,20 +110,24 @@ class _WakingConsumer(_RedisConsumer):
                     message = Message.decode(data)
                     self.queued_message_ids.add(message.message_id)
                     return MessageProxy(message)
-                messages: list[bytes] = []
-                fetched = self.outstanding_message_count < self.prefetch
-                if fetched:
-                    self.message_cache = messages = self.broker.do_fetch(
-                        self.queue_name, self.prefetch - self.outstanding_message_count)
-                if messages:
-                    continue
-                if fetched and self.wake_key is not None:
-                    self.misses, wait_ms = compute_backoff(self.misses, max_backoff=max(self.timeout, WAKE_WAIT_MS))
-                    with contextlib.suppress(redis.TimeoutError):  # a socket timeout shorter than the wait
-                        self.broker.client.blpop([self.wake_key], timeout=max(wait_ms, 1) / 1000)
-                else:  # a delay queue, or all its prefetched messages still running: poll as dramatiq does
-                    self.misses, backoff_ms = compute_backoff(self.misses, max_backoff=self.timeout)
-                    time.sleep(backoff_ms / 1000)
+                room = self.prefetch - self.outstanding_message_count
+                if room > 0 and self.wake_key is not None:
+                    if self.drained:  # wait for a token, then fetch: one round trip
+                        messages = self.broker.wait_and_fetch(self.queue_name, room, max(self.timeout, WAKE_WAIT_MS))
+                    else:
+                        messages = self.broker.fetch_waking(self.queue_name, room)
+                    self.message_cache = messages
+                    self.drained = len(messages) < room
+                    if messages:
+                        continue
+                    return None
+                if room > 0:  # a delay queue: polled, as dramatiq does
+                    self.message_cache = self.broker.do_fetch(self.queue_name, room)
+                    if self.message_cache:
+                        continue
+                # a delay queue found empty, or all its prefetched messages still running
+                self.misses, backoff_ms = compute_backoff(self.misses, max_backoff=self.timeout)
+                time.sleep(backoff_ms / 1000)
                 return None
         except redis.ConnectionError as e:
             raise ConnectionClosed(e) from None
@@ -114,18 +136,86 @@ class _WakingConsumer(_RedisConsumer):
 class WakingRedisBroker(RedisBroker):
     """dramatiq's Redis broker whose idle consumers are woken by a message queued for them."""
 
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._trim_wake = self.client.register_script(_TRIM_WAKE)
+
     @property
     def consumer_class(self) -> type[_RedisConsumer]:
         return _WakingConsumer
 
-    def enqueue(self, message: Message[Any], *, delay: int | None = None) -> Message[Any]:
-        queued = super().enqueue(message, delay=delay)
-        if delay is None:
-            pipe = self.client.pipeline(transaction=False)
-            pipe.lpush(wake_key(queued.queue_name), "1")
-            pipe.ltrim(wake_key(queued.queue_name), 0, WAKE_TOKENS - 1)
-            pipe.execute()
-        return queued
+    def _dispatch_args(self, command: str, queue_name: str, *args: Any) -> list[Any]:
+        """The arguments of dramatiq's dispatch script, as `RedisBroker._dispatch` passes them (2.x)."""
+        return [command, current_millis(), queue_name, self.broker_id, self.heartbeat_timeout,
+                self.dead_message_ttl, self._should_do_maintenance(command), self._max_unpack_size(), *args]
+
+    def _load_scripts(self) -> None:
+        for script in (self.scripts["dispatch"], self._trim_wake):
+            script.sha = self.client.script_load(script.script)
+
+    def fetch_waking(self, queue_name: str, count: int) -> list[bytes]:
+        """dramatiq's fetch of up to `count` messages, and the queue's wake list trimmed to the messages left,
+        in one round trip. The messages fetched are returned even if the trim failed (they are this worker's
+        now: dropping them would strand them until the worker stops)."""
+        for attempt in (1, 2):
+            pipe = self.client.pipeline(transaction=True)
+            pipe.evalsha(self.scripts["dispatch"].sha, 1, self.namespace,
+                         *self._dispatch_args("fetch", queue_name, count))
+            pipe.evalsha(self._trim_wake.sha, 2, f"{self.namespace}:{queue_name}", wake_key(queue_name))
+            messages, trimmed = pipe.execute(raise_on_error=False)
+            if isinstance(messages, redis.exceptions.NoScriptError) or isinstance(
+                    trimmed, redis.exceptions.NoScriptError):
+                self._load_scripts()
+            if isinstance(messages, redis.exceptions.NoScriptError) and attempt == 1:
+                continue  # nothing was fetched: fetch again, with the script
+            if isinstance(messages, Exception):
+                raise messages
+            return list(messages)
+        raise AssertionError("unreachable")
+
+    def wait_and_fetch(self, queue_name: str, count: int, wait_ms: int) -> list[bytes]:
+        """Wait for a token on the queue's wake list (up to `wait_ms`), then `fetch_waking`, in one round trip
+        (a pipeline: Redis runs the fetch when the wait ends). The wait stays well under the connection's socket
+        timeout, if it has one, so that a fetch Redis ran is never lost to a timeout on our side."""
+        wait_s = wait_ms / 1000
+        socket_timeout = self.client.connection_pool.connection_kwargs.get("socket_timeout")
+        if socket_timeout:
+            wait_s = min(wait_s, socket_timeout / 2)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.blpop([wake_key(queue_name)], timeout=wait_s)
+        pipe.evalsha(self.scripts["dispatch"].sha, 1, self.namespace, *self._dispatch_args("fetch", queue_name, count))
+        pipe.evalsha(self._trim_wake.sha, 2, f"{self.namespace}:{queue_name}", wake_key(queue_name))
+        _, messages, trimmed = pipe.execute(raise_on_error=False)
+        if isinstance(messages, redis.exceptions.NoScriptError):  # nothing fetched: send the scripts, fetch again
+            self._load_scripts()
+            return self.fetch_waking(queue_name, count)
+        if isinstance(trimmed, redis.exceptions.NoScriptError):  # the messages fetched are kept all the same
+            self._load_scripts()
+        if isinstance(messages, Exception):
+            raise messages
+        return list(messages)
+
+    def do_enqueue(self, queue_name: str, message_id: str, data: bytes) -> None:
+        """dramatiq's enqueue (`RedisBroker.enqueue` calls it) and, for a message due now, a wake token for its
+        queue, in one round trip."""
+        if _is_delay_queue(queue_name):
+            self.scripts["dispatch"](keys=[self.namespace], args=self._dispatch_args("enqueue", queue_name,
+                                                                                     message_id, data))
+            return
+
+        for attempt in (1, 2):
+            pipe = self.client.pipeline(transaction=True)
+            pipe.evalsha(self.scripts["dispatch"].sha, 1, self.namespace,
+                         *self._dispatch_args("enqueue", queue_name, message_id, data))
+            pipe.lpush(wake_key(queue_name), "1")
+            pipe.ltrim(wake_key(queue_name), 0, WAKE_TOKENS - 1)
+            queued, *_ = pipe.execute(raise_on_error=False)
+            if isinstance(queued, redis.exceptions.NoScriptError) and attempt == 1:
+                self._load_scripts()  # nothing was queued (a token was: it costs one fetch): queue it again
+                continue
+            if isinstance(queued, Exception):
+                raise queued
+            return
 
 
 class IdlePoll(dramatiq.Middleware):

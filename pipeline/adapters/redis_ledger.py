@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 import time
 import uuid
@@ -94,7 +95,8 @@ end
 # Compare-and-set of a claim's status, its fields, its indexes and a timeline entry, in one step.
 # KEYS: claim, timeline, long fields, then (with the next step's message) its queue, the queue's messages and
 # the queue's wake list; ARGV: expected statuses, new status, now, timeline entry, prefix, message id, message,
-# the fields (`apply`).
+# the client's set of claims to add the claim to (or ''), the unfinished deliveries to queue the claim's
+# statement e-mail in when it has no delivery yet (or ''), the fields (`apply`).
 _CAS = """
 local claim, timeline, long = KEYS[1], KEYS[2], KEYS[3]
 local expected, new_status, now, entry, prefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
@@ -105,7 +107,12 @@ for s in string.gmatch(expected, '[^,]+') do if s == cur then ok = true end end
 if not ok then return {0, cur} end
 local id = redis.call('HGET', claim, 'claim_id')
 local old_route = redis.call('HGET', claim, 'route')
-apply(claim, long, 8)
+apply(claim, long, 10)
+if ARGV[8] ~= '' then redis.call('SADD', ARGV[8], id) end
+if ARGV[9] ~= '' and (redis.call('HGET', claim, 'statement_delivery') or '') == '' then
+  redis.call('HSET', claim, 'statement_delivery', 'queued', 'statement_sends', 1)
+  redis.call('ZADD', ARGV[9], now, id)
+end
 redis.call('HINCRBY', claim, 'version', 1)
 redis.call('HSET', claim, 'updated_at', now)
 if new_status ~= '' and new_status ~= cur then
@@ -246,6 +253,65 @@ return 0
 """
 
 
+class _LeaseRenewer:
+    """One thread per process that renews every lease the process holds, each every third of its time to live:
+    a step that ends before its first renewal costs no renewal and no thread of its own. Started at the first
+    lease (`renewer`), again in a forked child."""
+
+    def __init__(self) -> None:
+        # token -> (the ledger's renewal script, lease key, ttl ms, when to renew next)
+        self._held: dict[str, tuple[Callable[..., Any], str, int, float]] = {}
+        self._changed = threading.Condition()
+        threading.Thread(target=self._run, name="lease-renewer", daemon=True).start()
+
+    def hold(self, renew: Callable[..., Any], key: str, token: str, ttl_ms: int) -> None:
+        with self._changed:
+            self._held[token] = (renew, key, ttl_ms, time.monotonic() + ttl_ms / 3000)
+            self._changed.notify()
+
+    def drop(self, token: str) -> None:
+        with self._changed:
+            self._held.pop(token, None)
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                now = time.monotonic()
+                due = [(token, renew, key, ttl) for token, (renew, key, ttl, at) in self._held.items() if at <= now]
+                for token, renew, key, ttl in due:
+                    self._held[token] = (renew, key, ttl, now + ttl / 3000)
+                if not due:
+                    nearest = min((at for *_, at in self._held.values()), default=now + 60)
+                    self._changed.wait(max(nearest - now, 0.001))
+                    continue
+            for token, renew, key, ttl in due:  # outside the lock: a lease let go meanwhile no longer has its token
+                try:
+                    renew(keys=[key], args=[token, ttl])
+                except redis.RedisError:  # the next renewal tries again; the lease may run out meanwhile
+                    continue
+
+
+_renewer: _LeaseRenewer | None = None
+_renewer_lock = threading.Lock()
+
+
+def renewer() -> _LeaseRenewer:
+    """The process's lease renewer."""
+    global _renewer
+    with _renewer_lock:
+        if _renewer is None:
+            _renewer = _LeaseRenewer()
+        return _renewer
+
+
+def _forget_renewer() -> None:  # a forked child has none of its parent's threads
+    global _renewer
+    _renewer = None
+
+
+os.register_at_fork(after_in_child=_forget_renewer)
+
+
 # What queueing a step writes to Redis: (queue list key, queue messages key, the queue's wake list key, message id,
 # encoded message).
 Outbox = Callable[[str, str], tuple[str, str, str, str, str]]
@@ -340,10 +406,17 @@ class Ledger:
 
     def get_with_event(self, claim_id: str) -> tuple[Claim | None, dict[str, Any] | None]:
         pipe = self.r.pipeline(transaction=False)
+        self._read_with_event(pipe, claim_id)
+        return self._parse_with_event(*pipe.execute())
+
+    def _read_with_event(self, pipe: Any, claim_id: str) -> None:
         pipe.hgetall(self.claim_key(claim_id))
         pipe.hgetall(self.long_key(claim_id))
         pipe.get(self._k("claim", claim_id, "event"))
-        raw, long, event = pipe.execute()
+
+    @staticmethod
+    def _parse_with_event(raw: dict[bytes, bytes], long: dict[bytes, bytes],
+                          event: bytes | None) -> tuple[Claim | None, dict[str, Any] | None]:
         return (_claim(raw, long) if raw else None), (_event(event) if event is not None else None)
 
     def event_document(self, claim_id: str) -> dict[str, Any]:
@@ -462,18 +535,23 @@ class Ledger:
         entry = _entry(kind, now, to=to, **detail)
         ok, *_ = self._transition(
             keys=[self.claim_key(claim_id), self.timeline_key(claim_id), self.long_key(claim_id)],
-            args=[exp, to or "", repr(now), entry, self.prefix, "", "", *_field_args(fields or {})],
+            args=[exp, to or "", repr(now), entry, self.prefix, "", "", "", "", *_field_args(fields or {})],
         )
         return bool(ok)
 
     def advance(self, claim_id: str, expected: str | Iterable[str], to: str, *, then: str, kind: str,
-                fields: dict[str, Any] | None = None, **detail: Any) -> tuple[bool, bool]:
+                fields: dict[str, Any] | None = None, client_id: str | None = None,
+                queue_delivery: bool = False, now: float | None = None, **detail: Any) -> tuple[bool, bool]:
         """`transition`, and with an outbox the step `then` queued by the same script: (moved, queued).
-        Without an outbox nothing is queued and the caller sends the step."""
-        now = time.time()
+        Without an outbox nothing is queued and the caller sends the step. With the move, in the same script:
+        `client_id` adds the claim to its client's claims (`client_claims`), `queue_delivery` queues the claim's
+        statement e-mail (`statement_delivery` `queued`, its first send) unless it has a delivery already."""
+        now = time.time() if now is None else now
         exp = expected if isinstance(expected, str) else ",".join(expected)
         keys = [self.claim_key(claim_id), self.timeline_key(claim_id), self.long_key(claim_id)]
-        args: list[Any] = [exp, to, repr(now), _entry(kind, now, to=to, **detail), self.prefix, "", ""]
+        args: list[Any] = [exp, to, repr(now), _entry(kind, now, to=to, **detail), self.prefix, "", "",
+                           self._k("client", client_id) if client_id else "",
+                           self._k("deliveries") if queue_delivery else ""]
         if self.outbox is not None:
             queue_key, messages_key, wake_key, message_id, message = self.outbox(then, claim_id)
             keys += [queue_key, messages_key, wake_key]
@@ -491,7 +569,7 @@ class Ledger:
         ok, seen, *_ = self._post_once(
             keys=[self.claim_key(claim_id), self.timeline_key(claim_id), self.long_key(claim_id),
                   self._k("postings")],
-            args=[",".join(expected), to, repr(now), entry, self.prefix, posting_key, remittance_id,
+            args=[",".join(expected), to, repr(now), entry, self.prefix, posting_key, remittance_id, "", "",
                   *_field_args(fields)],
         )
         return bool(ok), _s(seen)
@@ -630,25 +708,43 @@ class Ledger:
     def lease(self, name: str, ttl_s: float) -> Iterator[bool]:
         """A short exclusive lease (SET NX PX) so two workers never talk to a peer for one claim at once.
 
-        While it is held it is renewed every third of its time to live, so a peer call may take as long as
-        it takes; a holder that dies (SIGKILL) stops renewing, and the lease runs out within `ttl_s`."""
-        key, token, ttl_ms = self._k("lease", name), uuid.uuid4().hex, int(ttl_s * 1000)
-        got = bool(self.r.set(key, token, nx=True, px=ttl_ms))
-        done = threading.Event()
-        if got:
-            def renew() -> None:
-                while not done.wait(ttl_s / 3):
-                    try:
-                        self._renew_lease(keys=[key], args=[token, ttl_ms])
-                    except redis.RedisError:  # the next renewal tries again; the lease may run out meanwhile
-                        continue
-
-            threading.Thread(target=renew, name=f"lease-{name}", daemon=True).start()
-        try:
+        While it is held it is renewed every third of its time to live (by one thread per process for all the
+        leases it holds), so a peer call may take as long as it takes; a holder that dies (SIGKILL) stops
+        renewing, and the lease runs out within `ttl_s`."""
+        with self._leased(name, ttl_s, None) as (got, _, _):
             yield got
-        finally:
-            done.set()
+
+    @contextmanager
+    def lease_with_claim(self, name: str, ttl_s: float,
+                         claim_id: str) -> Iterator[tuple[bool, Claim | None, dict[str, Any] | None]]:
+        """`lease`, and when it is got the claim and its event (`get_with_event`), read after the lease was
+        taken and in the same round trip: (got, claim, event document)."""
+        with self._leased(name, ttl_s, claim_id) as held:
+            yield held
+
+    @contextmanager
+    def _leased(self, name: str, ttl_s: float,
+                claim_id: str | None) -> Iterator[tuple[bool, Claim | None, dict[str, Any] | None]]:
+        key, token, ttl_ms = self._k("lease", name), uuid.uuid4().hex, int(ttl_s * 1000)
+        claim: Claim | None = None
+        document: dict[str, Any] | None = None
+        if claim_id is None:
+            got = bool(self.r.set(key, token, nx=True, px=ttl_ms))
+        else:  # the reads run after the SET, in order: they see what the lease's previous holder wrote
+            pipe = self.r.pipeline(transaction=False)
+            pipe.set(key, token, nx=True, px=ttl_ms)
+            self._read_with_event(pipe, claim_id)
+            taken, raw, long, event = pipe.execute()
+            got = bool(taken)
             if got:
+                claim, document = self._parse_with_event(raw, long, event)
+        if got:
+            renewer().hold(self._renew_lease, key, token, ttl_ms)
+        try:
+            yield got, claim, document
+        finally:
+            if got:
+                renewer().drop(token)
                 self._release_lease(keys=[key], args=[token])
 
     def lease_remaining_ms(self, name: str) -> int:

@@ -120,9 +120,12 @@ class ClaimLedger(Protocol):
         ...
 
     def advance(self, claim_id: str, expected: str | Iterable[str], to: str, *, then: str, kind: str,
-                fields: dict[str, Any] | None = None, **detail: Any) -> tuple[bool, bool]:
+                fields: dict[str, Any] | None = None, client_id: str | None = None,
+                queue_delivery: bool = False, now: float | None = None, **detail: Any) -> tuple[bool, bool]:
         """`transition`, queueing the step `then` in the same atomic write when the ledger can:
-        (moved, queued). When moved but not queued, the caller sends the step."""
+        (moved, queued). When moved but not queued, the caller sends the step. Only when it moves, in the same
+        write: `client_id` indexes the claim under its client (`client_claims`); `queue_delivery` queues the
+        claim's statement e-mail (`statement_delivery` `queued`, `statement_sends` 1) unless it has one."""
         ...
 
     def note(self, claim_id: str, kind: str, **detail: Any) -> None:
@@ -199,6 +202,12 @@ class ClaimLedger(Protocol):
 
     def lease(self, name: str, ttl_s: float) -> AbstractContextManager[bool]:
         """A short exclusive lease, so two workers never talk to a peer for one claim at once."""
+        ...
+
+    def lease_with_claim(self, name: str, ttl_s: float,
+                         claim_id: str) -> AbstractContextManager[tuple[bool, Claim | None, dict[str, Any] | None]]:
+        """`lease`, and when it is got the claim and its event document as they are once it is held, read
+        with it: (got, claim, event document)."""
         ...
 
     def lease_remaining_ms(self, name: str) -> int: ...

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -119,13 +120,14 @@ def validate(deps: Deps, claim_id: str) -> None:
         event = parse_event_document(loaded[1])
     except InputRejected as exc:  # only after an amendment that bypassed validation: park it for ops
         problems = [{"code": "input_invalid", "message": f"{e.path}: {e.message}"} for e in exc.errors]
-        if deps.ledger.transition(claim_id, "received", "needs_attention", kind="validation.failed",
-                                  fields={"route": "needs_attention", "problems": problems}):
-            _finalised(deps, claim_id, "needs_attention", "needs_attention", [p["code"] for p in problems])
+        moved, alerted = _end(deps, claim_id, "received", "needs_attention", kind="validation.failed",
+                              fields={"route": "needs_attention", "problems": problems})
+        if moved:
+            _finalised(deps, claim_id, "needs_attention", "needs_attention", [p["code"] for p in problems],
+                       alerted=alerted)
         return
-    deps.ledger.index_client(event.client.client_id, claim_id)
     _advance(deps, claim_id, "received", "validated", then=ASSEMBLE, kind="validated",
-             fields=claim_index(event, claim_id))
+             fields=claim_index(event, claim_id), client_id=event.client.client_id)
 
 
 def assemble(deps: Deps, claim_id: str) -> None:
@@ -200,7 +202,8 @@ _STEP_OF_ROUTE = {"statement_only": STATEMENT, "direct_billing": SUBMIT_DIRECT, 
 
 def _advance(deps: Deps, claim_id: str, expected: str, to: str, *, then: str, kind: str,
              fields: dict[str, Any], **detail: Any) -> bool:
-    """Move the claim on and queue its next step: in one write when the ledger can, else sent after."""
+    """Move the claim on and queue its next step: in one write when the ledger can, else sent after (`detail`:
+    the timeline entry's, and the ledger's `client_id` and `queue_delivery`)."""
     moved, queued = deps.ledger.advance(claim_id, expected, to, then=then, kind=kind, fields=fields, **detail)
     if moved and not queued:
         deps.send(then, claim_id)
@@ -210,9 +213,10 @@ def _advance(deps: Deps, claim_id: str, expected: str, to: str, *, then: str, ki
 def _send_on(deps: Deps, claim_id: str, route: str, problem_codes: list[str]) -> None:
     """A claim just routed (or found routed) goes on to its route's step."""
     if route == "needs_attention":
-        if deps.ledger.transition(claim_id, "routed", "needs_attention", kind="needs_attention",
-                                  problems=problem_codes):
-            _finalised(deps, claim_id, "needs_attention", route, problem_codes)
+        moved, alerted = _end(deps, claim_id, "routed", "needs_attention", kind="needs_attention",
+                              problems=problem_codes)
+        if moved:
+            _finalised(deps, claim_id, "needs_attention", route, problem_codes, alerted=alerted)
     elif route in _STEP_OF_ROUTE:
         deps.send(_STEP_OF_ROUTE[route], claim_id)
 
@@ -228,18 +232,17 @@ def claim_index(event: SessionCompleted, claim_id: str) -> dict[str, str]:
 # statements ----------------------------------------------------------------------------------------------
 def make_statement(deps: Deps, claim_id: str) -> None:
     """The statement gets its number and date; its PDF is rendered from them when asked for
-    (`pipeline.application.statements`), and the client's e-mail is owed from here on (`send_statement`; the
-    reconciler finds a delivery whose message was lost). Run twice, the second run finds the claim ready and
-    does nothing."""
+    (`pipeline.application.statements`), and the client's e-mail is owed from here on, queued by the same write
+    (`send_statement`; the reconciler finds a delivery whose message was lost). Run twice, the second run finds
+    the claim ready and does nothing."""
     claim = deps.ledger.get(claim_id)
     if claim is None or claim.status != "routed" or claim.route != "statement_only":
         return
     number = document_number(deps.ledger.next_number("document"))
     fields = {"document_number": number, "statement_issued_on": deps.now().date().isoformat(),
               "statement_replaces": claim.document_number}
-    deps.ledger.delivery_transition(claim_id, ("",), "queued", kind=None, fields={"statement_sends": 1})
     if _advance(deps, claim_id, "routed", "statement_ready", then=SEND_STATEMENT, kind="statement.ready",
-                fields=fields, document_number=number):
+                fields=fields, document_number=number, queue_delivery=True):
         _finalised(deps, claim_id, "statement_ready", claim.route, [p.code for p in claim.problems])
 
 
@@ -255,10 +258,10 @@ def submit_direct(deps: Deps, claim_id: str) -> None:
     def start(claim: Claim) -> dict[str, Any]:
         return {"control_number": deps.ledger.next_number("interchange"), "prepared_at": deps.now().timestamp()}
 
-    def send(claim: Claim) -> PeerAnswer:
+    def send(claim: Claim, event: SessionCompleted) -> PeerAnswer:
         assert claim.idempotency_key and claim.control_number
         try:
-            x12 = render_837p(_event(deps, claim_id), deps.practice, _decision(claim),
+            x12 = render_837p(event, deps.practice, _decision(claim),
                               interchange_control_number=claim.control_number,
                               group_control_number=claim.control_number, created_at=_prepared_at(claim),
                               frequency_code=claim.frequency_code,
@@ -279,9 +282,9 @@ def submit_courtesy(deps: Deps, claim_id: str) -> None:
         return {"document_number": document_number(deps.ledger.next_number("document")),
                 "prepared_at": deps.now().timestamp()}
 
-    def send(claim: Claim) -> PeerAnswer:
+    def send(claim: Claim, event: SessionCompleted) -> PeerAnswer:
         assert claim.idempotency_key and claim.document_number
-        event, decision = _event(deps, claim_id), _decision(claim)
+        decision = _decision(claim)
         pdf = render_superbill_pdf(event, deps.practice, decision, document_number=claim.document_number,
                                    issued_on=_prepared_at(claim).date())
         payload = courtesy_payload(event, deps.practice, decision, document_number=claim.document_number)
@@ -300,15 +303,16 @@ def _prepared_at(claim: Claim) -> datetime:
 
 def _submit(deps: Deps, claim_id: str, route_name: str, peer_name: str,
             lookup: Callable[[str], PeerAnswer | None], start: Callable[[Claim], dict[str, Any]],
-            send: Callable[[Claim], PeerAnswer], step: str) -> None:
+            send: Callable[[Claim, SessionCompleted], PeerAnswer], step: str) -> None:
     """routed -> submitting (key recorded before the call) -> submitted -> accepted | rejected.
 
     A claim found in `submitting` is first asked about at the peer by its key: nothing is sent twice
-    for one submission number.
+    for one submission number. The claim and its event are read once, with the lease: what this step writes
+    afterwards it also keeps in its copy of the claim.
     """
     ledger = deps.ledger
     lease = f"submit:{claim_id}"
-    with ledger.lease(lease, deps.lease_s) as got:
+    with ledger.lease_with_claim(lease, deps.lease_s, claim_id) as (got, claim, document):
         if not got:
             # Another worker is at the peer with this claim, or died there and its lease has not run out:
             # look again when it has, without spending this message's retries (running out of them would
@@ -317,7 +321,6 @@ def _submit(deps: Deps, claim_id: str, route_name: str, peer_name: str,
             log.info("submission.busy", claim_id=claim_id, retry_in_ms=wait_ms)  # pragma: no mutate
             deps.send(step, claim_id, delay_ms=wait_ms)
             return
-        claim = ledger.get(claim_id)
         if claim is None or claim.route != route_name:
             return
         answer: PeerAnswer | None = None
@@ -326,6 +329,7 @@ def _submit(deps: Deps, claim_id: str, route_name: str, peer_name: str,
             if not ledger.transition(claim_id, "routed", "submitting", kind="submission.adopted",
                                      fields={"idempotency_key": key}, peer=peer_name, idempotency_key=key):
                 return
+            claim = claim.model_copy(update={"idempotency_key": key, "status": "submitting"})
             log.warning("submission.adopted", claim_id=claim_id,  # pragma: no mutate
                         peer=peer_name, idempotency_key=key)  # pragma: no mutate
         elif claim.status == "routed":
@@ -352,18 +356,20 @@ def _submit(deps: Deps, claim_id: str, route_name: str, peer_name: str,
         if answer is None:
             if claim.status == "submitted":
                 raise TransientError(f"{peer_name} does not know {claim.idempotency_key} yet")
+            if document is None:
+                raise KeyError(claim_id)
             try:
-                answer = send(claim)
+                answer = send(claim, parse_event_document(document))
             except PeerUnavailable as exc:
                 ledger.record_attempt(claim_id, error=str(exc), peer=peer_name)
                 raise
             except PeerRefused as exc:
-                _reject(deps, claim_id, peer_name, exc.reasons or [str(exc)], status=exc.status)
+                _reject(deps, claim, peer_name, exc.reasons or [str(exc)], status=exc.status)
                 return
             except (DocumentError, SubmissionUnknown) as exc:
                 _fail(deps, claim_id, str(exc))
                 return
-        _apply_answer(deps, claim_id, peer_name, answer, step)
+        _apply_answer(deps, claim, peer_name, answer, step)
 
 
 def _earlier_submission(deps: Deps, claim: Claim, peer_name: str,
@@ -388,31 +394,32 @@ def _earlier_submission(deps: Deps, claim: Claim, peer_name: str,
     return None
 
 
-def _apply_answer(deps: Deps, claim_id: str, peer: str, answer: PeerAnswer, step: str) -> None:
-    ledger = deps.ledger
+def _apply_answer(deps: Deps, claim: Claim, peer: str, answer: PeerAnswer, step: str) -> None:
+    """The peer's answer to the claim's submission (`claim`: as this step read and wrote it)."""
+    ledger, claim_id = deps.ledger, claim.claim_id
     if answer.raw:
-        current = ledger.get(claim_id)
-        key = current.idempotency_key if current else None
-        ledger.keep_document(claim_id, f"{peer} answer to {key}", json.dumps(answer.raw, indent=1, default=str))
+        ledger.keep_document(claim_id, f"{peer} answer to {claim.idempotency_key}",
+                             json.dumps(answer.raw, indent=1, default=str))
     if not answer.file_accepted:
-        _reject(deps, claim_id, peer, answer.reasons)
+        _reject(deps, claim, peer, answer.reasons)
         return
-    ledger.transition(claim_id, "submitting", "submitted", kind="submitted", peer=peer,
-                      fields={"peer_reference": answer.reference, "submitted_at": deps.now().timestamp()},
-                      reference=answer.reference)
+    submitted_at = deps.now().timestamp()
+    if ledger.transition(claim_id, "submitting", "submitted", kind="submitted", peer=peer,
+                         fields={"peer_reference": answer.reference, "submitted_at": submitted_at},
+                         reference=answer.reference):
+        claim = claim.model_copy(update={"status": "submitted", "submitted_at": submitted_at})
     if answer.outcome == "accepted":
-        current = ledger.get(claim_id)
-        to = status_when_accepted(current.frequency_code if current else ORIGINAL)  # a void ends `voided`
+        to = status_when_accepted(claim.frequency_code or ORIGINAL)  # a void ends `voided`
+        answered_at = time.time()
         if ledger.transition(claim_id, "submitted", to, kind=to, peer=peer,
                              fields={"peer_reference": answer.reference, "last_error": None},
-                             reference=answer.reference):
+                             reference=answer.reference, now=answered_at):
             log.info(f"claim.{to}", peer=peer, reference=answer.reference)  # pragma: no mutate
-            _observe_latency(deps, claim_id, peer)
+            _observe_latency(deps, claim, peer, answered_at)
     elif answer.outcome == "rejected":
-        _reject(deps, claim_id, peer, answer.reasons)
+        _reject(deps, claim, peer, answer.reasons)
     else:
-        claim = ledger.get(claim_id)
-        since = claim.submitted_at if claim and claim.submitted_at else deps.now().timestamp()
+        since = claim.submitted_at or deps.now().timestamp()
         waited = deps.now().timestamp() - since
         if waited > deps.ack_wait_s:
             _fail(deps, claim_id, f"{peer} took the claim but gave no final answer in {waited / 3600:.0f} h")
@@ -427,21 +434,23 @@ def poll_delay_ms(waited_s: float) -> int:
     return int(min(max(POLL_DELAY_MS, waited_s * 1000 / 4), MAX_POLL_DELAY_MS))
 
 
-def _reject(deps: Deps, claim_id: str, peer: str, reasons: list[str], status: int | None = None) -> None:
-    if deps.ledger.transition(claim_id, ("submitting", "submitted"), "rejected", kind="rejected", peer=peer,
-                              fields={"peer_reasons": reasons}, reasons=reasons, http_status=status):
-        _observe_latency(deps, claim_id, peer)
-        _finalised(deps, claim_id)
+def _reject(deps: Deps, claim: Claim, peer: str, reasons: list[str], status: int | None = None) -> None:
+    answered_at = time.time()
+    moved, alerted = _end(deps, claim.claim_id, ("submitting", "submitted"), "rejected", kind="rejected", peer=peer,
+                          fields={"peer_reasons": reasons}, reasons=reasons, http_status=status, now=answered_at)
+    if moved:
+        _observe_latency(deps, claim, peer, answered_at)
+        _finalised(deps, claim.claim_id, "rejected", claim.route, [p.code for p in claim.problems], alerted=alerted)
 
 
-def _observe_latency(deps: Deps, claim_id: str, peer: str) -> None:
-    """The submission latency (prepared -> the peer's final answer), once per submission number."""
-    claim = deps.ledger.get(claim_id)
-    if claim is None or not claim.prepared_at:
+def _observe_latency(deps: Deps, claim: Claim, peer: str, answered_at: float) -> None:
+    """The submission latency (prepared -> the peer's final answer, recorded at `answered_at`), once per
+    submission number."""
+    if not claim.prepared_at:
         return
     if deps.metrics is not None:
-        deps.metrics.record_latency(peer, max(0.0, claim.status_changed_at - claim.prepared_at),
-                                    once=f"{claim_id}:{claim.submission_no}")
+        deps.metrics.record_latency(peer, max(0.0, answered_at - claim.prepared_at),
+                                    once=f"{claim.claim_id}:{claim.submission_no}")
 
 
 def send_alert(deps: Deps, claim_id: str) -> None:
@@ -471,15 +480,24 @@ def _fail(deps: Deps, claim_id: str, error: str | None) -> None:
     if claim is None or claim.is_final:
         return
     last = error or claim.last_error or "retries exhausted"
-    if deps.ledger.transition(claim_id, ("routed", "submitting", "submitted"), "failed", kind="claim.failed",
-                              fields={"last_error": last}, error=last):
+    moved, alerted = _end(deps, claim_id, ("routed", "submitting", "submitted"), "failed", kind="claim.failed",
+                          fields={"last_error": last}, error=last)
+    if moved:
         log.error("claim.failed", claim_id=claim_id, route=claim.route, attempts=claim.attempts, error=error_code(last))
-        _finalised(deps, claim_id)
+        _finalised(deps, claim_id, "failed", claim.route, [p.code for p in claim.problems], alerted=alerted)
+
+
+def _end(deps: Deps, claim_id: str, expected: str | tuple[str, ...], to: str, *, kind: str,
+         fields: dict[str, Any] | None = None, now: float | None = None, **detail: Any) -> tuple[bool, bool]:
+    """Move the claim to a final status ops is told about (`failed`, `rejected`, `needs_attention`), its alert
+    queued by the same write when the ledger can: (moved, alert queued)."""
+    return deps.ledger.advance(claim_id, expected, to, then=ALERT, kind=kind, fields=fields, now=now, **detail)
 
 
 def _finalised(deps: Deps, claim_id: str, status: str | None = None, route: str | None = None,
-               problems: list[str] | None = None) -> None:
-    """Log the final status and queue the alert of a claim that just reached it (read only if not given)."""
+               problems: list[str] | None = None, *, alerted: bool = False) -> None:
+    """Log the final status and queue the alert of a claim that just reached it, unless its move queued it
+    (`alerted`); the claim is read only if its status is not given."""
     if status is None:
         claim = deps.ledger.get(claim_id)
         if claim is None:
@@ -487,5 +505,5 @@ def _finalised(deps: Deps, claim_id: str, status: str | None = None, route: str 
         status, route, problems = claim.status, claim.route, [p.code for p in claim.problems]
     log.info("claim.final", claim_id=claim_id, status=status, route=route,  # pragma: no mutate
              problems=problems or [])  # pragma: no mutate
-    if status in ("failed", "rejected", "needs_attention"):
+    if status in ("failed", "rejected", "needs_attention") and not alerted:
         deps.send(ALERT, claim_id)

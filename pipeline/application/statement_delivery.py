@@ -37,6 +37,7 @@ from pipeline.application.ports import ClaimLedger, StatementMail, StepSender
 from pipeline.application.stages import LEASE_MARGIN_MS, Deps, event_of
 from pipeline.application.steps import SEND_STATEMENT
 from pipeline.documents.statement_email import session_statement_email
+from pipeline.domain.intake import parse_event_document
 from schemas.claim import Claim
 from schemas.event import SessionCompleted
 
@@ -81,10 +82,13 @@ def message_id(deps: Deps, claim: Claim) -> str:
     return f"<statement.{claim.claim_id}.{claim.statement_sends or 1}.{claim.document_number}@{domain}>"
 
 
-def statement_pdf(deps: Deps, claim: Claim) -> bytes:
-    """The statement as the ops page and the CLI show it (rendered from the claim, byte for byte the same)."""
+def statement_pdf(deps: Deps, claim: Claim, event: SessionCompleted) -> bytes:
+    """The statement as the ops page and the CLI show it (rendered from the claim and its event, as read by the
+    step: byte for byte the same)."""
     try:
-        pdf = statements.statement_pdf(deps.ledger, deps.practice, claim.claim_id)
+        pdf = statements.render_statement(deps.practice, claim, event)
+        if pdf is None:
+            pdf = deps.ledger.get_statement(claim.claim_id)  # kept by an earlier version, or nothing
     except ValueError as exc:
         raise DocumentError(f"the statement could not be built: {exc}") from None
     if pdf is None:
@@ -97,24 +101,25 @@ def _mail(deps: Deps, claim: Claim, event: SessionCompleted, to: str) -> Stateme
     text = session_statement_email(deps.practice, document_number=claim.document_number,
                                    date_of_service=event.date_of_service)
     return StatementMail(to=to, subject=text.subject, body=text.body, message_id=message_id(deps, claim),
-                         attachment_name=text.attachment_name, pdf=statement_pdf(deps, claim))
+                         attachment_name=text.attachment_name, pdf=statement_pdf(deps, claim, event))
 
 
 def send_statement(deps: Deps, claim_id: str) -> None:
     """The step: e-mail the claim's statement once (see the module's docstring)."""
     ledger = deps.ledger
     lease = f"deliver:{claim_id}"
-    with ledger.lease(lease, deps.lease_s) as got:
+    with ledger.lease_with_claim(lease, deps.lease_s, claim_id) as (got, claim, document):
         if not got:  # another worker is sending it, or died doing so: look again when its lease runs out
             deps.send(SEND_STATEMENT, claim_id, delay_ms=ledger.lease_remaining_ms(lease) + LEASE_MARGIN_MS)
             return
-        claim = ledger.get(claim_id)
         if claim is None or claim.status != "statement_ready":
             return
         state = claim.statement_delivery or ""
         if state in DONE:
             return
-        event = event_of(deps, claim_id)
+        if document is None:
+            raise KeyError(claim_id)
+        event = parse_event_document(document)
         reason = why_not_sent(deps, event, resend=claim.statement_sends > 1)
         if reason is not None:
             ledger.delivery_transition(claim_id, ("", *UNFINISHED), "skipped", kind="statement.not_sent",

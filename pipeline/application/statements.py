@@ -16,6 +16,7 @@ from pipeline.documents.superbill_pdf import render_superbill_pdf
 from pipeline.domain.intake import parse_event_document
 from schemas.claim import Claim
 from schemas.decision import Decision
+from schemas.event import SessionCompleted
 
 
 def decision_of(claim: Claim) -> Decision:
@@ -43,13 +44,21 @@ def has_statement(ledger: ClaimLedger, claim: Claim) -> bool:
 
 def statement_pdf(ledger: ClaimLedger, practice: Practice, claim_id: str) -> bytes | None:
     """The claim's statement (or courtesy superbill) PDF, or None when it has none."""
-    claim = ledger.get(claim_id)
+    claim, document = ledger.get_with_event(claim_id)
     if claim is None:
         return None
+    if issued_on(claim) is None:
+        return ledger.get_statement(claim_id)  # kept by an earlier version, or nothing
+    if document is None:
+        raise KeyError(claim_id)
+    return render_statement(practice, claim, parse_event_document(document))
+
+
+def render_statement(practice: Practice, claim: Claim, event: SessionCompleted) -> bytes | None:
+    """The PDF of a claim already read with its event: None when it has none to render (see `issued_on`)."""
     when = issued_on(claim)
     if when is None:
-        return ledger.get_statement(claim_id)  # kept by an earlier version, or nothing
+        return None
     assert claim.document_number is not None
-    event = parse_event_document(ledger.event_document(claim_id))
     return render_superbill_pdf(event, practice, decision_of(claim), document_number=claim.document_number,
                                 issued_on=when[0], replaces=when[1])

@@ -3,11 +3,15 @@ consumer waits on."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import dramatiq
 import pytest
+import redis
+import redis.connection
 from dramatiq import Worker
 
 from pipeline.adapters import dramatiq_queue
@@ -212,4 +216,109 @@ def test_an_idle_consumer_waits_on_its_wake_list_and_a_delay_queue_consumer_does
     ready.ack(message)
     for consumer in (ready, delayed):
         consumer.close()
+    broker.close()
+
+
+@pytest.fixture
+def trips(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """Requests sent on any Redis connection of this process (a command, a script, a pipeline), under `sent`."""
+    counter: Counter[str] = Counter()
+    send = redis.connection.AbstractConnection.send_packed_command
+
+    def counting(self: Any, command: Any, check_health: bool = True) -> None:
+        counter["sent"] += 1
+        send(self, command, check_health)
+
+    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counting)
+    return counter
+
+
+def test_a_message_due_now_is_queued_with_its_wake_token_in_one_round_trip(redis_url: str, trips: Counter[str]) -> None:
+    broker = dramatiq_queue.build_broker(redis_url)
+    dramatiq.set_broker(broker)
+    r = broker.client
+    r.flushdb()
+    dramatiq_queue.send_step("route", "warm")  # the broker's script loaded, a connection open
+    before = trips["sent"]
+    dramatiq_queue.send_step("route", "c1")
+    assert trips["sent"] - before == 1
+    assert r.llen("superbill:route") == 2 and r.llen(dramatiq_queue.wake_key("route")) == 2
+    before = trips["sent"]
+    dramatiq_queue.send_step("route", "c2", delay_ms=60_000)  # no token for a delayed message
+    assert trips["sent"] - before == 1 and r.llen(dramatiq_queue.wake_key("route")) == 2
+    broker.close()
+
+
+def test_a_fetch_leaves_no_more_wake_tokens_than_messages_left_and_an_idle_wait_fetches_in_the_same_trip(
+        redis_url: str, trips: Counter[str]) -> None:
+    broker = dramatiq_queue.build_broker(redis_url)
+    dramatiq.set_broker(broker)
+    r = broker.client
+    r.flushdb()
+    wake = dramatiq_queue.wake_key("assemble")
+    for i in range(3):
+        dramatiq_queue.send_step("assemble", f"c{i}")
+    assert r.llen(wake) == 3
+    consumer = broker.consume("assemble", prefetch=2, timeout=50)
+    before = trips["sent"]
+    taken = [next(consumer), next(consumer)]  # one fetch of two
+    assert trips["sent"] - before == 1 and [m.args for m in taken if m] == [("c0",), ("c1",)]
+    assert r.llen(wake) == 1  # one message left, one token: the two taken no longer wake anyone
+    for message in taken:
+        assert message is not None
+        consumer.ack(message)
+    last = next(consumer)  # the fetch that empties the queue drops its token
+    assert last is not None and last.args == ("c2",) and r.llen(wake) == 0
+    consumer.ack(last)
+    assert consumer.drained
+    dramatiq_queue.send_step("assemble", "c3")
+    before = trips["sent"]
+    woken = next(consumer)  # the queue was empty: it waits for the token and fetches in one round trip
+    assert woken is not None and woken.args == ("c3",) and trips["sent"] - before == 1
+    consumer.ack(woken)
+    consumer.close()
+    broker.close()
+
+
+def test_a_consumer_whose_server_lost_its_scripts_sends_them_again(redis_url: str) -> None:
+    broker = dramatiq_queue.build_broker(redis_url)
+    dramatiq.set_broker(broker)
+    r = broker.client
+    r.flushdb()
+    consumer = broker.consume("route", prefetch=1, timeout=50)
+    assert next(consumer) is None and consumer.drained  # scripts loaded, the queue empty
+    dramatiq_queue.send_step("route", "c1")
+    r.script_flush()  # a restarted (or failed-over) server
+    message = next(consumer)  # waited and fetched: the fetch found no script, and is sent again with it
+    assert message is not None and message.args == ("c1",)
+    consumer.ack(message)
+    r.script_flush()
+    dramatiq_queue.send_step("route", "c2")
+    message = next(consumer)
+    assert message is not None and message.args == ("c2",)
+    consumer.ack(message)
+    assert r.llen("superbill:route") == 0 and r.hlen("superbill:route.msgs") == 0
+    consumer.close()
+    broker.close()
+
+
+def test_a_fetch_keeps_its_messages_when_only_the_wake_script_is_missing(redis_url: str) -> None:
+    broker = dramatiq_queue.build_broker(redis_url)
+    dramatiq.set_broker(broker)
+    r = broker.client
+    r.flushdb()
+    r.script_flush()
+    broker.do_fetch("route.DQ", 1)  # dramatiq's own script loaded (a delay queue polled), the wake script not
+    for i in range(2):
+        dramatiq_queue.send_step("route", f"c{i}")
+    consumer = broker.consume("route", prefetch=1, timeout=50)
+    first = next(consumer)  # fetched, and the trim that failed with it did not lose it
+    assert first is not None and first.args == ("c0",)
+    consumer.ack(first)
+    second = next(consumer)
+    assert second is not None and second.args == ("c1",)
+    consumer.ack(second)
+    assert r.llen("superbill:route") == 0 and r.hlen("superbill:route.msgs") == 0
+    assert not any(r.smembers(k) for k in r.keys("superbill:__acks__.*"))  # nothing stranded in a worker's hands
+    consumer.close()
     broker.close()

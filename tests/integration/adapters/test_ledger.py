@@ -154,6 +154,19 @@ def test_a_held_lease_is_renewed_for_as_long_as_its_holder_lives(ledger: Ledger)
         assert after  # released at the end
 
 
+def test_leases_held_at_once_are_renewed_by_one_thread_of_the_process(ledger: Ledger) -> None:
+    with ledger.lease("submit:warm", 5):
+        pass
+    threads = threading.active_count()
+    with ledger.lease("submit:a", 0.6) as a, ledger.lease("submit:b", 0.6) as b:
+        assert a and b and threading.active_count() == threads  # no thread of their own
+        deadline = time.monotonic() + 1.5  # both outlive their time to live, renewed
+        while time.monotonic() < deadline:
+            assert ledger.lease_remaining_ms("submit:a") > 0 and ledger.lease_remaining_ms("submit:b") > 0
+            time.sleep(0.1)
+    assert ledger.lease_remaining_ms("submit:a") == 0 and ledger.lease_remaining_ms("submit:b") == 0
+
+
 def test_a_lease_whose_holder_died_runs_out_within_its_time_to_live(ledger: Ledger) -> None:
     ledger.r.set(ledger.prefix + "lease:submit:ses_dead", "a killed worker's token", px=500)  # never renewed
     with ledger.lease("submit:ses_dead", 0.5) as got:
