@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -50,7 +49,13 @@ sys.path.insert(0, str(ROOT))
 
 from pipeline.adapters.redis_server import start_embedded, stop_embedded  # noqa: E402
 from pipeline.domain.signature import sign  # noqa: E402
-from pipeline.entrypoints.demo import BUNDLED_EVENTS, Stack, free_port, wait_http  # noqa: E402
+from pipeline.entrypoints.demo import (  # noqa: E402
+    BUNDLED_EVENTS,
+    Stack,
+    free_port,
+    stop_process_group,
+    wait_http,
+)
 from schemas.claim import FINAL_STATUSES  # noqa: E402
 
 CLIENT_THREADS = 8
@@ -188,8 +193,7 @@ def run_bare_chain(url: str, n: int, rate: float, processes: int, threads: int) 
         return {"bare_per_s": round(per_s, 1), "bare_p50_ms": ms(percentile(latencies, 50)),
                 "bare_p95_ms": ms(percentile(latencies, 95)), "bare_p99_ms": ms(percentile(latencies, 99))}
     finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        worker.wait(timeout=30)
+        stop_process_group(worker)
         r.flushdb()
 
 
@@ -211,8 +215,7 @@ class BareEndpoint:
         return per_s
 
     def stop(self) -> None:
-        os.killpg(self.server.pid, signal.SIGTERM)
-        self.server.wait(timeout=30)
+        stop_process_group(self.server)
         self.log.close()
 
 
@@ -253,8 +256,7 @@ def run_pipeline(url: str, workdir: Path, *, events: int, rate: float, backlog: 
     try:
         ledger = stack.ledger()
         r = ledger.r
-        os.killpg(stack.procs["worker"].pid, signal.SIGTERM)  # the backlog is posted while no worker runs
-        stack.procs["worker"].wait(timeout=60)
+        stack.stop_process("worker")  # the backlog is posted while no worker runs
 
         # the webhook, and the backlog it leaves: in WEBHOOK_ROUNDS turns with the bare endpoint, each turn
         # a part of the backlog against as many events to the bare endpoint, so both see the same machine

@@ -10,6 +10,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -75,6 +76,33 @@ def wait_http(url: str, timeout_s: float = 30.0) -> None:
             pass
         time.sleep(0.1)
     raise RuntimeError(f"{url} did not come up within {timeout_s:g} s")
+
+
+def _signal_group(pgid: int, sig: int) -> bool:
+    """Send `sig` to a process group; False when none of its processes is left."""
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def stop_process_group(proc: subprocess.Popen[bytes], timeout_s: float = 15.0) -> None:
+    """SIGTERM a process's whole group (each spawned process leads its own) until no member is left, SIGKILL
+    after `timeout_s`. Waiting for the leader alone is not enough: a dramatiq worker stopped while it is still
+    starting can leave a child it forked after the signal, which would go on taking messages."""
+    deadline = time.monotonic() + timeout_s
+    while _signal_group(proc.pid, signal.SIGTERM):
+        proc.poll()  # reap the leader once it exits, so an empty group reads as empty
+        if time.monotonic() > deadline:
+            _signal_group(proc.pid, signal.SIGKILL)
+            break
+        time.sleep(0.1)
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        _signal_group(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
 
 
 class Stack:
@@ -192,18 +220,15 @@ class Stack:
 
     def stop(self, *, keep_redis: bool = False) -> None:
         for proc in self.procs.values():
-            if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, 15)
-                except ProcessLookupError:
-                    continue
+            _signal_group(proc.pid, signal.SIGTERM)
         for proc in self.procs.values():
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, 9)
+            stop_process_group(proc)
         if not keep_redis and not self.external_redis:
             stop_embedded(self.workdir / "redis")
+
+    def stop_process(self, name: str) -> None:
+        """Stop one of the stack's processes and every process it started (a worker's children too)."""
+        stop_process_group(self.procs[name])
 
     def ledger(self) -> Ledger:
         return Ledger(connect_redis(self.redis_url))
