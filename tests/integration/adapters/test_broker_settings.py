@@ -4,25 +4,22 @@ consumer waits on."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import dramatiq
 import pytest
-import redis
-import redis.connection
 from dramatiq import Worker
+from dramatiq.brokers.redis import RedisBroker
 
 from pipeline.adapters import dramatiq_queue
-from pipeline.adapters.redis_server import embedded_redis
 from tests.examples import example_path
 
 
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with embedded_redis(Path(tmp_path_factory.mktemp("broker"))) as url:
-        yield url
+def fresh_broker(redis_url: str) -> RedisBroker:
+    """The pipeline's broker on an emptied database, set as the process's broker."""
+    broker = dramatiq_queue.build_broker(redis_url)
+    dramatiq.set_broker(broker)
+    broker.client.flushdb()
+    return broker
 
 
 @pytest.mark.parametrize(("env", "expected"), [(None, dramatiq_queue.IDLE_POLL_MS), ("40", 40)])
@@ -51,9 +48,7 @@ def test_every_consumer_of_a_worker_polls_an_idle_queue_within_the_idle_poll(
 def test_queue_stats_count_ready_delayed_and_in_progress_messages_without_scanning(redis_url: str) -> None:
     from pipeline.adapters.queue_stats import queue_stats
 
-    broker = dramatiq_queue.build_broker(redis_url)
-    dramatiq.set_broker(broker)
-    broker.client.flushdb()
+    broker = fresh_broker(redis_url)
     for i in range(3):
         dramatiq_queue.send_step("validate", f"c{i}")
     dramatiq_queue.send_step("assemble", "c9", delay_ms=60_000)
@@ -90,9 +85,7 @@ def test_the_reconciler_leaves_alone_claims_a_queued_delayed_or_running_message_
     from pipeline.application import reconciler
     from pipeline.application.stages import Deps
 
-    broker = dramatiq_queue.build_broker(redis_url)
-    dramatiq.set_broker(broker)
-    broker.client.flushdb()
+    broker = fresh_broker(redis_url)
     ledger = Ledger(broker.client)
     ids = ["queued", "delayed", "running", "lost", "alerted"]
     for cid in ids:
@@ -126,9 +119,7 @@ def test_a_new_claim_and_its_first_step_are_queued_in_one_script_a_worker_can_ru
     from pipeline.adapters.redis_ledger import Ledger
     from pipeline.application.ingest import receive
 
-    broker = dramatiq_queue.build_broker(redis_url)
-    dramatiq.set_broker(broker)
-    broker.client.flushdb()
+    broker = fresh_broker(redis_url)
     ledger = Ledger(broker.client, outbox=dramatiq_queue.outbox_entry)
     body = example_path("va_direct").read_bytes()
     sent: list[str] = []
@@ -157,9 +148,7 @@ def test_a_new_claim_and_its_first_step_are_queued_in_one_script_a_worker_can_ru
 def test_a_step_moves_its_claim_on_and_queues_the_next_step_in_one_write_only_when_it_moved(redis_url: str) -> None:
     from pipeline.adapters.redis_ledger import Ledger
 
-    broker = dramatiq_queue.build_broker(redis_url)
-    dramatiq.set_broker(broker)
-    broker.client.flushdb()
+    broker = fresh_broker(redis_url)
     ledger = Ledger(broker.client, outbox=dramatiq_queue.outbox_entry)
     ledger.ingest(claim_id="c1", event_id="evt_c1", session_id="c1", event_doc={}, index={})
     assert ledger.advance("c1", "received", "validated", then="assemble", kind="validated") == (True, True)
@@ -180,10 +169,8 @@ def test_a_step_moves_its_claim_on_and_queues_the_next_step_in_one_write_only_wh
 def test_queueing_a_step_pushes_a_bounded_wake_token_for_its_queue_only_when_it_is_due_now(redis_url: str) -> None:
     from pipeline.adapters.redis_ledger import Ledger
 
-    broker = dramatiq_queue.build_broker(redis_url)
-    dramatiq.set_broker(broker)
+    broker = fresh_broker(redis_url)
     r = broker.client
-    r.flushdb()
     wake = dramatiq_queue.wake_key
     dramatiq_queue.send_step("route", "c1", delay_ms=60_000)  # a delayed message wakes nobody
     assert r.llen(wake("route")) == 0 and r.llen(wake("route.DQ")) == 0
@@ -200,10 +187,8 @@ def test_queueing_a_step_pushes_a_bounded_wake_token_for_its_queue_only_when_it_
 
 
 def test_an_idle_consumer_waits_on_its_wake_list_and_a_delay_queue_consumer_does_not(redis_url: str) -> None:
-    broker = dramatiq_queue.build_broker(redis_url)
-    dramatiq.set_broker(broker)
+    broker = fresh_broker(redis_url)
     r = broker.client
-    r.flushdb()
     wake = dramatiq_queue.wake_key("submit_direct")
     r.lpush(wake, "1")
     delayed = broker.consume("submit_direct.DQ", prefetch=1, timeout=50)
@@ -219,25 +204,9 @@ def test_an_idle_consumer_waits_on_its_wake_list_and_a_delay_queue_consumer_does
     broker.close()
 
 
-@pytest.fixture
-def trips(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """Requests sent on any Redis connection of this process (a command, a script, a pipeline), under `sent`."""
-    counter: Counter[str] = Counter()
-    send = redis.connection.AbstractConnection.send_packed_command
-
-    def counting(self: Any, command: Any, check_health: bool = True) -> None:
-        counter["sent"] += 1
-        send(self, command, check_health)
-
-    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counting)
-    return counter
-
-
 def test_a_message_due_now_is_queued_with_its_wake_token_in_one_round_trip(redis_url: str, trips: Counter[str]) -> None:
-    broker = dramatiq_queue.build_broker(redis_url)
-    dramatiq.set_broker(broker)
+    broker = fresh_broker(redis_url)
     r = broker.client
-    r.flushdb()
     dramatiq_queue.send_step("route", "warm")  # the broker's script loaded, a connection open
     before = trips["sent"]
     dramatiq_queue.send_step("route", "c1")
@@ -251,10 +220,8 @@ def test_a_message_due_now_is_queued_with_its_wake_token_in_one_round_trip(redis
 
 def test_a_fetch_leaves_no_more_wake_tokens_than_messages_left_and_an_idle_wait_fetches_in_the_same_trip(
         redis_url: str, trips: Counter[str]) -> None:
-    broker = dramatiq_queue.build_broker(redis_url)
-    dramatiq.set_broker(broker)
+    broker = fresh_broker(redis_url)
     r = broker.client
-    r.flushdb()
     wake = dramatiq_queue.wake_key("assemble")
     for i in range(3):
         dramatiq_queue.send_step("assemble", f"c{i}")
@@ -281,10 +248,8 @@ def test_a_fetch_leaves_no_more_wake_tokens_than_messages_left_and_an_idle_wait_
 
 
 def test_a_consumer_whose_server_lost_its_scripts_sends_them_again(redis_url: str) -> None:
-    broker = dramatiq_queue.build_broker(redis_url)
-    dramatiq.set_broker(broker)
+    broker = fresh_broker(redis_url)
     r = broker.client
-    r.flushdb()
     consumer = broker.consume("route", prefetch=1, timeout=50)
     assert next(consumer) is None and consumer.drained  # scripts loaded, the queue empty
     dramatiq_queue.send_step("route", "c1")
@@ -303,10 +268,8 @@ def test_a_consumer_whose_server_lost_its_scripts_sends_them_again(redis_url: st
 
 
 def test_a_fetch_keeps_its_messages_when_only_the_wake_script_is_missing(redis_url: str) -> None:
-    broker = dramatiq_queue.build_broker(redis_url)
-    dramatiq.set_broker(broker)
+    broker = fresh_broker(redis_url)
     r = broker.client
-    r.flushdb()
     r.script_flush()
     broker.do_fetch("route.DQ", 1)  # dramatiq's own script loaded (a delay queue polled), the wake script not
     for i in range(2):

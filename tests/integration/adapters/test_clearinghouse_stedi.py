@@ -15,7 +15,6 @@ from config.practice import load_practice
 from pipeline.adapters.clearinghouse_stedi import StediClearinghouse, StediStore
 from pipeline.adapters.http_peer import PeerClient, RetryPolicy
 from pipeline.adapters.redis_ledger import Ledger
-from pipeline.adapters.redis_server import embedded_redis
 from pipeline.application import stages
 from pipeline.application.errors import PeerRefused, PeerUnavailable, SubmissionUnknown
 from pipeline.application.ingest import receive
@@ -31,12 +30,6 @@ QUICK = RetryPolicy(attempts=3, total_s=15.0, initial_s=0.05, max_wait_s=0.2)
 def sandbox() -> Iterator[SandboxServer]:
     with SandboxServer() as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with embedded_redis(Path(tmp_path_factory.mktemp("redis"))) as url:
-        yield url
 
 
 @pytest.fixture(autouse=True)

@@ -4,20 +4,9 @@ is `failed` (CONTRACT.md 5.4), and announced."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
-
-from pipeline.adapters.redis_server import embedded_redis
 from tests.integration.application.harness import InlinePipeline, example
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with embedded_redis(Path(tmp_path_factory.mktemp("redis"))) as url:
-        yield url
 
 
 def test_an_undecided_claim_is_asked_about_after_a_quarter_of_the_time_waited(redis_url: str) -> None:

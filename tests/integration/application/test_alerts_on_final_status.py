@@ -5,23 +5,14 @@ claims post none."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from structlog.testing import capture_logs
 
-from pipeline.adapters.redis_server import embedded_redis
 from tests.integration.application.harness import InlinePipeline, example
 
 PATIENT_DATA = ("John", "Doe", "JOHN", "DOE", "1970-01-01", "19700101", "123456789", "XYZ123456789", "Oak",
                 "OAK", "62701", "john@example.com", "555-0100")
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with embedded_redis(Path(tmp_path_factory.mktemp("redis"))) as url:
-        yield url
 
 
 @pytest.fixture

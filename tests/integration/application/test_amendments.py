@@ -4,21 +4,12 @@ effect at the next resubmission, and the document sent then carries it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pipeline.adapters.redis_server import embedded_redis
 from pipeline.application import ops
 from tests.integration.application.harness import InlinePipeline, example
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with embedded_redis(Path(tmp_path_factory.mktemp("redis"))) as url:
-        yield url
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ fetched or delivered twice; paid, denied, reversed; unmatched and invalid files 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -15,7 +14,6 @@ import redis
 from config.practice import load_practice
 from pipeline.adapters.redis_ledger import Ledger
 from pipeline.adapters.redis_remittances import RedisRemittances
-from pipeline.adapters.redis_server import embedded_redis
 from pipeline.application import remittances, stages
 from pipeline.application.ingest import receive
 from pipeline.application.ops import resubmit
@@ -57,12 +55,6 @@ class FeedClearinghouse:
 
     def deliver(self, x12: str, source_id: str = "ERA") -> None:
         self.feed.append(RemittanceFile(source_id=source_id, x12=x12, cursor=str(len(self.feed) + 1)))
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with embedded_redis(Path(tmp_path_factory.mktemp("redis"))) as url:
-        yield url
 
 
 @pytest.fixture

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import pytest
 import redis
 import redis.connection
 from redis.commands.core import Script
@@ -21,23 +19,11 @@ from redis.commands.core import Script
 from config.practice import load_practice
 from pipeline.adapters import dramatiq_queue
 from pipeline.adapters.redis_ledger import Ledger
-from pipeline.adapters.redis_server import embedded_redis
-from pipeline.application import stages, statement_delivery, steps
+from pipeline.application import stages
 from pipeline.application.ingest import receive
 from pipeline.application.ports import StatementMail
 from tests.examples import example
-from tests.integration.application.harness import ScriptedPeer
-
-STEP_FUNCTIONS: dict[str, Callable[[stages.Deps, str], None]] = {
-    steps.VALIDATE: stages.validate,
-    steps.ASSEMBLE: stages.assemble,
-    steps.ROUTE: stages.route,
-    steps.STATEMENT: stages.make_statement,
-    steps.SUBMIT_DIRECT: stages.submit_direct,
-    steps.SUBMIT_COURTESY: stages.submit_courtesy,
-    steps.SEND_STATEMENT: statement_delivery.send_statement,
-    steps.ALERT: stages.send_alert,
-}
+from tests.integration.application.harness import STEP_FUNCTIONS, AlertReceiver, ScriptedPeer
 
 
 class Mailer:
@@ -50,34 +36,6 @@ class Mailer:
         if before_commit:
             before_commit()
         self.taken.append(mail)
-
-
-class Alerts:
-    def __init__(self) -> None:
-        self.notices: list[dict[str, Any]] = []
-
-    def notify(self, notice: dict[str, Any]) -> None:
-        self.notices.append(notice)
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with embedded_redis(Path(tmp_path_factory.mktemp("redis"))) as url:
-        yield url
-
-
-@pytest.fixture
-def trips(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """Requests sent on any Redis connection of this process, under the key `sent`."""
-    counter: Counter[str] = Counter()
-    send = redis.connection.AbstractConnection.send_packed_command
-
-    def counting(self: Any, command: Any, check_health: bool = True) -> None:
-        counter["sent"] += 1
-        send(self, command, check_health)
-
-    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counting)
-    return counter
 
 
 def run_claim(redis_url: str, trips: Counter[str], event: dict[str, Any]) -> tuple[stages.Deps, list[tuple[str, int]]]:
@@ -93,7 +51,7 @@ def run_claim(redis_url: str, trips: Counter[str], event: dict[str, Any]) -> tup
     sent: list[str] = []
     deps = stages.Deps(ledger=ledger, practice=load_practice(), send=lambda step, cid, delay_ms=None: sent.append(step),
                        clearinghouse=ScriptedPeer("clearinghouse"), billing_service=ScriptedPeer("billing_service"),
-                       mailer=Mailer(), alerts=Alerts(), now=lambda: datetime(2026, 11, 21, 12, tzinfo=UTC))
+                       mailer=Mailer(), alerts=AlertReceiver(), now=lambda: datetime(2026, 11, 21, 12, tzinfo=UTC))
     outcome = receive(ledger, json.dumps(event).encode(), deps.send, source="test")
     claim_id = str(outcome.body["claim_id"])
     ran: list[tuple[str, int]] = []
@@ -155,4 +113,4 @@ def test_a_claim_that_needs_attention_queues_its_alert_with_its_final_move(redis
     assert dict(ran)["route"] == 3  # the claim; routed; needs_attention with its alert queued
     claim = deps.ledger.get(deps.ledger.claim_ids()[0])
     assert claim is not None and claim.status == "needs_attention"
-    assert isinstance(deps.alerts, Alerts) and len(deps.alerts.notices) == 1
+    assert isinstance(deps.alerts, AlertReceiver) and len(deps.alerts.notices) == 1

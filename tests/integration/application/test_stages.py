@@ -4,9 +4,7 @@ a peer that never decides."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +12,6 @@ import redis
 
 from config.practice import load_practice
 from pipeline.adapters.redis_ledger import Ledger
-from pipeline.adapters.redis_server import embedded_redis
 from pipeline.application import stages
 from pipeline.application.errors import PeerUnavailable
 from pipeline.application.ingest import receive
@@ -46,12 +43,6 @@ class FakeClearinghouse:
         if idempotency_key not in self.taken:
             return None
         return PeerAnswer(outcome=self.outcome, reference="PCN1")  # type: ignore[arg-type]
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with embedded_redis(Path(tmp_path_factory.mktemp("redis"))) as url:
-        yield url
 
 
 def run_to_routed(redis_url: str, peer: FakeClearinghouse, now: datetime) -> tuple[stages.Deps, list[Any]]:

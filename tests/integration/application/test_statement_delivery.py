@@ -4,9 +4,8 @@ resumed after a worker died mid-send, skipped with a reason, resent by ops, re-d
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +13,6 @@ import redis
 
 from config.practice import load_practice
 from pipeline.adapters.redis_ledger import Ledger
-from pipeline.adapters.redis_server import embedded_redis
 from pipeline.application import stages, statement_delivery
 from pipeline.application.errors import PeerRefused, PeerUnavailable
 from pipeline.application.ingest import receive
@@ -49,12 +47,6 @@ class FakeMailer:
         if before_commit:
             before_commit()
         self.taken.append(mail)
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with embedded_redis(Path(tmp_path_factory.mktemp("redis"))) as url:
-        yield url
 
 
 def ready(redis_url: str, mailer: FakeMailer | None, **client: Any) -> tuple[stages.Deps, list[Any]]:

@@ -6,21 +6,12 @@ submitting is looked at again later without spending retries."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
-from pipeline.adapters.redis_server import embedded_redis
 from pipeline.application import stages
 from tests.integration.application.harness import InlinePipeline, example
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with embedded_redis(Path(tmp_path_factory.mktemp("redis"))) as url:
-        yield url
 
 
 @pytest.fixture

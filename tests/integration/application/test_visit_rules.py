@@ -12,24 +12,16 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from pipeline.adapters.redis_ledger import Ledger
-from pipeline.adapters.redis_server import embedded_redis
 from tests.integration.application.harness import InlinePipeline, example
 
 REFERRAL = "VA0012345678"  # the va_direct example's referral
 OTHER_REFERRAL = "VA0099999999"
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with embedded_redis(Path(tmp_path_factory.mktemp("redis"))) as url:
-        yield url
 
 
 @pytest.fixture

@@ -7,23 +7,13 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 import redis
 
-from pipeline.adapters.redis_server import embedded_redis
 from pipeline.adapters.redis_staff import RedisStaffStore
 from pipeline.application import staff
 
 PASSWORD = "a long enough password"
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with embedded_redis(Path(tmp_path_factory.mktemp("redis"))) as url:
-        yield url
 
 
 def superbill(redis_url: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:

@@ -8,7 +8,6 @@ import base64
 import json
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +17,6 @@ from fastapi.testclient import TestClient
 
 from config.settings import SettingsError, load_settings
 from pipeline.adapters import clearinghouse_stedi
-from pipeline.adapters.redis_server import embedded_redis
 from pipeline.domain.stedi_events import sign
 from pipeline.entrypoints import runtime
 from pipeline.entrypoints.web.app import build_web_app
@@ -28,12 +26,6 @@ TOKEN = "stedi-webhook-token"
 EVENT_835 = json.dumps({"type": "transaction.processed",
                         "relatedResources": [{"id": "tx1", "type": "transaction.x12.835"}]}).encode()
 DELAYED = "superbill:remittances.DQ"
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with embedded_redis(Path(tmp_path_factory.mktemp("redis"))) as url:
-        yield url
 
 
 def web(redis_url: str, **env: str) -> Iterator[tuple[TestClient, redis.Redis]]:

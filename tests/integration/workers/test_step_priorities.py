@@ -8,8 +8,6 @@ import importlib
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import dramatiq
@@ -18,14 +16,7 @@ from dramatiq import Worker
 from dramatiq.brokers.stub import StubBroker
 
 from pipeline.adapters import dramatiq_queue
-from pipeline.adapters.redis_server import embedded_redis
 from pipeline.application import stages, statement_delivery, steps
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with embedded_redis(Path(tmp_path_factory.mktemp("priorities"))) as url:
-        yield url
 
 
 def _actors_on(broker: dramatiq.Broker) -> Any:
