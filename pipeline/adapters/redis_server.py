@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -105,8 +106,12 @@ def server_pid(data_dir: Path) -> int | None:
     return pid if b"redis" in cmdline else None
 
 
-def stop_embedded(data_dir: Path) -> None:
-    """Stop the embedded server of `data_dir` and keep it stopped until someone starts it."""
+def stop_embedded(data_dir: Path, *, timeout_s: float = 10.0) -> None:
+    """Stop the embedded server of `data_dir` and keep it stopped until someone starts it.
+
+    A server still running `timeout_s` after SIGTERM (a stalled disk, a stopped process) is killed: with
+    `appendfsync always` everything it acknowledged is already on disk, and a server left running would
+    outlive the caller, whose next step may be to remove its folder."""
     if not data_dir.exists():
         return
     with open(data_dir / LOCK_NAME, "w") as lock:
@@ -115,11 +120,14 @@ def stop_embedded(data_dir: Path) -> None:
         pid = server_pid(data_dir)
         if pid is None:
             return
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, 15)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and server_pid(data_dir) == pid:
-            time.sleep(0.05)
+        for sig, wait_s in ((signal.SIGTERM, timeout_s), (signal.SIGKILL, 5.0)):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+            deadline = time.monotonic() + wait_s
+            while time.monotonic() < deadline and server_pid(data_dir) == pid:
+                time.sleep(0.05)
+            if server_pid(data_dir) != pid:
+                return
 
 
 def embedded_status(data_dir: Path) -> dict[str, object]:

@@ -101,3 +101,16 @@ def test_status_tells_where_it_is_and_whether_it_runs(home: Path) -> None:
     status = embedded_status(home)
     assert (status["running"], status["url"], status["data_dir"], status["keys"], status["appendonly"]) == (
         True, url, str(home), 1, True)
+
+
+def test_a_server_that_does_not_stop_on_sigterm_is_killed_and_keeps_what_it_acknowledged(home: Path) -> None:
+    url = start_embedded(home)
+    connect(url).set("kept", "1")
+    pid = server_pid(home)
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)  # a stalled server: SIGTERM waits, SIGKILL does not
+    started = time.monotonic()
+    stop_embedded(home, timeout_s=0.5)
+    assert server_pid(home) is None and time.monotonic() - started < 10
+    url = start_embedded(home)  # started again on purpose: the acknowledged write is there
+    assert connect(url).get("kept") == b"1"
