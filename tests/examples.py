@@ -18,3 +18,16 @@ def example_path(name: str) -> Path:
 def example(name: str) -> dict[str, Any]:
     """A bundled example event as a fresh dict."""
     return dict(json.loads(example_path(name).read_text()))
+
+
+def edited(name: str, **edits: Any) -> dict[str, Any]:
+    """A bundled example with fields replaced, each named by its dotted path with `__` for the dots
+    (`client__first_name="Ann"` sets `client.first_name`)."""
+    document = example(name)
+    for dotted, value in edits.items():
+        *parents, leaf = dotted.split("__")
+        node = document
+        for key in parents:
+            node = node[key]
+        node[leaf] = value
+    return document

@@ -27,10 +27,9 @@ from pipeline.domain.decide import decide
 from pipeline.domain.intake import parse_event
 from schemas.decision import Decision, Route, Superbill, SuperbillLine
 from schemas.event import SessionCompleted
-from tests.examples import EXAMPLES, example
+from tests.examples import edited, example
 from tests.unit.documents.pdf_drawing import assert_drawn_alike, drawn
 
-EVENTS = EXAMPLES
 ISSUED_ON = date(2026, 11, 21)
 DOC_NO = "SB-2026-000042"
 
@@ -64,14 +63,7 @@ def practice() -> Practice:
 
 
 def event(name: str, **changes: Any) -> SessionCompleted:
-    raw = json.loads((EVENTS / name).read_text(encoding="utf-8"))
-    for dotted, value in changes.items():
-        target = raw
-        *path, last = dotted.split("__")
-        for key in path:
-            target = target[key]
-        target[last] = value
-    return parse_event(json.dumps(raw))
+    return parse_event(json.dumps(edited(name, **changes)))
 
 
 def line(

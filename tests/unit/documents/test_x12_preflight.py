@@ -3,7 +3,6 @@ limits and transliteration, and the contract's edges (nulls, identifiers, empty 
 
 from __future__ import annotations
 
-import copy
 import json
 import subprocess
 import sys
@@ -25,24 +24,16 @@ from pipeline.domain.claim_ids import claim_id_for
 from pipeline.domain.intake import InputRejected, parse_event
 from pipeline.domain.x12_rules import CannotCarry, required_text, x12_text
 from schemas.decision import Decision
-from tests.examples import example
+from tests.examples import edited
 
 ROOT = Path(__file__).parents[3]
-FIXTURE = example("va_direct")
 PRACTICE = load_practice(None)
 CREATED = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
 def va_event(**edits: Any) -> dict[str, Any]:
     """The VA example with dotted paths replaced (`client__first_name=` for `client.first_name`)."""
-    data = copy.deepcopy(FIXTURE)
-    for dotted, value in edits.items():
-        *parents, leaf = dotted.split("__")
-        node = data
-        for key in parents:
-            node = node[key]
-        node[leaf] = value
-    return data
+    return edited("va_direct", **edits)
 
 
 def decided(doc: dict[str, Any]) -> Decision:

@@ -4,7 +4,6 @@ spelling of free text in the X12 character set."""
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any
 
@@ -25,21 +24,14 @@ from pipeline.domain.x12_rules import (
     zip_code,
 )
 from schemas.event import SessionCompleted
-from tests.examples import example
+from tests.examples import edited
 
 NO_ASCII = "李"
 
 
 def va_event(**edits: Any) -> SessionCompleted:
     """The VA example with dotted paths replaced (`client__first_name=` for `client.first_name`)."""
-    data = copy.deepcopy(example("va_direct"))
-    for dotted, value in edits.items():
-        *parents, leaf = dotted.split("__")
-        node = data
-        for key in parents:
-            node = node[key]
-        node[leaf] = value
-    return parse_event(json.dumps(data))
+    return parse_event(json.dumps(edited("va_direct", **edits)))
 
 
 def with_place_of_service(event: SessionCompleted, value: str) -> SessionCompleted:
