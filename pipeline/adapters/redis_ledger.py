@@ -686,9 +686,6 @@ class Ledger:
     def stale_deliveries(self, *, older_than: float) -> list[str]:
         return [_s(x) for x in self.r.zrangebyscore(self._k("deliveries"), 0, older_than)]
 
-    def index_client(self, client_id: str, claim_id: str) -> None:
-        self.r.sadd(self._k("client", client_id), claim_id)
-
     def client_claims(self, client_id: str) -> list[str]:
         return sorted(_s(x) for x in self.r.smembers(self._k("client", client_id)))
 

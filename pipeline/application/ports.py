@@ -182,10 +182,6 @@ class ClaimLedger(Protocol):
         """Claims whose statement delivery is unfinished and untouched since `older_than`."""
         ...
 
-    def index_client(self, client_id: str, claim_id: str) -> None:
-        """Remember that the claim is one of the client's sessions (for period statements)."""
-        ...
-
     def client_claims(self, client_id: str) -> list[str]: ...
 
     def period_document(self, key: str, fingerprint: str, issued_on: str) -> tuple[int, str, int | None]:

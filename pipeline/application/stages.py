@@ -494,15 +494,10 @@ def _end(deps: Deps, claim_id: str, expected: str | tuple[str, ...], to: str, *,
     return deps.ledger.advance(claim_id, expected, to, then=ALERT, kind=kind, fields=fields, now=now, **detail)
 
 
-def _finalised(deps: Deps, claim_id: str, status: str | None = None, route: str | None = None,
-               problems: list[str] | None = None, *, alerted: bool = False) -> None:
+def _finalised(deps: Deps, claim_id: str, status: str, route: str | None, problems: list[str], *,
+               alerted: bool = False) -> None:
     """Log the final status and queue the alert of a claim that just reached it, unless its move queued it
-    (`alerted`); the claim is read only if its status is not given."""
-    if status is None:
-        claim = deps.ledger.get(claim_id)
-        if claim is None:
-            return
-        status, route, problems = claim.status, claim.route, [p.code for p in claim.problems]
+    (`alerted`)."""
     log.info("claim.final", claim_id=claim_id, status=status, route=route,  # pragma: no mutate
              problems=problems or [])  # pragma: no mutate
     if status in ("failed", "rejected", "needs_attention") and not alerted:

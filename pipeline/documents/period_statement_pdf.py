@@ -20,7 +20,7 @@ from datetime import date
 from decimal import Decimal
 
 from fpdf import FPDF
-from fpdf.drawing_primitives import DeviceCMYK, DeviceGray, DeviceRGB, convert_to_device_color
+from fpdf.drawing_primitives import DeviceCMYK, DeviceGray, DeviceRGB
 from fpdf.enums import Align, TableCellStyle
 
 from config.practice import Practice, Therapist
@@ -32,6 +32,7 @@ from pipeline.documents.superbill_pdf import (
     SELF_PAY_INSURER,
     VA_CCN_INSURER,
     Sheet,
+    _device_color,
     describe_diagnosis,
     describe_document,
     format_money,
@@ -96,10 +97,6 @@ Color = DeviceCMYK | DeviceGray | DeviceRGB
 
 
 @functools.cache
-def _device(rgb: tuple[int, int, int]) -> Color:
-    return convert_to_device_color(*rgb)
-
-
 @dataclass(frozen=True)
 class _Row:
     """A row of the sessions table: a text per column, or one text across all of them."""
@@ -289,9 +286,9 @@ def render_period_statement_pdf(
     pdf.set_draw_color(*_RULE)
     pdf.set_line_width(0.15)
     codes_seen: list[str] = []
-    plain, row_fill = pdf.text_color or _device(_INK), pdf.fill_color  # the table's: those set when it starts
+    plain, row_fill = pdf.text_color or _device_color(_INK), pdf.fill_color  # the table's: those set when it starts
     rows: list[_Row] = [_Row(("CPT", "Description", "Modifiers", "Minutes", "Units", "Dx pointer", "Charge"),
-                             "B", 7.5, _device(_ACCENT), row_fill, None)]
+                             "B", 7.5, _device_color(_ACCENT), row_fill, None)]
     for n, s in enumerate(sessions, 1):
         bill = s.superbill
         therapist = practice.therapist(s.event.session.therapist_id)
@@ -304,7 +301,7 @@ def render_period_statement_pdf(
         title = (f"Session {n}  -  {_us(bill.date_of_service)}  -  place of service {place}  -  "
                  f"{therapist.first_name} {therapist.last_name}, {therapist.credentials}  -  ref. {s.claim_id}"
                  f"\nDiagnoses: {dx}")
-        rows.append(_Row((latin1(title),), "B", 8.5, _device(_ACCENT), _device(_SESSION), Align.L))
+        rows.append(_Row((latin1(title),), "B", 8.5, _device_color(_ACCENT), _device_color(_SESSION), Align.L))
         for line in bill.lines:
             description = line.description.strip() or CPT_DESCRIPTIONS.get(line.cpt, f"CPT {line.cpt}")
             regions = [r for r in line.body_regions if r.strip()]

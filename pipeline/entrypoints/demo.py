@@ -92,7 +92,9 @@ def stop_process_group(proc: subprocess.Popen[bytes], timeout_s: float = 15.0) -
     after `timeout_s`. Waiting for the leader alone is not enough: a dramatiq worker stopped while it is still
     starting can leave a child it forked after the signal, which would go on taking messages."""
     deadline = time.monotonic() + timeout_s
-    while _signal_group(proc.pid, signal.SIGTERM):
+    # SIGTERM once: dramatiq takes a second one as "kill the workers now", cutting a running step short
+    alive = proc.poll() is None and _signal_group(proc.pid, signal.SIGTERM)
+    while alive and _signal_group(proc.pid, 0):
         proc.poll()  # reap the leader once it exits, so an empty group reads as empty
         if time.monotonic() > deadline:
             _signal_group(proc.pid, signal.SIGKILL)
@@ -219,8 +221,6 @@ class Stack:
                                   "--threads", str(self.worker_threads)])
 
     def stop(self, *, keep_redis: bool = False) -> None:
-        for proc in self.procs.values():
-            _signal_group(proc.pid, signal.SIGTERM)
         for proc in self.procs.values():
             stop_process_group(proc)
         if not keep_redis and not self.external_redis:

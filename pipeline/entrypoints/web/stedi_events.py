@@ -17,6 +17,7 @@ import redis
 import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from pipeline.domain import stedi_events
 from pipeline.entrypoints.web.api_models import StediEventAnswer, errors
@@ -71,7 +72,7 @@ def build_stedi_events_router(*, secret: str | None, token: str | None, fetch: C
             log.info("stedi.event_ignored", event_type=kind, transaction_sets=sets)
             return _answer(200, "ignored")
         try:
-            queued = fetch()
+            queued = await run_in_threadpool(fetch)  # Redis calls block: off the event loop
         except (redis.RedisError, OSError) as exc:
             return JSONResponse({"status": "unavailable", "errors": [{"path": "(service)", "message": (
                 f"the claim store cannot be reached ({type(exc).__name__}); send the event again")}]}, 503,
