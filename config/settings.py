@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from config.data_home import default_home
+from config.data_home import home_of
 from config.redis_urls import REDIS_SCHEMES, SENTINEL_SCHEMES, parse_sentinel_url
 from pipeline.domain.stedi_events import secret_key
 
@@ -76,8 +76,11 @@ class SettingsError(ValueError):
 
 
 def data_dir_of(env: Mapping[str, str]) -> Path:
-    chosen = env.get("SUPERBILL_DATA_DIR") or env.get("SUPERBILL_HOME")
-    path = Path(chosen).expanduser() if chosen else default_home(env)
+    """The embedded Redis server's folder: `SUPERBILL_DATA_DIR`, else the data home (`home_of`)."""
+    chosen = env.get("SUPERBILL_DATA_DIR")
+    if not chosen:
+        return home_of(env)
+    path = Path(chosen).expanduser()
     return path if path.is_absolute() else (Path.cwd() / path)
 
 
