@@ -120,14 +120,27 @@ def stop_embedded(data_dir: Path, *, timeout_s: float = 10.0) -> None:
         pid = server_pid(data_dir)
         if pid is None:
             return
+        # Redis removes its pid file early in its shutdown and still writes its log after: the process
+        # itself is watched, not the file, so nothing of it is left writing in the folder on return
         for sig, wait_s in ((signal.SIGTERM, timeout_s), (signal.SIGKILL, 5.0)):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
             deadline = time.monotonic() + wait_s
-            while time.monotonic() < deadline and server_pid(data_dir) == pid:
+            while time.monotonic() < deadline and _is_running_server(pid):
                 time.sleep(0.05)
-            if server_pid(data_dir) != pid:
+            if not _is_running_server(pid):
                 return
+
+
+def _is_running_server(pid: int) -> bool:
+    """Whether `pid` is a Redis server that has not exited yet (an exited one awaiting its parent is not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    state = stat.rpartition(")")[2].split()[0]
+    return state not in ("Z", "X") and b"redis" in cmdline
 
 
 def embedded_status(data_dir: Path) -> dict[str, object]:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -114,3 +116,38 @@ def test_a_server_that_does_not_stop_on_sigterm_is_killed_and_keeps_what_it_ackn
     assert server_pid(home) is None and time.monotonic() - started < 10
     url = start_embedded(home)  # started again on purpose: the acknowledged write is there
     assert connect(url).get("kept") == b"1"
+
+
+# Redis's own order on SIGTERM: the pid file goes first, the last log lines ("ready to exit, bye bye") after.
+# The stand-in stretches the gap between the two so that a stop which watched the file would return early.
+STANDIN_SERVER = """
+import pathlib, signal, sys, time
+home = pathlib.Path(sys.argv[1])
+def shut_down(*_):
+    (home / "redis.pid").unlink()
+    time.sleep(1.0)
+    with open(home / "redis.log", "a") as log:
+        log.write("ready to exit, bye bye\\n")
+    sys.exit(0)
+signal.signal(signal.SIGTERM, shut_down)
+(home / "redis.pid").write_text(str(__import__("os").getpid()))
+while True:
+    time.sleep(0.05)
+"""
+
+
+def test_stop_returns_only_once_the_server_has_exited_not_when_its_pid_file_is_gone(home: Path) -> None:
+    script = home / "standin-redis-server.py"
+    script.write_text(STANDIN_SERVER)
+    proc = subprocess.Popen([sys.executable, str(script), str(home)])
+    try:
+        deadline = time.monotonic() + 10
+        while server_pid(home) != proc.pid and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert server_pid(home) == proc.pid
+        stop_embedded(home)
+        assert proc.poll() == 0  # exited by itself on SIGTERM, its last log line written
+        assert (home / "redis.log").read_text() == "ready to exit, bye bye\n"
+    finally:
+        proc.kill()
+        proc.wait()
