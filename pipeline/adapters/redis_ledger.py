@@ -44,6 +44,7 @@ from typing import Any
 
 import redis
 
+from pipeline.adapters.dramatiq_queue import WAKE_TOKENS
 from pipeline.adapters.ledger_codec import pack, unpack
 from pipeline.application.ports import IngestResult, Refused
 from schemas.claim import RESUBMITTABLE_STATUSES, STATUSES, Claim
@@ -92,6 +93,15 @@ local function append(timeline, entry)
 end
 """
 
+# A token on a queue's wake list, for an idle consumer, the list kept to the step sender's bound (`WAKE_TOKENS`);
+# used by the scripts that queue a claim's next step.
+_WAKE = f"""
+local function wake(list)
+  redis.call('LPUSH', list, '1')
+  redis.call('LTRIM', list, 0, {WAKE_TOKENS - 1})
+end
+"""
+
 # Compare-and-set of a claim's status, its fields, its indexes and a timeline entry, in one step.
 # KEYS: claim, timeline, long fields, then (with the next step's message) its queue, the queue's messages and
 # the queue's wake list; ARGV: expected statuses, new status, now, timeline entry, prefix, message id, message,
@@ -131,11 +141,11 @@ if entry ~= '' then
 end
 """
 
-_TRANSITION = _FUNCTIONS + _CAS + """
+_TRANSITION = _FUNCTIONS + _WAKE + _CAS + """
 if #KEYS >= 5 then  -- the next step's message, queued with the move (the step sender's layout)
   redis.call('HSET', KEYS[5], ARGV[6], ARGV[7])
   redis.call('RPUSH', KEYS[4], ARGV[6])
-  if KEYS[6] then redis.call('LPUSH', KEYS[6], '1'); redis.call('LTRIM', KEYS[6], 0, 7) end  -- wake a consumer
+  if KEYS[6] then wake(KEYS[6]) end  -- wake a consumer
   return {1, cur, 1}
 end
 return {1, cur, 0}
@@ -168,7 +178,7 @@ return 1
 # KEYS: the event's key, claim, timeline, the claim's event, claims, long fields, then (with the first step's
 # message) its queue, the queue's messages and its wake list; ARGV: claim id, now, timeline entry, the event
 # (packed), prefix, the entry of a different event, message id, message, the fields (`apply`).
-_INGEST = _FUNCTIONS + """
+_INGEST = _FUNCTIONS + _WAKE + """
 local event_key, claim, timeline, event_doc_key, claims = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local claim_id, now, entry, event_doc, prefix, other_entry = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local existing = redis.call('GET', event_key)
@@ -189,7 +199,7 @@ redis.call('ZADD', prefix .. 'active', now, claim_id)
 if #KEYS >= 8 then  -- the first step's message, queued with the claim (the step sender's layout)
   redis.call('HSET', KEYS[8], ARGV[7], ARGV[8])
   redis.call('RPUSH', KEYS[7], ARGV[7])
-  if KEYS[9] then redis.call('LPUSH', KEYS[9], '1'); redis.call('LTRIM', KEYS[9], 0, 7) end  -- wake a consumer
+  if KEYS[9] then wake(KEYS[9]) end  -- wake a consumer
   return {'created', claim_id, 1}
 end
 return {'created', claim_id, 0}

@@ -186,6 +186,25 @@ def test_queueing_a_step_pushes_a_bounded_wake_token_for_its_queue_only_when_it_
     broker.close()
 
 
+def test_the_ledgers_scripts_keep_a_wake_list_to_the_senders_bound(redis_url: str) -> None:
+    from pipeline.adapters.redis_ledger import Ledger
+
+    broker = fresh_broker(redis_url)
+    r = broker.client
+    wake = dramatiq_queue.wake_key
+    ledger = Ledger(r, outbox=dramatiq_queue.outbox_entry)
+    many = 2 * dramatiq_queue.WAKE_TOKENS + 1
+    for i in range(many):  # a new claim queues its first step
+        ledger.ingest(claim_id=f"b{i}", event_id=f"evt_b{i}", session_id=f"b{i}", event_doc={}, index={},
+                      first_step="validate")
+    assert r.llen("superbill:validate") == many
+    assert r.llen(wake("validate")) == dramatiq_queue.WAKE_TOKENS
+    for i in range(many):  # a move queues the claim's next step
+        assert ledger.advance(f"b{i}", "received", "validated", then="assemble", kind="validated") == (True, True)
+    assert r.llen(wake("assemble")) == dramatiq_queue.WAKE_TOKENS
+    broker.close()
+
+
 def test_an_idle_consumer_waits_on_its_wake_list_and_a_delay_queue_consumer_does_not(redis_url: str) -> None:
     broker = fresh_broker(redis_url)
     r = broker.client
