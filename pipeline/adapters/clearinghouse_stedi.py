@@ -58,9 +58,11 @@ How the port maps:
   processed after the key was sent, that is its answer; until then it meets the same reason again, unless
   its data is amended (a new key, a new claim at Stedi).
 - The poll runs inside `lookup`, at most every `poll_every_s` across all workers (a Redis lock), and pages
-  from the stored cursor; each transaction is taken once (a set of seen ids), then the cursor moves on. 277CAs
-  are parsed (`pipeline.documents.x12_277ca`), 835s are kept raw, in order, for `remittances(cursor)`, whose
-  cursor is the place in that local sequence (Stedi's page token stays the adapter's own).
+  from the stored cursor; each transaction is taken once (a set of seen ids), then the cursor moves on: marked
+  seen together with what it brings, in one atomic step (`StediStore.take`), so two passes at once (a poll
+  that outlasts `poll_every_s`) take it once and none marks it seen without its content. 277CAs are parsed
+  (`pipeline.documents.x12_277ca`), 835s are kept raw, in order, for `remittances(cursor)`, whose cursor is the
+  place in that local sequence (Stedi's page token stays the adapter's own).
 
 What is kept in Redis (`<prefix>stedi:`), and for how long (each lifetime starts again at each write):
 
@@ -104,7 +106,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -178,6 +180,31 @@ class StoredAck:
         return cls(**json.loads(raw))
 
 
+# A transaction taken once, with what it brings (`StediStore.take`). KEYS: seen-at, the set earlier versions kept,
+# newest, era, era-seq, era-order, era-at, then the claims' 277CAs; ARGV: transaction id, processed at, the
+# exclusive bound of the transactions to forget, their lifetime, the claims' lifetime, '1' with an 835, the 835,
+# then one 277CA per claim's key.
+_TAKE = """
+local seen_at, legacy, newest = KEYS[1], KEYS[2], KEYS[3]
+local tx, processed_at = ARGV[1], ARGV[2]
+redis.call('ZREMRANGEBYSCORE', seen_at, '-inf', ARGV[3])
+if redis.call('ZSCORE', seen_at, tx) or redis.call('SISMEMBER', legacy, tx) == 1 then return 0 end
+redis.call('ZADD', seen_at, processed_at, tx)
+if redis.call('TTL', legacy) == -1 then redis.call('EXPIRE', legacy, ARGV[4]) end
+if ARGV[6] == '1' and redis.call('HSETNX', KEYS[4], tx, ARGV[7]) == 1 then
+  redis.call('ZADD', KEYS[6], redis.call('INCR', KEYS[5]), tx)
+  redis.call('HSET', KEYS[7], tx, processed_at)
+end
+for i = 8, #KEYS do
+  redis.call('HSET', KEYS[i], tx, ARGV[i])
+  redis.call('EXPIRE', KEYS[i], ARGV[5])
+end
+local before = redis.call('GET', newest)
+if not before or tonumber(before) < tonumber(processed_at) then redis.call('SET', newest, processed_at) end
+return 1
+"""
+
+
 class StediStore:
     """What the adapter must remember across processes, in the ledger's Redis under `<prefix>stedi:` (so a
     backup holds it): each key's first send and answer, the 277CAs per claim, the poll's cursor, the 835s."""
@@ -185,6 +212,7 @@ class StediStore:
     def __init__(self, client: redis.Redis, *, prefix: str = "sb:") -> None:
         self.r = client
         self.p = prefix + "stedi:"
+        self._take = client.register_script(_TAKE)
 
     def mark_sent(self, key: str, *, claim_id: str, bht03: str, now: float) -> None:
         name = self.p + "key:" + key
@@ -207,13 +235,6 @@ class StediStore:
         pipe.expire(name, REJECTED_KEY_TTL_S if answer.get("status") == "rejected" else KEY_TTL_S)
         pipe.execute()
 
-    def add_ack(self, claim_id: str, ack: StoredAck) -> None:
-        name = self.p + "acks:" + claim_id
-        pipe = self.r.pipeline()
-        pipe.hset(name, ack.transaction_id, ack.as_json())
-        pipe.expire(name, KEY_TTL_S)
-        pipe.execute()
-
     def acks(self, claim_id: str) -> list[StoredAck]:
         return sorted((StoredAck.from_json(v) for v in self.r.hvals(self.p + "acks:" + claim_id)),
                       key=lambda a: a.processed_at)
@@ -231,25 +252,22 @@ class StediStore:
         return (self.r.zscore(self.p + "seen-at", transaction_id) is not None
                 or bool(self.r.sismember(self.p + "seen", transaction_id)))
 
-    def mark_seen(self, transaction_id: str, processed_at: float, *, now: float) -> None:
-        """Taken once; what Stedi processed more than `SEEN_KEEP_S` ago is forgotten."""
-        pipe = self.r.pipeline()
-        pipe.zadd(self.p + "seen-at", {transaction_id: processed_at})
-        pipe.zremrangebyscore(self.p + "seen-at", "-inf", f"({now - SEEN_KEEP_S}")
-        pipe.ttl(self.p + "seen")
-        *_, legacy_ttl = pipe.execute()
-        if legacy_ttl == -1:  # the set of earlier versions, without a lifetime yet
-            self.r.expire(self.p + "seen", SEEN_KEEP_S)
+    def take(self, transaction_id: str, processed_at: float, *, now: float,
+             acks: Iterable[tuple[str, StoredAck]] = (), remittance: str | None = None) -> bool:
+        """Take a transaction once, in one atomic step: True for the one caller (of any process) that took it,
+        False when it was taken before. What it brings is kept with it, so a transaction is never taken without
+        it: its 277CAs, each under its claim id (`acks`), or its 835 (`remittance`), after the 835s taken
+        before. What Stedi processed more than `SEEN_KEEP_S` ago is forgotten."""
+        acks = list(acks)
+        return bool(self._take(
+            keys=[self.p + "seen-at", self.p + "seen", self.p + "newest", self.p + "era", self.p + "era-seq",
+                  self.p + "era-order", self.p + "era-at", *(self.p + "acks:" + claim for claim, _ in acks)],
+            args=[transaction_id, repr(processed_at), f"({now - SEEN_KEEP_S}", SEEN_KEEP_S, KEY_TTL_S,
+                  "1" if remittance is not None else "0", remittance or "", *(ack.as_json() for _, ack in acks)]))
 
     def restart_from(self, moment: float) -> None:
         self.r.delete(self.p + "cursor")
         self.r.set(self.p + "start", repr(moment))
-
-    def saw_at(self, processed_at: float) -> None:
-        """The newest processedAt taken so far."""
-        current = self.r.get(self.p + "newest")
-        if current is None or float(current) < processed_at:
-            self.r.set(self.p + "newest", repr(processed_at))
 
     def newest(self) -> float:
         value = self.r.get(self.p + "newest")
@@ -273,13 +291,6 @@ class StediStore:
     def first_event_in_window(self) -> bool:
         """True for the first webhook event of each `EVENT_COALESCE_S`, across processes."""
         return bool(self.r.set(self.p + "event-fetch", "1", nx=True, px=int(EVENT_COALESCE_S * 1000)))
-
-    def add_remittance(self, transaction_id: str, x12: str, processed_at: float) -> None:
-        """Each 835 once, in the order it was taken."""
-        if self.r.hsetnx(self.p + "era", transaction_id, x12):
-            seq = self.r.incr(self.p + "era-seq")
-            self.r.zadd(self.p + "era-order", {transaction_id: seq})
-            self.r.hset(self.p + "era-at", transaction_id, repr(processed_at))
 
     def forget_remittances(self, *, through: int, now: float) -> int:
         """Drop the 835s up to sequence `through` (the remittance pass kept them) that Stedi processed more
@@ -475,13 +486,15 @@ class StediClearinghouse:
         kind = str((metadata.get("transaction") or {}).get("transactionSetIdentifier") or "")
         release = str((metadata.get("functionalGroup") or {}).get("release") or "")
         processed_at = _stamp(item.get("processedAt")) or self.now()
+        acks: list[tuple[str, StoredAck]] = []
+        remittance = None
         if kind == "277" and release in ("", ACK_RELEASE):
-            for ack in parse_277ca(self._document(tx)):
-                self.store.add_ack(ack.patient_control_number, _stored(tx, processed_at, ack))
+            acks = [(ack.patient_control_number, _stored(tx, processed_at, ack))
+                    for ack in parse_277ca(self._document(tx))]
         elif kind == "835":
-            self.store.add_remittance(tx, self._document(tx), processed_at)
-        self.store.mark_seen(tx, processed_at, now=self.now())
-        self.store.saw_at(processed_at)
+            remittance = self._document(tx)
+        if not self.store.take(tx, processed_at, now=self.now(), acks=acks, remittance=remittance):
+            return 0  # another pass took it meanwhile
         log.info("stedi.transaction_taken", transaction_id=tx, transaction_set=kind, mode=item.get("mode"))
         return 1
 

@@ -3,8 +3,10 @@ submit, replay under the same key, 4xx/5xx mapping, the paged transaction poll, 
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -358,11 +360,38 @@ def test_the_poll_forgets_transactions_taken_more_than_a_week_ago(sandbox: Sandb
     store = adapter(sandbox, redis_url).store
     now = time.time()
     store.r.sadd(store.p + "seen", "tx_legacy")  # the set earlier versions kept, without a lifetime
-    store.mark_seen("tx_old", now - SEEN_KEEP_S - 60, now=now - 120)
+    assert store.take("tx_old", now - SEEN_KEEP_S - 60, now=now - 120)
     assert store.seen("tx_old") and store.seen("tx_legacy")
-    store.mark_seen("tx_new", now - 30, now=now)
+    assert store.take("tx_new", now - 30, now=now)
     assert store.seen("tx_new") and not store.seen("tx_old")  # past a week: dropped
     assert store.seen("tx_legacy") and 0 < store.r.ttl(store.p + "seen") <= SEEN_KEEP_S
+
+
+def test_two_passes_taking_one_transaction_at_once_take_it_once_with_what_it_brings(redis_url: str) -> None:
+    from pipeline.adapters.clearinghouse_stedi import StoredAck
+
+    stores = [StediStore(redis.Redis.from_url(redis_url)) for _ in range(2)]  # a connection each, as two workers
+    now = time.time()
+    for round_no in range(20):
+        tx = f"tx_{round_no}"
+        ack = StoredAck(transaction_id=tx, processed_at=now, sender="payer", verdict="accepted", reasons=[],
+                        payer_claim_number=None, batch_trace=None)
+        start = threading.Barrier(2)
+
+        def claim(store: StediStore, tx: str = tx, ack: StoredAck = ack, start: threading.Barrier = start) -> bool:
+            start.wait()
+            return store.take(tx, now, now=now, acks=[("ses_c1", ack)], remittance=f"ISA*{tx}~")
+
+        with ThreadPoolExecutor(2) as pool:
+            taken = list(pool.map(claim, stores))
+        assert sorted(taken) == [False, True], (round_no, taken)
+        assert stores[0].take(tx, now, now=now, remittance="ISA*other~") is False  # and never again
+    store = stores[0]
+    assert store.r.zcard(store.p + "era-order") == 20  # each 835 once, in order
+    assert [seq for seq, _, _ in store.remittances_after(0, 100)] == list(range(1, 21))
+    assert {raw for _, _, raw in store.remittances_after(0, 100)} == {f"ISA*tx_{n}~" for n in range(20)}
+    assert len(store.acks("ses_c1")) == 20 and store.seen("tx_19") and not store.seen("tx_20")
+    assert store.newest() == now
 
 
 def test_an_835_is_forgotten_a_week_after_the_remittance_pass_kept_it(sandbox: SandboxServer,
@@ -376,7 +405,7 @@ def test_an_835_is_forgotten_a_week_after_the_remittance_pass_kept_it(sandbox: S
     first = ch.remittances(None)
     assert first.files
     # a week on, the pass asks from its cursor: what it kept is dropped, what it has not kept stays
-    ch.store.add_remittance("tx_late", "ISA*late~", time.time() - ERA_KEEP_S - 3600)
+    assert ch.store.take("tx_late", time.time() - ERA_KEEP_S - 3600, now=time.time(), remittance="ISA*late~")
     later = adapter(sandbox, redis_url, now=time.time() + ERA_KEEP_S + 3600)
     later.poll_every_s = 3600.0  # no poll: only the stored 835s
     ch.store.r.delete(ch.store.p + "poll-lock")
