@@ -193,6 +193,13 @@ class Health(BaseModel):
     redis: str
 
 
+def error_body(path: str, message: str, *, status: str | None = None, **extra: Any) -> dict[str, Any]:
+    """An error answer's body (`ErrorBody`): its `status` when the route gives one, `extra` keys, and the one
+    item at fault."""
+    body: dict[str, Any] = {"status": status} if status else {}
+    return {**body, **extra, "errors": [{"path": path, "message": message}]}
+
+
 def errors(*answers: tuple[int, str]) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` for error answers, each with the one error body."""
     return {status: {"model": ErrorBody, "description": description} for status, description in answers}

@@ -20,19 +20,16 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from pipeline.domain import stedi_events
-from pipeline.entrypoints.web.api_models import StediEventAnswer, errors
+from pipeline.entrypoints.web.api_models import StediEventAnswer, error_body, errors
 
 log = structlog.get_logger(__name__)
 MAX_EVENT_BYTES = 256 * 1024
 RETRY_AFTER_S = 30
 
 
-def _answer(status: int, state: str, message: str | None = None, path: str = "(body)",
-            **extra: object) -> JSONResponse:
-    body: dict[str, object] = {"status": state, **extra}
-    if message:
-        body["errors"] = [{"path": path, "message": message}]
-    return JSONResponse(body, status)
+def _refusal(status: int, state: str, path: str, message: str, *,
+             headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(error_body(path, message, status=state), status, headers=headers)
 
 
 def build_stedi_events_router(*, secret: str | None, token: str | None, fetch: Callable[[], bool],
@@ -51,34 +48,34 @@ def build_stedi_events_router(*, secret: str | None, token: str | None, fetch: C
                  (503, "the claim store cannot be reached: send it again (Stedi retries)"))})
     async def stedi_event(request: Request) -> JSONResponse:
         if not (secret or token):
-            return _answer(404, "not_found", "Stedi's webhook is not set up (SUPERBILL_STEDI_WEBHOOK_SECRET or "
-                                             "SUPERBILL_STEDI_WEBHOOK_TOKEN)", "(path)")
+            return _refusal(404, "not_found", "(path)", "Stedi's webhook is not set up "
+                             "(SUPERBILL_STEDI_WEBHOOK_SECRET or SUPERBILL_STEDI_WEBHOOK_TOKEN)")
         body = bytearray()
         async for chunk in request.stream():
             body += chunk
             if len(body) > MAX_EVENT_BYTES:
-                return _answer(413, "refused", f"body over {MAX_EVENT_BYTES} bytes")
+                return _refusal(413, "refused", "(body)", f"body over {MAX_EVENT_BYTES} bytes")
         problem = _auth_problem(request, bytes(body), secret, token, clock())
         if problem:
-            return _answer(401, "unauthorized", problem, "(headers)")
+            return _refusal(401, "unauthorized", "(headers)", problem)
         try:
             event = json.loads(body)
         except ValueError:
-            return _answer(400, "refused", "not JSON")
+            return _refusal(400, "refused", "(body)", "not JSON")
         if not isinstance(event, dict):
-            return _answer(400, "refused", "not a JSON object")
+            return _refusal(400, "refused", "(body)", "not a JSON object")
         kind, sets = stedi_events.event_type(event), sorted(stedi_events.transaction_sets(event))
         if not stedi_events.announces_wanted(event):
             log.info("stedi.event_ignored", event_type=kind, transaction_sets=sets)
-            return _answer(200, "ignored")
+            return JSONResponse({"status": "ignored"}, 200)
         try:
             queued = await run_in_threadpool(fetch)  # Redis calls block: off the event loop
         except (redis.RedisError, OSError) as exc:
-            return JSONResponse({"status": "unavailable", "errors": [{"path": "(service)", "message": (
-                f"the claim store cannot be reached ({type(exc).__name__}); send the event again")}]}, 503,
-                headers={"Retry-After": str(RETRY_AFTER_S)})
+            return _refusal(503, "unavailable", "(service)",
+                            f"the claim store cannot be reached ({type(exc).__name__}); send the event again",
+                            headers={"Retry-After": str(RETRY_AFTER_S)})
         log.info("stedi.event_received", event_type=kind, transaction_sets=sets, pass_queued=queued)
-        return _answer(202, "accepted", fetch="queued" if queued else "already_queued")
+        return JSONResponse({"status": "accepted", "fetch": "queued" if queued else "already_queued"}, 202)
 
     return router
 

@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException
 from pipeline.adapters.redis_ledger import Ledger
 from pipeline.application.ingest import KEEP_AT_MOST_BYTES, READ_AT_MOST_BYTES, receive
 from pipeline.domain.signature import SignatureCheck
-from pipeline.entrypoints.web.api_models import EventAnswer, Health, errors
+from pipeline.entrypoints.web.api_models import EventAnswer, Health, error_body, errors
 
 RETRY_AFTER_S = 5
 # answers of the webhook whose request the ingest path logs itself (`event.received` / `event.refused`)
@@ -83,8 +83,8 @@ def create_app(*, ledger: Ledger, send: Callable[..., None], webhook_secret: str
         async for chunk in request.stream():
             size += len(chunk)
             if size > READ_AT_MOST_BYTES:
-                return JSONResponse({"status": "refused", "errors": [{"path": "(body)", "message": (
-                    f"body over {READ_AT_MOST_BYTES} bytes: not read to its end, not kept")}]}, 413)
+                return JSONResponse(error_body("(body)", f"body over {READ_AT_MOST_BYTES} bytes: not read to its end, "
+                                               "not kept", status="refused"), 413)
             check.update(chunk)
             if len(kept) < KEEP_AT_MOST_BYTES:
                 kept += chunk[: KEEP_AT_MOST_BYTES - len(kept)]
@@ -95,9 +95,9 @@ def create_app(*, ledger: Ledger, send: Callable[..., None], webhook_secret: str
             outcome = await run_in_threadpool(receive, ledger, bytes(kept), send, source="webhook", size=size)
         except (redis.RedisError, OSError) as exc:
             # nothing was stored, so never a 202: the sender keeps the event and tries again
-            return JSONResponse({"status": "unavailable", "errors": [{"path": "(service)", "message": (
-                f"the claim store cannot be reached ({type(exc).__name__}); the event was not taken, "
-                f"send it again")}]}, 503, headers={"Retry-After": str(RETRY_AFTER_S)})
+            return JSONResponse(error_body("(service)", f"the claim store cannot be reached ({type(exc).__name__}); "
+                                           "the event was not taken, send it again", status="unavailable"),
+                                503, headers={"Retry-After": str(RETRY_AFTER_S)})
         return JSONResponse(outcome.body, outcome.http_status)
 
     @app.get("/healthz", response_model=Health,
@@ -115,8 +115,7 @@ def create_app(*, ledger: Ledger, send: Callable[..., None], webhook_secret: str
 
 
 def _unauthorized(problem: str) -> JSONResponse:
-    return JSONResponse({"status": "unauthorized", "error": problem,
-                         "errors": [{"path": "X-Signature", "message": problem}]}, 401)
+    return JSONResponse(error_body("X-Signature", problem, status="unauthorized", error=problem), 401)
 
 
 def _error_items(detail: Any, status: int) -> list[dict[str, str]]:
