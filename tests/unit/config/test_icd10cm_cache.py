@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -128,6 +129,58 @@ def test_changed_source_files_build_a_new_table(tmp_path: Path, sources, builds)
     icd10cm.load(tmp_path, *sources)
     assert len(builds) == 3
     assert len(_kept(tmp_path)) == 3
+
+
+def _age(path: Path, seconds: float) -> None:
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+
+
+def test_a_build_removes_the_cache_files_nobody_used_for_a_week_and_nothing_else(
+        tmp_path: Path, sources, builds) -> None:  # type: ignore[no-untyped-def]
+    week = icd10cm_cache.KEEP_UNUSED_S
+    stale = tmp_path / ("icd10cm-" + "a" * 24 + ".table")  # a library version installed over
+    stale.write_bytes(CodeTable.of(SMALL).to_bytes("an older library"))
+    _age(stale, week + 3600)
+    abandoned = tmp_path / ".icd10cm-k3j_9x2q.tmp"  # a writer that stopped midway
+    abandoned.write_bytes(b"half a table")
+    _age(abandoned, week + 3600)
+    in_use = tmp_path / ("icd10cm-" + "b" * 24 + ".table")  # another install's, read two days ago
+    in_use.write_bytes(b"x")
+    _age(in_use, 2 * 86400)
+    writing = tmp_path / ".icd10cm-abcdefgh.tmp"  # another process writing its table right now
+    writing.write_bytes(b"being written")
+    unrelated = [tmp_path / "notes.txt", tmp_path / ("icd10cm-" + "c" * 23 + ".table"), tmp_path / "icd10cm.table",
+                 tmp_path / ("icd10cm-" + "d" * 24 + ".table.bak")]
+    for other in unrelated:
+        other.write_text("not the cache's")
+        _age(other, 10 * week)
+    icd10cm.load(tmp_path, *sources)
+    assert len(builds) == 1
+    assert not stale.exists() and not abandoned.exists()
+    assert in_use.exists() and writing.exists() and all(other.exists() for other in unrelated)
+    [new] = [p for p in _kept(tmp_path) if p != in_use and p not in unrelated]
+    _age(new, week + 3600)  # the table this install reads is marked used when it is read, so it is kept
+    icd10cm.load(tmp_path, *sources)
+    assert len(builds) == 1 and time.time() - new.stat().st_mtime < 60
+    assert icd10cm_cache.prune(tmp_path, tmp_path / "none", now=time.time()) == []
+
+
+def test_a_cache_file_removed_meanwhile_by_another_process_is_no_error(tmp_path: Path) -> None:
+    gone = tmp_path / ("icd10cm-" + "e" * 24 + ".table")
+    gone.write_bytes(b"x")
+    _age(gone, icd10cm_cache.KEEP_UNUSED_S + 60)
+    real_unlink = os.unlink
+
+    def raced(path: str) -> None:  # another process removes it between the listing and this unlink
+        real_unlink(path)
+        real_unlink(path)
+
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(icd10cm_cache.os, "unlink", raced)
+        assert icd10cm_cache.prune(tmp_path, tmp_path / "kept") == []
+    assert not gone.exists()
+    assert icd10cm_cache.prune(tmp_path / "no such folder", tmp_path / "kept") == []
 
 
 def test_a_new_library_version_changes_the_identity(tmp_path: Path) -> None:
