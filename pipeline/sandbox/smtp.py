@@ -29,6 +29,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field, fields
 from email import message_from_bytes, policy
+from email.header import decode_header, make_header
 from typing import Any
 
 import structlog
@@ -124,21 +125,31 @@ class Mailbox:
 
 
 def _parsed(raw: bytes, rcpt_tos: list[str]) -> dict[str, Any]:
-    msg = message_from_bytes(raw, policy=policy.default)
+    # compat32 with the encoded words decoded here: what the default policy reads, several times cheaper
+    msg = message_from_bytes(raw, policy=policy.compat32)
     attachments = []
     body = ""
     for part in msg.walk():
         if part.is_multipart():
             continue
-        payload = part.get_payload(decode=True) or b""
-        if part.get_filename():
-            attachments.append({"filename": part.get_filename(), "content_type": part.get_content_type(),
+        decoded = part.get_payload(decode=True)
+        payload = decoded if isinstance(decoded, bytes) else b""
+        filename = part.get_filename()
+        if filename:
+            attachments.append({"filename": _decoded(filename), "content_type": part.get_content_type(),
                                 "size": len(payload), "sha256": hashlib.sha256(payload).hexdigest()})
         elif part.get_content_type() == "text/plain" and not body:
             body = payload.decode(part.get_content_charset() or "utf-8", errors="replace")
-    return {"message_id": str(msg.get("Message-ID", "")), "to": rcpt_tos, "from": str(msg.get("From", "")),
-            "subject": str(msg.get("Subject", "")), "body": body, "attachments": attachments,
+    return {"message_id": _decoded(msg.get("Message-ID")), "to": rcpt_tos, "from": _decoded(msg.get("From")),
+            "subject": _decoded(msg.get("Subject")), "body": body, "attachments": attachments,
             "received_at": time.time()}
+
+
+def _decoded(value: Any) -> str:
+    """A header's text with its RFC 2047 encoded words decoded and its folding undone."""
+    if not value:
+        return ""
+    return str(make_header(decode_header(str(value).replace("\r\n", "").replace("\n", ""))))
 
 
 class _Handler:

@@ -96,6 +96,30 @@ def test_the_built_message_carries_the_given_message_id_and_redaction_hides_addr
         "550 5.1.1 <address>: Recipient address rejected")
 
 
+def test_names_beyond_ascii_arrive_as_written_for_a_standard_reader_and_the_sandbox(
+        server: SandboxMailServer) -> None:
+    letter = StatementMail(to="client@example.com", subject="Relevé n° SB-000002 — Clinique Zoë " * 3,
+                           body="Bonjour Zoë,\nrelevé = 80,00 $\n", message_id="<statement.c9.1.SB-2@sandbox.example>",
+                           attachment_name="relevé-SB-000002.pdf", pdf=PDF)
+    sender = "Clinique Zoë <statements@sandbox.example>"
+    raw = build_message(letter, sender).as_bytes()
+    assert raw.isascii() and b"\r\n" in raw and b"\n" not in raw.replace(b"\r\n", b"")  # SMTP's line ends
+    assert all(len(line) <= 78 for line in raw.split(b"\r\n"))  # headers folded (RFC 5322 section 2.1.1)
+
+    standard = message_from_bytes(raw, policy=policy.default)
+    attachment = next(standard.iter_attachments())
+    assert (standard["Subject"], standard["From"], attachment.get_filename()) == (
+        letter.subject, sender, letter.attachment_name)
+    assert standard.get_body(("plain",)).get_content().replace("\r\n", "\n") == letter.body
+    assert attachment.get_content() == PDF
+
+    SmtpMailer(host="127.0.0.1", port=server.port, sender=sender, security="none", timeout_s=5).send(letter)
+    got = server.box.view()["messages"][0]
+    assert (got["subject"], got["from"], got["attachments"][0]["filename"]) == (
+        letter.subject, sender, letter.attachment_name)
+    assert got["body"].replace("\r\n", "\n") == letter.body
+
+
 def test_mail_fault_specs_are_checked() -> None:
     assert parse_mail_faults("fail_first=3, fail_code=421").fail_first == 3
     for bad in ("fail_first=x", "nope=1", "fail_code=250", "fail_at=mail", "fail_first=1,fail_first=2"):
