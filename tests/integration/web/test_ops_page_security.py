@@ -349,12 +349,14 @@ def test_dead_letters_are_listed_and_cleared_and_the_overview_refreshes_its_list
                "options": {"retries": 12}, "message_id": "m-dead-1", "message_timestamp": 1}
     env.r.zadd(f"{NAMESPACE}:{queue}.XQ", {"m-dead-1": time.time() * 1000})
     env.r.hset(f"{NAMESPACE}:{queue}.XQ.msgs", "m-dead-1", json.dumps(message))
+    parked = env.parked_va_claim("deadlive")  # a claim to resubmit: the refreshed lists carry their forms
     client = env.client()
     sign_in(client)
     overview = client.get("/ops").text
     assert f'href="/ops/dead/{queue}"' in overview and "refreshes itself every 15 s" in overview
     live = client.get("/ops/live")
-    assert live.status_code == 200 and 'id="failed"' in live.text and csrf_of(live.text)
+    assert live.status_code == 200 and 'id="failed"' in live.text and f'href="/ops/dead/{queue}"' in live.text
+    assert parked in live.text and csrf_of(live.text)  # its forms work after a refresh
     assert env.client().get("/ops/live").status_code == 401
     page = client.get(f"/ops/dead/{queue}").text
     assert "m-dead-1" in page and 'href="/ops/claims/ses_deadone"' in page
