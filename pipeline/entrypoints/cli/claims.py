@@ -121,7 +121,7 @@ def cmd_claims_export(args: argparse.Namespace) -> int:
 
 
 def cmd_claims_amend(args: argparse.Namespace) -> int:
-    from pipeline.application.ops import amend
+    from pipeline.application.ops import NO_SUCH_CLAIM, amend
 
     deps = runtime_deps(args)
     try:
@@ -133,7 +133,7 @@ def cmd_claims_amend(args: argparse.Namespace) -> int:
         err(f"{args.file}: must be a JSON object such as {{\"prescription\": {{...}}}}")
         return EXIT_ERROR
     result = amend(deps.ledger, args.claim_id, patch, source="cli", by=terminal_user())
-    if result.message == "no such claim":
+    if result.message == NO_SUCH_CLAIM:
         err(f"no claim {args.claim_id}")
         return EXIT_ERROR
     if result.ok:
@@ -150,7 +150,7 @@ def cmd_claims_amend(args: argparse.Namespace) -> int:
 
 
 def cmd_claims_correct(args: argparse.Namespace) -> int:
-    from pipeline.application.ops import correct
+    from pipeline.application.ops import NO_SUCH_CLAIM, correct
     from pipeline.entrypoints.runtime import send
 
     deps = runtime_deps(args)
@@ -169,7 +169,7 @@ def cmd_claims_correct(args: argparse.Namespace) -> int:
     if result.ok:
         audit_from_terminal(deps, "claim.voided" if args.kind == "void" else "claim.corrected",
                             claim_id=args.claim_id, changed=result.changed or None)
-    if result.message == "no such claim":
+    if result.message == NO_SUCH_CLAIM:
         err(f"no claim {args.claim_id}")
         return EXIT_ERROR
     if args.json:
@@ -186,7 +186,7 @@ def cmd_claims_correct(args: argparse.Namespace) -> int:
 def cmd_resubmit(args: argparse.Namespace) -> int:
     from rich.progress import Progress
 
-    from pipeline.application.ops import resubmit, select_for_resubmit
+    from pipeline.application.ops import NO_SUCH_CLAIM, resubmit, select_for_resubmit
     from pipeline.entrypoints.runtime import send
 
     deps = runtime_deps(args)
@@ -195,10 +195,6 @@ def cmd_resubmit(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     if not args.claim_ids and not args.status:
         err("give claim ids, or --status S (rejected, failed, needs_attention or denied) to pick them")
-        return EXIT_ERROR
-    unknown = [c for c in dict.fromkeys(args.claim_ids) if deps.ledger.get(c) is None]
-    if unknown:  # a mistyped id stops the whole batch before anything is resubmitted
-        err(*(f"no claim {c}" for c in unknown))
         return EXIT_ERROR
     try:
         ids = args.claim_ids or select_for_resubmit(deps.ledger, claim_filter(args))
@@ -222,6 +218,10 @@ def cmd_resubmit(args: argparse.Namespace) -> int:
             print(f"  never answered, sent again under their own key: {', '.join(result.resumed)}")
         for s in result.skipped:
             print(f"  skipped {s['claim_id']}: {s['reason']}")
+    unknown = [s["claim_id"] for s in result.skipped if s["reason"] == NO_SUCH_CLAIM]
+    if unknown:  # the others went on their way; a mistyped id still tells the caller something is off
+        err(*(f"no claim {c}" for c in unknown))
+        return EXIT_ERROR
     return EXIT_OK if not result.skipped or result.resubmitted else EXIT_ERROR
 
 
