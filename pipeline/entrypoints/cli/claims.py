@@ -20,6 +20,7 @@ from pipeline.entrypoints.cli.common import (
     print_json,
     runtime_deps,
     stderr_console,
+    write_output,
 )
 
 
@@ -98,7 +99,7 @@ def cmd_claims_statement(args: argparse.Namespace) -> int:
     if pdf is None:
         err(f"claim {args.claim_id} has no statement (only statement_ready and courtesy claims have one)")
         return EXIT_ERROR
-    Path(args.output).write_bytes(pdf)
+    write_output(args.output, pdf)
     err(f"wrote {len(pdf)} bytes to {args.output}")
     return EXIT_OK
 
@@ -113,7 +114,7 @@ def cmd_claims_export(args: argparse.Namespace) -> int:
     rows = list(export_rows(deps.ledger, args.since, args.until, with_client=args.with_client))
     text = render(rows, args.format, with_client=args.with_client)
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8", newline="")
+        write_output(args.output, text)
         err(f"wrote {len(rows)} claim(s) to {args.output}")
     else:
         sys.stdout.write(text)

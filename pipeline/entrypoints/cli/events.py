@@ -15,6 +15,7 @@ from pipeline.entrypoints.cli.common import (
     add_paging,
     err,
     print_json,
+    read_input,
     runtime_deps,
     stderr_console,
 )
@@ -27,7 +28,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from pipeline.entrypoints.runtime import send
 
     deps = runtime_deps(args)
-    lines = [ln for ln in Path(args.file).read_bytes().splitlines() if ln.strip()]
+    lines = [ln for ln in read_input(args.file).splitlines() if ln.strip()]
     counts: dict[str, int] = {}
     refused: list[tuple[int, dict[str, Any]]] = []
     with Progress(transient=True, console=stderr_console()) as progress:
@@ -103,7 +104,7 @@ def cmd_refused(args: argparse.Namespace) -> int:
             print("body:" if "body" in document else "body (not UTF-8 text; base64):")
             print(document.get("body", document.get("body_base64")))
         return EXIT_OK
-    body = Path(args.file).read_bytes() if args.file else None
+    body = read_input(args.file) if args.file else None
     outcome = replay_refused(deps.ledger, args.refused_id, send, body=body)
     assert outcome is not None
     from pipeline.entrypoints.cli.claims import audit_from_terminal

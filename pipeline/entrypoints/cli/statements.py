@@ -5,10 +5,18 @@ date range), `superbill statement send ID` (e-mail a claim's statement again) an
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
-from pipeline.entrypoints.cli.common import EXIT_ERROR, EXIT_OK, date_arg, err, print_json, runtime_deps
+from pipeline.entrypoints.cli.common import (
+    EXIT_ERROR,
+    EXIT_OK,
+    check_writable,
+    date_arg,
+    err,
+    print_json,
+    runtime_deps,
+    write_output,
+)
 
 
 def cmd_statement(args: argparse.Namespace) -> int:
@@ -32,6 +40,7 @@ def cmd_period(args: argparse.Namespace) -> int:
     if args.until < args.since:
         err("--to is before --from")
         return EXIT_ERROR
+    check_writable(args.output)  # before a document number is given out
     deps = runtime_deps(args)
     try:
         statement = period_statement(deps, args.client, args.since, args.until)
@@ -40,7 +49,7 @@ def cmd_period(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     audit_from_terminal(deps, "statement.issued", document_number=statement.document_number,
                         claim_ids=statement.claim_ids)
-    Path(args.output).write_bytes(statement.pdf)
+    write_output(args.output, statement.pdf)
     summary = {"document_number": statement.document_number, "issued_on": statement.issued_on.isoformat(),
                "replaces": statement.replaces, "claim_ids": statement.claim_ids, "file": args.output,
                "bytes": len(statement.pdf)}
