@@ -133,6 +133,34 @@ def positive_int(value: str) -> int:
     return number
 
 
+def whole_number(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of at least 0")
+    return number
+
+
+def seconds(value: str) -> float:
+    """A number of seconds, 0 or more."""
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0 <= number < float("inf"):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds (0 or more)")
+    return number
+
+
+def positive_seconds(value: str) -> float:
+    number = seconds(value)
+    if number == 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds above 0")
+    return number
+
+
 def port_arg(value: str) -> int:
     try:
         number = int(value)

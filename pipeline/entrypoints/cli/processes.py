@@ -14,9 +14,12 @@ from pipeline.entrypoints.cli.common import (
     err,
     os_reason,
     port_arg,
+    positive_int,
+    positive_seconds,
     practice_of,
     print_json,
     runtime_deps,
+    seconds,
 )
 
 
@@ -162,7 +165,7 @@ def register(sub: Any) -> None:
     p.add_argument("--events", metavar="PATH", help="a folder of .json events or a .jsonl file")
     p.add_argument("--faults", metavar="SPEC", help="sandbox faults, e.g. error_rate=0.3,timeout_rate=0.1")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for final statuses")
+    p.add_argument("--timeout", type=positive_seconds, default=180.0, help="seconds to wait for final statuses")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder (Redis data, logs)")
     p.add_argument("--clearinghouse", choices=("http", "stedi"), default="http",
                    help="the clearinghouse API to use: our HTTP shape, or Stedi's (served by the sandbox)")
@@ -180,13 +183,13 @@ def register(sub: Any) -> None:
     p.add_argument("--port", type=port_arg)
     p.set_defaults(func=cmd_web)
     p = sub.add_parser("worker", help="the dramatiq worker processes")
-    p.add_argument("--processes", type=int, default=2)
-    p.add_argument("--threads", type=int, default=4)
+    p.add_argument("--processes", type=positive_int, default=2)
+    p.add_argument("--threads", type=positive_int, default=4)
     p.set_defaults(func=cmd_worker)
     p = sub.add_parser("reconcile", help="re-drive claims stuck in a non-final status")
     p.add_argument("--once", action="store_true")
-    p.add_argument("--older-than", type=float, help="seconds (default $SUPERBILL_RECONCILE_AFTER or 120)")
-    p.add_argument("--every", type=float, default=15.0)
+    p.add_argument("--older-than", type=seconds, help="seconds (default $SUPERBILL_RECONCILE_AFTER or 120)")
+    p.add_argument("--every", type=positive_seconds, default=15.0)
     p.set_defaults(func=cmd_reconcile)
     p = sub.add_parser("redis", help="start, stop or look at the embedded Redis server in the data home")
     p.add_argument("action", nargs="?", choices=("start", "status", "stop"),
