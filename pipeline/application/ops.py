@@ -456,14 +456,28 @@ def resubmit(ledger: ClaimLedger, claim_ids: Iterable[str], send: StepSender, *,
 
 
 # refused events ----------------------------------------------------------------------------------------
+ALREADY_REPLAYED = 409
+
+
 def replay_refused(ledger: ClaimLedger, refused_id: str, send: StepSender,
-                   body: bytes | None = None) -> Outcome | None:
-    """Send a refused event through the ingest path again (optionally with a corrected body)."""
+                   body: bytes | None = None, *, again: bool = False) -> Outcome | None:
+    """Send a refused event through the ingest path again (optionally with a corrected body).
+
+    Once a replay was taken, the record keeps naming the claim it became: a later replay is refused
+    (`ALREADY_REPLAYED`, naming the claim) unless `again`, and even then one refused again does not replace
+    the taken outcome (it is stored as a refused event of its own, as always)."""
     refused = ledger.get_refused(refused_id)
     if refused is None:
         return None
+    taken_as = refused.replayed_into()
+    if taken_as is not None and not again:
+        return Outcome(ALREADY_REPLAYED, {
+            "status": "already_replayed", "claim_id": taken_as,
+            "errors": [{"path": "(refused event)", "message": f"{refused_id} was already replayed as claim "
+                        f"{taken_as}; replay it again only on purpose (`superbill refused replay --again`)"}]})
     outcome = receive(ledger, body if body is not None else refused.body, send, source=f"replay:{refused_id}")
-    ledger.mark_replayed(refused_id, json.dumps({"http_status": outcome.http_status, **outcome.body}))
+    if outcome.accepted or taken_as is None:
+        ledger.mark_replayed(refused_id, json.dumps({"http_status": outcome.http_status, **outcome.body}))
     return outcome
 
 
