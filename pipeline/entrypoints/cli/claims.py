@@ -14,6 +14,7 @@ from pipeline.entrypoints.cli.common import (
     EXIT_REFUSED,
     add_filters,
     add_paging,
+    an_id,
     claim_filter,
     date_arg,
     err,
@@ -238,13 +239,13 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_claims_list)
     p = claims.add_parser("show", help="one claim with its superbill, problems and timeline")
-    p.add_argument("claim_id")
+    p.add_argument("claim_id", type=an_id)
     p.add_argument("--with-client", action="store_true",
                    help="add the client's name, birth date, member id, referral and prescription (patient data)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_claims_show)
     p = claims.add_parser("statement", help="write a claim's statement PDF")
-    p.add_argument("claim_id")
+    p.add_argument("claim_id", type=an_id)
     p.add_argument("-o", "--output", required=True, metavar="FILE")
     p.set_defaults(func=cmd_claims_statement)
     p = claims.add_parser("export", help="one row per claim with a date of service in a range, CSV or JSON lines")
@@ -258,24 +259,24 @@ def register(sub: Any) -> None:
                    help="add the client's name, date of birth and member id (patient data: handle with care)")
     p.set_defaults(func=cmd_claims_export)
     p = claims.add_parser("amend", help="attach or replace the prescription, VA referral, client or coverage")
-    p.add_argument("claim_id")
+    p.add_argument("claim_id", type=an_id)
     p.add_argument("--file", required=True, metavar="PATCH.json",
                    help='e.g. {"prescription": {...}} - sections: prescription, va_referral, client, coverage')
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_claims_amend)
     p = claims.add_parser("correct", help="send a corrected claim (frequency 7) replacing the one the payer "
                           "adjudicated, optionally with amended data")
-    p.add_argument("claim_id")
+    p.add_argument("claim_id", type=an_id)
     p.add_argument("--file", metavar="AMENDMENT.json",
                    help='sections to change first, as for `claims amend`, e.g. {"va_referral": {...}}')
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_claims_correct, kind="replacement")
     p = claims.add_parser("void", help="void (frequency 8) a claim the payer adjudicated")
-    p.add_argument("claim_id")
+    p.add_argument("claim_id", type=an_id)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_claims_correct, kind="void")
     p = sub.add_parser("resubmit", help="resubmit rejected, failed, needs_attention or denied claims")
-    p.add_argument("claim_ids", nargs="*", metavar="ID")
+    p.add_argument("claim_ids", nargs="*", metavar="ID", type=an_id)
     add_filters(p, status_help="pick every claim in this status")
     p.add_argument("--dry-run", action="store_true", help="list what would be resubmitted")
     p.add_argument("--anyway", action="store_true",

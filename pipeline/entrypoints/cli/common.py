@@ -133,6 +133,13 @@ def positive_int(value: str) -> int:
     return number
 
 
+def an_id(value: str) -> str:
+    """A claim or refused-event id as typed: blank is a usage error, not an unknown id."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("the id is empty")
+    return value
+
+
 def whole_number(value: str) -> int:
     try:
         number = int(value)

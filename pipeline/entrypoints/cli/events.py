@@ -13,6 +13,7 @@ from pipeline.entrypoints.cli.common import (
     EXIT_OK,
     EXIT_REFUSED,
     add_paging,
+    an_id,
     err,
     print_json,
     read_input,
@@ -140,11 +141,11 @@ def register(sub: Any) -> None:
     add_paging(p, "refused events")
     p.set_defaults(func=cmd_refused)
     p = refused.add_parser("show", help="one refused event: its errors and the body exactly as received")
-    p.add_argument("refused_id")
+    p.add_argument("refused_id", type=an_id)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_refused)
     p = refused.add_parser("replay", help="send it through ingest again (optionally a corrected body)")
-    p.add_argument("refused_id")
+    p.add_argument("refused_id", type=an_id)
     p.add_argument("--file", metavar="EVENT.json", help="a corrected event to send instead")
     p.add_argument("--again", action="store_true",
                    help="replay an event already replayed as a claim once more (refused without it)")

@@ -10,6 +10,7 @@ from typing import Any
 from pipeline.entrypoints.cli.common import (
     EXIT_ERROR,
     EXIT_OK,
+    an_id,
     check_writable,
     date_arg,
     err,
@@ -112,9 +113,9 @@ def register(sub: Any) -> None:
     p.add_argument("-o", "--output", metavar="FILE", help="where to write the PDF")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_statement, statement_cmd=None)
-    actions = p.add_subparsers(dest="statement_cmd", metavar="ACTION")
+    actions = p.add_subparsers(dest="statement_cmd", metavar="ACTION", prog="superbill statement")
     s = actions.add_parser("send", help="e-mail a statement_ready claim's statement to the client again")
-    s.add_argument("claim_id")
+    s.add_argument("claim_id", type=an_id)
     s.add_argument("--json", action="store_true")
     s = actions.add_parser("monthly", help="send the monthly statements that are due (clients on a monthly schedule)")
     s.add_argument("--today", type=date_arg, metavar="DATE", help="act as if today were DATE (default: today)")
