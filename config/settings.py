@@ -106,6 +106,26 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise SettingsError(f"environment variable {name} must be a number, got {raw!r}") from None
 
 
+def _port(env: Mapping[str, str], name: str, default: int) -> int:
+    port = _float(env, name, default)
+    if port != int(port) or not 1 <= port <= 65535:
+        raise SettingsError(f"environment variable {name} must be a port number from 1 to 65535, got {env[name]!r}")
+    return int(port)
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def log_level(default: str, env: Mapping[str, str] | None = None) -> str:
+    """`SUPERBILL_LOG_LEVEL` (any case), else `default`; a value logging does not know stops the process."""
+    raw = (os.environ if env is None else env).get("SUPERBILL_LOG_LEVEL", "")
+    level = raw.strip().upper() or default
+    if level not in LOG_LEVELS:
+        raise SettingsError(f"environment variable SUPERBILL_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, "
+                            f"got {raw!r}")
+    return level
+
+
 SMTP_SECURITY = ("starttls", "tls", "none")
 
 
@@ -150,7 +170,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         stedi_webhook_secret=_stedi_webhook_secret(env),
         stedi_webhook_token=(env.get("SUPERBILL_STEDI_WEBHOOK_TOKEN") or "").strip() or None,
         alert_url=env.get("SUPERBILL_ALERT_URL") or None,
-        port=int(_float(env, "PORT", 8000)),
+        port=_port(env, "PORT", 8000),
         reconcile_after_s=_float(env, "SUPERBILL_RECONCILE_AFTER", 120.0),
         public_url=_public_url(env),
         ops_session_idle_s=_float(env, "SUPERBILL_OPS_SESSION_IDLE_MINUTES", 60.0) * 60,

@@ -15,9 +15,12 @@ the ledger itself (it holds patient data): store it encrypted and access-control
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
+import itertools
 import json
 import time
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,12 +72,17 @@ def backup(client: redis.Redis, path: Path, *, prefix: str = "sb:") -> BackupSum
     header = {"format": FORMAT, "version": VERSION, "prefix": prefix, "keys": summary.keys,
               "claims": summary.claims, "created_at": summary.created_at, "redis_version": version}
     partial = path.with_name(path.name + ".partial")
-    with gzip.open(partial, "wt", encoding="utf-8") as out:
-        out.write(json.dumps(header) + "\n")
-        for key, ttl, value in entries:
-            out.write(json.dumps({"k": base64.b64encode(bytes(key)).decode(), "ttl": max(ttl, 0),
-                                  "v": base64.b64encode(bytes(value)).decode()}) + "\n")
-    partial.replace(path)
+    try:
+        with gzip.open(partial, "wt", encoding="utf-8") as out:
+            out.write(json.dumps(header) + "\n")
+            for key, ttl, value in entries:
+                out.write(json.dumps({"k": base64.b64encode(bytes(key)).decode(), "ttl": max(ttl, 0),
+                                      "v": base64.b64encode(bytes(value)).decode()}) + "\n")
+        partial.replace(path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        raise BackupError(f"{path}: cannot write ({exc.strerror or exc})") from None
     return summary
 
 
@@ -93,7 +101,7 @@ def _open(path: Path) -> IO[str]:
 def _header(lines: IO[str]) -> dict[str, Any]:
     try:
         header = json.loads(lines.readline())
-    except (OSError, EOFError, ValueError):
+    except (OSError, EOFError, ValueError, zlib.error):
         raise BackupError("not a superbill backup (unreadable header)") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise BackupError("not a superbill backup")
@@ -103,7 +111,13 @@ def _header(lines: IO[str]) -> dict[str, Any]:
 
 
 def _entries(lines: IO[str]) -> Iterator[tuple[bytes, int, bytes]]:
-    for number, line in enumerate(lines, start=2):
+    for number in itertools.count(2):
+        try:  # reading can fail too: a gzip stream cut short ends in EOFError, a damaged one in zlib.error
+            line = lines.readline()
+        except (OSError, EOFError, ValueError, zlib.error):
+            raise BackupError(f"the backup is cut short or damaged at line {number}") from None
+        if not line:
+            return
         try:
             entry = json.loads(line)
             yield base64.b64decode(entry["k"]), int(entry["ttl"]), base64.b64decode(entry["v"])

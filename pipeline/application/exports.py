@@ -29,6 +29,7 @@ COLUMNS = (
 )
 CLIENT_COLUMNS = ("client_id", "client_last_name", "client_first_name", "client_date_of_birth", "member_id")
 FORMATS = ("csv", "jsonl")
+COUNT_COLUMNS = ("submission_no", "units")  # numbers in JSON lines; money stays exact decimal text
 
 
 def _money(value: Any) -> str:
@@ -90,13 +91,17 @@ def render(rows: Iterable[dict[str, str]], fmt: str, *, with_client: bool = Fals
         raise ValueError(f"format must be one of {', '.join(FORMATS)}")
     columns = COLUMNS + (CLIENT_COLUMNS if with_client else ())
     if fmt == "jsonl":
-        return "".join(json.dumps({c: row.get(c, "") for c in columns}) + "\n" for row in rows)
+        return "".join(json.dumps({c: _json_value(c, row.get(c, "")) for c in columns}) + "\n" for row in rows)
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({c: _spreadsheet_safe(row.get(c, "")) for c in columns})
     return out.getvalue()
+
+
+def _json_value(column: str, value: str) -> str | int:
+    return int(value) if column in COUNT_COLUMNS and value.isdigit() else value
 
 
 def _spreadsheet_safe(value: str) -> str:

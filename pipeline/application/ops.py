@@ -28,6 +28,7 @@ from schemas.decision import Decision
 from schemas.event import SessionCompleted, unknown_fields
 
 TIMELY_FILING_WARNING_DAYS = 30
+NO_SUCH_CLAIM = "no such claim"
 # timeline entry kinds, as the last 24 hours count them
 LAST_24H_KINDS = {"claim.failed": "failed", "statement.ready": "statement_ready", "remittance.payment": "paid",
                   "remittance.denial": "denied", "remittance.reversal": "reversed"}
@@ -241,7 +242,8 @@ def check_amendment(claim: Claim, document: dict[str, Any],
     claim_id = claim.claim_id
     unknown = [k for k in patch if k not in AMENDABLE_SECTIONS]
     if unknown:
-        return None, document, AmendResult(False, claim_id, errors=[
+        return None, document, AmendResult(False, claim_id, message="the amendment names sections that cannot "
+                                           "be amended", errors=[
             {"path": k, "message": f"cannot be amended (allowed: {', '.join(AMENDABLE_SECTIONS)})"}
             for k in unknown])
     misspelled = unknown_fields(patch)
@@ -257,8 +259,9 @@ def check_amendment(claim: Claim, document: dict[str, Any],
         return None, merged, AmendResult(False, claim_id, errors=[e.model_dump() for e in exc.errors],
                                          message="the amended event is not valid")
     if event.session.session_id != claim.session_id:
-        return None, merged, AmendResult(False, claim_id, errors=[
-            {"path": "session.session_id", "message": "cannot change the session of a claim"}])
+        return None, merged, AmendResult(False, claim_id, message="the session id of a claim cannot change",
+                                         errors=[{"path": "session.session_id",
+                                                  "message": "cannot change the session of a claim"}])
     return event, merged, None
 
 
@@ -271,7 +274,7 @@ def amend(ledger: ClaimLedger, claim_id: str, patch: dict[str, Any], *, source: 
     """
     claim = ledger.get(claim_id)
     if claim is None:
-        return AmendResult(False, claim_id, message="no such claim")
+        return AmendResult(False, claim_id, message=NO_SUCH_CLAIM)
     if any(k not in AMENDABLE_SECTIONS for k in patch) or unknown_fields(patch):
         return check_amendment(claim, {}, patch)[2] or AmendResult(False, claim_id)
     if claim.status not in (*RESUBMITTABLE_STATUSES, "received"):
@@ -300,7 +303,7 @@ def correct(ledger: ClaimLedger, claim_id: str, send: StepSender, *, kind: str,
     as a new original: `resubmit`)."""
     claim = ledger.get(claim_id)
     if claim is None:
-        return AmendResult(False, claim_id, message="no such claim")
+        return AmendResult(False, claim_id, message=NO_SUCH_CLAIM)
     if claim.route != "direct_billing":
         return AmendResult(False, claim_id, message="only claims sent to the clearinghouse can be corrected "
                            "or voided")
@@ -423,7 +426,7 @@ def resubmit(ledger: ClaimLedger, claim_ids: Iterable[str], send: StepSender, *,
             ahead = preview(ledger, practice, claim_id)
             same = unchanged_reasons(claim, ahead.decision if ahead else None)
         if claim is None:
-            result.skipped.append({"claim_id": claim_id, "reason": "no such claim"})
+            result.skipped.append({"claim_id": claim_id, "reason": NO_SUCH_CLAIM})
         elif claim.status not in RESUBMITTABLE_STATUSES:
             result.skipped.append({"claim_id": claim_id, "reason": f"status is {claim.status}"})
         elif same:
@@ -453,14 +456,28 @@ def resubmit(ledger: ClaimLedger, claim_ids: Iterable[str], send: StepSender, *,
 
 
 # refused events ----------------------------------------------------------------------------------------
+ALREADY_REPLAYED = 409
+
+
 def replay_refused(ledger: ClaimLedger, refused_id: str, send: StepSender,
-                   body: bytes | None = None) -> Outcome | None:
-    """Send a refused event through the ingest path again (optionally with a corrected body)."""
+                   body: bytes | None = None, *, again: bool = False) -> Outcome | None:
+    """Send a refused event through the ingest path again (optionally with a corrected body).
+
+    Once a replay was taken, the record keeps naming the claim it became: a later replay is refused
+    (`ALREADY_REPLAYED`, naming the claim) unless `again`, and even then one refused again does not replace
+    the taken outcome (it is stored as a refused event of its own, as always)."""
     refused = ledger.get_refused(refused_id)
     if refused is None:
         return None
+    taken_as = refused.replayed_into()
+    if taken_as is not None and not again:
+        return Outcome(ALREADY_REPLAYED, {
+            "status": "already_replayed", "claim_id": taken_as,
+            "errors": [{"path": "(refused event)", "message": f"{refused_id} was already replayed as claim "
+                        f"{taken_as}; replay it again only on purpose (`superbill refused replay --again`)"}]})
     outcome = receive(ledger, body if body is not None else refused.body, send, source=f"replay:{refused_id}")
-    ledger.mark_replayed(refused_id, json.dumps({"http_status": outcome.http_status, **outcome.body}))
+    if outcome.accepted or taken_as is None:
+        ledger.mark_replayed(refused_id, json.dumps({"http_status": outcome.http_status, **outcome.body}))
     return outcome
 
 

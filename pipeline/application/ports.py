@@ -7,6 +7,7 @@ in fakes. The application never imports an adapter.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -37,6 +38,35 @@ class Refused:
     source: str
     replayed_as: str | None = None
     times: int = 1  # how often these very bytes were refused this way (a sender's retries, replays)
+
+    def replay(self) -> dict[str, Any] | None:
+        """The recorded answer of the replay that counts (see `ops.replay_refused`), or None."""
+        if not self.replayed_as:
+            return None
+        try:
+            answer = json.loads(self.replayed_as)
+        except ValueError:
+            return {"http_status": 0, "status": self.replayed_as}
+        return answer if isinstance(answer, dict) else None
+
+    def replayed_into(self) -> str | None:
+        """The claim a replay became, once one was taken (202 accepted, or 200 kept on the session's claim)."""
+        answer = self.replay()
+        if answer is None or answer.get("http_status") not in (200, 202):
+            return None
+        claim_id = answer.get("claim_id")
+        return claim_id if isinstance(claim_id, str) else None
+
+    def replay_text(self) -> str | None:
+        """The replay's outcome for a person: `replayed as claim X`, or `replay refused (400)`."""
+        answer = self.replay()
+        if answer is None:
+            return None
+        claim_id = self.replayed_into()
+        if claim_id is not None:
+            status = answer.get("status")
+            return f"replayed as claim {claim_id}" + (f" ({status})" if status and status != "accepted" else "")
+        return f"replay refused ({answer.get('http_status')})"
 
     def summary(self) -> dict[str, Any]:
         return {

@@ -23,7 +23,7 @@ from pipeline.entrypoints.cli import (
     statements,
     users,
 )
-from pipeline.entrypoints.cli.common import EXIT_ERROR, EXIT_OK, err
+from pipeline.entrypoints.cli.common import EXIT_ERROR, EXIT_OK, CommandFailed, err, os_reason
 
 DESCRIPTION = "superbill: turns completed sessions into claims, superbills and statements, and lets ops fix them."
 
@@ -57,6 +57,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     except PipelineError as exc:
         err(str(exc))
+        return EXIT_ERROR
+    except CommandFailed as exc:
+        err(str(exc))
+        return exc.code
+    except OSError as exc:  # the last resort for a file a command did not expect to fail on: one line
+        err(f"{exc.filename}: {os_reason(exc)}" if exc.filename else f"{type(exc).__name__}: {os_reason(exc)}")
         return EXIT_ERROR
 
 

@@ -14,6 +14,7 @@ from pipeline.entrypoints.cli.common import (
     err,
     practice_of,
     print_json,
+    write_output,
 )
 
 
@@ -45,7 +46,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             except ValueError as exc:
                 err(f"no 837P written: {exc}")
             else:
-                Path(args.x12).write_text(x12)
+                write_output(args.x12, x12)
                 err(f"wrote the 837P to {args.x12}")
         else:
             err(f"no 837P written: the route is {decision.route}, not direct_billing")
@@ -57,7 +58,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
             pdf = render_superbill_pdf(event, practice, decision, document_number=f"DRAFT-{decision.claim_id}",
                                        issued_on=date.today())
-            Path(args.pdf).write_bytes(pdf)
+            write_output(args.pdf, pdf)
             err(f"wrote the superbill PDF to {args.pdf}")
     if args.json:
         print_json(document)

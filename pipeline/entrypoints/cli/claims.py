@@ -14,12 +14,14 @@ from pipeline.entrypoints.cli.common import (
     EXIT_REFUSED,
     add_filters,
     add_paging,
+    an_id,
     claim_filter,
     date_arg,
     err,
     print_json,
     runtime_deps,
     stderr_console,
+    write_output,
 )
 
 
@@ -98,7 +100,7 @@ def cmd_claims_statement(args: argparse.Namespace) -> int:
     if pdf is None:
         err(f"claim {args.claim_id} has no statement (only statement_ready and courtesy claims have one)")
         return EXIT_ERROR
-    Path(args.output).write_bytes(pdf)
+    write_output(args.output, pdf)
     err(f"wrote {len(pdf)} bytes to {args.output}")
     return EXIT_OK
 
@@ -113,7 +115,7 @@ def cmd_claims_export(args: argparse.Namespace) -> int:
     rows = list(export_rows(deps.ledger, args.since, args.until, with_client=args.with_client))
     text = render(rows, args.format, with_client=args.with_client)
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8", newline="")
+        write_output(args.output, text)
         err(f"wrote {len(rows)} claim(s) to {args.output}")
     else:
         sys.stdout.write(text)
@@ -121,7 +123,7 @@ def cmd_claims_export(args: argparse.Namespace) -> int:
 
 
 def cmd_claims_amend(args: argparse.Namespace) -> int:
-    from pipeline.application.ops import amend
+    from pipeline.application.ops import NO_SUCH_CLAIM, amend
 
     deps = runtime_deps(args)
     try:
@@ -133,7 +135,7 @@ def cmd_claims_amend(args: argparse.Namespace) -> int:
         err(f"{args.file}: must be a JSON object such as {{\"prescription\": {{...}}}}")
         return EXIT_ERROR
     result = amend(deps.ledger, args.claim_id, patch, source="cli", by=terminal_user())
-    if result.message == "no such claim":
+    if result.message == NO_SUCH_CLAIM:
         err(f"no claim {args.claim_id}")
         return EXIT_ERROR
     if result.ok:
@@ -150,7 +152,7 @@ def cmd_claims_amend(args: argparse.Namespace) -> int:
 
 
 def cmd_claims_correct(args: argparse.Namespace) -> int:
-    from pipeline.application.ops import correct
+    from pipeline.application.ops import NO_SUCH_CLAIM, correct
     from pipeline.entrypoints.runtime import send
 
     deps = runtime_deps(args)
@@ -169,7 +171,7 @@ def cmd_claims_correct(args: argparse.Namespace) -> int:
     if result.ok:
         audit_from_terminal(deps, "claim.voided" if args.kind == "void" else "claim.corrected",
                             claim_id=args.claim_id, changed=result.changed or None)
-    if result.message == "no such claim":
+    if result.message == NO_SUCH_CLAIM:
         err(f"no claim {args.claim_id}")
         return EXIT_ERROR
     if args.json:
@@ -186,7 +188,7 @@ def cmd_claims_correct(args: argparse.Namespace) -> int:
 def cmd_resubmit(args: argparse.Namespace) -> int:
     from rich.progress import Progress
 
-    from pipeline.application.ops import resubmit, select_for_resubmit
+    from pipeline.application.ops import NO_SUCH_CLAIM, resubmit, select_for_resubmit
     from pipeline.entrypoints.runtime import send
 
     deps = runtime_deps(args)
@@ -195,10 +197,6 @@ def cmd_resubmit(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     if not args.claim_ids and not args.status:
         err("give claim ids, or --status S (rejected, failed, needs_attention or denied) to pick them")
-        return EXIT_ERROR
-    unknown = [c for c in dict.fromkeys(args.claim_ids) if deps.ledger.get(c) is None]
-    if unknown:  # a mistyped id stops the whole batch before anything is resubmitted
-        err(*(f"no claim {c}" for c in unknown))
         return EXIT_ERROR
     try:
         ids = args.claim_ids or select_for_resubmit(deps.ledger, claim_filter(args))
@@ -222,6 +220,10 @@ def cmd_resubmit(args: argparse.Namespace) -> int:
             print(f"  never answered, sent again under their own key: {', '.join(result.resumed)}")
         for s in result.skipped:
             print(f"  skipped {s['claim_id']}: {s['reason']}")
+    unknown = [s["claim_id"] for s in result.skipped if s["reason"] == NO_SUCH_CLAIM]
+    if unknown:  # the others went on their way; a mistyped id still tells the caller something is off
+        err(*(f"no claim {c}" for c in unknown))
+        return EXIT_ERROR
     return EXIT_OK if not result.skipped or result.resubmitted else EXIT_ERROR
 
 
@@ -237,13 +239,13 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_claims_list)
     p = claims.add_parser("show", help="one claim with its superbill, problems and timeline")
-    p.add_argument("claim_id")
+    p.add_argument("claim_id", type=an_id)
     p.add_argument("--with-client", action="store_true",
                    help="add the client's name, birth date, member id, referral and prescription (patient data)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_claims_show)
     p = claims.add_parser("statement", help="write a claim's statement PDF")
-    p.add_argument("claim_id")
+    p.add_argument("claim_id", type=an_id)
     p.add_argument("-o", "--output", required=True, metavar="FILE")
     p.set_defaults(func=cmd_claims_statement)
     p = claims.add_parser("export", help="one row per claim with a date of service in a range, CSV or JSON lines")
@@ -257,24 +259,24 @@ def register(sub: Any) -> None:
                    help="add the client's name, date of birth and member id (patient data: handle with care)")
     p.set_defaults(func=cmd_claims_export)
     p = claims.add_parser("amend", help="attach or replace the prescription, VA referral, client or coverage")
-    p.add_argument("claim_id")
+    p.add_argument("claim_id", type=an_id)
     p.add_argument("--file", required=True, metavar="PATCH.json",
                    help='e.g. {"prescription": {...}} - sections: prescription, va_referral, client, coverage')
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_claims_amend)
     p = claims.add_parser("correct", help="send a corrected claim (frequency 7) replacing the one the payer "
                           "adjudicated, optionally with amended data")
-    p.add_argument("claim_id")
+    p.add_argument("claim_id", type=an_id)
     p.add_argument("--file", metavar="AMENDMENT.json",
                    help='sections to change first, as for `claims amend`, e.g. {"va_referral": {...}}')
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_claims_correct, kind="replacement")
     p = claims.add_parser("void", help="void (frequency 8) a claim the payer adjudicated")
-    p.add_argument("claim_id")
+    p.add_argument("claim_id", type=an_id)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_claims_correct, kind="void")
     p = sub.add_parser("resubmit", help="resubmit rejected, failed, needs_attention or denied claims")
-    p.add_argument("claim_ids", nargs="*", metavar="ID")
+    p.add_argument("claim_ids", nargs="*", metavar="ID", type=an_id)
     add_filters(p, status_help="pick every claim in this status")
     p.add_argument("--dry-run", action="store_true", help="list what would be resubmitted")
     p.add_argument("--anyway", action="store_true",

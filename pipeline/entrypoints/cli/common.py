@@ -7,11 +7,56 @@ import json
 import os
 import sys
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from config.practice import Practice, load_practice
 
 EXIT_OK, EXIT_ERROR, EXIT_REFUSED = 0, 1, 2
+
+
+class CommandFailed(Exception):
+    """A problem the command cannot get past: `main` prints the message as one line on stderr and exits with
+    `code`. The message names a file or a setting, never patient data."""
+
+    def __init__(self, message: str, code: int = EXIT_ERROR) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def os_reason(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
+
+
+def read_input(path: str) -> bytes:
+    """The bytes of a file the command was given, or `<path>: cannot read (<reason>)`."""
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise CommandFailed(f"{path}: cannot read ({os_reason(exc)})") from None
+
+
+def check_writable(path: str) -> None:
+    """Refuse an output path that cannot be written before doing work that leaves a record behind."""
+    target = Path(path)
+    folder = target.parent
+    if target.is_dir():
+        raise CommandFailed(f"{path}: cannot write (Is a directory)")
+    if not folder.is_dir():
+        raise CommandFailed(f"{path}: cannot write (no such folder {folder})")
+    if not os.access(folder, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise CommandFailed(f"{path}: cannot write (Permission denied)")
+
+
+def write_output(path: str, data: bytes | str) -> None:
+    """Write a file the command was asked for, or `<path>: cannot write (<reason>)`."""
+    try:
+        if isinstance(data, bytes):
+            Path(path).write_bytes(data)
+        else:
+            Path(path).write_text(data, encoding="utf-8", newline="")
+    except OSError as exc:
+        raise CommandFailed(f"{path}: cannot write ({os_reason(exc)})") from None
 
 
 def err(*lines: str) -> None:
@@ -32,10 +77,10 @@ def practice_of(args: argparse.Namespace) -> Practice:
 def runtime_deps(args: argparse.Namespace) -> Any:
     """The process's dependencies and broker, for commands that read or drive the ledger."""
     from config.logging import configure_logging
-    from config.settings import load_settings
+    from config.settings import load_settings, log_level
     from pipeline.entrypoints import runtime
 
-    configure_logging(os.environ.get("SUPERBILL_LOG_LEVEL", "WARNING"))
+    configure_logging(log_level("WARNING"))
     practice_of(args)
     runtime.connect(runtime.redis_url(load_settings()))
     return runtime.deps()
@@ -85,6 +130,51 @@ def positive_int(value: str) -> int:
         number = 0
     if number < 1:
         raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of at least 1")
+    return number
+
+
+def an_id(value: str) -> str:
+    """A claim or refused-event id as typed: blank is a usage error, not an unknown id."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("the id is empty")
+    return value
+
+
+def whole_number(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of at least 0")
+    return number
+
+
+def seconds(value: str) -> float:
+    """A number of seconds, 0 or more."""
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0 <= number < float("inf"):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds (0 or more)")
+    return number
+
+
+def positive_seconds(value: str) -> float:
+    number = seconds(value)
+    if number == 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds above 0")
+    return number
+
+
+def port_arg(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if not 1 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port number (1 to 65535)")
     return number
 
 

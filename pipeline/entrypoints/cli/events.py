@@ -13,8 +13,10 @@ from pipeline.entrypoints.cli.common import (
     EXIT_OK,
     EXIT_REFUSED,
     add_paging,
+    an_id,
     err,
     print_json,
+    read_input,
     runtime_deps,
     stderr_console,
 )
@@ -27,7 +29,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from pipeline.entrypoints.runtime import send
 
     deps = runtime_deps(args)
-    lines = [ln for ln in Path(args.file).read_bytes().splitlines() if ln.strip()]
+    lines = [ln for ln in read_input(args.file).splitlines() if ln.strip()]
     counts: dict[str, int] = {}
     refused: list[tuple[int, dict[str, Any]]] = []
     with Progress(transient=True, console=stderr_console()) as progress:
@@ -54,7 +56,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_refused(args: argparse.Namespace) -> int:
-    from pipeline.application.ops import replay_refused
+    from pipeline.application.ops import ALREADY_REPLAYED, replay_refused
     from pipeline.entrypoints.runtime import send
 
     deps = runtime_deps(args)
@@ -74,12 +76,13 @@ def cmd_refused(args: argparse.Namespace) -> int:
         if args.json:
             print_json({"refused": rows, **({"next_cursor": next_cursor} if paged else {})})
         else:
-            for r in rows:
+            for r, record in zip(rows, page, strict=True):
                 when = datetime.fromtimestamp(r["received_at"], UTC).strftime("%Y-%m-%d %H:%M:%S")
                 first = r["errors"][0] if r["errors"] else {"path": "", "message": ""}
                 more = f" (+{len(r['errors']) - 1} more)" if len(r["errors"]) > 1 else ""
+                replay = record.replay_text()
                 print(f"{r['refused_id']}  {when}  {r['http_status']}  {first['path']}: {first['message']}{more}"
-                      + (f"  [replayed: {r['replayed_as']}]" if r["replayed_as"] else ""))
+                      + (f"  [{replay}]" if replay else ""))
             if not rows:
                 print("no refused events")
             if next_cursor:
@@ -103,9 +106,15 @@ def cmd_refused(args: argparse.Namespace) -> int:
             print("body:" if "body" in document else "body (not UTF-8 text; base64):")
             print(document.get("body", document.get("body_base64")))
         return EXIT_OK
-    body = Path(args.file).read_bytes() if args.file else None
-    outcome = replay_refused(deps.ledger, args.refused_id, send, body=body)
+    body = read_input(args.file) if args.file else None
+    outcome = replay_refused(deps.ledger, args.refused_id, send, body=body, again=args.again)
     assert outcome is not None
+    if outcome.http_status == ALREADY_REPLAYED:
+        if args.json:
+            print_json({"http_status": outcome.http_status, **outcome.body})
+        err(f"{args.refused_id}: not replayed: already replayed as claim {outcome.body['claim_id']}; add --again "
+            "to send it through intake once more")
+        return EXIT_REFUSED
     from pipeline.entrypoints.cli.claims import audit_from_terminal
 
     audit_from_terminal(deps, "refused.replayed", refused_id=args.refused_id, corrected=body is not None or None,
@@ -132,11 +141,13 @@ def register(sub: Any) -> None:
     add_paging(p, "refused events")
     p.set_defaults(func=cmd_refused)
     p = refused.add_parser("show", help="one refused event: its errors and the body exactly as received")
-    p.add_argument("refused_id")
+    p.add_argument("refused_id", type=an_id)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_refused)
     p = refused.add_parser("replay", help="send it through ingest again (optionally a corrected body)")
-    p.add_argument("refused_id")
+    p.add_argument("refused_id", type=an_id)
     p.add_argument("--file", metavar="EVENT.json", help="a corrected event to send instead")
+    p.add_argument("--again", action="store_true",
+                   help="replay an event already replayed as a claim once more (refused without it)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_refused)

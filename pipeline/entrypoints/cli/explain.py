@@ -5,12 +5,18 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from pipeline.entrypoints.cli.common import EXIT_OK, print_json
+from pipeline.entrypoints.cli.common import EXIT_OK, EXIT_REFUSED, err, print_json
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from pipeline.application.explanations import EXPLANATIONS, explain
+    from pipeline.application.explanations import EXPLANATIONS, UNKNOWN, explain
 
+    unknown = [c for c in args.codes if explain(c) is UNKNOWN]
+    if unknown:
+        err(*(f"unknown code {c!r}" for c in unknown),
+            f"known codes: {', '.join(sorted(EXPLANATIONS))}; also 277CA:<category>:<code>, CARC:<code>, "
+            "<group>-<CARC> such as CO-197, and remark codes such as N54")
+        return EXIT_REFUSED
     entries = [explain(c) for c in args.codes] if args.codes else list(EXPLANATIONS.values())
     if args.json:
         print_json({"explanations": [{**e.as_dict(), "code": c or e.code}

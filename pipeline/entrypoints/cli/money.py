@@ -6,7 +6,7 @@ import argparse
 from datetime import UTC, datetime
 from typing import Any
 
-from pipeline.entrypoints.cli.common import EXIT_ERROR, EXIT_OK, date_arg, err, print_json, runtime_deps
+from pipeline.entrypoints.cli.common import EXIT_ERROR, EXIT_OK, date_arg, err, print_json, runtime_deps, whole_number
 
 
 def cmd_remittances_list(args: argparse.Namespace) -> int:
@@ -151,7 +151,7 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_remittances_fetch)
     p = sub.add_parser("ar", help="what is owed on direct-billing claims: by payer and age, timely filing")
-    p.add_argument("--warn-days", type=int, metavar="DAYS",
+    p.add_argument("--warn-days", type=whole_number, metavar="DAYS",
                    help="flag claims not paid this many days after the date of service "
                         "(default $SUPERBILL_TIMELY_FILING_WARNING_DAYS, else 150)")
     p.add_argument("--as-of", type=date_arg, metavar="DATE", help="count ages up to this date (default today)")

@@ -10,10 +10,16 @@ from typing import Any
 from pipeline.entrypoints.cli.common import (
     EXIT_ERROR,
     EXIT_OK,
+    CommandFailed,
     err,
+    os_reason,
+    port_arg,
+    positive_int,
+    positive_seconds,
     practice_of,
     print_json,
     runtime_deps,
+    seconds,
 )
 
 
@@ -27,9 +33,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from config.logging import configure_logging
+    from config.settings import log_level
     from pipeline.sandbox.app import PeerTokens, serve
 
-    configure_logging(os.environ.get("SUPERBILL_LOG_LEVEL", "INFO"))
+    configure_logging(log_level("INFO"))
     try:
         webhook_url = os.environ.get("SUPERBILL_SANDBOX_STEDI_WEBHOOK_URL", "").strip()
         webhook_secret = os.environ.get("SUPERBILL_STEDI_WEBHOOK_SECRET", "").strip()
@@ -46,11 +53,11 @@ def cmd_web(args: argparse.Namespace) -> int:
     import uvicorn
 
     from config.logging import configure_logging
-    from config.settings import load_settings
+    from config.settings import load_settings, log_level
     from pipeline.entrypoints.web.app import build_web_app
     from pipeline.entrypoints.web.webhook import WebConfigError, install_webhook_access_log
 
-    configure_logging(os.environ.get("SUPERBILL_LOG_LEVEL", "INFO"))
+    configure_logging(log_level("INFO"))
     install_webhook_access_log()
     practice_of(args)
     settings = load_settings()
@@ -59,8 +66,29 @@ def cmd_web(args: argparse.Namespace) -> int:
     except WebConfigError as exc:
         err(str(exc))
         return EXIT_ERROR
-    uvicorn.run(app, host=args.host, port=args.port or settings.port, log_config=None)
+    port = args.port or settings.port
+    refuse_a_busy_port(args.host, port)
+    uvicorn.run(app, host=args.host, port=port, log_config=None)
     return EXIT_OK
+
+
+def refuse_a_busy_port(host: str, port: int) -> None:
+    """One line and exit 1 when the address cannot be listened on (another process has it), rather than the
+    server's own startup failure."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError as exc:
+        raise CommandFailed(f"cannot listen on {host}:{port} ({os_reason(exc)})") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server itself will
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise CommandFailed(f"cannot listen on {host}:{port} ({os_reason(exc)}): is another process using "
+                                "it? Choose another with --port or PORT") from None
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -140,31 +168,31 @@ def register(sub: Any) -> None:
     p.add_argument("--events", metavar="PATH", help="a folder of .json events or a .jsonl file")
     p.add_argument("--faults", metavar="SPEC", help="sandbox faults, e.g. error_rate=0.3,timeout_rate=0.1")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for final statuses")
+    p.add_argument("--timeout", type=positive_seconds, default=180.0, help="seconds to wait for final statuses")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder (Redis data, logs)")
     p.add_argument("--clearinghouse", choices=("http", "stedi"), default="http",
                    help="the clearinghouse API to use: our HTTP shape, or Stedi's (served by the sandbox)")
     p.set_defaults(func=cmd_demo)
     p = sub.add_parser("sandbox", help="serve the sandbox clearinghouse and billing service")
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8100)
+    p.add_argument("--port", type=port_arg, default=8100)
     p.add_argument("--faults", metavar="SPEC")
-    p.add_argument("--smtp-port", type=int, metavar="P",
+    p.add_argument("--smtp-port", type=port_arg, metavar="P",
                    help="also serve the sandbox mail server on this port (it keeps every message it takes)")
     p.add_argument("--mail-faults", metavar="SPEC", help="mail server faults, e.g. fail_first=3,fail_code=451")
     p.set_defaults(func=cmd_sandbox)
     p = sub.add_parser("web", help="the web process: webhook, ops API, ops page")
     p.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a server process, bound as configured
-    p.add_argument("--port", type=int)
+    p.add_argument("--port", type=port_arg)
     p.set_defaults(func=cmd_web)
     p = sub.add_parser("worker", help="the dramatiq worker processes")
-    p.add_argument("--processes", type=int, default=2)
-    p.add_argument("--threads", type=int, default=4)
+    p.add_argument("--processes", type=positive_int, default=2)
+    p.add_argument("--threads", type=positive_int, default=4)
     p.set_defaults(func=cmd_worker)
     p = sub.add_parser("reconcile", help="re-drive claims stuck in a non-final status")
     p.add_argument("--once", action="store_true")
-    p.add_argument("--older-than", type=float, help="seconds (default $SUPERBILL_RECONCILE_AFTER or 120)")
-    p.add_argument("--every", type=float, default=15.0)
+    p.add_argument("--older-than", type=seconds, help="seconds (default $SUPERBILL_RECONCILE_AFTER or 120)")
+    p.add_argument("--every", type=positive_seconds, default=15.0)
     p.set_defaults(func=cmd_reconcile)
     p = sub.add_parser("redis", help="start, stop or look at the embedded Redis server in the data home")
     p.add_argument("action", nargs="?", choices=("start", "status", "stop"),

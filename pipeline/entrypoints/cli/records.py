@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,16 +12,21 @@ from pipeline.entrypoints.cli.common import EXIT_ERROR, EXIT_OK, err, print_json
 
 def _client() -> Any:
     from config.logging import configure_logging
+    from config.settings import log_level
     from pipeline.entrypoints import runtime
 
-    configure_logging(os.environ.get("SUPERBILL_LOG_LEVEL", "WARNING"))
+    configure_logging(log_level("WARNING"))
     return runtime.redis_client()
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from pipeline.adapters.redis_backup import backup
+    from pipeline.adapters.redis_backup import BackupError, backup
 
-    summary = backup(_client(), Path(args.file))
+    try:
+        summary = backup(_client(), Path(args.file))
+    except BackupError as exc:
+        err(f"not backed up: {exc}")
+        return EXIT_ERROR
     document = {"file": args.file, "keys": summary.keys, "claims": summary.claims,
                 "created_at": datetime.fromtimestamp(summary.created_at, UTC).isoformat(timespec="seconds")}
     if args.json:

@@ -5,10 +5,19 @@ date range), `superbill statement send ID` (e-mail a claim's statement again) an
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
-from pipeline.entrypoints.cli.common import EXIT_ERROR, EXIT_OK, date_arg, err, print_json, runtime_deps
+from pipeline.entrypoints.cli.common import (
+    EXIT_ERROR,
+    EXIT_OK,
+    an_id,
+    check_writable,
+    date_arg,
+    err,
+    print_json,
+    runtime_deps,
+    write_output,
+)
 
 
 def cmd_statement(args: argparse.Namespace) -> int:
@@ -32,6 +41,7 @@ def cmd_period(args: argparse.Namespace) -> int:
     if args.until < args.since:
         err("--to is before --from")
         return EXIT_ERROR
+    check_writable(args.output)  # before a document number is given out
     deps = runtime_deps(args)
     try:
         statement = period_statement(deps, args.client, args.since, args.until)
@@ -40,7 +50,7 @@ def cmd_period(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     audit_from_terminal(deps, "statement.issued", document_number=statement.document_number,
                         claim_ids=statement.claim_ids)
-    Path(args.output).write_bytes(statement.pdf)
+    write_output(args.output, statement.pdf)
     summary = {"document_number": statement.document_number, "issued_on": statement.issued_on.isoformat(),
                "replaces": statement.replaces, "claim_ids": statement.claim_ids, "file": args.output,
                "bytes": len(statement.pdf)}
@@ -103,9 +113,9 @@ def register(sub: Any) -> None:
     p.add_argument("-o", "--output", metavar="FILE", help="where to write the PDF")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_statement, statement_cmd=None)
-    actions = p.add_subparsers(dest="statement_cmd", metavar="ACTION")
+    actions = p.add_subparsers(dest="statement_cmd", metavar="ACTION", prog="superbill statement")
     s = actions.add_parser("send", help="e-mail a statement_ready claim's statement to the client again")
-    s.add_argument("claim_id")
+    s.add_argument("claim_id", type=an_id)
     s.add_argument("--json", action="store_true")
     s = actions.add_parser("monthly", help="send the monthly statements that are due (clients on a monthly schedule)")
     s.add_argument("--today", type=date_arg, metavar="DATE", help="act as if today were DATE (default: today)")

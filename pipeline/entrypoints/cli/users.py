@@ -12,7 +12,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from pipeline.entrypoints.cli.common import EXIT_ERROR, EXIT_OK, err, print_json, runtime_deps
+from pipeline.entrypoints.cli.common import EXIT_ERROR, EXIT_OK, err, positive_int, print_json, runtime_deps
 
 
 def _store(args: argparse.Namespace) -> Any:
@@ -184,6 +184,6 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_users_token)
     p = sub.add_parser("audit", help="the audit log: sign-ins, account changes, amendments, resubmissions")
-    p.add_argument("--limit", type=int, default=100)
+    p.add_argument("--limit", type=positive_int, default=100, metavar="N", help="the N latest entries")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_audit)

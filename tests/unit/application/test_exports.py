@@ -75,3 +75,9 @@ def test_only_claims_with_a_date_of_service_in_the_range_are_exported_in_date_or
                       claim("d", None)])
     found = claims_between(ledger, date(2026, 11, 1), date(2026, 11, 30))  # type: ignore[arg-type]
     assert [c.claim_id for c in found] == ["a", "b"]
+
+
+def test_json_lines_carry_counts_as_numbers_and_money_as_exact_text() -> None:
+    line = json.loads(render([claim_row(claim(submission_no=2))], "jsonl"))
+    assert (line["submission_no"], line["units"]) == (2, 4)
+    assert (line["total_charge"], line["payer_paid"]) == ("260.00", "")

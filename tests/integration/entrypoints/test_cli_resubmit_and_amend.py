@@ -1,0 +1,83 @@
+"""`superbill resubmit` and `superbill claims amend` against a ledger whose claims were driven to their
+status by the pipeline's own steps (a clearinghouse that rejects), on a real Redis."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.integration.application.harness import InlinePipeline, example
+
+
+@pytest.fixture
+def pipeline(redis_url: str) -> InlinePipeline:
+    return InlinePipeline(redis_url)
+
+
+def superbill(redis_url: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pipeline.entrypoints.cli", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=60, check=False, env={**os.environ, "REDIS_URL": redis_url})
+
+
+def rejected_claim(pipeline: InlinePipeline) -> str:
+    pipeline.clearinghouse.outcome = "rejected"
+    claim_id = pipeline.post(example("va_direct"))
+    assert pipeline.claim(claim_id).status == "rejected"
+    return claim_id
+
+
+def test_an_unknown_id_is_skipped_and_the_known_ones_are_resubmitted(pipeline: InlinePipeline, redis_url: str,
+                                                                     tmp_path: Path) -> None:
+    claim_id = rejected_claim(pipeline)
+    result = superbill(redis_url, tmp_path, "resubmit", claim_id, "nope", "--anyway", "--json")
+    assert result.returncode == 1, result.stderr
+    answer = json.loads(result.stdout)
+    assert (answer["resubmitted"], answer["skipped"], answer["dry_run"]) == (
+        [claim_id], [{"claim_id": "nope", "reason": "no such claim"}], False)
+    assert result.stderr.strip() == "no claim nope"
+    assert (pipeline.claim(claim_id).status, pipeline.claim(claim_id).submission_no) == ("received", 2)
+
+
+def test_the_text_output_names_the_unknown_id_as_skipped(pipeline: InlinePipeline, redis_url: str,
+                                                         tmp_path: Path) -> None:
+    claim_id = rejected_claim(pipeline)
+    result = superbill(redis_url, tmp_path, "resubmit", "nope", claim_id)
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [f"resubmitted 1 claim(s): {claim_id}", "  skipped nope: no such claim"]
+    assert pipeline.claim(claim_id).submission_no == 2
+
+
+def test_a_resubmission_of_known_claims_only_exits_0(pipeline: InlinePipeline, redis_url: str,
+                                                     tmp_path: Path) -> None:
+    claim_id = rejected_claim(pipeline)
+    result = superbill(redis_url, tmp_path, "resubmit", claim_id)
+    assert (result.returncode, result.stdout.strip()) == (0, f"resubmitted 1 claim(s): {claim_id}")
+
+
+@pytest.mark.parametrize(("patch", "reason"), [
+    ({"session": {"session_id": "ses_other"}}, "the session id of a claim cannot change"),
+    ({"diagnosis": {"code": "M54.50"}}, "the amendment names sections that cannot be amended"),
+])
+def test_an_amendment_refused_says_why(pipeline: InlinePipeline, redis_url: str, tmp_path: Path,
+                                       patch: dict[str, object], reason: str) -> None:
+    claim_id = rejected_claim(pipeline)
+    (tmp_path / "patch.json").write_text(json.dumps(patch))
+    result = superbill(redis_url, tmp_path, "claims", "amend", claim_id, "--file", "patch.json")
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0] == f"{claim_id}: not amended. {reason}"
+    assert len(result.stderr.splitlines()) == 2
+
+
+def test_a_denied_claim_can_be_amended(pipeline: InlinePipeline, redis_url: str, tmp_path: Path) -> None:
+    claim_id = rejected_claim(pipeline)
+    pipeline.ledger.r.hset(pipeline.ledger.claim_key(claim_id), "status", "denied")
+    assert pipeline.claim(claim_id).status == "denied"
+    (tmp_path / "patch.json").write_text(json.dumps({"client": {"phone": "+1-217-555-0100"}}))
+    result = superbill(redis_url, tmp_path, "claims", "amend", claim_id, "--file", "patch.json")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"{claim_id}: amended (client).")
