@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
 
 class _Body(BaseModel):
@@ -116,6 +116,37 @@ class AmendAnswer(_Body):
     changed: list[str]
     errors: list[ErrorItem]
     message: str
+
+
+class _Request(BaseModel):
+    """A request body: a key it does not know is refused (`422` naming it), never ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ResubmitFilter(_Request):
+    """Which claims to resubmit: every key given must match (AND); `{}` is every resubmittable claim."""
+
+    status: StrictStr | None = None
+    route: StrictStr | None = None
+    payer: StrictStr | None = None
+    therapist: StrictStr | None = None
+    since: StrictStr | None = Field(default=None, json_schema_extra={"format": "date"})
+    until: StrictStr | None = Field(default=None, json_schema_extra={"format": "date"})
+    problem: StrictStr | None = None
+
+
+FILTER_KEYS = tuple(ResubmitFilter.model_fields)
+
+
+class ResubmitRequest(ResubmitFilter):
+    """`claim_ids`, or a filter: under `filter` (`{"filter": {}}` for every resubmittable claim) or its keys at
+    the top level; exactly one of the three ways."""
+
+    claim_ids: list[StrictStr] | None = Field(default=None, min_length=1)
+    filter: ResubmitFilter | None = None
+    dry_run: StrictBool = False
+    anyway: StrictBool = False
 
 
 class ResubmitAnswer(_Body):

@@ -28,7 +28,9 @@ from pipeline.entrypoints.web.api_models import (
     RemittanceDetail,
     RemittanceList,
     ReplayAnswer,
+    FILTER_KEYS,
     ResubmitAnswer,
+    ResubmitRequest,
     StatementSendAnswer,
     Summary,
     errors,
@@ -86,6 +88,10 @@ def _cursor_checked() -> Iterator[None]:
         yield
     except ops.BadCursor as exc:
         raise HTTPException(422, {"errors": [{"path": "cursor", "message": str(exc)}]}) from None
+
+
+def _refused(path: str, message: str) -> JSONResponse:
+    return JSONResponse({"errors": [{"path": path, "message": message}]}, 422)
 
 
 def _filter(status: str | None, route: str | None, payer: str | None, therapist: str | None,
@@ -277,23 +283,28 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
         return _correct(request, claim_id, "void", None)
 
     @api.post("/resubmit", response_model=ResubmitAnswer, responses={**UNAUTHORIZED, **NOT_JSON, **BAD_INPUT})
-    def resubmit(request: Request, request_body: dict[str, Any] = Body(...)) -> JSONResponse:  # noqa: B008
-        dry_run = bool(request_body.get("dry_run"))
-        anyway = request_body.get("anyway") is True
-        if "claim_ids" in request_body:
-            ids = request_body["claim_ids"]
-            if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-                return JSONResponse({"errors": [{"path": "claim_ids", "message": "must be a list of ids"}]}, 422)
+    def resubmit(request: Request, request_body: ResubmitRequest) -> JSONResponse:
+        given = request_body.model_fields_set
+        top_level = [k for k in FILTER_KEYS if k in given]
+        if request_body.claim_ids is not None and (top_level or request_body.filter is not None):
+            return _refused("claim_ids", "give claim_ids or a filter, not both")
+        if request_body.filter is not None and top_level:
+            return _refused("filter", f"give the filter under \"filter\" or at the top level, not both "
+                            f"({', '.join(top_level)} given at the top level)")
+        if request_body.claim_ids is not None:
+            ids = request_body.claim_ids
+        elif request_body.filter is None and not top_level:
+            return _refused("(body)", 'say which claims: "claim_ids", or a filter ("filter": {} for every '
+                            "resubmittable claim)")
         else:
-            raw = request_body.get("filter", request_body)
-            if not isinstance(raw, dict):
-                return JSONResponse({"errors": [{"path": "filter", "message": "must be an object"}]}, 422)
+            raw = request_body.filter or request_body
             try:
-                flt = _filter(raw.get("status"), raw.get("route"), raw.get("payer"), raw.get("therapist"),
-                              _date(raw.get("since")), _date(raw.get("until")), raw.get("problem"))
+                flt = _filter(raw.status, raw.route, raw.payer, raw.therapist, _date(raw.since), _date(raw.until),
+                              raw.problem)
                 ids = ops.select_for_resubmit(ledger, flt)
             except ValueError as exc:
-                return JSONResponse({"errors": [{"path": "filter", "message": str(exc)}]}, 422)
+                return _refused("filter", str(exc))
+        dry_run, anyway = request_body.dry_run, request_body.anyway
         actor = actor_of(request)
         result = ops.resubmit(ledger, ids, deps.send, source="api", dry_run=dry_run, by=actor.label,
                               practice=deps.practice, anyway=anyway)

@@ -125,6 +125,12 @@ def _error_items(detail: Any, status: int) -> list[dict[str, str]]:
     return [{"path": where, "message": str(detail)}]
 
 
+def _message(error: dict[str, Any]) -> str:
+    if error.get("type") == "extra_forbidden":
+        return "is not a key of this request"
+    return str(error.get("msg", "is not valid"))
+
+
 def install_error_shape(app: FastAPI) -> None:
     """Every error of the API has the one documented shape: `{"errors": [{"path", "message"}]}`."""
 
@@ -136,7 +142,7 @@ def install_error_shape(app: FastAPI) -> None:
     async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         items = [{"path": ".".join(str(part) for part in e.get("loc", ()) if part != "body") or "(body)",
-                  "message": str(e.get("msg", "is not valid"))} for e in exc.errors()]
+                  "message": _message(e)} for e in exc.errors()]
         return JSONResponse({"errors": items}, 422)
 
     app.add_exception_handler(HTTPException, http_error)
