@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -89,20 +90,23 @@ class BadCursor(ValueError):
     pass
 
 
+# `<time>:<id>`, the time a finite number: never `nan` or `inf` (floats to Python, no position in a Redis range)
+CURSOR_PATTERN = r"-?[0-9]{1,15}(\.[0-9]+)?(e[+-]?[0-9]{1,2})?:[^:]+"
+
+
 def _cursor(position: tuple[float, str]) -> str:
     return f"{position[0]!r}:{position[1]}"
 
 
 def _position(cursor: str | None) -> tuple[float, str] | None:
-    if not cursor:
+    """Where a cursor says a page starts: after this time and id. A well-formed cursor is a position, not a
+    key: the page starts there whether or not that item is still listed (it may have left the list)."""
+    if cursor is None:
         return None
-    score, sep, member = cursor.partition(":")
-    try:
-        if sep and member:
-            return float(score), member
-    except ValueError:
-        pass
-    raise BadCursor("is not a cursor this list gave out (copy next_cursor from the previous page)")
+    if re.fullmatch(CURSOR_PATTERN, cursor) is None:
+        raise BadCursor("is not a cursor this list gave out (copy next_cursor from the previous page)")
+    score, _, member = cursor.partition(":")
+    return float(score), member
 
 
 def list_claims_page(ledger: ClaimLedger, flt: ClaimFilter, *, limit: int,

@@ -7,7 +7,7 @@ import hmac
 import json
 from collections.abc import Callable, Coroutine, Iterator
 from datetime import UTC, date, datetime
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -60,8 +60,6 @@ def _date_param(what: str) -> Any:
 UNAUTHORIZED = errors((401, "no or wrong ops bearer token"))
 BAD_INPUT = errors((422, "a parameter or the body is not valid"))
 NOT_JSON = errors((400, "the body is not JSON"))
-StatusParam = Literal[STATUSES]  # type: ignore[valid-type]
-RouteParam = Literal[ROUTES]  # type: ignore[valid-type]
 NOT_FOUND = errors((404, "no such claim or refused event"))
 
 
@@ -78,8 +76,9 @@ def _day(value: str | None, name: str) -> date | None:
 DEFAULT_PAGE = 100
 LimitParam = Query(default=None, ge=1, le=1000,
                    description="at most this many, oldest first; the answer's next_cursor names the next page")
-CursorParam = Query(default=None, pattern=r"^[0-9]+(\.[0-9]+)?(e[+-]?[0-9]+)?:[^:]+$",
-                    description="the next page: next_cursor of the previous page")
+# a query parameter is never null: the cursor's schema is a string of that pattern, and the app checks it
+CursorParam = Query(default=None, json_schema_extra={"pattern": f"^{ops.CURSOR_PATTERN}$"}, description="the next page: next_cursor of the previous page (a position in "
+                                                "the list, `<time>:<id>`: the page starts after it)")
 
 
 @contextlib.contextmanager
@@ -96,12 +95,33 @@ def _refused(path: str, message: str) -> JSONResponse:
 
 def _filter(status: str | None, route: str | None, payer: str | None, therapist: str | None,
             since: date | None, until: date | None, problem: str | None) -> ops.ClaimFilter:
-    if status and status not in STATUSES:
-        raise HTTPException(422, {"errors": [{"path": "status", "message": f"must be one of {', '.join(STATUSES)}"}]})
-    if route and route not in ROUTES:
-        raise HTTPException(422, {"errors": [{"path": "route", "message": f"must be one of {', '.join(ROUTES)}"}]})
+    bad = _bad_choices(status, route)
+    if bad:
+        raise HTTPException(422, {"errors": bad})
     return ops.ClaimFilter(status=status or None, route=route or None, payer=payer or None,
                            therapist=therapist or None, since=since, until=until, problem=problem or None)
+
+
+def _bad_choices(status: str | None, route: str | None) -> list[dict[str, str]]:
+    return ([{"path": "status", "message": f"must be one of {', '.join(STATUSES)}"}]
+            if status is not None and status not in STATUSES else []) + \
+           ([{"path": "route", "message": f"must be one of {', '.join(ROUTES)}"}]
+            if route is not None and route not in ROUTES else [])
+
+
+def _days(**values: str | None) -> list[date | None]:
+    """Each query parameter's date; every bad one named at once (422), with a bad status or route given."""
+    days: list[date | None] = []
+    bad: list[dict[str, str]] = []
+    for name, value in values.items():
+        try:
+            days.append(_day(value, name))
+        except HTTPException as exc:
+            days.append(None)
+            bad += exc.detail["errors"]
+    if bad:
+        raise HTTPException(422, {"errors": bad})
+    return days
 
 
 def api_actor(deps: Deps, request: Request, ops_token: str | None) -> Actor | None:
@@ -148,16 +168,25 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
         return ops.summary(ledger, deps.queues)
 
     @api.get("/claims", response_model=ClaimList, responses={**UNAUTHORIZED, **BAD_INPUT})
-    def claims(status: StatusParam | None = None, route: RouteParam | None = None, payer: str | None = None,
+    def claims(status: str | None = Query(default=None, json_schema_extra={"enum": list(STATUSES)}),
+               route: str | None = Query(default=None, json_schema_extra={"enum": list(ROUTES)}),
+               payer: str | None = None,
                therapist: str | None = None, since: str | None = _date_param("after"),
                until: str | None = _date_param("before"),
-               problem: str | None = None, limit: int | None = LimitParam, cursor: str | None = CursorParam,
+               problem: str | None = None, limit: int | None = LimitParam, cursor: str = CursorParam,
                q: str | None = Query(default=None, description="client name, member id, claim or session id, or "
                                      "a date of service or birth; every word must match")) -> dict[str, Any]:
-        flt = _filter(status, route, payer, therapist, _day(since, "since"), _day(until, "until"), problem)
+        bad = _bad_choices(status, route)
+        try:
+            first, last = _days(since=since, until=until)
+        except HTTPException as exc:
+            bad += exc.detail["errors"]
+        if bad:
+            raise HTTPException(422, {"errors": bad})
+        flt = _filter(status, route, payer, therapist, first, last, problem)
         if q:
             flt = ops.ClaimFilter(**{**flt.__dict__, "text": q})
-        if limit is None and not cursor:
+        if limit is None and cursor is None:
             return {"claims": [c.summary() for c in ops.list_claims(ledger, flt)], "next_cursor": None}
         with _cursor_checked():
             page, next_cursor = ops.list_claims_page(ledger, flt, limit=limit or DEFAULT_PAGE, cursor=cursor)
@@ -286,18 +315,18 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
     def resubmit(request: Request, request_body: ResubmitRequest) -> JSONResponse:
         given = request_body.model_fields_set
         top_level = [k for k in FILTER_KEYS if k in given]
-        if request_body.claim_ids is not None and (top_level or request_body.filter is not None):
+        if "claim_ids" in given and (top_level or "filter" in given):
             return _refused("claim_ids", "give claim_ids or a filter, not both")
-        if request_body.filter is not None and top_level:
+        if "filter" in given and top_level:
             return _refused("filter", f"give the filter under \"filter\" or at the top level, not both "
                             f"({', '.join(top_level)} given at the top level)")
-        if request_body.claim_ids is not None:
+        if "claim_ids" in given:
             ids = request_body.claim_ids
-        elif request_body.filter is None and not top_level:
+        elif "filter" not in given and not top_level:
             return _refused("(body)", 'say which claims: "claim_ids", or a filter ("filter": {} for every '
                             "resubmittable claim)")
         else:
-            raw = request_body.filter or request_body
+            raw = request_body.filter if "filter" in given else request_body
             try:
                 flt = _filter(raw.status, raw.route, raw.payer, raw.therapist, _date(raw.since), _date(raw.until),
                               raw.problem)
@@ -336,8 +365,8 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
                                                else deps.timely_filing_warning_days)
 
     @api.get("/refused", response_model=RefusedList, responses={**UNAUTHORIZED, **BAD_INPUT})
-    def refused(limit: int | None = LimitParam, cursor: str | None = CursorParam) -> dict[str, Any]:
-        if limit is None and not cursor:
+    def refused(limit: int | None = LimitParam, cursor: str = CursorParam) -> dict[str, Any]:
+        if limit is None and cursor is None:
             return {"refused": [r.summary() for r in ledger.list_refused()], "next_cursor": None}
         with _cursor_checked():
             page, next_cursor = ops.list_refused_page(ledger, limit=limit or DEFAULT_PAGE, cursor=cursor)

@@ -125,6 +125,17 @@ def _error_items(detail: Any, status: int) -> list[dict[str, str]]:
     return [{"path": where, "message": str(detail)}]
 
 
+_WHERE = frozenset({"body", "query", "path", "header", "cookie"})
+
+
+def _path(loc: Any) -> str:
+    """A field of the body (`filter.since`), or a parameter by its own name (`cursor`, not `query.cursor`)."""
+    parts = list(loc)
+    if parts and parts[0] in _WHERE:
+        parts = parts[1:]
+    return ".".join(str(part) for part in parts) or "(body)"
+
+
 def _message(error: dict[str, Any]) -> str:
     if error.get("type") == "extra_forbidden":
         return "is not a key of this request"
@@ -141,8 +152,7 @@ def install_error_shape(app: FastAPI) -> None:
 
     async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        items = [{"path": ".".join(str(part) for part in e.get("loc", ()) if part != "body") or "(body)",
-                  "message": _message(e)} for e in exc.errors()]
+        items = [{"path": _path(e.get("loc", ())), "message": _message(e)} for e in exc.errors()]
         return JSONResponse({"errors": items}, 422)
 
     app.add_exception_handler(HTTPException, http_error)
