@@ -61,6 +61,7 @@ UNAUTHORIZED = errors((401, "no or wrong ops bearer token"))
 BAD_INPUT = errors((422, "a parameter or the body is not valid"))
 NOT_JSON = errors((400, "the body is not JSON"))
 NOT_FOUND = errors((404, "no such claim or refused event"))
+STORE_DOWN = errors((503, "the claim store (Redis) cannot be reached: try again after Retry-After seconds"))
 
 
 def _day(value: str | None, name: str) -> date | None:
@@ -160,7 +161,8 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
 
             return guarded
 
-    api = APIRouter(prefix="/v1/ops", dependencies=[Depends(require_token)], tags=["ops"], route_class=TokenFirst)
+    api = APIRouter(prefix="/v1/ops", dependencies=[Depends(require_token)], tags=["ops"], route_class=TokenFirst,
+                    responses=STORE_DOWN)
     ledger = deps.ledger
 
     @api.get("/summary", response_model=Summary, responses=UNAUTHORIZED)

@@ -10,7 +10,7 @@ from typing import Any
 import redis
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
@@ -157,3 +157,22 @@ def install_error_shape(app: FastAPI) -> None:
 
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
+    for unreachable in (redis.ConnectionError, redis.TimeoutError):
+        app.add_exception_handler(unreachable, store_unreachable)
+
+
+STORE_DOWN_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Claim store unavailable</title>
+<meta http-equiv="refresh" content="{retry}"></head><body style="font-family:system-ui,sans-serif;margin:2em">
+<h1>The claim store cannot be reached</h1><p>Redis, where claims are kept, does not answer ({error}). The request
+stopped there. This page tries again in {retry} seconds; if it keeps failing, start Redis (<code>superbill redis
+start</code>) or check <code>REDIS_URL</code>.</p></body></html>"""
+
+
+async def store_unreachable(request: Request, exc: Exception) -> Response:
+    """Redis down or too slow, whatever the route: `503` and `Retry-After`, never a bare `500`. The API answers
+    the one error shape; the ops page (`/ops...`) a page a person can read."""
+    error, headers = type(exc).__name__, {"Retry-After": str(RETRY_AFTER_S)}
+    if request.url.path == "/ops" or request.url.path.startswith("/ops/"):
+        return HTMLResponse(STORE_DOWN_PAGE.format(retry=RETRY_AFTER_S, error=error), 503, headers=headers)
+    return JSONResponse(error_body("(service)", f"the claim store (Redis) cannot be reached ({error}); the request "
+                                   "stopped there, try again after Retry-After", status="unavailable"), 503, headers=headers)
