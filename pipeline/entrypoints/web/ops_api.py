@@ -12,10 +12,12 @@ from typing import Any
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.routing import APIRoute
+from starlette.types import Message, Receive
 
 from pipeline.adapters.metrics import render_metrics
 from pipeline.application import exports, ops, period_statements, receivables, remittances, staff, statement_delivery
 from pipeline.application.staff import SHARED_TOKEN_ACTOR, Actor
+from pipeline.application.ingest import MAX_BODY_BYTES
 from pipeline.application.stages import Deps
 from pipeline.application.statements import statement_pdf
 from pipeline.entrypoints.web.api_models import (
@@ -59,7 +61,8 @@ def _date_param(what: str) -> Any:
 
 UNAUTHORIZED = errors((401, "no or wrong ops bearer token"))
 BAD_INPUT = errors((422, "a parameter or the body is not valid"))
-NOT_JSON = errors((400, "the body is not JSON"))
+NOT_JSON = errors((400, "the body is not JSON"), (413, f"the body is over {MAX_BODY_BYTES} bytes"),
+                  (415, "the body is sent with a Content-Type other than JSON"))
 NOT_FOUND = errors((404, "no such claim or refused event"))
 STORE_DOWN = errors((503, "the claim store (Redis) cannot be reached: try again after Retry-After seconds"))
 
@@ -88,6 +91,51 @@ def _cursor_checked() -> Iterator[None]:
         yield
     except ops.BadCursor as exc:
         raise HTTPException(422, {"errors": [{"path": "cursor", "message": str(exc)}]}) from None
+
+
+JSON_BODY_ROUTES = frozenset({"amend", "correct", "resubmit"})  # the replay takes an event: intake's own limits
+
+
+def _too_large() -> HTTPException:
+    return HTTPException(413, {"errors": [{"path": "(body)", "message": f"the body is over {MAX_BODY_BYTES} bytes, "
+                                           "the limit of an event; nothing was read or changed"}]})
+
+
+async def json_body_checked(request: Request) -> Request:
+    """The request, its body read to at most MAX_BODY_BYTES (413 beyond: a larger body is not even read to its
+    end) and sent as JSON: no Content-Type, or a JSON one (415 for a form or text)."""
+    kind = request.headers.get("content-type")
+    if kind is not None and not _is_json(kind):
+        raise HTTPException(415, {"errors": [{"path": "Content-Type", "message": f"is {kind.split(';')[0]!r}: send "
+                                              "the body as JSON, with Content-Type: application/json (or none)"}]})
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise _too_large()
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise _too_large()
+    return Request(request.scope, _replaying(bytes(body), request))
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";")[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def _replaying(body: bytes, request: Request) -> Receive:
+    """The body already read, for the route to read again; then what the client sends next (a disconnect)."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return await request.receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
 
 
 def _refused(path: str, message: str) -> JSONResponse:
@@ -157,12 +205,16 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
 
             async def guarded(request: Request) -> Response:
                 require_token(request)
+                if self.name in JSON_BODY_ROUTES:
+                    request = await json_body_checked(request)
                 return await handler(request)
 
             return guarded
 
+    # a JSON body without a Content-Type is read as JSON: a request needs the bearer token, which no other site's
+    # page can send along, so a form posted from elsewhere can never pass for one
     api = APIRouter(prefix="/v1/ops", dependencies=[Depends(require_token)], tags=["ops"], route_class=TokenFirst,
-                    responses=STORE_DOWN)
+                    responses=STORE_DOWN, strict_content_type=False)
     ledger = deps.ledger
 
     @api.get("/summary", response_model=Summary, responses=UNAUTHORIZED)

@@ -152,6 +152,8 @@ def install_error_shape(app: FastAPI) -> None:
 
     async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
+        if any(e.get("type") == "json_invalid" for e in exc.errors()):  # as every route that reads JSON says it
+            return JSONResponse(error_body("(body)", "is not JSON"), 400)
         items = [{"path": _path(e.get("loc", ())), "message": _message(e)} for e in exc.errors()]
         return JSONResponse({"errors": items}, 422)
 
