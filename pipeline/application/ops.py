@@ -13,6 +13,7 @@ from typing import Any
 
 from config.practice import Practice
 from pipeline.application import client_identity
+from pipeline.application.ingest import MAX_BODY_BYTES
 from pipeline.application.client_identity import ClientIdentity
 from pipeline.application.evaluate import evaluate
 from pipeline.application.ingest import Outcome, receive
@@ -255,6 +256,11 @@ def check_amendment(claim: Claim, document: dict[str, Any],
                 {"path": where, "message": "is not a field of the event"
                  + (f"; did you mean {close!r}?" if close else "")} for where, close in misspelled])
     merged = merged_event(document, patch)
+    size = len(json.dumps(merged, ensure_ascii=False).encode())
+    if size > MAX_BODY_BYTES:  # no larger than a new event may be: amending is no way around intake's limit
+        return None, merged, AmendResult(False, claim_id, message="the amended event would be too large", errors=[
+            {"path": "(body)", "message": f"the amended event would be {size} bytes; an event is at most "
+                                          f"{MAX_BODY_BYTES}"}])
     try:
         event = parse_event_document(merged)
     except InputRejected as exc:
@@ -276,6 +282,9 @@ def amend(ledger: ClaimLedger, claim_id: str, patch: dict[str, Any], *, source: 
     claim = ledger.get(claim_id)
     if claim is None:
         return AmendResult(False, claim_id, message="no such claim")
+    if not patch:
+        return AmendResult(False, claim_id, message="nothing to amend", errors=[
+            {"path": "(body)", "message": f"names no section to amend (allowed: {', '.join(AMENDABLE_SECTIONS)})"}])
     if any(k not in AMENDABLE_SECTIONS for k in patch) or unknown_fields(patch):
         return check_amendment(claim, {}, patch)[2] or AmendResult(False, claim_id)
     if claim.status not in (*RESUBMITTABLE_STATUSES, "received"):
