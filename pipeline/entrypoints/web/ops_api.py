@@ -138,6 +138,15 @@ def _replaying(body: bytes, request: Request) -> Receive:
     return receive
 
 
+def _period(since: str, until: str) -> tuple[date, date]:
+    """`from` and `to`, both dates (every bad one named), `to` not before `from` (422 naming `to`)."""
+    first, last = _days(**{"from": since, "to": until})
+    assert first is not None and last is not None
+    if last < first:
+        raise HTTPException(422, {"errors": [{"path": "to", "message": f"{last} is before from ({first})"}]})
+    return first, last
+
+
 def _refused(path: str, message: str) -> JSONResponse:
     return JSONResponse({"errors": [{"path": path, "message": message}]}, 422)
 
@@ -255,8 +264,7 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
                until: str = Query(alias="to", json_schema_extra=DATE),
                format: str = Query(default="csv", pattern="^(csv|jsonl)$"),
                with_client: bool = False) -> Response:
-        first, last = _day(since, "from"), _day(until, "to")
-        assert first is not None and last is not None
+        first, last = _period(since, until)
         text = exports.render(exports.export_rows(ledger, first, last, with_client=with_client), format,
                               with_client=with_client)
         media = "text/csv" if format == "csv" else "application/x-ndjson"
@@ -300,8 +308,7 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
     def period_statement(request: Request, client: str = Query(min_length=1),
                          since: str = Query(alias="from", json_schema_extra=DATE),
                          until: str = Query(alias="to", json_schema_extra=DATE)) -> Response:
-        first, last = _day(since, "from"), _day(until, "to")
-        assert first is not None and last is not None
+        first, last = _period(since, until)
         try:
             statement = period_statements.period_statement(deps, client, first, last)
         except period_statements.NoSessions as exc:
