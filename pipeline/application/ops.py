@@ -13,10 +13,9 @@ from typing import Any
 
 from config.practice import Practice
 from pipeline.application import client_identity
-from pipeline.application.ingest import MAX_BODY_BYTES
 from pipeline.application.client_identity import ClientIdentity
 from pipeline.application.evaluate import evaluate
-from pipeline.application.ingest import Outcome, receive
+from pipeline.application.ingest import MAX_BODY_BYTES, Outcome, receive
 from pipeline.application.ports import ClaimLedger, QueueMonitor, Refused, StepSender
 from pipeline.application.reason_codes import claim_reason_codes
 from pipeline.application.receivables import accounts_receivable

@@ -16,11 +16,12 @@ from starlette.types import Message, Receive
 
 from pipeline.adapters.metrics import render_metrics
 from pipeline.application import exports, ops, period_statements, receivables, remittances, staff, statement_delivery
-from pipeline.application.staff import SHARED_TOKEN_ACTOR, Actor
 from pipeline.application.ingest import MAX_BODY_BYTES
+from pipeline.application.staff import SHARED_TOKEN_ACTOR, Actor
 from pipeline.application.stages import Deps
 from pipeline.application.statements import statement_pdf
 from pipeline.entrypoints.web.api_models import (
+    FILTER_KEYS,
     AmendAnswer,
     ClaimDetail,
     ClaimList,
@@ -30,7 +31,6 @@ from pipeline.entrypoints.web.api_models import (
     RemittanceDetail,
     RemittanceList,
     ReplayAnswer,
-    FILTER_KEYS,
     ResubmitAnswer,
     ResubmitRequest,
     StatementSendAnswer,
@@ -54,6 +54,7 @@ def bearer(request: Request) -> str | None:
 
 
 DATE = {"format": "date"}
+TO_DATE = "the last date of the period, YYYY-MM-DD: not before `from` (422 naming `to`)"
 def _date_param(what: str) -> Any:
     return Query(default=None, description=f"date of service on or {what} this date, YYYY-MM-DD",
                  json_schema_extra=DATE)
@@ -81,8 +82,9 @@ DEFAULT_PAGE = 100
 LimitParam = Query(default=None, ge=1, le=1000,
                    description="at most this many, oldest first; the answer's next_cursor names the next page")
 # a query parameter is never null: the cursor's schema is a string of that pattern, and the app checks it
-CursorParam = Query(default=None, json_schema_extra={"pattern": f"^{ops.CURSOR_PATTERN}$"}, description="the next page: next_cursor of the previous page (a position in "
-                                                "the list, `<time>:<id>`: the page starts after it)")
+CursorParam = Query(default=None, json_schema_extra={"pattern": f"^{ops.CURSOR_PATTERN}$"},
+                    description="the next page: next_cursor of the previous page (a position in the list, "
+                                "`<time>:<id>`: the page starts after it)")
 
 
 @contextlib.contextmanager
@@ -261,7 +263,7 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
                           "application/x-ndjson": {"schema": {"type": "string"}}}},
         **UNAUTHORIZED, **BAD_INPUT}, response_model=None)
     def export(since: str = Query(alias="from", json_schema_extra=DATE),
-               until: str = Query(alias="to", json_schema_extra=DATE),
+               until: str = Query(alias="to", json_schema_extra=DATE, description=TO_DATE),
                format: str = Query(default="csv", pattern="^(csv|jsonl)$"),
                with_client: bool = False) -> Response:
         first, last = _period(since, until)
@@ -307,7 +309,7 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
         **UNAUTHORIZED, **BAD_INPUT, **errors((404, "the client has no statement_ready session in the range"))})
     def period_statement(request: Request, client: str = Query(min_length=1),
                          since: str = Query(alias="from", json_schema_extra=DATE),
-                         until: str = Query(alias="to", json_schema_extra=DATE)) -> Response:
+                         until: str = Query(alias="to", json_schema_extra=DATE, description=TO_DATE)) -> Response:
         first, last = _period(since, until)
         try:
             statement = period_statements.period_statement(deps, client, first, last)

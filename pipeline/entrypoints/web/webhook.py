@@ -176,5 +176,5 @@ async def store_unreachable(request: Request, exc: Exception) -> Response:
     error, headers = type(exc).__name__, {"Retry-After": str(RETRY_AFTER_S)}
     if request.url.path == "/ops" or request.url.path.startswith("/ops/"):
         return HTMLResponse(STORE_DOWN_PAGE.format(retry=RETRY_AFTER_S, error=error), 503, headers=headers)
-    return JSONResponse(error_body("(service)", f"the claim store (Redis) cannot be reached ({error}); the request "
-                                   "stopped there, try again after Retry-After", status="unavailable"), 503, headers=headers)
+    message = f"the claim store (Redis) cannot be reached ({error}); the request stopped there, try again"
+    return JSONResponse(error_body("(service)", message, status="unavailable"), 503, headers=headers)
