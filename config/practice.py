@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from pipeline.domain.identifiers import ein_is_valid, npi_is_valid
+from pipeline.domain.x12_rules import phone as nanp_phone
 from schemas.event import model_in
 
 DEFAULT_PRACTICE_FILE = Path(__file__).with_name("practice.example.toml")
@@ -63,6 +64,12 @@ class PracticeInfo(_Section):
     address: PracticeAddress
     timezone: str = "America/Chicago"
     """The practice's IANA time zone: the ops page and the CLI show times in it."""
+
+    @field_validator("phone")
+    @classmethod
+    def _ten_digit_phone(cls, value: str) -> str:
+        nanp_phone(value)  # what the 837P's billing provider contact (PER) carries; raises CannotCarry (ValueError)
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -109,8 +116,22 @@ class PayerRules(_Section):
     payer_name: str | None = None
 
 
+class VaPayerRules(PayerRules):
+    """The VA's administrator is billed directly: the 837P's payer (NM1*PR) needs its name and id."""
+
+    payer_id: NonEmpty
+    payer_name: NonEmpty
+
+    @field_validator("payer_id", "payer_name")
+    @classmethod
+    def _no_x12_separator(cls, value: str) -> str:
+        if any(c in value for c in "*:^~"):
+            raise ValueError("holds an X12 separator (* : ^ ~), which the 837P cannot carry")
+        return value
+
+
 class Payers(_Section):
-    va_ccn: PayerRules
+    va_ccn: VaPayerRules
     commercial: PayerRules
     self_pay: PayerRules | None = None
 

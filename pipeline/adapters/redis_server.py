@@ -43,8 +43,17 @@ def is_embedded_socket(path: Path) -> bool:
 
 
 def may_restart(data_dir: Path) -> bool:
-    """A server found gone is started again unless it was stopped on purpose."""
-    return not (data_dir / STOPPED_NAME).exists()
+    """A server found gone is started again unless it was stopped on purpose, or its folder is gone with it
+    (removed after a stop: a server started again there would hold nothing and outlive everyone)."""
+    return (data_dir / LOCK_NAME).exists() and not (data_dir / STOPPED_NAME).exists()
+
+
+def embedded_dir_of(url: str) -> Path | None:
+    """The folder of the embedded server that `url` (`unix://.../redis.sock`) names, or None for any other."""
+    if not url.startswith("unix://"):
+        return None
+    socket = Path(url.removeprefix("unix://").partition("?")[0])
+    return socket.parent if is_embedded_socket(socket) else None
 
 
 def start_embedded(data_dir: Path, *, timeout_s: float = 15.0, restart: bool = False) -> str:
@@ -53,8 +62,10 @@ def start_embedded(data_dir: Path, *, timeout_s: float = 15.0, restart: bool = F
     Several processes (web, worker, CLI) may call this at once: a file lock makes exactly one start it,
     and the others connect to its Unix socket. The server is daemonised so it outlives its starter.
     `restart=True` is a process that found the server gone: it does nothing if someone stopped it on purpose
-    meanwhile.
+    meanwhile, or whose folder is gone.
     """
+    if restart and not may_restart(data_dir):  # before the folder or its lock file could be made again
+        raise redis.ConnectionError(f"the embedded Redis server of {data_dir} was stopped, or its folder removed")
     data_dir.mkdir(parents=True, exist_ok=True)
     url = socket_url(data_dir)
     with open(data_dir / LOCK_NAME, "w") as lock:

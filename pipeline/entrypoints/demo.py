@@ -18,6 +18,7 @@ import tempfile
 import threading
 import time
 import tomllib
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -292,14 +293,22 @@ def run_demo(*, events: str | None, faults: str, as_json: bool, timeout_s: float
     except ValueError as exc:
         print(f"--faults: {exc}", file=sys.stderr)
         return 1
+    if not timeout_s > 0:
+        print(f"--timeout: must be a number of seconds above 0, not {timeout_s:g}", file=sys.stderr)
+        return 1
     source = Path(events) if events else BUNDLED_EVENTS
     if not source.exists():
         print(f"{source}: no such file or folder", file=sys.stderr)
         return 1
     workdir = Path(tempfile.mkdtemp(prefix="superbill-demo-"))
+    kept = {"folder": keep}  # a demo that did not finish keeps its folder too: its logs say why
+
+    def remove_folder() -> None:
+        if not kept["folder"]:
+            shutil.rmtree(workdir, ignore_errors=True)
+
     with ExitStack() as stack:
-        if not keep:
-            stack.callback(shutil.rmtree, workdir, ignore_errors=True)
+        stack.callback(remove_folder)
         # the demo's processes keep everything in its folder, the code set's cache included: the user's data
         # home is never touched
         pipeline = Stack(workdir, faults=faults, clearinghouse=clearinghouse,
@@ -308,7 +317,7 @@ def run_demo(*, events: str | None, faults: str, as_json: bool, timeout_s: float
         via = " (clearinghouse: the sandbox's Stedi shape)" if clearinghouse == "stedi" else ""
         _say(as_json, f"starting Redis, sandbox peers{via}, worker and web app in {workdir} ...")
         pipeline.start()
-        _start_reconciler(pipeline)
+        stack.callback(_start_reconciler(pipeline))  # stopped first: callbacks run last in, first out
         claim_ids: list[str] = []
         refused: list[dict[str, Any]] = []
         for name, body in read_events(source):
@@ -347,23 +356,27 @@ def run_demo(*, events: str | None, faults: str, as_json: bool, timeout_s: float
             if keep:
                 _print_kept(pipeline)
         if not done:
-            print(f"not every claim was final after {timeout_s:g} s; logs in {workdir}", file=sys.stderr)
+            kept["folder"] = True
+            print(f"not every claim was final after {timeout_s:g} s; the logs of every process are kept in "
+                  f"{workdir}", file=sys.stderr)
             return 1
     return 0
 
 
 def _print_kept(pipeline: Stack) -> None:
-    redis_dir = pipeline.workdir / "redis"
     print(f"\nlogs kept in {pipeline.workdir}; the demo's Redis server keeps running, so the ops commands can look")
     print("at its claims (the sandbox, worker and web app are stopped):")
     print(f"  export REDIS_URL={pipeline.redis_url}")
     print("  superbill status; superbill claims list; superbill claims show <claim>")
     print("  for the ops page: superbill users add <you> --name '<Your Name>'; then SUPERBILL_WEBHOOK_SECRET=x "
           "superbill web --port 8000 and open http://127.0.0.1:8000/ops")
-    print(f"stop it with: SUPERBILL_DATA_DIR={redis_dir} superbill redis stop")
+    print(f"stop it with: REDIS_URL={pipeline.redis_url} superbill redis stop")
 
 
-def _start_reconciler(pipeline: Stack) -> None:
+def _start_reconciler(pipeline: Stack) -> Callable[[], None]:
+    """The remittance ticker and the reconciler in a thread of the demo's process; the function it returns
+    stops the thread and waits for it (before the demo's Redis is stopped: a pass still running would find
+    the server gone)."""
     from pipeline.application.reconciler import RemittanceTicker, reconcile_once
     from pipeline.entrypoints import runtime
 
@@ -372,10 +385,11 @@ def _start_reconciler(pipeline: Stack) -> None:
     deps = runtime.deps()
     ticker = RemittanceTicker(deps, every_s=1.0)  # the payer's remittances, fetched by the worker
 
+    stopping = threading.Event()
+
     def loop() -> None:
         passes = 0
-        while True:
-            time.sleep(1)
+        while not stopping.wait(1):
             passes += 1
             try:
                 ticker.tick()
@@ -384,7 +398,14 @@ def _start_reconciler(pipeline: Stack) -> None:
             except Exception:  # noqa: S112 - the demo's reconciler keeps trying
                 continue
 
-    threading.Thread(target=loop, daemon=True, name="reconciler").start()
+    thread = threading.Thread(target=loop, daemon=True, name="reconciler")
+    thread.start()
+
+    def stop() -> None:
+        stopping.set()
+        thread.join(timeout=30)
+
+    return stop
 
 
 def _say(quiet: bool, text: str) -> None:

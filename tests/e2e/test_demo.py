@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -67,3 +68,26 @@ def processes_mentioning(text: str) -> list[str]:
         if text in line:
             found.append(line)
     return found
+
+
+def test_a_demo_that_does_not_finish_in_time_keeps_its_logs_and_stops_everything(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_URL", "SUPERBILL_", "XDG_"))}
+    env["HOME"] = str(tmp_path / "home")
+    refused = subprocess.run([sys.executable, "-m", "pipeline.entrypoints.cli", "demo", "--timeout", "0"],
+                             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert (refused.returncode, refused.stderr.strip()) == (
+        1, "--timeout: must be a number of seconds above 0, not 0")
+
+    # the sandbox's first answers come late: no claim can be final within the time given
+    done = subprocess.run([sys.executable, "-m", "pipeline.entrypoints.cli", "demo", "--timeout", "0.2",
+                           "--faults", "latency_ms=2000"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 1, done.stderr[-2000:]
+    folder = re.search(r"the logs of every process are kept in (\S+)", done.stderr)
+    assert folder, done.stderr[-2000:]
+    kept = Path(folder.group(1))
+    try:
+        assert {p.name for p in kept.glob("*.log")} >= {"worker.log", "web.log", "sandbox.log"}
+        assert processes_mentioning(str(kept)) == []  # its Redis server and processes are stopped all the same
+    finally:
+        shutil.rmtree(kept, ignore_errors=True)

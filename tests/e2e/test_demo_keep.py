@@ -34,8 +34,12 @@ def test_the_kept_demo_is_there_for_the_ops_commands(tmp_path: Path) -> None:
         assert listed.returncode == 0, listed.stderr
         assert sorted(c["claim_id"] for c in json.loads(listed.stdout)["claims"]) == sorted(
             c["claim_id"] for c in document["claims"])
-        stopped = superbill("redis", "stop", env={**env, "SUPERBILL_DATA_DIR": str(data_dir)}, cwd=tmp_path)
-        assert stopped.returncode == 0 and server_pid(data_dir) is None
+        # in the shell that exported REDIS_URL as the demo said, `redis status` and `redis stop` act on that server
+        status = superbill("redis", "status", "--json", env={**env, "REDIS_URL": kept["redis_url"]}, cwd=tmp_path)
+        assert status.returncode == 0, status.stderr
+        assert (json.loads(status.stdout)["running"], json.loads(status.stdout)["data_dir"]) == (True, str(data_dir))
+        stopped = superbill("redis", "stop", env={**env, "REDIS_URL": kept["redis_url"]}, cwd=tmp_path)
+        assert stopped.returncode == 0 and server_pid(data_dir) is None, stopped.stdout
     finally:
         stop_embedded(data_dir)
         shutil.rmtree(kept["folder"], ignore_errors=True)

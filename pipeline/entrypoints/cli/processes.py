@@ -93,11 +93,14 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 
 def cmd_redis(args: argparse.Namespace) -> int:
     from config.settings import load_settings
-    from pipeline.adapters.redis_server import embedded_status, start_embedded, stop_embedded
+    from pipeline.adapters.redis_server import embedded_dir_of, embedded_status, start_embedded, stop_embedded
 
     settings = load_settings()
     action = "stop" if args.stop else (args.action or "start")
-    if settings.redis_url:
+    # a REDIS_URL naming an embedded server's socket (as `demo --keep` prints) is that server: its folder
+    data_dir = embedded_dir_of(settings.redis_url) if settings.redis_url else settings.data_dir
+    if data_dir is None:
+        assert settings.redis_url
         if action == "status":
             status = {"embedded": False, "redis_url": _safe_url(settings.redis_url)}
             if args.json:
@@ -108,18 +111,18 @@ def cmd_redis(args: argparse.Namespace) -> int:
         print(f"REDIS_URL is set ({_safe_url(settings.redis_url)}); nothing to {action}")
         return EXIT_OK
     if action == "stop":
-        stop_embedded(settings.data_dir)
-        print(f"stopped (data kept in {settings.data_dir})")
+        stop_embedded(data_dir)
+        print(f"stopped (data kept in {data_dir})")
         return EXIT_OK
     if action == "status":
-        status = embedded_status(settings.data_dir)
+        status = embedded_status(data_dir)
         if args.json:
             print_json(status)
         else:
             for key, value in status.items():
                 print(f"{key:<20} {value}")
         return EXIT_OK if status["running"] else EXIT_ERROR
-    print(start_embedded(settings.data_dir))
+    print(start_embedded(data_dir))
     return EXIT_OK
 
 

@@ -18,7 +18,14 @@ import pytest
 import redis
 
 from pipeline.adapters.redis_client import connect
-from pipeline.adapters.redis_server import embedded_status, server_pid, start_embedded, stop_embedded
+from pipeline.adapters.redis_server import (
+    LOCK_NAME,
+    STOPPED_NAME,
+    embedded_status,
+    server_pid,
+    start_embedded,
+    stop_embedded,
+)
 
 
 @pytest.fixture
@@ -151,3 +158,26 @@ def test_stop_returns_only_once_the_server_has_exited_not_when_its_pid_file_is_g
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_a_client_finding_the_server_stopped_and_its_folder_removed_does_not_start_one_again(home: Path) -> None:
+    data_dir = home / "gone"
+    client = connect(start_embedded(data_dir))
+    client.set("claim", "kept")
+    stop_embedded(data_dir)
+    shutil.rmtree(data_dir)
+    with pytest.raises(redis.ConnectionError):
+        client.get("claim")
+    assert not data_dir.exists()  # neither the folder nor a server in it came back
+
+
+def test_a_client_finding_the_server_stopped_while_its_folder_is_being_removed_does_not_start_one(
+        home: Path) -> None:
+    data_dir = home / "going"
+    client = connect(start_embedded(data_dir))
+    stop_embedded(data_dir)
+    (data_dir / STOPPED_NAME).unlink()  # a removal midway: the stop mark gone first, then the lock file
+    (data_dir / LOCK_NAME).unlink()
+    with pytest.raises(redis.ConnectionError):
+        client.get("claim")
+    assert server_pid(data_dir) is None

@@ -96,6 +96,11 @@ def test_the_path_comes_from_the_option_then_the_environment(monkeypatch: pytest
     ('npi = "1245319599"', 'npi = "1245319590"', "practice.npi", "check digit"),
     ('ein = "12-3456789"', 'ein = "00-0000000"', "practice.ein", "EIN"),
     ('postal_code = "627011234"', 'postal_code = "62701"', "practice.address.postal_code", "format"),
+    # the VA's administrator is billed directly: the 837P's payer is not left to fail claim after claim
+    ('payer_id = "VACCN"', "", "payers.va_ccn.payer_id", "missing"),
+    ('payer_name = "VA CCN OPTUM"', 'payer_name = " "', "payers.va_ccn.payer_name", "at least 1 character"),
+    ('payer_id = "VACCN"', 'payer_id = "VA*CCN"', "payers.va_ccn.payer_id", "X12 separator"),
+    ('phone = "+1-217-555-0199"', 'phone = "555-0199"', "practice.phone", "10-digit North American number"),
 ])
 def test_practice_identifiers_the_837p_needs_are_checked_at_load(tmp_path: Path, old: str, new: str, key: str,
                                                                    words: str) -> None:
