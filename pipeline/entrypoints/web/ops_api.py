@@ -100,7 +100,7 @@ JSON_BODY_ROUTES = frozenset({"amend", "correct", "resubmit"})  # the replay tak
 
 def _too_large() -> HTTPException:
     return HTTPException(413, {"errors": [{"path": "(body)", "message": f"the body is over {MAX_BODY_BYTES} bytes, "
-                                           "the limit of an event; nothing was read or changed"}]})
+                                           "the limit of an event: not read to its end, nothing was changed"}]})
 
 
 async def json_body_checked(request: Request) -> Request:
