@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -14,7 +15,7 @@ from config.practice import Practice
 from pipeline.application import client_identity
 from pipeline.application.client_identity import ClientIdentity
 from pipeline.application.evaluate import evaluate
-from pipeline.application.ingest import Outcome, receive
+from pipeline.application.ingest import MAX_BODY_BYTES, Outcome, receive
 from pipeline.application.ports import ClaimLedger, QueueMonitor, Refused, StepSender
 from pipeline.application.reason_codes import claim_reason_codes
 from pipeline.application.receivables import accounts_receivable
@@ -90,20 +91,23 @@ class BadCursor(ValueError):
     pass
 
 
+# `<time>:<id>`, the time a finite number: never `nan` or `inf` (floats to Python, no position in a Redis range)
+CURSOR_PATTERN = r"-?[0-9]{1,15}(\.[0-9]+)?(e[+-]?[0-9]{1,2})?:[^:]+"
+
+
 def _cursor(position: tuple[float, str]) -> str:
     return f"{position[0]!r}:{position[1]}"
 
 
 def _position(cursor: str | None) -> tuple[float, str] | None:
-    if not cursor:
+    """Where a cursor says a page starts: after this time and id. A well-formed cursor is a position, not a
+    key: the page starts there whether or not that item is still listed (it may have left the list)."""
+    if cursor is None:
         return None
-    score, sep, member = cursor.partition(":")
-    try:
-        if sep and member:
-            return float(score), member
-    except ValueError:
-        pass
-    raise BadCursor("is not a cursor this list gave out (copy next_cursor from the previous page)")
+    if re.fullmatch(CURSOR_PATTERN, cursor) is None:
+        raise BadCursor("is not a cursor this list gave out (copy next_cursor from the previous page)")
+    score, _, member = cursor.partition(":")
+    return float(score), member
 
 
 def list_claims_page(ledger: ClaimLedger, flt: ClaimFilter, *, limit: int,
@@ -253,6 +257,11 @@ def check_amendment(claim: Claim, document: dict[str, Any],
                 {"path": where, "message": "is not a field of the event"
                  + (f"; did you mean {close!r}?" if close else "")} for where, close in misspelled])
     merged = merged_event(document, patch)
+    size = len(json.dumps(merged, ensure_ascii=False).encode())
+    if size > MAX_BODY_BYTES:  # no larger than a new event may be: amending is no way around intake's limit
+        return None, merged, AmendResult(False, claim_id, message="the amended event would be too large", errors=[
+            {"path": "(body)", "message": f"the amended event would be {size} bytes; an event is at most "
+                                          f"{MAX_BODY_BYTES}"}])
     try:
         event = parse_event_document(merged)
     except InputRejected as exc:
@@ -275,6 +284,9 @@ def amend(ledger: ClaimLedger, claim_id: str, patch: dict[str, Any], *, source: 
     claim = ledger.get(claim_id)
     if claim is None:
         return AmendResult(False, claim_id, message=NO_SUCH_CLAIM)
+    if not patch:
+        return AmendResult(False, claim_id, message="nothing to amend", errors=[
+            {"path": "(body)", "message": f"names no section to amend (allowed: {', '.join(AMENDABLE_SECTIONS)})"}])
     if any(k not in AMENDABLE_SECTIONS for k in patch) or unknown_fields(patch):
         return check_amendment(claim, {}, patch)[2] or AmendResult(False, claim_id)
     if claim.status not in (*RESUBMITTABLE_STATUSES, "received"):

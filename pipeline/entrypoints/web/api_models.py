@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+
+from schemas.claim import RESUBMITTABLE_STATUSES
+from schemas.decision import ROUTES
 
 
 class _Body(BaseModel):
@@ -116,6 +119,47 @@ class AmendAnswer(_Body):
     changed: list[str]
     errors: list[ErrorItem]
     message: str
+
+
+class _Request(BaseModel):
+    """A request body: a key it does not know is refused (`422` naming it), never ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def _one_of(*keys: str) -> dict[str, Any]:
+    return {"anyOf": [{"required": [k]} for k in keys]}
+
+
+# A key given is never null (`null` answers 422): a filter value is a string, `claim_ids` a list.
+class ResubmitFilter(_Request):
+    """Which claims to resubmit: every key given must match (AND); `{}` is every resubmittable claim."""
+
+    status: str = Field(default=None, json_schema_extra={"enum": sorted(RESUBMITTABLE_STATUSES)})
+    route: str = Field(default=None, json_schema_extra={"enum": list(ROUTES)})
+    payer: StrictStr = Field(default=None)
+    therapist: StrictStr = Field(default=None)
+    since: StrictStr = Field(default=None, json_schema_extra={"format": "date"})
+    until: StrictStr = Field(default=None, json_schema_extra={"format": "date"})
+    problem: StrictStr = Field(default=None)
+
+
+FILTER_KEYS = tuple(ResubmitFilter.model_fields)
+
+
+class ResubmitRequest(ResubmitFilter):
+    """`claim_ids`, or a filter: under `filter` (`{"filter": {}}` for every resubmittable claim) or its keys at
+    the top level; exactly one of the three ways."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"anyOf": [
+        {"required": ["claim_ids"], "not": _one_of("filter", *FILTER_KEYS)},
+        {"required": ["filter"], "not": _one_of("claim_ids", *FILTER_KEYS)},
+        {**_one_of(*FILTER_KEYS), "not": _one_of("claim_ids", "filter")}]})
+
+    claim_ids: list[StrictStr] = Field(default=None, min_length=1)
+    filter: ResubmitFilter = Field(default=None)
+    dry_run: StrictBool = False
+    anyway: StrictBool = False
 
 
 class ResubmitAnswer(_Body):

@@ -7,18 +7,21 @@ import hmac
 import json
 from collections.abc import Callable, Coroutine, Iterator
 from datetime import UTC, date, datetime
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.routing import APIRoute
+from starlette.types import Message, Receive
 
 from pipeline.adapters.metrics import render_metrics
 from pipeline.application import exports, ops, period_statements, receivables, remittances, staff, statement_delivery
+from pipeline.application.ingest import MAX_BODY_BYTES
 from pipeline.application.staff import SHARED_TOKEN_ACTOR, Actor
 from pipeline.application.stages import Deps
 from pipeline.application.statements import statement_pdf
 from pipeline.entrypoints.web.api_models import (
+    FILTER_KEYS,
     AmendAnswer,
     ClaimDetail,
     ClaimList,
@@ -29,6 +32,7 @@ from pipeline.entrypoints.web.api_models import (
     RemittanceList,
     ReplayAnswer,
     ResubmitAnswer,
+    ResubmitRequest,
     StatementSendAnswer,
     Summary,
     errors,
@@ -50,6 +54,7 @@ def bearer(request: Request) -> str | None:
 
 
 DATE = {"format": "date"}
+TO_DATE = "the last date of the period, YYYY-MM-DD: not before `from` (422 naming `to`)"
 def _date_param(what: str) -> Any:
     return Query(default=None, description=f"date of service on or {what} this date, YYYY-MM-DD",
                  json_schema_extra=DATE)
@@ -57,10 +62,10 @@ def _date_param(what: str) -> Any:
 
 UNAUTHORIZED = errors((401, "no or wrong ops bearer token"))
 BAD_INPUT = errors((422, "a parameter or the body is not valid"))
-NOT_JSON = errors((400, "the body is not JSON"))
-StatusParam = Literal[STATUSES]  # type: ignore[valid-type]
-RouteParam = Literal[ROUTES]  # type: ignore[valid-type]
+NOT_JSON = errors((400, "the body is not JSON"), (413, f"the body is over {MAX_BODY_BYTES} bytes"),
+                  (415, "the body is sent with a Content-Type other than JSON"))
 NOT_FOUND = errors((404, "no such claim or refused event"))
+STORE_DOWN = errors((503, "the claim store (Redis) cannot be reached: try again after Retry-After seconds"))
 
 
 def _day(value: str | None, name: str) -> date | None:
@@ -76,8 +81,10 @@ def _day(value: str | None, name: str) -> date | None:
 DEFAULT_PAGE = 100
 LimitParam = Query(default=None, ge=1, le=1000,
                    description="at most this many, oldest first; the answer's next_cursor names the next page")
-CursorParam = Query(default=None, pattern=r"^[0-9]+(\.[0-9]+)?(e[+-]?[0-9]+)?:[^:]+$",
-                    description="the next page: next_cursor of the previous page")
+# a query parameter is never null: the cursor's schema is a string of that pattern, and the app checks it
+CursorParam = Query(default=None, json_schema_extra={"pattern": f"^{ops.CURSOR_PATTERN}$"},
+                    description="the next page: next_cursor of the previous page (a position in the list, "
+                                "`<time>:<id>`: the page starts after it)")
 
 
 @contextlib.contextmanager
@@ -88,14 +95,93 @@ def _cursor_checked() -> Iterator[None]:
         raise HTTPException(422, {"errors": [{"path": "cursor", "message": str(exc)}]}) from None
 
 
+JSON_BODY_ROUTES = frozenset({"amend", "correct", "resubmit"})  # the replay takes an event: intake's own limits
+
+
+def _too_large() -> HTTPException:
+    return HTTPException(413, {"errors": [{"path": "(body)", "message": f"the body is over {MAX_BODY_BYTES} bytes, "
+                                           "the limit of an event: not read to its end, nothing was changed"}]})
+
+
+async def json_body_checked(request: Request) -> Request:
+    """The request, its body read to at most MAX_BODY_BYTES (413 beyond: a larger body is not even read to its
+    end) and sent as JSON: no Content-Type, or a JSON one (415 for a form or text)."""
+    kind = request.headers.get("content-type")
+    if kind is not None and not _is_json(kind):
+        raise HTTPException(415, {"errors": [{"path": "Content-Type", "message": f"is {kind.split(';')[0]!r}: send "
+                                              "the body as JSON, with Content-Type: application/json (or none)"}]})
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise _too_large()
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise _too_large()
+    return Request(request.scope, _replaying(bytes(body), request))
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";")[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def _replaying(body: bytes, request: Request) -> Receive:
+    """The body already read, for the route to read again; then what the client sends next (a disconnect)."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return await request.receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+def _period(since: str, until: str) -> tuple[date, date]:
+    """`from` and `to`, both dates (every bad one named), `to` not before `from` (422 naming `to`)."""
+    first, last = _days(**{"from": since, "to": until})
+    assert first is not None and last is not None
+    if last < first:
+        raise HTTPException(422, {"errors": [{"path": "to", "message": f"{last} is before from ({first})"}]})
+    return first, last
+
+
+def _refused(path: str, message: str) -> JSONResponse:
+    return JSONResponse({"errors": [{"path": path, "message": message}]}, 422)
+
+
 def _filter(status: str | None, route: str | None, payer: str | None, therapist: str | None,
             since: date | None, until: date | None, problem: str | None) -> ops.ClaimFilter:
-    if status and status not in STATUSES:
-        raise HTTPException(422, {"errors": [{"path": "status", "message": f"must be one of {', '.join(STATUSES)}"}]})
-    if route and route not in ROUTES:
-        raise HTTPException(422, {"errors": [{"path": "route", "message": f"must be one of {', '.join(ROUTES)}"}]})
+    bad = _bad_choices(status, route)
+    if bad:
+        raise HTTPException(422, {"errors": bad})
     return ops.ClaimFilter(status=status or None, route=route or None, payer=payer or None,
                            therapist=therapist or None, since=since, until=until, problem=problem or None)
+
+
+def _bad_choices(status: str | None, route: str | None) -> list[dict[str, str]]:
+    return ([{"path": "status", "message": f"must be one of {', '.join(STATUSES)}"}]
+            if status is not None and status not in STATUSES else []) + \
+           ([{"path": "route", "message": f"must be one of {', '.join(ROUTES)}"}]
+            if route is not None and route not in ROUTES else [])
+
+
+def _days(**values: str | None) -> list[date | None]:
+    """Each query parameter's date; every bad one named at once (422), with a bad status or route given."""
+    days: list[date | None] = []
+    bad: list[dict[str, str]] = []
+    for name, value in values.items():
+        try:
+            days.append(_day(value, name))
+        except HTTPException as exc:
+            days.append(None)
+            bad += exc.detail["errors"]
+    if bad:
+        raise HTTPException(422, {"errors": bad})
+    return days
 
 
 def api_actor(deps: Deps, request: Request, ops_token: str | None) -> Actor | None:
@@ -130,11 +216,16 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
 
             async def guarded(request: Request) -> Response:
                 require_token(request)
+                if self.name in JSON_BODY_ROUTES:
+                    request = await json_body_checked(request)
                 return await handler(request)
 
             return guarded
 
-    api = APIRouter(prefix="/v1/ops", dependencies=[Depends(require_token)], tags=["ops"], route_class=TokenFirst)
+    # a JSON body without a Content-Type is read as JSON: a request needs the bearer token, which no other site's
+    # page can send along, so a form posted from elsewhere can never pass for one
+    api = APIRouter(prefix="/v1/ops", dependencies=[Depends(require_token)], tags=["ops"], route_class=TokenFirst,
+                    responses=STORE_DOWN, strict_content_type=False)
     ledger = deps.ledger
 
     @api.get("/summary", response_model=Summary, responses=UNAUTHORIZED)
@@ -142,16 +233,25 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
         return ops.summary(ledger, deps.queues)
 
     @api.get("/claims", response_model=ClaimList, responses={**UNAUTHORIZED, **BAD_INPUT})
-    def claims(status: StatusParam | None = None, route: RouteParam | None = None, payer: str | None = None,
+    def claims(status: str | None = Query(default=None, json_schema_extra={"enum": list(STATUSES)}),
+               route: str | None = Query(default=None, json_schema_extra={"enum": list(ROUTES)}),
+               payer: str | None = None,
                therapist: str | None = None, since: str | None = _date_param("after"),
                until: str | None = _date_param("before"),
-               problem: str | None = None, limit: int | None = LimitParam, cursor: str | None = CursorParam,
+               problem: str | None = None, limit: int | None = LimitParam, cursor: str = CursorParam,
                q: str | None = Query(default=None, description="client name, member id, claim or session id, or "
                                      "a date of service or birth; every word must match")) -> dict[str, Any]:
-        flt = _filter(status, route, payer, therapist, _day(since, "since"), _day(until, "until"), problem)
+        bad = _bad_choices(status, route)
+        try:
+            first, last = _days(since=since, until=until)
+        except HTTPException as exc:
+            bad += exc.detail["errors"]
+        if bad:
+            raise HTTPException(422, {"errors": bad})
+        flt = _filter(status, route, payer, therapist, first, last, problem)
         if q:
             flt = ops.ClaimFilter(**{**flt.__dict__, "text": q})
-        if limit is None and not cursor:
+        if limit is None and cursor is None:
             return {"claims": [c.summary() for c in ops.list_claims(ledger, flt)], "next_cursor": None}
         with _cursor_checked():
             page, next_cursor = ops.list_claims_page(ledger, flt, limit=limit or DEFAULT_PAGE, cursor=cursor)
@@ -163,11 +263,10 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
                           "application/x-ndjson": {"schema": {"type": "string"}}}},
         **UNAUTHORIZED, **BAD_INPUT}, response_model=None)
     def export(since: str = Query(alias="from", json_schema_extra=DATE),
-               until: str = Query(alias="to", json_schema_extra=DATE),
+               until: str = Query(alias="to", json_schema_extra=DATE, description=TO_DATE),
                format: str = Query(default="csv", pattern="^(csv|jsonl)$"),
                with_client: bool = False) -> Response:
-        first, last = _day(since, "from"), _day(until, "to")
-        assert first is not None and last is not None
+        first, last = _period(since, until)
         text = exports.render(exports.export_rows(ledger, first, last, with_client=with_client), format,
                               with_client=with_client)
         media = "text/csv" if format == "csv" else "application/x-ndjson"
@@ -210,9 +309,8 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
         **UNAUTHORIZED, **BAD_INPUT, **errors((404, "the client has no statement_ready session in the range"))})
     def period_statement(request: Request, client: str = Query(min_length=1),
                          since: str = Query(alias="from", json_schema_extra=DATE),
-                         until: str = Query(alias="to", json_schema_extra=DATE)) -> Response:
-        first, last = _day(since, "from"), _day(until, "to")
-        assert first is not None and last is not None
+                         until: str = Query(alias="to", json_schema_extra=DATE, description=TO_DATE)) -> Response:
+        first, last = _period(since, until)
         try:
             statement = period_statements.period_statement(deps, client, first, last)
         except period_statements.NoSessions as exc:
@@ -277,23 +375,28 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
         return _correct(request, claim_id, "void", None)
 
     @api.post("/resubmit", response_model=ResubmitAnswer, responses={**UNAUTHORIZED, **NOT_JSON, **BAD_INPUT})
-    def resubmit(request: Request, request_body: dict[str, Any] = Body(...)) -> JSONResponse:  # noqa: B008
-        dry_run = bool(request_body.get("dry_run"))
-        anyway = request_body.get("anyway") is True
-        if "claim_ids" in request_body:
-            ids = request_body["claim_ids"]
-            if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-                return JSONResponse({"errors": [{"path": "claim_ids", "message": "must be a list of ids"}]}, 422)
+    def resubmit(request: Request, request_body: ResubmitRequest) -> JSONResponse:
+        given = request_body.model_fields_set
+        top_level = [k for k in FILTER_KEYS if k in given]
+        if "claim_ids" in given and (top_level or "filter" in given):
+            return _refused("claim_ids", "give claim_ids or a filter, not both")
+        if "filter" in given and top_level:
+            return _refused("filter", f"give the filter under \"filter\" or at the top level, not both "
+                            f"({', '.join(top_level)} given at the top level)")
+        if "claim_ids" in given:
+            ids = request_body.claim_ids
+        elif "filter" not in given and not top_level:
+            return _refused("(body)", 'say which claims: "claim_ids", or a filter ("filter": {} for every '
+                            "resubmittable claim)")
         else:
-            raw = request_body.get("filter", request_body)
-            if not isinstance(raw, dict):
-                return JSONResponse({"errors": [{"path": "filter", "message": "must be an object"}]}, 422)
+            raw = request_body.filter if "filter" in given else request_body
             try:
-                flt = _filter(raw.get("status"), raw.get("route"), raw.get("payer"), raw.get("therapist"),
-                              _date(raw.get("since")), _date(raw.get("until")), raw.get("problem"))
+                flt = _filter(raw.status, raw.route, raw.payer, raw.therapist, _date(raw.since), _date(raw.until),
+                              raw.problem)
                 ids = ops.select_for_resubmit(ledger, flt)
             except ValueError as exc:
-                return JSONResponse({"errors": [{"path": "filter", "message": str(exc)}]}, 422)
+                return _refused("filter", str(exc))
+        dry_run, anyway = request_body.dry_run, request_body.anyway
         actor = actor_of(request)
         result = ops.resubmit(ledger, ids, deps.send, source="api", dry_run=dry_run, by=actor.label,
                               practice=deps.practice, anyway=anyway)
@@ -325,8 +428,8 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
                                                else deps.timely_filing_warning_days)
 
     @api.get("/refused", response_model=RefusedList, responses={**UNAUTHORIZED, **BAD_INPUT})
-    def refused(limit: int | None = LimitParam, cursor: str | None = CursorParam) -> dict[str, Any]:
-        if limit is None and not cursor:
+    def refused(limit: int | None = LimitParam, cursor: str = CursorParam) -> dict[str, Any]:
+        if limit is None and cursor is None:
             return {"refused": [r.summary() for r in ledger.list_refused()], "next_cursor": None}
         with _cursor_checked():
             page, next_cursor = ops.list_refused_page(ledger, limit=limit or DEFAULT_PAGE, cursor=cursor)

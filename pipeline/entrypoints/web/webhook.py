@@ -10,7 +10,7 @@ from typing import Any
 import redis
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
@@ -125,6 +125,23 @@ def _error_items(detail: Any, status: int) -> list[dict[str, str]]:
     return [{"path": where, "message": str(detail)}]
 
 
+_WHERE = frozenset({"body", "query", "path", "header", "cookie"})
+
+
+def _path(loc: Any) -> str:
+    """A field of the body (`filter.since`), or a parameter by its own name (`cursor`, not `query.cursor`)."""
+    parts = list(loc)
+    if parts and parts[0] in _WHERE:
+        parts = parts[1:]
+    return ".".join(str(part) for part in parts) or "(body)"
+
+
+def _message(error: dict[str, Any]) -> str:
+    if error.get("type") == "extra_forbidden":
+        return "is not a key of this request"
+    return str(error.get("msg", "is not valid"))
+
+
 def install_error_shape(app: FastAPI) -> None:
     """Every error of the API has the one documented shape: `{"errors": [{"path", "message"}]}`."""
 
@@ -135,9 +152,29 @@ def install_error_shape(app: FastAPI) -> None:
 
     async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        items = [{"path": ".".join(str(part) for part in e.get("loc", ()) if part != "body") or "(body)",
-                  "message": str(e.get("msg", "is not valid"))} for e in exc.errors()]
+        if any(e.get("type") == "json_invalid" for e in exc.errors()):  # as every route that reads JSON says it
+            return JSONResponse(error_body("(body)", "is not JSON"), 400)
+        items = [{"path": _path(e.get("loc", ())), "message": _message(e)} for e in exc.errors()]
         return JSONResponse({"errors": items}, 422)
 
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
+    for unreachable in (redis.ConnectionError, redis.TimeoutError):
+        app.add_exception_handler(unreachable, store_unreachable)
+
+
+STORE_DOWN_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Claim store unavailable</title>
+<meta http-equiv="refresh" content="{retry}"></head><body style="font-family:system-ui,sans-serif;margin:2em">
+<h1>The claim store cannot be reached</h1><p>Redis, where claims are kept, does not answer ({error}). The request
+stopped there. This page tries again in {retry} seconds; if it keeps failing, start Redis (<code>superbill redis
+start</code>) or check <code>REDIS_URL</code>.</p></body></html>"""
+
+
+async def store_unreachable(request: Request, exc: Exception) -> Response:
+    """Redis down or too slow, whatever the route: `503` and `Retry-After`, never a bare `500`. The API answers
+    the one error shape; the ops page (`/ops...`) a page a person can read."""
+    error, headers = type(exc).__name__, {"Retry-After": str(RETRY_AFTER_S)}
+    if request.url.path == "/ops" or request.url.path.startswith("/ops/"):
+        return HTMLResponse(STORE_DOWN_PAGE.format(retry=RETRY_AFTER_S, error=error), 503, headers=headers)
+    message = f"the claim store (Redis) cannot be reached ({error}); the request stopped there, try again"
+    return JSONResponse(error_body("(service)", message, status="unavailable"), 503, headers=headers)

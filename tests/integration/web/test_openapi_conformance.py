@@ -36,13 +36,22 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         runtime.reset()
 
 
+def _in_order(case: Any) -> bool:
+    """A period's `to` is not before its `from` (422 naming `to`): a rule between two parameters, which the
+    document states in words only, JSON Schema having no way to."""
+    query = case.query or {}
+    first, last = query.get("from"), query.get("to")
+    return not (isinstance(first, str) and isinstance(last, str) and last < first)
+
+
 def _exercise(app: Any, headers: dict[str, str], modes: tuple[GenerationMode, ...]) -> dict[str, str]:
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     failures: dict[str, str] = {}
     for result in schema.get_all_operations():
         operation = result.ok()
         for mode in modes:
-            @given(operation.as_strategy(generation_mode=mode))
+            strategy = operation.as_strategy(generation_mode=mode)
+            @given(strategy.filter(_in_order) if mode == GenerationMode.POSITIVE else strategy)
             @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None, derandomize=True,
                       suppress_health_check=list(HealthCheck))
             def run(case: Any) -> None:

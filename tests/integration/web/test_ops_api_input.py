@@ -1,0 +1,185 @@
+"""The ops API refuses what it cannot read exactly, with the one error shape, before it changes anything: unknown
+keys, a selection it would have to guess, bodies that are not JSON or too large, bad paging cursors, date ranges
+that end before they start. The web app runs in this process on a real Redis server; the claims were made by the
+pipeline's own steps (each misses its VA referral: `needs_attention`, resubmittable)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from config.settings import load_settings
+from pipeline.adapters.redis_server import embedded_redis
+from pipeline.application.ingest import MAX_BODY_BYTES
+from pipeline.entrypoints import runtime
+from pipeline.entrypoints.web.app import build_web_app
+from tests.integration.application.harness import InlinePipeline, example
+
+TOKEN = "ops-token-for-input"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+CLAIMS = ("ses_in1", "ses_in2")
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, InlinePipeline]]:
+    with embedded_redis(Path(tmp_path_factory.mktemp("redis"))) as url, pytest.MonkeyPatch.context() as env:
+        pipeline = InlinePipeline(url)
+        for n, claim_id in enumerate(CLAIMS):
+            doc = example("va_missing_referral")
+            doc["event_id"], doc["session"]["session_id"] = f"evt_in{n}", claim_id
+            pipeline.post(doc)
+        env.setenv("REDIS_URL", url)
+        env.setenv("SUPERBILL_OPS_TOKEN", TOKEN)
+        env.setenv("SUPERBILL_WEBHOOK_SECRET", "secret-for-input")
+        runtime.reset()
+        try:
+            yield TestClient(build_web_app(load_settings())), pipeline
+        finally:
+            runtime.reset()
+
+
+@pytest.fixture
+def client(app: tuple[TestClient, InlinePipeline]) -> TestClient:
+    return app[0]
+
+
+def _nothing_resubmitted(pipeline: InlinePipeline) -> bool:
+    return all(pipeline.ledger.get(c).submission_no == 1 and  # type: ignore[union-attr]
+               not any(e["kind"] == "resubmitted" for e in pipeline.ledger.timeline(c)) for c in CLAIMS)
+
+
+def _paths(answer: Any) -> list[str]:
+    return [e["path"] for e in answer.json()["errors"]]
+
+
+# resubmit: exactly what was asked, or nothing -----------------------------------------------------------------
+@pytest.mark.parametrize("body, path", [
+    ({"claim_id": ["ses_in1"]}, "claim_id"),                      # a misspelled key
+    ({"client": {"last_name": "x" * 1000}}, "client"),           # not a resubmit body at all
+    ({"filter": {"statuss": "failed"}}, "filter.statuss"),        # a misspelled filter key
+    ({"dry_run": True}, "(body)"),                                # no selection: never "everything"
+    ({}, "(body)"),
+    ({"claim_ids": ["ses_in1"], "filter": {"status": "failed"}}, "claim_ids"),  # both: refused, like the CLI
+    ({"claim_ids": ["ses_in1"], "status": "failed"}, "claim_ids"),
+    ({"filter": {}, "status": "failed"}, "filter"),
+    ({"claim_ids": ["ses_in1"], "dry_run": "yes"}, "dry_run"),    # strict booleans
+    ({"claim_ids": ["ses_in1"], "anyway": 1}, "anyway"),
+    ({"claim_ids": []}, "claim_ids"),
+])
+def test_a_resubmit_body_it_cannot_read_exactly_is_refused_and_resubmits_nothing(
+        app: tuple[TestClient, InlinePipeline], body: dict[str, Any], path: str) -> None:
+    client, pipeline = app
+    answer = client.post("/v1/ops/resubmit", json=body, headers=AUTH)
+    assert answer.status_code == 422, answer.text
+    assert path in _paths(answer)
+    assert _nothing_resubmitted(pipeline)
+
+
+def test_every_resubmittable_claim_needs_an_explicit_empty_filter(client: TestClient) -> None:
+    everything = client.post("/v1/ops/resubmit", json={"filter": {}, "dry_run": True}, headers=AUTH)
+    assert everything.status_code == 200, everything.text
+    assert sorted(everything.json()["skipped"][i]["claim_id"] for i in range(2)) == list(CLAIMS)
+    by_status = client.post("/v1/ops/resubmit", json={"status": "needs_attention", "dry_run": True}, headers=AUTH)
+    assert by_status.status_code == 200 and by_status.json()["dry_run"] is True
+    by_id = client.post("/v1/ops/resubmit", json={"claim_ids": ["ses_in1"], "dry_run": True}, headers=AUTH)
+    assert by_id.status_code == 200 and [s["claim_id"] for s in by_id.json()["skipped"]] == ["ses_in1"]
+
+
+# bodies that are not JSON, too large, or say nothing ----------------------------------------------------------
+@pytest.mark.parametrize("path", ["/v1/ops/resubmit", "/v1/ops/claims/ses_in1/amend", "/v1/ops/claims/ses_in1/correct"])
+def test_a_body_that_is_not_json_is_400_on_every_json_route(client: TestClient, path: str) -> None:
+    answer = client.post(path, content=b"{bad", headers={**AUTH, "Content-Type": "application/json"})
+    assert answer.status_code == 400, answer.text
+    assert answer.json() == {"errors": [{"path": "(body)", "message": "is not JSON"}]}
+
+
+def test_a_json_body_without_a_content_type_is_read_and_a_form_type_is_415(
+        app: tuple[TestClient, InlinePipeline]) -> None:
+    client, pipeline = app
+    body = json.dumps({"claim_ids": ["ses_in1"], "dry_run": True}).encode()
+    bare = client.post("/v1/ops/resubmit", content=body, headers=AUTH)
+    assert bare.status_code == 200, bare.text
+    form = client.post("/v1/ops/resubmit", content=body,
+                       headers={**AUTH, "Content-Type": "application/x-www-form-urlencoded"})
+    assert form.status_code == 415 and _paths(form) == ["Content-Type"]
+    assert _nothing_resubmitted(pipeline)
+
+
+@pytest.mark.parametrize("path", ["/v1/ops/resubmit", "/v1/ops/claims/ses_in1/amend", "/v1/ops/claims/ses_in1/correct"])
+def test_a_body_over_the_limit_is_413_and_changes_nothing(app: tuple[TestClient, InlinePipeline], path: str) -> None:
+    client, pipeline = app
+    before = pipeline.ledger.event_document("ses_in1")
+    huge = {"client": {"last_name": "x" * (MAX_BODY_BYTES + 1)}}
+    answer = client.post(path, json=huge, headers=AUTH)
+    assert answer.status_code == 413, answer.text
+    assert _paths(answer) == ["(body)"]
+    assert pipeline.ledger.event_document("ses_in1") == before and _nothing_resubmitted(pipeline)
+
+
+def test_an_amendment_that_makes_the_event_larger_than_an_event_may_be_is_refused(
+        app: tuple[TestClient, InlinePipeline]) -> None:
+    client, pipeline = app
+    half = MAX_BODY_BYTES // 2 + 10
+    for section in ("client", "coverage"):  # each under the body limit, together over an event's size
+        key = "last_name" if section == "client" else "payer_name"
+        answer = client.post("/v1/ops/claims/ses_in2/amend", json={section: {key: "x" * half}}, headers=AUTH)
+        if answer.status_code != 200:
+            break
+    assert answer.status_code == 422, answer.text
+    assert "(body)" in _paths(answer)
+    assert len(json.dumps(pipeline.ledger.event_document("ses_in2"))) <= MAX_BODY_BYTES
+
+
+def test_an_empty_amendment_is_refused(app: tuple[TestClient, InlinePipeline]) -> None:
+    client, pipeline = app
+    answer = client.post("/v1/ops/claims/ses_in1/amend", json={}, headers=AUTH)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["ok"] is False and _paths(answer) == ["(body)"]
+    assert not any(e["kind"] == "amended" for e in pipeline.ledger.timeline("ses_in1"))
+
+
+# query parameters ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("path", ["/v1/ops/claims", "/v1/ops/refused"])
+@pytest.mark.parametrize("cursor", ["nan:x", "inf:x", "-inf:x", "1e999:x", "garbage", "1.5"])
+def test_a_cursor_that_is_not_a_position_is_422_naming_cursor(client: TestClient, path: str, cursor: str) -> None:
+    answer = client.get(path, params={"cursor": cursor, "limit": 2}, headers=AUTH)
+    assert answer.status_code == 422, answer.text
+    assert _paths(answer) == ["cursor"]
+
+
+@pytest.mark.parametrize("path", ["/ops/claims", "/ops/refused"])
+def test_the_ops_page_starts_over_on_a_cursor_that_is_not_a_position(client: TestClient, path: str) -> None:
+    assert client.get(path, params={"cursor": "nan:x"}, headers=AUTH).status_code == 200
+
+
+def test_a_well_formed_cursor_is_a_position_in_the_list(client: TestClient) -> None:
+    everything = client.get("/v1/ops/claims", headers=AUTH).json()["claims"]
+    first = everything[0]
+    after_first = client.get("/v1/ops/claims", params={"cursor": f"{first['updated_at'] - 1e6}:zzz", "limit": 5},
+                             headers=AUTH)
+    assert after_first.status_code == 200 and [r["claim_id"] for r in after_first.json()["claims"]] == list(CLAIMS)
+    beyond = client.get("/v1/ops/claims", params={"cursor": "4102444800.5:nonexistent", "limit": 5},
+                        headers=AUTH)
+    assert beyond.status_code == 200 and beyond.json() == {"claims": [], "next_cursor": None}
+
+
+def test_every_bad_query_parameter_is_named_by_its_name_at_once(client: TestClient) -> None:
+    answer = client.get("/v1/ops/claims", params={"status": "bogus", "route": "nowhere", "since": "0",
+                                                  "until": "x"}, headers=AUTH)
+    assert answer.status_code == 422
+    assert sorted(_paths(answer)) == ["route", "since", "status", "until"]
+    assert _paths(client.get("/v1/ops/claims", params={"limit": 0}, headers=AUTH)) == ["limit"]
+    assert _paths(client.get("/v1/ops/export", params={"from": "2026-11-01"}, headers=AUTH)) == ["to"]
+
+
+@pytest.mark.parametrize("path, extra", [("/v1/ops/export", {}), ("/v1/ops/statements", {"client": "cli_1"})])
+def test_a_range_that_ends_before_it_starts_is_422_naming_to(client: TestClient, path: str,
+                                                             extra: dict[str, str]) -> None:
+    answer = client.get(path, params={**extra, "from": "2026-11-30", "to": "2026-11-01"}, headers=AUTH)
+    assert answer.status_code == 422, answer.text
+    assert _paths(answer) == ["to"]
