@@ -75,8 +75,7 @@ def test_a_demo_that_does_not_finish_in_time_keeps_its_logs_and_stops_everything
     env["HOME"] = str(tmp_path / "home")
     refused = subprocess.run([sys.executable, "-m", "pipeline.entrypoints.cli", "demo", "--timeout", "0"],
                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False)
-    assert (refused.returncode, refused.stderr.strip()) == (
-        1, "--timeout: must be a number of seconds above 0, not 0")
+    assert refused.returncode == 2 and "--timeout" in refused.stderr and "above 0" in refused.stderr
 
     # the sandbox's first answers come late: no claim can be final within the time given
     done = subprocess.run([sys.executable, "-m", "pipeline.entrypoints.cli", "demo", "--timeout", "0.2",
