@@ -7,7 +7,7 @@ import os
 import dramatiq
 
 from config.logging import configure_logging
-from config.settings import load_settings
+from config.settings import load_settings, log_level
 from pipeline.entrypoints import runtime
 from workers import log_filters
 from workers.broker import build_broker
@@ -29,7 +29,7 @@ def setup(url: str | None = None) -> dramatiq.Broker:
 
 def worker_setup() -> None:
     """Called by dramatiq's CLI in every worker process before it starts consuming."""
-    configure_logging(os.environ.get("SUPERBILL_LOG_LEVEL", "INFO"))
+    configure_logging(log_level("INFO"))  # `superbill worker` checked it before starting dramatiq
     log_filters.install()
     setup(os.environ.get("SUPERBILL_BROKER_URL") or None)
     warm_up()

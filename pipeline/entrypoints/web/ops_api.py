@@ -445,12 +445,14 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
     @api.post("/refused/{refused_id}/replay", response_model=ReplayAnswer, responses={
         202: {"model": ReplayAnswer, "description": "taken: a new claim, or kept on the session's claim"},
         **UNAUTHORIZED, **NOT_FOUND,
-        **errors((400, "still malformed"), (413, "too large"), (422, "still refused: one error per field"))},
+        **errors((400, "still malformed"), (409, "already replayed as a claim (`claim_id`); `?again=true` replays "
+                 "it all the same"), (413, "too large"), (422, "still refused: one error per field"))},
         openapi_extra={"requestBody": {"required": False, "content": {"application/json": {
             "schema": {"type": "object", "description": "a corrected event; empty: the refused body again"}}}}})
-    async def replay(refused_id: str, request: Request) -> JSONResponse:
+    async def replay(refused_id: str, request: Request, again: bool = Query(
+            False, description="replay a refused event already replayed as a claim all the same")) -> JSONResponse:
         body = await request.body()
-        outcome = ops.replay_refused(ledger, refused_id, deps.send, body=body or None)
+        outcome = ops.replay_refused(ledger, refused_id, deps.send, body=body or None, again=again)
         if outcome is None:
             raise HTTPException(404, f"no refused event {refused_id}")
         if deps.staff is not None:

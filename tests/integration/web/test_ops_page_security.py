@@ -342,6 +342,20 @@ def test_a_refused_event_is_read_corrected_and_replayed_from_the_page(env: Env) 
     assert any(e["action"] == "refused.replayed" and e["refused_id"] == refused_id and e.get("corrected")
                for e in env.store.audit_log(20))
 
+    # replayed once as a claim: from the page, a second replay says so and sends nothing
+    twice = client.post(f"/ops/refused/{refused_id}/replay", data={"csrf": csrf}, headers={"Origin": ORIGIN})
+    assert twice.headers["location"] == "/ops/claims/ses_refpage"
+    assert f"{refused_id} was already replayed as this claim" in flash(client, "/ops/claims/ses_refpage")
+    # the API answers 409 naming the claim, and replays it on purpose with ?again=true
+    staff.add_user(env.store, "replayer", "Replay sync", password=None, kind="service")
+    headers = {"Authorization": f"Bearer {staff.issue_api_token(env.store, 'replayer')}"}
+    api = env.client()
+    answer = api.post(f"/v1/ops/refused/{refused_id}/replay", content=json.dumps(doc), headers=headers)
+    assert (answer.status_code, answer.json()["status"], answer.json()["claim_id"]) == (
+        409, "already_replayed", "ses_refpage")
+    answer = api.post(f"/v1/ops/refused/{refused_id}/replay?again=true", content=json.dumps(doc), headers=headers)
+    assert answer.status_code in (200, 202) and answer.json()["claim_id"] == "ses_refpage", answer.text
+
 
 def test_dead_letters_are_listed_and_cleared_and_the_overview_refreshes_its_lists(env: Env) -> None:
     queue = "submit_direct"

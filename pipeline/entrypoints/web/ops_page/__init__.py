@@ -464,6 +464,9 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
             staff_audit("refused.replayed", who, refused_id=refused_id, corrected=bool(corrected.strip()) or None,
                         http_status=outcome.http_status)
             claim_id = outcome.body.get("claim_id")
+            if outcome.http_status == ops.ALREADY_REPLAYED and isinstance(claim_id, str):
+                return back(who, f"/ops/claims/{quote(claim_id, safe='')}",
+                            f"{refused_id} was already replayed as this claim: nothing was sent again.", error=True)
             if outcome.http_status in (200, 202) and isinstance(claim_id, str):
                 return back(who, f"/ops/claims/{quote(claim_id, safe='')}",
                             f"Replayed {refused_id}: {outcome.body.get('status')}.")
