@@ -66,7 +66,15 @@ def _diagnosis(value: Any) -> str:
 
 Money = Annotated[Decimal, BeforeValidator(_money)]
 DiagnosisCode = Annotated[str, BeforeValidator(_diagnosis)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+# Bounds on the length of every text an event carries: far above what any form or X12 element takes (a name
+# or an address line, 35-80 characters), far below what would make a document slow to render (a
+# 100,000-character name costs a superbill PDF 10 s of CPU).
+MAX_TEXT = 200
+MAX_IDENTIFIER = 100
+MAX_EMAIL = 254  # RFC 5321's longest path
+MAX_PROCEDURES = 20
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT)]
+OptionalText = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
 
 
 def _identifier(value: Any) -> Any:
@@ -76,7 +84,7 @@ def _identifier(value: Any) -> Any:
 
 
 # An identifier is taken exactly as sent: "s1 " and "s1" are two sessions, never one (no trimming).
-Identifier = Annotated[str, StringConstraints(min_length=1), AfterValidator(_identifier)]
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=MAX_IDENTIFIER), AfterValidator(_identifier)]
 Cpt = Literal["97124", "97140"]
 
 
@@ -196,7 +204,7 @@ class Session(_Model):
 
 class Address(_Model):
     line1: Text
-    line2: str | None = None
+    line2: OptionalText | None = None
     city: Text
     state: Text
     postal_code: Text
@@ -209,8 +217,8 @@ class Client(_Model):
     date_of_birth: date
     sex: Literal["M", "F", "U"] = "U"
     address: Address
-    email: str | None = None
-    phone: str | None = None
+    email: Annotated[str, StringConstraints(max_length=MAX_EMAIL)] | None = None
+    phone: OptionalText | None = None
     statement_opt_out: bool = False
     """The client does not want statements by e-mail (they are still made and kept)."""
     statement_schedule: Literal["per_session", "monthly"] | None = None
@@ -220,10 +228,10 @@ class Client(_Model):
 
 class Coverage(_Model):
     kind: Literal["va_ccn", "commercial", "self_pay"]
-    payer_name: str | None = None
-    payer_id: str | None = None
-    member_id: str | None = None
-    group_number: str | None = None
+    payer_name: OptionalText | None = None
+    payer_id: OptionalText | None = None
+    member_id: OptionalText | None = None
+    group_number: OptionalText | None = None
     courtesy_submission: bool = False
 
     @model_validator(mode="after")
@@ -247,13 +255,13 @@ class Physician(_Model):
 
 
 class Prescription(_Model):
-    prescription_id: str | None = None
+    prescription_id: OptionalText | None = None
     physician: Physician
     issued_on: date
     expires_on: date | None = None
     signed: bool
     diagnosis_codes: list[DiagnosisCode]
-    procedures: list[str] | None = None
+    procedures: Annotated[list[OptionalText], Field(max_length=MAX_PROCEDURES)] | None = None
     treatments_authorized: int | None = Field(default=None, ge=0)
 
     @model_validator(mode="after")
@@ -264,15 +272,15 @@ class Prescription(_Model):
 
 
 class VaReferral(_Model):
-    referral_number: str  # may be empty: that is the problem va_referral_number_invalid, fixable by amendment
+    referral_number: OptionalText  # may be empty: that is the problem va_referral_number_invalid, fixable by amendment
     administrator: Literal["optum", "triwest"]
     region: int | None = None
-    seoc: str | None = None
+    seoc: OptionalText | None = None
     approved_on: date
     valid_from: date
     valid_until: date
     visits_authorized: int = Field(ge=0)
-    procedures: list[str] | None = None
+    procedures: Annotated[list[OptionalText], Field(max_length=MAX_PROCEDURES)] | None = None
 
 
 class SessionCompleted(_Model):

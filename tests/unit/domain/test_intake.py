@@ -50,6 +50,13 @@ def _set(path: str, value: Any) -> Any:
     ("session.started_at", "2026-11-20T14:00:00", "session.started_at", "offset"),
     ("session.goal", "sleepy", "session.goal", "functional"),
     ("client.sex", "X", "client.sex", "M"),
+    # every text has a bound: a 100,000-character name would cost each of the claim's PDFs seconds of CPU
+    ("client.last_name", "X" * 201, "client.last_name", "at most 200 characters"),
+    ("client.address.line2", "X" * 201, "client.address.line2", "at most 200 characters"),
+    ("client.email", "a" * 250 + "@b.co", "client.email", "at most 254 characters"),
+    ("session.session_id", "s" * 101, "session.session_id", "at most 100 characters"),
+    ("coverage.member_id", "9" * 201, "coverage.member_id", "at most 200 characters"),
+    ("va_referral.procedures", ["97124"] * 21, "va_referral.procedures", "at most 20"),
     ("client.date_of_birth", "01/01/1970", "client.date_of_birth", "date"),
     ("client.address.postal_code", KeyError, "client.address.postal_code", "required"),
     ("coverage.kind", "medicare", "coverage.kind", "va_ccn"),
