@@ -6,9 +6,10 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from config.practice import Practice, load_practice
 
@@ -123,14 +124,22 @@ def add_filters(p: argparse.ArgumentParser, *, status_help: str = "claim status"
     p.add_argument("--problem", help="problem code, e.g. prescription_missing")
 
 
-def positive_int(value: str) -> int:
+N = TypeVar("N", int, float)
+
+
+def _number(value: str, parse: Callable[[str], N], low: N, high: N, what: str) -> N:
+    """`value` read by `parse`, from `low` to `high` (nan and infinity are neither); else a usage error."""
     try:
-        number = int(value)
+        number = parse(value)
     except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of at least 1")
+        number = None
+    if number is None or not low <= number <= high:
+        raise argparse.ArgumentTypeError(f"{value!r} is not {what}")
     return number
+
+
+def positive_int(value: str) -> int:
+    return _number(value, int, 1, sys.maxsize, "a whole number of at least 1")
 
 
 def an_id(value: str) -> str:
@@ -141,24 +150,12 @@ def an_id(value: str) -> str:
 
 
 def whole_number(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        number = -1
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of at least 0")
-    return number
+    return _number(value, int, 0, sys.maxsize, "a whole number of at least 0")
 
 
 def seconds(value: str) -> float:
     """A number of seconds, 0 or more."""
-    try:
-        number = float(value)
-    except ValueError:
-        number = -1.0
-    if not 0 <= number < float("inf"):
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds (0 or more)")
-    return number
+    return _number(value, float, 0.0, sys.float_info.max, "a number of seconds (0 or more)")
 
 
 def positive_seconds(value: str) -> float:
@@ -169,13 +166,7 @@ def positive_seconds(value: str) -> float:
 
 
 def port_arg(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if not 1 <= number <= 65535:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a port number (1 to 65535)")
-    return number
+    return _number(value, int, 1, 65535, "a port number (1 to 65535)")
 
 
 def add_paging(p: argparse.ArgumentParser, what: str) -> None:

@@ -35,6 +35,7 @@ from pipeline.entrypoints.web.api_models import (
     ResubmitRequest,
     StatementSendAnswer,
     Summary,
+    error_body,
     errors,
 )
 from schemas.claim import STATUSES
@@ -75,7 +76,7 @@ def _day(value: str | None, name: str) -> date | None:
             raise ValueError(value)
         return _date(value)
     except ValueError:
-        raise HTTPException(422, {"errors": [{"path": name, "message": "is not a date (YYYY-MM-DD)"}]}) from None
+        raise HTTPException(422, error_body(name, "is not a date (YYYY-MM-DD)")) from None
 
 
 DEFAULT_PAGE = 100
@@ -92,15 +93,15 @@ def _cursor_checked() -> Iterator[None]:
     try:
         yield
     except ops.BadCursor as exc:
-        raise HTTPException(422, {"errors": [{"path": "cursor", "message": str(exc)}]}) from None
+        raise HTTPException(422, error_body("cursor", str(exc))) from None
 
 
 JSON_BODY_ROUTES = frozenset({"amend", "correct", "resubmit"})  # the replay takes an event: intake's own limits
 
 
 def _too_large() -> HTTPException:
-    return HTTPException(413, {"errors": [{"path": "(body)", "message": f"the body is over {MAX_BODY_BYTES} bytes, "
-                                           "the limit of an event: not read to its end, nothing was changed"}]})
+    return HTTPException(413, error_body("(body)", f"the body is over {MAX_BODY_BYTES} bytes, "
+                                             "the limit of an event: not read to its end, nothing was changed"))
 
 
 async def json_body_checked(request: Request) -> Request:
@@ -108,8 +109,8 @@ async def json_body_checked(request: Request) -> Request:
     end) and sent as JSON: no Content-Type, or a JSON one (415 for a form or text)."""
     kind = request.headers.get("content-type")
     if kind is not None and not _is_json(kind):
-        raise HTTPException(415, {"errors": [{"path": "Content-Type", "message": f"is {kind.split(';')[0]!r}: send "
-                                              "the body as JSON, with Content-Type: application/json (or none)"}]})
+        raise HTTPException(415, error_body("Content-Type", f"is {kind.split(';')[0]!r}: send "
+                                            "the body as JSON, with Content-Type: application/json (or none)"))
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise _too_large()
@@ -145,12 +146,12 @@ def _period(since: str, until: str) -> tuple[date, date]:
     first, last = _days(**{"from": since, "to": until})
     assert first is not None and last is not None
     if last < first:
-        raise HTTPException(422, {"errors": [{"path": "to", "message": f"{last} is before from ({first})"}]})
+        raise HTTPException(422, error_body("to", f"{last} is before from ({first})"))
     return first, last
 
 
 def _refused(path: str, message: str) -> JSONResponse:
-    return JSONResponse({"errors": [{"path": path, "message": message}]}, 422)
+    return JSONResponse(error_body(path, message), 422)
 
 
 def _filter(status: str | None, route: str | None, payer: str | None, therapist: str | None,
@@ -335,7 +336,7 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
         if not result.ok and not result.errors and status == 422:
             status = 409
         answer = result.__dict__ | ({} if result.ok or result.errors
-                                    else {"errors": [{"path": "claim_id", "message": result.message}]})
+                                    else error_body("claim_id", result.message))
         return JSONResponse(answer, status)
 
     def _correct(request: Request, claim_id: str, kind: str, patch: dict[str, Any] | None) -> JSONResponse:
@@ -347,7 +348,7 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
         status = 200 if result.ok else (404 if result.message == "no such claim" else
                                         422 if result.errors else 409)
         answer = result.__dict__ | ({} if result.ok or result.errors
-                                    else {"errors": [{"path": "claim_id", "message": result.message}]})
+                                    else error_body("claim_id", result.message))
         return JSONResponse(answer, status)
 
     CORRECTION_ERRORS = errors((404, "no such claim"), (409, "the claim has no payer claim number yet, or is in "
@@ -365,9 +366,9 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
             try:
                 patch = json.loads(raw)
             except ValueError:
-                return JSONResponse({"errors": [{"path": "(body)", "message": "is not JSON"}]}, 400)
+                return JSONResponse(error_body("(body)", "is not JSON"), 400)
             if not isinstance(patch, dict):
-                return JSONResponse({"errors": [{"path": "(body)", "message": "must be a JSON object"}]}, 422)
+                return JSONResponse(error_body("(body)", "must be a JSON object"), 422)
         return _correct(request, claim_id, "replacement", patch or None)
 
     @api.post("/claims/{claim_id}/void", response_model=AmendAnswer, responses={**UNAUTHORIZED, **CORRECTION_ERRORS})

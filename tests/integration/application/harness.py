@@ -138,6 +138,12 @@ class InlinePipeline:
         self.run()
         return str(outcome.body["claim_id"])
 
+    def park(self, session_id: str) -> str:
+        """A VA claim without its referral, for the session `session_id`: needs attention, ready to resubmit."""
+        doc = example("va_missing_referral")
+        doc["event_id"], doc["session"]["session_id"] = f"evt_{session_id}", session_id
+        return self.post(doc)
+
     def retries_run_out(self, claim_id: str) -> None:
         """What the broker does when a submission's retries are spent."""
         self._send(steps.SUBMISSION_FAILED, claim_id)

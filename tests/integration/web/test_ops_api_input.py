@@ -18,7 +18,7 @@ from pipeline.adapters.redis_server import embedded_redis
 from pipeline.application.ingest import MAX_BODY_BYTES
 from pipeline.entrypoints import runtime
 from pipeline.entrypoints.web.app import build_web_app
-from tests.integration.application.harness import InlinePipeline, example
+from tests.integration.application.harness import InlinePipeline
 
 TOKEN = "ops-token-for-input"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -29,10 +29,8 @@ CLAIMS = ("ses_in1", "ses_in2")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, InlinePipeline]]:
     with embedded_redis(Path(tmp_path_factory.mktemp("redis"))) as url, pytest.MonkeyPatch.context() as env:
         pipeline = InlinePipeline(url)
-        for n, claim_id in enumerate(CLAIMS):
-            doc = example("va_missing_referral")
-            doc["event_id"], doc["session"]["session_id"] = f"evt_in{n}", claim_id
-            pipeline.post(doc)
+        for claim_id in CLAIMS:
+            pipeline.park(claim_id)
         env.setenv("REDIS_URL", url)
         env.setenv("SUPERBILL_OPS_TOKEN", TOKEN)
         env.setenv("SUPERBILL_WEBHOOK_SECRET", "secret-for-input")

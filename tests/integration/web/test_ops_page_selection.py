@@ -20,7 +20,7 @@ from pipeline.adapters.redis_staff import RedisStaffStore
 from pipeline.application import staff
 from pipeline.entrypoints import runtime
 from pipeline.entrypoints.web.app import build_web_app
-from tests.integration.application.harness import InlinePipeline, example
+from tests.integration.application.harness import InlinePipeline
 
 TOKEN = "ops-page-token"
 ORIGIN = "https://testserver"
@@ -38,9 +38,7 @@ def page(tmp_path: Path) -> Iterator[tuple[TestClient, InlinePipeline]]:
     with embedded_redis(tmp_path / "redis") as url, pytest.MonkeyPatch.context() as mp:
         pipeline = InlinePipeline(url)
         for n in (1, 2, 3):
-            doc = example("va_missing_referral")
-            doc["event_id"], doc["session"]["session_id"] = f"evt_sel{n}", f"ses_sel{n}"
-            pipeline.post(doc)
+            pipeline.park(f"ses_sel{n}")
         mp.setenv("REDIS_URL", url)
         mp.setenv("SUPERBILL_OPS_TOKEN", TOKEN)
         mp.setenv("SUPERBILL_WEBHOOK_SECRET", "secret")
