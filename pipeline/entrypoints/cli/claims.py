@@ -15,6 +15,7 @@ from pipeline.entrypoints.cli.common import (
     add_filters,
     add_paging,
     an_id,
+    check_date_range,
     claim_filter,
     date_arg,
     err,
@@ -108,9 +109,7 @@ def cmd_claims_statement(args: argparse.Namespace) -> int:
 def cmd_claims_export(args: argparse.Namespace) -> int:
     from pipeline.application.exports import export_rows, render
 
-    if args.until < args.since:
-        err("--to is before --from")
-        return EXIT_ERROR
+    check_date_range(args.since, args.until)
     deps = runtime_deps(args)
     rows = list(export_rows(deps.ledger, args.since, args.until, with_client=args.with_client))
     text = render(rows, args.format, with_client=args.with_client)

@@ -111,6 +111,12 @@ def date_arg(value: str) -> date:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
 
 
+def check_date_range(since: date, until: date) -> None:
+    """A range whose end is before its start is a usage error (exit 2), as the ops API's 422 is."""
+    if until < since:
+        raise CommandFailed(f"--to {until.isoformat()} is before --from {since.isoformat()}", EXIT_REFUSED)
+
+
 def add_filters(p: argparse.ArgumentParser, *, status_help: str = "claim status") -> None:
     from schemas.claim import STATUSES
     from schemas.decision import ROUTES

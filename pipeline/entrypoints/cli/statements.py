@@ -11,6 +11,7 @@ from pipeline.entrypoints.cli.common import (
     EXIT_ERROR,
     EXIT_OK,
     an_id,
+    check_date_range,
     check_writable,
     date_arg,
     err,
@@ -38,9 +39,7 @@ def cmd_period(args: argparse.Namespace) -> int:
     from pipeline.application.period_statements import NoSessions, period_statement
     from pipeline.entrypoints.cli.claims import audit_from_terminal
 
-    if args.until < args.since:
-        err("--to is before --from")
-        return EXIT_ERROR
+    check_date_range(args.since, args.until)
     check_writable(args.output)  # before a document number is given out
     deps = runtime_deps(args)
     try:

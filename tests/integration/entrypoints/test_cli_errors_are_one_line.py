@@ -56,6 +56,17 @@ def test_a_file_that_cannot_be_read_or_written_is_one_line_and_exit_1(
     assert (result.returncode, one_line(result)) == (1, place(expected))
 
 
+@pytest.mark.parametrize("command", [
+    ["claims", "export", "--from", "2026-11-30", "--to", "2026-11-01"],
+    ["statement", "--client", "cli_204", "--from", "2026-11-30", "--to", "2026-11-01", "-o", "x.pdf"],
+])
+def test_a_date_range_that_ends_before_it_starts_is_a_usage_error(redis_url: str, tmp_path: Path,
+                                                                  command: list[str]) -> None:
+    result = superbill(redis_url, tmp_path, *command)
+    assert (result.returncode, one_line(result)) == (2, "--to 2026-11-01 is before --from 2026-11-30")
+    assert not (tmp_path / "x.pdf").exists()
+
+
 def test_a_backup_cut_short_is_not_restored_and_the_ledger_stays(redis_url: str, tmp_path: Path,
                                                                 self_pay_claim: str) -> None:
     assert superbill(redis_url, tmp_path, "backup", "full.backup").returncode == 0
