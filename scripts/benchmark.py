@@ -20,7 +20,14 @@
    (`WEBHOOK_ROUNDS`, a fifth of the backlog each turn, so both see the same load): `webhook_per_s`,
    `bare_endpoint_per_s` (the medians of the turns), `webhook_ratio` (the median of the turns' ratios) and
    `webhook_ratios` (each turn's);
-5. Redis: `used_memory` after the backlog is final, less before, per claim: `redis_bytes_per_claim`.
+5. Redis: `used_memory` after the backlog is final, less before, per claim: `redis_bytes_per_claim`;
+6. where the CPU goes: CPU seconds (user and system, from /proc) of each process group while the bare chain's
+   ids and the backlog's claims go through, per id and per claim: `bare_cpu_ms_per_id` (workers, Redis) and
+   `cpu_ms_per_claim` (workers, sandbox peers, webhook server, Redis). On a machine whose cores are all busy,
+   throughput is cores / CPU per claim: `cpu_ratio` (the bare chain's CPU per id over the pipeline's per
+   claim) is the ratio that budget allows, and `peer_cpu_share` the part the sandbox peers take of it (they
+   stand in for the clearinghouse, the billing service and the mail server, which run elsewhere in
+   production).
 
 The pipeline runs as it does in production (INFO logs, the sandbox peers without faults, the bundled
 examples in turn). The backlog's events are the webhook measurement: they are posted while no worker runs.
@@ -47,7 +54,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline.adapters.redis_server import start_embedded, stop_embedded  # noqa: E402
+from pipeline.adapters.redis_server import server_pid, start_embedded, stop_embedded  # noqa: E402
 from pipeline.domain.signature import sign  # noqa: E402
 from pipeline.entrypoints.demo import (  # noqa: E402
     BUNDLED_EVENTS,
@@ -92,6 +99,39 @@ def rss_mb(pid: int) -> float:
 def largest_rss_mb(root_pid: int) -> float:
     """The resident size of the largest process of a process tree (a dramatiq parent and its workers)."""
     return max((rss_mb(pid) for pid in process_tree(root_pid)), default=0.0)
+
+
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user and system) a process has used so far; 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+class CpuMeter:
+    """CPU seconds used by named process groups between `start()` and `stop()` (a group: a root pid and its
+    descendants, listed at both ends; a process that ended in between is not counted)."""
+
+    def __init__(self, roots: dict[str, int]) -> None:
+        self.roots, self.before, self.used = roots, {}, {}
+
+    def _read(self) -> dict[str, dict[int, float]]:
+        return {name: {pid: cpu_s(pid) for pid in process_tree(root)} for name, root in self.roots.items()}
+
+    def start(self) -> None:
+        self.before = self._read()
+
+    def stop(self) -> None:
+        after = self._read()
+        self.used = {name: sum(t - self.before[name].get(pid, 0.0) for pid, t in pids.items())
+                     for name, pids in after.items()}
+
+    def per_item_ms(self, n: int) -> dict[str, float]:
+        out = {name: round(used / n * 1000, 2) for name, used in self.used.items()}
+        out["total"] = round(sum(self.used.values()) / n * 1000, 2)
+        return out
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -151,7 +191,7 @@ def post_all(url: str, secret: str, bodies: list[bytes]) -> tuple[float, list[in
 
 
 # the baselines -------------------------------------------------------------------------------------------
-def run_bare_chain(url: str, n: int, rate: float, processes: int, threads: int) -> dict[str, Any]:
+def run_bare_chain(url: str, redis_pid: int, n: int, rate: float, processes: int, threads: int) -> dict[str, Any]:
     r = redis.Redis.from_url(url)
     r.flushdb()
     env = {**os.environ, "BENCH_REDIS_URL": url, "PYTHONPATH": str(ROOT)}
@@ -172,10 +212,13 @@ def run_bare_chain(url: str, n: int, rate: float, processes: int, threads: int) 
         bare_chain.step1.send("warm-up")  # the workers are up once one id has gone through
         wait_done(1, 60)
         r.delete("bench:done")
+        cpu = CpuMeter({"workers": worker.pid, "redis": redis_pid})
+        cpu.start()
         started = time.time()
         for i in range(n):
             bare_chain.step1.send(f"b{i}")
         wait_done(n)
+        cpu.stop()
         done = {k.decode(): float(v) for k, v in r.hgetall("bench:done").items()}
         per_s = n / (max(done.values()) - started)
 
@@ -190,8 +233,9 @@ def run_bare_chain(url: str, n: int, rate: float, processes: int, threads: int) 
         wait_done(n)
         done = {k.decode(): float(v) for k, v in r.hgetall("bench:done").items()}
         latencies = [done[k] - sent[k] for k in sent]
-        return {"bare_per_s": round(per_s, 1), "bare_p50_ms": ms(percentile(latencies, 50)),
-                "bare_p95_ms": ms(percentile(latencies, 95)), "bare_p99_ms": ms(percentile(latencies, 99))}
+        return {"bare_per_s": round(per_s, 1), "bare_cpu_ms_per_id": cpu.per_item_ms(n),
+                "bare_p50_ms": ms(percentile(latencies, 50)), "bare_p95_ms": ms(percentile(latencies, 95)),
+                "bare_p99_ms": ms(percentile(latencies, 99))}
     finally:
         stop_process_group(worker)
         r.flushdb()
@@ -247,7 +291,7 @@ def wait_final(stack: Stack, claim_ids: list[str], *, sample: Callable[[int], No
     raise RuntimeError("the pipeline did not finish its claims in time")
 
 
-def run_pipeline(url: str, workdir: Path, *, events: int, rate: float, backlog: int, processes: int,
+def run_pipeline(url: str, redis_pid: int, workdir: Path, *, events: int, rate: float, backlog: int, processes: int,
                  threads: int, bare_endpoint: BareEndpoint) -> dict[str, Any]:
     redis.Redis.from_url(url).flushdb()
     stack = Stack(workdir / "pipeline", worker_processes=processes, worker_threads=threads, redis_url=url)
@@ -274,6 +318,8 @@ def run_pipeline(url: str, workdir: Path, *, events: int, rate: float, backlog: 
         # the backlog drains: throughput and memory (samples once the workers have booted and a tenth of
         # the backlog is final, so that "first" is a working worker, not one still importing)
         worker = stack.start_worker()
+        cpu = CpuMeter({"workers": worker.pid, "sandbox": stack.procs["sandbox"].pid,
+                        "webhook": stack.procs["web"].pid, "redis": redis_pid})
         samples: list[float] = []
         warm: list[float] = []
         last_sample = [0.0]
@@ -291,8 +337,10 @@ def run_pipeline(url: str, workdir: Path, *, events: int, rate: float, backlog: 
         while not started():
             sample()
             time.sleep(0.05)
+        cpu.start()  # from the first claim a worker took (its boot, the imports, is not the claims' work)
         t0, received_at_t0 = time.time(), int(r.zcard(ledger.prefix + "status:received"))
         claims = wait_final(stack, backlog_ids, sample=sample)
+        cpu.stop()
         finished = max(c.status_changed_at for c in claims)
         pipeline_per_s = received_at_t0 / (finished - t0)
         if not stack.wait_statements_emailed(backlog_ids, 3600):  # and the e-mails that follow, run last
@@ -330,6 +378,7 @@ def run_pipeline(url: str, workdir: Path, *, events: int, rate: float, backlog: 
             "webhook_ratio": round(ratios[len(ratios) // 2], 3),
             "webhook_ratios": [round(x, 3) for x in ratios],
             "redis_bytes_per_claim": round((memory_after - memory_before) / backlog),
+            "cpu_ms_per_claim": cpu.per_item_ms(received_at_t0),
             "by_status": _counts(claims),
         }
     finally:
@@ -360,12 +409,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="superbill-bench-", ignore_cleanup_errors=True) as tmp:
         workdir = Path(tmp)
         url = start_embedded(workdir / "redis")
+        redis_pid = server_pid(workdir / "redis")
+        assert redis_pid is not None
         try:
-            bare = run_bare_chain(url, args.events, args.rate, args.processes, args.threads)
+            bare = run_bare_chain(url, redis_pid, args.events, args.rate, args.processes, args.threads)
             bare_endpoint = BareEndpoint(workdir)
             try:
-                pipeline = run_pipeline(url, workdir, events=args.events, rate=args.rate, backlog=args.backlog,
-                                        processes=args.processes, threads=args.threads, bare_endpoint=bare_endpoint)
+                pipeline = run_pipeline(url, redis_pid, workdir, events=args.events, rate=args.rate,
+                                        backlog=args.backlog, processes=args.processes, threads=args.threads,
+                                        bare_endpoint=bare_endpoint)
             finally:
                 bare_endpoint.stop()
         finally:
@@ -379,6 +431,9 @@ def main() -> None:
         "python": sys.version.split()[0],
     }
     result["ratio"] = round(result["pipeline_per_s"] / result["bare_per_s"], 3)
+    claim_cpu, id_cpu = result["cpu_ms_per_claim"], result["bare_cpu_ms_per_id"]
+    result["cpu_ratio"] = round(id_cpu["total"] / claim_cpu["total"], 3) if claim_cpu["total"] else 0.0
+    result["peer_cpu_share"] = round(claim_cpu["sandbox"] / claim_cpu["total"], 3) if claim_cpu["total"] else 0.0
     if args.json:
         print(json.dumps(result, indent=2))
         return
@@ -391,6 +446,9 @@ def main() -> None:
     print(f"webhook      {result['webhook_per_s']}/s  bare endpoint {result['bare_endpoint_per_s']}/s  "
           f"ratio {result['webhook_ratio']}")
     print(f"Redis        {result['redis_bytes_per_claim']} bytes per claim")
+    print(f"CPU          {claim_cpu['total']} ms per claim {claim_cpu}, bare chain {id_cpu['total']} ms per id "
+          f"{id_cpu}: the budget allows a ratio of {result['cpu_ratio']} (sandbox peers: "
+          f"{result['peer_cpu_share']:.0%} of the claims' CPU)")
     print(f"load         {result['load_before']} -> {result['load_after']} on {result['cpus']} CPUs")
 
 
