@@ -392,17 +392,47 @@ def _counts(claims: list[Any]) -> dict[str, int]:
     return dict(sorted(out.items()))
 
 
+# Below these, the figures are noise: CPU time is counted in ticks of 10 ms, and a backlog the workers drain
+# before the first sample has no throughput to speak of.
+MIN_EVENTS, MIN_BACKLOG, MAX_RATE = 50, 200, 1000.0
+
+
+def at_least(low: int) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+        if number < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {number}")
+        return number
+    return parse
+
+
+def rate_arg(value: str) -> float:
+    try:
+        rate = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not 0 < rate <= MAX_RATE:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"must be above 0 and at most {MAX_RATE:g}, got {value}")
+    return rate
+
+
 def load() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=300, help="ids/events per throughput and latency run")
-    parser.add_argument("--rate", type=float, default=50.0, help="events per second offered, open loop")
-    parser.add_argument("--backlog", type=int, default=2000, help="claims queued before the workers start")
-    parser.add_argument("--processes", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--events", type=at_least(MIN_EVENTS), default=300,
+                        help=f"ids/events per throughput and latency run (at least {MIN_EVENTS})")
+    parser.add_argument("--rate", type=rate_arg, default=50.0,
+                        help=f"events per second offered, open loop (above 0, at most {MAX_RATE:g})")
+    parser.add_argument("--backlog", type=at_least(MIN_BACKLOG), default=2000,
+                        help=f"claims queued before the workers start (at least {MIN_BACKLOG})")
+    parser.add_argument("--processes", type=at_least(1), default=2)
+    parser.add_argument("--threads", type=at_least(1), default=4)
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args()
     load_before = load()

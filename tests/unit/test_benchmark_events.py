@@ -1,13 +1,19 @@
 """The benchmark's events take the routes of the bundled examples they are made from: a VA claim is billed
-directly (its referral number is valid and its own), so the benchmark measures the direct-billing path."""
+directly (its referral number is valid and its own), so the benchmark measures the direct-billing path. Its
+options refuse values whose figures would be noise or a crash, and its CPU meter counts what a process
+group used in between, per item."""
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import json
+import os
 import sys
 from pathlib import Path
 from types import ModuleType
+
+import pytest
 
 from config.practice import DEFAULT_PRACTICE_FILE, load_practice
 from pipeline.application.evaluate import evaluate
@@ -34,3 +40,46 @@ def test_each_event_takes_its_examples_route_and_va_claims_have_their_own_valid_
     assert routes[5:] == routes[:5]
     referrals = [e["va_referral"]["referral_number"] for e in events if e.get("va_referral")]
     assert len(referrals) == len(set(referrals)) == 2
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("0", "must be at least 50, got 0"), ("49", "must be at least 50, got 49"), ("x", "not a whole number: 'x'"),
+    ("2.5", "not a whole number: '2.5'"),
+])
+def test_an_event_count_too_small_to_measure_is_refused(value: str, message: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match=f"^{message}$"):
+        _benchmark().at_least(50)(value)
+
+
+def test_counts_at_their_minimum_or_above_are_taken() -> None:
+    assert _benchmark().at_least(200)("200") == 200
+    assert _benchmark().at_least(1)("8") == 8
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "nan", "inf", "1000.5", "fast"])
+def test_a_rate_that_cannot_be_offered_is_refused(value: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError):
+        _benchmark().rate_arg(value)
+
+
+def test_a_rate_above_zero_is_taken() -> None:
+    assert _benchmark().rate_arg("0.5") == 0.5
+    assert _benchmark().rate_arg("1000") == 1000.0
+
+
+def test_the_cpu_meter_counts_the_cpu_a_process_used_in_between_per_item() -> None:
+    bench = _benchmark()
+    meter = bench.CpuMeter({"me": os.getpid()})
+    meter.start()
+    deadline = bench.cpu_s(os.getpid()) + 0.3
+    while bench.cpu_s(os.getpid()) < deadline:  # burn 0.3 s of CPU
+        sum(range(1000))
+    meter.stop()
+    per_item = meter.per_item_ms(10)
+    assert 30 <= per_item["me"] <= 60  # 0.3 s (at least) over 10 items, with room for a busy machine
+    assert per_item["total"] == per_item["me"]
+
+
+def test_a_process_that_is_gone_counts_nothing() -> None:
+    bench = _benchmark()
+    assert bench.cpu_s(2**22 + 12345) == 0.0
