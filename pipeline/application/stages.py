@@ -112,19 +112,29 @@ def _decision(claim: Claim) -> Decision:
 
 
 # validate -> assemble -> route ---------------------------------------------------------------------------
-def validate(deps: Deps, claim_id: str) -> None:
-    loaded = _load(deps, claim_id, "received")
-    if loaded is None:
-        return
+def _event_or_park(deps: Deps, claim_id: str, status: str, document: dict[str, Any]) -> SessionCompleted | None:
+    """The claim's event, or None once the claim is parked for ops with what is wrong, field by field. An
+    event stored and checked at intake fails here only after an amendment that bypassed validation, or when
+    it was stored under older, looser rules (a text longer than today's bound): the same event would fail
+    every retry, so it goes to ops at once instead of ending `failed`."""
     try:
-        event = parse_event_document(loaded[1])
-    except InputRejected as exc:  # only after an amendment that bypassed validation: park it for ops
+        return parse_event_document(document)
+    except InputRejected as exc:
         problems = [{"code": "input_invalid", "message": f"{e.path}: {e.message}"} for e in exc.errors]
-        moved, alerted = _end(deps, claim_id, "received", "needs_attention", kind="validation.failed",
+        moved, alerted = _end(deps, claim_id, status, "needs_attention", kind="validation.failed",
                               fields={"route": "needs_attention", "problems": problems})
         if moved:
             _finalised(deps, claim_id, "needs_attention", "needs_attention", [p["code"] for p in problems],
                        alerted=alerted)
+        return None
+
+
+def validate(deps: Deps, claim_id: str) -> None:
+    loaded = _load(deps, claim_id, "received")
+    if loaded is None:
+        return
+    event = _event_or_park(deps, claim_id, "received", loaded[1])
+    if event is None:
         return
     _advance(deps, claim_id, "received", "validated", then=ASSEMBLE, kind="validated",
              fields=claim_index(event, claim_id), client_id=event.client.client_id)
@@ -134,7 +144,10 @@ def assemble(deps: Deps, claim_id: str) -> None:
     loaded = _load(deps, claim_id, "validated")
     if loaded is None:
         return
-    draft = rules.assemble(parse_event_document(loaded[1]), deps.practice)
+    event = _event_or_park(deps, claim_id, "validated", loaded[1])
+    if event is None:
+        return
+    draft = rules.assemble(event, deps.practice)
     superbill = draft.superbill.model_dump(mode="json") if draft.superbill else None
     _advance(deps, claim_id, "validated", "assembled", then=ROUTE, kind="assembled", fields={"superbill": superbill})
 
@@ -143,7 +156,9 @@ def route(deps: Deps, claim_id: str) -> None:
     loaded = _load(deps, claim_id, "assembled")
     if loaded is None:
         return
-    claim, event = loaded[0], parse_event_document(loaded[1])
+    claim, event = loaded[0], _event_or_park(deps, claim_id, "assembled", loaded[1])
+    if event is None:
+        return
     decision = decide_with_visits(deps.ledger, deps.practice, event, claim)
     fields = {
         "route": decision.route,
@@ -358,8 +373,11 @@ def _submit(deps: Deps, claim_id: str, route_name: str, peer_name: str,
                 raise TransientError(f"{peer_name} does not know {claim.idempotency_key} yet")
             if document is None:
                 raise KeyError(claim_id)
+            event = _event_or_park(deps, claim_id, "submitting", document)  # the peer does not have it
+            if event is None:
+                return
             try:
-                answer = send(claim, parse_event_document(document))
+                answer = send(claim, event)
             except PeerUnavailable as exc:
                 ledger.record_attempt(claim_id, error=str(exc), peer=peer_name)
                 raise

@@ -133,10 +133,23 @@ class InlinePipeline:
         raise AssertionError(f"the steps did not settle within {max_steps}: {list(self.queue)[:5]}")
 
     def post(self, doc: dict[str, Any]) -> str:
+        claim_id = self.receive(doc)
+        self.run()
+        return claim_id
+
+    def receive(self, doc: dict[str, Any]) -> str:
+        """The event taken in and its first step queued, not run."""
         outcome = receive(self.ledger, json.dumps(doc).encode(), self._send, source="test")
         assert outcome.http_status == 202, outcome.body
-        self.run()
         return str(outcome.body["claim_id"])
+
+    def run_until(self, step: str) -> None:
+        """Run queued steps until `step` is the next one."""
+        while self.queue and self.queue[0][0] != step:
+            queued, claim_id = self.queue.popleft()
+            self.ran.append((queued, claim_id))
+            STEP_FUNCTIONS[queued](self.deps, claim_id)
+        assert self.queue, f"{step} was never queued"
 
     def park(self, session_id: str) -> str:
         """A VA claim without its referral, for the session `session_id`: needs attention, ready to resubmit."""

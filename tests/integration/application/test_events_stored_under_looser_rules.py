@@ -1,0 +1,44 @@
+"""An event stored under older, looser rules (here a last name longer than today's bound of 200 characters)
+that a later step can no longer read: the claim is parked for ops with what is wrong, field by field, at the
+step that finds it, instead of failing every retry and ending `failed`. Nothing reaches a peer."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pipeline.adapters.ledger_codec import pack
+from pipeline.application import steps
+from tests.integration.application.harness import InlinePipeline, example
+
+STATUS_BEFORE = {steps.VALIDATE: "received", steps.ASSEMBLE: "validated", steps.ROUTE: "assembled",
+                 steps.SUBMIT_DIRECT: "routed", steps.SUBMIT_COURTESY: "routed"}
+
+
+@pytest.mark.parametrize(("example_name", "step"), [
+    ("va_direct", steps.VALIDATE), ("va_direct", steps.ASSEMBLE), ("va_direct", steps.ROUTE),
+    ("commercial_courtesy", steps.ROUTE), ("va_direct", steps.SUBMIT_DIRECT),
+    ("commercial_courtesy", steps.SUBMIT_COURTESY),
+])
+def test_a_stored_event_no_longer_valid_parks_its_claim_at_the_step_that_reads_it(
+        redis_url: str, example_name: str, step: str) -> None:
+    pipeline = InlinePipeline(redis_url)
+    doc = example(example_name)
+    claim_id = pipeline.receive(doc)
+    pipeline.run_until(step)  # the steps before it ran before the upgrade
+    assert pipeline.claim(claim_id).status == STATUS_BEFORE[step]
+
+    doc["client"]["last_name"] = "L" * 300  # as stored before names were bounded
+    ledger = pipeline.ledger
+    ledger.r.set(ledger._k("claim", claim_id, "event"), pack(json.dumps(doc)))
+    pipeline.run()
+
+    claim = pipeline.claim(claim_id)
+    assert claim.status == "needs_attention"
+    assert [p.code for p in claim.problems] == ["input_invalid"]
+    assert claim.problems[0].message.startswith("client.last_name: ")
+    assert "LLLL" not in claim.problems[0].message  # the value itself is patient data
+    assert pipeline.kinds(claim_id)[-2:] == ["validation.failed", "alert.sent"]
+    assert pipeline.clearinghouse.sent == pipeline.billing_service.sent == 0
+    assert [n["claim_id"] for n in pipeline.alerts.notices] == [claim_id]
