@@ -27,7 +27,11 @@
    throughput is cores / CPU per claim: `cpu_ratio` (the bare chain's CPU per id over the pipeline's per
    claim) is the ratio that budget allows, and `peer_cpu_share` the part the sandbox peers take of it (they
    stand in for the clearinghouse, the billing service and the mail server, which run elsewhere in
-   production).
+   production). The floor under the claims' CPU that no work of the pipeline's own can lower: the broker's
+   cost of each message a claim takes until it is final (`messages_per_claim`, counted by the workers'
+   metrics, statement e-mails excluded, times the bare chain's CPU per message) and the sandbox peers'
+   CPU: `cpu_floor_ms_per_claim`, and `ratio_ceiling`, the bare chain's CPU per id over that floor, the
+   ratio a pipeline whose steps cost nothing else would reach.
 
 The pipeline runs as it does in production (INFO logs, the sandbox peers without faults, the bundled
 examples in turn). The backlog's events are the webhook measurement: they are posted while no worker runs.
@@ -66,6 +70,8 @@ from pipeline.entrypoints.demo import (  # noqa: E402
 from schemas.claim import FINAL_STATUSES  # noqa: E402
 
 CLIENT_THREADS = 8
+BARE_CHAIN_HOPS = 5  # benchmarks/bare_chain.py: step1 to step5
+AFTER_FINAL = ("send_statement", "statement_delivery_failed")  # the e-mails, which run after the claims
 WEBHOOK_ROUNDS = 5  # the webhook and the bare endpoint take turns: the ratio is the median of the turns'
 
 
@@ -132,6 +138,13 @@ class CpuMeter:
         out = {name: round(used / n * 1000, 2) for name, used in self.used.items()}
         out["total"] = round(sum(self.used.values()) / n * 1000, 2)
         return out
+
+
+def messages_by_actor(ledger: Any) -> dict[str, int]:
+    """Messages processed so far, per actor, as the workers' metrics middleware counted them."""
+    r, prefix = ledger.r, ledger.prefix + "metrics:"
+    return {actor.decode(): int(r.hget(f"{prefix}actor:{actor.decode()}", "total") or 0)
+            for actor in r.smembers(prefix + "actors")}
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -346,6 +359,8 @@ def run_pipeline(url: str, redis_pid: int, workdir: Path, *, events: int, rate: 
         if not stack.wait_statements_emailed(backlog_ids, 3600):  # and the e-mails that follow, run last
             raise RuntimeError("the statement e-mails did not settle in time")
         settled_per_s = received_at_t0 / (time.time() - t0)
+        time.sleep(0.5)  # the workers write their message counts every 0.25 s
+        claim_messages = sum(n for actor, n in messages_by_actor(ledger).items() if actor not in AFTER_FINAL)
         sample()
         memory_after = int(r.info("memory")["used_memory"])
 
@@ -379,6 +394,7 @@ def run_pipeline(url: str, redis_pid: int, workdir: Path, *, events: int, rate: 
             "webhook_ratios": [round(x, 3) for x in ratios],
             "redis_bytes_per_claim": round((memory_after - memory_before) / backlog),
             "cpu_ms_per_claim": cpu.per_item_ms(received_at_t0),
+            "messages_per_claim": round(claim_messages / backlog, 2),
             "by_status": _counts(claims),
         }
     finally:
@@ -464,6 +480,9 @@ def main() -> None:
     claim_cpu, id_cpu = result["cpu_ms_per_claim"], result["bare_cpu_ms_per_id"]
     result["cpu_ratio"] = round(id_cpu["total"] / claim_cpu["total"], 3) if claim_cpu["total"] else 0.0
     result["peer_cpu_share"] = round(claim_cpu["sandbox"] / claim_cpu["total"], 3) if claim_cpu["total"] else 0.0
+    floor = result["messages_per_claim"] * id_cpu["total"] / BARE_CHAIN_HOPS + claim_cpu["sandbox"]
+    result["cpu_floor_ms_per_claim"] = round(floor, 2)
+    result["ratio_ceiling"] = round(id_cpu["total"] / floor, 3) if floor else 0.0
     if args.json:
         print(json.dumps(result, indent=2))
         return
@@ -479,6 +498,9 @@ def main() -> None:
     print(f"CPU          {claim_cpu['total']} ms per claim {claim_cpu}, bare chain {id_cpu['total']} ms per id "
           f"{id_cpu}: the budget allows a ratio of {result['cpu_ratio']} (sandbox peers: "
           f"{result['peer_cpu_share']:.0%} of the claims' CPU)")
+    print(f"             floor {result['cpu_floor_ms_per_claim']} ms per claim ({result['messages_per_claim']} "
+          f"messages per claim at the bare chain's cost, and the sandbox peers): a ratio of at most "
+          f"{result['ratio_ceiling']} even if the steps cost nothing else")
     print(f"load         {result['load_before']} -> {result['load_after']} on {result['cpus']} CPUs")
 
 

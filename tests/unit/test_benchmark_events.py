@@ -6,34 +6,20 @@ group used in between, per item."""
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
-import sys
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from config.practice import DEFAULT_PRACTICE_FILE, load_practice
 from pipeline.application.evaluate import evaluate
 from pipeline.domain.intake import parse_event
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _benchmark() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("benchmark_script", ROOT / "scripts" / "benchmark.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("benchmark_script", module)
-    spec.loader.exec_module(module)
-    return module
+from tests.benchmark_module import load_benchmark
 
 
 def test_each_event_takes_its_examples_route_and_va_claims_have_their_own_valid_referral() -> None:
     practice = load_practice(DEFAULT_PRACTICE_FILE)
-    events = [json.loads(b) for b in _benchmark().make_events(10, "backlog")]
+    events = [json.loads(b) for b in load_benchmark().make_events(10, "backlog")]
     routes = [evaluate(parse_event(json.dumps(e)), practice, visits_used=0).route for e in events]
     assert routes[:5] == ["courtesy_submission", "statement_only", "statement_only", "direct_billing",
                           "needs_attention"]  # the bundled examples in name order; the last has no referral
@@ -48,27 +34,27 @@ def test_each_event_takes_its_examples_route_and_va_claims_have_their_own_valid_
 ])
 def test_an_event_count_too_small_to_measure_is_refused(value: str, message: str) -> None:
     with pytest.raises(argparse.ArgumentTypeError, match=f"^{message}$"):
-        _benchmark().at_least(50)(value)
+        load_benchmark().at_least(50)(value)
 
 
 def test_counts_at_their_minimum_or_above_are_taken() -> None:
-    assert _benchmark().at_least(200)("200") == 200
-    assert _benchmark().at_least(1)("8") == 8
+    assert load_benchmark().at_least(200)("200") == 200
+    assert load_benchmark().at_least(1)("8") == 8
 
 
 @pytest.mark.parametrize("value", ["0", "-5", "nan", "inf", "1000.5", "fast"])
 def test_a_rate_that_cannot_be_offered_is_refused(value: str) -> None:
     with pytest.raises(argparse.ArgumentTypeError):
-        _benchmark().rate_arg(value)
+        load_benchmark().rate_arg(value)
 
 
 def test_a_rate_above_zero_is_taken() -> None:
-    assert _benchmark().rate_arg("0.5") == 0.5
-    assert _benchmark().rate_arg("1000") == 1000.0
+    assert load_benchmark().rate_arg("0.5") == 0.5
+    assert load_benchmark().rate_arg("1000") == 1000.0
 
 
 def test_the_cpu_meter_counts_the_cpu_a_process_used_in_between_per_item() -> None:
-    bench = _benchmark()
+    bench = load_benchmark()
     meter = bench.CpuMeter({"me": os.getpid()})
     meter.start()
     deadline = bench.cpu_s(os.getpid()) + 0.3
@@ -81,5 +67,5 @@ def test_the_cpu_meter_counts_the_cpu_a_process_used_in_between_per_item() -> No
 
 
 def test_a_process_that_is_gone_counts_nothing() -> None:
-    bench = _benchmark()
+    bench = load_benchmark()
     assert bench.cpu_s(2**22 + 12345) == 0.0
