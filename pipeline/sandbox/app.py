@@ -187,7 +187,7 @@ def create_app(faults: Faults | None = None, *, validate_837p: Validator | None 
     state = SandboxState(faults if faults is not None else Faults())
     clearinghouse = Clearinghouse(state, validate_837p or _default_validator())
     stedi = StediPeer(state, validate_837p or _default_validator(),
-                      remittances=lambda after: list(clearinghouse.remittances(str(after), 500).body["remittances"]))
+                      remittances=lambda after: list(clearinghouse.remittances(after, 500).body["remittances"]))
     billing = BillingService(state)
     calls = _PeerCalls(state, tokens or PeerTokens())
 

@@ -221,20 +221,22 @@ class Clearinghouse:
     def remittances(self, after: str | None, limit: int = 100) -> Answer:
         """The 835 files written after the cursor `after` (none: from the start), oldest first.
 
-        Claims whose remittance is due are adjudicated first, all into one new 835."""
-        try:
-            start = int(after) if after not in (None, "") else 0
-        except ValueError:
-            return Answer(400, {"error": "cursor must be one the feed gave"})
+        A cursor is `<feed id>:<position>`. The feed lives in memory: a sandbox started again, or reset, is a new
+        feed with a new id, and a cursor an earlier feed gave reads the new one from its start (a ledger that
+        kept it misses nothing). Claims whose remittance is due are adjudicated first, all into one new 835."""
         with self._state.lock:
+            feed = self._state.feed_id
+            start = _position(after, feed)
+            if start is None:
+                return Answer(400, {"error": "cursor must be one the feed gave"})
             self._mature()
             items = [r for r in self._state.remittances if r["seq"] > start][:max(1, limit)]
-            cursor = str(items[-1]["seq"]) if items else str(start)
-            more = any(r["seq"] > int(cursor) for r in self._state.remittances)
+            last = items[-1]["seq"] if items else start
+            more = any(r["seq"] > last for r in self._state.remittances)
             return Answer(200, {
-                "remittances": [{"remittance_id": r["remittance_id"], "cursor": str(r["seq"]), "x12": r["x12"],
-                                 "created_at": r["created_at"]} for r in items],
-                "cursor": cursor, "has_more": more})
+                "remittances": [{"remittance_id": r["remittance_id"], "cursor": f"{feed}:{r['seq']}",
+                                 "x12": r["x12"], "created_at": r["created_at"]} for r in items],
+                "cursor": f"{feed}:{last}", "has_more": more})
 
     def reverse(self, claim_id: str) -> Answer:
         """Ask for the claim's last payment to be taken back (CLP02 22) in the next 835."""
@@ -304,3 +306,16 @@ class Clearinghouse:
 
     def _denial(self) -> tuple[str, str, str | None]:
         return DENIALS[int(self._state.dice.digits(3)) % len(DENIALS)]
+
+
+def _position(cursor: str | None, feed: str) -> int | None:
+    """The position a cursor names in the feed `feed`: 0 for none, or for one an earlier feed gave (its id
+    differs, or it is a bare number, as cursors were before they carried the feed's id); None for one no feed
+    gave."""
+    if not cursor:
+        return 0
+    feed_of, _, position = cursor.rpartition(":")
+    if not position.isdigit() or not position.isascii() or (feed_of and not feed_of.isalnum()):
+        return None
+    return int(position) if feed_of == feed else 0
+

@@ -6,6 +6,7 @@ in a thread pool). This is a stand-in for outside systems, not pipeline state.
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections import Counter
 from collections.abc import Mapping
@@ -98,6 +99,7 @@ class SandboxState:
         self._sequences: Counter[str] = Counter()
         self.generation = 0  # bumped by reset(), so peers with memory of their own forget it too
         self.remittances: list[JSONDict] = []  # the 835 feed: {"seq", "remittance_id", "x12", "created_at"}
+        self.feed_id = secrets.token_hex(4)  # in the feed's cursors: one from an earlier feed is known as such
         self.payments: dict[str, ClaimOutcome] = {}  # claim id -> its last payment not taken back
         self.reversals: list[str] = []  # claim ids whose last payment the next 835 takes back
 
@@ -124,6 +126,7 @@ class SandboxState:
             self._sequences.clear()
             self.generation += 1
             self.remittances.clear()
+            self.feed_id = secrets.token_hex(4)
             self.payments.clear()
             self.reversals.clear()
 

@@ -45,7 +45,7 @@ MAX_PAGE_SIZE = 500
 
 # The sandbox payer's remittance feed: the 835 files written after a place in it, as
 # {"seq", "remittance_id", "x12"} (``Clearinghouse.remittances``: it adjudicates what is due first).
-RemittanceFeed = Callable[[int], list[JSONDict]]
+RemittanceFeed = Callable[[str | None], list[JSONDict]]  # after a cursor of the feed (None: its start)
 
 
 @dataclass
@@ -76,7 +76,7 @@ class StediPeer:
         self._validate = validate
         self._clock = clock
         self._remittances = remittances
-        self._era_seq = 0  # the place in the payer's remittance feed already published
+        self._era_cursor: str | None = None  # the place in the payer's remittance feed already published
         self._lock = threading.Lock()
         self._era_lock = threading.Lock()
         self._taken: dict[str, _Taken] = {}
@@ -227,10 +227,10 @@ class StediPeer:
         if self._remittances is None:
             return
         with self._era_lock:  # the poll's threads and the webhook sender's: each 835 scheduled once
-            while entries := self._remittances(self._era_seq):
+            while entries := self._remittances(self._era_cursor):
                 for entry in entries:
                     self._schedule("835", str(entry["x12"]), self._clock(), "test")
-                    self._era_seq = max(self._era_seq, int(entry["cursor"]))
+                self._era_cursor = str(entries[-1]["cursor"])  # the feed's order: the last is the newest
 
     def publish_due(self) -> list[tuple[str, str]]:
         """Process what is due now (the payer's new 835s included): (transaction id, transaction set) of each
@@ -277,7 +277,7 @@ class StediPeer:
                 self._scheduled.clear()
                 self._published.clear()
                 self._documents.clear()
-                self._era_seq = 0
+                self._era_cursor = None
 
 
 def _token(position: int) -> str:

@@ -349,9 +349,9 @@ def test_remittances_are_fetched_by_cursor_as_raw_835_text(sandbox: SandboxServe
     first = ch.remittances(None)
     assert [f.source_id for f in first.files] == ["ERA-000001"] and not first.has_more
     assert first.files[0].x12.startswith("ISA") and "CLP*cl_remit*1*" in first.files[0].x12
-    assert first.cursor == first.files[0].cursor == "1"
+    assert first.cursor == first.files[0].cursor and first.cursor.endswith(":1")  # <feed id>:<position>
     again = ch.remittances(first.cursor)
-    assert again.files == [] and again.cursor == "1"
+    assert again.files == [] and again.cursor == first.cursor
 
 
 def test_a_remittance_feed_that_is_not_json_is_unavailable(sandbox: SandboxServer) -> None:

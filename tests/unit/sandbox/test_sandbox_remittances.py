@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from pipeline.documents.x12_validation import validate_837p
@@ -118,3 +119,33 @@ def test_redelivery_puts_the_same_835_under_a_new_cursor() -> None:
 def test_the_feed_needs_a_token() -> None:
     with client_for("") as client:
         assert client.get("/clearinghouse/v1/remittances").status_code == 401
+
+
+def test_a_cursor_of_an_earlier_feed_reads_a_restarted_sandbox_from_its_start() -> None:
+    with client_for("remit_delay_ms=0") as earlier:
+        for claim_id in ("ses_1", "ses_2", "ses_3"):
+            submit(earlier, claim_id)
+            feed(earlier)
+        kept = feed(earlier)["cursor"]  # what a ledger keeps: three 835s in
+    with client_for("remit_delay_ms=0") as restarted:  # a new process: a new feed, in memory
+        submit(restarted, "ses_new")
+        taken = feed(restarted, kept)
+        assert [clp[1] for r in taken["remittances"] for clp in clps(r["x12"])] == ["ses_new"]
+        assert taken["cursor"] != kept and not taken["has_more"]
+        assert feed(restarted, taken["cursor"])["remittances"] == []
+
+
+def test_after_a_reset_a_kept_cursor_reads_the_new_feed_from_its_start() -> None:
+    with client_for("remit_delay_ms=0") as client:
+        submit(client, "ses_1")
+        kept = feed(client)["cursor"]
+        assert client.post("/_sandbox/reset").status_code == 200
+        submit(client, "ses_2")
+        assert [clp[1] for r in feed(client, kept)["remittances"] for clp in clps(r["x12"])] == ["ses_2"]
+
+
+@pytest.mark.parametrize("cursor", ["garbage", "x:y", "-1", "a b:1", "1.5", "abc:٣"])
+def test_a_cursor_no_feed_gave_is_refused(cursor: str) -> None:
+    with client_for("") as client:
+        answer = client.get("/clearinghouse/v1/remittances", params={"after": cursor}, headers=AUTH)
+        assert (answer.status_code, answer.json()) == (400, {"error": "cursor must be one the feed gave"})
