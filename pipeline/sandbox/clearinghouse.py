@@ -318,4 +318,3 @@ def _position(cursor: str | None, feed: str) -> int | None:
     if not position.isdigit() or not position.isascii() or (feed_of and not feed_of.isalnum()):
         return None
     return int(position) if feed_of == feed else 0
-

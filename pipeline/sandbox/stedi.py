@@ -44,7 +44,8 @@ REPLAY_WINDOW_S = 24 * 3600
 MAX_PAGE_SIZE = 500
 
 # The sandbox payer's remittance feed: the 835 files written after a place in it, as
-# {"seq", "remittance_id", "x12"} (``Clearinghouse.remittances``: it adjudicates what is due first).
+# {"remittance_id", "cursor", "x12", "created_at"} (``Clearinghouse.remittances``: it adjudicates what is due
+# first).
 RemittanceFeed = Callable[[str | None], list[JSONDict]]  # after a cursor of the feed (None: its start)
 
 
