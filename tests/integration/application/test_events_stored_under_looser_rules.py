@@ -16,6 +16,19 @@ STATUS_BEFORE = {steps.VALIDATE: "received", steps.ASSEMBLE: "validated", steps.
                  steps.SUBMIT_DIRECT: "routed", steps.SUBMIT_COURTESY: "routed"}
 
 
+def _stored_before_the_bound(pipeline: InlinePipeline, example_name: str, step: str) -> str:
+    """A claim of the example whose steps before `step` ran before the upgrade, its stored event with a last name
+    longer than today's bound (as stored before names were bounded); `step` is queued, not run."""
+    doc = example(example_name)
+    claim_id = pipeline.receive(doc)
+    pipeline.run_until(step)
+    assert pipeline.claim(claim_id).status == STATUS_BEFORE[step]
+    doc["client"]["last_name"] = "L" * 300
+    ledger = pipeline.ledger
+    ledger.r.set(ledger._k("claim", claim_id, "event"), pack(json.dumps(doc)))
+    return claim_id
+
+
 @pytest.mark.parametrize(("example_name", "step"), [
     ("va_direct", steps.VALIDATE), ("va_direct", steps.ASSEMBLE), ("va_direct", steps.ROUTE),
     ("commercial_courtesy", steps.ROUTE), ("va_direct", steps.SUBMIT_DIRECT),
@@ -24,14 +37,7 @@ STATUS_BEFORE = {steps.VALIDATE: "received", steps.ASSEMBLE: "validated", steps.
 def test_a_stored_event_no_longer_valid_parks_its_claim_at_the_step_that_reads_it(
         redis_url: str, example_name: str, step: str) -> None:
     pipeline = InlinePipeline(redis_url)
-    doc = example(example_name)
-    claim_id = pipeline.receive(doc)
-    pipeline.run_until(step)  # the steps before it ran before the upgrade
-    assert pipeline.claim(claim_id).status == STATUS_BEFORE[step]
-
-    doc["client"]["last_name"] = "L" * 300  # as stored before names were bounded
-    ledger = pipeline.ledger
-    ledger.r.set(ledger._k("claim", claim_id, "event"), pack(json.dumps(doc)))
+    claim_id = _stored_before_the_bound(pipeline, example_name, step)
     pipeline.run()
 
     claim = pipeline.claim(claim_id)
@@ -42,3 +48,16 @@ def test_a_stored_event_no_longer_valid_parks_its_claim_at_the_step_that_reads_i
     assert pipeline.kinds(claim_id)[-2:] == ["validation.failed", "alert.sent"]
     assert pipeline.clearinghouse.sent == pipeline.billing_service.sent == 0
     assert [n["claim_id"] for n in pipeline.alerts.notices] == [claim_id]
+
+
+def test_ops_fix_such_a_claim_by_amending_the_field_and_resubmitting(redis_url: str) -> None:
+    pipeline = InlinePipeline(redis_url)
+    claim_id = _stored_before_the_bound(pipeline, "va_direct", steps.ROUTE)
+    pipeline.run()
+    assert pipeline.claim(claim_id).status == "needs_attention"
+
+    pipeline.amend(claim_id, {"client": {"last_name": "Lindqvist"}})
+    pipeline.resubmit(claim_id)
+    assert pipeline.claim(claim_id).status == "accepted"
+    assert pipeline.clearinghouse.sent == 1
+    assert "NM1*IL*1*LINDQVIST*" in next(iter(pipeline.clearinghouse.taken.values()))
