@@ -79,9 +79,11 @@ STORE_DOWN = errors((503, "the claim store (Redis) cannot be reached: try again 
 DEFAULT_PAGE = 100
 
 
-def no_claim(claim_id: str) -> dict[str, Any]:
-    """The one answer of every route for a claim id that names no claim (404)."""
-    return error_body("claim_id", f"no claim {claim_id}")
+def no_claim(claim_id: str, *, with_message: bool = False) -> dict[str, Any]:
+    """The one answer of every route for a claim id that names no claim (404), with the same `message` for an
+    answer that has one."""
+    message = f"no claim {claim_id}"
+    return ({"message": message} if with_message else {}) | error_body("claim_id", message)
 
 
 JSON_BODY_ROUTES = frozenset({"amend", "correct", "resubmit"})  # the replay takes an event: intake's own limits
@@ -316,7 +318,7 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
         if ok:
             return JSONResponse(answer)
         if message == ops.NO_SUCH_CLAIM:
-            return JSONResponse(answer | no_claim(claim_id), 404)
+            return JSONResponse(answer | no_claim(claim_id, with_message=True), 404)
         if problems:
             return JSONResponse(answer, 422)
         return JSONResponse(answer | error_body("claim_id", message), 409)

@@ -245,6 +245,7 @@ def test_no_such_claim_is_one_answer_on_every_route(client: TestClient, method: 
                             headers=AUTH)
     assert answer.status_code == 404, answer.text
     assert answer.json()["errors"] == [{"path": "claim_id", "message": "no claim nope"}]
+    assert answer.json().get("message", "no claim nope") == "no claim nope"  # where the answer has a message
 
 
 def test_a_statement_that_cannot_be_sent_is_409_with_the_error_shape(client: TestClient) -> None:
