@@ -110,6 +110,11 @@ def _position(cursor: str | None) -> tuple[float, str] | None:
     return float(score), member
 
 
+def check_cursor(cursor: str) -> None:
+    """BadCursor unless the cursor is a position in a list, as a page's next_cursor gives it."""
+    _position(cursor)
+
+
 def list_claims_page(ledger: ClaimLedger, flt: ClaimFilter, *, limit: int,
                      cursor: str | None = None) -> tuple[list[Claim], str | None]:
     """Up to `limit` matching claims after `cursor`, oldest first (by creation, or with a status by the

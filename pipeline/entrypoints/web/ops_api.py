@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import hmac
 import json
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.routing import APIRoute
 from starlette.types import Message, Receive
@@ -38,6 +38,18 @@ from pipeline.entrypoints.web.api_models import (
     error_body,
     errors,
 )
+from pipeline.entrypoints.web.api_queries import (
+    ClaimsQuery,
+    ExportQuery,
+    PageQuery,
+    ReceivablesQuery,
+    ReplayQuery,
+    StatementsQuery,
+    has_query_model,
+    naming_the_known,
+    query_names,
+    unknown_parameters,
+)
 from schemas.claim import STATUSES
 from schemas.decision import ROUTES
 
@@ -54,46 +66,24 @@ def bearer(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" else None
 
 
-DATE = {"format": "date"}
-TO_DATE = "the last date of the period, YYYY-MM-DD: not before `from` (422 naming `to`)"
-def _date_param(what: str) -> Any:
-    return Query(default=None, description=f"date of service on or {what} this date, YYYY-MM-DD",
-                 json_schema_extra=DATE)
-
-
 UNAUTHORIZED = errors((401, "no or wrong ops bearer token"))
 BAD_INPUT = errors((422, "a parameter or the body is not valid"))
 NOT_JSON = errors((400, "the body is not JSON"), (413, f"the body is over {MAX_BODY_BYTES} bytes"),
                   (415, "the body is sent with a Content-Type other than JSON"))
 NOT_FOUND = errors((404, "no such claim or refused event"))
+NO_CLAIM = errors((404, "no such claim"))
+UNKNOWN_QUERY = errors((422, "a query parameter the request does not know, or a bad one: one error each"))
 STORE_DOWN = errors((503, "the claim store (Redis) cannot be reached: try again after Retry-After seconds"))
 
 
-def _day(value: str | None, name: str) -> date | None:
-    """A query parameter's date, or 422 naming it (an empty value is no date)."""
-    try:
-        if value == "":
-            raise ValueError(value)
-        return _date(value)
-    except ValueError:
-        raise HTTPException(422, error_body(name, "is not a date (YYYY-MM-DD)")) from None
-
-
 DEFAULT_PAGE = 100
-LimitParam = Query(default=None, ge=1, le=1000,
-                   description="at most this many, oldest first; the answer's next_cursor names the next page")
-# a query parameter is never null: the cursor's schema is a string of that pattern, and the app checks it
-CursorParam = Query(default=None, json_schema_extra={"pattern": f"^{ops.CURSOR_PATTERN}$"},
-                    description="the next page: next_cursor of the previous page (a position in the list, "
-                                "`<time>:<id>`: the page starts after it)")
 
 
-@contextlib.contextmanager
-def _cursor_checked() -> Iterator[None]:
-    try:
-        yield
-    except ops.BadCursor as exc:
-        raise HTTPException(422, error_body("cursor", str(exc))) from None
+def no_claim(claim_id: str, *, with_message: bool = False) -> dict[str, Any]:
+    """The one answer of every route for a claim id that names no claim (404), with the same `message` for an
+    answer that has one."""
+    message = f"no claim {claim_id}"
+    return ({"message": message} if with_message else {}) | error_body("claim_id", message)
 
 
 JSON_BODY_ROUTES = frozenset({"amend", "correct", "resubmit"})  # the replay takes an event: intake's own limits
@@ -142,9 +132,8 @@ def _replaying(body: bytes, request: Request) -> Receive:
 
 
 def _period(since: str, until: str) -> tuple[date, date]:
-    """`from` and `to`, both dates (every bad one named), `to` not before `from` (422 naming `to`)."""
-    first, last = _days(**{"from": since, "to": until})
-    assert first is not None and last is not None
+    """`from` and `to` (both dates, as their query model checked), `to` not before `from` (422 naming `to`)."""
+    first, last = date.fromisoformat(since), date.fromisoformat(until)
     if last < first:
         raise HTTPException(422, error_body("to", f"{last} is before from ({first})"))
     return first, last
@@ -168,21 +157,6 @@ def _bad_choices(status: str | None, route: str | None) -> list[dict[str, str]]:
             if status is not None and status not in STATUSES else []) + \
            ([{"path": "route", "message": f"must be one of {', '.join(ROUTES)}"}]
             if route is not None and route not in ROUTES else [])
-
-
-def _days(**values: str | None) -> list[date | None]:
-    """Each query parameter's date; every bad one named at once (422), with a bad status or route given."""
-    days: list[date | None] = []
-    bad: list[dict[str, str]] = []
-    for name, value in values.items():
-        try:
-            days.append(_day(value, name))
-        except HTTPException as exc:
-            days.append(None)
-            bad += exc.detail["errors"]
-    if bad:
-        raise HTTPException(422, {"errors": bad})
-    return days
 
 
 def api_actor(deps: Deps, request: Request, ops_token: str | None) -> Actor | None:
@@ -210,23 +184,33 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
             raise HTTPException(422, {"errors": [{"path": k, "message": "is given more than once"} for k in repeated]})
 
     class TokenFirst(APIRoute):
-        """The token is checked before the body is read: without it a request learns nothing, not even 422."""
+        """The token is checked before the body is read: without it a request learns nothing, not even 422.
+        A query parameter the route does not know is refused: by the route's query model, with every other bad
+        parameter, or here for a route that takes none."""
 
         def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
             handler = super().get_route_handler()
+            known, modelled = query_names(self.dependant), has_query_model(self.dependant)
 
             async def guarded(request: Request) -> Response:
                 require_token(request)
+                unknown = [] if modelled else unknown_parameters(request.query_params.keys(), known)
+                if unknown:
+                    raise RequestValidationError(unknown)
                 if self.name in JSON_BODY_ROUTES:
                     request = await json_body_checked(request)
-                return await handler(request)
+                try:
+                    return await handler(request)
+                except RequestValidationError as exc:
+                    raise RequestValidationError(naming_the_known(exc.errors(), known), body=exc.body,
+                                                 endpoint_ctx=exc.endpoint_ctx) from None
 
             return guarded
 
     # a JSON body without a Content-Type is read as JSON: a request needs the bearer token, which no other site's
     # page can send along, so a form posted from elsewhere can never pass for one
     api = APIRouter(prefix="/v1/ops", dependencies=[Depends(require_token)], tags=["ops"], route_class=TokenFirst,
-                    responses=STORE_DOWN, strict_content_type=False)
+                    responses={**UNKNOWN_QUERY, **STORE_DOWN}, strict_content_type=False)
     ledger = deps.ledger
 
     @api.get("/summary", response_model=Summary, responses=UNAUTHORIZED)
@@ -234,28 +218,15 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
         return ops.summary(ledger, deps.queues)
 
     @api.get("/claims", response_model=ClaimList, responses={**UNAUTHORIZED, **BAD_INPUT})
-    def claims(status: str | None = Query(default=None, json_schema_extra={"enum": list(STATUSES)}),
-               route: str | None = Query(default=None, json_schema_extra={"enum": list(ROUTES)}),
-               payer: str | None = None,
-               therapist: str | None = None, since: str | None = _date_param("after"),
-               until: str | None = _date_param("before"),
-               problem: str | None = None, limit: int | None = LimitParam, cursor: str = CursorParam,
-               q: str | None = Query(default=None, description="client name, member id, claim or session id, or "
-                                     "a date of service or birth; every word must match")) -> dict[str, Any]:
-        bad = _bad_choices(status, route)
-        try:
-            first, last = _days(since=since, until=until)
-        except HTTPException as exc:
-            bad += exc.detail["errors"]
-        if bad:
-            raise HTTPException(422, {"errors": bad})
-        flt = _filter(status, route, payer, therapist, first, last, problem)
-        if q:
-            flt = ops.ClaimFilter(**{**flt.__dict__, "text": q})
-        if limit is None and cursor is None:
+    def claims(query: Annotated[ClaimsQuery, Query()]) -> dict[str, Any]:
+        flt = _filter(query.status, query.route, query.payer, query.therapist, _date(query.since),
+                      _date(query.until), query.problem)
+        if query.q:
+            flt = ops.ClaimFilter(**{**flt.__dict__, "text": query.q})
+        if query.limit is None and query.cursor is None:
             return {"claims": [c.summary() for c in ops.list_claims(ledger, flt)], "next_cursor": None}
-        with _cursor_checked():
-            page, next_cursor = ops.list_claims_page(ledger, flt, limit=limit or DEFAULT_PAGE, cursor=cursor)
+        page, next_cursor = ops.list_claims_page(ledger, flt, limit=query.limit or DEFAULT_PAGE,
+                                                 cursor=query.cursor)
         return {"claims": [c.summary() for c in page], "next_cursor": next_cursor}
 
     @api.get("/export", responses={
@@ -263,32 +234,30 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
               "content": {"text/csv": {"schema": {"type": "string"}},
                           "application/x-ndjson": {"schema": {"type": "string"}}}},
         **UNAUTHORIZED, **BAD_INPUT}, response_model=None)
-    def export(since: str = Query(alias="from", json_schema_extra=DATE),
-               until: str = Query(alias="to", json_schema_extra=DATE, description=TO_DATE),
-               format: str = Query(default="csv", pattern="^(csv|jsonl)$"),
-               with_client: bool = False) -> Response:
-        first, last = _period(since, until)
-        text = exports.render(exports.export_rows(ledger, first, last, with_client=with_client), format,
-                              with_client=with_client)
-        media = "text/csv" if format == "csv" else "application/x-ndjson"
-        return Response(text, media_type=media,
-                        headers={"Content-Disposition": f'attachment; filename="claims-{since}-{until}.{format}"'})
+    def export(query: Annotated[ExportQuery, Query()]) -> Response:
+        first, last = _period(query.since, query.until)
+        text = exports.render(exports.export_rows(ledger, first, last, with_client=query.with_client),
+                              query.format, with_client=query.with_client)
+        media = "text/csv" if query.format == "csv" else "application/x-ndjson"
+        name = f"claims-{query.since}-{query.until}.{query.format}"
+        return Response(text, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
-    @api.get("/claims/{claim_id}", response_model=ClaimDetail, responses={**UNAUTHORIZED, **NOT_FOUND})
+    @api.get("/claims/{claim_id}", response_model=ClaimDetail, responses={**UNAUTHORIZED, **NO_CLAIM})
     def claim(claim_id: str) -> dict[str, Any]:
         shown = ops.show_claim(ledger, claim_id)
         if shown is None:
-            raise HTTPException(404, f"no claim {claim_id}")
+            raise HTTPException(404, no_claim(claim_id))
         return shown
 
     @api.get("/claims/{claim_id}/statement", response_model=None, responses={
         200: {"description": "the statement PDF", "content": {"application/pdf": {"schema": {"type": "string",
                                                                                             "format": "binary"}}}},
-        **UNAUTHORIZED, **NOT_FOUND})
+        **UNAUTHORIZED, **errors((404, "no such claim, or the claim has no statement"))})
     def statement(claim_id: str) -> Response:
         pdf = statement_pdf(ledger, deps.practice, claim_id)
         if pdf is None:
-            raise HTTPException(404, f"claim {claim_id} has no statement")
+            raise HTTPException(404, no_claim(claim_id) if ledger.get(claim_id) is None
+                                else error_body("claim_id", f"claim {claim_id} has no statement"))
         return Response(pdf, media_type="application/pdf",
                         headers={"Content-Disposition": f'inline; filename="{claim_id}.pdf"'})
 
@@ -297,23 +266,23 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
     def send_statement(claim_id: str, request: Request) -> JSONResponse:
         actor = actor_of(request)
         result = statement_delivery.resend_statement(deps, deps.send, claim_id, source="api", by=actor.label)
-        if result.message == "no such claim":
-            raise HTTPException(404, f"no claim {claim_id}")
+        if result.message == ops.NO_SUCH_CLAIM:
+            raise HTTPException(404, no_claim(claim_id))
         if result.ok and deps.staff is not None:
             staff.audit(deps.staff, "statement.resent", actor, claim_id=claim_id)
-        return JSONResponse({"ok": result.ok, "claim_id": claim_id, "message": result.message},
-                            200 if result.ok else 409)
+        answer = {"ok": result.ok, "claim_id": claim_id, "message": result.message}
+        if result.ok:
+            return JSONResponse(answer)
+        return JSONResponse(answer | error_body("claim_id", result.message), 409)
 
     @api.get("/statements", response_model=None, responses={
         200: {"description": "one superbill for all of the client's statement_ready sessions in the range",
               "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
         **UNAUTHORIZED, **BAD_INPUT, **errors((404, "the client has no statement_ready session in the range"))})
-    def period_statement(request: Request, client: str = Query(min_length=1),
-                         since: str = Query(alias="from", json_schema_extra=DATE),
-                         until: str = Query(alias="to", json_schema_extra=DATE, description=TO_DATE)) -> Response:
-        first, last = _period(since, until)
+    def period_statement(request: Request, query: Annotated[StatementsQuery, Query()]) -> Response:
+        first, last = _period(query.since, query.until)
         try:
-            statement = period_statements.period_statement(deps, client, first, last)
+            statement = period_statements.period_statement(deps, query.client, first, last)
         except period_statements.NoSessions as exc:
             raise HTTPException(404, str(exc)) from None
         if deps.staff is not None:
@@ -332,12 +301,7 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
         result = ops.amend(ledger, claim_id, patch, source="api", by=actor.label)
         if result.ok and deps.staff is not None:
             staff.audit(deps.staff, "claim.amended", actor, claim_id=claim_id, changed=result.changed)
-        status = 200 if result.ok else (404 if result.message == "no such claim" else 422)
-        if not result.ok and not result.errors and status == 422:
-            status = 409
-        answer = result.__dict__ | ({} if result.ok or result.errors
-                                    else error_body("claim_id", result.message))
-        return JSONResponse(answer, status)
+        return _changed(claim_id, result.ok, result.errors, result.message, result.__dict__)
 
     def _correct(request: Request, claim_id: str, kind: str, patch: dict[str, Any] | None) -> JSONResponse:
         actor = actor_of(request)
@@ -345,11 +309,19 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
         if result.ok and deps.staff is not None:
             staff.audit(deps.staff, "claim.voided" if kind == "void" else "claim.corrected", actor,
                         claim_id=claim_id, changed=result.changed or None)
-        status = 200 if result.ok else (404 if result.message == "no such claim" else
-                                        422 if result.errors else 409)
-        answer = result.__dict__ | ({} if result.ok or result.errors
-                                    else error_body("claim_id", result.message))
-        return JSONResponse(answer, status)
+        return _changed(claim_id, result.ok, result.errors, result.message, result.__dict__)
+
+    def _changed(claim_id: str, ok: bool, problems: list[dict[str, str]], message: str,
+                 answer: dict[str, Any]) -> JSONResponse:
+        """An amendment's or correction's answer: 200, 404 (no such claim), 422 (`errors` says why), or 409 (the
+        claim's status does not allow it)."""
+        if ok:
+            return JSONResponse(answer)
+        if message == ops.NO_SUCH_CLAIM:
+            return JSONResponse(answer | no_claim(claim_id, with_message=True), 404)
+        if problems:
+            return JSONResponse(answer, 422)
+        return JSONResponse(answer | error_body("claim_id", message), 409)
 
     CORRECTION_ERRORS = errors((404, "no such claim"), (409, "the claim has no payer claim number yet, or is in "
                                                               "a status that cannot be corrected or voided"),
@@ -415,32 +387,29 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
     def remittance(remittance_id: str) -> dict[str, Any]:
         shown = remittances.show_remittance(deps, remittance_id)
         if shown is None:
-            raise HTTPException(404, f"no remittance {remittance_id}")
+            raise HTTPException(404, error_body("remittance_id", f"no remittance {remittance_id}"))
         return shown
 
     @api.get("/ar", response_model=Receivables, responses={**UNAUTHORIZED, **BAD_INPUT})
-    def accounts_receivable(as_of: str | None = Query(default=None, json_schema_extra=DATE,
-                                                      description="count ages up to this date (default today)"),
-                            warn_days: int | None = Query(default=None, ge=0, le=3650)) -> dict[str, Any]:
-        today = _day(as_of, "as_of") if as_of is not None else datetime.now(UTC).date()
-        assert today is not None
+    def accounts_receivable(query: Annotated[ReceivablesQuery, Query()]) -> dict[str, Any]:
+        today = _date(query.as_of) or datetime.now(UTC).date()
         claims = ledger.get_many(ledger.claim_ids(route="direct_billing"))
+        warn_days = query.warn_days
         return receivables.accounts_receivable(claims, today=today, warning_days=warn_days if warn_days is not None
                                                else deps.timely_filing_warning_days)
 
     @api.get("/refused", response_model=RefusedList, responses={**UNAUTHORIZED, **BAD_INPUT})
-    def refused(limit: int | None = LimitParam, cursor: str = CursorParam) -> dict[str, Any]:
-        if limit is None and cursor is None:
+    def refused(query: Annotated[PageQuery, Query()]) -> dict[str, Any]:
+        if query.limit is None and query.cursor is None:
             return {"refused": [r.summary() for r in ledger.list_refused()], "next_cursor": None}
-        with _cursor_checked():
-            page, next_cursor = ops.list_refused_page(ledger, limit=limit or DEFAULT_PAGE, cursor=cursor)
+        page, next_cursor = ops.list_refused_page(ledger, limit=query.limit or DEFAULT_PAGE, cursor=query.cursor)
         return {"refused": [r.summary() for r in page], "next_cursor": next_cursor}
 
     @api.get("/refused/{refused_id}", response_model=RefusedDetail, responses={**UNAUTHORIZED, **NOT_FOUND})
     def refused_one(refused_id: str) -> dict[str, Any]:
         r = ledger.get_refused(refused_id)
         if r is None:
-            raise HTTPException(404, f"no refused event {refused_id}")
+            raise HTTPException(404, error_body("refused_id", f"no refused event {refused_id}"))
         return {**r.summary(), "body": r.body.decode("utf-8", errors="replace")}
 
     @api.post("/refused/{refused_id}/replay", response_model=ReplayAnswer, responses={
@@ -450,12 +419,11 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
                  "it all the same"), (413, "too large"), (422, "still refused: one error per field"))},
         openapi_extra={"requestBody": {"required": False, "content": {"application/json": {
             "schema": {"type": "object", "description": "a corrected event; empty: the refused body again"}}}}})
-    async def replay(refused_id: str, request: Request, again: bool = Query(
-            False, description="replay a refused event already replayed as a claim all the same")) -> JSONResponse:
+    async def replay(refused_id: str, request: Request, query: Annotated[ReplayQuery, Query()]) -> JSONResponse:
         body = await request.body()
-        outcome = ops.replay_refused(ledger, refused_id, deps.send, body=body or None, again=again)
+        outcome = ops.replay_refused(ledger, refused_id, deps.send, body=body or None, again=query.again)
         if outcome is None:
-            raise HTTPException(404, f"no refused event {refused_id}")
+            raise HTTPException(404, error_body("refused_id", f"no refused event {refused_id}"))
         if deps.staff is not None:
             staff.audit(deps.staff, "refused.replayed", actor_of(request), refused_id=refused_id,
                         corrected=bool(body) or None, http_status=outcome.http_status)

@@ -179,3 +179,79 @@ def test_a_range_that_ends_before_it_starts_is_422_naming_to(client: TestClient,
     answer = client.get(path, params={**extra, "from": "2026-11-30", "to": "2026-11-01"}, headers=AUTH)
     assert answer.status_code == 422, answer.text
     assert _paths(answer) == ["to"]
+
+
+# unknown query parameters: refused, never ignored ------------------------------------------------------------
+@pytest.mark.parametrize("path, known", [
+    ("/v1/ops/claims", "status, route, payer, therapist, since, until, problem, limit, cursor, q"),
+    ("/v1/ops/refused", "limit, cursor"),
+    ("/v1/ops/ar", "as_of, warn_days"),
+    ("/v1/ops/summary", "none"),
+    ("/v1/ops/claims/ses_in1", "none"),
+    ("/v1/ops/remittances", "none"),
+])
+def test_a_query_parameter_a_route_does_not_know_is_422_naming_it(client: TestClient, path: str,
+                                                                  known: str) -> None:
+    answer = client.get(path, params={"stauts": "failed", "colour": "red"}, headers=AUTH)
+    assert answer.status_code == 422, answer.text
+    assert sorted(_paths(answer)) == ["colour", "stauts"]
+    assert all(e["message"].endswith(f"known: {known})") for e in answer.json()["errors"]), answer.text
+
+
+def test_a_post_with_an_unknown_query_parameter_changes_nothing(app: tuple[TestClient, InlinePipeline]) -> None:
+    client, pipeline = app
+    answer = client.post("/v1/ops/resubmit", params={"dry_run": "true"}, json={"claim_ids": list(CLAIMS)},
+                         headers=AUTH)
+    assert answer.status_code == 422, answer.text
+    assert _paths(answer) == ["dry_run"]
+    assert _nothing_resubmitted(pipeline)
+
+
+def test_unknown_and_bad_query_parameters_are_named_together(client: TestClient) -> None:
+    answer = client.get("/v1/ops/claims", params={"stauts": "failed", "status": "bogus", "limit": "abc"},
+                        headers=AUTH)
+    assert answer.status_code == 422, answer.text
+    assert sorted(_paths(answer)) == ["limit", "status", "stauts"]
+
+
+@pytest.mark.parametrize("path, params, bad", [
+    ("/v1/ops/export", {"from": "x", "to": "y", "format": "xml"}, ["format", "from", "to"]),
+    ("/v1/ops/claims", {"limit": "abc", "cursor": "nan:x"}, ["cursor", "limit"]),
+    ("/v1/ops/refused", {"limit": "0", "cursor": "garbage"}, ["cursor", "limit"]),
+    ("/v1/ops/statements", {"client": "", "from": "0", "to": "2026-13-01"}, ["client", "from", "to"]),
+    ("/v1/ops/ar", {"as_of": "today", "warn_days": "-1"}, ["as_of", "warn_days"]),
+])
+def test_every_bad_query_parameter_of_a_request_is_named_at_once(client: TestClient, path: str,
+                                                                 params: dict[str, str], bad: list[str]) -> None:
+    answer = client.get(path, params=params, headers=AUTH)
+    assert answer.status_code == 422, answer.text
+    assert sorted(_paths(answer)) == bad
+
+
+def test_the_ops_page_still_takes_parameters_of_its_own(client: TestClient) -> None:
+    page = client.get("/ops/claims", params={"status": "needs_attention", "flash": "done", "colour": "red"},
+                      headers=AUTH)
+    assert page.status_code == 200 and 'data-claim="ses_in1"' in page.text
+
+
+# one answer for a claim that does not exist ------------------------------------------------------------------
+@pytest.mark.parametrize("method, path", [
+    ("GET", "/v1/ops/claims/nope"), ("GET", "/v1/ops/claims/nope/statement"),
+    ("POST", "/v1/ops/claims/nope/statement/send"), ("POST", "/v1/ops/claims/nope/amend"),
+    ("POST", "/v1/ops/claims/nope/correct"), ("POST", "/v1/ops/claims/nope/void"),
+])
+def test_no_such_claim_is_one_answer_on_every_route(client: TestClient, method: str, path: str) -> None:
+    answer = client.request(method, path, json={"client": {"phone": "5035550100"}} if "amend" in path else None,
+                            headers=AUTH)
+    assert answer.status_code == 404, answer.text
+    assert answer.json()["errors"] == [{"path": "claim_id", "message": "no claim nope"}]
+    assert answer.json().get("message", "no claim nope") == "no claim nope"  # where the answer has a message
+
+
+def test_a_statement_that_cannot_be_sent_is_409_with_the_error_shape(client: TestClient) -> None:
+    answer = client.post("/v1/ops/claims/ses_in1/statement/send", headers=AUTH)
+    assert answer.status_code == 409, answer.text
+    body = answer.json()
+    assert (body["ok"], body["claim_id"]) == (False, "ses_in1")  # the keys it always had stay
+    assert body["errors"] == [{"path": "claim_id", "message": body["message"]}]
+    assert "statement_ready" in body["message"]
