@@ -135,15 +135,15 @@ def store_is_empty(client: redis.Redis, prefix: str = "sb:") -> bool:
 def restore(client: redis.Redis, path: Path, *, force: bool = False) -> BackupSummary:
     """Load a backup into the store. Refuses a store that holds pipeline data unless `force`, and then the
     store's keys under the prefix are replaced by the backup's (keys the backup lacks are deleted)."""
-    with _open(path) as lines:
+    with _open(path) as lines:  # the whole file is read and checked first: a damaged one is said so at once
         header = _header(lines)
         prefix = str(header["prefix"])
-        if not store_is_empty(client, prefix) and not force:
-            raise BackupError("the store already holds pipeline data: restore into an empty store, or add "
-                              "--force to replace it")
         entries = list(_entries(lines))
     if len(entries) != header.get("keys"):
         raise BackupError(f"the backup is incomplete: {len(entries)} keys of {header.get('keys')}")
+    if not store_is_empty(client, prefix) and not force:
+        raise BackupError("the store already holds pipeline data: restore into an empty store, or add "
+                          "--force to replace it")
     if force:
         stale = list(client.scan_iter(match=prefix + "*", count=1000))
         for start in range(0, len(stale), BATCH):

@@ -73,9 +73,10 @@ def test_a_backup_cut_short_is_not_restored_and_the_ledger_stays(redis_url: str,
     whole = (tmp_path / "full.backup").read_bytes()
     assert len(gzip.decompress(whole).splitlines()) > 2
     (tmp_path / "cut.backup").write_bytes(whole[: len(whole) * 2 // 3])
-    result = superbill(redis_url, tmp_path, "restore", "--force", "cut.backup")
-    assert result.returncode == 1
-    assert one_line(result).startswith("cut.backup: not restored: the backup is cut short or damaged at line ")
+    for force in (["--force"], []):  # into the store that holds data, with or without --force: the damage first
+        result = superbill(redis_url, tmp_path, "restore", *force, "cut.backup")
+        assert result.returncode == 1
+        assert one_line(result).startswith("cut.backup: not restored: the backup is cut short or damaged at line ")
     shown = superbill(redis_url, tmp_path, "claims", "show", self_pay_claim, "--json")
     assert shown.returncode == 0 and '"status": "statement_ready"' in shown.stdout
 
