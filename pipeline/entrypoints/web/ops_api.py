@@ -419,14 +419,17 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
         return shown
 
     @api.get("/ar", response_model=Receivables, responses={**UNAUTHORIZED, **BAD_INPUT})
-    def accounts_receivable(as_of: str | None = Query(default=None, json_schema_extra=DATE,
-                                                      description="count ages up to this date (default today)"),
+    def accounts_receivable(as_of: str | None = Query(default=None, json_schema_extra=DATE, description=(
+                                "what was owed at the end of this day (default: now); a day after today is "
+                                "refused (422)")),
                             warn_days: int | None = Query(default=None, ge=0, le=3650)) -> dict[str, Any]:
-        today = _day(as_of, "as_of") if as_of is not None else datetime.now(UTC).date()
-        assert today is not None
-        claims = ledger.get_many(ledger.claim_ids(route="direct_billing"))
-        return receivables.accounts_receivable(claims, today=today, warning_days=warn_days if warn_days is not None
-                                               else deps.timely_filing_warning_days)
+        day = _day(as_of, "as_of") if as_of is not None else None
+        try:
+            return receivables.receivables(ledger, today=datetime.now(UTC).date(), as_of=day,
+                                           warning_days=warn_days if warn_days is not None
+                                           else deps.timely_filing_warning_days, zone=deps.practice.practice.zone)
+        except receivables.FutureDay as exc:
+            raise HTTPException(422, error_body("as_of", str(exc))) from None
 
     @api.get("/refused", response_model=RefusedList, responses={**UNAUTHORIZED, **BAD_INPUT})
     def refused(limit: int | None = LimitParam, cursor: str = CursorParam) -> dict[str, Any]:
