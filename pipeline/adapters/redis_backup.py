@@ -19,6 +19,7 @@ import contextlib
 import gzip
 import itertools
 import json
+import os
 import time
 import zlib
 from collections.abc import Iterator
@@ -73,7 +74,9 @@ def backup(client: redis.Redis, path: Path, *, prefix: str = "sb:") -> BackupSum
               "claims": summary.claims, "created_at": summary.created_at, "redis_version": version}
     partial = path.with_name(path.name + ".partial")
     try:
-        with gzip.open(partial, "wt", encoding="utf-8") as out:
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # every client's data: owner only
+        os.fchmod(fd, 0o600)  # also a partial file an interrupted backup left behind
+        with os.fdopen(fd, "wb") as raw, gzip.open(raw, "wt", encoding="utf-8") as out:
             out.write(json.dumps(header) + "\n")
             for key, ttl, value in entries:
                 out.write(json.dumps({"k": base64.b64encode(bytes(key)).decode(), "ttl": max(ttl, 0),

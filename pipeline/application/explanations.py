@@ -154,7 +154,11 @@ _TABLE: tuple[Explanation, ...] = (
        "A functional goal billed only as massage, or a relaxation goal billed as manual therapy.",
        "Check the goal and services of the session; insurers may question it.", "no", "session"),
     _e(codes.BALANCE_DUE, "Client owes a balance",
-       "The client paid less than the total charge.", "Collect the balance from the client.", "no", "payment"),
+       "The client paid less than the total charge. A veteran whose VA claim needs attention owes it only if "
+       "the claim is never billed to the VA.",
+       "Collect the balance from the client; from a veteran, do not: fix the VA claim's problems and resubmit "
+       "it first (once billed to the VA, the veteran owes nothing, and anything collected is refunded).",
+       "no", "payment"),
     _e(codes.VA_PAYMENT_COLLECTED, "Veteran paid; a refund is due",
        "A veteran under a VA referral owes nothing, but money was collected.",
        "Refund the veteran.", "no", "payment"),

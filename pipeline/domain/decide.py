@@ -279,12 +279,10 @@ def payment_warnings(event: SessionCompleted, route: Route, superbill: Superbill
         return []
     total = superbill.total_charge if superbill is not None else Decimal("0")
     if paid < total:
-        return [
-            Finding(
-                code=codes.BALANCE_DUE,
-                message=f"paid {paid:.2f} of {total:.2f}: {total - paid:.2f} is due",
-            )
-        ]
+        due = f"paid {paid:.2f} of {total:.2f}: {total - paid:.2f} is due"
+        if event.coverage.kind == "va_ccn":  # owed only while the claim cannot go to the VA
+            due += " (a veteran owes it only if this VA claim is never billed: fix it and resubmit first)"
+        return [Finding(code=codes.BALANCE_DUE, message=due)]
     return []
 
 

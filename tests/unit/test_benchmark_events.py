@@ -69,3 +69,26 @@ def test_the_cpu_meter_counts_the_cpu_a_process_used_in_between_per_item() -> No
 def test_a_process_that_is_gone_counts_nothing() -> None:
     bench = load_benchmark()
     assert bench.cpu_s(2**22 + 12345) == 0.0
+
+
+def _figures(**changes: float) -> dict[str, float]:
+    figures = {"ratio": 0.8, "p95_ms": 100.0, "worker_rss_mb_max": 149.9, "worker_rss_mb_first": 100.0,
+               "worker_rss_mb_last": 110.0, "webhook_ratio": 0.5, "redis_bytes_per_claim": 4096}
+    return {**figures, **changes}
+
+
+def test_each_goal_is_met_at_its_bound() -> None:
+    goals = load_benchmark().verdicts(_figures())
+    assert {name: v["met"] for name, v in goals.items()} == {
+        "throughput": True, "latency": True, "worker memory": True, "webhook": True, "Redis": True}
+    assert goals["throughput"] == {"field": "ratio", "value": 0.8, "goal": ">= 0.8x", "met": True}
+
+
+@pytest.mark.parametrize(("changes", "missed"), [
+    ({"ratio": 0.79}, "throughput"), ({"p95_ms": 100.1}, "latency"), ({"worker_rss_mb_max": 150.0}, "worker memory"),
+    ({"worker_rss_mb_last": 110.1}, "worker memory"),  # grew more than 10% over the drain: not flat
+    ({"webhook_ratio": 0.499}, "webhook"), ({"redis_bytes_per_claim": 4097}, "Redis"),
+])
+def test_a_figure_past_its_bound_misses_that_goal_only(changes: dict[str, float], missed: str) -> None:
+    goals = load_benchmark().verdicts(_figures(**changes))
+    assert [name for name, v in goals.items() if not v["met"]] == [missed]

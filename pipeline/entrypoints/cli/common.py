@@ -50,12 +50,13 @@ def check_writable(path: str) -> None:
 
 
 def write_output(path: str, data: bytes | str) -> None:
-    """Write a file the command was asked for, or `<path>: cannot write (<reason>)`."""
+    """Write a file the command was asked for, or `<path>: cannot write (<reason>)`. A new file is readable by
+    its owner only (what the commands write can hold patient data: statements, exports, the 837P); a file
+    that is there already keeps the permissions its owner gave it."""
+    raw = data if isinstance(data, bytes) else data.encode("utf-8")
     try:
-        if isinstance(data, bytes):
-            Path(path).write_bytes(data)
-        else:
-            Path(path).write_text(data, encoding="utf-8", newline="")
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
+            out.write(raw)
     except OSError as exc:
         raise CommandFailed(f"{path}: cannot write ({os_reason(exc)})") from None
 

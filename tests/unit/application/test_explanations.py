@@ -101,3 +101,11 @@ def test_every_entry_made_on_the_fly_reads_as_a_sentence_with_its_next_step(code
     assert entry.meaning[:1].isupper() and entry.meaning.endswith(".")
     assert entry.next_step and entry.resubmit in ("after_fix", "yes", "no")
     assert explain("CO-197").next_step == explain("CARC:197").next_step  # a group's code: the CARC's advice
+
+
+def test_a_balance_due_never_tells_the_front_desk_to_collect_from_a_veteran() -> None:
+    """A veteran is never charged (DOMAIN): the balance of a VA claim that needs attention is owed only if the
+    claim is never billed to the VA, so the advice is to fix and resubmit it first."""
+    entry = explain("balance_due")
+    assert "from a veteran, do not" in entry.next_step
+    assert "resubmit it first" in entry.next_step and "refunded" in entry.next_step

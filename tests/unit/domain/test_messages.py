@@ -21,21 +21,21 @@ MESSAGES = {
     ],
     'va_missing_referral': [
         ('va_referral_missing', 'a VA CCN client needs an approved referral, and none is on file'),
-        ('balance_due', 'paid 0.00 of 260.00: 260.00 is due'),
+        ('balance_due', 'paid 0.00 of 260.00: 260.00 is due (a veteran owes it only if this VA claim is never billed: fix it and resubmit first)'),
     ],
     'therapist_unknown': [
         ('therapist_unknown', 'therapist thr_nobody is not in the practice profile'),
     ],
     'therapist_npi_invalid': [
         ('therapist_npi_invalid', 'therapist thr_badnpi has the NPI 1245319590, which fails the NPI check'),
-        ('balance_due', 'paid 0.00 of 260.00: 260.00 is due'),
+        ('balance_due', 'paid 0.00 of 260.00: 260.00 is due (a veteran owes it only if this VA claim is never billed: fix it and resubmit first)'),
     ],
     'therapist_npi_invalid_self_pay': [
         ('therapist_npi_invalid', 'therapist thr_badnpi has the NPI 1245319590, which fails the NPI check'),
     ],
     'va_no_prescription': [
         ('prescription_missing', 'no prescription is on file, and a VA CCN claim needs one'),
-        ('balance_due', 'paid 0.00 of 260.00: 260.00 is due'),
+        ('balance_due', 'paid 0.00 of 260.00: 260.00 is due (a veteran owes it only if this VA claim is never billed: fix it and resubmit first)'),
     ],
     'courtesy_no_prescription': [
         ('prescription_missing', 'no prescription is on file, and a courtesy submission needs one'),
@@ -45,69 +45,69 @@ MESSAGES = {
     ],
     'va_unsigned': [
         ('prescription_unsigned', 'the prescription rx_77 is not signed by the physician'),
-        ('balance_due', 'paid 0.00 of 260.00: 260.00 is due'),
+        ('balance_due', 'paid 0.00 of 260.00: 260.00 is due (a veteran owes it only if this VA claim is never billed: fix it and resubmit first)'),
     ],
     'va_prescription_issued_after_service': [
         ('prescription_not_yet_valid', 'the prescription rx_77 was issued on 2026-11-21, after the date of service 2026-11-20'),
-        ('balance_due', 'paid 0.00 of 260.00: 260.00 is due'),
+        ('balance_due', 'paid 0.00 of 260.00: 260.00 is due (a veteran owes it only if this VA claim is never billed: fix it and resubmit first)'),
     ],
     'va_prescription_issued_on_service_day': [
     ],
     'va_prescription_expired': [
         ('prescription_expired', 'the prescription rx_77 expired on 2026-11-19, before the date of service 2026-11-20'),
-        ('balance_due', 'paid 0.00 of 260.00: 260.00 is due'),
+        ('balance_due', 'paid 0.00 of 260.00: 260.00 is due (a veteran owes it only if this VA claim is never billed: fix it and resubmit first)'),
     ],
     'va_physician_npi_invalid': [
         ('physician_npi_invalid', "the prescribing physician's NPI 1679576723 fails the NPI check (10 digits, check digit)"),
-        ('balance_due', 'paid 0.00 of 260.00: 260.00 is due'),
+        ('balance_due', 'paid 0.00 of 260.00: 260.00 is due (a veteran owes it only if this VA claim is never billed: fix it and resubmit first)'),
     ],
     'va_no_diagnosis': [
         ('diagnosis_missing', 'the prescription rx_77 lists no diagnosis code'),
-        ('balance_due', 'paid 0.00 of 260.00: 260.00 is due'),
+        ('balance_due', 'paid 0.00 of 260.00: 260.00 is due (a veteran owes it only if this VA claim is never billed: fix it and resubmit first)'),
     ],
     'va_diagnosis_invalid': [
         ('diagnosis_invalid', 'not in the ICD-10-CM code set: Z99.99'),
-        ('balance_due', 'paid 0.00 of 260.00: 260.00 is due'),
+        ('balance_due', 'paid 0.00 of 260.00: 260.00 is due (a veteran owes it only if this VA claim is never billed: fix it and resubmit first)'),
     ],
     'va_diagnosis_not_billable': [
         ('diagnosis_not_billable', 'ICD-10-CM categories, not billable (a more specific code is needed): M54.5'),
-        ('balance_due', 'paid 0.00 of 260.00: 260.00 is due'),
+        ('balance_due', 'paid 0.00 of 260.00: 260.00 is due (a veteran owes it only if this VA claim is never billed: fix it and resubmit first)'),
     ],
     'va_procedure_not_prescribed': [
         ('procedure_not_prescribed', 'billed but not prescribed: 97124 (prescribed: 97140)'),
-        ('balance_due', 'paid 0.00 of 260.00: 260.00 is due'),
+        ('balance_due', 'paid 0.00 of 260.00: 260.00 is due (a veteran owes it only if this VA claim is never billed: fix it and resubmit first)'),
     ],
     'va_referral_number_invalid': [
         ('va_referral_number_invalid', 'the referral number is not in a VA format (NNN-NNNNNN-NN, NNN-PC-NNNNNNN or VA followed by 10 digits, with nothing else)'),
-        ('balance_due', 'paid 0.00 of 260.00: 260.00 is due'),
+        ('balance_due', 'paid 0.00 of 260.00: 260.00 is due (a veteran owes it only if this VA claim is never billed: fix it and resubmit first)'),
     ],
     'va_triwest': [
         ('va_out_of_network', 'the referral is administered by triwest (region 4); the practice is in network only with optum'),
-        ('balance_due', 'paid 0.00 of 260.00: 260.00 is due'),
+        ('balance_due', 'paid 0.00 of 260.00: 260.00 is due (a veteran owes it only if this VA claim is never billed: fix it and resubmit first)'),
     ],
     'va_referral_approved_after_service': [
         ('va_referral_not_approved_before_service', 'the referral was approved on 2026-11-21, after the date of service 2026-11-20'),
-        ('balance_due', 'paid 0.00 of 260.00: 260.00 is due'),
+        ('balance_due', 'paid 0.00 of 260.00: 260.00 is due (a veteran owes it only if this VA claim is never billed: fix it and resubmit first)'),
     ],
     'va_referral_approved_on_service_day': [
     ],
     'va_expired_referral': [
         ('va_referral_outside_window', 'the date of service 2026-11-20 is outside the referral window 2026-10-01 to 2026-11-19'),
-        ('balance_due', 'paid 0.00 of 260.00: 260.00 is due'),
+        ('balance_due', 'paid 0.00 of 260.00: 260.00 is due (a veteran owes it only if this VA claim is never billed: fix it and resubmit first)'),
     ],
     'va_last_visit': [
     ],
     'va_visits_exhausted': [
         ('va_visits_exhausted', 'this session would be visit 13 on a referral that authorises 12 (12 already billed)'),
-        ('balance_due', 'paid 0.00 of 260.00: 260.00 is due'),
+        ('balance_due', 'paid 0.00 of 260.00: 260.00 is due (a veteran owes it only if this VA claim is never billed: fix it and resubmit first)'),
     ],
     'va_procedure_not_authorized': [
         ('va_procedure_not_authorized', 'billed but not authorised on the referral: 97140 (authorised: 97124)'),
-        ('balance_due', 'paid 0.00 of 260.00: 260.00 is due'),
+        ('balance_due', 'paid 0.00 of 260.00: 260.00 is due (a veteran owes it only if this VA claim is never billed: fix it and resubmit first)'),
     ],
     'va_same_region': [
         ('ncci_same_region', '97140 and 97124 are both billed on the same body region (lumbar); the pair needs separately documented regions, or one code left off'),
-        ('balance_due', 'paid 0.00 of 260.00: 260.00 is due'),
+        ('balance_due', 'paid 0.00 of 260.00: 260.00 is due (a veteran owes it only if this VA claim is never billed: fix it and resubmit first)'),
     ],
     'self_pay_same_region': [
         ('ncci_same_region', '97140 and 97124 are both billed on the same body region (lumbar); the pair needs separately documented regions, or one code left off'),
@@ -172,7 +172,7 @@ MESSAGES = {
     ],
     'va_needs_attention_with_payment_owes_the_rest': [
         ('va_referral_missing', 'a VA CCN client needs an approved referral, and none is on file'),
-        ('balance_due', 'paid 20.00 of 260.00: 240.00 is due'),
+        ('balance_due', 'paid 20.00 of 260.00: 240.00 is due (a veteran owes it only if this VA claim is never billed: fix it and resubmit first)'),
     ],
     'statement_with_defective_prescription_warns': [
         ('prescription_unsigned', 'the prescription rx_77 is not signed by the physician'),
@@ -205,11 +205,11 @@ MESSAGES = {
         ('va_visits_exhausted', 'this session would be visit 4 on a referral that authorises 0 (3 already billed)'),
         ('ncci_same_region', '97140 and 97124 are both billed on the same body region (lumbar); the pair needs separately documented regions, or one code left off'),
         ('code_goal_mismatch', 'the goal is relaxation but 97140 (manual therapy) is billed; relaxation is 97124'),
-        ('balance_due', 'paid 10.00 of 260.00: 250.00 is due'),
+        ('balance_due', 'paid 10.00 of 260.00: 250.00 is due (a veteran owes it only if this VA claim is never billed: fix it and resubmit first)'),
     ],
     'veteran_member_id_an_837p_cannot_carry': [
         ('claim_data_invalid', 'the 837P cannot carry this data as sent: coverage.member_id: member id contains characters an 837P cannot carry'),
-        ('balance_due', 'paid 0.00 of 260.00: 260.00 is due'),
+        ('balance_due', 'paid 0.00 of 260.00: 260.00 is due (a veteran owes it only if this VA claim is never billed: fix it and resubmit first)'),
     ],
 }
 
