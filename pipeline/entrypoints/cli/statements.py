@@ -28,10 +28,9 @@ def cmd_statement(args: argparse.Namespace) -> int:
         return cmd_monthly(args)
     missing = [flag for flag, value in (("--client", args.client), ("--from", args.since), ("--to", args.until),
                                         ("-o", args.output)) if value is None]
-    if missing:
-        err(f"give {', '.join(missing)} (superbill statement --client ID --from DATE --to DATE -o FILE.pdf), "
-            "or `superbill statement send CLAIM_ID`")
-        return EXIT_ERROR
+    if missing:  # a usage error: the parser says so (exit 2), as for any other argument missing
+        args.statement_parser.error(f"give {', '.join(missing)} (superbill statement --client ID --from DATE "
+                                    "--to DATE -o FILE.pdf), or `superbill statement send CLAIM_ID`")
     return cmd_period(args)
 
 
@@ -106,12 +105,12 @@ def register(sub: Any) -> None:
                                    "superbill for all of a client's statement_ready sessions in the range. "
                                    "`superbill statement send CLAIM_ID` e-mails a claim's statement again. "
                                    "`superbill statement monthly` sends the monthly statements that are due.")
-    p.add_argument("--client", metavar="CLIENT_ID", help="the client's id (client.client_id of the events)")
+    p.add_argument("--client", type=an_id, metavar="CLIENT_ID", help="the client's id (client.client_id of the events)")
     p.add_argument("--from", dest="since", type=date_arg, metavar="DATE", help="first date of service (YYYY-MM-DD)")
     p.add_argument("--to", dest="until", type=date_arg, metavar="DATE", help="last date of service (YYYY-MM-DD)")
     p.add_argument("-o", "--output", metavar="FILE", help="where to write the PDF")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_statement, statement_cmd=None)
+    p.set_defaults(func=cmd_statement, statement_cmd=None, statement_parser=p)
     actions = p.add_subparsers(dest="statement_cmd", metavar="ACTION", prog="superbill statement")
     s = actions.add_parser("send", help="e-mail a statement_ready claim's statement to the client again")
     s.add_argument("claim_id", type=an_id)

@@ -38,9 +38,24 @@ def test_a_statement_action_names_itself_once(argv: list[str], prog: str,
 
 @pytest.mark.parametrize("argv", [["claims", "show", ""], ["claims", "amend", " ", "--file", "p.json"],
                                   ["resubmit", "ses_1", ""], ["refused", "show", ""],
-                                  ["statement", "send", ""]])
+                                  ["statement", "send", ""],
+                                  ["statement", "--client", "", "--from", "2026-11-01", "--to", "2026-11-30",
+                                   "-o", "x.pdf"]])
 def test_a_blank_id_is_called_empty(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert usage_error(argv, capsys)[-1].endswith("the id is empty")
+
+
+@pytest.mark.parametrize(("argv", "missing"), [
+    (["statement", "--client", "cli_1", "--from", "2026-11-01", "--to", "2026-11-30"], "-o"),
+    (["statement", "--client", "cli_1"], "--from, --to, -o"),
+    (["statement"], "--client, --from, --to, -o"),
+])
+def test_a_statement_without_its_options_is_a_usage_error_naming_them(argv: list[str], missing: str) -> None:
+    result = superbill(*argv)
+    assert result.returncode == 2 and result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("usage: superbill statement --client CLIENT_ID")
+    assert lines[-1].startswith(f"superbill statement: error: give {missing} (superbill statement --client ID")
 
 
 def test_an_unknown_code_is_refused_with_the_known_ones() -> None:
