@@ -5,16 +5,22 @@ adjustments are also written off (what is left is patient responsibility), a den
 be fixed and sent again. A voided claim owes nothing: it is left out, listed by id under `voided`. Ages
 count from the date of service. A claim not yet paid past the timely-filing warning (default 150 of the 180
 days the VA allows) is listed with the days left.
+
+As of a past day D (`receivables(..., as_of=D)`): the receivables as they stood at the end of D. Only the
+claims whose date of service is D or earlier, each as its timeline says it stood then (`claim_as_of`: the
+payer's payments count from the day the payer paid them), with ages counted to D. A day after today is
+refused (`FutureDay`): what is owed then is not known yet.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from datetime import date
+from datetime import UTC, date, tzinfo
 from decimal import Decimal
 from typing import Any
 
+from pipeline.application.claim_as_of import claim_as_of
 from pipeline.application.ports import AlertPort, ClaimLedger
 from pipeline.domain.claim_frequency import VOID
 from schemas.claim import Claim
@@ -101,6 +107,27 @@ def accounts_receivable(claims: Iterable[Claim], *, today: date, warning_days: i
         "timely_filing": {"warning_days": warning_days, "limit_days": limit_days,
                           "claims": sorted(late, key=lambda r: -int(r["age_days"]))},
     }
+
+
+class FutureDay(ValueError):
+    """An as-of day after today."""
+
+
+def receivables(ledger: ClaimLedger, *, today: date, as_of: date | None = None, warning_days: int,
+                zone: tzinfo = UTC) -> dict[str, Any]:
+    """What is owed, as `superbill ar`, `GET /v1/ops/ar` and the ops page show it: now, with ages counted to
+    `today`; or, with `as_of`, as it stood at the end of that day (the practice's day: `zone`). An `as_of`
+    after `today` raises `FutureDay`."""
+    claims = ledger.get_many(ledger.claim_ids(route="direct_billing"))
+    if as_of is None:
+        return accounts_receivable(claims, today=today, warning_days=warning_days)
+    if as_of > today:
+        raise FutureDay(f"{as_of.isoformat()} is after today ({today.isoformat()})")
+    served = [c for c in claims if c.route == "direct_billing" and c.date_of_service
+              and date.fromisoformat(c.date_of_service) <= as_of]
+    timelines = ledger.timelines_since([c.claim_id for c in served], 0.0) if served else {}
+    then = [claim_as_of(c, timelines.get(c.claim_id, []), as_of, zone) for c in served]
+    return accounts_receivable([c for c in then if c is not None], today=as_of, warning_days=warning_days)
 
 
 def alert_timely_filing(ledger: ClaimLedger, alerts: AlertPort | None, *, today: date, warning_days: int,

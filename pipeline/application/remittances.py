@@ -154,7 +154,7 @@ def _post_claim(deps: Deps, remittance_id: str, remittance: Remittance,
         paid=_money(posting.paid), adjusted=_money(posting.adjusted),
         patient_responsibility=_money(posting.patient_responsibility), reasons=posting.reason_codes,
         trace_number=remittance.trace_number, payer_claim_number=posting.payer_claim_number,
-        warnings=posting.warnings or None)
+        paid_on=fields["paid_on"], warnings=posting.warnings or None)
     if not ok:
         if seen.startswith("posted:"):
             earlier = seen.removeprefix("posted:")

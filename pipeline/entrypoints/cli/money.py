@@ -6,7 +6,17 @@ import argparse
 from datetime import UTC, datetime
 from typing import Any
 
-from pipeline.entrypoints.cli.common import EXIT_ERROR, EXIT_OK, date_arg, err, print_json, runtime_deps, whole_number
+from pipeline.entrypoints.cli.common import (
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_REFUSED,
+    CommandFailed,
+    date_arg,
+    err,
+    print_json,
+    runtime_deps,
+    whole_number,
+)
 
 
 def cmd_remittances_list(args: argparse.Namespace) -> int:
@@ -94,13 +104,15 @@ def cmd_remittances_fetch(args: argparse.Namespace) -> int:
 
 def cmd_ar(args: argparse.Namespace) -> int:
     from config.settings import load_settings
-    from pipeline.application.receivables import accounts_receivable
+    from pipeline.application.receivables import FutureDay, receivables
 
     deps = runtime_deps(args)
     warning = args.warn_days if args.warn_days is not None else load_settings().timely_filing_warning_days
-    today = args.as_of or datetime.now(UTC).date()
-    report = accounts_receivable(deps.ledger.get_many(deps.ledger.claim_ids(route="direct_billing")), today=today,
-                                 warning_days=warning)
+    try:
+        report = receivables(deps.ledger, today=datetime.now(UTC).date(), as_of=args.as_of, warning_days=warning,
+                             zone=deps.practice.practice.zone)
+    except FutureDay as exc:
+        raise CommandFailed(f"--as-of {exc}: what is owed is known up to today", EXIT_REFUSED) from None
     if args.json:
         print_json(report)
     else:
@@ -154,6 +166,7 @@ def register(sub: Any) -> None:
     p.add_argument("--warn-days", type=whole_number, metavar="DAYS",
                    help="flag claims not paid this many days after the date of service "
                         "(default $SUPERBILL_TIMELY_FILING_WARNING_DAYS, else 150)")
-    p.add_argument("--as-of", type=date_arg, metavar="DATE", help="count ages up to this date (default today)")
+    p.add_argument("--as-of", type=date_arg, metavar="DATE",
+                   help="what was owed at the end of this day, not after today (default: now)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ar)

@@ -124,7 +124,8 @@ class StatementsQuery(_Query):
 
 class ReceivablesQuery(_Query):
     as_of: Day = Field(default=None, json_schema_extra=DATE,
-                       description="count ages up to this date (default today)")
+                       description="what was owed at the end of this day (default: now); a day after today is "
+                                   "refused (422)")
     warn_days: int | None = Field(default=None, ge=0, le=3650)
 
 

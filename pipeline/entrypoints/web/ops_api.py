@@ -392,11 +392,13 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
 
     @api.get("/ar", response_model=Receivables, responses={**UNAUTHORIZED, **BAD_INPUT})
     def accounts_receivable(query: Annotated[ReceivablesQuery, Query()]) -> dict[str, Any]:
-        today = _date(query.as_of) or datetime.now(UTC).date()
-        claims = ledger.get_many(ledger.claim_ids(route="direct_billing"))
         warn_days = query.warn_days
-        return receivables.accounts_receivable(claims, today=today, warning_days=warn_days if warn_days is not None
-                                               else deps.timely_filing_warning_days)
+        try:
+            return receivables.receivables(ledger, today=datetime.now(UTC).date(), as_of=_date(query.as_of),
+                                           warning_days=warn_days if warn_days is not None
+                                           else deps.timely_filing_warning_days, zone=deps.practice.practice.zone)
+        except receivables.FutureDay as exc:
+            raise HTTPException(422, error_body("as_of", str(exc))) from None
 
     @api.get("/refused", response_model=RefusedList, responses={**UNAUTHORIZED, **BAD_INPUT})
     def refused(query: Annotated[PageQuery, Query()]) -> dict[str, Any]:

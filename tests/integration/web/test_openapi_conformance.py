@@ -6,6 +6,7 @@ is refused. The web app runs in this process (ASGI) on a real Redis server."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,13 @@ def _in_order(case: Any) -> bool:
     return not (isinstance(first, str) and isinstance(last, str) and last < first)
 
 
+def _not_ahead(case: Any) -> bool:
+    """An `as_of` day is not after today (422 naming `as_of`): what is owed on a day to come is not known yet,
+    a rule against the clock that the document states in words only."""
+    day = (case.query or {}).get("as_of")
+    return not (isinstance(day, str) and day > datetime.now(UTC).date().isoformat())
+
+
 def _exercise(app: Any, headers: dict[str, str], modes: tuple[GenerationMode, ...]) -> dict[str, str]:
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     failures: dict[str, str] = {}
@@ -51,7 +59,7 @@ def _exercise(app: Any, headers: dict[str, str], modes: tuple[GenerationMode, ..
         operation = result.ok()
         for mode in modes:
             strategy = operation.as_strategy(generation_mode=mode)
-            @given(strategy.filter(_in_order) if mode == GenerationMode.POSITIVE else strategy)
+            @given(strategy.filter(_in_order).filter(_not_ahead) if mode == GenerationMode.POSITIVE else strategy)
             @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None, derandomize=True,
                       suppress_health_check=list(HealthCheck))
             def run(case: Any) -> None:

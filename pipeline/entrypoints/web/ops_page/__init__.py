@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from html import escape
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -428,11 +428,19 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
         return render(who, f"Remittance {remittance_id}", money.remittance_body(shown))
 
     @router.get("/ar")
-    def owed(who: Who = page_reader) -> Response:
-        claims = ledger.get_many(ledger.claim_ids(route="direct_billing"))
-        report = receivables.accounts_receivable(claims, today=date.today(),
-                                                 warning_days=deps.timely_filing_warning_days)
-        return render(who, "What is owed", money.ar_body(report))
+    def owed(request: Request, who: Who = page_reader) -> Response:
+        asked = request.query_params.get("as_of", "").strip()
+        try:
+            day = date.fromisoformat(asked) if asked else None
+            report = receivables.receivables(ledger, today=datetime.now(UTC).date(), as_of=day,
+                                             warning_days=deps.timely_filing_warning_days, zone=zone)
+        except receivables.FutureDay as exc:
+            return render(who, "What is owed", money.ar_form(asked), status=422,
+                          msg=f"{exc}: what is owed is known up to today.", error=True)
+        except ValueError:
+            return render(who, "What is owed", money.ar_form(asked), status=422,
+                          msg="Give the day as YYYY-MM-DD.", error=True)
+        return render(who, "What is owed", money.ar_form(asked) + money.ar_body(report))
 
     # refused events, dead letters, audit ----------------------------------------------------------------
     @router.get("/refused")

@@ -47,6 +47,13 @@ def remittance_body(r: dict[str, Any]) -> str:
             f'<h2>The 835</h2><pre>{escape(str(r.get("x12", "")).replace("~", "~" + chr(10)))}</pre>')
 
 
+def ar_form(as_of: str = "") -> str:
+    """What was owed at the end of another day (empty: now)."""
+    return ('<form class="filters" method="get" action="/ops/ar"><label>as of<input type="date" name="as_of" '
+            f'value="{escape(as_of)}"></label><button type="submit">Show</button>'
+            + ('<a href="/ops/ar">now</a>' if as_of else "") + "</form>")
+
+
 def ar_body(a: dict[str, Any]) -> str:
     t = a["totals"]
     cards = "".join(f'<div class="card"><span class="muted">{k}</span><b>{escape(t[k])}</b></div>'

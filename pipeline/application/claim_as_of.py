@@ -1,0 +1,90 @@
+"""A claim's money and status as they stood at the end of a past day, read back from its timeline.
+
+The timeline (oldest first) keeps every status change with the time it was written, and every remittance
+posting (`remittance.payment`, `remittance.denial`, `remittance.reversal`) with its amounts. Each entry counts
+from a day:
+
+- a posting from the day the payer paid (BPR16 of its 835: `paid_on` on the entry; an entry written before
+  postings kept it is the claim's own `paid_on` when it is the latest posting), else the day it was posted;
+- any other entry from the day it was written, in the practice's time zone.
+
+The claim as of day D replays, in timeline order, the entries that count from D or earlier: a payment or a
+denial is the payer's decision (its amounts replace the earlier ones), a reversal takes its amounts back off,
+a resubmission starts a new submission (a replacement or a void names its frequency). What the timeline
+does not keep is the claim as it is now: its charge (an amendment after D is not undone), its payer and its
+date of service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, tzinfo
+from decimal import Decimal
+from typing import Any
+
+from pipeline.domain.claim_frequency import ORIGINAL
+from schemas.claim import STATUSES, Claim
+
+POSTINGS = ("remittance.payment", "remittance.denial", "remittance.reversal")
+
+
+def day_of(at: float, zone: tzinfo) -> date:
+    """The day a timeline entry was written, where the practice is."""
+    return datetime.fromtimestamp(at, zone).date()
+
+
+def _posting_days(claim: Claim, timeline: list[dict[str, Any]], zone: tzinfo) -> dict[int, date]:
+    """The day each posting (by its place in the timeline) counts from: the day the payer paid, else the
+    day it was posted."""
+    places = [n for n, entry in enumerate(timeline) if entry.get("kind") in POSTINGS]
+    days: dict[int, date] = {}
+    for n in places:
+        paid_on = timeline[n].get("paid_on") or (claim.paid_on if n == places[-1] else None)
+        days[n] = date.fromisoformat(paid_on) if paid_on else day_of(float(timeline[n]["at"]), zone)
+    return days
+
+
+def _amount(entry: dict[str, Any], name: str) -> Decimal:
+    return Decimal(str(entry.get(name) or "0"))
+
+
+def claim_as_of(claim: Claim, timeline: Iterable[dict[str, Any]], day: date, zone: tzinfo) -> Claim | None:
+    """The claim at the end of `day`: its status, what the payer paid, adjusted and left to the patient, its
+    denial codes and submission frequency then; None when its date of service is after `day`. A claim the
+    pipeline had not taken in by then is `received`: the session was given, its bill was owed."""
+    if not claim.date_of_service or date.fromisoformat(claim.date_of_service) > day:
+        return None
+    entries = list(timeline)
+    posting_days = _posting_days(claim, entries, zone)
+    status = "received"
+    paid: Decimal | None = None
+    adjusted: Decimal | None = None
+    patient: Decimal | None = None
+    denial: list[dict[str, str]] = []
+    frequency = ORIGINAL
+    paid_on: str | None = None
+    texts = {r.get("code", ""): r.get("text", "") for r in claim.denial_reasons}
+    for n, entry in enumerate(entries):
+        kind = entry.get("kind")
+        counts_from = posting_days.get(n) or day_of(float(entry["at"]), zone)
+        if counts_from > day:
+            continue
+        if kind in POSTINGS:
+            if kind == "remittance.reversal":
+                paid = (paid or Decimal(0)) + _amount(entry, "paid")
+                adjusted = (adjusted or Decimal(0)) + _amount(entry, "adjusted")
+                patient = (patient or Decimal(0)) + _amount(entry, "patient_responsibility")
+            else:
+                paid, adjusted = _amount(entry, "paid"), _amount(entry, "adjusted")
+                patient = _amount(entry, "patient_responsibility")
+            denial = [{"code": str(code), "text": texts.get(str(code), "")} for code in entry.get("reasons") or []] \
+                if kind == "remittance.denial" else []
+            paid_on = counts_from.isoformat()
+        elif kind == "resubmitted" and "previous_submission_no" in entry:  # a new submission, not a resumed one
+            frequency = str(entry.get("frequency_code") or ORIGINAL)
+            denial = []
+        if entry.get("to") in STATUSES:
+            status = str(entry["to"])
+    return claim.model_copy(update={
+        "status": status, "paid_amount": paid, "adjusted_amount": adjusted, "patient_responsibility": patient,
+        "denial_reasons": denial, "frequency_code": frequency, "paid_on": paid_on})
