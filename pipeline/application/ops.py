@@ -229,6 +229,9 @@ class AmendResult:
     message: str = ""
 
 
+NOTHING_CHANGED = "nothing changed: the claim already has these values"
+
+
 def merged_event(document: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
     """The event with an amendment applied: prescription and referral replaced whole, the other sections
     merged one level deep, a section set to null removed."""
@@ -297,9 +300,12 @@ def amend(ledger: ClaimLedger, claim_id: str, patch: dict[str, Any], *, source: 
     if claim.status not in (*RESUBMITTABLE_STATUSES, "received"):
         return AmendResult(False, claim_id, message=f"a claim in status {claim.status} cannot be amended in "
                            "place; only received, needs_attention, rejected, failed and denied claims can")
-    event, merged, refused = check_amendment(claim, ledger.event_document(claim_id), patch)
+    document = ledger.event_document(claim_id)
+    event, merged, refused = check_amendment(claim, document, patch)
     if refused is not None or event is None:
         return refused or AmendResult(False, claim_id)
+    if merged == document:  # the claim has these values already: nothing to record, nothing to resubmit for
+        return AmendResult(True, claim_id, message=NOTHING_CHANGED)
     changed = sorted(patch)
     if not ledger.replace_event(claim_id, merged, index=claim_index(event, claim_id), changed=changed,
                                 source=source, by=by):

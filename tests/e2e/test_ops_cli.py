@@ -63,7 +63,7 @@ def test_amend_with_the_cli_then_resubmit(start_stack: StartStack, tmp_path: Pat
     assert {e["path"] for e in json.loads(done.stdout)["errors"]} == {
         "prescription.physician", "prescription.issued_on", "prescription.signed"}
     done = superbill(stack, "claims", "amend", claim_id, "--file", write(tmp_path / "broken.json", "{nope"))
-    assert done.returncode == 1 and "not a readable JSON file" in done.stderr
+    assert done.returncode == 1 and "broken.json: not JSON (" in done.stderr
     assert snapshot(stack) == before
 
     # attach the prescription, resubmit, accepted

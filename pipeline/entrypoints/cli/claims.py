@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 from pipeline.entrypoints.cli.common import (
     EXIT_ERROR,
     EXIT_OK,
     EXIT_REFUSED,
+    CommandFailed,
     add_filters,
     add_paging,
     an_id,
@@ -20,6 +20,7 @@ from pipeline.entrypoints.cli.common import (
     date_arg,
     err,
     print_json,
+    read_input,
     runtime_deps,
     stderr_console,
     write_output,
@@ -121,26 +122,35 @@ def cmd_claims_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def read_patch(path: str) -> dict[str, Any]:
+    """An amendment file: a JSON object, or one line saying why not (`<path>: cannot read (<reason>)`, `<path>:
+    not JSON (...)`, `<path>: must be a JSON object ...`), exit 1."""
+    try:
+        patch = json.loads(read_input(path))
+    except json.JSONDecodeError as exc:
+        raise CommandFailed(f"{path}: not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    except UnicodeDecodeError:
+        raise CommandFailed(f"{path}: not JSON (not UTF-8 text)") from None
+    if not isinstance(patch, dict):
+        raise CommandFailed(f"{path}: must be a JSON object such as {{\"prescription\": {{...}}}}")
+    return patch
+
+
 def cmd_claims_amend(args: argparse.Namespace) -> int:
     from pipeline.application.ops import NO_SUCH_CLAIM, amend
 
     deps = runtime_deps(args)
-    try:
-        patch = json.loads(Path(args.file).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        err(f"{args.file}: not a readable JSON file ({exc})")
-        return EXIT_ERROR
-    if not isinstance(patch, dict):
-        err(f"{args.file}: must be a JSON object such as {{\"prescription\": {{...}}}}")
-        return EXIT_ERROR
+    patch = read_patch(args.file)
     result = amend(deps.ledger, args.claim_id, patch, source="cli", by=terminal_user())
     if result.message == NO_SUCH_CLAIM:
         err(f"no claim {args.claim_id}")
         return EXIT_ERROR
-    if result.ok:
+    if result.ok and result.changed:
         audit_from_terminal(deps, "claim.amended", claim_id=args.claim_id, changed=result.changed)
     if args.json:
         print_json(result.__dict__)
+    elif result.ok and not result.changed:
+        print(f"{args.claim_id}: {result.message}")
     elif result.ok:
         print(f"{args.claim_id}: amended ({', '.join(result.changed)}). "
               f"Run `superbill resubmit {args.claim_id}` to apply.")
@@ -157,14 +167,7 @@ def cmd_claims_correct(args: argparse.Namespace) -> int:
     deps = runtime_deps(args)
     patch = None
     if getattr(args, "file", None):
-        try:
-            patch = json.loads(Path(args.file).read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            err(f"{args.file}: not a readable JSON file ({exc})")
-            return EXIT_ERROR
-        if not isinstance(patch, dict):
-            err(f"{args.file}: must be a JSON object such as {{\"prescription\": {{...}}}}")
-            return EXIT_ERROR
+        patch = read_patch(args.file)
     result = correct(deps.ledger, args.claim_id, send, kind=args.kind, patch=patch, source="cli",
                      by=terminal_user())
     if result.ok:

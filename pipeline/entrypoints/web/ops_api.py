@@ -299,7 +299,7 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
     def amend(claim_id: str, request: Request, patch: dict[str, Any] = Body(...)) -> JSONResponse:  # noqa: B008
         actor = actor_of(request)
         result = ops.amend(ledger, claim_id, patch, source="api", by=actor.label)
-        if result.ok and deps.staff is not None:
+        if result.ok and result.changed and deps.staff is not None:
             staff.audit(deps.staff, "claim.amended", actor, claim_id=claim_id, changed=result.changed)
         return _changed(claim_id, result.ok, result.errors, result.message, result.__dict__)
 

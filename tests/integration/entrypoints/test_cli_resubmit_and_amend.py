@@ -77,7 +77,40 @@ def test_a_denied_claim_can_be_amended(pipeline: InlinePipeline, redis_url: str,
     claim_id = rejected_claim(pipeline)
     pipeline.ledger.r.hset(pipeline.ledger.claim_key(claim_id), "status", "denied")
     assert pipeline.claim(claim_id).status == "denied"
-    (tmp_path / "patch.json").write_text(json.dumps({"client": {"phone": "+1-217-555-0100"}}))
+    (tmp_path / "patch.json").write_text(json.dumps({"client": {"phone": "+1-217-555-0199"}}))
     result = superbill(redis_url, tmp_path, "claims", "amend", claim_id, "--file", "patch.json")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"{claim_id}: amended (client).")
+
+
+def test_an_amendment_the_claim_already_has_changes_nothing(pipeline: InlinePipeline, redis_url: str,
+                                                            tmp_path: Path) -> None:
+    claim_id = rejected_claim(pipeline)
+    (tmp_path / "patch.json").write_text(json.dumps({"client": {"phone": "+1-217-555-0199"}}))
+    first = superbill(redis_url, tmp_path, "claims", "amend", claim_id, "--file", "patch.json")
+    assert first.returncode == 0 and first.stdout.startswith(f"{claim_id}: amended (client).")
+    timeline = pipeline.kinds(claim_id)
+    again = superbill(redis_url, tmp_path, "claims", "amend", claim_id, "--file", "patch.json")
+    assert (again.returncode, again.stdout) == (0, f"{claim_id}: nothing changed: the claim already has these "
+                                                   "values\n")
+    assert pipeline.kinds(claim_id) == timeline  # no second "amended" entry
+    as_json = json.loads(superbill(redis_url, tmp_path, "claims", "amend", claim_id, "--file", "patch.json",
+                                   "--json").stdout)
+    assert (as_json["ok"], as_json["changed"]) == (True, [])
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    (None, "patch.json: cannot read (No such file or directory)"),
+    (b"{nope", "patch.json: not JSON (Expecting property name enclosed in double quotes at line 1 column 2)"),
+    (b'{"client": {"phone": "\xc3\x28"}}', "patch.json: not JSON (not UTF-8 text)"),
+    (b"[1]", 'patch.json: must be a JSON object such as {"prescription": {...}}'),
+])
+def test_an_amendment_file_that_cannot_be_used_is_one_line(pipeline: InlinePipeline, redis_url: str,
+                                                           tmp_path: Path, content: bytes | None,
+                                                           expected: str) -> None:
+    claim_id = rejected_claim(pipeline)
+    if content is not None:
+        (tmp_path / "patch.json").write_bytes(content)
+    for command in (["claims", "amend", claim_id], ["claims", "correct", claim_id]):
+        result = superbill(redis_url, tmp_path, *command, "--file", "patch.json")
+        assert (result.returncode, result.stderr) == (1, expected + "\n"), command

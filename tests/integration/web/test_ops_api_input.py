@@ -139,6 +139,19 @@ def test_an_empty_amendment_is_refused(app: tuple[TestClient, InlinePipeline]) -
     assert not any(e["kind"] == "amended" for e in pipeline.ledger.timeline("ses_in1"))
 
 
+def test_an_amendment_the_claim_already_has_records_nothing(app: tuple[TestClient, InlinePipeline]) -> None:
+    client, pipeline = app
+    patch = {"client": {"phone": "+1-217-555-0199"}}
+    first = client.post("/v1/ops/claims/ses_in1/amend", json=patch, headers=AUTH)
+    assert first.status_code == 200 and first.json()["changed"] == ["client"], first.text
+    timeline = pipeline.ledger.timeline("ses_in1")
+    again = client.post("/v1/ops/claims/ses_in1/amend", json=patch, headers=AUTH)
+    assert again.status_code == 200, again.text
+    assert (again.json()["ok"], again.json()["changed"], again.json()["message"]) == (
+        True, [], "nothing changed: the claim already has these values")
+    assert pipeline.ledger.timeline("ses_in1") == timeline
+
+
 # query parameters ---------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("path", ["/v1/ops/claims", "/v1/ops/refused"])
 @pytest.mark.parametrize("cursor", ["nan:x", "inf:x", "-inf:x", "1e999:x", "garbage", "1.5"])

@@ -345,6 +345,8 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
             if not result.ok:
                 state.errors = result.errors or [{"path": "(claim)", "message": result.message}]
                 return claim_page(who, claim_id, state=state, status=409 if not result.errors else 422)
+            if not result.changed:
+                return back(who, f"/ops/claims/{quote(claim_id, safe='')}", result.message.capitalize() + ".")
             staff_audit("claim.amended", who, claim_id=claim_id, changed=result.changed)
             return back(who, f"/ops/claims/{quote(claim_id, safe='')}",
                         f"Amended ({', '.join(result.changed)}). Now resubmit it.")
