@@ -151,7 +151,7 @@ def _smtp(env: Mapping[str, str]) -> SmtpSettings | None:
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
-    sandbox = env.get("SUPERBILL_SANDBOX_URL", "http://127.0.0.1:8100").rstrip("/")
+    sandbox = _http_url(env, "SUPERBILL_SANDBOX_URL") or "http://127.0.0.1:8100"
     return Settings(
         redis_url=_redis_url(env),
         data_dir=data_dir_of(env),
@@ -159,17 +159,17 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         practice_file=env.get("SUPERBILL_PRACTICE") or None,
         webhook_secret=env.get("SUPERBILL_WEBHOOK_SECRET") or None,
         ops_token=env.get("SUPERBILL_OPS_TOKEN") or None,
-        clearinghouse_url=(env.get("SUPERBILL_CLEARINGHOUSE_URL") or f"{sandbox}/clearinghouse").rstrip("/"),
+        clearinghouse_url=_http_url(env, "SUPERBILL_CLEARINGHOUSE_URL") or f"{sandbox}/clearinghouse",
         clearinghouse_token=env.get("SUPERBILL_CLEARINGHOUSE_TOKEN") or "sandbox",
-        billing_service_url=(env.get("SUPERBILL_BILLING_SERVICE_URL") or f"{sandbox}/billing").rstrip("/"),
+        billing_service_url=_http_url(env, "SUPERBILL_BILLING_SERVICE_URL") or f"{sandbox}/billing",
         billing_service_token=env.get("SUPERBILL_BILLING_SERVICE_TOKEN") or "sandbox",
         peer_timeout_s=_float(env, "SUPERBILL_PEER_TIMEOUT", 10.0),
         stedi_api_key=env.get("SUPERBILL_STEDI_API_KEY") or None,
-        stedi_healthcare_url=(env.get("SUPERBILL_STEDI_HEALTHCARE_URL") or STEDI_HEALTHCARE_URL).rstrip("/"),
-        stedi_core_url=(env.get("SUPERBILL_STEDI_CORE_URL") or STEDI_CORE_URL).rstrip("/"),
+        stedi_healthcare_url=_http_url(env, "SUPERBILL_STEDI_HEALTHCARE_URL") or STEDI_HEALTHCARE_URL,
+        stedi_core_url=_http_url(env, "SUPERBILL_STEDI_CORE_URL") or STEDI_CORE_URL,
         stedi_webhook_secret=_stedi_webhook_secret(env),
         stedi_webhook_token=(env.get("SUPERBILL_STEDI_WEBHOOK_TOKEN") or "").strip() or None,
-        alert_url=env.get("SUPERBILL_ALERT_URL") or None,
+        alert_url=_http_url(env, "SUPERBILL_ALERT_URL"),
         port=_port(env, "PORT", 8000),
         reconcile_after_s=_float(env, "SUPERBILL_RECONCILE_AFTER", 120.0),
         public_url=_public_url(env),
@@ -190,6 +190,19 @@ def _stedi_webhook_secret(env: Mapping[str, str]) -> str | None:
     except ValueError as exc:
         raise SettingsError(f"environment variable SUPERBILL_STEDI_WEBHOOK_SECRET: {exc}") from None
     return secret
+
+
+def _http_url(env: Mapping[str, str], name: str) -> str | None:
+    """An http(s) URL with a host, without its trailing slash; None when unset or empty. The value is not
+    repeated in the error: a webhook URL can carry its secret."""
+    url = (env.get(name) or "").strip().rstrip("/")
+    if not url:
+        return None
+    scheme, sep, rest = url.partition("://")
+    if scheme.lower() not in ("http", "https") or not sep or not rest.split("/", 1)[0]:
+        raise SettingsError(f"environment variable {name} must be an http:// or https:// URL with a host, such as "
+                            "https://alerts.example.com/hook")
+    return url
 
 
 def _public_url(env: Mapping[str, str]) -> str | None:

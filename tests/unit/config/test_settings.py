@@ -96,3 +96,24 @@ def test_smtp_is_off_without_a_host_and_checked_with_one() -> None:
     with pytest.raises(SettingsError, match="SUPERBILL_SMTP_SECURITY"):
         load_settings({"SUPERBILL_SMTP_HOST": "m", "SUPERBILL_SMTP_FROM": "a@b.example",
                        "SUPERBILL_SMTP_SECURITY": "ssl3"})
+
+
+@pytest.mark.parametrize("name", ["SUPERBILL_SANDBOX_URL", "SUPERBILL_CLEARINGHOUSE_URL",
+                                  "SUPERBILL_BILLING_SERVICE_URL", "SUPERBILL_STEDI_HEALTHCARE_URL",
+                                  "SUPERBILL_STEDI_CORE_URL", "SUPERBILL_ALERT_URL"])
+@pytest.mark.parametrize("value", ["notaurl", "ftp://alerts.example.com/hook", "https://", "https:///hook",
+                                   "hooks.slack.com/services/T0/B0/secret"])
+def test_a_peer_or_alert_url_that_is_not_http_is_refused_without_repeating_it(name: str, value: str) -> None:
+    with pytest.raises(SettingsError) as refused:
+        load_settings({name: value})
+    assert str(refused.value) == (f"environment variable {name} must be an http:// or https:// URL with a host, "
+                                  "such as https://alerts.example.com/hook")
+    assert "secret" not in str(refused.value)
+
+
+def test_peer_and_alert_urls_are_taken_without_their_trailing_slash() -> None:
+    settings = load_settings({"SUPERBILL_ALERT_URL": "https://alerts.example.com/hook/",
+                              "SUPERBILL_SANDBOX_URL": "HTTP://127.0.0.1:8701/"})
+    assert settings.alert_url == "https://alerts.example.com/hook"
+    assert settings.clearinghouse_url == "HTTP://127.0.0.1:8701/clearinghouse"
+    assert load_settings({"SUPERBILL_ALERT_URL": ""}).alert_url is None
