@@ -409,10 +409,16 @@ class ResubmitResult:
     resumed: list[str] = field(default_factory=list)  # sent again under their own, never-answered key
     skipped: list[dict[str, str]] = field(default_factory=list)
     dry_run: bool = False
+    # a dry run's outlook: what the rules give each claim it would resubmit, now (the first PREVIEWS_AT_MOST)
+    previews: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"resubmitted": self.resubmitted, "resumed": self.resumed, "skipped": self.skipped,
-                "dry_run": self.dry_run, "count": len(self.resubmitted)}
+        answer = {"resubmitted": self.resubmitted, "resumed": self.resumed, "skipped": self.skipped,
+                  "dry_run": self.dry_run, "count": len(self.resubmitted)}
+        return {**answer, "previews": self.previews} if self.dry_run else answer
+
+
+PREVIEWS_AT_MOST = 100  # each runs the rules (a VA claim's 837P pre-flight too): a dry run stays quick
 
 
 def never_answered(claim: Claim) -> bool:
@@ -460,6 +466,11 @@ def resubmit(ledger: ClaimLedger, claim_ids: Iterable[str], send: StepSender, *,
             result.resubmitted.append(claim_id)
             if never_answered(claim):
                 result.resumed.append(claim_id)
+            elif practice is not None and len(result.previews) < PREVIEWS_AT_MOST:
+                ahead = preview(ledger, practice, claim_id)
+                if ahead is not None and ahead.decision is not None:
+                    result.previews[claim_id] = {"route": ahead.decision.route,
+                                                 "problems": [p.code for p in ahead.decision.problems]}
         elif never_answered(claim):
             if ledger.resume_submission(claim_id, source=source, by=by):
                 assert claim.route is not None

@@ -220,6 +220,9 @@ def cmd_resubmit(args: argparse.Namespace) -> int:
               + ", ".join(result.resubmitted))
         if result.resumed:
             print(f"  never answered, sent again under their own key: {', '.join(result.resumed)}")
+        for claim_id, ahead in result.previews.items():
+            problems = f" ({', '.join(ahead['problems'])})" if ahead["problems"] else ""
+            print(f"  {claim_id} would be routed {ahead['route']}{problems}")
         for s in result.skipped:
             print(f"  skipped {s['claim_id']}: {s['reason']}")
     unknown = [s["claim_id"] for s in result.skipped if s["reason"] == NO_SUCH_CLAIM]

@@ -24,8 +24,16 @@ def cmd_explain(args: argparse.Namespace) -> int:
         return EXIT_OK
     for code, e in zip(args.codes or [e.code for e in entries], entries, strict=True):
         print(f"{code}: {e.title}\n  {e.meaning}\n  next step: {e.next_step}\n  {e.resubmit_hint}"
-              + (f" (form: {e.form})" if e.form else "") + "\n")
+              + (f"\n  {terminal_fix(e.form)}" if e.form else "") + "\n")
     return EXIT_OK
+
+
+def terminal_fix(form: str) -> str:
+    """The same fix from the terminal: the ops page's form is a section of the event, amended from a file."""
+    return (f"From the terminal: write {{\"{form}\": {{...}}}} to a file (every field of the section, see "
+            f"docs/CLI.md, claims amend), run `superbill claims amend CLAIM_ID --file FILE` (`superbill claims "
+            f"show CLAIM_ID` before and after), then `superbill resubmit CLAIM_ID`; on the ops page, the "
+            f"{form} form.")
 
 
 def register(sub: Any) -> None:

@@ -114,3 +114,25 @@ def test_an_amendment_file_that_cannot_be_used_is_one_line(pipeline: InlinePipel
     for command in (["claims", "amend", claim_id], ["claims", "correct", claim_id]):
         result = superbill(redis_url, tmp_path, *command, "--file", "patch.json")
         assert (result.returncode, result.stderr) == (1, expected + "\n"), command
+
+
+def test_a_dry_run_shows_what_each_claim_would_become(pipeline: InlinePipeline, redis_url: str,
+                                                      tmp_path: Path) -> None:
+    claim_id = pipeline.park("ses_dry")
+    referral = {**example("va_direct")["va_referral"], "referral_number": "12345"}  # not a VA number
+    (tmp_path / "patch.json").write_text(json.dumps({"va_referral": referral}))
+    assert superbill(redis_url, tmp_path, "claims", "amend", claim_id, "--file", "patch.json").returncode == 0
+    timeline = pipeline.kinds(claim_id)
+    result = superbill(redis_url, tmp_path, "resubmit", claim_id, "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [f"would resubmit 1 claim(s): {claim_id}",
+                                          f"  {claim_id} would be routed needs_attention (va_referral_number_invalid)"]
+    answer = json.loads(superbill(redis_url, tmp_path, "resubmit", claim_id, "--dry-run", "--json").stdout)
+    assert answer["previews"] == {claim_id: {"route": "needs_attention", "problems": ["va_referral_number_invalid"]}}
+    assert pipeline.kinds(claim_id) == timeline and pipeline.claim(claim_id).status == "needs_attention"
+
+    referral["referral_number"] = "VA0000000999"
+    (tmp_path / "patch.json").write_text(json.dumps({"va_referral": referral}))
+    assert superbill(redis_url, tmp_path, "claims", "amend", claim_id, "--file", "patch.json").returncode == 0
+    fixed = superbill(redis_url, tmp_path, "resubmit", claim_id, "--dry-run")
+    assert fixed.stdout.splitlines()[1] == f"  {claim_id} would be routed direct_billing"

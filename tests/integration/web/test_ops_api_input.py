@@ -152,6 +152,17 @@ def test_an_amendment_the_claim_already_has_records_nothing(app: tuple[TestClien
     assert pipeline.ledger.timeline("ses_in1") == timeline
 
 
+def test_a_dry_run_previews_what_each_claim_would_become(app: tuple[TestClient, InlinePipeline]) -> None:
+    client, pipeline = app
+    answer = client.post("/v1/ops/resubmit", json={"claim_ids": ["ses_in2"], "dry_run": True, "anyway": True},
+                         headers=AUTH)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["previews"] == {"ses_in2": {"route": "needs_attention", "problems": ["va_referral_missing"]}}
+    assert _nothing_resubmitted(pipeline)
+    done = client.post("/v1/ops/resubmit", json={"claim_ids": ["nope"]}, headers=AUTH)
+    assert "previews" not in done.json()  # only a dry run looks ahead
+
+
 # query parameters ---------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("path", ["/v1/ops/claims", "/v1/ops/refused"])
 @pytest.mark.parametrize("cursor", ["nan:x", "inf:x", "-inf:x", "1e999:x", "garbage", "1.5"])
