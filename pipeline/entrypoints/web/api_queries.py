@@ -112,7 +112,8 @@ class PageQuery(_Query):
 class ExportQuery(_Query):
     since: Date = _from()
     until: Date = _to()
-    format: str = Field(default="csv", pattern="^(csv|jsonl)$")
+    format: Annotated[str, AfterValidator(_one_of(("csv", "jsonl")))] = Field(
+        default="csv", json_schema_extra={"enum": ["csv", "jsonl"]})
     with_client: bool = False
 
 

@@ -252,6 +252,13 @@ def test_every_bad_query_parameter_of_a_request_is_named_at_once(client: TestCli
     assert sorted(_paths(answer)) == bad
 
 
+def test_an_export_format_it_does_not_write_names_the_ones_it_does(client: TestClient) -> None:
+    answer = client.get("/v1/ops/export", params={"from": "2026-11-01", "to": "2026-11-30", "format": "xml"},
+                        headers=AUTH)
+    assert answer.status_code == 422
+    assert answer.json()["errors"] == [{"path": "format", "message": "must be one of csv, jsonl"}]
+
+
 def test_the_ops_page_still_takes_parameters_of_its_own(client: TestClient) -> None:
     page = client.get("/ops/claims", params={"status": "needs_attention", "flash": "done", "colour": "red"},
                       headers=AUTH)
