@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from config.data_home import home_of
 from config.redis_urls import REDIS_SCHEMES, SENTINEL_SCHEMES, parse_sentinel_url
@@ -195,14 +196,19 @@ def _stedi_webhook_secret(env: Mapping[str, str]) -> str | None:
 def _http_url(env: Mapping[str, str], name: str) -> str | None:
     """An http(s) URL with a host, without its trailing slash; None when unset or empty. The value is not
     repeated in the error: a webhook URL can carry its secret."""
-    url = (env.get(name) or "").strip().rstrip("/")
+    url = (env.get(name) or "").strip()
     if not url:
         return None
-    scheme, sep, rest = url.partition("://")
-    if scheme.lower() not in ("http", "https") or not sep or not rest.split("/", 1)[0]:
+    parts = None
+    try:
+        parts = urlsplit(url)
+        usable = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # a bracketed host that is not an address
+        usable = False
+    if parts is None or not usable:
         raise SettingsError(f"environment variable {name} must be an http:// or https:// URL with a host, such as "
                             "https://alerts.example.com/hook")
-    return url
+    return url if parts.query or parts.fragment else url.rstrip("/")  # a query's last `/` can be its secret's
 
 
 def _public_url(env: Mapping[str, str]) -> str | None:

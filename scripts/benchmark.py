@@ -149,6 +149,19 @@ def messages_by_actor(ledger: Any) -> dict[str, int]:
             for actor in r.smembers(prefix + "actors")}
 
 
+def settled_count(read: Callable[[], int], *, quiet_s: float = 1.0, timeout_s: float = 30.0) -> int:
+    """A count the workers write now and then (their metrics, every 0.25 s on an idle machine), once it has
+    not changed for `quiet_s`: every message processed so far is in it."""
+    deadline = time.monotonic() + timeout_s
+    last, since = read(), time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - since < quiet_s:
+        time.sleep(0.05)
+        now = read()
+        if now != last:
+            last, since = now, time.monotonic()
+    return last
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))] if ordered else 0.0
@@ -361,8 +374,8 @@ def run_pipeline(url: str, redis_pid: int, workdir: Path, *, events: int, rate: 
         if not stack.wait_statements_emailed(backlog_ids, 3600):  # and the e-mails that follow, run last
             raise RuntimeError("the statement e-mails did not settle in time")
         settled_per_s = received_at_t0 / (time.time() - t0)
-        time.sleep(0.5)  # the workers write their message counts every 0.25 s
-        claim_messages = sum(n for actor, n in messages_by_actor(ledger).items() if actor not in AFTER_FINAL)
+        claim_messages = settled_count(lambda: sum(n for actor, n in messages_by_actor(ledger).items()
+                                                   if actor not in AFTER_FINAL))
         sample()
         memory_after = int(r.info("memory")["used_memory"])
 

@@ -6,6 +6,8 @@ from a day:
 
 - a posting from the day the payer paid (BPR16 of its 835: `paid_on` on the entry; an entry written before
   postings kept it is the claim's own `paid_on` when it is the latest posting), else the day it was posted;
+  a reversal counts only once a payment does (the payer's dates can disagree, and old postings' days are
+  guessed: a payment is never taken back before it was made);
 - any other entry from the day it was written, in the practice's time zone.
 
 The claim as of day D replays, in timeline order, the entries that count from D or earlier: a payment or a
@@ -68,6 +70,8 @@ def claim_as_of(claim: Claim, timeline: Iterable[dict[str, Any]], day: date, zon
         kind = entry.get("kind")
         counts_from = posting_days.get(n) or day_of(float(entry["at"]), zone)
         if counts_from > day:
+            continue
+        if kind == "remittance.reversal" and paid is None:  # nothing paid yet on this day to take back
             continue
         if kind in POSTINGS:
             if kind == "remittance.reversal":

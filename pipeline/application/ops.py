@@ -350,7 +350,7 @@ def correct(ledger: ClaimLedger, claim_id: str, send: StepSender, *, kind: str,
                            statuses=CORRECTABLE_STATUSES):
         return AmendResult(False, claim_id, message="the claim changed status meanwhile; try again")
     changed: list[str] = []
-    if event is not None and patch:
+    if event is not None and patch and merged != ledger.event_document(claim_id):
         changed = sorted(patch)
         ledger.replace_event(claim_id, merged, index=claim_index(event, claim_id), changed=changed, source=source,
                              by=by)
@@ -393,13 +393,27 @@ def preview(ledger: ClaimLedger, practice: Practice, claim_id: str,
     return Preview(evaluate(event, practice, visits_used=used))
 
 
-def unchanged_reasons(claim: Claim, decision: Decision | None) -> list[str]:
+def outlook(ahead: Preview) -> dict[str, Any]:
+    """What a resubmission would make of the claim now: its route and problem codes (a stored event the rules
+    can no longer read is parked again, `input_invalid`)."""
+    if ahead.decision is None:
+        return {"route": "needs_attention", "problems": ["input_invalid"]}
+    return {"route": ahead.decision.route, "problems": [p.code for p in ahead.decision.problems]}
+
+
+def unchanged_reasons(claim: Claim, ahead: Preview | None) -> list[str]:
     """A needs-attention claim whose dry run still needs attention for the same problems: resubmitting it
-    would only end where it is (and alert again). Its problem codes then; else nothing."""
-    if claim.status != "needs_attention" or decision is None or decision.route != "needs_attention":
+    would only end where it is (and alert again). Its problem codes then; else nothing. A claim parked because
+    its stored event could not be read (`input_invalid`) is unchanged while it still cannot be."""
+    if claim.status != "needs_attention" or ahead is None:
         return []
-    now = sorted(p.code for p in decision.problems)
-    return now if now == sorted(p.code for p in claim.problems) else []
+    was = sorted({p.code for p in claim.problems})
+    if ahead.decision is None:
+        return was if was == ["input_invalid"] else []
+    if ahead.decision.route != "needs_attention":
+        return []
+    now = sorted({p.code for p in ahead.decision.problems})
+    return now if now == was else []
 
 
 # resubmit ---------------------------------------------------------------------------------------------
@@ -451,9 +465,10 @@ def resubmit(ledger: ClaimLedger, claim_ids: Iterable[str], send: StepSender, *,
     for claim_id in dict.fromkeys(claim_ids):
         claim = ledger.get(claim_id)
         same: list[str] = []
+        ahead: Preview | None = None
         if claim is not None and claim.status == "needs_attention" and practice is not None and not anyway:
             ahead = preview(ledger, practice, claim_id)
-            same = unchanged_reasons(claim, ahead.decision if ahead else None)
+            same = unchanged_reasons(claim, ahead)
         if claim is None:
             result.skipped.append({"claim_id": claim_id, "reason": NO_SUCH_CLAIM})
         elif claim.status not in RESUBMITTABLE_STATUSES:
@@ -467,10 +482,9 @@ def resubmit(ledger: ClaimLedger, claim_ids: Iterable[str], send: StepSender, *,
             if never_answered(claim):
                 result.resumed.append(claim_id)
             elif practice is not None and len(result.previews) < PREVIEWS_AT_MOST:
-                ahead = preview(ledger, practice, claim_id)
-                if ahead is not None and ahead.decision is not None:
-                    result.previews[claim_id] = {"route": ahead.decision.route,
-                                                 "problems": [p.code for p in ahead.decision.problems]}
+                ahead = ahead or preview(ledger, practice, claim_id)
+                if ahead is not None:
+                    result.previews[claim_id] = outlook(ahead)
         elif never_answered(claim):
             if ledger.resume_submission(claim_id, source=source, by=by):
                 assert claim.route is not None

@@ -92,3 +92,8 @@ def test_each_goal_is_met_at_its_bound() -> None:
 def test_a_figure_past_its_bound_misses_that_goal_only(changes: dict[str, float], missed: str) -> None:
     goals = load_benchmark().verdicts(_figures(**changes))
     assert [name for name, v in goals.items() if not v["met"]] == [missed]
+
+
+def test_a_count_is_read_once_it_has_stopped_changing() -> None:
+    reads = iter([1, 2, 2, 5, *[7] * 10_000])
+    assert load_benchmark().settled_count(lambda: next(reads), quiet_s=0.2) == 7

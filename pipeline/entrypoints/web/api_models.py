@@ -168,7 +168,7 @@ class ResubmitAnswer(_Body):
     skipped: list[dict[str, str]]
     dry_run: bool
     count: int
-    previews: dict[str, dict[str, Any]] = Field(default=None, description=(
+    previews: dict[str, dict[str, Any]] | None = Field(default=None, description=(
         "a dry run only: for each claim it would resubmit (the first 100), the route and problem codes the rules "
         "give it now, e.g. {\"ses_1003\": {\"route\": \"needs_attention\", \"problems\": "
         "[\"va_referral_number_invalid\"]}}"))

@@ -23,14 +23,26 @@ DATE: dict[str, Any] = {"format": "date"}
 TO_DATE = "the last date of the period, YYYY-MM-DD: not before `from` (422 naming `to`)"
 
 
-def _is_date(value: str | None) -> str | None:
-    """`YYYY-MM-DD` exactly (Python would also take `20261120`); an empty value is no date."""
-    if value is None:
+def iso_day(value: Any) -> date | None:
+    """`YYYY-MM-DD` exactly (Python's `date.fromisoformat` would also take `20261120` and `2026-W48-5`); None for
+    no value; ValueError for anything else."""
+    if value in (None, ""):
         return None
+    text = str(value)
     try:
-        if len(value) != 10:
+        if len(text) != 10 or text[4] != "-" or text[7] != "-":
+            raise ValueError(text)
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _is_date(value: str | None) -> str | None:
+    """A query parameter that is a day, `YYYY-MM-DD` exactly (`iso_day`); given empty, it is no day."""
+    try:
+        if value == "":
             raise ValueError(value)
-        date.fromisoformat(value)
+        iso_day(value)
     except ValueError:
         raise PydanticCustomError("date", "is not a date (YYYY-MM-DD)") from None
     return value

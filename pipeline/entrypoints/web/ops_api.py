@@ -46,6 +46,7 @@ from pipeline.entrypoints.web.api_queries import (
     ReplayQuery,
     StatementsQuery,
     has_query_model,
+    iso_day,
     naming_the_known,
     query_names,
     unknown_parameters,
@@ -444,14 +445,5 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
 
 
 def _date(value: Any) -> date | None:
-    """`YYYY-MM-DD` exactly (Python would also take `20261120`); None for no value."""
-    if value in (None, ""):
-        return None
-    text = str(value)
-    try:
-        if len(text) != 10:
-            raise ValueError(text)
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+    return iso_day(value)
 

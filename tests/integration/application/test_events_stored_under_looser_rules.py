@@ -9,7 +9,7 @@ import json
 import pytest
 
 from pipeline.adapters.ledger_codec import pack
-from pipeline.application import steps
+from pipeline.application import ops, steps
 from tests.integration.application.harness import InlinePipeline, example
 
 STATUS_BEFORE = {steps.VALIDATE: "received", steps.ASSEMBLE: "validated", steps.ROUTE: "assembled",
@@ -61,3 +61,17 @@ def test_ops_fix_such_a_claim_by_amending_the_field_and_resubmitting(redis_url: 
     assert pipeline.claim(claim_id).status == "accepted"
     assert pipeline.clearinghouse.sent == 1
     assert "NM1*IL*1*LINDQVIST*" in next(iter(pipeline.clearinghouse.taken.values()))
+
+
+def test_a_dry_run_says_such_a_claim_would_be_parked_again_until_it_is_fixed(redis_url: str) -> None:
+    pipeline = InlinePipeline(redis_url)
+    claim_id = _stored_before_the_bound(pipeline, "va_direct", steps.ROUTE)
+    pipeline.run()
+    ahead = ops.resubmit(pipeline.ledger, [claim_id], pipeline._send, source="test", dry_run=True,
+                         practice=pipeline.deps.practice, anyway=True)
+    assert ahead.previews == {claim_id: {"route": "needs_attention", "problems": ["input_invalid"]}}
+    assert not pipeline.queue and pipeline.claim(claim_id).status == "needs_attention"
+    again = ops.resubmit(pipeline.ledger, [claim_id], pipeline._send, source="test",
+                         practice=pipeline.deps.practice)  # unfixed: not sent round to be parked and alerted again
+    assert again.resubmitted == [] and again.skipped[0]["unchanged"] == "input_invalid"
+    assert not pipeline.queue and pipeline.claim(claim_id).status == "needs_attention"

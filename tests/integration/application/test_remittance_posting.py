@@ -316,3 +316,18 @@ def test_a_pass_that_dies_between_two_claims_posts_each_once_the_next_time(world
             "remittance.payment"]
     [kept] = store(deps).all()
     assert [c["outcome"] for c in kept.claims] == ["posted", "posted"] and store(deps).unposted() == []
+
+
+def test_a_correction_whose_data_the_claim_already_has_records_no_amendment(world: Any) -> None:
+    from pipeline.application.ops import correct
+
+    deps, peer, _ = world
+    peer.deliver(fixture("partial_payment"))
+    remittances.fetch_and_post(deps)
+    goal = deps.ledger.event_document(CLAIM)["session"]["goal"]
+    result = correct(deps.ledger, CLAIM, deps.send, kind="replacement", source="test",
+                     patch={"session": {"goal": goal}})
+    assert result.ok and result.changed == [], result
+    kinds = [e["kind"] for e in deps.ledger.timeline(CLAIM)]
+    assert kinds[-1] == "resubmitted" and "amended" not in kinds
+    assert claim(deps).frequency_code == "7"  # the replacement itself goes ahead

@@ -196,3 +196,27 @@ def test_without_a_day_the_report_is_the_claims_as_they_are() -> None:
     today = date(2026, 12, 31)
     assert report(None, (PAID, PAID_TIMELINE), (LATER, LATER_TIMELINE), today=today) == accounts_receivable(
         [PAID, LATER], today=today)
+
+
+def test_a_reversal_never_counts_before_the_payment_it_takes_back() -> None:
+    """The payer's dates can disagree (an 835 paid on the 4th, its reversal dated the 3rd), or an old payment
+    counts from when it was posted while the reversal has the claim's payment day: no day shows a payment
+    taken back that was not yet made."""
+    reversed_claim = claim("rev", "accepted", "2026-11-20", paid_on="2026-12-03")
+    timeline = [*sent("2026-11-21"), posted("payment", "2026-12-02", "260.00", "0.00", paid_on="2026-12-04"),
+                posted("reversal", "2026-12-05", "-260.00", "0.00", paid_on="2026-12-03", to="accepted")]
+    for day in ("2026-12-02", "2026-12-03"):
+        then = claim_as_of(reversed_claim, timeline, date.fromisoformat(day), CHICAGO)
+        assert then is not None and then.status == "accepted" and then.paid_amount is None, day
+    on_the_4th = claim_as_of(reversed_claim, timeline, date(2026, 12, 4), CHICAGO)
+    assert on_the_4th is not None and on_the_4th.paid_amount == Decimal("0.00")  # paid, and taken back
+    owed = report(date(2026, 12, 3), (reversed_claim, timeline))
+    assert owed["totals"]["paid"] == "0.00" and owed["totals"]["outstanding"] == "260.00"
+
+
+def test_an_old_reversal_dated_by_the_claim_does_not_take_back_a_payment_posted_later() -> None:
+    reversed_claim = claim("rev2", "accepted", "2026-11-20", paid_on="2026-12-08")
+    timeline = [*sent("2026-11-21"), posted("payment", "2026-12-10", "260.00", "0.00"),  # no payment day kept
+                posted("reversal", "2026-12-11", "-260.00", "0.00", to="accepted")]  # the claim's paid_on: the 8th
+    then = claim_as_of(reversed_claim, timeline, date(2026, 12, 9), CHICAGO)
+    assert then is not None and (then.status, then.paid_amount) == ("accepted", None)

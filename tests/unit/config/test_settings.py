@@ -102,7 +102,8 @@ def test_smtp_is_off_without_a_host_and_checked_with_one() -> None:
                                   "SUPERBILL_BILLING_SERVICE_URL", "SUPERBILL_STEDI_HEALTHCARE_URL",
                                   "SUPERBILL_STEDI_CORE_URL", "SUPERBILL_ALERT_URL"])
 @pytest.mark.parametrize("value", ["notaurl", "ftp://alerts.example.com/hook", "https://", "https:///hook",
-                                   "hooks.slack.com/services/T0/B0/secret"])
+                                   "hooks.slack.com/services/T0/B0/secret", "http://:8080", "https://?token=secret",
+                                   "http://@", "http://[::zz]/hook"])
 def test_a_peer_or_alert_url_that_is_not_http_is_refused_without_repeating_it(name: str, value: str) -> None:
     with pytest.raises(SettingsError) as refused:
         load_settings({name: value})
@@ -117,3 +118,5 @@ def test_peer_and_alert_urls_are_taken_without_their_trailing_slash() -> None:
     assert settings.alert_url == "https://alerts.example.com/hook"
     assert settings.clearinghouse_url == "HTTP://127.0.0.1:8701/clearinghouse"
     assert load_settings({"SUPERBILL_ALERT_URL": ""}).alert_url is None
+    signed = "https://hooks.example.com/x?sig=ab/"  # a query keeps its last `/`: it can be part of a secret
+    assert load_settings({"SUPERBILL_ALERT_URL": signed}).alert_url == signed

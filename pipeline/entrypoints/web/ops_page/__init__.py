@@ -35,6 +35,7 @@ from pipeline.application import (
 )
 from pipeline.application.stages import Deps
 from pipeline.application.statements import statement_pdf
+from pipeline.entrypoints.web.api_queries import iso_day
 from pipeline.entrypoints.web.ops_page import layout, money, views
 from pipeline.entrypoints.web.ops_page.auth import COOKIE, PageAuth, Who
 
@@ -258,7 +259,7 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
         claim = ledger.get(claim_id)
         if claim is not None and claim.status == "needs_attention":
             ahead = ops.preview(ledger, deps.practice, claim_id)
-            unchanged = ops.unchanged_reasons(claim, ahead.decision if ahead else None)
+            unchanged = ops.unchanged_reasons(claim, ahead)
         body = views.claim_body(claim_id, shown, person=person, document=document,
                                 documents=ledger.documents(claim_id), zone=zone, unchanged=unchanged, state=state)
         return render(who, f"Claim {claim_id}", body, status=status)
@@ -433,15 +434,16 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
     def owed(request: Request, who: Who = page_reader) -> Response:
         asked = request.query_params.get("as_of", "").strip()
         try:
-            day = date.fromisoformat(asked) if asked else None
+            day = iso_day(asked)
+        except ValueError:
+            return render(who, "What is owed", money.ar_form(asked), status=422,
+                          msg="Give the day as YYYY-MM-DD.", error=True)
+        try:
             report = receivables.receivables(ledger, today=datetime.now(UTC).date(), as_of=day,
                                              warning_days=deps.timely_filing_warning_days, zone=zone)
         except receivables.FutureDay as exc:
             return render(who, "What is owed", money.ar_form(asked), status=422,
                           msg=f"{exc}: what is owed is known up to today.", error=True)
-        except ValueError:
-            return render(who, "What is owed", money.ar_form(asked), status=422,
-                          msg="Give the day as YYYY-MM-DD.", error=True)
         return render(who, "What is owed", money.ar_form(asked) + money.ar_body(report))
 
     # refused events, dead letters, audit ----------------------------------------------------------------
