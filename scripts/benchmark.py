@@ -489,8 +489,9 @@ def main() -> None:
                         help=f"events per second offered, open loop (above 0, at most {MAX_RATE:g})")
     parser.add_argument("--backlog", type=at_least(MIN_BACKLOG), default=2000,
                         help=f"claims queued before the workers start (at least {MIN_BACKLOG})")
-    parser.add_argument("--processes", type=at_least(1), default=2)
-    parser.add_argument("--threads", type=at_least(1), default=4)
+    parser.add_argument("--processes", type=at_least(1), default=2,
+                        help="worker processes, for the pipeline and the bare chain alike")
+    parser.add_argument("--threads", type=at_least(1), default=4, help="worker threads per process, alike")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args()
     load_before = load()

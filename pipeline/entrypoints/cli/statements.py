@@ -78,6 +78,9 @@ def cmd_send(args: argparse.Namespace) -> int:
         print(f"{args.claim_id}: {result.message}. Follow it with `superbill claims show {args.claim_id}`.")
     else:
         err(f"{args.claim_id}: {result.message}")
+    if result.ok and deps.mailer is None:  # the worker sends it; with this command's settings it could not
+        err("note: no mail server is set up here (SUPERBILL_SMTP_HOST); a worker without one records the "
+            "statement as not sent (statement.not_sent on the claim's timeline)")
     return EXIT_OK if result.ok else EXIT_ERROR
 
 
