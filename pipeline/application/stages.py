@@ -129,36 +129,39 @@ def _event_or_park(deps: Deps, claim_id: str, status: str, document: dict[str, A
         return None
 
 
+def _load_event(deps: Deps, claim_id: str, status: str) -> tuple[Claim, SessionCompleted] | None:
+    """The claim in `status` and its event read; None when it is elsewhere, or parked because its event can no
+    longer be read (`_event_or_park`)."""
+    loaded = _load(deps, claim_id, status)
+    if loaded is None:
+        return None
+    event = _event_or_park(deps, claim_id, status, loaded[1])
+    return None if event is None else (loaded[0], event)
+
+
 def validate(deps: Deps, claim_id: str) -> None:
-    loaded = _load(deps, claim_id, "received")
+    loaded = _load_event(deps, claim_id, "received")
     if loaded is None:
         return
-    event = _event_or_park(deps, claim_id, "received", loaded[1])
-    if event is None:
-        return
+    event = loaded[1]
     _advance(deps, claim_id, "received", "validated", then=ASSEMBLE, kind="validated",
              fields=claim_index(event, claim_id), client_id=event.client.client_id)
 
 
 def assemble(deps: Deps, claim_id: str) -> None:
-    loaded = _load(deps, claim_id, "validated")
+    loaded = _load_event(deps, claim_id, "validated")
     if loaded is None:
         return
-    event = _event_or_park(deps, claim_id, "validated", loaded[1])
-    if event is None:
-        return
-    draft = rules.assemble(event, deps.practice)
+    draft = rules.assemble(loaded[1], deps.practice)
     superbill = draft.superbill.model_dump(mode="json") if draft.superbill else None
     _advance(deps, claim_id, "validated", "assembled", then=ROUTE, kind="assembled", fields={"superbill": superbill})
 
 
 def route(deps: Deps, claim_id: str) -> None:
-    loaded = _load(deps, claim_id, "assembled")
+    loaded = _load_event(deps, claim_id, "assembled")
     if loaded is None:
         return
-    claim, event = loaded[0], _event_or_park(deps, claim_id, "assembled", loaded[1])
-    if event is None:
-        return
+    claim, event = loaded
     decision = decide_with_visits(deps.ledger, deps.practice, event, claim)
     fields = {
         "route": decision.route,
