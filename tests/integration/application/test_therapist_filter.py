@@ -13,12 +13,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from config.settings import load_settings
 from pipeline.adapters.redis_server import embedded_redis
 from pipeline.application import ops
-from pipeline.entrypoints import runtime
-from pipeline.entrypoints.web.app import build_web_app
 from tests.integration.application.harness import InlinePipeline, example
+from tests.web_app import web_app_on
 
 
 @pytest.fixture(scope="module")
@@ -62,16 +60,8 @@ def test_the_cli_lists_claims_by_therapist(claims: tuple[str, InlinePipeline], t
 
 def test_the_ops_api_lists_claims_by_therapist(claims: tuple[str, InlinePipeline]) -> None:
     url, _ = claims
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("REDIS_URL", url)
-        mp.setenv("SUPERBILL_OPS_TOKEN", "ops-token")
-        mp.setenv("SUPERBILL_WEBHOOK_SECRET", "secret")
-        runtime.reset()
-        try:
-            client = TestClient(build_web_app(load_settings()))
-            answer = client.get("/v1/ops/claims", params={"therapist": "thr_lee"},
-                                headers={"Authorization": "Bearer ops-token"})
-        finally:
-            runtime.reset()
+    with web_app_on(url, ops_token="ops-token", webhook_secret="secret") as app:
+        answer = TestClient(app).get("/v1/ops/claims", params={"therapist": "thr_lee"},
+                                     headers={"Authorization": "Bearer ops-token"})
     assert answer.status_code == 200, answer.text
     assert sorted(r["claim_id"] for r in answer.json()["claims"]) == ["ses_l1", "ses_l2"]

@@ -22,13 +22,11 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from config.settings import load_settings
 from pipeline.adapters.redis_remittances import RedisRemittances
 from pipeline.application import remittances
 from pipeline.application.receivables import accounts_receivable
-from pipeline.entrypoints import runtime
-from pipeline.entrypoints.web.app import build_web_app
 from tests.integration.application.harness import InlinePipeline, example
+from tests.web_app import web_app_on
 
 TOKEN = "ops-token-for-ar"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -57,15 +55,8 @@ def world(redis_url: str) -> Iterator[tuple[InlinePipeline, TestClient]]:
     assert [e.get("paid_on") for e in pipeline.ledger.timeline(PAID) if e["kind"].startswith("remittance.")] == [
         "2026-12-01"]  # the timeline keeps the day the payer paid with each posting
     assert pipeline.claim(LATER).status == "accepted"
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("REDIS_URL", redis_url)
-        env.setenv("SUPERBILL_OPS_TOKEN", TOKEN)
-        env.setenv("SUPERBILL_WEBHOOK_SECRET", "secret-for-ar")
-        runtime.reset()
-        try:
-            yield pipeline, TestClient(build_web_app(load_settings()))
-        finally:
-            runtime.reset()
+    with web_app_on(redis_url, ops_token=TOKEN, webhook_secret="secret-for-ar") as app:
+        yield pipeline, TestClient(app)
 
 
 def superbill(redis_url: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:

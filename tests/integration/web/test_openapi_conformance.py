@@ -16,10 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
-from config.settings import load_settings
 from pipeline.adapters.redis_server import embedded_redis
-from pipeline.entrypoints import runtime
-from pipeline.entrypoints.web.app import build_web_app
+from tests.web_app import web_app_on
 
 TOKEN = "ops-token-for-the-conformance-run"
 EXAMPLES_PER_OPERATION = 25
@@ -27,14 +25,10 @@ EXAMPLES_PER_OPERATION = 25
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    with embedded_redis(Path(tmp_path_factory.mktemp("redis"))) as url, pytest.MonkeyPatch.context() as env:
-        env.setenv("REDIS_URL", url)
-        env.setenv("SUPERBILL_OPS_TOKEN", TOKEN)
-        env.setenv("SUPERBILL_WEBHOOK_SECRET", "webhook-secret-for-the-conformance-run")
-        env.setenv("SUPERBILL_STEDI_WEBHOOK_TOKEN", "stedi-token-for-the-conformance-run")
-        runtime.reset()
-        yield build_web_app(load_settings())
-        runtime.reset()
+    with embedded_redis(Path(tmp_path_factory.mktemp("redis"))) as url, \
+            web_app_on(url, ops_token=TOKEN, webhook_secret="webhook-secret-for-the-conformance-run",
+                       SUPERBILL_STEDI_WEBHOOK_TOKEN="stedi-token-for-the-conformance-run") as app:
+        yield app
 
 
 def _in_order(case: Any) -> bool:

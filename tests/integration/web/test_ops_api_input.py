@@ -13,12 +13,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from config.settings import load_settings
 from pipeline.adapters.redis_server import embedded_redis
 from pipeline.application.ingest import MAX_BODY_BYTES
-from pipeline.entrypoints import runtime
-from pipeline.entrypoints.web.app import build_web_app
 from tests.integration.application.harness import InlinePipeline
+from tests.web_app import web_app_on
 
 TOKEN = "ops-token-for-input"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -27,18 +25,12 @@ CLAIMS = ("ses_in1", "ses_in2")
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, InlinePipeline]]:
-    with embedded_redis(Path(tmp_path_factory.mktemp("redis"))) as url, pytest.MonkeyPatch.context() as env:
+    with embedded_redis(Path(tmp_path_factory.mktemp("redis"))) as url:
         pipeline = InlinePipeline(url)
         for claim_id in CLAIMS:
             pipeline.park(claim_id)
-        env.setenv("REDIS_URL", url)
-        env.setenv("SUPERBILL_OPS_TOKEN", TOKEN)
-        env.setenv("SUPERBILL_WEBHOOK_SECRET", "secret-for-input")
-        runtime.reset()
-        try:
-            yield TestClient(build_web_app(load_settings())), pipeline
-        finally:
-            runtime.reset()
+        with web_app_on(url, ops_token=TOKEN, webhook_secret="secret-for-input") as web:
+            yield TestClient(web), pipeline
 
 
 @pytest.fixture

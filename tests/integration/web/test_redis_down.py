@@ -10,10 +10,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from config.settings import load_settings
 from pipeline.adapters.redis_server import start_embedded, stop_embedded
-from pipeline.entrypoints import runtime
-from pipeline.entrypoints.web.app import build_web_app
+from tests.web_app import web_app_on
 
 TOKEN = "ops-token-for-redis-down"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -23,19 +21,14 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     data = Path(tmp_path_factory.mktemp("redis"))
     url = start_embedded(data)
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("REDIS_URL", url)
-        env.setenv("SUPERBILL_OPS_TOKEN", TOKEN)
-        env.setenv("SUPERBILL_WEBHOOK_SECRET", "secret-for-redis-down")
-        runtime.reset()
+    with web_app_on(url, ops_token=TOKEN, webhook_secret="secret-for-redis-down") as web:
         try:
-            app = TestClient(build_web_app(load_settings()), raise_server_exceptions=False)
+            app = TestClient(web, raise_server_exceptions=False)
             assert app.get("/v1/ops/summary", headers=AUTH).status_code == 200  # up: it answers
             stop_embedded(data)
             yield app
         finally:
             stop_embedded(data)
-            runtime.reset()
 
 
 @pytest.mark.parametrize("method, path", [

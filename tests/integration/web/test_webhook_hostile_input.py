@@ -14,27 +14,20 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from config.settings import load_settings
 from pipeline.adapters.redis_ledger import Ledger
 from pipeline.adapters.redis_server import embedded_redis
 from pipeline.application.ingest import KEEP_AT_MOST_BYTES
 from pipeline.domain.signature import sign
-from pipeline.entrypoints import runtime
-from pipeline.entrypoints.web.app import build_web_app
+from tests.web_app import web_app_on
 
 SECRET = "hostile-input-secret"
 
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, Ledger]]:
-    with embedded_redis(Path(tmp_path_factory.mktemp("redis"))) as url, pytest.MonkeyPatch.context() as mp:
-        mp.setenv("REDIS_URL", url)
-        mp.setenv("SUPERBILL_OPS_TOKEN", "t")
-        mp.setenv("SUPERBILL_WEBHOOK_SECRET", SECRET)
-        runtime.reset()
-        client = TestClient(build_web_app(load_settings()), raise_server_exceptions=False)
-        yield client, Ledger(redis.Redis.from_url(url))
-        runtime.reset()
+    with embedded_redis(Path(tmp_path_factory.mktemp("redis"))) as url, \
+            web_app_on(url, ops_token="t", webhook_secret=SECRET) as app:
+        yield TestClient(app, raise_server_exceptions=False), Ledger(redis.Redis.from_url(url))
 
 
 def post(client: TestClient, body: bytes, signature: str | None = None) -> Any:
