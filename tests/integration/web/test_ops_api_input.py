@@ -251,6 +251,14 @@ def test_an_export_format_it_does_not_write_names_the_ones_it_does(client: TestC
     assert answer.json()["errors"] == [{"path": "format", "message": "must be one of csv, jsonl"}]
 
 
+@pytest.mark.parametrize(("path", "params"), [("/ops/export", {}), ("/ops/statement", {"client": "cli_204"})])
+@pytest.mark.parametrize("day", ["20261101", "2026-W44-7", ""])
+def test_the_ops_page_reads_a_period_as_the_api_does(client: TestClient, path: str, params: dict[str, str],
+                                                     day: str) -> None:
+    page = client.get(path, params={**params, "from": day, "to": "2026-11-30"}, headers=AUTH)
+    assert "both dates (YYYY-MM-DD)" in page.text, page.text[:300]
+
+
 def test_the_ops_page_still_takes_parameters_of_its_own(client: TestClient) -> None:
     page = client.get("/ops/claims", params={"status": "needs_attention", "flash": "done", "colour": "red"},
                       headers=AUTH)

@@ -237,7 +237,7 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
     def export(request: Request, who: Who = page_reader) -> Response:
         query = request.query_params
         try:
-            since, until = date.fromisoformat(query.get("from", "")), date.fromisoformat(query.get("to", ""))
+            since, until = _period(query.get("from"), query.get("to"))
         except ValueError:
             return render(who, "Export", "<p>Give both dates (YYYY-MM-DD).</p>" + views.export_form())
         fmt = query.get("format") if query.get("format") in exports.FORMATS else "csv"
@@ -298,7 +298,7 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
         query = request.query_params
         client = query.get("client", "").strip()
         try:
-            since, until = date.fromisoformat(query.get("from", "")), date.fromisoformat(query.get("to", ""))
+            since, until = _period(query.get("from"), query.get("to"))
         except ValueError:
             return render(who, "Client statement", "<p>Give the client id and both dates (YYYY-MM-DD).</p>"
                           + views.period_statement_form(), status=422)
@@ -517,3 +517,11 @@ def _refresh_s(raw: str | None) -> int:
 
 
 __all__ = ["COOKIE", "DeadLetters", "build_ops_page"]
+
+
+def _period(since: str | None, until: str | None) -> tuple[date, date]:
+    """Both days of a period, each `YYYY-MM-DD` as the ops API reads them (`iso_day`); ValueError otherwise."""
+    first, last = iso_day(since), iso_day(until)
+    if first is None or last is None:
+        raise ValueError("give both days")
+    return first, last
