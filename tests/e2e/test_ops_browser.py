@@ -319,7 +319,8 @@ def test_a_disabled_persons_session_stops_working(start_stack: StartStack, brows
     # the page still open in the browser: its next form post is refused, nothing changes
     before = len(stack.ledger().timeline(claim_id))
     navigate(browser, browser.find_element(By.XPATH, "//button[text()='Resubmit this claim']").click)
-    assert "sign in first" in browser.find_element(By.TAG_NAME, "body").text
+    assert "Sign in first: nothing was changed." in browser.find_element(By.ID, "signed-out").text
+    assert browser.find_element(By.LINK_TEXT, "Sign in again").get_attribute("href") == stack.web_url + "/ops/login"
     assert len(stack.ledger().timeline(claim_id)) == before
     navigate(browser, lambda: browser.get(f"{stack.web_url}/ops"))
     assert browser.current_url == stack.web_url + "/ops/login"

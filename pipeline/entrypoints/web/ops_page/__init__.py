@@ -44,6 +44,11 @@ REFRESH_S = 15
 BACK = {"overview": "/ops", "claims": "/ops/claims"}
 
 
+# a form posted after its session ended (signed out, idle too long, password changed, account disabled)
+SIGNED_OUT = ('<p id="signed-out"><b>Sign in first: nothing was changed.</b> Your session has ended (you signed out, '
+              'the page was left idle too long, or your account was changed), so this form was not taken.</p>'
+              '<p><a class="btn" href="/ops/login">Sign in again</a></p>')
+
 OVERVIEW_ROWS = 50  # per list on the overview; the rest a click away, a page at a time
 PAGE_ROWS = 100
 
@@ -129,7 +134,9 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
         return who
 
     async def posted(request: Request) -> Posted:
-        who = signed_in_fragment(request)
+        who = auth.who(request)
+        if who is None:  # a page left open past its session: say so on a page, with the way back in
+            raise Answered(layout.page("Signed out", SIGNED_OUT, nav=False, status=401))
         form = await request.form()
         why = auth.post_refusal(request, who, form)
         if why:
