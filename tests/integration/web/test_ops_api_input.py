@@ -259,6 +259,21 @@ def test_the_ops_page_reads_a_period_as_the_api_does(client: TestClient, path: s
     assert "both dates (YYYY-MM-DD)" in page.text, page.text[:300]
 
 
+@pytest.mark.parametrize(("path", "params"), [("/ops/export", {"format": "jsonl"}),
+                                               ("/ops/statement", {"client": "cli_204"})])
+def test_the_ops_page_refuses_a_period_that_ends_before_it_starts(client: TestClient, path: str,
+                                                                   params: dict[str, str]) -> None:
+    """A date picked the wrong way round is said, as the API's 422 and the CLI's usage error say it, with what was
+    typed kept in the form: never an empty export that looks like a quiet month."""
+    page = client.get(path, params={**params, "from": "2026-11-30", "to": "2026-11-01"}, headers=AUTH)
+    assert page.status_code == 422
+    assert page.headers["content-type"].startswith("text/html")
+    assert "ends (2026-11-01) before it starts (2026-11-30)" in page.text
+    assert 'name="from" required value="2026-11-30"' in page.text
+    assert 'name="to" required value="2026-11-01"' in page.text
+    assert 'value="jsonl" selected' in page.text or 'value="cli_204"' in page.text
+
+
 def test_the_ops_page_still_takes_parameters_of_its_own(client: TestClient) -> None:
     page = client.get("/ops/claims", params={"status": "needs_attention", "flash": "done", "colour": "red"},
                       headers=AUTH)

@@ -245,8 +245,9 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
         query = request.query_params
         try:
             since, until = _period(query.get("from"), query.get("to"))
-        except ValueError:
-            return render(who, "Export", "<p>Give both dates (YYYY-MM-DD).</p>" + views.export_form())
+        except ValueError as exc:
+            return render(who, "Export", f'<p class="flash error" role="alert">{escape(str(exc))}</p>'
+                          + views.export_form(dict(query)), status=422)
         fmt = query.get("format") if query.get("format") in exports.FORMATS else "csv"
         with_client = query.get("with_client") == "1"
         text = exports.render(exports.export_rows(ledger, since, until, with_client=with_client), fmt,
@@ -306,17 +307,16 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
         client = query.get("client", "").strip()
         try:
             since, until = _period(query.get("from"), query.get("to"))
-        except ValueError:
-            return render(who, "Client statement", "<p>Give the client id and both dates (YYYY-MM-DD).</p>"
-                          + views.period_statement_form(), status=422)
-        if not client:
-            return render(who, "Client statement", "<p>Give the client id and both dates (YYYY-MM-DD).</p>"
-                          + views.period_statement_form(), status=422)
+            if not client:
+                raise ValueError("Give the client id and both dates (YYYY-MM-DD).")
+        except ValueError as exc:
+            return render(who, "Client statement", f'<p class="flash error" role="alert">{escape(str(exc))}</p>'
+                          + views.period_statement_form(dict(query)), status=422)
         try:
             statement = period_statements.period_statement(deps, client, since, until)
         except period_statements.NoSessions as exc:
-            return render(who, "Client statement", f"<p>{escape(str(exc))}.</p>" + views.period_statement_form(),
-                          status=404)
+            return render(who, "Client statement", f"<p>{escape(str(exc))}.</p>"
+                          + views.period_statement_form(dict(query)), status=404)
         staff_audit("statement.issued", who, document_number=statement.document_number,
                     claim_ids=statement.claim_ids)
         name = f"statement-{statement.document_number}.pdf"
@@ -527,8 +527,15 @@ __all__ = ["COOKIE", "DeadLetters", "build_ops_page"]
 
 
 def _period(since: str | None, until: str | None) -> tuple[date, date]:
-    """Both days of a period, each `YYYY-MM-DD` as the ops API reads them (`iso_day`); ValueError otherwise."""
-    first, last = iso_day(since), iso_day(until)
+    """Both days of a period, each `YYYY-MM-DD` as the ops API reads them (`iso_day`), the last not before the
+    first (the API's 422, the CLI's usage error); ValueError with what to correct otherwise."""
+    try:
+        first, last = iso_day(since), iso_day(until)
+    except ValueError:
+        first = last = None
     if first is None or last is None:
-        raise ValueError("give both days")
+        raise ValueError("Give both dates (YYYY-MM-DD).")
+    if last < first:
+        raise ValueError(f"The period ends ({last.isoformat()}) before it starts ({first.isoformat()}): "
+                         "swap the dates.")
     return first, last

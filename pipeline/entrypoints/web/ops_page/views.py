@@ -226,25 +226,30 @@ def statement_delivery_part(cid: str, c: dict[str, Any]) -> str:
             f'<button type="submit">E-mail the statement again</button></form>')
 
 
-def period_statement_form() -> str:
-    """One superbill for all of a client's statement_ready sessions in a date range."""
+def _typed(values: dict[str, str] | None, name: str) -> str:
+    return f' value="{escape((values or {}).get(name, ""))}"' if values and values.get(name) else ""
+
+
+def period_statement_form(values: dict[str, str] | None = None) -> str:
+    """One superbill for all of a client's statement_ready sessions in a date range (what was typed kept)."""
     return ('<h2>Client statement for a period</h2><form class="filters" method="get" action="/ops/statement">'
-            '<label>client id<input type="text" name="client" required></label>'
-            '<label>from<input type="date" name="from" required></label>'
-            '<label>to<input type="date" name="to" required></label>'
+            f'<label>client id<input type="text" name="client" required{_typed(values, "client")}></label>'
+            f'<label>from<input type="date" name="from" required{_typed(values, "from")}></label>'
+            f'<label>to<input type="date" name="to" required{_typed(values, "to")}></label>'
             '<button type="submit">Superbill PDF</button></form>')
 
 
-def export_form() -> str:
+def export_form(values: dict[str, str] | None = None) -> str:
     """Download the claims of a date-of-service range, for the accountant or the billing service."""
+    fmt, with_client = (values or {}).get("format"), (values or {}).get("with_client")
     return ('<h2>Export</h2><form class="filters" method="get" action="/ops/export">'
-            '<label>from<input type="date" name="from" required></label>'
-            '<label>to<input type="date" name="to" required></label>'
+            f'<label>from<input type="date" name="from" required{_typed(values, "from")}></label>'
+            f'<label>to<input type="date" name="to" required{_typed(values, "to")}></label>'
             '<label>format<select name="format"><option value="csv">CSV</option>'
-            '<option value="jsonl">JSON lines</option></select></label>'
+            f'<option value="jsonl"{" selected" if fmt == "jsonl" else ""}>JSON lines</option></select></label>'
             '<label>client identity<select name="with_client"><option value="">leave out</option>'
-            '<option value="1">include (patient data)</option></select></label>'
-            '<button type="submit">Download</button></form>')
+            f'<option value="1"{" selected" if with_client == "1" else ""}>include (patient data)</option></select>'
+            '</label><button type="submit">Download</button></form>')
 
 
 # one claim --------------------------------------------------------------------------------------------------
