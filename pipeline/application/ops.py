@@ -230,6 +230,15 @@ class AmendResult:
 
 
 NOTHING_CHANGED = "nothing changed: the claim already has these values"
+CHANGED_MEANWHILE = ("not saved: this claim's data was amended after you opened it (in another tab, or by "
+                     "someone else); what you typed is kept below. Reload the claim to see its data as it is now, "
+                     "then make your change again")
+
+
+def event_version(amended_at: float | None) -> str:
+    """Which amendment of its event a claim is at (`0` before any): a form opened at one version saves only onto
+    that version, so a change made meanwhile (another tab, another person) is never silently overwritten."""
+    return f"{amended_at:.6f}" if amended_at else "0"
 
 
 def merged_event(document: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
@@ -283,15 +292,18 @@ def check_amendment(claim: Claim, document: dict[str, Any],
 
 
 def amend(ledger: ClaimLedger, claim_id: str, patch: dict[str, Any], *, source: str,
-          by: str | None = None) -> AmendResult:
+          by: str | None = None, based_on: str | None = None) -> AmendResult:
     """Attach or replace sections of the claim's event (prescription, VA referral, client, coverage, ...).
 
     Validated like an event; recorded on the timeline; a claim on its way to or at a peer, or accepted,
-    cannot be changed in place.
+    cannot be changed in place. With `based_on` (the `event_version` the change was made from), refused when
+    the claim was amended since.
     """
     claim = ledger.get(claim_id)
     if claim is None:
         return AmendResult(False, claim_id, message=NO_SUCH_CLAIM)
+    if based_on is not None and based_on != event_version(claim.amended_at):
+        return AmendResult(False, claim_id, message=CHANGED_MEANWHILE)
     if not patch:
         return AmendResult(False, claim_id, message="nothing to amend", errors=[
             {"path": "(body)", "message": f"names no section to amend (allowed: {', '.join(AMENDABLE_SECTIONS)})"}])

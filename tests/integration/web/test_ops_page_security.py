@@ -225,6 +225,47 @@ def test_the_referral_form_previews_keeps_typed_input_on_error_and_saves(env: En
                for e in env.store.audit_log(20))
 
 
+def based_on_of(html: str, section: str) -> str:
+    form = re.search(rf'data-section="{section}">(.*?)</form>', html, re.S)
+    assert form, f"no {section} form on the page"
+    match = re.search(r'name="based_on" value="([^"]+)"', form.group(1))
+    assert match, f"the {section} form does not say which version of the claim it was opened at"
+    return match.group(1)
+
+
+def test_two_tabs_on_one_claim_never_overwrite_each_other_silently(env: Env) -> None:
+    """Tab A and tab B open the same claim; A saves a referral; B, still showing the old data, saves its own
+    referral: B is refused (409) with what it typed kept and a way to see A's change; nothing of A's is lost.
+    A preview in between does not move the form onto the newer data."""
+    claim_id = env.parked_va_claim("tabs")
+    client = env.client()
+    sign_in(client)
+    tab_a, tab_b = client.get(f"/ops/claims/{claim_id}").text, client.get(f"/ops/claims/{claim_id}").text
+    referral = {"section": "va_referral", "administrator": "optum", "approved_on": "2026-09-28",
+                "valid_from": "2026-10-01", "valid_until": "2026-12-30", "procedures": ["97124", "97140"]}
+    saved = client.post(f"/ops/claims/{claim_id}/amend", headers={"Origin": ORIGIN}, data={
+        **referral, "csrf": csrf_of(tab_a), "based_on": based_on_of(tab_a, "va_referral"), "action": "save",
+        "referral_number": "VA0012345678", "visits_authorized": "12"})
+    assert saved.status_code == 303
+    stale = {**referral, "csrf": csrf_of(tab_b), "based_on": based_on_of(tab_b, "va_referral"),
+             "referral_number": "VA0099999999", "visits_authorized": "6"}
+    preview = client.post(f"/ops/claims/{claim_id}/amend", data={**stale, "action": "preview"},
+                          headers={"Origin": ORIGIN})
+    assert based_on_of(preview.text, "va_referral") == based_on_of(tab_b, "va_referral")  # still tab B's version
+    refused = client.post(f"/ops/claims/{claim_id}/amend", data={**stale, "action": "save"}, headers={"Origin": ORIGIN})
+    assert refused.status_code == 409
+    assert "amended after you opened it" in refused.text and 'value="VA0099999999"' in refused.text
+    assert env.ledger.event_document(claim_id)["va_referral"]["referral_number"] == "VA0012345678"
+    assert len([e for e in env.ledger.timeline(claim_id) if e["kind"] == "amended"]) == 1
+    # reloaded, tab B sees A's referral and may change it
+    tab_b = client.get(f"/ops/claims/{claim_id}").text
+    assert 'value="VA0012345678"' in tab_b
+    again = client.post(f"/ops/claims/{claim_id}/amend", headers={"Origin": ORIGIN}, data={
+        **stale, "csrf": csrf_of(tab_b), "based_on": based_on_of(tab_b, "va_referral"), "action": "save"})
+    assert again.status_code == 303
+    assert env.ledger.event_document(claim_id)["va_referral"]["visits_authorized"] == 6
+
+
 def test_search_finds_a_claim_by_client_name_member_id_and_date(env: Env) -> None:
     claim_id = env.parked_va_claim("find")
     client = env.client()

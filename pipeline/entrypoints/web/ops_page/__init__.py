@@ -333,9 +333,10 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
                 return no_claim(who, claim_id)
             section = str(form.get("section") or "json")
             action = "save" if form.get("action") == "save" else "preview"
+            based_on = str(form.get("based_on") or "") or None  # the version the form was opened at
             if section == "json" or section not in amend_forms.FORMS:
                 section, text = "json", str(form.get("patch") or "")
-                state = views.FixState(section="json", patch_text=text)
+                state = views.FixState(section="json", patch_text=text, based_on=based_on)
                 try:
                     patch = json_object(text)
                 except ValueError as exc:
@@ -344,12 +345,12 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
             else:
                 values = amend_forms.typed_values(section, form, form.getlist)
                 patch = amend_forms.patch_from(section, values)
-                state = views.FixState(section=section, values=values)
+                state = views.FixState(section=section, values=values, based_on=based_on)
             if action == "preview":
                 ahead = ops.preview(ledger, deps.practice, claim_id, patch)
                 state.preview = ahead.as_dict() if ahead else None
                 return claim_page(who, claim_id, state=state, status=200 if ahead and ahead.decision else 422)
-            result = ops.amend(ledger, claim_id, patch, source="ops page", by=who.actor.label)
+            result = ops.amend(ledger, claim_id, patch, source="ops page", by=who.actor.label, based_on=based_on)
             if not result.ok:
                 state.errors = result.errors or [{"path": "(claim)", "message": result.message}]
                 return claim_page(who, claim_id, state=state, status=409 if not result.errors else 422)

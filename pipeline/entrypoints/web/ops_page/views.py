@@ -262,6 +262,7 @@ class FixState:
     preview: dict[str, Any] | None = None
     errors: list[dict[str, str]] = field(default_factory=list)
     patch_text: str | None = None
+    based_on: str | None = None  # the claim's event version the typed change was made from (kept across a preview)
 
 
 def identity_block(person: ClientIdentity) -> str:
@@ -358,6 +359,8 @@ def preview_html(preview: dict[str, Any], current: dict[str, Any]) -> str:
 def fix_forms(cid: str, c: dict[str, Any], document: dict[str, Any], state: FixState) -> str:
     wanted = forms_wanted(c)
     order = wanted + [s for s in amend_forms.FORMS if s not in wanted]
+    version = state.based_on or ops.event_version(c.get("amended_at"))
+    base = f'<input type="hidden" name="based_on" value="{escape(version)}">'
     out = ['<h2 id="fix">Fix the data</h2><p class="muted">Correct the data in the form that matches the '
            'problem, press Preview to see the decision it would give, then Save, then Resubmit.</p>']
     for section in order:
@@ -376,7 +379,7 @@ def fix_forms(cid: str, c: dict[str, Any], document: dict[str, Any], state: FixS
         out.append(f'<details{open_} data-form="{section}"><summary>{escape(form.title)}'
                    f'{" (fixes a problem here)" if section in wanted else ""}</summary>'
                    f'<form method="post" action="/ops/claims/{cid}/amend#fix" data-section="{section}">'
-                   f'<input type="hidden" name="section" value="{section}">{errors}<fieldset>{fields}</fieldset>'
+                   f'<input type="hidden" name="section" value="{section}">{base}{errors}<fieldset>{fields}</fieldset>'
                    f'{preview}<button type="submit" name="action" value="preview" class="secondary">Preview the '
                    f'decision</button> {save}</form></details>')
     example = state.patch_text if state.patch_text is not None else json.dumps(
@@ -387,7 +390,7 @@ def fix_forms(cid: str, c: dict[str, Any], document: dict[str, Any], state: FixS
             f'<li>{escape(e["path"])}: {escape(e["message"])}</li>' for e in state.errors) + '</ul></div>')
     out.append(f'<details{" open" if state.section == "json" else ""}><summary>For experts: the amendment as JSON'
                f'</summary><form method="post" action="/ops/claims/{cid}/amend#fix"><input type="hidden" '
-               f'name="section" value="json">{expert_errors}<p class="muted">JSON with the sections to attach or '
+               f'name="section" value="json">{base}{expert_errors}<p class="muted">JSON with the sections to attach or '
                f'replace: prescription, va_referral, client, coverage, payment, session.</p>'
                f'<textarea name="patch" rows="12" aria-label="amendment">{escape(example)}</textarea>'
                + (preview_html(state.preview, c) if state.section == "json" and state.preview is not None else "")
