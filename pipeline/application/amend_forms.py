@@ -96,6 +96,7 @@ FORMS: dict[str, SectionForm] = {f.section: f for f in (
 )}
 
 _INT = re.compile(r"^-?\d+$")
+_INDEX = re.compile(r"\[(\d+)\]")
 _SPLIT = re.compile(r"[,;\s]+")
 
 
@@ -179,3 +180,31 @@ def patch_from(section: str, values: Mapping[str, str]) -> dict[str, Any]:
             target = target.setdefault(part, {})
         target[leaf] = value
     return {section: body}
+
+
+def field_of(section: str, path: str) -> str | None:
+    """The name of the form field an error's path points at (`va_referral.visits_authorized` ->
+    `visits_authorized`, `prescription.diagnosis_codes[1]` -> `diagnosis_codes`, `session.services[0].minutes` ->
+    `services.0.minutes`), so the page can show the error beside it; None when the path is not one of this
+    section's fields (then it is shown above the form)."""
+    if section not in FORMS or not path.startswith(section + "."):
+        return None
+    dotted = _INDEX.sub(r".\1", path[len(section) + 1:])
+    names = {f.name: f for f in FORMS[section].fields}
+    parts = dotted.split(".")
+    for end in range(len(parts), 0, -1):  # the longest prefix that is a field: `diagnosis_codes.1` -> the list
+        name = ".".join(parts[:end])
+        if name in names:
+            return dotted if names[name].kind == "services" and end < len(parts) else name
+    return None
+
+
+def label_of(section: str, name: str) -> str:
+    """A field's label as its form shows it (`services.0.minutes` -> `Services, line 1, minutes`)."""
+    fields = {f.name: f for f in FORMS[section].fields} if section in FORMS else {}
+    if name in fields:
+        return fields[name].label
+    parts = name.split(".")
+    if len(parts) == 3 and parts[0] in fields and parts[1].isdigit():
+        return f"{fields[parts[0]].label}, line {int(parts[1]) + 1}, {parts[2].replace('_', ' ')}"
+    return name

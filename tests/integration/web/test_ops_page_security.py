@@ -211,7 +211,13 @@ def test_the_referral_form_previews_keeps_typed_input_on_error_and_saves(env: En
     assert 'value="2026-09-01"' in preview.text  # what was typed, not the stored event
     bad = client.post(f"/ops/claims/{claim_id}/amend", data={**form, "action": "save", "approved_on": "soon"},
                       headers={"Origin": ORIGIN})
-    assert bad.status_code == 422 and "va_referral.approved_on" in bad.text and 'value="soon"' in bad.text
+    assert bad.status_code == 422 and 'value="soon"' in bad.text
+    # the error beside its field, marked invalid, and named by the field's label above the form (no JSON path)
+    beside = re.search(r'name="approved_on" value="soon" id="va_referral-approved_on" required aria-invalid="true" '
+                       r'aria-describedby="va_referral-approved_on-error"><span id="va_referral-approved_on-error">'
+                       r'<span class="field-error" role="alert">([^<]+)</span>', bad.text)
+    assert beside and "date" in beside.group(1).lower(), bad.text[-4000:]
+    assert f"<li>Approved on: {beside.group(1)}</li>" in bad.text and "va_referral.approved_on" not in bad.text
     assert "amended" not in [e["kind"] for e in env.ledger.timeline(claim_id)]
     form["valid_until"] = "2026-12-30"
     good = client.post(f"/ops/claims/{claim_id}/amend", data=form, headers={"Origin": ORIGIN})

@@ -3,9 +3,11 @@ client found by name, member id, claim id or date."""
 
 from __future__ import annotations
 
-from pipeline.application.amend_forms import FORMS, form_values, patch_from, typed_values
+import pytest
+
+from pipeline.application.amend_forms import FORMS, field_of, form_values, label_of, patch_from, typed_values
 from pipeline.application.client_identity import as_date, identity_of, matches
-from pipeline.domain.intake import parse_event_document
+from pipeline.domain.intake import InputRejected, parse_event_document
 from tests.examples import example
 
 EVENT = example("va_direct")
@@ -64,3 +66,32 @@ def test_a_client_is_found_by_name_member_id_claim_id_or_date() -> None:
     assert not any(found(q) for q in ("jane", "doe 2026-11-21", "999"))
     assert as_date("2/30/2026") is None and as_date("2026-02-03") is not None
     assert identity_of({"client": "odd"}).name == ""
+
+
+@pytest.mark.parametrize(("section", "field", "typed", "label"), [
+    ("va_referral", "visits_authorized", "-3", "Visits authorised"),
+    ("va_referral", "approved_on", "soon", "Approved on"),
+    ("va_referral", "administrator", "va", "Administrator"),
+    ("prescription", "physician.npi", "", "Physician's NPI"),
+    ("prescription", "diagnosis_codes", "M54.50, hello", "Diagnosis codes"),
+    ("client", "address.postal_code", "", "ZIP code"),
+    ("session", "services.1.minutes", "999", "Services, line 2, minutes"),
+    ("payment", "amount_collected", "1.234", "Amount collected"),
+])
+def test_an_error_in_a_typed_form_is_put_beside_the_field_it_is_about(section: str, field: str, typed: str,
+                                                                       label: str) -> None:
+    """The event's own validation names a field by its path; the page shows it beside that field, by its label."""
+    values = {**form_values(section, EVENT), field: typed}
+    document = {**EVENT, section: {**EVENT[section], **patch_from(section, values)[section]}}
+    with pytest.raises(InputRejected) as refused:
+        parse_event_document(document)
+    fields = {field_of(section, e.path) for e in refused.value.errors}
+    assert field in fields, [e.path for e in refused.value.errors]
+    assert label_of(section, field) == label
+
+
+def test_a_path_outside_the_forms_fields_stays_above_the_form() -> None:
+    assert field_of("client", "coverage.member_id") is None
+    assert field_of("session", "session.session_id") is None
+    assert field_of("json", "prescription.issued_on") is None
+    assert field_of("va_referral", "va_referral") is None

@@ -46,6 +46,8 @@ fieldset{border:1px solid #d9dee7;border-radius:8px;background:#fff;margin:10px 
 fieldset label{display:inline-flex;flex-direction:column;font-size:12px;color:#4a5568;margin:0 10px 8px 0}
 .preview{border:2px solid #1f6feb;border-radius:8px;background:#fff;padding:10px 14px;margin:10px 0}
 details summary{cursor:pointer;font-weight:600;margin:8px 0}
+.field-error{display:block;color:#b42318;font-size:12px;font-weight:600;max-width:22em}
+[aria-invalid=true]{border-color:#b42318;background:#fff6f5}
 """
 
 

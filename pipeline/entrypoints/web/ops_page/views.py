@@ -302,23 +302,34 @@ def forms_wanted(c: dict[str, Any]) -> list[str]:
     return wanted
 
 
-def _field_html(f: amend_forms.FormField, values: dict[str, str], section: str) -> str:
+def _said(messages: list[str]) -> str:
+    """An error beside its field."""
+    return "".join(f'<span class="field-error" role="alert">{escape(m)}</span>' for m in messages)
+
+
+def _field_html(f: amend_forms.FormField, values: dict[str, str], section: str,
+                errors: dict[str, list[str]] | None = None) -> str:
+    errors = errors or {}
     name, value = escape(f.name), values.get(f.name, "")
     req = " required" if f.required else ""
+    if f.name in errors:
+        req += f' aria-invalid="true" aria-describedby="{escape(section)}-{name}-error"'
+    said = (f'<span id="{escape(section)}-{name}-error">{_said(errors[f.name])}</span>'
+            if f.name in errors else "")
     label = escape(f.label) + ("" if not f.hint else f' <span class="muted">({escape(f.hint)})</span>')
     if f.kind == "bool":
         return (f'<label style="flex-direction:row;gap:6px;align-items:center"><input type="checkbox" '
-                f'name="{name}" value="1"{" checked" if value else ""}> {label}</label>')
+                f'name="{name}" value="1"{" checked" if value else ""}> {label}{said}</label>')
     if f.kind == "select":
         opts = "".join(f'<option value="{escape(o)}"{" selected" if value == o else ""}>{escape(o or "-")}</option>'
                        for o in f.options)
-        return f'<label>{label}<select name="{name}">{opts}</select></label>'
+        return f'<label>{label}<select name="{name}">{opts}</select>{said}</label>'
     if f.kind == "cpts":
         chosen = {v.strip() for v in value.split(",")}
         boxes = "".join(f'<label style="flex-direction:row;gap:4px"><input type="checkbox" name="{name}" '
                         f'value="{cpt}"{" checked" if cpt in chosen else ""}>{cpt}</label>'
                         for cpt in amend_forms.CPTS)
-        return f'<label>{label}<span>{boxes}</span></label>'
+        return f'<label>{label}<span>{boxes}</span>{said}</label>'
     if f.kind == "services":
         rows = []
         for i in range(amend_forms.SERVICE_LINES):
@@ -330,18 +341,41 @@ def _field_html(f: amend_forms.FormField, values: dict[str, str], section: str) 
                         f'value="{escape(values.get(f"services.{i}.minutes", ""))}" aria-label="line {i + 1} minutes"'
                         f' style="width:6em"> minutes, body region <input type="text" name="services.{i}.body_region"'
                         f' value="{escape(values.get(f"services.{i}.body_region", ""))}" '
-                        f'aria-label="line {i + 1} body region"></div>')
-        return f'<div><b>{label}</b>{"".join(rows)}</div>'
+                        f'aria-label="line {i + 1} body region">'
+                        + _said([m for k in ("cpt", "minutes", "body_region")
+                                 for m in errors.get(f"services.{i}.{k}", [])]) + '</div>')
+        return f'<div><b>{label}</b>{said}{"".join(rows)}</div>'
     kind = {"date": "date", "int": "number"}.get(f.kind, "text")
     return (f'<label>{label}<input type="{kind}" name="{name}" value="{escape(value)}" '
-            f'id="{escape(section)}-{name}"{req}></label>')
+            f'id="{escape(section)}-{name}"{req}>{said}</label>')
 
 
-def preview_html(preview: dict[str, Any], current: dict[str, Any]) -> str:
+def _error_items(section: str, errors: list[dict[str, str]]) -> str:
+    """The errors above a form, each named by its field's label (a path of no field of the form as it is)."""
+    items = []
+    for e in errors:
+        path = str(e.get("path") or "")
+        name = amend_forms.field_of(section, path)
+        where = (amend_forms.label_of(section, name) if name else "" if path.startswith("(") else path)
+        items.append(f'<li>{escape(where) + ": " if where else ""}{escape(e["message"])}</li>')
+    return "<ul>" + "".join(items) + "</ul>"
+
+
+def _by_field(section: str, errors: list[dict[str, str]]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for e in errors:
+        name = amend_forms.field_of(section, str(e.get("path") or ""))
+        if name:
+            out.setdefault(name, []).append(str(e["message"]))
+    return out
+
+
+def preview_html(preview: dict[str, Any], current: dict[str, Any], section: str = "json") -> str:
     if not preview.get("ok"):
-        errors = "".join(f'<li>{escape(e["path"])}: {escape(e["message"])}</li>' for e in preview.get("errors", []))
+        message = str(preview.get("message") or "")
         return (f'<div class="preview" id="preview"><b>This cannot be saved yet.</b> '
-                f'{escape(preview.get("message") or "")}<ul>{errors}</ul></div>')
+                f'{escape(message[:1].upper() + message[1:])}{"." if message else ""}'
+                f'{_error_items(section, preview.get("errors", []))}</div>')
     problems = "".join(explained(p["code"], p["message"], explanations.explain(p["code"]))
                        for p in preview["problems"])
     warnings = ", ".join(escape(w["code"]) for w in preview["warnings"]) or "none"
@@ -367,12 +401,13 @@ def fix_forms(cid: str, c: dict[str, Any], document: dict[str, Any], state: FixS
         form = amend_forms.FORMS[section]
         mine = state.section == section
         values = state.values if mine else amend_forms.form_values(section, document)
-        fields = "".join(_field_html(f, values, section) for f in form.fields)
+        said = [*state.errors, *((state.preview or {}).get("errors") or [])] if mine else []
+        fields = "".join(_field_html(f, values, section, _by_field(section, said)) for f in form.fields)
         errors = ""
         if mine and state.errors:
-            errors = ('<div class="flash error" role="alert">Not saved:<ul>' + "".join(
-                f'<li>{escape(e["path"])}: {escape(e["message"])}</li>' for e in state.errors) + '</ul></div>')
-        preview = preview_html(state.preview, c) if mine and state.preview is not None else ""
+            errors = ('<div class="flash error" role="alert">Not saved:' + _error_items(section, state.errors)
+                      + '</div>')
+        preview = preview_html(state.preview, c, section) if mine and state.preview is not None else ""
         save = ('<button type="submit" name="action" value="save">Save amendment</button>'
                 if mine and state.preview is not None and state.preview.get("ok") else "")
         open_ = " open" if section in wanted[:1] or mine else ""
@@ -386,8 +421,8 @@ def fix_forms(cid: str, c: dict[str, Any], document: dict[str, Any], state: FixS
         {wanted[0]: document.get(wanted[0])} if wanted and document.get(wanted[0]) else {}, indent=1)
     expert_errors = ""
     if state.section == "json" and state.errors:
-        expert_errors = ('<div class="flash error" role="alert">Not saved:<ul>' + "".join(
-            f'<li>{escape(e["path"])}: {escape(e["message"])}</li>' for e in state.errors) + '</ul></div>')
+        expert_errors = ('<div class="flash error" role="alert">Not saved:' + _error_items("json", state.errors)
+                         + '</div>')
     out.append(f'<details{" open" if state.section == "json" else ""}><summary>For experts: the amendment as JSON'
                f'</summary><form method="post" action="/ops/claims/{cid}/amend#fix"><input type="hidden" '
                f'name="section" value="json">{base}{expert_errors}<p class="muted">JSON with the sections to attach or '
