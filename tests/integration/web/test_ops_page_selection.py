@@ -81,3 +81,25 @@ def test_a_claim_selected_twice_is_resubmitted_once(page: tuple[TestClient, Inli
                                                 "csrf": csrf_of(client.get("/ops").text)})
     assert "Resubmitted 1 claim(s)." in answer.text
     assert pipeline.claim("ses_sel2").submission_no == 2
+
+
+@pytest.mark.parametrize(("query", "said"), [
+    ({"status": "needs_attenton"}, "status: 'needs_attenton' is not one of"),
+    ({"since": "2026-13-45"}, "since: '2026-13-45' is not a date (YYYY-MM-DD)"),
+    ({"until": "20261130"}, "until: '20261130' is not a date (YYYY-MM-DD)"),
+    ({"since": "2026-11-30", "until": "2026-11-01"}, "until: 2026-11-01 is before since (2026-11-30)"),
+])
+def test_a_filter_the_page_cannot_read_lists_and_resubmits_nothing(
+        page: tuple[TestClient, InlinePipeline], query: dict[str, str], said: str) -> None:
+    """A mistyped or edited link is said, as the ops API's 422 says it: never dropped quietly, which would list
+    every claim and make "Resubmit all matching" resubmit more than was asked for."""
+    client, pipeline = page
+    listed = client.get("/ops/claims", params={**query, "problem": "va_referral_missing"})
+    assert listed.status_code == 422
+    assert said in listed.text.replace("&#x27;", "'")
+    assert 'data-claim="' not in listed.text and "Resubmit all matching" not in listed.text
+    assert 'name="problem" value="va_referral_missing"' in listed.text  # the filter as typed, to correct
+    answer = client.post("/ops/resubmit", data={**query, "all_matching": "1", "anyway": "1", "back": "claims",
+                                                "csrf": csrf_of(client.get("/ops").text)})
+    assert answer.status_code == 422 and "Nothing resubmitted: the filter cannot be used" in answer.text
+    assert {pipeline.claim(f"ses_sel{n}").submission_no for n in (1, 2, 3)} == {1}

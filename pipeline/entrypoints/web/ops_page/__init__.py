@@ -230,7 +230,10 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
     @router.get("/claims")
     def claims(request: Request, who: Who = page_reader) -> Response:
         values = {k: v for k, v in request.query_params.items() if k in views.FILTER_FIELDS}
-        flt = views.filter_from(values)
+        try:
+            flt = views.filter_from(values)
+        except views.BadFilter as bad:
+            return render(who, "Claims", views.bad_filter_body(values, bad), status=422)
         try:
             page, next_cursor = ops.list_claims_page(ledger, flt, limit=PAGE_ROWS,
                                                      cursor=request.query_params.get("cursor"))
@@ -408,6 +411,8 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
             if not ids and (form.get("all_matching") or values.get("status")):
                 try:
                     ids = ops.select_for_resubmit(ledger, views.filter_from(values))
+                except views.BadFilter as bad:
+                    return back(who, home, f"Nothing resubmitted: the filter cannot be used ({bad}).", error=True)
                 except ValueError as exc:
                     return back(who, home, str(exc), error=True)
             if not ids:

@@ -13,6 +13,7 @@ from pipeline.application import amend_forms, explanations, ops
 from pipeline.application.client_identity import ClientIdentity
 from pipeline.application.ports import Refused
 from pipeline.application.reason_codes import error_code, peer_reason_code
+from pipeline.entrypoints.web.api_queries import iso_day
 from pipeline.entrypoints.web.ops_page import money
 from pipeline.entrypoints.web.ops_page.layout import badge, detail, explained, when, why
 from schemas.claim import RESUBMITTABLE_STATUSES, STATUSES
@@ -66,19 +67,49 @@ def filter_form(values: dict[str, str]) -> str:
             + '<button type="submit">Filter</button></form>')
 
 
+class BadFilter(ValueError):
+    """A claims filter with values the page cannot read: each named, so nothing is listed (or resubmitted) under a
+    broader filter than the one asked for."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = errors
+
+
 def filter_from(values: dict[str, str]) -> ops.ClaimFilter:
+    """The filter the page's fields (or a link's query) ask for; BadFilter naming every value it cannot read."""
+    errors: list[str] = []
+
     def day(name: str) -> date | None:
         try:
-            return date.fromisoformat(values[name]) if values.get(name) else None
+            return iso_day(values.get(name))
         except ValueError:
+            errors.append(f"{name}: {values[name]!r} is not a date (YYYY-MM-DD)")
             return None
 
-    status = values.get("status") or None
-    route = values.get("route") or None
-    return ops.ClaimFilter(status=status if status in STATUSES else None, route=route if route in ROUTES else None,
-                           payer=values.get("payer") or None, therapist=values.get("therapist") or None,
-                           since=day("since"), until=day("until"), problem=values.get("problem") or None,
-                           text=values.get("q") or None)
+    def one_of(name: str, choices: tuple[str, ...]) -> str | None:
+        value = values.get(name) or None
+        if value is not None and value not in choices:
+            errors.append(f"{name}: {value!r} is not one of {', '.join(choices)}")
+            return None
+        return value
+
+    status, route = one_of("status", STATUSES), one_of("route", ROUTES)
+    since, until = day("since"), day("until")
+    if since and until and until < since:
+        errors.append(f"until: {until.isoformat()} is before since ({since.isoformat()})")
+    if errors:
+        raise BadFilter(errors)
+    return ops.ClaimFilter(status=status, route=route, payer=values.get("payer") or None,
+                           therapist=values.get("therapist") or None, since=since, until=until,
+                           problem=values.get("problem") or None, text=values.get("q") or None)
+
+
+def bad_filter_body(values: dict[str, str], bad: BadFilter) -> str:
+    """The claims page for a filter it cannot read: what to correct, the filter as typed, no claims."""
+    items = "".join(f"<li>{escape(e)}</li>" for e in bad.errors)
+    return (f'{filter_form(values)}<div class="flash error" role="alert" id="bad-filter">This filter cannot be '
+            f'used; correct it and press Filter:<ul>{items}</ul></div>')
 
 
 def login_body(csrf: str, username: str = "") -> str:
