@@ -8,7 +8,7 @@ from typing import Any
 
 import redis
 
-from pipeline.adapters.dramatiq_queue import NAMESPACE
+from pipeline.adapters.dramatiq_queue import HEARTBEAT_TIMEOUT_MS, NAMESPACE
 from pipeline.application.steps import ALERT, QUEUE_OF, QUEUES
 
 
@@ -37,8 +37,15 @@ def claims_in_flight(client: redis.Redis) -> set[str]:
     return found
 
 
+# A worker's consumers fetch, and so write its heartbeat, about once a second even while it is busy; one silent for
+# the broker's heartbeat timeout is taken for dead by the broker itself (its messages go back to their queues).
+# A process that only sends (the web process resubmitting) also writes one as it sends, for that moment.
+LIVE_MS = HEARTBEAT_TIMEOUT_MS
+
+
 def queue_stats(client: redis.Redis, now_ms: float | None = None) -> list[dict[str, Any]]:
-    """Per dramatiq queue: ready, delayed, in progress and dead messages, and the oldest ready one's age.
+    """Per dramatiq queue: ready, delayed, in progress and dead messages, the oldest ready one's age, and the worker
+    processes running to take them (every worker takes every queue).
 
     Costs the number of queues times the number of worker processes, never the size of the keyspace: the
     messages in progress are in dramatiq's per-(worker, queue) ack sets, and the workers are the members
@@ -46,6 +53,7 @@ def queue_stats(client: redis.Redis, now_ms: float | None = None) -> list[dict[s
     """
     r, now_ms = client, (time.time() * 1000 if now_ms is None else now_ms)
     workers = [w.decode() for w in r.zrange(f"{NAMESPACE}:__heartbeats__", 0, -1)]
+    alive = int(r.zcount(f"{NAMESPACE}:__heartbeats__", now_ms - LIVE_MS, "+inf"))
     pipe = r.pipeline(transaction=False)
     for q in QUEUES:
         base = f"{NAMESPACE}:{q}"
@@ -64,7 +72,7 @@ def queue_stats(client: redis.Redis, now_ms: float | None = None) -> list[dict[s
         if first is not None:
             oldest[q] = first
         rows.append({"queue": q, "ready": int(ready), "delayed": int(delayed), "in_progress": in_progress,
-                     "dead": int(dead), "oldest_ready_age_s": None})
+                     "dead": int(dead), "oldest_ready_age_s": None, "workers": alive})
     if oldest:
         pipe = r.pipeline(transaction=False)
         for q, first in oldest.items():

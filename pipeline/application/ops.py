@@ -203,8 +203,9 @@ def summary(ledger: ClaimLedger, queues: QueueMonitor, *, today: date | None = N
         and c.route in ("direct_billing", "courtesy_submission")
         and (today - date.fromisoformat(c.date_of_service)).days > TIMELY_FILING_WARNING_DAYS
     ]
+    rows = queues()
     return {
-        "queues": queues(),
+        "queues": rows,
         "claims": {"total": total, "by_status": {s: by_status.get(s, 0) for s in STATUSES},
                    "by_route": by_route},
         "last_24h": {"failed": kinds["failed"], "rejected": kinds["rejected"],
@@ -216,7 +217,16 @@ def summary(ledger: ClaimLedger, queues: QueueMonitor, *, today: date | None = N
         "past_timely_filing_warning": sorted(late, key=lambda x: -x["age_days"]),
         "needs_attention": by_status.get("needs_attention", 0),
         "refused_events": ledger.count_refused(),
+        "waiting_without_worker": waiting_without_worker(rows),
     }
+
+
+def waiting_without_worker(queues: list[dict[str, Any]]) -> int:
+    """The step messages queued (ready or delayed) while no worker process runs to take them: nothing moves,
+    resubmitted claims included, until one starts. 0 while a worker runs (or nothing waits)."""
+    if any(q.get("workers", 1) for q in queues):
+        return 0
+    return sum(int(q["ready"]) + int(q["delayed"]) for q in queues)
 
 
 # fix --------------------------------------------------------------------------------------------------

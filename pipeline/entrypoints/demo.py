@@ -367,6 +367,9 @@ def _print_kept(pipeline: Stack) -> None:
     print("  superbill status; superbill claims list; superbill claims show <claim>")
     print("  for the ops page: superbill users add <you> --name '<Your Name>'; then SUPERBILL_WEBHOOK_SECRET=x "
           "superbill web --port 8000 and open http://127.0.0.1:8000/ops")
+    print("  for the claims you fix and resubmit there to move on: superbill sandbox & superbill worker & "
+          "superbill reconcile &")
+    print("    (the sandbox peers on their default port 8100, where a worker sends by default)")
     print(f"stop it with: REDIS_URL={pipeline.redis_url} superbill redis stop")
 
 

@@ -118,6 +118,9 @@ def summary_text(s: dict[str, Any]) -> str:
     for q in s["queues"]:
         age = f"{q['oldest_ready_age_s']} s" if q["oldest_ready_age_s"] is not None else "-"
         out.append(f"  {q['queue']:<16} {q['ready']:>5} {q['delayed']:>5} {q['in_progress']:>5} {q['dead']:>5}   {age}")
+    if s.get("waiting_without_worker"):
+        out.append(f"no worker is running: {s['waiting_without_worker']} step(s) wait in the queues and no claim "
+                   "moves until one starts (superbill worker)")
     out.append(f"claims: {s['claims']['total']}")
     out += [f"  {k:<16} {v:>5}" for k, v in s["claims"]["by_status"].items() if v]
     out.append("by route:")

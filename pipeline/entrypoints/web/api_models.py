@@ -111,6 +111,8 @@ class Summary(_Body):
     past_timely_filing_warning: list[dict[str, Any]]
     needs_attention: int
     refused_events: int
+    waiting_without_worker: int = Field(0, description="step messages queued (ready or delayed) while no worker "
+                                                      "process runs to take them; 0 while one runs")
 
 
 class AmendAnswer(_Body):

@@ -74,8 +74,36 @@ def test_queue_stats_count_ready_delayed_and_in_progress_messages_without_scanni
     assert rows["validate"]["oldest_ready_age_s"] is not None
     assert rows["assemble"]["delayed"] == 1 and rows["assemble"]["ready"] == 0
     assert rows["route"] == {"queue": "route", "ready": 0, "delayed": 0, "in_progress": 0, "dead": 0,
-                             "oldest_ready_age_s": None}
+                             "oldest_ready_age_s": None, "workers": 1}  # the consumer that fetched: a worker
     assert not any(c in ("SCAN", "KEYS") for c in calls)
+
+
+def test_steps_queued_while_no_worker_runs_are_counted_for_ops(redis_url: str) -> None:
+    """The overview and `superbill status` say when steps wait and no worker takes them (a resubmitted claim
+    would otherwise sit in `received` with nothing to say why): a worker whose heartbeat is long silent is gone."""
+    import time
+
+    from pipeline.adapters.dramatiq_queue import NAMESPACE
+    from pipeline.adapters.queue_stats import LIVE_MS, queue_stats
+    from pipeline.application.ops import waiting_without_worker
+
+    broker = fresh_broker(redis_url)
+    try:
+        dramatiq_queue.send_step("validate", "c1")
+        dramatiq_queue.send_step("assemble", "c2", delay_ms=60_000)
+        now_ms = time.time() * 1000
+        # the sender here is a broker too (the pipeline's own senders queue through the ledger's scripts, which
+        # write no heartbeat): only a worker that stopped long ago is left
+        broker.client.delete(f"{NAMESPACE}:__heartbeats__")
+        broker.client.zadd(f"{NAMESPACE}:__heartbeats__", {"gone-worker": now_ms - LIVE_MS - 1000})
+        rows = queue_stats(broker.client, now_ms=now_ms)
+        assert {row["workers"] for row in rows} == {0}
+        assert waiting_without_worker(rows) == 2
+        broker.client.zadd(f"{NAMESPACE}:__heartbeats__", {"live-worker": now_ms - 1000})
+        rows = queue_stats(broker.client, now_ms=now_ms)
+        assert {row["workers"] for row in rows} == {1} and waiting_without_worker(rows) == 0
+    finally:
+        broker.close()
 
 
 def test_the_reconciler_leaves_alone_claims_a_queued_delayed_or_running_message_covers(redis_url: str) -> None:

@@ -202,7 +202,12 @@ def live_body(s: dict[str, Any], rows_by_status: dict[str, list[dict[str, Any]]]
     last = s["last_24h"]
     reasons = "".join(f"<li>{n} &times; {escape(r)}</li>" for r, n in last["by_reason"].items())
     events = ", ".join(f'{n} {escape(k.replace("_", " "))}' for k, n in last.get("events", {}).items() if n)
-    return (f'<div class="cards">{cards}<a class="card" href="/ops/refused"><b>{s["refused_events"]}</b>'
+    stalled = s.get("waiting_without_worker") or 0
+    no_worker = (f'<div class="flash error" role="alert" id="no-worker"><b>No worker is running:</b> {stalled} '
+                 f'step(s) wait in the queues, and no claim moves (resubmitted ones included) until one starts: '
+                 f'<code>superbill worker</code>, with the same settings as this web process.</div>'
+                 if stalled else "")
+    return (f'{no_worker}<div class="cards">{cards}<a class="card" href="/ops/refused"><b>{s["refused_events"]}</b>'
             f'refused events</a></div>{"".join(sections)}'
             f'{undelivered_statements(failed_emails or [], people)}'
             f'<div class="grid"><div><h2>Last 24 hours</h2><p id="last24">{last["failed"]} failed, '
