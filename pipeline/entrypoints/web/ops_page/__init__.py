@@ -424,7 +424,7 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
                 staff_audit("claims.resubmitted", who, claim_ids=result.resubmitted, anyway=anyway or None)
             text = f"Resubmitted {len(result.resubmitted)} claim(s)."
             if result.skipped:
-                text += " Not resubmitted: " + "; ".join(f"{s['claim_id']} ({s['reason']})" for s in result.skipped)
+                text += " " + views.skipped_text(result.skipped)
             target = f"/ops/claims/{quote(ids[0], safe='')}" if len(ids) == 1 else home
             return back(who, target, text, error=bool(result.skipped) and not result.resubmitted)
 

@@ -248,6 +248,26 @@ def claims_body(values: dict[str, str], rows: list[dict[str, Any]], people: dict
 
 
 FILTER_FIELDS = ("q", "status", "route", "payer", "therapist", "since", "until", "problem")
+NAMED_AT_MOST = 10  # claims named per reason in the message after a resubmission; the rest counted
+
+
+def skipped_text(skipped: list[dict[str, str]]) -> str:
+    """The claims a resubmission left alone, grouped by why, a few named per group: one short message for one
+    claim or for the 2,000 of a "Resubmit all"."""
+    if len(skipped) == 1:
+        return f'Not resubmitted: {skipped[0]["claim_id"]} ({skipped[0]["reason"]}).'
+    groups: dict[str, list[str]] = {}
+    for s in skipped:
+        if s.get("unchanged"):
+            why = "still need attention for the same reasons (fix their data first, or resubmit anyway)"
+            groups.setdefault(why, []).append(f'{s["claim_id"]} ({s["unchanged"].replace(",", ", ")})')
+        else:
+            groups.setdefault(s["reason"], []).append(s["claim_id"])
+    parts = []
+    for why, ids in groups.items():
+        more = f" and {len(ids) - NAMED_AT_MOST} more" if len(ids) > NAMED_AT_MOST else ""
+        parts.append(f"{len(ids)} {why}: {', '.join(ids[:NAMED_AT_MOST])}{more}")
+    return "Not resubmitted: " + "; ".join(parts) + "." if parts else ""
 
 
 def statement_delivery_part(cid: str, c: dict[str, Any]) -> str:
