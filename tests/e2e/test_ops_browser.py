@@ -382,3 +382,79 @@ def test_resubmit_failed_claims_and_the_overview_refreshes_keeping_the_selection
     last = browser.find_element(By.ID, "last24").text
     assert last.startswith("2 failed")  # counted from the timelines, though both are accepted now
     no_patient_data_in_logs(stack)
+
+
+def test_two_tabs_on_one_claim_and_a_mistyped_field_as_the_front_desk_sees_them(
+        start_stack: StartStack, browser: WebDriver) -> None:
+    """Two tabs on one claim: the referral saved in the first is not overwritten by a save from the second, opened
+    before it; a number typed wrong is said beside its field, by its label; a period picked the wrong way round is
+    said, not downloaded as an empty file; and a claims link with a status the page cannot read lists nothing."""
+    stack = start_stack()
+    add_user(stack, "mary", "Mary Front")
+    claim_id = post(stack, event("va_direct", "br_tabs", va_referral=None))
+    wait_status(stack, [claim_id], "needs_attention")
+    referral = event("va_direct", "x")["va_referral"]
+    sign_in(browser, stack)
+    page = f"{stack.web_url}/ops/claims/{claim_id}"
+    navigate(browser, lambda: browser.get(page))
+    first = browser.current_window_handle
+    browser.switch_to.new_window("tab")
+    navigate(browser, lambda: browser.get(page))
+    second = browser.current_window_handle
+
+    def referral_form() -> WebElement:
+        return browser.find_element(By.CSS_SELECTOR, "details[data-form='va_referral'][open] form")
+
+    def fill(number: str, visits: str) -> None:
+        form = referral_form()
+        set_field(browser, form, "referral_number", number)
+        set_field(browser, form, "visits_authorized", visits)
+        for name in ("approved_on", "valid_from", "valid_until"):
+            set_field(browser, form, name, str(referral[name]))
+
+    # the second tab: a negative number of visits is said beside the field, by its label
+    fill("VA0099999999", "-3")
+    navigate(browser, referral_form().find_element(By.XPATH, ".//button[@value='preview']").click)
+    field = referral_form().find_element(By.NAME, "visits_authorized")
+    assert field.get_attribute("aria-invalid") == "true" and field.get_attribute("value") == "-3"
+    beside = browser.find_element(By.ID, "va_referral-visits_authorized-error").text
+    assert beside == "must be at least 0"
+    assert f"Visits authorised: {beside}" in browser.find_element(By.ID, "preview").text
+    assert "va_referral.visits_authorized" not in browser.page_source
+    browser.save_screenshot(str(SCREENSHOTS / "ops-field-error.png"))
+
+    # the first tab saves its referral
+    browser.switch_to.window(first)
+    fill(str(referral["referral_number"]), "12")
+    navigate(browser, referral_form().find_element(By.XPATH, ".//button[@value='preview']").click)
+    navigate(browser, referral_form().find_element(By.XPATH, ".//button[@value='save']").click)
+    assert "Amended (va_referral)" in flash_text(browser)
+
+    # the second tab, still showing the claim as it was, corrects its number and saves: refused, nothing lost
+    browser.switch_to.window(second)
+    fill("VA0099999999", "6")
+    navigate(browser, referral_form().find_element(By.XPATH, ".//button[@value='preview']").click)
+    navigate(browser, referral_form().find_element(By.XPATH, ".//button[@value='save']").click)
+    said = browser.find_element(By.CSS_SELECTOR, "details[data-form='va_referral'] .flash.error").text
+    assert "amended after you opened it" in said
+    assert referral_form().find_element(By.NAME, "referral_number").get_attribute("value") == "VA0099999999"
+    assert stack.ledger().event_document(claim_id)["va_referral"]["referral_number"] == referral["referral_number"]
+    navigate(browser, lambda: browser.get(page))  # reloaded: the first tab's referral
+    assert referral_form().find_element(By.NAME, "referral_number").get_attribute("value") == \
+        referral["referral_number"]
+
+    # an export whose end is before its start
+    navigate(browser, browser.find_element(By.LINK_TEXT, "Claims").click)
+    export = browser.find_element(By.CSS_SELECTOR, "form[action='/ops/export']")
+    set_field(browser, export, "from", "2026-11-30")
+    set_field(browser, export, "to", "2026-11-01")
+    navigate(browser, export.find_element(By.TAG_NAME, "button").click)
+    assert "ends (2026-11-01) before it starts (2026-11-30)" in browser.find_element(By.TAG_NAME, "main").text
+    assert browser.find_element(By.CSS_SELECTOR, "form[action='/ops/export'] input[name='from']") \
+        .get_attribute("value") == "2026-11-30"
+
+    # a claims link with a status the page cannot read
+    navigate(browser, lambda: browser.get(f"{stack.web_url}/ops/claims?status=needs_attenton"))
+    assert "'needs_attenton' is not one of" in browser.find_element(By.ID, "bad-filter").text
+    assert browser.find_elements(By.CSS_SELECTOR, "tr[data-claim]") == []
+    no_patient_data_in_logs(stack)
