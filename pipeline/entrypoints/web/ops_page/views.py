@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import date, tzinfo
 from html import escape
@@ -345,9 +346,17 @@ def findings_html(c: dict[str, Any]) -> str:
     return "".join(parts)
 
 
+_NAMED_FIELD = re.compile(r"(?<![\w.])(" + "|".join(amend_forms.FORMS) + r")\.[a-z_]")
+
+
 def forms_wanted(c: dict[str, Any]) -> list[str]:
-    """The forms that fix this claim's reasons, first; then the others."""
+    """The forms that fix this claim's reasons, first; then the others. A problem whose message names the fields
+    (`claim_data_invalid`: `coverage.member_id: ...; client.address.city: ...`) wants the forms of those."""
     wanted: list[str] = []
+    for p in c["problems"]:
+        for section in _NAMED_FIELD.findall(p.get("message") or ""):
+            if section not in wanted:
+                wanted.append(section)
     codes = [p["code"] for p in c["problems"]]
     found = [explanations.explain(code) for code in codes]
     found += [explanations.explain(d["code"]) for d in c.get("denial_reasons") or []]

@@ -1,0 +1,23 @@
+"""A claim's page opens the form that fixes its problem first and marks every form that fixes one."""
+
+from __future__ import annotations
+
+from pipeline.entrypoints.web.ops_page.views import forms_wanted
+
+
+def claim(*problems: tuple[str, str]) -> dict[str, object]:
+    return {"problems": [{"code": code, "message": message} for code, message in problems]}
+
+
+def test_data_an_837p_cannot_carry_wants_the_forms_of_the_fields_it_names() -> None:
+    c = claim(("claim_data_invalid", "the 837P cannot carry this data as sent: coverage.member_id: member id "
+                                     "contains characters an 837P cannot carry; client.address.city: city is longer "
+                                     "than 30 characters (N401)"))
+    assert forms_wanted(c)[:2] == ["coverage", "client"]
+
+
+def test_a_problem_with_a_form_of_its_own_wants_that_form() -> None:
+    assert forms_wanted(claim(("va_referral_missing", "a VA CCN client needs an approved referral"))) == [
+        "va_referral"]
+    assert forms_wanted(claim(("prescription_unsigned", "the prescription is not signed"),
+                              ("va_referral_missing", "none on file"))) == ["prescription", "va_referral"]
