@@ -388,6 +388,11 @@ def test_a_refused_event_is_read_corrected_and_replayed_from_the_page(env: Env) 
     assert env.ledger.get("ses_refpage") is not None
     assert any(e["action"] == "refused.replayed" and e["refused_id"] == refused_id and e.get("corrected")
                for e in env.store.audit_log(20))
+    # the list and the event say what the replay became in words, the claim a link: never the raw answer
+    replayed_as = 'replayed as claim <a href="/ops/claims/ses_refpage">ses_refpage</a>'
+    listed, shown = client.get("/ops/refused").text, client.get(f"/ops/refused/{refused_id}").text
+    assert replayed_as in listed and f'<p id="last-replay">Last replay: {replayed_as}</p>' in shown
+    assert '"http_status"' not in listed and "&quot;http_status&quot;" not in listed + shown
 
     # replayed once as a claim: from the page, a second replay says so and sends nothing
     twice = client.post(f"/ops/refused/{refused_id}/replay", data={"csrf": csrf}, headers={"Origin": ORIGIN})

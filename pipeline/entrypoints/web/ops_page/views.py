@@ -562,12 +562,25 @@ def claim_body(claim_id: str, c: dict[str, Any], *, person: ClientIdentity | Non
 
 
 # refused events, dead letters, audit ----------------------------------------------------------------------------
+def replay_html(r: Refused) -> str:
+    """A replay's outcome in words, as `superbill refused list` says it, the claim it became a link."""
+    said = r.replay_text()
+    if not said:
+        return ""
+    claim_id = r.replayed_into()
+    if claim_id and claim_id in said:
+        before, after = said.split(claim_id, 1)
+        return (f'{escape(before)}<a href="/ops/claims/{escape(claim_id)}">{escape(claim_id)}</a>'
+                f'{escape(after)}')
+    return escape(said)
+
+
 def refused_body(refused: list[Refused], zone: tzinfo, next_cursor: str | None = None) -> str:
     rows = "".join(
         f'<tr><td><a href="/ops/refused/{escape(r.refused_id)}">{escape(r.refused_id)}</a></td>'
         f'<td class="nowrap">{when(r.received_at, zone)}</td><td class="nowrap">HTTP {r.http_status}</td>'
         f'<td>{"<br>".join(escape(e["path"] + ": " + e["message"]) for e in r.errors)}</td>'
-        f'<td>{escape(r.source)}</td><td>{escape(r.replayed_as or "")}</td></tr>'
+        f'<td>{escape(r.source)}</td><td>{replay_html(r)}</td></tr>'
         for r in reversed(refused))
     return ('<p class="muted">Events the booking system sent that were refused, kept verbatim. Open one to read '
             'it, correct it and send it through again.</p>'
@@ -586,7 +599,7 @@ def refused_detail(r: Refused, zone: tzinfo, corrected: str | None = None) -> st
     rid = escape(r.refused_id)
     return (f'<p>Received {when(r.received_at, zone)} from {escape(r.source)}, answered HTTP {r.http_status}'
             f'{f", {r.times} times" if r.times > 1 else ""}.</p><h2>Why it was refused</h2><ul>{errors}</ul>'
-            + (f'<p>Last replay: <code>{escape(r.replayed_as)}</code></p>' if r.replayed_as else "")
+            + (f'<p id="last-replay">Last replay: {replay_html(r)}</p>' if r.replayed_as else "")
             + f'<form method="post" action="/ops/refused/{rid}/replay"><button type="submit">Replay as it was'
             f'</button></form><h2>Correct and replay</h2><form method="post" action="/ops/refused/{rid}/replay">'
             f'<textarea name="body" rows="24" aria-label="corrected event">{escape(corrected or shown)}</textarea>'
