@@ -103,3 +103,13 @@ def test_a_filter_the_page_cannot_read_lists_and_resubmits_nothing(
                                                 "csrf": csrf_of(client.get("/ops").text)})
     assert answer.status_code == 422 and "Nothing resubmitted: the filter cannot be used" in answer.text
     assert {pipeline.claim(f"ses_sel{n}").submission_no for n in (1, 2, 3)} == {1}
+
+
+def test_the_audit_log_names_the_claims_resubmitted_in_words_not_as_a_python_list(
+        page: tuple[TestClient, InlinePipeline]) -> None:
+    client, _ = page
+    client.post("/ops/resubmit", data={"claim_id": ["ses_sel1", "ses_sel3"], "anyway": "1",
+                                       "csrf": csrf_of(client.get("/ops").text)})
+    audit = client.get("/ops/audit").text
+    assert '<span class="muted">claim ids:</span> ses_sel1; ses_sel3' in audit
+    assert "[&#x27;ses_sel1&#x27;" not in audit and "['ses_sel1'" not in audit

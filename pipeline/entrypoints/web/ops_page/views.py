@@ -622,9 +622,8 @@ def dead_body(queue: str, rows: list[dict[str, Any]], zone: tzinfo) -> str:
 
 
 def audit_body(entries: list[dict[str, Any]], zone: tzinfo) -> str:
-    def rest(e: dict[str, Any]) -> str:
-        return " &middot; ".join(f'<span class="muted">{escape(k)}:</span> {escape(str(v))}' for k, v in e.items()
-                                 if k not in ("at", "action", "by", "name", "via"))
+    def rest(e: dict[str, Any]) -> str:  # as a timeline entry's details are shown: lists joined, not as Python
+        return detail({k: v for k, v in e.items() if k not in ("at", "action", "by", "name", "via")})
 
     rows = "".join(f'<tr><td class="nowrap">{when(e.get("at"), zone)}</td><td>{escape(str(e.get("action")))}</td>'
                    f'<td>{escape(str(e.get("name") or "-"))}</td><td>{escape(str(e.get("via") or ""))}</td>'
