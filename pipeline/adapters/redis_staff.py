@@ -69,7 +69,7 @@ class RedisStaffStore:
         pipe.sadd(self._k("staff", "sessions", session.username), digest)
         pipe.execute()
 
-    def load_session(self, digest: str, idle_s: float) -> StaffSession | None:
+    def load_session(self, digest: str, idle_s: float | None) -> StaffSession | None:
         key = self._k("staff", "session", digest)
         raw = self.r.hgetall(key)
         if not raw:
@@ -77,7 +77,8 @@ class RedisStaffStore:
         d = {k.decode(): v.decode() for k, v in raw.items()}
         session = StaffSession(username=d["user"], csrf=d["csrf"], created_at=float(d["created_at"]),
                                expires_at=float(d["expires_at"]), flash=json.loads(d.get("flash") or "[]"))
-        self.r.pexpire(key, max(int(idle_s * 1000), 1))
+        if idle_s is not None:
+            self.r.pexpire(key, max(int(idle_s * 1000), 1))
         return session
 
     def set_flash(self, digest: str, messages: list[str]) -> None:

@@ -92,8 +92,9 @@ class StaffStore(Protocol):
 
     def save_session(self, digest: str, session: StaffSession, ttl_s: float) -> None: ...
 
-    def load_session(self, digest: str, idle_s: float) -> StaffSession | None:
-        """The session, its idle expiry pushed back; None when it ran out or was ended."""
+    def load_session(self, digest: str, idle_s: float | None) -> StaffSession | None:
+        """The session, its idle expiry pushed back `idle_s` (None: left as it is); None when it ran out or was
+        ended."""
         ...
 
     def drop_session(self, digest: str) -> None: ...
@@ -259,12 +260,14 @@ class Signed:
         return Actor(self.user.username, self.user.name, "ops page")
 
 
-def current(store: StaffStore, token: str | None, *, idle_s: float) -> Signed | None:
-    """The session of a cookie's token, if it is live and its person still active."""
+def current(store: StaffStore, token: str | None, *, idle_s: float, touch: bool = True) -> Signed | None:
+    """The session of a cookie's token, if it is live and its person still active. A request the person made
+    (`touch`) keeps it alive; one a page makes by itself (the overview's refresh) does not, so a screen left
+    open still ends its session when the person is away."""
     if not token:
         return None
     key = digest(token)
-    session = store.load_session(key, idle_s)
+    session = store.load_session(key, idle_s if touch else None)
     if session is None:
         return None
     user = store.get_user(session.username)

@@ -326,6 +326,25 @@ def test_an_idle_session_expires(env: Env) -> None:
     assert client.get("/ops").headers["location"] == "/ops/login"
 
 
+def test_an_overview_left_open_does_not_keep_its_session_alive(env: Env) -> None:
+    """The overview fetches /ops/live every 15 s by itself: that is not the person at the desk, so a screen left
+    open still signs out after the idle time (and its script then leaves the page for the sign-in page, taking the
+    clients' names off the screen)."""
+    client = env.client(SUPERBILL_OPS_SESSION_IDLE_MINUTES="0.05")  # 3 s
+    token = sign_in(client).cookies["superbill_ops"]
+    key = f"sb:staff:session:{staff.digest(token)}"
+    overview = client.get("/ops")
+    assert "location.replace('/ops/login')" in overview.text  # what the page does with a 401 from /ops/live
+    env.r.pexpire(key, 1000)  # as if the person last did something 2 s ago
+    live = client.get("/ops/live")
+    assert live.status_code == 200 and 0 < env.r.pttl(key) <= 1000  # served, the idle expiry not pushed back
+    deadline = time.monotonic() + 10
+    while env.r.exists(key):
+        assert time.monotonic() < deadline, "the idle session never expired"
+        time.sleep(0.1)
+    assert (client.get("/ops/live").status_code, client.get("/ops").headers["location"]) == (401, "/ops/login")
+
+
 def test_behind_https_the_cookie_is_secure_and_only_that_origin_may_post(env: Env) -> None:
     # the proxy in front terminates TLS and passes the request on; the page's public address is set
     client = env.client("https://ops.practice.example", SUPERBILL_PUBLIC_URL="https://ops.practice.example")

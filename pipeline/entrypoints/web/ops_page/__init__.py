@@ -127,8 +127,8 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
             raise Answered(to_login())
         return who
 
-    def signed_in_fragment(request: Request) -> Who:
-        who = auth.who(request)
+    def signed_in_fragment(request: Request) -> Who:  # the overview's own refresh: keeps no idle session alive
+        who = auth.who(request, touch=False)
         if who is None:
             raise Answered(Response("sign in first", 401))
         return who

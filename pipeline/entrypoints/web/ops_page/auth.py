@@ -55,7 +55,9 @@ class PageAuth:
         return cls(store, settings.ops_token, settings.public_url, settings.ops_session_idle_s,
                    settings.ops_session_max_s)
 
-    def who(self, request: Request) -> Who | None:
+    def who(self, request: Request, *, touch: bool = True) -> Who | None:
+        """Who made the request; `touch=False` for a request the page makes by itself (it does not keep an idle
+        session alive)."""
         given = bearer(request)
         if given is not None:
             if token_ok(given, self.ops_token):
@@ -64,7 +66,7 @@ class PageAuth:
             return Who(Actor(actor.username, actor.name, "ops page")) if actor else None
         if self.store is None:
             return None
-        signed = staff.current(self.store, request.cookies.get(COOKIE), idle_s=self.idle_s)
+        signed = staff.current(self.store, request.cookies.get(COOKIE), idle_s=self.idle_s, touch=touch)
         return Who(signed.actor, signed) if signed else None
 
     # origins and cookies ----------------------------------------------------------------------------

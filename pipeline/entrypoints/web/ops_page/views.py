@@ -155,6 +155,7 @@ def overview_body(s: dict[str, Any], rows_by_status: dict[str, list[dict[str, An
               "document.activeElement.tagName!=='BODY'&&document.activeElement.type!=='checkbox')return;"
               "const ticked=[...live.querySelectorAll('input[name=claim_id]:checked')].map(b=>b.value);"
               "let r;try{r=await fetch('/ops/live',{credentials:'same-origin',cache:'no-store'});}catch(e){return;}"
+              "if(r.status===401){location.replace('/ops/login');return;}"  # session over: patient data off the screen
               "if(!r.ok)return;live.innerHTML=await r.text();"
               "for(const v of ticked){const b=live.querySelector('input[name=claim_id][value=\"'+CSS.escape(v)+'\"]');"
               "if(b)b.checked=true;}live.dataset.refreshed=String(Number(live.dataset.refreshed||0)+1);}"
