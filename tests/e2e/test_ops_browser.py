@@ -457,4 +457,11 @@ def test_two_tabs_on_one_claim_and_a_mistyped_field_as_the_front_desk_sees_them(
     navigate(browser, lambda: browser.get(f"{stack.web_url}/ops/claims?status=needs_attenton"))
     assert "'needs_attenton' is not one of" in browser.find_element(By.ID, "bad-filter").text
     assert browser.find_elements(By.CSS_SELECTOR, "tr[data-claim]") == []
+
+    # an overview left open on the desk: once the session ends, the page leaves for the sign-in page by itself
+    navigate(browser, lambda: browser.get(f"{stack.web_url}/ops?refresh=2"))
+    assert "John Doe" in browser.find_element(By.ID, "live").text
+    assert users(stack, "disable", "mary").returncode == 0
+    WebDriverWait(browser, 15).until(lambda d: d.current_url == stack.web_url + "/ops/login")
+    assert "John Doe" not in browser.find_element(By.TAG_NAME, "body").text
     no_patient_data_in_logs(stack)
