@@ -257,7 +257,7 @@ def make_statement(deps: Deps, claim_id: str) -> None:
     if claim is None or claim.status != "routed" or claim.route != "statement_only":
         return
     number = document_number(deps.ledger.next_number("document"))
-    fields = {"document_number": number, "statement_issued_on": deps.now().date().isoformat(),
+    fields = {"document_number": number, "statement_issued_on": deps.practice.practice.day_of(deps.now()).isoformat(),
               "statement_replaces": claim.document_number}
     if _advance(deps, claim_id, "routed", "statement_ready", then=SEND_STATEMENT, kind="statement.ready",
                 fields=fields, document_number=number, queue_delivery=True):
@@ -304,7 +304,7 @@ def submit_courtesy(deps: Deps, claim_id: str) -> None:
         assert claim.idempotency_key and claim.document_number
         decision = _decision(claim)
         pdf = render_superbill_pdf(event, deps.practice, decision, document_number=claim.document_number,
-                                   issued_on=_prepared_at(claim).date())
+                                   issued_on=deps.practice.practice.day_of(_prepared_at(claim)))
         payload = courtesy_payload(event, deps.practice, decision, document_number=claim.document_number)
         deps.ledger.keep_document(claim_id, f"courtesy payload sent under {claim.idempotency_key}",
                                   json.dumps({**payload, "pdf_base64": "(the superbill PDF)"}, indent=1, default=str))
