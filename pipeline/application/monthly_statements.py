@@ -53,7 +53,7 @@ def monthly_clients(deps: Deps, since: date, until: date) -> list[str]:
 
 
 def send_due_monthly_statements(deps: Deps, *, today: date | None = None) -> list[dict[str, Any]]:
-    today = today or deps.now().date()
+    today = today or deps.practice.practice.day_of(deps.now())
     period = due_period(deps, today)
     if period is None:
         return []
@@ -110,8 +110,9 @@ def _note(deps: Deps, claim_ids: list[str], kind: str, **detail: Any) -> None:
 
 
 def run_if_due(deps: Deps, *, now: float) -> list[dict[str, Any]]:
-    """The reconciler's hourly call: send what is due, at most one run per hour across processes."""
+    """The reconciler's hourly call: send what is due (judged on the practice's day, in its time zone: a month is
+    over when it is over there), at most one run per hour across processes."""
     stamp = datetime.fromtimestamp(now, UTC)
     if not deps.ledger.mark_done(f"monthly-run:{stamp:%Y-%m-%dT%H}"):
         return []
-    return send_due_monthly_statements(deps, today=stamp.date())
+    return send_due_monthly_statements(deps, today=deps.practice.practice.day_of(stamp))
