@@ -53,7 +53,7 @@ def monthly_clients(deps: Deps, since: date, until: date) -> list[str]:
 
 
 def send_due_monthly_statements(deps: Deps, *, today: date | None = None) -> list[dict[str, Any]]:
-    today = today or deps.practice.practice.day_of(deps.now())
+    today = today or deps.today()
     period = due_period(deps, today)
     if period is None:
         return []

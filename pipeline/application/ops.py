@@ -8,7 +8,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 from config.practice import Practice
@@ -532,7 +532,7 @@ def replay_refused(ledger: ClaimLedger, refused_id: str, send: StepSender,
 
 
 def daily_summary(ledger: ClaimLedger, queues: QueueMonitor, *, now: float | None = None,
-                  timely_filing_warning_days: int = 150) -> dict[str, Any]:
+                  timely_filing_warning_days: int = 150, zone: tzinfo = UTC) -> dict[str, Any]:
     """The day in numbers for the billing person (no patient data): what reached a final status in the
     last 24 hours, what still needs a person, and what is late."""
     now = time.time() if now is None else now
@@ -548,7 +548,7 @@ def daily_summary(ledger: ClaimLedger, queues: QueueMonitor, *, now: float | Non
             for code in claim_reason_codes(c) or ["unknown"])),
         "past_timely_filing_warning": [x["claim_id"] for x in full["past_timely_filing_warning"]],
         "timely_filing_risk": [x["claim_id"] for x in accounts_receivable(
-            ledger.get_many(ledger.claim_ids(route="direct_billing")), today=datetime.fromtimestamp(now, UTC).date(),
+            ledger.get_many(ledger.claim_ids(route="direct_billing")), today=datetime.fromtimestamp(now, zone).date(),
             warning_days=timely_filing_warning_days)["timely_filing"]["claims"]],
         "remitted_last_24h": dict(Counter(c.status for c in today if c.status in ("paid", "denied"))),
         "refused_events": full["refused_events"],

@@ -71,7 +71,7 @@ def period_statement(deps: Deps, client_id: str, since: date, until: date) -> Pe
         raise NoSessions(f"client {client_id} has no statement_ready session from {since} to {until}")
     key = json.dumps([client_id, since.isoformat(), until.isoformat()])
     number, issued, replaced = deps.ledger.period_document(key, _fingerprint(deps, sessions),
-                                                           deps.practice.practice.day_of(deps.now()).isoformat())
+                                                           deps.today().isoformat())
     issued_on = date.fromisoformat(issued)
     replaces = document_number(replaced) if replaced else None
     pdf = render_period_statement_pdf(deps.practice, sessions, since=since, until=until,

@@ -79,7 +79,7 @@ TIMELY_FILING_CHECK_S = 3600.0
 
 def check_timely_filing(deps: Deps) -> list[str]:
     """Alert once per claim nearing the timely-filing limit (see `receivables.alert_timely_filing`)."""
-    announced = alert_timely_filing(deps.ledger, deps.alerts, today=deps.now().date(),
+    announced = alert_timely_filing(deps.ledger, deps.alerts, today=deps.today(),
                                     warning_days=deps.timely_filing_warning_days)
     if announced:
         log.warning("reconciler.timely_filing_risk", count=len(announced), claim_ids=announced[:50])

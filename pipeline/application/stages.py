@@ -11,7 +11,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import structlog
@@ -85,6 +85,11 @@ class Deps:
     staff: StaffStore | None = None  # named accounts, sessions, tokens, the audit log (ops entry points)
     ack_wait_s: float = 7 * 86400  # a claim the peer took but never decided is `failed` after this
     timely_filing_warning_days: int = 150  # a claim not paid this long after its date of service is flagged
+
+    def today(self) -> date:
+        """Today where the practice is (its profile's `timezone`): the day statements are issued on, ages
+        and timely filing count to, and what is owed is known up to."""
+        return self.now().astimezone(self.practice.practice.zone).date()
 
 
 def _event(deps: Deps, claim_id: str) -> SessionCompleted:
@@ -257,7 +262,7 @@ def make_statement(deps: Deps, claim_id: str) -> None:
     if claim is None or claim.status != "routed" or claim.route != "statement_only":
         return
     number = document_number(deps.ledger.next_number("document"))
-    fields = {"document_number": number, "statement_issued_on": deps.practice.practice.day_of(deps.now()).isoformat(),
+    fields = {"document_number": number, "statement_issued_on": deps.today().isoformat(),
               "statement_replaces": claim.document_number}
     if _advance(deps, claim_id, "routed", "statement_ready", then=SEND_STATEMENT, kind="statement.ready",
                 fields=fields, document_number=number, queue_delivery=True):

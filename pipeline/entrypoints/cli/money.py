@@ -109,7 +109,7 @@ def cmd_ar(args: argparse.Namespace) -> int:
     deps = runtime_deps(args)
     warning = args.warn_days if args.warn_days is not None else load_settings().timely_filing_warning_days
     try:
-        report = receivables(deps.ledger, today=datetime.now(UTC).date(), as_of=args.as_of, warning_days=warning,
+        report = receivables(deps.ledger, today=deps.today(), as_of=args.as_of, warning_days=warning,
                              zone=deps.practice.practice.zone)
     except FutureDay as exc:
         raise CommandFailed(f"--as-of {exc}: what is owed is known up to today", EXIT_REFUSED) from None

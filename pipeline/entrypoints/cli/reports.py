@@ -33,7 +33,8 @@ def cmd_daily_summary(args: argparse.Namespace) -> int:
     from pipeline.entrypoints.cli.text import daily_summary_text
 
     deps = runtime_deps(args)
-    document = daily_summary(deps.ledger, deps.queues, timely_filing_warning_days=deps.timely_filing_warning_days)
+    document = daily_summary(deps.ledger, deps.queues, timely_filing_warning_days=deps.timely_filing_warning_days,
+                             zone=deps.practice.practice.zone)
     if args.post:
         if deps.alerts is None:
             err("SUPERBILL_ALERT_URL is not set: nowhere to post the summary")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Callable, Coroutine
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
@@ -395,7 +395,7 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
     def accounts_receivable(query: Annotated[ReceivablesQuery, Query()]) -> dict[str, Any]:
         warn_days = query.warn_days
         try:
-            return receivables.receivables(ledger, today=datetime.now(UTC).date(), as_of=_date(query.as_of),
+            return receivables.receivables(ledger, today=deps.today(), as_of=_date(query.as_of),
                                            warning_days=warn_days if warn_days is not None
                                            else deps.timely_filing_warning_days, zone=deps.practice.practice.zone)
         except receivables.FutureDay as exc:

@@ -164,6 +164,21 @@ def test_an_amendment_naming_a_field_the_event_does_not_have_is_refused_with_the
     assert "Peoria" not in json.dumps(deps.ledger.event_document("ses_va_direct"))
 
 
+def test_a_statement_made_in_the_practices_evening_is_issued_on_the_practices_day(redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    evening = datetime(2026, 11, 22, 3, tzinfo=UTC)  # 21:00 on 2026-11-21 in Chicago, the practice's zone
+    deps = stages.Deps(ledger=Ledger(client), practice=load_practice(), send=lambda step, cid, delay_ms=None: None,
+                       now=lambda: evening)
+    assert deps.practice.practice.timezone == "America/Chicago"
+    claim_id = receive(deps.ledger, example_path("commercial_statement").read_bytes(), deps.send,
+                       source="test").body["claim_id"]
+    for step in (stages.validate, stages.assemble, stages.route, stages.make_statement):
+        step(deps, claim_id)
+    claim = deps.ledger.get(claim_id)
+    assert claim is not None and (claim.status, claim.statement_issued_on) == ("statement_ready", "2026-11-21")
+
+
 def test_a_statement_is_numbered_once_and_its_pdf_rendered_on_demand_the_same_every_time(redis_url: str) -> None:
     from pipeline.application.statements import statement_pdf
 

@@ -107,7 +107,7 @@ def test_a_claim_counts_from_its_service_and_is_owed_until_the_day_it_is_paid(wo
 
 def test_without_a_day_the_report_is_todays(world: Any, redis_url: str, tmp_path: Path) -> None:
     pipeline, _ = world
-    today = datetime.now(UTC).date()
+    today = datetime.now(pipeline.deps.practice.practice.zone).date()  # the practice's day
     report = ar_json(redis_url, tmp_path)
     assert report == accounts_receivable([pipeline.claim(PAID), pipeline.claim(LATER)], today=today)
     assert [r["claim_id"] for r in report["outstanding"]] == [LATER]
@@ -132,7 +132,7 @@ def test_a_day_not_yet_over_anywhere_is_refused(world: Any, redis_url: str, tmp_
 
 
 def test_the_ops_api_and_the_ops_page_answer_as_the_cli(world: Any, redis_url: str, tmp_path: Path) -> None:
-    _, client = world
+    pipeline, client = world
     cli = ar_json(redis_url, tmp_path, "--as-of", "2026-11-30")
     api = client.get("/v1/ops/ar?as_of=2026-11-30", headers=AUTH)
     assert api.status_code == 200 and api.json() == cli
@@ -140,4 +140,5 @@ def test_the_ops_api_and_the_ops_page_answer_as_the_cli(world: Any, redis_url: s
     assert page.status_code == 200
     assert "as of 2026-11-30" in page.text and "520.00" in page.text and LATER in page.text
     today = client.get("/ops/ar", headers=AUTH).text
-    assert f"as of {datetime.now(UTC).date().isoformat()}" in today and "208.00" in today
+    practice_today = datetime.now(pipeline.deps.practice.practice.zone).date()
+    assert f"as of {practice_today.isoformat()}" in today and "208.00" in today

@@ -37,13 +37,13 @@ def test_a_month_is_due_once_it_has_ended_in_the_practices_time_zone(monkeypatch
     from datetime import UTC, datetime
 
     from config.practice import load_practice
-    from pipeline.application import monthly_statements
+    from pipeline.application import monthly_statements, stages
 
     evening = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
     asked: list[date] = []
     monkeypatch.setattr(monthly_statements, "due_period", lambda deps, today: asked.append(today))
-    deps: Any = SimpleNamespace(practice=load_practice(), now=lambda: evening,
-                                ledger=SimpleNamespace(mark_done=lambda key: True))
+    ledger: Any = SimpleNamespace(mark_done=lambda key: True)
+    deps = stages.Deps(ledger=ledger, practice=load_practice(), send=lambda *a, **k: None, now=lambda: evening)
     assert monthly_statements.run_if_due(deps, now=evening.timestamp()) == []
     assert monthly_statements.send_due_monthly_statements(deps) == []
     assert asked == [date(2026, 11, 30), date(2026, 11, 30)]

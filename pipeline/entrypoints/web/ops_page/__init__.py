@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from html import escape
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -439,7 +439,7 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
             return render(who, "What is owed", money.ar_form(asked), status=422,
                           msg="Give the day as YYYY-MM-DD.", error=True)
         try:
-            report = receivables.receivables(ledger, today=datetime.now(UTC).date(), as_of=day,
+            report = receivables.receivables(ledger, today=deps.today(), as_of=day,
                                              warning_days=deps.timely_filing_warning_days, zone=zone)
         except receivables.FutureDay as exc:
             return render(who, "What is owed", money.ar_form(asked), status=422,
