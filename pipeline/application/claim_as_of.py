@@ -12,9 +12,11 @@ from a day:
 
 The claim as of day D replays, in timeline order, the entries that count from D or earlier: a payment or a
 denial is the payer's decision (its amounts replace the earlier ones), a reversal takes its amounts back off,
-a resubmission starts a new submission (a replacement or a void names its frequency). What the timeline
-does not keep is the claim as it is now: its charge (an amendment after D is not undone), its payer and its
-date of service.
+a resubmission starts a new submission (a replacement or a void names its frequency), and each superbill
+assembled (`assembled`, with its `total_charge`) is the charge from then on: an amendment after D is undone.
+A claim not yet assembled on D is owed the charge it was first assembled with. What the timeline does not
+keep is the claim as it is now: its payer and its date of service (and the charge of a claim assembled
+before the timeline kept it).
 """
 
 from __future__ import annotations
@@ -66,11 +68,15 @@ def claim_as_of(claim: Claim, timeline: Iterable[dict[str, Any]], day: date, zon
     frequency = ORIGINAL
     paid_on: str | None = None
     texts = {r.get("code", ""): r.get("text", "") for r in claim.denial_reasons}
+    charges = [e["total_charge"] for e in entries if e.get("kind") == "assembled" and e.get("total_charge")]
+    charge = charges[0] if charges else None  # not assembled yet on the day: the charge it was first given
     for n, entry in enumerate(entries):
         kind = entry.get("kind")
         counts_from = posting_days.get(n) or day_of(float(entry["at"]), zone)
         if counts_from > day:
             continue
+        if kind == "assembled" and entry.get("total_charge"):
+            charge = entry["total_charge"]
         if kind == "remittance.reversal" and paid is None:  # nothing paid yet on this day to take back
             continue
         if kind in POSTINGS:
@@ -89,6 +95,7 @@ def claim_as_of(claim: Claim, timeline: Iterable[dict[str, Any]], day: date, zon
             denial = []
         if entry.get("to") in STATUSES:
             status = str(entry["to"])
+    superbill = {**claim.superbill, "total_charge": str(charge)} if claim.superbill and charge else claim.superbill
     return claim.model_copy(update={
-        "status": status, "paid_amount": paid, "adjusted_amount": adjusted, "patient_responsibility": patient,
-        "denial_reasons": denial, "frequency_code": frequency, "paid_on": paid_on})
+        "superbill": superbill, "status": status, "paid_amount": paid, "adjusted_amount": adjusted,
+        "patient_responsibility": patient, "denial_reasons": denial, "frequency_code": frequency, "paid_on": paid_on})

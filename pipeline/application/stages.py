@@ -159,7 +159,9 @@ def assemble(deps: Deps, claim_id: str) -> None:
         return
     draft = rules.assemble(loaded[1], deps.practice)
     superbill = draft.superbill.model_dump(mode="json") if draft.superbill else None
-    _advance(deps, claim_id, "validated", "assembled", then=ROUTE, kind="assembled", fields={"superbill": superbill})
+    charge = {"total_charge": superbill["total_charge"]} if superbill else {}  # the timeline keeps what was billed
+    _advance(deps, claim_id, "validated", "assembled", then=ROUTE, kind="assembled", fields={"superbill": superbill},
+             **charge)
 
 
 def route(deps: Deps, claim_id: str) -> None:

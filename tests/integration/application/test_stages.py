@@ -177,6 +177,8 @@ def test_a_statement_made_in_the_practices_evening_is_issued_on_the_practices_da
         step(deps, claim_id)
     claim = deps.ledger.get(claim_id)
     assert claim is not None and (claim.status, claim.statement_issued_on) == ("statement_ready", "2026-11-21")
+    charges = [e.get("total_charge") for e in deps.ledger.timeline(claim_id) if e["kind"] == "assembled"]
+    assert claim.superbill and charges == [claim.superbill["total_charge"]] and charges[0]  # what was billed, then
 
 
 def test_a_statement_is_numbered_once_and_its_pdf_rendered_on_demand_the_same_every_time(redis_url: str) -> None:

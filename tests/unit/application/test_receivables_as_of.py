@@ -39,8 +39,9 @@ def posted(kind: str, day: str, paid: str, adjusted: str, *, paid_on: str | None
 
 
 def claim(cid: str, status: str, dos: str, **fields: Any) -> Claim:
+    fields = {"superbill": {"total_charge": "260.00"}, **fields}
     return Claim(claim_id=cid, session_id=cid, event_id=f"e_{cid}", status=status, route="direct_billing",  # type: ignore[arg-type]
-                 payer="VA CCN", date_of_service=dos, superbill={"total_charge": "260.00"}, **fields)
+                 payer="VA CCN", date_of_service=dos, **fields)
 
 
 class Ledger:
@@ -220,3 +221,37 @@ def test_an_old_reversal_dated_by_the_claim_does_not_take_back_a_payment_posted_
                 posted("reversal", "2026-12-11", "-260.00", "0.00", to="accepted")]  # the claim's paid_on: the 8th
     then = claim_as_of(reversed_claim, timeline, date(2026, 12, 9), CHICAGO)
     assert then is not None and (then.status, then.paid_amount) == ("accepted", None)
+
+
+def assembled(day: str, charge: str | None) -> dict[str, Any]:
+    entry: dict[str, Any] = {"at": at(day), "kind": "assembled", "to": "assembled"}
+    return {**entry, "total_charge": charge} if charge else entry
+
+
+def test_a_charge_amended_after_the_day_is_owed_as_it_was_billed_then() -> None:
+    """Billed 260.00 on the 21st, amended to 195.00 (three units to two) and sent again on the 28th."""
+    now = claim("amended", "accepted", "2026-11-20", superbill={"total_charge": "195.00", "lines": []})
+    timeline = [*sent("2026-11-21")[:1], assembled("2026-11-21", "260.00"), *sent("2026-11-21")[1:],
+                {"at": at("2026-11-28"), "kind": "resubmitted", "to": "received", "previous_submission_no": 1,
+                 "frequency_code": "7"},
+                assembled("2026-11-28", "195.00"), *sent("2026-11-28")[1:]]
+    before = report(date(2026, 11, 25), (now, timeline))
+    assert (before["totals"]["billed"], before["outstanding"][0]["billed"]) == ("260.00", "260.00")
+    assert before["outstanding"][0]["outstanding"] == "260.00"
+    after = report(date(2026, 11, 28), (now, timeline))
+    assert (after["totals"]["billed"], after["outstanding"][0]["outstanding"]) == ("195.00", "195.00")
+    assert report(None, (now, timeline))["totals"]["billed"] == "195.00"
+
+
+def test_a_claim_not_yet_assembled_on_the_day_is_owed_its_first_charge() -> None:
+    now = claim("late", "accepted", "2026-11-20", superbill={"total_charge": "195.00"})
+    timeline = [{"at": at("2026-11-22"), "kind": "received", "to": "received"}, assembled("2026-11-22", "260.00"),
+                *sent("2026-11-22")[1:], assembled("2026-11-28", "195.00")]
+    a = report(date(2026, 11, 21), (now, timeline))
+    assert [(r["status"], r["billed"]) for r in a["outstanding"]] == [("received", "260.00")]
+
+
+def test_a_claim_assembled_before_the_timeline_kept_its_charge_is_owed_its_charge_now() -> None:
+    now = claim("old", "accepted", "2026-11-20", superbill={"total_charge": "195.00"})
+    timeline = [*sent("2026-11-21")[:1], assembled("2026-11-21", None), *sent("2026-11-21")[1:]]
+    assert report(date(2026, 11, 25), (now, timeline))["totals"]["billed"] == "195.00"
