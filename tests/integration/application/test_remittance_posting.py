@@ -334,3 +334,22 @@ def test_a_correction_whose_data_the_claim_already_has_records_no_amendment(worl
     kinds = [e["kind"] for e in deps.ledger.timeline(CLAIM)]
     assert kinds[-1] == "resubmitted" and "amended" not in kinds
     assert claim(deps).frequency_code == "7"  # the replacement itself goes ahead
+
+
+def test_an_accepted_void_gives_the_sessions_va_visit_back(world: Any) -> None:
+    """A voided claim is no longer billed on its referral: its visit is free for another session (CONTRACT 2:
+    `va_visits_exhausted` counts the sessions billed on the referral)."""
+    from pipeline.application.ops import correct
+
+    deps, peer, _ = world
+    referral = "VA0012345678"
+    assert deps.ledger.visits_used(referral) == 1
+    peer.deliver(fixture("partial_payment"))
+    remittances.fetch_and_post(deps)
+    assert correct(deps.ledger, CLAIM, deps.send, kind="void", source="test").ok
+    for step in (stages.validate, stages.assemble, stages.route):
+        step(deps, CLAIM)
+    assert deps.ledger.visits_used(referral) == 1  # still billed until the payer takes the void
+    stages.submit_direct(deps, CLAIM)
+    assert claim(deps).status == "voided"
+    assert deps.ledger.visits_used(referral) == 0
