@@ -89,7 +89,7 @@ class Deps:
     def today(self) -> date:
         """Today where the practice is (its profile's `timezone`): the day statements are issued on, ages
         and timely filing count to, and what is owed is known up to."""
-        return self.now().astimezone(self.practice.practice.zone).date()
+        return self.practice.practice.day_of(self.now())
 
 
 def _event(deps: Deps, claim_id: str) -> SessionCompleted:
