@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import os
 import tomllib
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -83,6 +84,10 @@ class PracticeInfo(_Section):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def day_of(self, moment: datetime) -> date:
+        """The practice's calendar day at `moment` (an aware datetime): the date its documents are issued on."""
+        return moment.astimezone(self.zone).date()
 
     @field_validator("npi")
     @classmethod

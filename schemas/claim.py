@@ -22,6 +22,7 @@ STATUSES: tuple[str, ...] = (
 FINAL_STATUSES = frozenset({"accepted", "rejected", "failed", "statement_ready", "needs_attention", "paid",
                             "denied", "voided"})
 RESUBMITTABLE_STATUSES = frozenset({"rejected", "failed", "needs_attention", "denied"})
+AMENDABLE_STATUSES = frozenset({*RESUBMITTABLE_STATUSES, "received"})  # not on its way to, or at, a peer
 REMITTED_STATUSES = frozenset({"paid", "denied"})
 
 

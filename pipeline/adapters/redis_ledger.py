@@ -47,7 +47,7 @@ import redis
 from pipeline.adapters.dramatiq_queue import WAKE_TOKENS
 from pipeline.adapters.ledger_codec import pack, unpack
 from pipeline.application.ports import IngestResult, Refused
-from schemas.claim import RESUBMITTABLE_STATUSES, STATUSES, Claim
+from schemas.claim import AMENDABLE_STATUSES, RESUBMITTABLE_STATUSES, STATUSES, Claim
 
 _JSON_FIELDS = ("problems", "warnings", "superbill", "peer_reasons", "denial_reasons", "remittance_ids")
 _INT_FIELDS = ("attempts", "submission_no", "control_number", "statement_sends", "remitted_submission_no")
@@ -600,10 +600,12 @@ class Ledger:
                             *_field_args({"last_error": error})])
 
     def replace_event(self, claim_id: str, event_doc: dict[str, Any], *, index: dict[str, str],
-                      changed: list[str], source: str, by: str | None = None) -> bool:
-        """An amendment: only for claims that are not on their way to, or at, a peer."""
+                      changed: list[str], source: str, by: str | None = None,
+                      statuses: Iterable[str] = AMENDABLE_STATUSES) -> bool:
+        """An amendment: only for claims that are not on their way to, or at, a peer (or, for a correction
+        about to be sent, in one of `statuses`)."""
         ok = self.transition(
-            claim_id, ("needs_attention", "rejected", "failed", "denied", "received"), None,
+            claim_id, sorted(statuses), None,
             kind="amended", fields={**index, "amended_at": time.time()}, changed=changed, source=source, by=by,
         )
         if ok:

@@ -110,8 +110,9 @@ def _note(deps: Deps, claim_ids: list[str], kind: str, **detail: Any) -> None:
 
 
 def run_if_due(deps: Deps, *, now: float) -> list[dict[str, Any]]:
-    """The reconciler's hourly call: send what is due, at most one run per hour across processes."""
+    """The reconciler's hourly call: send what is due (judged on the practice's day, in its time zone: a month is
+    over when it is over there), at most one run per hour across processes."""
     stamp = datetime.fromtimestamp(now, UTC)
     if not deps.ledger.mark_done(f"monthly-run:{stamp:%Y-%m-%dT%H}"):
         return []
-    return send_due_monthly_statements(deps, today=stamp.date())
+    return send_due_monthly_statements(deps, today=deps.practice.practice.day_of(stamp))

@@ -24,7 +24,7 @@ from pipeline.application.statements import has_statement
 from pipeline.application.steps import SUBMISSION_STEP, VALIDATE
 from pipeline.domain.claim_frequency import REPLACEMENT, VOID
 from pipeline.domain.intake import InputRejected, parse_event_document
-from schemas.claim import FINAL_STATUSES, RESUBMITTABLE_STATUSES, STATUSES, Claim
+from schemas.claim import AMENDABLE_STATUSES, FINAL_STATUSES, RESUBMITTABLE_STATUSES, STATUSES, Claim
 from schemas.decision import Decision
 from schemas.event import SessionCompleted, unknown_fields
 
@@ -319,7 +319,7 @@ def amend(ledger: ClaimLedger, claim_id: str, patch: dict[str, Any], *, source: 
             {"path": "(body)", "message": f"names no section to amend (allowed: {', '.join(AMENDABLE_SECTIONS)})"}])
     if any(k not in AMENDABLE_SECTIONS for k in patch) or unknown_fields(patch):
         return check_amendment(claim, {}, patch)[2] or AmendResult(False, claim_id)
-    if claim.status not in (*RESUBMITTABLE_STATUSES, "received"):
+    if claim.status not in AMENDABLE_STATUSES:
         return AmendResult(False, claim_id, message=f"a claim in status {claim.status} cannot be amended in "
                            "place; only received, needs_attention, rejected, failed and denied claims can")
     document = ledger.event_document(claim_id)
@@ -368,14 +368,16 @@ def correct(ledger: ClaimLedger, claim_id: str, send: StepSender, *, kind: str,
         event, merged, refused = check_amendment(claim, ledger.event_document(claim_id), patch)
         if refused is not None or event is None:
             return refused or AmendResult(False, claim_id)
+    changed: list[str] = []
+    if event is not None and patch and merged != ledger.event_document(claim_id):  # amended, then sent again
+        changed = sorted(patch)
+        if not ledger.replace_event(claim_id, merged, index=claim_index(event, claim_id), changed=changed,
+                                    source=source, by=by, statuses=CORRECTABLE_STATUSES):
+            return AmendResult(False, claim_id, message="the claim changed status meanwhile; try again")
     if not ledger.resubmit(claim_id, source=source, by=by, frequency_code=FREQUENCY[kind],
                            statuses=CORRECTABLE_STATUSES):
-        return AmendResult(False, claim_id, message="the claim changed status meanwhile; try again")
-    changed: list[str] = []
-    if event is not None and patch and merged != ledger.event_document(claim_id):
-        changed = sorted(patch)
-        ledger.replace_event(claim_id, merged, index=claim_index(event, claim_id), changed=changed, source=source,
-                             by=by)
+        return AmendResult(False, claim_id, changed=changed, message="the claim changed status meanwhile; "
+                           + ("its amendment is kept: " if changed else "") + "try again")
     send(VALIDATE, claim_id)
     what = "a void" if kind == "void" else "a corrected claim"
     return AmendResult(True, claim_id, changed=changed,

@@ -165,8 +165,10 @@ class ClaimLedger(Protocol):
     def record_attempt(self, claim_id: str, *, error: str, peer: str) -> None: ...
 
     def replace_event(self, claim_id: str, event_doc: dict[str, Any], *, index: dict[str, str],
-                      changed: list[str], source: str, by: str | None = None) -> bool:
-        """An amendment: only for claims that are not on their way to, or at, a peer."""
+                      changed: list[str], source: str, by: str | None = None,
+                      statuses: Iterable[str] = ...) -> bool:
+        """An amendment: only for claims that are not on their way to, or at, a peer (by default), or in
+        `statuses`: a correction amends a claim the payer adjudicated just before it is sent again."""
         ...
 
     def resubmit(self, claim_id: str, *, source: str, by: str | None = None, anyway: bool = False,

@@ -89,7 +89,7 @@ class Deps:
     def today(self) -> date:
         """Today where the practice is (its profile's `timezone`): the day statements are issued on, ages
         and timely filing count to, and what is owed is known up to."""
-        return self.now().astimezone(self.practice.practice.zone).date()
+        return self.practice.practice.day_of(self.now())
 
 
 def _event(deps: Deps, claim_id: str) -> SessionCompleted:
@@ -311,7 +311,7 @@ def submit_courtesy(deps: Deps, claim_id: str) -> None:
         assert claim.idempotency_key and claim.document_number
         decision = _decision(claim)
         pdf = render_superbill_pdf(event, deps.practice, decision, document_number=claim.document_number,
-                                   issued_on=_prepared_at(claim).date())
+                                   issued_on=deps.practice.practice.day_of(_prepared_at(claim)))
         payload = courtesy_payload(event, deps.practice, decision, document_number=claim.document_number)
         deps.ledger.keep_document(claim_id, f"courtesy payload sent under {claim.idempotency_key}",
                                   json.dumps({**payload, "pdf_base64": "(the superbill PDF)"}, indent=1, default=str))
@@ -444,6 +444,8 @@ def _apply_answer(deps: Deps, claim: Claim, peer: str, answer: PeerAnswer, step:
                              reference=answer.reference, now=answered_at):
             log.info(f"claim.{to}", peer=peer, reference=answer.reference)  # pragma: no mutate
             _observe_latency(deps, claim, peer, answered_at)
+        if to == "voided" and (current := ledger.get(claim_id)) is not None and current.status == "voided":
+            _release_voided_visit(deps, current)
     elif answer.outcome == "rejected":
         _reject(deps, claim, peer, answer.reasons)
     else:
@@ -454,6 +456,14 @@ def _apply_answer(deps: Deps, claim: Claim, peer: str, answer: PeerAnswer, step:
             return
         ledger.note(claim_id, "peer.pending", peer=peer)
         deps.send(step, claim_id, delay_ms=poll_delay_ms(waited))
+
+
+def _release_voided_visit(deps: Deps, claim: Claim) -> None:
+    """A void the payer took un-bills the session: its VA visit is free for another session of the referral.
+    Run again (a redelivered answer), it finds the visit already given back and changes nothing."""
+    referral = claim.visit_referral or deps.ledger.visit_referral(claim.claim_id)
+    if referral:
+        deps.ledger.release_visit(referral, claim.session_id)
 
 
 def poll_delay_ms(waited_s: float) -> int:

@@ -8,7 +8,7 @@ demand still have their stored PDF, which is answered as it is.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 
 from config.practice import Practice
 from pipeline.application.ports import ClaimLedger
@@ -27,14 +27,15 @@ def decision_of(claim: Claim) -> Decision:
     })
 
 
-def issued_on(claim: Claim) -> tuple[date, str | None] | None:
-    """The PDF's issue date and the document it replaces, when the claim has a PDF; else None."""
+def issued_on(claim: Claim, zone: tzinfo = UTC) -> tuple[date, str | None] | None:
+    """The PDF's issue date and the document it replaces, when the claim has a PDF; else None. A courtesy
+    superbill is dated the day it was prepared, in `zone` (the practice's time zone)."""
     if not claim.document_number:
         return None
     if claim.route == "statement_only" and claim.status == "statement_ready" and claim.statement_issued_on:
         return date.fromisoformat(claim.statement_issued_on), claim.statement_replaces
     if claim.route == "courtesy_submission" and claim.prepared_at:
-        return datetime.fromtimestamp(claim.prepared_at, UTC).date(), None
+        return datetime.fromtimestamp(claim.prepared_at, zone).date(), None
     return None
 
 
@@ -56,7 +57,7 @@ def statement_pdf(ledger: ClaimLedger, practice: Practice, claim_id: str) -> byt
 
 def render_statement(practice: Practice, claim: Claim, event: SessionCompleted) -> bytes | None:
     """The PDF of a claim already read with its event: None when it has none to render (see `issued_on`)."""
-    when = issued_on(claim)
+    when = issued_on(claim, practice.practice.zone)
     if when is None:
         return None
     assert claim.document_number is not None

@@ -210,4 +210,6 @@ def x12_field_problems(event: SessionCompleted) -> list[str]:
             check()
         except CannotCarry as exc:
             problems.append(f"{path}: {exc}")
+    if client.date_of_birth > event.date_of_service:  # a payer's front-end edit rejects such a claim
+        problems.append("client.date_of_birth: after the date of service (DMG02)")
     return problems

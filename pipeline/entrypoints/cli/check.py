@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +57,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             from pipeline.documents.superbill_pdf import render_superbill_pdf
 
             pdf = render_superbill_pdf(event, practice, decision, document_number=f"DRAFT-{decision.claim_id}",
-                                       issued_on=date.today())
+                                       issued_on=practice.practice.day_of(datetime.now(UTC)))
             write_output(args.pdf, pdf)
             err(f"wrote the superbill PDF to {args.pdf}")
     if args.json:

@@ -221,15 +221,18 @@ def test_corrected_and_void_claims_quote_the_payer_claim_number(world: Any) -> N
     remittances.fetch_and_post(deps)
     bad = correct(deps.ledger, CLAIM, deps.send, kind="replacement", patch={"nonsense": {}}, source="test")
     assert not bad.ok and bad.errors and claim(deps).status == "paid"
+    prescription = {**deps.ledger.event_document(CLAIM)["prescription"], "diagnosis_codes": ["M54.50"]}
     result = correct(deps.ledger, CLAIM, deps.send, kind="replacement", source="test",
-                     patch={"session": {"goal": "functional"}})
+                     patch={"prescription": prescription})  # M62.830 was billed in error
     assert result.ok, result
     assert (VALIDATE, CLAIM) in sent and claim(deps).frequency_code == "7"
+    assert kinds(deps)[-2:] == ["amended", "resubmitted"]  # the data changed, then the corrected claim went out
     for step in (stages.validate, stages.assemble, stages.route, stages.submit_direct):
         step(deps, CLAIM)
     replacement = peer.taken[f"{CLAIM}-2"]
     assert validate_837p(replacement).ok
     assert ":B:7*" in replacement and "REF*F8*PCN0000000101~" in replacement
+    assert "HI*ABK:M5450~" in replacement and "M62830" not in replacement and "M62830" in peer.taken[f"{CLAIM}-1"]
     assert claim(deps).status == "accepted"
     # the payer takes the old payment back and pays the replacement
     peer.deliver(fixture("reversal").replace("PCN0000000103", "PCN0000000101").replace("CHK000105", "CHK000111"))
@@ -331,3 +334,22 @@ def test_a_correction_whose_data_the_claim_already_has_records_no_amendment(worl
     kinds = [e["kind"] for e in deps.ledger.timeline(CLAIM)]
     assert kinds[-1] == "resubmitted" and "amended" not in kinds
     assert claim(deps).frequency_code == "7"  # the replacement itself goes ahead
+
+
+def test_an_accepted_void_gives_the_sessions_va_visit_back(world: Any) -> None:
+    """A voided claim is no longer billed on its referral: its visit is free for another session (CONTRACT 2:
+    `va_visits_exhausted` counts the sessions billed on the referral)."""
+    from pipeline.application.ops import correct
+
+    deps, peer, _ = world
+    referral = "VA0012345678"
+    assert deps.ledger.visits_used(referral) == 1
+    peer.deliver(fixture("partial_payment"))
+    remittances.fetch_and_post(deps)
+    assert correct(deps.ledger, CLAIM, deps.send, kind="void", source="test").ok
+    for step in (stages.validate, stages.assemble, stages.route):
+        step(deps, CLAIM)
+    assert deps.ledger.visits_used(referral) == 1  # still billed until the payer takes the void
+    stages.submit_direct(deps, CLAIM)
+    assert claim(deps).status == "voided"
+    assert deps.ledger.visits_used(referral) == 0

@@ -205,3 +205,18 @@ def test_a_statement_is_numbered_once_and_its_pdf_rendered_on_demand_the_same_ev
     assert first is not None and first.startswith(b"%PDF") and b"SB-000001" in first
     assert statement_pdf(deps.ledger, deps.practice, claim_id) == first
     assert not list(client.scan_iter("sb:claim:*:statement"))  # no PDF kept in Redis
+
+
+def test_a_statement_made_on_a_chicago_evening_is_dated_that_evening_not_the_next_utc_day(redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    evening = datetime(2026, 11, 21, 1, 30, tzinfo=UTC)  # 19:30 on 20 November in the practice's zone
+    deps = stages.Deps(ledger=Ledger(client), practice=load_practice(),
+                       send=lambda step, cid, delay_ms=None: None, now=lambda: evening)
+    claim_id = receive(deps.ledger, example_path("commercial_statement").read_bytes(), deps.send,
+                       source="test").body["claim_id"]
+    for step in (stages.validate, stages.assemble, stages.route, stages.make_statement):
+        step(deps, claim_id)
+    claim = deps.ledger.get(claim_id)
+    assert claim is not None and claim.status == "statement_ready"
+    assert claim.statement_issued_on == "2026-11-20"

@@ -193,3 +193,15 @@ def test_a_zip_code_that_must_have_nine_digits_refuses_five() -> None:
 def test_a_state_is_a_two_letter_code() -> None:
     assert state_code(" or ", "client") == "OR"
     assert refusal(state_code, "O1", "client") == "client state is not a two-letter code"
+
+
+@pytest.mark.parametrize(("born", "refused"), [
+    ("1970-01-01", False),
+    ("2026-11-20", False),  # born on the date of service: a newborn's claim is valid
+    ("2026-11-21", True),  # the payer's front-end edit: birth date after the date of service
+    ("2027-01-01", True),
+])
+def test_a_birth_date_after_the_date_of_service_is_data_the_payer_rejects(born: str, refused: bool) -> None:
+    problems = x12_field_problems(va_event(client__date_of_birth=born))
+    assert problems == (["client.date_of_birth: after the date of service (DMG02)"] if refused else [])
+    assert all(born not in p for p in problems)  # the reason never holds the value (a date of birth)
