@@ -6,6 +6,7 @@ metric or sent to a peer; the ops page and the CLI show it, and search by it.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -80,15 +81,22 @@ def as_date(text: str) -> date | None:
     return None
 
 
+def fold(text: str) -> str:
+    """Text as a search compares it: case and accents ignored (`García` and `garcia`, `Zoë` and `ZOE` are the same;
+    `ß` is `ss`), as a person types a name on a keyboard without them."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
+
+
 def matches(query: str, identity: ClientIdentity, *, claim_id: str, session_id: str,
             date_of_service: str | None) -> bool:
     """Every word of the query is found: in the client's name, member id or client id, the claim or
-    session id, or (a date) the date of service or birth. Case and accents as typed are ignored."""
-    words = query.casefold().split()
+    session id, or (a date) the date of service or birth. Case and accents are ignored (`fold`)."""
+    words = fold(query).split()
     if not words:
         return True
-    haystack = " ".join((identity.first_name, identity.last_name, identity.member_id, identity.client_id,
-                         claim_id, session_id)).casefold()
+    haystack = fold(" ".join((identity.first_name, identity.last_name, identity.member_id, identity.client_id,
+                              claim_id, session_id)))
     for word in words:
         day = as_date(word)
         if day is not None:

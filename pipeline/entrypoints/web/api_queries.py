@@ -113,7 +113,7 @@ class ClaimsQuery(_Query):
     limit: int | None = _limit()
     cursor: Cursor = _cursor()
     q: str | None = Field(default=None, description="client name, member id, claim or session id, or a date of "
-                                                    "service or birth; every word must match")
+                                                    "service or birth; every word must match, case and accents ignored")
 
 
 class PageQuery(_Query):

@@ -68,6 +68,18 @@ def test_a_client_is_found_by_name_member_id_claim_id_or_date() -> None:
     assert identity_of({"client": "odd"}).name == ""
 
 
+def test_a_client_is_found_by_name_typed_without_its_accents_or_with_them() -> None:
+    """The front desk types `garcia` for García, `zoe nunez` for Zoë Ñúñez, `AMELIE` for Amélie: found."""
+    def found(query: str, first: str, last: str) -> bool:
+        doc = {**EVENT, "client": {**EVENT["client"], "first_name": first, "last_name": last}}
+        return matches(query, identity_of(doc), claim_id="ses_1", session_id="ses_1", date_of_service="2026-11-20")
+
+    assert found("garcia", "José", "García") and found("JOSE GARCÍA", "José", "García")
+    assert found("zoe nunez", "Zoë", "Ñúñez-O'Brien") and found("amelie", "Amélie", "Poulain")
+    assert found("strasse", "Hans", "Straße") and found("Петров", "Владимир", "Петров")
+    assert not found("garcio", "José", "García")
+
+
 @pytest.mark.parametrize(("section", "field", "typed", "label"), [
     ("va_referral", "visits_authorized", "-3", "Visits authorised"),
     ("va_referral", "approved_on", "soon", "Approved on"),
