@@ -450,6 +450,13 @@ def test_dead_letters_are_listed_and_cleared_and_the_overview_refreshes_its_list
     assert env.r.zcard(f"{NAMESPACE}:{queue}.XQ") == 0 and not env.r.hexists(f"{NAMESPACE}:{queue}.XQ.msgs", "m-dead-1")
     assert "Cleared 1 dead letter(s)" in flash(client, "/ops")
     assert "dead_letters.cleared" in client.get("/ops/audit").text
+    # a queue that does not exist is said so, and clearing it writes nothing in the audit log
+    assert client.get("/ops/dead/no_such_queue").status_code == 404
+    before = len(env.store.audit_log(200))
+    refused = client.post("/ops/dead/no_such_queue/clear", data={"csrf": csrf_of(client.get("/ops").text)},
+                          headers={"Origin": ORIGIN})
+    assert refused.status_code == 303 and "There is no queue no_such_queue" in flash(client, "/ops")
+    assert len(env.store.audit_log(200)) == before
 
 
 def test_every_page_asks_to_sign_in_and_every_form_is_refused_without_a_session(env: Env) -> None:

@@ -35,6 +35,7 @@ from pipeline.application import (
 )
 from pipeline.application.stages import Deps
 from pipeline.application.statements import statement_pdf
+from pipeline.application.steps import QUEUES
 from pipeline.entrypoints.web.api_queries import iso_day
 from pipeline.entrypoints.web.ops_page import layout, money, views
 from pipeline.entrypoints.web.ops_page.auth import COOKIE, PageAuth, Who
@@ -504,12 +505,17 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
 
     @router.get("/dead/{queue}")
     def dead_letters(queue: str, who: Who = page_reader) -> Response:
+        if queue not in QUEUES:
+            return render(who, "No such queue", f"<p>There is no queue {escape(queue)}; the queues are "
+                          f"{escape(', '.join(QUEUES))}.</p>", status=404)
         rows = dead.list(queue) if dead else []
         return render(who, f"Dead letters of {queue}", views.dead_body(queue, rows, zone))
 
     @router.post("/dead/{queue}/clear")
     async def dead_clear(queue: str, got: Posted = form_poster) -> Response:
         who = got.who
+        if queue not in QUEUES:  # nothing to clear, nothing to write in the audit log
+            return back(who, "/ops", f"There is no queue {queue[:40]}; nothing cleared.", error=True)
         cleared = dead.clear(queue) if dead else 0
         staff_audit("dead_letters.cleared", who, queue=queue, count=cleared)
         return back(who, "/ops", f"Cleared {cleared} dead letter(s) of {queue}.")
