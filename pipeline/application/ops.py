@@ -417,6 +417,13 @@ def preview(ledger: ClaimLedger, practice: Practice, claim_id: str,
     return Preview(evaluate(event, practice, visits_used=used))
 
 
+def amended_since_decided(claim: Claim) -> bool:
+    """A claim waiting for a person (needs attention, rejected, failed, denied) whose data was amended after it got
+    there: its recorded reasons are those of the data before the amendment."""
+    return (claim.status in RESUBMITTABLE_STATUSES and bool(claim.amended_at)
+            and (claim.amended_at or 0) >= (claim.status_changed_at or 0))
+
+
 def outlook(ahead: Preview) -> dict[str, Any]:
     """What a resubmission would make of the claim now: its route and problem codes (a stored event the rules
     can no longer read is parked again, `input_invalid`)."""

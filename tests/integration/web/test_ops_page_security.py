@@ -225,6 +225,11 @@ def test_the_referral_form_previews_keeps_typed_input_on_error_and_saves(env: En
     saved = client.post(f"/ops/claims/{claim_id}/amend", data={**form, "action": "save"}, headers={"Origin": ORIGIN})
     assert saved.status_code == 303
     assert env.ledger.event_document(claim_id)["va_referral"]["visits_authorized"] == 12
+    # the page says the reasons shown are those of the data before the amendment, and what the rules give now
+    after = client.get(f"/ops/claims/{claim_id}").text
+    note = re.search(r'<p class="flash" id="since-amended">(.*?)</p>', after)
+    assert note and "amended after these reasons were found" in note.group(1)
+    assert "no problems: it would go to <b>direct_billing</b>" in note.group(1)
     amended = [e for e in env.ledger.timeline(claim_id) if e["kind"] == "amended"]
     assert amended[-1]["by"] == "Mary Front (mary)" and amended[-1]["changed"] == ["va_referral"]
     assert any(e["action"] == "claim.amended" and e["claim_id"] == claim_id and e["name"] == "Mary Front"

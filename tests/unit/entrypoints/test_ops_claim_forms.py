@@ -21,3 +21,15 @@ def test_a_problem_with_a_form_of_its_own_wants_that_form() -> None:
         "va_referral"]
     assert forms_wanted(claim(("prescription_unsigned", "the prescription is not signed"),
                               ("va_referral_missing", "none on file"))) == ["prescription", "va_referral"]
+
+
+def test_the_reasons_of_a_claim_being_run_again_are_said_to_be_those_of_its_last_run() -> None:
+    from pipeline.entrypoints.web.ops_page.views import reasons_note
+
+    problems = [{"code": "va_referral_missing", "message": "none on file"}]
+    assert 'id="in-progress"' in reasons_note({"status": "received", "problems": problems}, None)
+    assert reasons_note({"status": "needs_attention", "problems": problems}, None) == ""
+    assert reasons_note({"status": "accepted", "problems": []}, None) == ""
+    still = reasons_note({"status": "needs_attention", "problems": problems},
+                         {"route": "needs_attention", "problems": ["va_referral_outside_window"]})
+    assert "still needs attention: va_referral_outside_window" in still

@@ -268,12 +268,16 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
         document = ledger.event_document(claim_id)
         person = ops.identities(ledger, [claim_id]).get(claim_id)
         unchanged: list[str] = []
+        since_amended: dict[str, Any] | None = None
         claim = ledger.get(claim_id)
-        if claim is not None and claim.status == "needs_attention":
+        amended = claim is not None and ops.amended_since_decided(claim)
+        if claim is not None and (claim.status == "needs_attention" or amended):
             ahead = ops.preview(ledger, deps.practice, claim_id)
             unchanged = ops.unchanged_reasons(claim, ahead)
+            since_amended = ops.outlook(ahead) if amended and ahead is not None else None
         body = views.claim_body(claim_id, shown, person=person, document=document,
-                                documents=ledger.documents(claim_id), zone=zone, unchanged=unchanged, state=state)
+                                documents=ledger.documents(claim_id), zone=zone, unchanged=unchanged, state=state,
+                                since_amended=since_amended)
         return render(who, f"Claim {claim_id}", body, status=status)
 
     @router.get("/claims/{claim_id}")

@@ -502,7 +502,8 @@ def fix_forms(cid: str, c: dict[str, Any], document: dict[str, Any], state: FixS
 
 
 def claim_body(claim_id: str, c: dict[str, Any], *, person: ClientIdentity | None, document: dict[str, Any],
-               documents: dict[str, str], zone: tzinfo, unchanged: list[str], state: FixState | None = None) -> str:
+               documents: dict[str, str], zone: tzinfo, unchanged: list[str], state: FixState | None = None,
+               since_amended: dict[str, Any] | None = None) -> str:
     cid = escape(claim_id)
     actions = ""
     if c["status"] in RESUBMITTABLE_STATUSES:
@@ -552,6 +553,7 @@ def claim_body(claim_id: str, c: dict[str, Any], *, person: ClientIdentity | Non
             + (f' &middot; peer reference {escape(c["peer_reference"])}' if c.get("peer_reference") else "")
             + f'</p><p>{actions}</p>'
             + '<h2>What is wrong, and what to do</h2>'
+            + reasons_note(c, since_amended)
             + f'<ul id="reasons">{findings or "<li class=muted>nothing</li>"}</ul>'
             + (f'<h2>Warnings</h2><ul>{warns}</ul>' if warns else "")
             + money.payment_block(c)
@@ -560,6 +562,24 @@ def claim_body(claim_id: str, c: dict[str, Any], *, person: ClientIdentity | Non
             + f'<h2>Timeline</h2><table><thead><tr><th>when</th><th>step</th><th>detail</th></tr></thead>'
             f'<tbody>{timeline}</tbody></table>')
     return body
+
+
+IN_PROGRESS = ("received", "validated", "assembled", "routed", "submitting", "submitted")
+
+
+def reasons_note(c: dict[str, Any], since_amended: dict[str, Any] | None) -> str:
+    """Whether the reasons shown still hold: data amended since they were found (and what the rules give now), or a
+    claim being run again."""
+    if since_amended is not None:
+        problems = since_amended["problems"]
+        now = (f'still needs attention: {escape(", ".join(problems))}' if problems else
+               f'no problems: it would go to <b>{escape(since_amended["route"])}</b>')
+        return (f'<p class="flash" id="since-amended">The data was amended after these reasons were found. With the '
+                f'data as it is now, the rules find {now}. Resubmit the claim to apply it.</p>')
+    if c["status"] in IN_PROGRESS and (c["problems"] or c.get("peer_reasons") or c.get("last_error")):
+        return ('<p class="muted" id="in-progress">The claim is being run again; the reasons below are those of its '
+                'last run.</p>')
+    return ""
 
 
 # refused events, dead letters, audit ----------------------------------------------------------------------------
