@@ -164,6 +164,9 @@ def test_status_and_claims_list_filters(start_stack: StartStack) -> None:
     assert status["claims"]["total"] == 6 and status["claims"]["by_status"]["received"] == 6
     text = superbill(stack, "status")
     assert text.returncode == 0 and "validate" in text.stdout and "received" in text.stdout
+    # the worker is stopped: status says why nothing moves (the webhook queues through the ledger, no heartbeat)
+    assert status["waiting_without_worker"] == 6 and {q["workers"] for q in status["queues"]} == {0}
+    assert "no worker is running: 6 step(s) wait in the queues" in text.stdout
 
     stack.start_worker("worker2")
     wait_final(stack, ids.values())
