@@ -408,7 +408,7 @@ def _field_html(f: amend_forms.FormField, values: dict[str, str], section: str,
                         f' style="width:6em"> minutes, body region <input type="text" name="services.{i}.body_region"'
                         f' value="{escape(values.get(f"services.{i}.body_region", ""))}" '
                         f'aria-label="line {i + 1} body region">'
-                        + _said([m for k in ("cpt", "minutes", "body_region")
+                        + _said([f'{k.replace("_", " ")}: {m}' for k in ("cpt", "minutes", "body_region")
                                  for m in errors.get(f"services.{i}.{k}", [])]) + '</div>')
         return f'<div><b>{label}</b>{said}{"".join(rows)}</div>'
     kind = {"date": "date", "int": "number"}.get(f.kind, "text")
