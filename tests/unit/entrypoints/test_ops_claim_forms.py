@@ -33,3 +33,15 @@ def test_the_reasons_of_a_claim_being_run_again_are_said_to_be_those_of_its_last
     still = reasons_note({"status": "needs_attention", "problems": problems},
                          {"route": "needs_attention", "problems": ["va_referral_outside_window"]})
     assert "still needs attention: va_referral_outside_window" in still
+
+
+def test_an_error_on_a_service_line_is_shown_under_that_line_naming_its_part() -> None:
+    from pipeline.application.amend_forms import FORMS
+    from pipeline.entrypoints.web.ops_page.views import _field_html
+
+    services = next(f for f in FORMS["session"].fields if f.name == "services")
+    html = _field_html(services, {"services.1.cpt": "97124", "services.1.minutes": "50"}, "session",
+                       {"services.1.body_region": ["must not be empty"], "services": ["100 minutes, more than 60"]})
+    line_2 = html.split("Line 2:")[1].split("Line 3:")[0]
+    assert "body region: must not be empty" in line_2
+    assert html.index("100 minutes, more than 60") < html.index("Line 1:")
