@@ -142,13 +142,20 @@ def check_password(password: str) -> None:
         raise StaffError("the password must not start or end with a space")
 
 
-def add_user(store: StaffStore, username: str, name: str, *, password: str | None, kind: Kind = "person",
-             actor: Actor | None = None) -> StaffUser:
+def check_new_user(store: StaffStore, username: str, name: str) -> None:
+    """StaffError when an account cannot be added under this name: said before a password is asked for."""
     if not USERNAME.match(username):
         raise StaffError("a user name is 2-32 characters: lower-case letters, digits, '.', '_' or '-', "
                          "starting with a letter or digit")
     if not name.strip():
         raise StaffError("the person's name (--name) must not be empty")
+    if store.get_user(username) is not None:
+        raise StaffError(f"user {username} exists already")
+
+
+def add_user(store: StaffStore, username: str, name: str, *, password: str | None, kind: Kind = "person",
+             actor: Actor | None = None) -> StaffUser:
+    check_new_user(store, username, name)
     if kind == "person":
         if password is None:
             raise StaffError("a person needs a password")

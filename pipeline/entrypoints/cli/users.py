@@ -47,6 +47,11 @@ def cmd_users_add(args: argparse.Namespace) -> int:
 
     store = _store(args)
     password = None
+    try:  # a taken or malformed name is said before the password is asked for, twice
+        staff.check_new_user(store, args.username, args.name)
+    except staff.StaffError as exc:
+        err(str(exc))
+        return EXIT_ERROR
     if not args.service:
         password = _password(args)
         if password is None:

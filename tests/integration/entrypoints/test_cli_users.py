@@ -32,6 +32,9 @@ def test_users_add_list_token_disable_and_the_audit_log(redis_url: str) -> None:
     assert added.returncode == 0 and added.stdout.startswith("added ann (Ann Lee, person)")
     again = superbill(redis_url, "users", "add", "ann", "--name", "Ann Lee", "--password-stdin", stdin=PASSWORD)
     assert again.returncode == 1 and again.stderr.strip() == "user ann exists already"
+    # said before any password is asked for (no terminal here: asking would fail with another message)
+    taken = superbill(redis_url, "users", "add", "ann", "--name", "Ann Lee", stdin="")
+    assert taken.returncode == 1 and taken.stderr.strip() == "user ann exists already"
     bad_name = superbill(redis_url, "users", "add", "Ann Lee", "--name", "x", "--password-stdin", stdin=PASSWORD)
     assert bad_name.returncode == 1 and "user name" in bad_name.stderr
     store = RedisStaffStore(redis.Redis.from_url(redis_url))
