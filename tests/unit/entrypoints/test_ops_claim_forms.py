@@ -45,3 +45,20 @@ def test_an_error_on_a_service_line_is_shown_under_that_line_naming_its_part() -
     line_2 = html.split("Line 2:")[1].split("Line 3:")[0]
     assert "body region: must not be empty" in line_2
     assert html.index("100 minutes, more than 60") < html.index("Line 1:")
+
+
+def test_a_correction_that_was_not_sent_is_shown_again_as_typed_with_why() -> None:
+    from pipeline.entrypoints.web.ops_page.money import correctable, payment_block
+    from pipeline.entrypoints.web.ops_page.views import FixState
+
+    paid = {"claim_id": "ses_1", "status": "paid", "payer_claim_number": "PCN1", "remittance_ids": ["rem_000001"],
+            "paid_amount": "260.00"}
+    kept = FixState(section="correct", patch_text='{"prescription": {"diagnosis_codes": ["nope"]}}',
+                    errors=[{"path": "(correction)", "message": "the amended event is not valid"},
+                            {"path": "prescription.diagnosis_codes[0]", "message": '"nope" is not a code'}])
+    html = payment_block(paid, kept)
+    assert correctable(paid) and 'id="correction-errors"' in html
+    assert "<li>the amended event is not valid</li>" in html and "prescription.diagnosis_codes[0]: " in html
+    assert "&quot;nope&quot;" in html.split('aria-label="correction">')[1].split("</textarea>")[0]
+    assert 'id="correction-errors"' not in payment_block(paid)
+    assert not correctable({**paid, "status": "needs_attention"})

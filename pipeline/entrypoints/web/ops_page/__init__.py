@@ -382,14 +382,16 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
         who, form = got.who, got.form
         home = f"/ops/claims/{quote(claim_id, safe='')}"
         text = str(form.get("patch") or "").strip()
-        patch = None
-        if text:
-            try:
-                patch = json_object(text)
-            except ValueError as exc:
-                return back(who, home, f"Not sent: the JSON is not valid ({exc}).", error=True)
 
         def work() -> Response:  # the rules and Redis block: off the event loop
+            kept = views.FixState(section="correct", patch_text=text)  # shown again, with why, when not sent
+            patch = None
+            if text:
+                try:
+                    patch = json_object(text)
+                except ValueError as exc:
+                    kept.errors = [{"path": "(correction)", "message": f"the JSON is not valid ({exc})"}]
+                    return claim_page(who, claim_id, state=kept, status=422)
             result = ops.correct(ledger, claim_id, deps.send, kind=kind, patch=patch, source="ops page",
                                  by=who.actor.label)
             if result.message == "no such claim":
@@ -398,8 +400,12 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
                 staff_audit("claim.voided" if kind == "void" else "claim.corrected", who, claim_id=claim_id,
                             changed=result.changed or None)
                 return back(who, home, result.message[:1].upper() + result.message[1:] + ".")
-            details = "; ".join(f"{e['path']}: {e['message']}" for e in result.errors)
-            return back(who, home, f"Not sent. {result.message} {details}".strip(), error=True)
+            shown = ops.show_claim(ledger, claim_id)
+            if shown is None or not money.correctable(shown):  # no form to show it in: said at the top
+                details = "; ".join(f"{e['path']}: {e['message']}" for e in result.errors)
+                return back(who, home, f"Not sent. {result.message} {details}".strip(), error=True)
+            kept.errors = [{"path": "(correction)", "message": result.message}, *result.errors]
+            return claim_page(who, claim_id, state=kept, status=422 if result.errors else 409)
 
         return await run_in_threadpool(work)
 

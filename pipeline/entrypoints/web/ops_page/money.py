@@ -83,8 +83,23 @@ def ar_body(a: dict[str, Any]) -> str:
                if a.get("voided") else ""))
 
 
-def payment_block(c: dict[str, Any]) -> str:
-    """A claim's payment from the payer's remittances, and the corrected-claim and void forms."""
+def correctable(c: dict[str, Any]) -> bool:
+    """Whether the claim's page shows the corrected-claim and void forms."""
+    return bool(c.get("remittance_ids") and c.get("payer_claim_number") and c["status"] in ("paid", "denied",
+                                                                                               "accepted"))
+
+
+def _not_sent(kept: Any) -> str:
+    if kept is None or not kept.errors:
+        return ""
+    items = "".join(f'<li>{"" if e["path"].startswith("(") else escape(e["path"]) + ": "}{escape(e["message"])}</li>'
+                    for e in kept.errors)
+    return f'<div class="flash error" role="alert" id="correction-errors">Not sent:<ul>{items}</ul></div>'
+
+
+def payment_block(c: dict[str, Any], kept: Any = None) -> str:
+    """A claim's payment from the payer's remittances, and the corrected-claim and void forms (`kept`: a correction
+    that was not sent, shown again with why)."""
     if not c.get("remittance_ids"):
         return ""
     cid = escape(c["claim_id"])
@@ -92,12 +107,13 @@ def payment_block(c: dict[str, Any]) -> str:
                       for r in c.get("denial_reasons") or [])
     links = ", ".join(f'<a href="/ops/remittances/{escape(r)}">{escape(r)}</a>' for r in c["remittance_ids"])
     forms = ""
-    if c.get("payer_claim_number") and c["status"] in ("paid", "denied", "accepted"):
-        forms = (f'<form method="post" action="/ops/claims/{cid}/correct" data-confirm="Send a corrected claim '
+    if correctable(c):
+        forms = (f'<form method="post" action="/ops/claims/{cid}/correct#payment" data-confirm="Send a corrected claim '
                  f'that replaces payer claim {escape(c["payer_claim_number"])}?"><p class="muted">A corrected claim '
                  f'(frequency 7) replaces payer claim {escape(c["payer_claim_number"])}: optionally paste the '
-                 'sections to change, as for an amendment.</p><textarea name="patch" rows="4" '
-                 'aria-label="correction"></textarea><p><button type="submit">Send a corrected claim</button></p>'
+                 f'sections to change, as for an amendment.</p>{_not_sent(kept)}<textarea name="patch" rows="4" '
+                 f'aria-label="correction">{escape(kept.patch_text or "") if kept else ""}</textarea><p><button '
+                 'type="submit">Send a corrected claim</button></p>'
                  f'</form><form method="post" action="/ops/claims/{cid}/void" data-confirm="Void payer claim '
                  f'{escape(c["payer_claim_number"])}? The payer takes back what it paid."><button class="secondary" '
                  'type="submit">Void this claim (frequency 8)</button></form>')
@@ -105,7 +121,8 @@ def payment_block(c: dict[str, Any]) -> str:
         number = escape(c.get("payer_claim_number") or "-")
         forms = (f'<p><b>Voided</b>: the payer took the void of payer claim {number}; the claim owes nothing '
                  'and cannot be corrected or voided again.</p>')
-    return (f'<h2>Payment</h2><p>paid <b>{escape(str(c.get("paid_amount") or "0.00"))}</b> &middot; adjusted '
+    return (f'<h2 id="payment">Payment</h2><p>paid <b>{escape(str(c.get("paid_amount") or "0.00"))}</b> '
+            f'&middot; adjusted '
             f'{escape(str(c.get("adjusted_amount") or "0.00"))} &middot; patient responsibility '
             f'{escape(str(c.get("patient_responsibility") or "0.00"))} &middot; payer claim '
             f'{escape(c.get("payer_claim_number") or "-")} &middot; check/EFT {escape(c.get("payment_trace") or "-")}'

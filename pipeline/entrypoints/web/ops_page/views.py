@@ -556,7 +556,7 @@ def claim_body(claim_id: str, c: dict[str, Any], *, person: ClientIdentity | Non
             + reasons_note(c, since_amended)
             + f'<ul id="reasons">{findings or "<li class=muted>nothing</li>"}</ul>'
             + (f'<h2>Warnings</h2><ul>{warns}</ul>' if warns else "")
-            + money.payment_block(c)
+            + money.payment_block(c, state if state is not None and state.section == "correct" else None)
             + f'<h2>Superbill</h2>{lines or "<p class=muted>none</p>"}{amend}'
             + f'<h2>Sent and received</h2>{sent or "<p class=muted>nothing sent to a peer yet</p>"}'
             + f'<h2>Timeline</h2><table><thead><tr><th>when</th><th>step</th><th>detail</th></tr></thead>'
