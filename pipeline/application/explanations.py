@@ -153,6 +153,11 @@ _TABLE: tuple[Explanation, ...] = (
     _e(codes.CODE_GOAL_MISMATCH, "Service does not fit the session's goal",
        "A functional goal billed only as massage, or a relaxation goal billed as manual therapy.",
        "Check the goal and services of the session; insurers may question it.", "no", "session"),
+    _e(codes.PLACE_OF_SERVICE_UNUSUAL, "Unusual place of service",
+       "The session is billed at a place other than the office (11) or the client's home (12), where massage is "
+       "given. Telehealth (02, 10) is never right for a hands-on service, and insurers deny it.",
+       "If the place is wrong, correct the session's place of service and resubmit (a claim the payer already "
+       "took is corrected with frequency 7).", "no", "session"),
     _e(codes.BALANCE_DUE, "Client owes a balance",
        "The client paid less than the total charge. A veteran whose VA claim needs attention owes it only if "
        "the claim is never billed to the VA.",

@@ -43,6 +43,8 @@ CARRIER_EXCLUDES_MASSAGE: Final = "carrier_excludes_massage"
 COURTESY_NOT_REQUESTED: Final = "courtesy_not_requested"
 ZERO_UNIT_LINE: Final = "zero_unit_line"
 CODE_GOAL_MISMATCH: Final = "code_goal_mismatch"
+# An extension of the contract's table: a place of service other than the office (11) or the client's home (12).
+PLACE_OF_SERVICE_UNUSUAL: Final = "place_of_service_unusual"
 BALANCE_DUE: Final = "balance_due"
 VA_PAYMENT_COLLECTED: Final = "va_payment_collected"
 
@@ -75,6 +77,7 @@ WARNING_ORDER: Final[tuple[str, ...]] = (
     COURTESY_NOT_REQUESTED,
     ZERO_UNIT_LINE,
     CODE_GOAL_MISMATCH,
+    PLACE_OF_SERVICE_UNUSUAL,
     BALANCE_DUE,
     VA_PAYMENT_COLLECTED,
 )

@@ -216,6 +216,25 @@ def goal_warning(event: SessionCompleted, billed_cpts: Iterable[str]) -> Finding
     return None
 
 
+MASSAGE_PLACES = frozenset({"11", "12"})  # the office, the client's home
+TELEHEALTH_PLACES = frozenset({"02", "10"})
+
+
+def place_warning(event: SessionCompleted) -> Finding | None:
+    """`place_of_service_unusual`: a session billed at a place other than the office (11) or the client's
+    home (12), where massage is given; telehealth (02, 10) above all, which a hands-on service never is."""
+    place = event.session.place_of_service
+    if place in MASSAGE_PLACES:
+        return None
+    if place in TELEHEALTH_PLACES:
+        message = (f"place of service {place} is telehealth, which a hands-on massage cannot be: insurers deny "
+                   "it; the practice gives massage at 11 (the office) or 12 (the client's home)")
+    else:
+        message = (f"place of service {place} is neither 11 (the office) nor 12 (the client's home), where the "
+                   "practice gives massage: insurers may deny it; check the session's place of service")
+    return Finding(code=codes.PLACE_OF_SERVICE_UNUSUAL, message=message)
+
+
 def findings(
     event: SessionCompleted, practice: Practice, assembly: Assembly, visits_used: int = 0,
     data_problems: Sequence[str] = (),
@@ -244,9 +263,9 @@ def findings(
         if problem is not None:
             problems.append(problem)
     warnings += list(assembly.warnings)
-    goal = goal_warning(event, billed)
-    if goal is not None:
-        warnings.append(goal)
+    for warning in (goal_warning(event, billed), place_warning(event)):
+        if warning is not None:
+            warnings.append(warning)
     return ordered(problems), ordered(warnings)
 
 

@@ -443,6 +443,11 @@ SCENARIOS: list[tuple[str, str, dict[str, Any], int, str, list[str], list[str]]]
         [],
         [codes.ZERO_UNIT_LINE, codes.CODE_GOAL_MISMATCH],
     ),
+    ("telehealth_place_of_service_on_a_va_claim", "va_direct", {"session.place_of_service": "02"}, 0,
+     "direct_billing", [], [codes.PLACE_OF_SERVICE_UNUSUAL]),
+    ("assisted_living_place_of_service", "commercial_courtesy", {"session.place_of_service": "13"}, 0,
+     "courtesy_submission", [], [codes.PLACE_OF_SERVICE_UNUSUAL]),
+    ("home_place_of_service", "va_direct", {"session.place_of_service": "12"}, 0, "direct_billing", [], []),
     (
         "relaxation_goal_with_manual_therapy",
         "self_pay",
@@ -647,7 +652,7 @@ def test_scenarios_cover_every_problem_and_warning_code() -> None:
 def test_codes_are_the_contract_spellings() -> None:
     assert set(codes.CODE_ORDER) == codes.PROBLEM_CODES | codes.WARNING_CODES
     assert not codes.PROBLEM_CODES & codes.WARNING_CODES
-    assert len(codes.CODE_ORDER) == 27  # the contract's 26 and the extension claim_data_invalid
+    assert len(codes.CODE_ORDER) == 28  # the contract's 26, claim_data_invalid and place_of_service_unusual
     assert codes.VA_REFERRAL_NOT_APPROVED_BEFORE_SERVICE == "va_referral_not_approved_before_service"
     assert codes.ROUTES == ("direct_billing", "courtesy_submission", "statement_only", "needs_attention")
 

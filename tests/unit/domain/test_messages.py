@@ -152,6 +152,14 @@ MESSAGES = {
         ('zero_unit_line', '0 units under the AMA rule, left off the superbill: 97140 (5 min)'),
         ('code_goal_mismatch', 'the goal is functional but only 97124 (massage) is billed; functional work is 97140'),
     ],
+    'telehealth_place_of_service_on_a_va_claim': [
+        ('place_of_service_unusual', "place of service 02 is telehealth, which a hands-on massage cannot be: insurers deny it; the practice gives massage at 11 (the office) or 12 (the client's home)"),
+    ],
+    'assisted_living_place_of_service': [
+        ('place_of_service_unusual', "place of service 13 is neither 11 (the office) nor 12 (the client's home), where the practice gives massage: insurers may deny it; check the session's place of service"),
+    ],
+    'home_place_of_service': [
+    ],
     'relaxation_goal_with_manual_therapy': [
         ('code_goal_mismatch', 'the goal is relaxation but 97140 (manual therapy) is billed; relaxation is 97124'),
     ],
