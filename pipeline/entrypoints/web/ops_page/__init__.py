@@ -117,8 +117,11 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
         return layout.page(title, body, msg=text, error=error or flashed_error, csrf=who.csrf,
                            user=who.actor.name, status=status)
 
-    def refused(why: str) -> Response:
-        return layout.page("Refused", f"<p>{escape(why)}</p>", nav=False, status=403)
+    def refused(why: str) -> Response:  # nothing changed; a way on from here, never to a URL of the request
+        return layout.page("Refused", f'<p>{escape(why[:1].upper() + why[1:])}. Nothing was changed.</p><p>'
+                           '<a class="btn" href="/ops">Back to the overview</a> <span class="muted">or go back '
+                           'with the browser, reload the page and send the form again</span></p>',
+                           nav=False, status=403)
 
     # what every page needs first: the person signed in (else the sign-in page), and for a form post its
     # CSRF token and origin checked (else 401 or 403)
