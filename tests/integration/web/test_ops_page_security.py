@@ -275,6 +275,21 @@ def test_two_tabs_on_one_claim_never_overwrite_each_other_silently(env: Env) -> 
         **stale, "csrf": csrf_of(tab_b), "based_on": based_on_of(tab_b, "va_referral"), "action": "save"})
     assert again.status_code == 303
     assert env.ledger.event_document(claim_id)["va_referral"]["visits_authorized"] == 6
+    # tab A resubmits it and it is on its way to the clearinghouse; tab B, still showing the forms, saves once
+    # more: not saved, and the page says so (it has no form left to say it beside)
+    tab_b = client.get(f"/ops/claims/{claim_id}").text
+    client.post("/ops/resubmit", data={"csrf": csrf_of(tab_b), "claim_id": claim_id}, headers={"Origin": ORIGIN})
+    flash(client, f"/ops/claims/{claim_id}")  # tab A reads "Resubmitted 1 claim(s)."
+    for step in (stages.validate, stages.assemble, stages.route):
+        step(runtime.deps(), claim_id)
+    assert env.ledger.get(claim_id).status == "routed"  # type: ignore[union-attr]
+    moved_on = client.post(f"/ops/claims/{claim_id}/amend", headers={"Origin": ORIGIN}, data={
+        **stale, "csrf": csrf_of(tab_b), "based_on": based_on_of(tab_b, "va_referral"), "action": "save",
+        "visits_authorized": "7"})
+    assert moved_on.status_code == 303
+    said = flash(client, f"/ops/claims/{claim_id}")
+    assert said.startswith("Not saved: a claim in status routed cannot be amended in place"), said
+    assert env.ledger.event_document(claim_id)["va_referral"]["visits_authorized"] == 6
 
 
 def test_search_finds_a_claim_by_client_name_member_id_and_date(env: Env) -> None:

@@ -362,6 +362,11 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
                 state.preview = ahead.as_dict() if ahead else None
                 return claim_page(who, claim_id, state=state, status=200 if ahead and ahead.decision else 422)
             result = ops.amend(ledger, claim_id, patch, source="ops page", by=who.actor.label, based_on=based_on)
+            current = ledger.get(claim_id)
+            if not result.ok and (current is None or current.status not in views.AMENDABLE_ON_PAGE):
+                # the claim moved on meanwhile (another tab resubmitted it): no form to show why in
+                return back(who, f"/ops/claims/{quote(claim_id, safe='')}", f"Not saved: {result.message}.",
+                            error=True)
             if not result.ok:
                 state.errors = result.errors or [{"path": "(claim)", "message": result.message}]
                 return claim_page(who, claim_id, state=state, status=409 if not result.errors else 422)

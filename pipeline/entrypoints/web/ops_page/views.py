@@ -540,7 +540,7 @@ def claim_body(claim_id: str, c: dict[str, Any], *, person: ClientIdentity | Non
         f'<tr><td class="nowrap">{when(e.get("at"), zone)}</td><td>{escape(e.get("kind", ""))}</td><td>'
         f'{detail(e)}</td></tr>' for e in c["timeline"])
     amend = ""
-    if c["status"] in (*RESUBMITTABLE_STATUSES, "received"):
+    if c["status"] in AMENDABLE_ON_PAGE:
         amend = fix_forms(cid, c, document, state or FixState())
     sent = "".join(f'<details class="document"><summary>{escape(name)}</summary><pre>{escape(text)}</pre></details>'
                    for name, text in sorted(documents.items()))
@@ -565,6 +565,7 @@ def claim_body(claim_id: str, c: dict[str, Any], *, person: ClientIdentity | Non
 
 
 IN_PROGRESS = ("received", "validated", "assembled", "routed", "submitting", "submitted")
+AMENDABLE_ON_PAGE = (*RESUBMITTABLE_STATUSES, "received")  # the statuses whose page has the fix forms
 
 
 def reasons_note(c: dict[str, Any], since_amended: dict[str, Any] | None) -> str:
