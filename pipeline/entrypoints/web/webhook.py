@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 import time
 from collections.abc import Callable
@@ -145,8 +146,11 @@ def _message(error: dict[str, Any]) -> str:
 def install_error_shape(app: FastAPI) -> None:
     """Every error of the API has the one documented shape: `{"errors": [{"path", "message"}]}`."""
 
-    async def http_error(request: Request, exc: Exception) -> JSONResponse:
+    async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
+        if _on_the_page(request):  # a person's browser: a page they can read, never the API's JSON
+            return HTMLResponse(_page_error(exc.status_code, str(exc.detail)), exc.status_code,
+                                headers={**PAGE_HEADERS, **(getattr(exc, "headers", None) or {})})
         return JSONResponse({"errors": _error_items(exc.detail, exc.status_code)}, exc.status_code,
                             headers=getattr(exc, "headers", None))
 
@@ -170,11 +174,33 @@ stopped there. This page tries again in {retry} seconds; if it keeps failing, st
 start</code>) or check <code>REDIS_URL</code>.</p></body></html>"""
 
 
+def _on_the_page(request: Request) -> bool:
+    return request.url.path == "/ops" or request.url.path.startswith("/ops/")
+
+
+PAGE_HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
+                "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"}
+_PAGE_ERROR = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>
+<body style="font-family:system-ui,sans-serif;margin:2em"><h1>{title}</h1><p>{what} Nothing was changed.</p>
+<p><a href="/ops">Back to the overview</a></p></body></html>"""
+
+
+def _page_error(status: int, detail: str) -> str:
+    """An error of the ops page's own routes (an address typed wrong, a form's address opened as a page, a form
+    too large to read), for a person."""
+    title, what = {
+        404: ("Page not found", "There is no page at this address."),
+        405: ("Not a page", "This address takes a form's answer; it is not a page to open (after a preview, use "
+                            "the claim's own address)."),
+    }.get(status, ("The request could not be read", f"{html.escape(detail)}."))
+    return _PAGE_ERROR.format(title=title, what=what)
+
+
 async def store_unreachable(request: Request, exc: Exception) -> Response:
     """Redis down or too slow, whatever the route: `503` and `Retry-After`, never a bare `500`. The API answers
     the one error shape; the ops page (`/ops...`) a page a person can read."""
     error, headers = type(exc).__name__, {"Retry-After": str(RETRY_AFTER_S)}
-    if request.url.path == "/ops" or request.url.path.startswith("/ops/"):
+    if _on_the_page(request):
         return HTMLResponse(STORE_DOWN_PAGE.format(retry=RETRY_AFTER_S, error=error), 503, headers=headers)
     message = f"the claim store (Redis) cannot be reached ({error}); the request stopped there, try again"
     return JSONResponse(error_body("(service)", message, status="unavailable"), 503, headers=headers)

@@ -301,3 +301,24 @@ def test_a_statement_that_cannot_be_sent_is_409_with_the_error_shape(client: Tes
     assert (body["ok"], body["claim_id"]) == (False, "ses_in1")  # the keys it always had stay
     assert body["errors"] == [{"path": "claim_id", "message": body["message"]}]
     assert "statement_ready" in body["message"]
+
+
+@pytest.mark.parametrize(("method", "path", "status", "said"), [
+    ("GET", "/ops/no-such-page", 404, "There is no page at this address."),
+    ("GET", "/ops/claims/ses_in1/amend", 405, "This address takes a form's answer"),
+])
+def test_an_error_of_the_ops_page_is_a_page_a_person_can_read_never_the_apis_json(
+        client: TestClient, method: str, path: str, status: int, said: str) -> None:
+    page = client.request(method, path, headers=AUTH)
+    assert page.status_code == status
+    assert page.headers["content-type"].startswith("text/html") and said in page.text
+    assert '<a href="/ops">Back to the overview</a>' in page.text and '"errors"' not in page.text
+    assert page.headers["cache-control"] == "no-store"
+    api = client.get("/v1/ops/no-such-route", headers=AUTH)  # the API keeps its one error shape
+    assert api.status_code == 404 and api.json()["errors"][0]["path"] == "(path)"
+
+
+def test_a_form_field_too_large_to_read_is_said_on_a_page(client: TestClient) -> None:
+    page = client.post("/ops/login", files={"password": (None, "x" * (1024 * 1024 + 10))})
+    assert page.status_code == 400 and page.headers["content-type"].startswith("text/html")
+    assert "The request could not be read" in page.text and "maximum size" in page.text
