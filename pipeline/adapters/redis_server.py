@@ -146,12 +146,16 @@ def stop_embedded(data_dir: Path, *, timeout_s: float = 10.0) -> None:
 def _is_running_server(pid: int) -> bool:
     """Whether `pid` is a Redis server that has not exited yet (an exited one awaiting its parent is not)."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        return still_running(Path(f"/proc/{pid}/stat").read_text(), Path(f"/proc/{pid}/cmdline").read_bytes())
     except OSError:
         return False
+
+
+def still_running(stat: str, cmdline: bytes) -> bool:
+    """From a process's `/proc/<pid>/stat` and `cmdline`: a Redis server not yet exited. A process in the middle
+    of exiting has already let its memory go and shows an empty command line: it has not exited yet."""
     state = stat.rpartition(")")[2].split()[0]
-    return state not in ("Z", "X") and b"redis" in cmdline
+    return state not in ("Z", "X") and (b"redis" in cmdline or not cmdline)
 
 
 def embedded_status(data_dir: Path) -> dict[str, object]:

@@ -181,3 +181,16 @@ def test_a_client_finding_the_server_stopped_while_its_folder_is_being_removed_d
     with pytest.raises(redis.ConnectionError):
         client.get("claim")
     assert server_pid(data_dir) is None
+
+
+def test_a_server_in_the_middle_of_exiting_is_not_yet_stopped() -> None:
+    """While a process exits, the kernel lets its memory go before it becomes a zombie, and its command line
+    reads empty: a stop that took that for "exited" returned while the server was still going."""
+    from pipeline.adapters.redis_server import still_running
+
+    stat = "4242 (redis-server) {} 1 4242 4242 0 -1 4194624"
+    assert still_running(stat.format("S"), b"redis-server\x00/data\x00")
+    assert still_running(stat.format("R"), b"")  # exiting: its memory, and with it its command line, is gone
+    assert not still_running(stat.format("Z"), b"")  # exited, waiting for its parent
+    assert not still_running(stat.format("X"), b"")
+    assert not still_running(stat.format("S"), b"/usr/bin/python3\x00other.py\x00")  # the pid went to another
