@@ -164,9 +164,12 @@ def test_status_and_claims_list_filters(start_stack: StartStack) -> None:
     assert status["claims"]["total"] == 6 and status["claims"]["by_status"]["received"] == 6
     text = superbill(stack, "status")
     assert text.returncode == 0 and "validate" in text.stdout and "received" in text.stdout
-    # the worker is stopped: status says why nothing moves (the webhook queues through the ledger, no heartbeat)
-    assert status["waiting_without_worker"] == 6 and {q["workers"] for q in status["queues"]} == {0}
-    assert "no worker is running: 6 step(s) wait in the queues" in text.stdout
+    # the worker is stopped: once its last heartbeat is older than the broker's timeout (5 s), status says why
+    # nothing moves (the webhook queues through the ledger's script, which writes no heartbeat)
+    stalled = wait_for(lambda: superbill_json(stack, "status"), lambda s: s["waiting_without_worker"] == 6,
+                       timeout_s=30, what="status saying that six steps wait with no worker")
+    assert {q["workers"] for q in stalled["queues"]} == {0}
+    assert "no worker is running: 6 step(s) wait in the queues" in superbill(stack, "status").stdout
 
     stack.start_worker("worker2")
     wait_final(stack, ids.values())
