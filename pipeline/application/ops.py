@@ -243,9 +243,12 @@ NOTHING_CHANGED = "nothing changed: the claim already has these values"
 CHANGED_MEANWHILE = ("not saved: this claim's data was amended after you opened it (in another tab, or by "
                      "someone else); what you typed is kept below. Reload the claim to see its data as it is now, "
                      "then make your change again")
+# the same, for a corrected claim: nothing was sent either
+NOT_SENT_CHANGED = CHANGED_MEANWHILE.replace("not saved", "not sent", 1)
 CHANGED_WHILE_SAVING = ("not saved: this claim's data was amended by someone else at the same moment, after this "
                         "change read it; nothing of this change was stored: read the claim again and make your "
                         "change again")
+NOT_SENT_WHILE_SAVING = CHANGED_WHILE_SAVING.replace("not saved", "not sent", 1)
 
 
 def event_version(amended_at: float | None) -> str:
@@ -358,8 +361,6 @@ def correct(ledger: ClaimLedger, claim_id: str, send: StepSender, *, kind: str,
     claim = ledger.get(claim_id)
     if claim is None:
         return AmendResult(False, claim_id, message=NO_SUCH_CLAIM)
-    if based_on is not None and based_on != event_version(claim.amended_at):
-        return AmendResult(False, claim_id, message=CHANGED_MEANWHILE)
     if claim.route != "direct_billing":
         return AmendResult(False, claim_id, message="only claims sent to the clearinghouse can be corrected "
                            "or voided")
@@ -373,6 +374,8 @@ def correct(ledger: ClaimLedger, claim_id: str, send: StepSender, *, kind: str,
         return AmendResult(False, claim_id, message=f"a claim in status {claim.status} cannot be "
                            f"{'voided' if kind == 'void' else 'corrected'}; only {', '.join(CORRECTABLE_STATUSES)}"
                            " claims can")
+    if based_on is not None and based_on != event_version(claim.amended_at):
+        return AmendResult(False, claim_id, message=NOT_SENT_CHANGED)
     event: SessionCompleted | None = None
     merged: dict[str, Any] = {}
     document: dict[str, Any] = {}
@@ -389,7 +392,7 @@ def correct(ledger: ClaimLedger, claim_id: str, send: StepSender, *, kind: str,
                                            source=source, by=by, statuses=CORRECTABLE_STATUSES,
                                            based_on=based_on or event_version(claim.amended_at))
         except EventChanged:
-            return AmendResult(False, claim_id, message=CHANGED_MEANWHILE if based_on else CHANGED_WHILE_SAVING)
+            return AmendResult(False, claim_id, message=NOT_SENT_CHANGED if based_on else NOT_SENT_WHILE_SAVING)
         if not written:
             return AmendResult(False, claim_id, message="the claim changed status meanwhile; try again")
     if not ledger.resubmit(claim_id, source=source, by=by, frequency_code=FREQUENCY[kind],
