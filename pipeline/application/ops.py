@@ -158,6 +158,7 @@ def show_claim(ledger: ClaimLedger, claim_id: str) -> dict[str, Any] | None:
         "problems": [p.model_dump() for p in claim.problems],
         "warnings": [w.model_dump() for w in claim.warnings],
         "has_statement": has_statement(ledger, claim),
+        "event_version": event_version(claim.amended_at),
         "timeline": ledger.timeline(claim_id),
     }
 
