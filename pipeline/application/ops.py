@@ -396,8 +396,13 @@ def correct(ledger: ClaimLedger, claim_id: str, send: StepSender, *, kind: str,
             return AmendResult(False, claim_id, message=NOT_SENT_CHANGED if based_on else NOT_SENT_WHILE_SAVING)
         if not written:
             return AmendResult(False, claim_id, message="the claim changed status meanwhile; try again")
-    if not ledger.resubmit(claim_id, source=source, by=by, frequency_code=FREQUENCY[kind],
-                           statuses=CORRECTABLE_STATUSES):
+    try:  # sent as the data was seen: unless this very request just wrote it, only onto that version
+        moved = ledger.resubmit(claim_id, source=source, by=by, frequency_code=FREQUENCY[kind],
+                                statuses=CORRECTABLE_STATUSES,
+                                based_on=None if changed else based_on or event_version(claim.amended_at))
+    except EventChanged:
+        return AmendResult(False, claim_id, message=NOT_SENT_CHANGED if based_on else NOT_SENT_WHILE_SAVING)
+    if not moved:
         return AmendResult(False, claim_id, changed=changed, message="the claim changed status meanwhile; "
                            + ("its amendment is kept: " if changed else "") + "try again")
     send(VALIDATE, claim_id)

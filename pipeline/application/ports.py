@@ -183,10 +183,11 @@ class ClaimLedger(Protocol):
         ...
 
     def resubmit(self, claim_id: str, *, source: str, by: str | None = None, anyway: bool = False,
-                 frequency_code: str = "1", statuses: Iterable[str] = ...) -> bool:
+                 frequency_code: str = "1", statuses: Iterable[str] = ..., based_on: str | None = None) -> bool:
         """Back to `received` under the next submission number (after a definite no, or new data): a new
         original (`1`), or a replacement (`7`) or void (`8`) of what the payer adjudicated; only from
-        `statuses` (default: the resubmittable ones)."""
+        `statuses` (default: the resubmittable ones); with `based_on`, only while the claim's event is at that
+        version, in the same atomic step (`EventChanged` otherwise)."""
         ...
 
     def resume_submission(self, claim_id: str, *, source: str, by: str | None = None) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import redis
@@ -128,3 +129,40 @@ def test_the_ledger_reads_an_event_version_as_the_page_writes_it(ledger: Ledger,
     assert ledger.event_document(CLAIM)["x"] == 2 and amended_entries(ledger) == 1
     claim = ledger.get(CLAIM)
     assert claim is not None and ops.event_version(claim.amended_at) != version
+
+
+def correcting(by: str, patch: dict[str, Any] | None, version: str,
+               sent: list[str]) -> Callable[[Ledger], AmendResult]:
+    """A corrected claim sent from a form opened at `version` (`patch`: what it changes, if anything)."""
+    return lambda own: ops.correct(own, CLAIM, lambda _step, cid: sent.append(cid), kind="replacement", patch=patch,
+                                   source="ops page", by=by, based_on=version)
+
+
+def test_two_corrected_claims_from_the_same_version_one_is_sent_with_the_data_its_sender_saw(
+        ledger: Ledger, redis_url: str) -> None:
+    """Two tabs on a paid claim: one sends a corrected claim with a new therapist, the other sends one with the data
+    as it was. Each round exactly one is sent; the other is told and sends nothing; the claim sent carries exactly
+    what its sender saw and changed (never the other tab's amendment under the other tab's name)."""
+    assert ledger.transition(CLAIM, "needs_attention", "paid", kind="remittance.payment", fields={
+        "route": "direct_billing", "payer_claim_number": "PCN1", "remittance_ids": ["rem_000001"]})
+    sent: list[str] = []
+    for n in range(ROUNDS):
+        claim = ledger.get(CLAIM)
+        assert claim is not None and claim.status == "paid"
+        version, before = ops.event_version(claim.amended_at), ledger.event_document(CLAIM)
+        therapist = f"thr_fix{n}"
+        results = race(redis_url, correcting("tab a", {"session": {"therapist_id": therapist}}, version, sent),
+                       correcting("tab b", None, version, sent))
+        assert sorted(r.ok for r in results) == [False, True], f"round {n}: {[r.message for r in results]}"
+        assert len(sent) == n + 1
+        resubmitted = [e for e in ledger.timeline(CLAIM) if e["kind"] == "resubmitted"]
+        assert len(resubmitted) == n + 1
+        document = ledger.event_document(CLAIM)
+        if results[0].ok:
+            assert document["session"]["therapist_id"] == therapist and resubmitted[-1]["by"] == "tab a"
+        else:  # the data as tab b saw it, and nothing of tab a's
+            assert document == before and resubmitted[-1]["by"] == "tab b"
+            assert results[0].changed == []
+        after = ledger.get(CLAIM)
+        assert after is not None and (after.status, after.frequency_code) == ("received", "7")
+        assert ledger.transition(CLAIM, "received", "paid", kind="remittance.payment")
