@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from pipeline.application.reason_codes import error_code, peer_reason_code
 from pipeline.domain import adjustment_codes, codes
+from schemas.claim import FINAL_STATUSES
 
 # When resubmitting is useful:
 #   "after_fix": only once the data is fixed (resubmitting as is ends in the same place)
@@ -276,6 +277,16 @@ _TABLE += tuple(_e(f"CARC:{reason}", title, adjustment_codes.CARC[reason], step,
                 for reason, title, step, resubmit, form in _CARC_ADVICE)
 
 EXPLANATIONS: dict[str, Explanation] = {e.code: e for e in _TABLE}
+
+LAST_RUN = "The claim is being run again; the reasons below are those of its last run."
+
+
+def from_last_run(claim: dict[str, Any]) -> bool:
+    """Whether the reasons a claim shows (`show_claim`'s document) are those of a run it has left: it is being run
+    again (not final) and still shows problems, the peer's reasons or an error."""
+    return claim["status"] not in FINAL_STATUSES and bool(
+        claim["problems"] or claim.get("peer_reasons") or claim.get("last_error"))
+
 
 UNKNOWN = _e("", "Other reason", "A reason without an entry in our table.",
              "Read the reason as it is, or ask the billing service.", "after_fix")

@@ -83,6 +83,8 @@ def claim_text(c: dict[str, Any], zone: tzinfo | None = None) -> str:
         who = c["client"]
         lines.append(f"client: {who['name']}, born {who['date_of_birth']}, member id {who['member_id'] or '-'}")
     lines += payment_lines(c)
+    if explanations.from_last_run(c):
+        lines.append(explanations.LAST_RUN)
     lines += _findings("problems", c["problems"]) + _findings("warnings", c["warnings"])
     found = explanations.claim_explanations([p["code"] for p in c["problems"]], [w["code"] for w in c["warnings"]],
                                             c.get("peer_reasons") or [], c.get("last_error"),

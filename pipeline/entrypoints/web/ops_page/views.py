@@ -17,7 +17,7 @@ from pipeline.application.reason_codes import error_code, peer_reason_code
 from pipeline.entrypoints.web.api_queries import iso_day
 from pipeline.entrypoints.web.ops_page import money
 from pipeline.entrypoints.web.ops_page.layout import badge, detail, explained, when, why
-from schemas.claim import RESUBMITTABLE_STATUSES, STATUSES
+from schemas.claim import AMENDABLE_STATUSES, RESUBMITTABLE_STATUSES, STATUSES
 from schemas.decision import ROUTES
 
 
@@ -616,8 +616,7 @@ def claim_body(claim_id: str, c: dict[str, Any], *, person: ClientIdentity | Non
     return body
 
 
-IN_PROGRESS = ("received", "validated", "assembled", "routed", "submitting", "submitted")
-AMENDABLE_ON_PAGE = (*RESUBMITTABLE_STATUSES, "received")  # the statuses whose page has the fix forms
+AMENDABLE_ON_PAGE = AMENDABLE_STATUSES  # the statuses whose page has the fix forms: those an amendment is taken in
 
 
 def reasons_note(c: dict[str, Any], since_amended: dict[str, Any] | None) -> str:
@@ -629,9 +628,8 @@ def reasons_note(c: dict[str, Any], since_amended: dict[str, Any] | None) -> str
                f'no problems: it would go to <b>{escape(since_amended["route"])}</b>')
         return (f'<p class="flash" id="since-amended">The data was amended after these reasons were found. With the '
                 f'data as it is now, the rules find {now}. Resubmit the claim to apply it.</p>')
-    if c["status"] in IN_PROGRESS and (c["problems"] or c.get("peer_reasons") or c.get("last_error")):
-        return ('<p class="muted" id="in-progress">The claim is being run again; the reasons below are those of its '
-                'last run.</p>')
+    if explanations.from_last_run(c):
+        return f'<p class="muted" id="in-progress">{escape(explanations.LAST_RUN)}</p>'
     return ""
 
 
