@@ -65,7 +65,15 @@ def fetch_and_post(deps: Deps) -> dict[str, int]:
 
 
 def posting_key(remittance: Remittance, payment: ClaimPayment) -> str:
-    """The same decision in any file: check or EFT trace, claim, CLP02, payer claim number, amounts."""
+    """The same decision in any file: check or EFT trace and its date, claim, CLP02, payer claim number,
+    amounts. The date tells a payer's reused check number apart from the same 835 sent again: after a
+    reversal, a new check that reuses an old number and repays the same amount is a payment, not a copy."""
+    paid_on = remittance.payment_date.isoformat() if remittance.payment_date else ""
+    return ":".join([_legacy_key(remittance, payment), paid_on])
+
+
+def _legacy_key(remittance: Remittance, payment: ClaimPayment) -> str:
+    """The posting key as recorded before it carried the payment date (still honoured: never posted twice)."""
     return ":".join([remittance.trace_number, payment.claim_id, payment.status_code,
                      payment.payer_claim_number or "", f"{payment.charge:.2f}", f"{payment.paid:.2f}"])
 
@@ -106,14 +114,33 @@ def post_remittance(deps: Deps, remittance_id: str) -> int:
     entries: list[dict[str, Any]] = []
     posted = 0
     for remittance in remittances:
-        for payment in remittance.claims:
-            entry, now = _post_claim(deps, remittance_id, remittance, payment)
-            posted += now
-            entries.append(entry)
+        # The 835 does not order a reversal before the corrected payment that replaces it: reversals are
+        # posted first, and a decision the claim could not take yet is tried again once the rest of the file
+        # is posted, until nothing changes. The entries stay in the file's order.
+        claims = remittance.claims
+        done: list[tuple[dict[str, Any], bool]] = [({}, False)] * len(claims)
+        for n in sorted(range(len(claims)), key=lambda i: claims[i].status_code != "22"):
+            done[n] = _post_claim(deps, remittance_id, remittance, claims[n])
+        posted += sum(now for _, now in done)
+        progress = True
+        while progress:
+            progress = False
+            for n, (entry, _) in enumerate(done):
+                if _blocked_by_status(entry):
+                    again, now = _post_claim(deps, remittance_id, remittance, claims[n])
+                    if now:
+                        done[n], progress = (again, now), True
+                        posted += 1
+        entries += [entry for entry, _ in done]
     waiting = any(e["outcome"] == "waiting" for e in entries)
     store.record(remittance_id, status="partly_posted" if waiting else "posted", errors=errors, claims=entries,
                  summary=_summary(remittances))
     return posted
+
+
+def _blocked_by_status(entry: dict[str, Any]) -> bool:
+    """Not posted only because of the claim's status (it balances): another posting may change that."""
+    return entry["outcome"] == "not_postable" and "posting" in entry and not entry["posting"]["problems"]
 
 
 def _post_claim(deps: Deps, remittance_id: str, remittance: Remittance,
@@ -124,7 +151,7 @@ def _post_claim(deps: Deps, remittance_id: str, remittance: Remittance,
                              "payer_claim_number": payment.payer_claim_number, "charge": _money(payment.charge),
                              "paid": _money(payment.paid)}
     key = posting_key(remittance, payment)
-    earlier = deps.ledger.posted_by(key)
+    earlier = deps.ledger.posted_by(key) or deps.ledger.posted_by(_legacy_key(remittance, payment))
     if earlier is not None:
         return {**entry, "outcome": "posted" if earlier == remittance_id else "duplicate",
                 "detail": None if earlier == remittance_id else f"already posted from {earlier}"}, False
@@ -141,6 +168,10 @@ def _post_claim(deps: Deps, remittance_id: str, remittance: Remittance,
         log.warning("remittance.not_postable", remittance_id=remittance_id, claim_id=claim.claim_id,
                     reason="does not balance")
         return {**entry, "outcome": "not_postable", "detail": "; ".join(posting.problems)}, False
+    if posting.kind == "reversal" and (claim.paid_amount or Decimal(0)) + posting.paid < 0:
+        return {**entry, "outcome": "not_postable",
+                "detail": f"the reversal takes back {_money(-posting.paid)} but the claim has "
+                          f"{_money(claim.paid_amount or Decimal(0))} paid"}, False
     expected = statuses_before(posting.kind, remitted_before=bool(claim.remittance_ids))
     if claim.status not in expected:
         # a claim still on its way (the 835 overtook our record of its submission) is tried again later

@@ -1,0 +1,108 @@
+"""Posting a payer's reversals and corrected payments whatever their order in the 835, and telling a reused
+check number from the same 835 sent again (a real Redis, the posting path the workers run)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from pipeline.application import remittances
+from tests.integration.application.test_remittance_posting import CLAIM, claim, store, world
+
+__all__ = ["world"]
+
+HEAD = ("ISA*00*          *00*          *ZZ*CLEARINGHOUSE  *ZZ*THERAPKNEADS   *261205*0900*^*00501*{icn:09d}*0*T*:~"
+        "GS*HP*CLEARINGHOUSE*THERAPKNEADS*20261205*0900*{icn}*X*005010X221A1~")
+PAYMENT = ("CLP*ses_va_direct*1*260*{paid}*0*VA*{pcn}*11*1~NM1*QC*1*DOE*JOHN****MI*123456789~"
+           "SVC*HC:97140:GP:XS*140*{l1}**2~DTM*472*20261120~{cas1}REF*6R*ses_va_direct-1~"
+           "SVC*HC:97124:GP*120*{l2}**2~DTM*472*20261120~{cas2}REF*6R*ses_va_direct-2~")
+REVERSAL = ("CLP*ses_va_direct*22*-260*-{paid}*0*VA*{pcn}*11*1~NM1*QC*1*DOE*JOHN****MI*123456789~"
+            "SVC*HC:97140:GP:XS*-140*-{l1}**-2~DTM*472*20261120~{cas1}"
+            "SVC*HC:97124:GP*-120*-{l2}**-2~DTM*472*20261120~{cas2}")
+FULL = {"paid": "260", "l1": "140", "l2": "120", "cas1": "", "cas2": "", "pcn": "PCN1"}
+# 80 %: 112 + 96 paid, CO-45 28 + 24 written off
+REDUCED = {"paid": "208", "l1": "112", "l2": "96", "cas1": "CAS*CO*45*28~", "cas2": "CAS*CO*45*24~", "pcn": "PCN2"}
+
+
+def x835(icn: int, amount: str, trace: str, claims: list[str], paid_on: str = "20261205") -> str:
+    body = ["ST*835*0001", f"BPR*I*{amount}*C*CHK************{paid_on}", f"TRN*1*{trace}*1999999999",
+            f"DTM*405*{paid_on}", "N1*PR*VA CCN OPTUM", "N3*PO BOX 30555", "N4*SALT LAKE CITY*UT*841300555",
+            "PER*BL*EDI SUPPORT*TE*8005550100", "N1*PE*THERAPEUTIC KNEADS, LTD.*XX*1245319599", "LX*1"]
+    body += [s for c in claims for s in c.split("~") if s]
+    body.append(f"SE*{len(body) + 1}*0001")
+    return HEAD.format(icn=icn) + "~".join(body) + f"~GE*1*{icn}~IEA*1*{icn:09d}~"
+
+
+def outcomes(deps: Any) -> list[list[str]]:
+    return [[c["outcome"] for c in r.claims] for r in store(deps).all()]
+
+
+def test_a_corrected_payment_listed_before_the_reversal_is_posted(world: Any) -> None:
+    deps, peer, _ = world
+    peer.deliver(x835(1, "260", "CHK1", [PAYMENT.format(**FULL)]))
+    remittances.fetch_and_post(deps)
+    assert claim(deps).status == "paid"
+    peer.deliver(x835(2, "-52", "CHK2", [PAYMENT.format(**REDUCED), REVERSAL.format(**FULL)]))
+    assert remittances.fetch_and_post(deps)["claims_posted"] == 2
+    after = claim(deps)
+    assert (after.status, after.paid_amount, after.adjusted_amount, after.payer_claim_number) == (
+        "paid", Decimal("208.00"), Decimal("52.00"), "PCN2")
+    assert outcomes(deps) == [["posted"], ["posted", "posted"]]  # in the file's order
+    kinds = [e["kind"] for e in deps.ledger.timeline(CLAIM) if e["kind"].startswith("remittance.")]
+    assert kinds == ["remittance.payment", "remittance.reversal", "remittance.payment"]
+
+
+def test_a_replacement_paid_before_the_old_payment_is_reversed_ends_paid_at_the_new_amount(world: Any) -> None:
+    deps, peer, _ = world
+    peer.deliver(x835(1, "260", "CHK1", [PAYMENT.format(**FULL)]))
+    remittances.fetch_and_post(deps)
+    # a corrected claim (frequency 7) the payer took: the claim is accepted again, its old payment still on it
+    deps.ledger.transition(CLAIM, "paid", "accepted", kind="test", fields={"frequency_code": "7"})
+    peer.deliver(x835(2, "-52", "CHK2", [PAYMENT.format(**REDUCED), REVERSAL.format(**FULL)]))
+    remittances.fetch_and_post(deps)
+    after = claim(deps)
+    assert (after.status, after.paid_amount, after.adjusted_amount) == ("paid", Decimal("208.00"), Decimal("52.00"))
+
+
+def test_a_reversal_never_takes_back_more_than_was_paid(world: Any) -> None:
+    deps, peer, _ = world
+    peer.deliver(x835(1, "260", "CHK1", [PAYMENT.format(**FULL)]))
+    peer.deliver(x835(2, "-260", "CHK2", [REVERSAL.format(**FULL)]))
+    # the same reversal again under another check date: the claim has nothing left to take back
+    peer.deliver(x835(3, "-260", "CHK2", [REVERSAL.format(**FULL)], paid_on="20261209"))
+    remittances.fetch_and_post(deps)
+    after = claim(deps)
+    assert (after.status, after.paid_amount) == ("accepted", Decimal("0.00"))
+    third = store(deps).all()[2].claims[0]
+    assert third["outcome"] == "not_postable" and "takes back 260.00" in third["detail"]
+
+
+def test_a_reused_check_number_that_repays_after_a_reversal_is_posted(world: Any) -> None:
+    deps, peer, _ = world
+    peer.deliver(x835(1, "260", "CHK1", [PAYMENT.format(**FULL)]))
+    peer.deliver(x835(2, "-260", "CHK2", [REVERSAL.format(**FULL)]))
+    # weeks later the payer pays again with a check that reuses the first one's number
+    peer.deliver(x835(3, "260", "CHK1", [PAYMENT.format(**FULL)], paid_on="20261220"))
+    # and the same 835 again under new control numbers: a copy, never posted twice
+    peer.deliver(x835(4, "260", "CHK1", [PAYMENT.format(**FULL)], paid_on="20261220"))
+    remittances.fetch_and_post(deps)
+    after = claim(deps)
+    assert (after.status, after.paid_amount, after.paid_on) == ("paid", Decimal("260.00"), "2026-12-20")
+    assert outcomes(deps) == [["posted"], ["posted"], ["posted"], ["duplicate"]]
+
+
+def test_a_payment_posted_under_the_earlier_key_is_still_recognised(world: Any) -> None:
+    deps, peer, _ = world
+    first = x835(1, "260", "CHK1", [PAYMENT.format(**FULL)])
+    peer.deliver(first)
+    remittances.fetch_and_post(deps)
+    [parsed] = remittances.parse_835(first)
+    key = remittances.posting_key(parsed, parsed.claims[0])
+    # a ledger that recorded postings before the key carried the check date
+    postings = deps.ledger._k("postings")
+    deps.ledger.r.hset(postings, key.rsplit(":", 1)[0], deps.ledger.r.hget(postings, key))
+    deps.ledger.r.hdel(postings, key)
+    deps.ledger.transition(CLAIM, "paid", "accepted", kind="test")
+    peer.deliver(x835(2, "260", "CHK1", [PAYMENT.format(**FULL)]).replace("CLEARINGHOUSE  ", "CLEARINGHOUS2  "))
+    remittances.fetch_and_post(deps)
+    assert outcomes(deps) == [["posted"], ["duplicate"]]
