@@ -33,14 +33,24 @@ def cmd_remittances_list(args: argparse.Namespace) -> int:
     print(header)
     print("-" * len(header))
     for r in rows:
-        when = datetime.fromtimestamp(r["received_at"], UTC).strftime("%Y-%m-%d %H:%M:%S")
-        extra = f", {r['unmatched']} unmatched" if r["unmatched"] else ""
-        extra += f", delivered {r['deliveries']} times" if r["deliveries"] > 1 else ""
-        print(f"{r['remittance_id']:<12} {when:<20} {r['status']:<14} {r.get('trace_number') or '-':<14} "
-              f"{r.get('payment_amount') or '-':>10} {r.get('payment_date') or '-':<10} "
-              f"{r['claims']} ({r['posted']} posted{extra})")
+        print(remittance_row_text(r))
     print(f"{len(rows)} remittance(s)")
     return EXIT_OK
+
+
+def remittance_row_text(r: dict[str, Any]) -> str:
+    """One line of `remittances list`: every claim not posted is counted by why, and a file with errors (its
+    BPR02 does not balance) says so, so that what needs a person shows in the list."""
+    when = datetime.fromtimestamp(r["received_at"], UTC).strftime("%Y-%m-%d %H:%M:%S")
+    extra = "".join(f", {r[key]} {words}" for key, words in (
+        ("unmatched", "unmatched"), ("not_postable", "not postable"), ("duplicate", "duplicate"),
+        ("waiting", "waiting")) if r.get(key))
+    extra += f", delivered {r['deliveries']} times" if r["deliveries"] > 1 else ""
+    errors = r.get("errors") or []
+    flag = f"; {len(errors)} error(s): remittances show {r['remittance_id']}" if errors else ""
+    return (f"{r['remittance_id']:<12} {when:<20} {r['status']:<14} {r.get('trace_number') or '-':<14} "
+            f"{r.get('payment_amount') or '-':>10} {r.get('payment_date') or '-':<10} "
+            f"{r['claims']} ({r['posted']} posted{extra}){flag}")
 
 
 def cmd_remittances_show(args: argparse.Namespace) -> int:

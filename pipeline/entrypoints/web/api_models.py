@@ -211,6 +211,9 @@ class RemittanceRow(_Body):
     claims: int
     posted: int
     unmatched: int
+    not_postable: int = 0  # kept for a person: does not balance, or the claim cannot take it
+    duplicate: int = 0  # already posted from another file
+    waiting: int = 0  # the claim is still on its way: tried again at the next pass
     errors: list[str]
     trace_number: str | None = None
     payment_amount: str | None = None

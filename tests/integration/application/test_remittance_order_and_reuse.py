@@ -106,3 +106,14 @@ def test_a_payment_posted_under_the_earlier_key_is_still_recognised(world: Any) 
     peer.deliver(x835(2, "260", "CHK1", [PAYMENT.format(**FULL)]).replace("CLEARINGHOUSE  ", "CLEARINGHOUS2  "))
     remittances.fetch_and_post(deps)
     assert outcomes(deps) == [["posted"], ["duplicate"]]
+
+
+def test_the_list_counts_the_claims_a_file_could_not_post(world: Any) -> None:
+    deps, peer, _ = world
+    peer.deliver(x835(1, "260", "CHK1", [PAYMENT.format(**FULL)]))
+    peer.deliver(x835(2, "999", "CHK9", [PAYMENT.format(**FULL)], paid_on="20261209"))  # a second payment
+    peer.deliver(x835(3, "260", "CHK1", [PAYMENT.format(**FULL)]))  # the first again, new control numbers
+    remittances.fetch_and_post(deps)
+    rows = remittances.list_remittances(deps)
+    assert [(r["posted"], r["not_postable"], r["duplicate"], len(r["errors"])) for r in rows] == [
+        (1, 0, 0, 0), (0, 1, 0, 1), (0, 0, 1, 0)]

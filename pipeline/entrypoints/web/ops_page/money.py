@@ -15,7 +15,8 @@ def remittances_body(rows: list[dict[str, Any]], zone: tzinfo | None = None) -> 
         return '<p class="muted">No remittance (835) received yet.</p>'
     body = "".join(
         f'<tr><td><a href="/ops/remittances/{escape(r["remittance_id"])}">{escape(r["remittance_id"])}</a></td>'
-        f'<td class="nowrap">{when(r["received_at"], zone)}</td><td>{escape(r["status"])}</td>'
+        f'<td class="nowrap">{when(r["received_at"], zone)}</td><td>{escape(r["status"])}'
+        f'{_needs_a_look(r)}</td>'
         f'<td>{escape(r.get("trace_number") or "-")}</td><td class="num">{escape(r.get("payment_amount") or "-")}</td>'
         f'<td>{escape(r.get("payment_date") or "-")}</td><td class="num">{r["claims"]}</td>'
         f'<td class="num">{r["posted"]}</td><td class="num">{r["unmatched"]}</td>'
@@ -23,6 +24,14 @@ def remittances_body(rows: list[dict[str, Any]], zone: tzinfo | None = None) -> 
     return ('<table><thead><tr><th>remittance</th><th>received</th><th>status</th><th>trace</th>'
             '<th class="num">payment</th><th>date</th><th class="num">claims</th><th class="num">posted</th>'
             f'<th class="num">unmatched</th><th class="num">deliveries</th></tr></thead><tbody>{body}</tbody></table>')
+
+
+def _needs_a_look(r: dict[str, Any]) -> str:
+    """What in a file needs a person, next to its status: claims not postable, errors (BPR02 unbalanced)."""
+    notes = [f"{r[key]} {words}" for key, words in (("not_postable", "not postable"), ("waiting", "waiting"),
+                                                     ("duplicate", "duplicate")) if r.get(key)]
+    notes += [f"{len(r['errors'])} error(s)"] if r.get("errors") else []
+    return f'<br><span class="reason">{escape(", ".join(notes))}</span>' if notes else ""
 
 
 def remittance_body(r: dict[str, Any]) -> str:
