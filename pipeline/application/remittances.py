@@ -119,16 +119,19 @@ def post_remittance(deps: Deps, remittance_id: str) -> int:
         # is posted, until nothing changes. The entries stay in the file's order.
         claims = remittance.claims
         done: list[tuple[dict[str, Any], bool]] = [({}, False)] * len(claims)
+        here: list[dict[str, Any]] = []  # this file's postings so far, in the order they were posted
         for n in sorted(range(len(claims)), key=lambda i: claims[i].status_code != "22"):
-            done[n] = _post_claim(deps, remittance_id, remittance, claims[n])
+            done[n] = _post_claim(deps, remittance_id, remittance, claims[n], here)
+            here.append(done[n][0])
         posted += sum(now for _, now in done)
         progress = True
         while progress:
             progress = False
             for n, (entry, _) in enumerate(done):
                 if _blocked_by_status(entry):
-                    again, now = _post_claim(deps, remittance_id, remittance, claims[n])
+                    again, now = _post_claim(deps, remittance_id, remittance, claims[n], here)
                     if now:
+                        here.append(again)
                         done[n], progress = (again, now), True
                         posted += 1
         entries += [entry for entry, _ in done]
@@ -143,8 +146,47 @@ def _blocked_by_status(entry: dict[str, Any]) -> bool:
     return entry["outcome"] == "not_postable" and "posting" in entry and not entry["posting"]["problems"]
 
 
+def _lines_paid(deps: Deps, claim: Claim, here: list[dict[str, Any]]) -> set[int] | None:
+    """The superbill lines the payer's payments cover since its last reversal or denial, from the postings
+    kept (and those of the file being posted); None when a posting's lines are not known."""
+    assert deps.remittances is not None
+    entries: list[dict[str, Any]] = []
+    for rid in claim.remittance_ids:
+        stored = deps.remittances.get(rid)
+        entries += stored.claims if stored is not None else []
+    paid: set[int] = set()
+    for entry in [*entries, *here]:
+        if entry.get("claim_id") != claim.claim_id or entry.get("outcome") != "posted":
+            continue
+        posting = entry.get("posting")
+        if posting is None:
+            return None
+        if posting["kind"] != "payment":
+            paid = set()
+            continue
+        paid |= {line["line_number"] for line in posting["lines"] if line["line_number"]}
+    return paid
+
+
+def _pays_the_rest(deps: Deps, claim: Claim, posting: ClaimPosting, here: list[dict[str, Any]]) -> bool:
+    """A payer that splits a claim pays its lines in two (or more) claim payments, each with its own charge:
+    a payment for a `paid` claim is the rest of it when it pays only lines no earlier payment paid and the
+    charges adjudicated stay within the claim's."""
+    if posting.kind != "payment" or claim.status != "paid" or not claim.superbill or not posting.lines:
+        return False
+    numbers = [line.line_number for line in posting.lines]
+    if any(n is None for n in numbers) or len(set(numbers)) != len(numbers):
+        return False
+    paid = _lines_paid(deps, claim, here)
+    if not paid or paid & {n for n in numbers if n is not None}:
+        return False
+    covered = sum((claim.paid_amount or Decimal(0), claim.adjusted_amount or Decimal(0),
+                   claim.patient_responsibility or Decimal(0)), Decimal(0))
+    return covered + posting.charge <= Decimal(str(claim.superbill.get("total_charge") or "0"))
+
+
 def _post_claim(deps: Deps, remittance_id: str, remittance: Remittance,
-                payment: ClaimPayment) -> tuple[dict[str, Any], bool]:
+                payment: ClaimPayment, here: list[dict[str, Any]]) -> tuple[dict[str, Any], bool]:
     """What became of one CLP loop (`outcome`: posted, duplicate, unmatched, not_postable, waiting), and
     whether it was posted just now."""
     entry: dict[str, Any] = {"claim_id": payment.claim_id, "status_code": payment.status_code,
@@ -172,20 +214,21 @@ def _post_claim(deps: Deps, remittance_id: str, remittance: Remittance,
         return {**entry, "outcome": "not_postable",
                 "detail": f"the reversal takes back {_money(-posting.paid)} but the claim has "
                           f"{_money(claim.paid_amount or Decimal(0))} paid"}, False
-    expected = statuses_before(posting.kind, remitted_before=bool(claim.remittance_ids))
+    split = _pays_the_rest(deps, claim, posting, here)
+    expected = ("paid",) if split else statuses_before(posting.kind, remitted_before=bool(claim.remittance_ids))
     if claim.status not in expected:
         # a claim still on its way (the 835 overtook our record of its submission) is tried again later
         outcome = "not_postable" if claim.is_final else "waiting"
         return {**entry, "outcome": outcome,
                 "detail": f"the claim is {claim.status}; a {posting.kind} applies to {', '.join(expected)}"}, False
     to = status_after(posting.kind, frequency_code=claim.frequency_code)
-    fields = _claim_fields(claim, posting, remittance_id, remittance.payment_date)
+    fields = _claim_fields(claim, posting, remittance_id, remittance.payment_date, adds=split)
     ok, seen = deps.ledger.post_once(
         claim.claim_id, key, remittance_id, expected, to, kind=f"remittance.{posting.kind}", fields=fields,
         paid=_money(posting.paid), adjusted=_money(posting.adjusted),
         patient_responsibility=_money(posting.patient_responsibility), reasons=posting.reason_codes,
         trace_number=remittance.trace_number, payer_claim_number=posting.payer_claim_number,
-        paid_on=fields["paid_on"], warnings=posting.warnings or None)
+        paid_on=fields["paid_on"], warnings=posting.warnings or None, split=split or None)
     if not ok:
         if seen.startswith("posted:"):
             earlier = seen.removeprefix("posted:")
@@ -198,10 +241,12 @@ def _post_claim(deps: Deps, remittance_id: str, remittance: Remittance,
     return {**entry, "outcome": "posted", "kind": posting.kind, "status": to}, True
 
 
-def _claim_fields(claim: Claim, posting: ClaimPosting, remittance_id: str, paid_on: date | None) -> dict[str, Any]:
+def _claim_fields(claim: Claim, posting: ClaimPosting, remittance_id: str, paid_on: date | None, *,
+                  adds: bool = False) -> dict[str, Any]:
     """The claim's money fields after the posting: a payment or a denial is the payer's current decision; a
-    reversal takes its amounts back off."""
-    adds = posting.kind == "reversal"
+    reversal takes its amounts back off; the rest of a split claim (`adds`) adds its amounts."""
+    first_part = claim.payer_claim_number if adds else None
+    adds = adds or posting.kind == "reversal"
 
     def amount(current: Decimal | None, new: Decimal) -> str:
         return _money((current or Decimal(0)) + new if adds else new)
@@ -215,8 +260,8 @@ def _claim_fields(claim: Claim, posting: ClaimPosting, remittance_id: str, paid_
         "remitted_submission_no": claim.submission_no,
         "denial_reasons": [r.model_dump() for r in posting.reasons] if posting.kind == "denial" else [],
     }
-    if posting.payer_claim_number and posting.kind != "reversal":
-        fields["payer_claim_number"] = posting.payer_claim_number
+    if posting.payer_claim_number and posting.kind != "reversal" and not first_part:
+        fields["payer_claim_number"] = posting.payer_claim_number  # a split claim keeps its first part's
     return fields
 
 

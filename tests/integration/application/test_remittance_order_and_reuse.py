@@ -3,10 +3,12 @@ check number from the same 835 sent again (a real Redis, the posting path the wo
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from pipeline.application import remittances
+from pipeline.application.receivables import receivables
 from tests.integration.application.test_remittance_posting import CLAIM, claim, store, world
 
 __all__ = ["world"]
@@ -117,3 +119,27 @@ def test_the_list_counts_the_claims_a_file_could_not_post(world: Any) -> None:
     rows = remittances.list_remittances(deps)
     assert [(r["posted"], r["not_postable"], r["duplicate"], len(r["errors"])) for r in rows] == [
         (1, 0, 0, 0), (0, 1, 0, 1), (0, 0, 1, 0)]
+
+
+# a payer that splits the claim: one claim payment per line, each with its own charge and claim number
+FIRST_PART = ("CLP*ses_va_direct*1*140*112*0*VA*PCN1*11*1~NM1*QC*1*DOE*JOHN****MI*123456789~"
+              "SVC*HC:97140:GP:XS*140*112**2~DTM*472*20261120~CAS*CO*45*28~REF*6R*ses_va_direct-1~")
+SECOND_PART = ("CLP*ses_va_direct*1*120*96*0*VA*PCN2*11*1~NM1*QC*1*DOE*JOHN****MI*123456789~"
+               "SVC*HC:97124:GP*120*96**2~DTM*472*20261120~CAS*CO*45*24~REF*6R*ses_va_direct-2~")
+
+
+def test_a_claim_paid_in_two_835s_line_by_line_is_paid_in_full_and_owes_nothing(world: Any) -> None:
+    deps, peer, _ = world
+    peer.deliver(x835(1, "112", "CHK1", [FIRST_PART]))
+    peer.deliver(x835(2, "96", "CHK2", [SECOND_PART], paid_on="20261212"))
+    peer.deliver(x835(3, "112", "CHK3", [FIRST_PART], paid_on="20261214"))  # the first part paid again
+    remittances.fetch_and_post(deps)
+    after = claim(deps)
+    assert (after.status, after.paid_amount, after.adjusted_amount, after.payer_claim_number) == (
+        "paid", Decimal("208.00"), Decimal("52.00"), "PCN1")
+    assert outcomes(deps) == [["posted"], ["posted"], ["not_postable"]]
+    owed = receivables(deps.ledger, today=date(2026, 12, 20), warning_days=150)
+    assert owed["totals"]["paid"] == "208.00" and owed["totals"]["outstanding"] == "0.00"
+    # between the two checks the second line was still owed
+    then = receivables(deps.ledger, today=date(2026, 12, 20), as_of=date(2026, 12, 10), warning_days=150)
+    assert (then["totals"]["paid"], then["totals"]["outstanding"]) == ("112.00", "120.00")
