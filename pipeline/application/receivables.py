@@ -1,8 +1,9 @@
 """What is owed: the accounts receivable of `direct_billing` claims, by payer and age, and timely filing.
 
 A claim's outstanding amount is what was billed less what the payer paid; a paid claim's contractual
-adjustments are also written off (what is left is patient responsibility), a denied claim's are not: it may
-be fixed and sent again. A voided claim owes nothing: it is left out, listed by id under `voided`. Ages
+adjustments are also written off (what is left is patient responsibility), and so are those of a paid claim
+whose corrected claim is on its way (the payment stands until the payer reverses it); a denied claim's are
+not: it may be fixed and sent again. A voided claim owes nothing: it is left out, listed by id under `voided`. Ages
 count from the date of service. A claim not yet paid past the timely-filing warning (default 150 of the 180
 days the VA allows) is listed with the days left.
 
@@ -49,8 +50,15 @@ def _money(value: Decimal) -> str:
     return f"{value:.2f}"
 
 
+def settled_by_payment(claim: Claim) -> bool:
+    """The payer's standing decision on the claim is a payment: it is `paid`, or a corrected claim of a paid
+    one is on its way (the payment stands until the payer reverses it). Its contractual adjustments are then
+    written off; a denial's are not (it may be fixed and sent again)."""
+    return claim.status == "paid" or (claim.paid_amount or ZERO) > 0
+
+
 def outstanding(claim: Claim) -> Decimal:
-    if claim.status == "paid":  # what is left is the patient's share (never a veteran's: alerted)
+    if settled_by_payment(claim):  # what is left is the patient's share (never a veteran's: alerted)
         return max(ZERO, _charge(claim) - (claim.paid_amount or ZERO) - (claim.adjusted_amount or ZERO))
     return max(ZERO, _charge(claim) - (claim.paid_amount or ZERO))
 
@@ -79,7 +87,7 @@ def accounts_receivable(claims: Iterable[Claim], *, today: date, warning_days: i
         owed = outstanding(claim)
         totals["billed"] += _charge(claim)
         totals["paid"] += claim.paid_amount or ZERO
-        if claim.status == "paid":
+        if settled_by_payment(claim):
             totals["adjusted"] += claim.adjusted_amount or ZERO
             totals["patient_responsibility"] += claim.patient_responsibility or ZERO
         totals["outstanding"] += owed

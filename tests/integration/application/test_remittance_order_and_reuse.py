@@ -143,3 +143,29 @@ def test_a_claim_paid_in_two_835s_line_by_line_is_paid_in_full_and_owes_nothing(
     # between the two checks the second line was still owed
     then = receivables(deps.ledger, today=date(2026, 12, 20), as_of=date(2026, 12, 10), warning_days=150)
     assert (then["totals"]["paid"], then["totals"]["outstanding"]) == ("112.00", "120.00")
+
+
+def test_a_corrected_claim_on_its_way_owes_only_what_the_correction_adds(world: Any) -> None:
+    from pipeline.application import stages
+    from pipeline.application.ops import correct
+
+    deps, peer, _ = world
+    peer.deliver(x835(1, "208", "CHK1", [PAYMENT.format(**REDUCED)]))  # 208 paid, 52 written off (CO-45)
+    remittances.fetch_and_post(deps)
+    today = date(2026, 12, 20)
+    assert receivables(deps.ledger, today=today, warning_days=150)["totals"]["outstanding"] == "0.00"
+    # a replacement with the same lines: while the payer has not decided again, its decision stands
+    assert correct(deps.ledger, CLAIM, deps.send, kind="replacement", source="test").ok
+    for step in (stages.validate, stages.assemble, stages.route, stages.submit_direct):
+        step(deps, CLAIM)
+    assert claim(deps).status == "accepted"
+    owed = receivables(deps.ledger, today=today, warning_days=150)
+    assert (owed["totals"]["outstanding"], owed["totals"]["adjusted"], owed["outstanding"]) == ("0.00", "52.00", [])
+    # the payer takes its payment back: the whole charge is owed again until the replacement is paid
+    taken_back = {**REDUCED, "cas1": "CAS*CO*45*-28~", "cas2": "CAS*CO*45*-24~"}
+    peer.deliver(x835(2, "-208", "CHK2", [REVERSAL.format(**taken_back)]))
+    remittances.fetch_and_post(deps)
+    assert receivables(deps.ledger, today=today, warning_days=150)["totals"]["outstanding"] == "260.00"
+    peer.deliver(x835(3, "208", "CHK3", [PAYMENT.format(**{**REDUCED, "pcn": "PCN3"})]))
+    remittances.fetch_and_post(deps)
+    assert receivables(deps.ledger, today=today, warning_days=150)["totals"]["outstanding"] == "0.00"
