@@ -169,3 +169,20 @@ def test_a_corrected_claim_on_its_way_owes_only_what_the_correction_adds(world: 
     peer.deliver(x835(3, "208", "CHK3", [PAYMENT.format(**{**REDUCED, "pcn": "PCN3"})]))
     remittances.fetch_and_post(deps)
     assert receivables(deps.ledger, today=today, warning_days=150)["totals"]["outstanding"] == "0.00"
+
+
+def test_a_va_denial_that_names_a_patient_share_is_announced_as_a_denial(world: Any) -> None:
+    from pipeline.application.alerts import alert_notice
+    from pipeline.application.steps import ALERT
+
+    deps, peer, sent = world
+    denial = ("CLP*ses_va_direct*4*260*0*260*VA*PCN1*11*1~NM1*QC*1*DOE*JOHN****MI*123456789~"
+              "SVC*HC:97140:GP:XS*140*0**2~DTM*472*20261120~CAS*PR*96*140~REF*6R*ses_va_direct-1~LQ*HE*N130~"
+              "SVC*HC:97124:GP*120*0**2~DTM*472*20261120~CAS*PR*96*120~REF*6R*ses_va_direct-2~LQ*HE*N130~")
+    peer.deliver(x835(1, "0", "NOPAY1", [denial]))
+    remittances.fetch_and_post(deps)
+    assert claim(deps).status == "denied" and sent == [(ALERT, CLAIM)]
+    notice = alert_notice(claim(deps))
+    assert (notice["type"], notice["denial_codes"], notice["patient_responsibility"]) == (
+        "claim.denied", ["PR-96", "N130"], "260.00")
+    assert "DOE" not in str(notice) and "123456789" not in str(notice)
