@@ -22,6 +22,7 @@ from pipeline.application.stages import Deps
 from pipeline.application.steps import ALERT
 from pipeline.documents.x12_835 import RemittanceFormatError, parse_835
 from pipeline.documents.x12_validation import validate_835
+from pipeline.domain.adjustment_codes import describe_provider_adjustment
 from pipeline.domain.remittance import post_claim_payment, status_after, statuses_before
 from schemas.claim import Claim
 from schemas.decision import Superbill
@@ -83,11 +84,15 @@ def _money(value: Decimal) -> str:
 
 
 def _summary(remittances: list[Remittance]) -> dict[str, Any]:
+    """The payment, and the provider-level adjustments (PLB) that make it differ from the claims' payments."""
     first = remittances[0]
     return {"trace_number": first.trace_number, "payment_amount": _money(sum(
         (r.payment_amount for r in remittances), Decimal(0))), "payment_method": first.payment_method,
             "payment_date": first.payment_date.isoformat() if first.payment_date else None,
-            "payer": first.payer_name}
+            "payer": first.payer_name,
+            "provider_adjustments": [{"code": a.reason, "amount": _money(a.amount),
+                                      "text": describe_provider_adjustment(a.reason)}
+                                     for r in remittances for a in r.provider_adjustments]}
 
 
 def post_remittance(deps: Deps, remittance_id: str) -> int:

@@ -88,3 +88,21 @@ def describe_adjustment(group: str, reason: str) -> str:
 
 def describe_remark(code: str) -> str:
     return RARC.get(code, f"remark code {code}")
+
+
+# PLB03-1: why the payer takes money off (positive) or adds money to (negative) the whole payment
+PROVIDER_ADJUSTMENTS: dict[str, str] = {
+    "WO": "overpayment recovery: money taken back for an earlier payment",
+    "L6": "interest owed",
+    "FB": "forwarding balance: carried to or from another payment",
+    "72": "authorized return: money the provider returned",
+    "CS": "adjustment",
+    "J1": "nonreimbursable",
+    "90": "early payment allowance",
+    "50": "late charge",
+    "WU": "unspecified recovery",
+}
+
+
+def describe_provider_adjustment(code: str) -> str:
+    return PROVIDER_ADJUSTMENTS.get(code, f"provider adjustment code {code}")

@@ -75,6 +75,8 @@ def remittance_text(r: dict[str, Any]) -> str:
              f"{r.get('payment_date') or '-'}, trace {r.get('trace_number') or '-'}, payer {r.get('payer') or '-'}"]
     if r["deliveries"] > 1:
         lines.append(f"delivered {r['deliveries']} times, posted once")
+    lines += [f"provider adjustment {a['code']}: {a['amount']} ({a['text']}; taken off the payment, added when "
+              f"negative)" for a in r.get("provider_adjustments") or []]
     lines += [f"error: {e}" for e in r["errors"]]
     for c in r["claims"]:
         posting = c.get("posting") or {}

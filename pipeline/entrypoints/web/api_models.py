@@ -220,6 +220,8 @@ class RemittanceRow(_Body):
     payment_method: str | None = None
     payment_date: str | None = None
     payer: str | None = None
+    # the PLB adjustments that make the payment differ from the claims' payments: code, amount, text
+    provider_adjustments: list[dict[str, str]] = []
 
 
 class RemittanceList(BaseModel):

@@ -186,3 +186,21 @@ def test_a_va_denial_that_names_a_patient_share_is_announced_as_a_denial(world: 
     assert (notice["type"], notice["denial_codes"], notice["patient_responsibility"]) == (
         "claim.denied", ["PR-96", "N130"], "260.00")
     assert "DOE" not in str(notice) and "123456789" not in str(notice)
+
+
+def test_a_payment_less_an_overpayment_recovery_shows_the_plb_that_explains_it(world: Any) -> None:
+    from pipeline.entrypoints.cli.money import remittance_text
+    from pipeline.entrypoints.web.ops_page.money import remittance_body
+
+    deps, peer, _ = world
+    # 260.00 paid on the claim, 60.00 taken back for an earlier payment, 5.00 interest added: 205.00 sent
+    peer.deliver(x835(1, "205", "CHK1", [PAYMENT.format(**FULL), "PLB*1245319599*20261231*WO:OLDICN*60*L6*-5"]))
+    remittances.fetch_and_post(deps)
+    [row] = remittances.list_remittances(deps)
+    assert (row["payment_amount"], row["errors"]) == ("205.00", [])
+    assert [(a["code"], a["amount"]) for a in row["provider_adjustments"]] == [("WO", "60.00"), ("L6", "-5.00")]
+    shown = remittances.show_remittance(deps, row["remittance_id"])
+    assert shown is not None
+    text = remittance_text(shown)
+    assert "provider adjustment WO: 60.00 (overpayment recovery" in text and "provider adjustment L6: -5.00" in text
+    assert "<b>WO</b> 60.00: overpayment recovery" in remittance_body(shown)

@@ -46,10 +46,14 @@ def remittance_body(r: dict[str, Any]) -> str:
                     f'<td>{escape(c["outcome"])}{" &rarr; " + badge(c["status"]) if c.get("status") else ""}</td>'
                     f'<td>{reasons}</td><td class="reason">{escape(c.get("detail") or "")}</td></tr>')
     errors = "".join(f"<li>{escape(e)}</li>" for e in r["errors"])
+    plb = "".join(f'<li><b>{escape(a["code"])}</b> {escape(a["amount"])}: {escape(a["text"])}</li>'
+                  for a in r.get("provider_adjustments") or [])
     return (f'<p>{escape(r["status"])} &middot; payment {escape(r.get("payment_amount") or "-")} by '
             f'{escape(r.get("payment_method") or "-")} on {escape(r.get("payment_date") or "-")} &middot; trace '
             f'{escape(r.get("trace_number") or "-")} &middot; payer {escape(r.get("payer") or "-")} &middot; '
             f'delivered {r["deliveries"]} time(s)</p>'
+            + (f'<h2>Provider adjustments (PLB): taken off the payment, added when negative</h2><ul>{plb}</ul>'
+               if plb else "")
             + (f'<h2>Errors</h2><ul>{errors}</ul>' if errors else "")
             + '<table><thead><tr><th>claim</th><th>CLP02</th><th class="num">charge</th><th class="num">paid</th>'
             f'<th>outcome</th><th>reasons</th><th>detail</th></tr></thead><tbody>{"".join(rows)}</tbody></table>'
