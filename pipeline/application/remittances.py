@@ -140,6 +140,12 @@ def post_remittance(deps: Deps, remittance_id: str) -> int:
                         done[n], progress = (again, now), True
                         posted += 1
         entries += [entry for entry, _ in done]
+    # a claim posted by an earlier pass over this file (one that waited for another claim) keeps what its
+    # posting was: the earlier record, in the same place of the file
+    earlier = stored.claims if len(stored.claims) == len(entries) else []
+    entries = [earlier[n] if "posting" not in entry and entry["outcome"] == "posted" and n < len(earlier)
+               and earlier[n].get("outcome") == "posted" and earlier[n].get("claim_id") == entry["claim_id"]
+               else entry for n, entry in enumerate(entries)]
     waiting = any(e["outcome"] == "waiting" for e in entries)
     store.record(remittance_id, status="partly_posted" if waiting else "posted", errors=errors, claims=entries,
                  summary=_summary(remittances))
@@ -160,7 +166,8 @@ def _lines_paid(deps: Deps, claim: Claim, here: list[dict[str, Any]]) -> set[int
         stored = deps.remittances.get(rid)
         entries += stored.claims if stored is not None else []
     paid: set[int] = set()
-    for entry in [*entries, *here]:
+    # this file's postings so far; one posted by an earlier pass over it is in the kept record already
+    for entry in [*entries, *(e for e in here if "posting" in e)]:
         if entry.get("claim_id") != claim.claim_id or entry.get("outcome") != "posted":
             continue
         posting = entry.get("posting")

@@ -204,3 +204,27 @@ def test_a_payment_less_an_overpayment_recovery_shows_the_plb_that_explains_it(w
     text = remittance_text(shown)
     assert "provider adjustment WO: 60.00 (overpayment recovery" in text and "provider adjustment L6: -5.00" in text
     assert "<b>WO</b> 60.00: overpayment recovery" in remittance_body(shown)
+
+
+def test_a_file_posted_in_two_passes_keeps_what_each_claim_posting_was(world: Any) -> None:
+    from pipeline.application import stages
+    from pipeline.application.ingest import receive
+    from tests.integration.application.test_remittance_posting import EVENT
+
+    deps, peer, _ = world
+    # a second claim, still on its way when the 835 comes: it waits, the first is posted
+    other = EVENT.replace(b"ses_va_direct", b"ses_va_other").replace(b"evt_va_direct", b"evt_va_other")
+    assert receive(deps.ledger, other, deps.send, source="test").http_status == 202
+    for step in (stages.validate, stages.assemble, stages.route):
+        step(deps, "ses_va_other")
+    second = PAYMENT.format(**FULL).replace("ses_va_direct", "ses_va_other").replace("PCN1", "PCN9")
+    peer.deliver(x835(1, "520", "CHK1", [PAYMENT.format(**FULL), second]))
+    remittances.fetch_and_post(deps)
+    assert store(deps).all()[0].status == "partly_posted"
+    stages.submit_direct(deps, "ses_va_other")
+    remittances.fetch_and_post(deps)
+    [kept] = store(deps).all()
+    assert kept.status == "posted" and [c["outcome"] for c in kept.claims] == ["posted", "posted"]
+    for entry in kept.claims:  # the first pass's posting is not lost by the second
+        assert entry["posting"]["kind"] == "payment" and entry["kind"] == "payment" and entry["status"] == "paid"
+        assert [line["line_number"] for line in entry["posting"]["lines"]] == [1, 2]
