@@ -228,3 +228,43 @@ def test_a_file_posted_in_two_passes_keeps_what_each_claim_posting_was(world: An
     for entry in kept.claims:  # the first pass's posting is not lost by the second
         assert entry["posting"]["kind"] == "payment" and entry["kind"] == "payment" and entry["status"] == "paid"
         assert [line["line_number"] for line in entry["posting"]["lines"]] == [1, 2]
+
+
+def test_a_va_session_stuck_without_its_referral_is_announced_before_its_filing_limit(world: Any) -> None:
+    import json
+
+    from pipeline.application import stages
+    from pipeline.application.ingest import receive
+    from pipeline.application.ops import daily_summary
+    from pipeline.application.receivables import alert_timely_filing
+    from tests.integration.application.test_remittance_posting import EVENT
+
+    deps, _, _ = world
+    doc = json.loads(EVENT.replace(b"ses_va_direct", b"ses_va_stuck").replace(b"evt_va_direct", b"evt_va_stuck"))
+    doc.pop("va_referral")
+    assert receive(deps.ledger, json.dumps(doc).encode(), deps.send, source="test").http_status == 202
+    for step in (stages.validate, stages.assemble, stages.route):
+        step(deps, "ses_va_stuck")
+    stuck = deps.ledger.get("ses_va_stuck")
+    assert stuck is not None and (stuck.status, stuck.route) == ("needs_attention", "needs_attention")
+    notices: list[dict[str, Any]] = []
+
+    class Alerts:
+        def notify(self, notice: dict[str, Any]) -> None:
+            notices.append(notice)
+
+    later = date(2027, 4, 30)  # 161 days after the session of 2026-11-20
+    assert sorted(alert_timely_filing(deps.ledger, Alerts(), today=later, warning_days=150)) == [
+        CLAIM, "ses_va_stuck"]
+    assert {"type": "claim.timely_filing_risk", "claim_id": "ses_va_stuck", "route": "needs_attention",
+            "status": "needs_attention", "age_days": 161, "days_left": 19, "denial_codes": []} in notices
+    owed = receivables(deps.ledger, today=later, warning_days=150)
+    assert owed["totals"]["billed"] == "260.00"  # only the claim the VA was billed for is owed by it
+    assert [r["claim_id"] for r in owed["timely_filing"]["claims"]] == [CLAIM, "ses_va_stuck"]
+
+    class NoQueues:
+        def __call__(self) -> list[dict[str, Any]]:
+            return []
+
+    summary = daily_summary(deps.ledger, NoQueues(), now=1808950000.0)  # 2027-04-30
+    assert "ses_va_stuck" in summary["timely_filing_risk"]
