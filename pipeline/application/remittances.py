@@ -92,7 +92,12 @@ def _summary(remittances: list[Remittance]) -> dict[str, Any]:
             "payer": first.payer_name,
             "provider_adjustments": [{"code": a.reason, "amount": _money(a.amount),
                                       "text": describe_provider_adjustment(a.reason)}
-                                     for r in remittances for a in r.provider_adjustments]}
+                                     for r in remittances for a in r.provider_adjustments],
+            # a file may carry several payments (one ST...SE each): every check or EFT on its own
+            "checks": [{"trace_number": r.trace_number, "payment_amount": _money(r.payment_amount),
+                        "payment_method": r.payment_method,
+                        "payment_date": r.payment_date.isoformat() if r.payment_date else None,
+                        "payer": r.payer_name, "claims": len(r.claims)} for r in remittances]}
 
 
 def post_remittance(deps: Deps, remittance_id: str) -> int:

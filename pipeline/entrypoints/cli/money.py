@@ -73,6 +73,11 @@ def remittance_text(r: dict[str, Any]) -> str:
     lines = [f"remittance {r['remittance_id']} ({r['source_id'] or 'no id'} at the clearinghouse): {r['status']}",
              f"payment {r.get('payment_amount') or '-'} by {r.get('payment_method') or '-'} on "
              f"{r.get('payment_date') or '-'}, trace {r.get('trace_number') or '-'}, payer {r.get('payer') or '-'}"]
+    checks = r.get("checks") or []
+    if len(checks) > 1:
+        lines[-1] = f"{len(checks)} payments, {r.get('payment_amount') or '-'} in all, payer {r.get('payer') or '-'}"
+        lines += [f"  payment {c['payment_amount']} by {c['payment_method'] or '-'} on {c['payment_date'] or '-'}, "
+                  f"trace {c['trace_number']}, payer {c['payer'] or '-'} ({c['claims']} claim(s))" for c in checks]
     if r["deliveries"] > 1:
         lines.append(f"delivered {r['deliveries']} times, posted once")
     lines += [f"provider adjustment {a['code']}: {a['amount']} ({a['text']}; taken off the payment, added when "

@@ -222,6 +222,8 @@ class RemittanceRow(_Body):
     payer: str | None = None
     # the PLB adjustments that make the payment differ from the claims' payments: code, amount, text
     provider_adjustments: list[dict[str, str]] = []
+    # every payment (check or EFT) of the file, when it carries several: trace, amount, method, date, payer
+    checks: list[dict[str, Any]] = []
 
 
 class RemittanceList(BaseModel):

@@ -268,3 +268,28 @@ def test_a_va_session_stuck_without_its_referral_is_announced_before_its_filing_
 
     summary = daily_summary(deps.ledger, NoQueues(), now=1808950000.0)  # 2027-04-30
     assert "ses_va_stuck" in summary["timely_filing_risk"]
+
+
+def test_a_file_with_two_checks_names_each_check(world: Any) -> None:
+    from pipeline.entrypoints.cli.money import remittance_text
+    from pipeline.entrypoints.web.ops_page.money import remittance_body
+
+    deps, peer, _ = world
+    one = x835(1, "260", "CHK1", [PAYMENT.format(**FULL)])
+    other = PAYMENT.format(**FULL).replace("ses_va_direct", "ses_somebody_else")
+    two = x835(1, "260", "CHK2", [other], paid_on="20261206")
+    st1, st2 = one.index("ST*835"), two.index("ST*835")
+    # one interchange, two transactions (ST...SE): the claim's check, and another one on another day
+    both = one[:one.index("GE*1*")] + two[st2:two.index("GE*1*")].replace("ST*835*0001", "ST*835*0002").replace(
+        "*0001~", "*0002~") + "GE*2*1~IEA*1*000000001~"
+    assert st1 > 0
+    peer.deliver(both)
+    remittances.fetch_and_post(deps)
+    [row] = remittances.list_remittances(deps)
+    assert row["status"] == "posted", row
+    assert [(c["trace_number"], c["payment_amount"], c["payment_date"]) for c in row["checks"]] == [
+        ("CHK1", "260.00", "2026-12-05"), ("CHK2", "260.00", "2026-12-06")]
+    assert row["payment_amount"] == "520.00" and (row["posted"], row["unmatched"]) == (1, 1)
+    shown = remittances.show_remittance(deps, row["remittance_id"])
+    assert shown is not None
+    assert "trace CHK2" in remittance_text(shown) and "trace CHK2" in remittance_body(shown)

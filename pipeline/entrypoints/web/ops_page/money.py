@@ -52,6 +52,10 @@ def remittance_body(r: dict[str, Any]) -> str:
             f'{escape(r.get("payment_method") or "-")} on {escape(r.get("payment_date") or "-")} &middot; trace '
             f'{escape(r.get("trace_number") or "-")} &middot; payer {escape(r.get("payer") or "-")} &middot; '
             f'delivered {r["deliveries"]} time(s)</p>'
+            + (('<h2>Payments in this file</h2><ul>' + "".join(
+                f'<li>{escape(c["payment_amount"])} by {escape(c["payment_method"] or "-")} on '
+                f'{escape(c["payment_date"] or "-")}, trace {escape(c["trace_number"])} ({c["claims"]} claim(s))</li>'
+                for c in r["checks"]) + '</ul>') if len(r.get("checks") or []) > 1 else "")
             + (f'<h2>Provider adjustments (PLB): taken off the payment, added when negative</h2><ul>{plb}</ul>'
                if plb else "")
             + (f'<h2>Errors</h2><ul>{errors}</ul>' if errors else "")
