@@ -46,7 +46,7 @@ import redis
 
 from pipeline.adapters.dramatiq_queue import WAKE_TOKENS
 from pipeline.adapters.ledger_codec import pack, unpack
-from pipeline.application.ports import IngestResult, Refused
+from pipeline.application.ports import EventChanged, IngestResult, Refused
 from schemas.claim import AMENDABLE_STATUSES, RESUBMITTABLE_STATUSES, STATUSES, Claim
 
 _JSON_FIELDS = ("problems", "warnings", "superbill", "peer_reasons", "denial_reasons", "remittance_ids")
@@ -148,6 +148,35 @@ if #KEYS >= 5 then  -- the next step's message, queued with the move (the step s
   if KEYS[6] then wake(KEYS[6]) end  -- wake a consumer
   return {1, cur, 1}
 end
+return {1, cur, 0}
+"""
+
+# An amendment: what `_TRANSITION` writes (the claim's indexed fields, `amended_at`, a timeline entry) and the
+# claim's event, in one step, and only onto the version of the event the amendment was made from (ARGV[6], as
+# `ops.event_version` writes it: `0` before any amendment, else `amended_at` to the microsecond; '' for any).
+# The new version always differs from the one it replaces, whatever the clocks of the writers.
+# KEYS: claim, timeline, long fields, the claim's event; ARGV as `_TRANSITION` with the version and the amended
+# event (packed) in place of the message. {0, 'changed:<version>'} when the event is at another version.
+_AT_VERSION = """
+local function version(at)
+  local t = tonumber(at or '0') or 0
+  if t == 0 then return '0', 0 end
+  return string.format('%.6f', t), t
+end
+local was, was_at = version(redis.call('HGET', KEYS[1], 'amended_at'))
+if ARGV[6] ~= '' and ARGV[6] ~= was then return {0, 'changed:' .. was} end
+"""
+_AMEND = _FUNCTIONS + _AT_VERSION + _CAS + """
+redis.call('SET', KEYS[4], ARGV[7])
+local now_version, now_at = version(redis.call('HGET', KEYS[1], 'amended_at'))
+if now_version == was or now_at < was_at then
+  redis.call('HSET', KEYS[1], 'amended_at', string.format('%.6f', was_at + 0.000002))
+end
+return {1, cur, 0}
+"""
+
+# `_TRANSITION` (without a message to queue) only while the claim's event is at the version ARGV[6] (`_AMEND`).
+_TRANSITION_AT = _FUNCTIONS + _AT_VERSION + _CAS + """
 return {1, cur, 0}
 """
 
@@ -346,6 +375,8 @@ class Ledger:
         self.wait_timeout_ms = wait_timeout_ms
         self._transition = client.register_script(_TRANSITION)
         self._post_once = client.register_script(_POST_ONCE)
+        self._amend = client.register_script(_AMEND)
+        self._transition_at = client.register_script(_TRANSITION_AT)
         self._attempt = client.register_script(_ATTEMPT)
         self._ingest = client.register_script(_INGEST)
         self._reserve = client.register_script(_RESERVE_VISIT)
@@ -537,16 +568,23 @@ class Ledger:
 
     # writing ---------------------------------------------------------------------------------------
     def transition(self, claim_id: str, expected: str | Iterable[str], to: str | None, *, kind: str,
-                   fields: dict[str, Any] | None = None, now: float | None = None, **detail: Any) -> bool:
+                   fields: dict[str, Any] | None = None, now: float | None = None, based_on: str | None = None,
+                   **detail: Any) -> bool:
         """Move the claim to `to` if it is in one of `expected` ("*" for any); False (and nothing changes)
-        otherwise. `fields` are stored with it (None deletes); a timeline entry records the step."""
+        otherwise. `fields` are stored with it (None deletes); a timeline entry records the step. With `based_on`
+        (an `ops.event_version`), only while the claim's event is at that version, in the same atomic step:
+        `EventChanged` (nothing changes) otherwise."""
         now = time.time() if now is None else now
         exp = expected if isinstance(expected, str) else ",".join(expected)
         entry = _entry(kind, now, to=to, **detail)
-        ok, *_ = self._transition(
+        script = self._transition if based_on is None else self._transition_at
+        ok, seen, *_ = script(
             keys=[self.claim_key(claim_id), self.timeline_key(claim_id), self.long_key(claim_id)],
-            args=[exp, to or "", repr(now), entry, self.prefix, "", "", "", "", *_field_args(fields or {})],
+            args=[exp, to or "", repr(now), entry, self.prefix, based_on or "", "", "", "",
+                  *_field_args(fields or {})],
         )
+        if not ok and _s(seen).startswith("changed:"):
+            raise EventChanged(claim_id, based_on or "", _s(seen).removeprefix("changed:"))
         return bool(ok)
 
     def advance(self, claim_id: str, expected: str | Iterable[str], to: str, *, then: str, kind: str,
@@ -601,21 +639,29 @@ class Ledger:
 
     def replace_event(self, claim_id: str, event_doc: dict[str, Any], *, index: dict[str, str],
                       changed: list[str], source: str, by: str | None = None,
-                      statuses: Iterable[str] = AMENDABLE_STATUSES) -> bool:
+                      statuses: Iterable[str] = AMENDABLE_STATUSES, based_on: str | None = None) -> bool:
         """An amendment: only for claims that are not on their way to, or at, a peer (or, for a correction
-        about to be sent, in one of `statuses`)."""
-        ok = self.transition(
-            claim_id, sorted(statuses), None,
-            kind="amended", fields={**index, "amended_at": time.time()}, changed=changed, source=source, by=by,
+        about to be sent, in one of `statuses`), and with `based_on` only while the claim's event is at that
+        version (`EventChanged` otherwise). The claim's fields, its timeline entry and its event are written in
+        one atomic step, or nothing is."""
+        now = time.time()
+        entry = _entry("amended", now, changed=changed, source=source, by=by)
+        ok, seen, *_ = self._amend(
+            keys=[self.claim_key(claim_id), self.timeline_key(claim_id), self.long_key(claim_id),
+                  self._k("claim", claim_id, "event")],
+            args=[",".join(sorted(statuses)), "", repr(now), entry, self.prefix, based_on or "",
+                  pack(_compact(event_doc)), "", "", *_field_args({**index, "amended_at": now})],
         )
-        if ok:
-            self.r.set(self._k("claim", claim_id, "event"), pack(_compact(event_doc)))
-        return ok
+        if not ok and _s(seen).startswith("changed:"):
+            raise EventChanged(claim_id, based_on or "", _s(seen).removeprefix("changed:"))
+        return bool(ok)
 
     def resubmit(self, claim_id: str, *, source: str, by: str | None = None, anyway: bool = False,
-                 frequency_code: str = "1", statuses: Iterable[str] = RESUBMITTABLE_STATUSES) -> bool:
+                 frequency_code: str = "1", statuses: Iterable[str] = RESUBMITTABLE_STATUSES,
+                 based_on: str | None = None) -> bool:
         """Back to `received` under the next submission number: a new original (`1`), or a replacement (`7`)
-        or a void (`8`) of the claim the payer adjudicated."""
+        or a void (`8`) of the claim the payer adjudicated; with `based_on`, only while the claim's event is at
+        that version (`EventChanged` otherwise)."""
         claim = self.get(claim_id)
         if claim is None or claim.status not in set(statuses):
             return False
@@ -627,7 +673,7 @@ class Ledger:
                     "submitted_at": None, "prepared_at": None, "denial_reasons": None,
                     "frequency_code": None if frequency_code == "1" else frequency_code},
             previous_status=claim.status, previous_submission_no=claim.submission_no,
-            frequency_code=None if frequency_code == "1" else frequency_code,
+            frequency_code=None if frequency_code == "1" else frequency_code, based_on=based_on,
         )
 
     def resume_submission(self, claim_id: str, *, source: str, by: str | None = None) -> bool:

@@ -16,7 +16,7 @@ from pipeline.application import client_identity
 from pipeline.application.client_identity import ClientIdentity
 from pipeline.application.evaluate import evaluate
 from pipeline.application.ingest import MAX_BODY_BYTES, Outcome, receive
-from pipeline.application.ports import ClaimLedger, QueueMonitor, Refused, StepSender
+from pipeline.application.ports import ClaimLedger, EventChanged, QueueMonitor, Refused, StepSender
 from pipeline.application.reason_codes import claim_reason_codes
 from pipeline.application.receivables import accounts_receivable, claim_ids_to_watch
 from pipeline.application.stages import claim_index
@@ -158,6 +158,7 @@ def show_claim(ledger: ClaimLedger, claim_id: str) -> dict[str, Any] | None:
         "problems": [p.model_dump() for p in claim.problems],
         "warnings": [w.model_dump() for w in claim.warnings],
         "has_statement": has_statement(ledger, claim),
+        "event_version": event_version(claim.amended_at),
         "timeline": ledger.timeline(claim_id),
     }
 
@@ -243,6 +244,12 @@ NOTHING_CHANGED = "nothing changed: the claim already has these values"
 CHANGED_MEANWHILE = ("not saved: this claim's data was amended after you opened it (in another tab, or by "
                      "someone else); what you typed is kept below. Reload the claim to see its data as it is now, "
                      "then make your change again")
+# the same, for a corrected claim: nothing was sent either
+NOT_SENT_CHANGED = CHANGED_MEANWHILE.replace("not saved", "not sent", 1)
+CHANGED_WHILE_SAVING = ("not saved: this claim's data was amended by someone else at the same moment, after this "
+                        "change read it; nothing of this change was stored: read the claim again and make your "
+                        "change again")
+NOT_SENT_WHILE_SAVING = CHANGED_WHILE_SAVING.replace("not saved", "not sent", 1)
 
 
 def event_version(amended_at: float | None) -> str:
@@ -329,8 +336,12 @@ def amend(ledger: ClaimLedger, claim_id: str, patch: dict[str, Any], *, source: 
     if merged == document:  # the claim has these values already: nothing to record, nothing to resubmit for
         return AmendResult(True, claim_id, message=NOTHING_CHANGED)
     changed = sorted(patch)
-    if not ledger.replace_event(claim_id, merged, index=claim_index(event, claim_id), changed=changed,
-                                source=source, by=by):
+    try:  # written only onto the version it was made from (read with the claim, before its event): atomically
+        written = ledger.replace_event(claim_id, merged, index=claim_index(event, claim_id), changed=changed,
+                                       source=source, by=by, based_on=based_on or event_version(claim.amended_at))
+    except EventChanged:
+        return AmendResult(False, claim_id, message=CHANGED_MEANWHILE if based_on else CHANGED_WHILE_SAVING)
+    if not written:
         return AmendResult(False, claim_id, message="the claim changed status meanwhile; try again")
     return AmendResult(True, claim_id, changed=changed, message="amended; resubmit it to apply")
 
@@ -341,11 +352,13 @@ FREQUENCY = {"replacement": REPLACEMENT, "void": VOID}
 
 
 def correct(ledger: ClaimLedger, claim_id: str, send: StepSender, *, kind: str,
-            patch: dict[str, Any] | None = None, source: str, by: str | None = None) -> AmendResult:
+            patch: dict[str, Any] | None = None, source: str, by: str | None = None,
+            based_on: str | None = None) -> AmendResult:
     """Send a replacement (frequency 7, optionally with amended data) or a void (8) of a claim the payer
     adjudicated, quoting its claim number (REF*F8), through the same exactly-once submission path under the
     next submission number. Refused when the payer has given no claim number yet (then a fixed claim goes
-    as a new original: `resubmit`)."""
+    as a new original: `resubmit`). With `based_on` (the `event_version` the change was made from), refused
+    when the claim was amended since, as `amend` is."""
     claim = ledger.get(claim_id)
     if claim is None:
         return AmendResult(False, claim_id, message=NO_SUCH_CLAIM)
@@ -362,20 +375,34 @@ def correct(ledger: ClaimLedger, claim_id: str, send: StepSender, *, kind: str,
         return AmendResult(False, claim_id, message=f"a claim in status {claim.status} cannot be "
                            f"{'voided' if kind == 'void' else 'corrected'}; only {', '.join(CORRECTABLE_STATUSES)}"
                            " claims can")
+    if based_on is not None and based_on != event_version(claim.amended_at):
+        return AmendResult(False, claim_id, message=NOT_SENT_CHANGED)
     event: SessionCompleted | None = None
     merged: dict[str, Any] = {}
+    document: dict[str, Any] = {}
     if patch:
-        event, merged, refused = check_amendment(claim, ledger.event_document(claim_id), patch)
+        document = ledger.event_document(claim_id)
+        event, merged, refused = check_amendment(claim, document, patch)
         if refused is not None or event is None:
             return refused or AmendResult(False, claim_id)
     changed: list[str] = []
-    if event is not None and patch and merged != ledger.event_document(claim_id):  # amended, then sent again
+    if event is not None and patch and merged != document:  # amended, then sent again
         changed = sorted(patch)
-        if not ledger.replace_event(claim_id, merged, index=claim_index(event, claim_id), changed=changed,
-                                    source=source, by=by, statuses=CORRECTABLE_STATUSES):
+        try:
+            written = ledger.replace_event(claim_id, merged, index=claim_index(event, claim_id), changed=changed,
+                                           source=source, by=by, statuses=CORRECTABLE_STATUSES,
+                                           based_on=based_on or event_version(claim.amended_at))
+        except EventChanged:
+            return AmendResult(False, claim_id, message=NOT_SENT_CHANGED if based_on else NOT_SENT_WHILE_SAVING)
+        if not written:
             return AmendResult(False, claim_id, message="the claim changed status meanwhile; try again")
-    if not ledger.resubmit(claim_id, source=source, by=by, frequency_code=FREQUENCY[kind],
-                           statuses=CORRECTABLE_STATUSES):
+    try:  # sent as the data was seen: unless this very request just wrote it, only onto that version
+        moved = ledger.resubmit(claim_id, source=source, by=by, frequency_code=FREQUENCY[kind],
+                                statuses=CORRECTABLE_STATUSES,
+                                based_on=None if changed else based_on or event_version(claim.amended_at))
+    except EventChanged:
+        return AmendResult(False, claim_id, message=NOT_SENT_CHANGED if based_on else NOT_SENT_WHILE_SAVING)
+    if not moved:
         return AmendResult(False, claim_id, changed=changed, message="the claim changed status meanwhile; "
                            + ("its amendment is kept: " if changed else "") + "try again")
     send(VALIDATE, claim_id)

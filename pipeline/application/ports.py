@@ -81,6 +81,15 @@ class Refused:
         }
 
 
+class EventChanged(Exception):
+    """An amendment made from a version of the claim's event that is no longer the claim's (another tab, another
+    person amended it meanwhile): nothing of it was written."""
+
+    def __init__(self, claim_id: str, based_on: str, now: str) -> None:
+        super().__init__(f"{claim_id}: the event is at version {now}, not {based_on}")
+        self.claim_id, self.based_on, self.now = claim_id, based_on, now
+
+
 class ClaimLedger(Protocol):
     """The source of truth: every claim, its event, its timeline; compare-and-set status changes."""
 
@@ -166,16 +175,19 @@ class ClaimLedger(Protocol):
 
     def replace_event(self, claim_id: str, event_doc: dict[str, Any], *, index: dict[str, str],
                       changed: list[str], source: str, by: str | None = None,
-                      statuses: Iterable[str] = ...) -> bool:
+                      statuses: Iterable[str] = ..., based_on: str | None = None) -> bool:
         """An amendment: only for claims that are not on their way to, or at, a peer (by default), or in
-        `statuses`: a correction amends a claim the payer adjudicated just before it is sent again."""
+        `statuses`: a correction amends a claim the payer adjudicated just before it is sent again. With
+        `based_on` (an `ops.event_version`), only while the claim's event is at that version, checked and written
+        in one atomic step: `EventChanged` (nothing written) otherwise."""
         ...
 
     def resubmit(self, claim_id: str, *, source: str, by: str | None = None, anyway: bool = False,
-                 frequency_code: str = "1", statuses: Iterable[str] = ...) -> bool:
+                 frequency_code: str = "1", statuses: Iterable[str] = ..., based_on: str | None = None) -> bool:
         """Back to `received` under the next submission number (after a definite no, or new data): a new
         original (`1`), or a replacement (`7`) or void (`8`) of what the payer adjudicated; only from
-        `statuses` (default: the resubmittable ones)."""
+        `statuses` (default: the resubmittable ones); with `based_on`, only while the claim's event is at that
+        version, in the same atomic step (`EventChanged` otherwise)."""
         ...
 
     def resume_submission(self, claim_id: str, *, source: str, by: str | None = None) -> bool:

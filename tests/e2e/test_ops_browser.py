@@ -23,11 +23,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from pipeline.application.explanations import explain_error
 from pipeline.entrypoints.demo import Stack
 from tests.e2e.conftest import logs_of
-from tests.e2e.opskit import FAST_FAIL_ENV, event, heal, post, statuses, wait_for, wait_status
+from tests.e2e.opskit import FAST_FAIL_ENV, event, heal, post, statuses, superbill, wait_for, wait_status
 from tests.e2e.test_logs import leaks
 
 pytestmark = pytest.mark.e2e
@@ -464,4 +465,85 @@ def test_two_tabs_on_one_claim_and_a_mistyped_field_as_the_front_desk_sees_them(
     assert users(stack, "disable", "mary").returncode == 0
     WebDriverWait(browser, 15).until(lambda d: d.current_url == stack.web_url + "/ops/login")
     assert "John Doe" not in browser.find_element(By.TAG_NAME, "body").text
+    no_patient_data_in_logs(stack)
+
+
+def test_a_denied_claim_sent_as_a_corrected_claim_from_its_form_with_two_tabs_open(
+        start_stack: StartStack, browser: WebDriver) -> None:
+    """The payer denied a claim; the front desk corrects it in the coverage form and sends it as a corrected claim
+    (frequency 7, quoting the payer's claim number), confirming first. A second tab, opened before the first one
+    saved an amendment, is refused with what it typed kept and nothing sent; reloaded, it sends the corrected claim
+    with both changes."""
+    stack = start_stack(faults="remit_delay_ms=0,deny_rate=1")
+    add_user(stack, "mary", "Mary Front")
+    claim_id = post(stack, event("va_direct", "br_fix7"))
+    wait_status(stack, [claim_id], "accepted")
+    fetched = superbill(stack, "remittances", "fetch")
+    assert fetched.returncode == 0, fetched.stderr
+    wait_status(stack, [claim_id], "denied")
+    number = stack.ledger().get(claim_id).payer_claim_number  # type: ignore[union-attr]
+    assert number
+    sign_in(browser, stack)
+    page = f"{stack.web_url}/ops/claims/{claim_id}"
+    navigate(browser, lambda: browser.get(page))
+    first = browser.current_window_handle
+    browser.switch_to.new_window("tab")
+    navigate(browser, lambda: browser.get(page))
+    second = browser.current_window_handle
+
+    def coverage_form() -> WebElement:
+        details = browser.find_element(By.CSS_SELECTOR, "details[data-form='coverage']")
+        if details.get_attribute("open") is None:
+            details.find_element(By.TAG_NAME, "summary").click()
+        return details.find_element(By.TAG_NAME, "form")
+
+    def preview(member_id: str) -> None:
+        set_field(browser, coverage_form(), "member_id", member_id)
+        navigate(browser, coverage_form().find_element(By.XPATH, ".//button[@value='preview']").click)
+        assert browser.find_element(By.ID, "preview-route").text == "direct_billing"
+
+    def send_corrected() -> None:
+        button = coverage_form().find_element(By.XPATH, ".//button[@value='correct']")
+        assert button.text == "Send as a corrected claim"
+
+        def click_and_confirm() -> None:
+            button.click()
+            alert = browser.switch_to.alert
+            assert alert.text == f"Send a corrected claim that replaces payer claim {number}?"
+            alert.accept()
+
+        navigate(browser, click_and_confirm)
+
+    # the first tab amends the member id (a denied claim can be amended, or sent as a corrected claim)
+    browser.switch_to.window(first)
+    assert "Void this claim" in browser.find_element(By.ID, "payment").find_element(By.XPATH, "..").text
+    preview("987654321")
+    navigate(browser, coverage_form().find_element(By.XPATH, ".//button[@value='save']").click)
+    assert flash_text(browser).startswith("Amended (coverage)")
+
+    # the second tab, opened before that, sends a corrected claim with its own member id: refused, nothing sent
+    browser.switch_to.window(second)
+    preview("876543210")
+    send_corrected()
+    said = browser.find_element(By.ID, "correction-errors").text
+    assert said.startswith("Not sent:") and "amended after you opened it" in said
+    assert coverage_form().find_element(By.NAME, "member_id").get_attribute("value") == "876543210"
+    assert statuses(stack, [claim_id]) == {claim_id: "denied"} and stack.receipts() == {claim_id: 1}
+
+    # reloaded, it shows the first tab's member id; corrected again and sent
+    navigate(browser, lambda: browser.get(page))
+    assert coverage_form().find_element(By.NAME, "member_id").get_attribute("value") == "987654321"
+    preview("876543210")
+    browser.save_screenshot(str(SCREENSHOTS / "ops_corrected_claim_preview.png"))
+    send_corrected()
+    assert flash_text(browser).startswith(f"A corrected claim of payer claim {number} is on its way (submission #2)")
+    wait_for(lambda: stack.receipts(), lambda r: r.get(claim_id) == 2, timeout_s=45, what="the corrected claim sent")
+    reload_until_status(browser, "accepted")
+    x12 = requests.get(stack.sandbox_url + "/_sandbox/submissions", timeout=10).json()["clearinghouse"][-1]["x12"]
+    assert ":B:7*" in x12 and f"REF*F8*{number}~" in x12 and "*MI*876543210~" in x12
+    timeline = browser.find_element(By.XPATH, "//h2[text()='Timeline']/following-sibling::table[1]").text
+    assert timeline.count("Mary Front (mary)") >= 2  # the amendment and the corrected claim
+    audit = [(e["action"], e["name"]) for e in users_audit(stack) if e.get("claim_id") == claim_id]
+    assert ("claim.amended", "Mary Front") in audit and ("claim.corrected", "Mary Front") in audit
+    assert not re.search(r"987654321|876543210", logs_of(stack))
     no_patient_data_in_logs(stack)

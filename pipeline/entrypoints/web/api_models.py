@@ -96,6 +96,7 @@ class ClaimDetail(_Body):
     statement_delivery: str | None = None  # the statement e-mail: queued, sending, ..., sent, failed, skipped
     statement_error: str | None = None
     statement_message_id: str | None = None
+    event_version: str = "0"  # which amendment of its event the claim is at: `based_on` of amend and correct
 
 
 class StatementSendAnswer(_Body):

@@ -142,6 +142,14 @@ class ReceivablesQuery(_Query):
     warn_days: int | None = Field(default=None, ge=0, le=3650)
 
 
+class VersionQuery(_Query):
+    based_on: str | None = Field(
+        default=None, pattern=r"^(0|[0-9]{1,12}\.[0-9]{6})$",
+        description="the claim's `event_version` the change was made from (`GET /v1/ops/claims/{claim_id}`): "
+                    "refused (409) when the claim's event was amended since; without it, the change is written only "
+                    "onto the event it was read with")
+
+
 class ReplayQuery(_Query):
     again: bool = Field(default=False,
                         description="replay a refused event already replayed as a claim all the same")

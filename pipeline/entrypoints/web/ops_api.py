@@ -45,6 +45,7 @@ from pipeline.entrypoints.web.api_queries import (
     ReceivablesQuery,
     ReplayQuery,
     StatementsQuery,
+    VersionQuery,
     has_query_model,
     iso_day,
     naming_the_known,
@@ -87,6 +88,9 @@ def no_claim(claim_id: str, *, with_message: bool = False) -> dict[str, Any]:
     return ({"message": message} if with_message else {}) | error_body("claim_id", message)
 
 
+# a change made from a version of the claim's event that is no longer its own (`based_on`), as the API says it
+API_CHANGED = (": the claim's event was amended since the version given (based_on); read the claim again "
+               "(event_version) and make the change again")
 JSON_BODY_ROUTES = frozenset({"amend", "correct", "resubmit"})  # the replay takes an event: intake's own limits
 
 
@@ -297,16 +301,19 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
         **UNAUTHORIZED, **NOT_JSON,
         **errors((404, "no such claim"), (409, "the claim is not in a status that can be amended"),
                  (422, "the amendment is not valid: one error per field"))})
-    def amend(claim_id: str, request: Request, patch: dict[str, Any] = Body(...)) -> JSONResponse:  # noqa: B008
+    def amend(claim_id: str, request: Request, query: Annotated[VersionQuery, Query()],
+              patch: dict[str, Any] = Body(...)) -> JSONResponse:  # noqa: B008
         actor = actor_of(request)
-        result = ops.amend(ledger, claim_id, patch, source="api", by=actor.label)
+        result = ops.amend(ledger, claim_id, patch, source="api", by=actor.label, based_on=query.based_on)
         if result.ok and result.changed and deps.staff is not None:
             staff.audit(deps.staff, "claim.amended", actor, claim_id=claim_id, changed=result.changed)
         return _changed(claim_id, result.ok, result.errors, result.message, result.__dict__)
 
-    def _correct(request: Request, claim_id: str, kind: str, patch: dict[str, Any] | None) -> JSONResponse:
+    def _correct(request: Request, claim_id: str, kind: str, patch: dict[str, Any] | None,
+                 based_on: str | None = None) -> JSONResponse:
         actor = actor_of(request)
-        result = ops.correct(ledger, claim_id, deps.send, kind=kind, patch=patch, source="api", by=actor.label)
+        result = ops.correct(ledger, claim_id, deps.send, kind=kind, patch=patch, source="api", by=actor.label,
+                             based_on=based_on)
         if result.ok and deps.staff is not None:
             staff.audit(deps.staff, "claim.voided" if kind == "void" else "claim.corrected", actor,
                         claim_id=claim_id, changed=result.changed or None)
@@ -322,6 +329,10 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
             return JSONResponse(answer | no_claim(claim_id, with_message=True), 404)
         if problems:
             return JSONResponse(answer, 422)
+        if message in (ops.CHANGED_MEANWHILE, ops.NOT_SENT_CHANGED):  # said as the API's caller gave the version
+            message = message.split(":", 1)[0] + API_CHANGED
+            answer = answer | {"message": message}
+            return JSONResponse(answer | error_body("based_on", message), 409)
         return JSONResponse(answer | error_body("claim_id", message), 409)
 
     CORRECTION_ERRORS = errors((404, "no such claim"), (409, "the claim has no payer claim number yet, or is in "
@@ -332,7 +343,7 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
               responses={**UNAUTHORIZED, **NOT_JSON, **CORRECTION_ERRORS},
               openapi_extra={"requestBody": {"required": False, "content": {"application/json": {
                   "schema": {"type": "object", "description": "sections to change first, as for amend"}}}}})
-    async def correct(claim_id: str, request: Request) -> JSONResponse:
+    async def correct(claim_id: str, request: Request, query: Annotated[VersionQuery, Query()]) -> JSONResponse:
         raw = await request.body()
         patch: Any = None
         if raw.strip():
@@ -342,7 +353,7 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
                 return JSONResponse(error_body("(body)", "is not JSON"), 400)
             if not isinstance(patch, dict):
                 return JSONResponse(error_body("(body)", "must be a JSON object"), 422)
-        return _correct(request, claim_id, "replacement", patch or None)
+        return _correct(request, claim_id, "replacement", patch or None, query.based_on)
 
     @api.post("/claims/{claim_id}/void", response_model=AmendAnswer, responses={**UNAUTHORIZED, **CORRECTION_ERRORS})
     def void(claim_id: str, request: Request) -> JSONResponse:

@@ -144,6 +144,30 @@ def test_an_amendment_the_claim_already_has_records_nothing(app: tuple[TestClien
     assert pipeline.ledger.timeline("ses_in1") == timeline
 
 
+def test_an_amendment_made_from_an_older_version_of_the_claims_event_is_409_and_stores_nothing(
+        app: tuple[TestClient, InlinePipeline]) -> None:
+    """Extension: `?based_on=` the `event_version` the change was made from, as the ops page's forms do."""
+    client, pipeline = app
+    version = client.get("/v1/ops/claims/ses_in2", headers=AUTH).json()["event_version"]
+    first = client.post("/v1/ops/claims/ses_in2/amend", params={"based_on": version},
+                        json={"coverage": {"member_id": "111111111"}}, headers=AUTH)
+    assert first.status_code == 200 and first.json()["changed"] == ["coverage"], first.text
+    now = client.get("/v1/ops/claims/ses_in2", headers=AUTH).json()["event_version"]
+    assert now != version
+    stale = client.post("/v1/ops/claims/ses_in2/amend", params={"based_on": version},
+                        json={"coverage": {"member_id": "222222222"}}, headers=AUTH)
+    assert stale.status_code == 409, stale.text
+    assert _paths(stale) == ["based_on"] and "amended since the version given" in stale.json()["message"]
+    assert pipeline.ledger.event_document("ses_in2")["coverage"]["member_id"] == "111111111"
+    assert [e["kind"] for e in pipeline.ledger.timeline("ses_in2")].count("amended") == 1
+    bad = client.post("/v1/ops/claims/ses_in2/amend", params={"based_on": "yesterday"},
+                      json={"coverage": {"member_id": "222222222"}}, headers=AUTH)
+    assert bad.status_code == 422 and _paths(bad) == ["based_on"]
+    fresh = client.post("/v1/ops/claims/ses_in2/amend", params={"based_on": now},
+                        json={"coverage": {"member_id": "222222222"}}, headers=AUTH)
+    assert fresh.status_code == 200, fresh.text
+
+
 def test_a_dry_run_previews_what_each_claim_would_become(app: tuple[TestClient, InlinePipeline]) -> None:
     client, pipeline = app
     answer = client.post("/v1/ops/resubmit", json={"claim_ids": ["ses_in2"], "dry_run": True, "anyway": True},

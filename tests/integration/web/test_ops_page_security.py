@@ -21,7 +21,7 @@ from pipeline.adapters.dramatiq_queue import NAMESPACE
 from pipeline.adapters.redis_ledger import Ledger
 from pipeline.adapters.redis_server import embedded_redis
 from pipeline.adapters.redis_staff import RedisStaffStore
-from pipeline.application import staff, stages
+from pipeline.application import amend_forms, staff, stages
 from pipeline.domain.signature import sign
 from pipeline.entrypoints import runtime
 from pipeline.entrypoints.web.app import build_web_app
@@ -61,6 +61,22 @@ class Env:
         claim = self.ledger.get(f"ses_{tag}")
         assert claim is not None and claim.status == "needs_attention"
         return claim.claim_id
+
+    def adjudicated_va_claim(self, tag: str, status: str) -> str:
+        """A VA claim the payer adjudicated (`paid` or `denied`) and numbered, as its remittance leaves it."""
+        doc = example("va_direct")
+        doc["event_id"], doc["session"]["session_id"] = f"evt_{tag}", f"ses_{tag}"
+        body = json.dumps(doc).encode()
+        answer = self.client().post("/v1/events", content=body,
+                                    headers={"X-Signature": sign(SECRET, body, int(time.time()))})
+        assert answer.status_code == 202, answer.text
+        deps = runtime.deps()
+        for step in (stages.validate, stages.assemble, stages.route):
+            step(deps, f"ses_{tag}")
+        assert self.ledger.transition(f"ses_{tag}", "routed", status, kind=f"remittance.{status}", fields={
+            "payer_claim_number": f"PCN{tag}", "remittance_ids": ["rem_000001"],
+            "paid_amount": "260.00" if status == "paid" else "0.00"})
+        return f"ses_{tag}"
 
 
 @pytest.fixture(scope="module")
@@ -290,6 +306,111 @@ def test_two_tabs_on_one_claim_never_overwrite_each_other_silently(env: Env) -> 
     said = flash(client, f"/ops/claims/{claim_id}")
     assert said.startswith("Not saved: a claim in status routed cannot be amended in place"), said
     assert env.ledger.event_document(claim_id)["va_referral"]["visits_authorized"] == 6
+
+
+def section_form(html: str, section: str) -> str:
+    form = re.search(rf'data-section="{section}">(.*?)</form>', html, re.S)
+    assert form, f"no {section} form on the page"
+    return form.group(1)
+
+
+def test_a_claim_the_payer_paid_is_corrected_in_the_section_forms(env: Env) -> None:
+    """A paid claim's page has the same forms as an amendment, each sending a corrected claim (frequency 7) once
+    its preview is good, never an amendment in place; a mistyped field is said beside it and nothing is sent; the
+    corrected claim names the person on the timeline and the audit log; a page left open after it was sent sends
+    nothing more."""
+    claim_id = env.adjudicated_va_claim("corr", "paid")
+    client = env.client()
+    sign_in(client)
+    page = client.get(f"/ops/claims/{claim_id}").text
+    assert 'id="correct-here"' in page and "Void this claim" in page and 'aria-label="correction"' not in page
+    coverage = section_form(page, "coverage")
+    assert "Save amendment" not in page and "Send as a corrected claim</button>" not in coverage  # preview first
+    document = env.ledger.event_document(claim_id)
+    typed = {**amend_forms.form_values("coverage", document), "member_id": "987654321", "section": "coverage",
+             "based_on": based_on_of(page, "coverage"), "csrf": csrf_of(page)}
+    preview = client.post(f"/ops/claims/{claim_id}/amend", data={**typed, "action": "preview"},
+                          headers={"Origin": ORIGIN})
+    assert preview.status_code == 200 and re.search(r'id="preview-route">direct_billing<', preview.text)
+    coverage = section_form(preview.text, "coverage")
+    assert (f'formaction="/ops/claims/{claim_id}/correct#fix" data-confirm="Send a corrected claim that replaces '
+            f'payer claim PCNcorr?">Send as a corrected claim</button>') in coverage
+    assert "Save amendment" not in preview.text and 'value="987654321"' in coverage
+    assert "Nothing is saved until you press Send as a corrected claim." in coverage
+
+    # a date of birth typed wrong in the client form: said beside the field, nothing sent
+    client_form = {**amend_forms.form_values("client", document), "date_of_birth": "soon", "section": "client",
+                   "based_on": typed["based_on"], "csrf": typed["csrf"], "action": "correct"}
+    bad = client.post(f"/ops/claims/{claim_id}/correct", data=client_form, headers={"Origin": ORIGIN})
+    assert bad.status_code == 422
+    said = section_form(bad.text, "client")
+    assert 'id="correction-errors">Not sent:' in said and 'value="soon"' in said
+    assert re.search(r'name="date_of_birth" value="soon" id="client-date_of_birth" required aria-invalid="true"', said)
+    assert env.ledger.get(claim_id).status == "paid"  # type: ignore[union-attr]
+
+    sent = client.post(f"/ops/claims/{claim_id}/correct", data={**typed, "action": "correct"},
+                       headers={"Origin": ORIGIN})
+    assert sent.status_code == 303 and sent.headers["location"] == f"/ops/claims/{claim_id}"
+    assert flash(client, sent.headers["location"]).startswith(
+        "A corrected claim of payer claim PCNcorr is on its way (submission #2)")
+    after = env.ledger.get(claim_id)
+    assert after is not None and (after.status, after.frequency_code, after.submission_no) == ("received", "7", 2)
+    assert env.ledger.event_document(claim_id)["coverage"]["member_id"] == "987654321"
+    [amended] = [e for e in env.ledger.timeline(claim_id) if e["kind"] == "amended"]
+    [resent] = [e for e in env.ledger.timeline(claim_id) if e["kind"] == "resubmitted"]
+    assert amended["by"] == resent["by"] == "Mary Front (mary)" and amended["changed"] == ["coverage"]
+    assert any(e["action"] == "claim.corrected" and e["claim_id"] == claim_id and e["name"] == "Mary Front"
+               and e["changed"] == ["coverage"] for e in env.store.audit_log(20))
+    # the same form, sent again from the page left open: the claim is on its way, nothing more is sent
+    again = client.post(f"/ops/claims/{claim_id}/correct", data={**typed, "action": "correct"},
+                        headers={"Origin": ORIGIN})
+    assert again.status_code == 303
+    assert flash(client, f"/ops/claims/{claim_id}") == ("Not sent: a claim in status received cannot be corrected; "
+                                                        "only paid, denied, accepted claims can.")
+    assert [e["kind"] for e in env.ledger.timeline(claim_id)].count("resubmitted") == 1
+    # without the CSRF token: refused, nothing changed
+    forged = client.post(f"/ops/claims/{claim_id}/correct", data={k: v for k, v in typed.items() if k != "csrf"},
+                         headers={"Origin": ORIGIN})
+    assert forged.status_code == 403
+
+
+def test_a_corrected_claim_from_a_tab_opened_before_an_amendment_is_not_sent(env: Env) -> None:
+    """A denied claim can be amended (then resubmitted) or sent as a corrected claim: tab A saves an amendment;
+    tab B, opened before it, sends a corrected claim with its own data: refused (409), what it typed kept, nothing
+    sent; reloaded, it sends the corrected claim with A's amendment in it."""
+    claim_id = env.adjudicated_va_claim("corr2", "denied")
+    client = env.client()
+    sign_in(client)
+    tab_a, tab_b = client.get(f"/ops/claims/{claim_id}").text, client.get(f"/ops/claims/{claim_id}").text
+    document = env.ledger.event_document(claim_id)
+    coverage = amend_forms.form_values("coverage", document)
+    saved = client.post(f"/ops/claims/{claim_id}/amend", headers={"Origin": ORIGIN}, data={
+        **coverage, "member_id": "111111111", "section": "coverage", "based_on": based_on_of(tab_a, "coverage"),
+        "csrf": csrf_of(tab_a), "action": "save"})
+    assert saved.status_code == 303
+    stale = {**amend_forms.form_values("session", document), "therapist_id": "thr_smith", "section": "session",
+             "based_on": based_on_of(tab_b, "session"), "csrf": csrf_of(tab_b)}
+    preview = client.post(f"/ops/claims/{claim_id}/amend", data={**stale, "action": "preview"},
+                          headers={"Origin": ORIGIN})
+    assert "Save amendment" in preview.text and "Send as a corrected claim</button>" in section_form(preview.text,
+                                                                                                     "session")
+    refused = client.post(f"/ops/claims/{claim_id}/correct", data={**stale, "action": "correct"},
+                          headers={"Origin": ORIGIN})
+    assert refused.status_code == 409
+    said = section_form(refused.text, "session")
+    assert "Not sent:" in said and "amended after you opened it" in said and 'value="thr_smith"' in said
+    claim = env.ledger.get(claim_id)
+    assert claim is not None and (claim.status, claim.submission_no) == ("denied", 1)
+    assert env.ledger.event_document(claim_id)["session"]["therapist_id"] == document["session"]["therapist_id"]
+    tab_b = client.get(f"/ops/claims/{claim_id}").text
+    assert 'value="111111111"' in section_form(tab_b, "coverage")
+    sent = client.post(f"/ops/claims/{claim_id}/correct", headers={"Origin": ORIGIN}, data={
+        **stale, "based_on": based_on_of(tab_b, "session"), "csrf": csrf_of(tab_b), "action": "correct"})
+    assert sent.status_code == 303
+    stored = env.ledger.event_document(claim_id)
+    assert (stored["coverage"]["member_id"], stored["session"]["therapist_id"]) == ("111111111", "thr_smith")
+    claim = env.ledger.get(claim_id)
+    assert claim is not None and (claim.status, claim.frequency_code) == ("received", "7")
 
 
 def test_search_finds_a_claim_by_client_name_member_id_and_date(env: Env) -> None:

@@ -47,18 +47,85 @@ def test_an_error_on_a_service_line_is_shown_under_that_line_naming_its_part() -
     assert html.index("100 minutes, more than 60") < html.index("Line 1:")
 
 
-def test_a_correction_that_was_not_sent_is_shown_again_as_typed_with_why() -> None:
-    from pipeline.entrypoints.web.ops_page.money import correctable, payment_block
-    from pipeline.entrypoints.web.ops_page.views import FixState
+PAID = {"claim_id": "ses_1", "status": "paid", "payer_claim_number": "PCN1", "remittance_ids": ["rem_000001"],
+        "paid_amount": "260.00", "problems": [], "amended_at": None}
+DOCUMENT = {"coverage": {"kind": "va_ccn", "member_id": "123456789"}, "client": {"first_name": "John"}}
+OK_PREVIEW = {"ok": True, "route": "direct_billing", "problems": [], "warnings": []}
 
-    paid = {"claim_id": "ses_1", "status": "paid", "payer_claim_number": "PCN1", "remittance_ids": ["rem_000001"],
-            "paid_amount": "260.00"}
-    kept = FixState(section="correct", patch_text='{"prescription": {"diagnosis_codes": ["nope"]}}',
-                    errors=[{"path": "(correction)", "message": "the amended event is not valid"},
-                            {"path": "prescription.diagnosis_codes[0]", "message": '"nope" is not a code'}])
-    html = payment_block(paid, kept)
-    assert correctable(paid) and 'id="correction-errors"' in html
-    assert "<li>the amended event is not valid</li>" in html and "prescription.diagnosis_codes[0]: " in html
-    assert "&quot;nope&quot;" in html.split('aria-label="correction">')[1].split("</textarea>")[0]
-    assert 'id="correction-errors"' not in payment_block(paid)
-    assert not correctable({**paid, "status": "needs_attention"})
+
+def forms_of(html: str) -> dict[str, str]:
+    """Each section form's HTML, by section."""
+    return {part.split('"', 1)[0]: part.split("</form>", 1)[0] for part in html.split('data-section="')[1:]}
+
+
+def test_a_paid_claim_is_corrected_in_the_section_forms_once_previewed_never_amended_in_place() -> None:
+    from pipeline.entrypoints.web.ops_page.money import correctable
+    from pipeline.entrypoints.web.ops_page.views import FixState, fix_forms
+
+    assert correctable(PAID) and not correctable({**PAID, "status": "needs_attention"})
+    opened = fix_forms("ses_1", PAID, DOCUMENT, FixState(), amendable=False, correctable=True)
+    assert 'id="fix">Send a corrected claim</h2>' in opened and "replaces payer claim PCN1" in opened
+    assert "Save amendment" not in opened
+    forms = forms_of(opened)
+    assert set(forms) == {"va_referral", "prescription", "coverage", "client", "session", "payment"}
+    assert all("Send as a corrected claim" not in f and 'name="based_on" value="0"' in f for f in forms.values())
+    previewed = fix_forms("ses_1", PAID, DOCUMENT, FixState(section="coverage", values={"member_id": "987654321"},
+                                                            preview=OK_PREVIEW, based_on="0"),
+                          amendable=False, correctable=True)
+    coverage = forms_of(previewed)["coverage"]
+    assert ('<button type="submit" name="action" value="correct" formaction="/ops/claims/ses_1/correct#fix" '
+            'data-confirm="Send a corrected claim that replaces payer claim PCN1?">Send as a corrected claim'
+            '</button>') in coverage
+    assert "Save amendment" not in previewed and 'value="987654321"' in coverage
+    assert "The rules find no problem." in coverage and "until you press Send as a corrected claim." in coverage
+    assert "Send as a corrected claim" not in forms_of(previewed)["client"]
+
+
+def test_a_denied_claim_can_be_saved_or_sent_as_a_corrected_claim_and_a_parked_one_only_saved() -> None:
+    from pipeline.entrypoints.web.ops_page.views import FixState, fix_forms
+
+    state = FixState(section="coverage", values={"member_id": "987654321"}, preview=OK_PREVIEW, based_on="0")
+    denied = forms_of(fix_forms("ses_1", {**PAID, "status": "denied"}, DOCUMENT, state, amendable=True,
+                                correctable=True))["coverage"]
+    assert "Save amendment" in denied and "Send as a corrected claim</button>" in denied
+    parked = fix_forms("ses_1", {**PAID, "status": "needs_attention"}, DOCUMENT, state)
+    assert "Save amendment" in forms_of(parked)["coverage"] and "corrected claim" not in parked
+
+
+def test_a_correction_that_was_not_sent_is_shown_again_as_typed_with_why_beside_the_fields() -> None:
+    from pipeline.entrypoints.web.ops_page.views import FixState, fix_forms
+
+    kept = FixState(section="client", values={"first_name": "John", "date_of_birth": "soon"}, correcting=True,
+                    based_on="0", errors=[{"path": "(correction)", "message": "the amended event is not valid"},
+                                          {"path": "client.date_of_birth", "message": "is not a date"}])
+    client = forms_of(fix_forms("ses_1", PAID, DOCUMENT, kept, amendable=False, correctable=True))["client"]
+    assert 'id="correction-errors">Not sent:<ul><li>the amended event is not valid</li>' in client
+    assert "<li>Date of birth: is not a date</li>" in client and "client.date_of_birth" not in client
+    assert 'value="soon" id="client-date_of_birth" required aria-invalid="true"' in client
+    saved = FixState(section="client", values={}, errors=[{"path": "(claim)", "message": "x"}])
+    assert "Not saved:" in fix_forms("ses_1", {**PAID, "status": "denied"}, DOCUMENT, saved)
+
+
+def test_the_payment_block_keeps_the_void_as_one_confirmed_button_and_points_at_the_forms() -> None:
+    from pipeline.entrypoints.web.ops_page.money import payment_block
+
+    html = payment_block(PAID)
+    assert 'action="/ops/claims/ses_1/void" data-confirm="Void payer claim PCN1?' in html
+    assert '<a href="#fix">below</a>' in html and "<textarea" not in html
+    assert "Void this claim" not in payment_block({**PAID, "status": "voided"})
+
+
+def test_a_posted_fix_form_becomes_the_change_it_means() -> None:
+    from starlette.datastructures import FormData
+
+    from pipeline.entrypoints.web.ops_page.views import typed_change
+
+    state, patch = typed_change(FormData([("section", "coverage"), ("kind", "va_ccn"), ("member_id", " 987 "),
+                                          ("based_on", "12.000001")]))
+    assert (state.section, state.based_on, state.values["member_id"]) == ("coverage", "12.000001", " 987 ")
+    assert patch is not None and patch["coverage"]["member_id"] == "987" and patch["coverage"]["kind"] == "va_ccn"
+    state, patch = typed_change(FormData([("patch", "[1]")]), what="correction")
+    assert patch is None and state.errors[0]["path"] == "(correction)" and "JSON object" in state.errors[0]["message"]
+    assert typed_change(FormData([("section", "json"), ("patch", "  ")]))[1] == {}
+    assert typed_change(FormData([("patch", '{"coverage": {"member_id": "1"}}')]))[1] == {
+        "coverage": {"member_id": "1"}}

@@ -8,7 +8,6 @@ to the peers and what they answered; replay refused events; look at dead letters
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import date
@@ -24,7 +23,6 @@ from starlette.datastructures import FormData
 
 from config.settings import Settings
 from pipeline.application import (
-    amend_forms,
     exports,
     ops,
     period_statements,
@@ -83,14 +81,6 @@ class Posted:
 
     who: Who
     form: FormData
-
-
-def json_object(text: str) -> dict[str, Any]:
-    """The JSON object typed into a form; ValueError says why it is not one."""
-    value = json.loads(text)
-    if not isinstance(value, dict):
-        raise ValueError("must be a JSON object")
-    return value
 
 
 class DeadLetters:
@@ -342,26 +332,16 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
         def work() -> Response:  # the rules, pyx12 and Redis block: off the event loop
             if ledger.get(claim_id) is None:
                 return no_claim(who, claim_id)
-            section = str(form.get("section") or "json")
             action = "save" if form.get("action") == "save" else "preview"
-            based_on = str(form.get("based_on") or "") or None  # the version the form was opened at
-            if section == "json" or section not in amend_forms.FORMS:
-                section, text = "json", str(form.get("patch") or "")
-                state = views.FixState(section="json", patch_text=text, based_on=based_on)
-                try:
-                    patch = json_object(text)
-                except ValueError as exc:
-                    state.errors = [{"path": "(amendment)", "message": f"the JSON is not valid ({exc})"}]
-                    return claim_page(who, claim_id, state=state, status=422)
-            else:
-                values = amend_forms.typed_values(section, form, form.getlist)
-                patch = amend_forms.patch_from(section, values)
-                state = views.FixState(section=section, values=values, based_on=based_on)
+            state, patch = views.typed_change(form)
+            if patch is None:
+                return claim_page(who, claim_id, state=state, status=422)
             if action == "preview":
                 ahead = ops.preview(ledger, deps.practice, claim_id, patch)
                 state.preview = ahead.as_dict() if ahead else None
                 return claim_page(who, claim_id, state=state, status=200 if ahead and ahead.decision else 422)
-            result = ops.amend(ledger, claim_id, patch, source="ops page", by=who.actor.label, based_on=based_on)
+            result = ops.amend(ledger, claim_id, patch, source="ops page", by=who.actor.label,
+                               based_on=state.based_on)
             current = ledger.get(claim_id)
             if not result.ok and (current is None or current.status not in views.AMENDABLE_ON_PAGE):
                 # the claim moved on meanwhile (another tab resubmitted it): no form to show why in
@@ -387,21 +367,20 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
         return await _correction(got, claim_id, "void")
 
     async def _correction(got: Posted, claim_id: str, kind: str) -> Response:
+        """A corrected claim from a fix form (a section's fields or the JSON, with the version the form was opened
+        at), or a void (the button alone)."""
         who, form = got.who, got.form
         home = f"/ops/claims/{quote(claim_id, safe='')}"
-        text = str(form.get("patch") or "").strip()
 
         def work() -> Response:  # the rules and Redis block: off the event loop
-            kept = views.FixState(section="correct", patch_text=text)  # shown again, with why, when not sent
-            patch = None
-            if text:
-                try:
-                    patch = json_object(text)
-                except ValueError as exc:
-                    kept.errors = [{"path": "(correction)", "message": f"the JSON is not valid ({exc})"}]
-                    return claim_page(who, claim_id, state=kept, status=422)
-            result = ops.correct(ledger, claim_id, deps.send, kind=kind, patch=patch, source="ops page",
-                                 by=who.actor.label)
+            kept, patch = views.typed_change(form, what="correction")  # shown again, with why, when not sent
+            kept.correcting = True
+            if kind == "void":
+                kept, patch = views.FixState(), {}
+            elif patch is None:
+                return claim_page(who, claim_id, state=kept, status=422)
+            result = ops.correct(ledger, claim_id, deps.send, kind=kind, patch=patch or None, source="ops page",
+                                 by=who.actor.label, based_on=kept.based_on)
             if result.message == "no such claim":
                 return no_claim(who, claim_id)
             if result.ok:
@@ -411,8 +390,11 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
             shown = ops.show_claim(ledger, claim_id)
             if shown is None or not money.correctable(shown):  # no form to show it in: said at the top
                 details = "; ".join(f"{e['path']}: {e['message']}" for e in result.errors)
-                return back(who, home, f"Not sent. {result.message} {details}".strip(), error=True)
+                said = result.message.removeprefix("not sent: ")
+                return back(who, home, f"Not sent: {said}. {details}".strip(), error=True)
             kept.errors = [{"path": "(correction)", "message": result.message}, *result.errors]
+            if kind == "void":  # a button, no form of its own: said at the top
+                return back(who, home, f"Not sent: {result.message}.", error=True)
             return claim_page(who, claim_id, state=kept, status=422 if result.errors else 409)
 
         return await run_in_threadpool(work)

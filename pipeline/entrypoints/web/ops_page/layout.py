@@ -68,8 +68,10 @@ def csp(nonce: str) -> str:
 
 
 FRAGMENT_HEADERS = {**SECURITY_HEADERS, "Content-Security-Policy": csp(secrets.token_urlsafe(16))}
-# A form with `data-confirm` asks first (no inline event handlers: the policy forbids them).
-_CONFIRM = ("document.addEventListener('submit',function(e){var m=e.target.getAttribute('data-confirm');"
+# A form, or the button that sends it, with `data-confirm` asks first (no inline event handlers: the policy forbids
+# them).
+_CONFIRM = ("document.addEventListener('submit',function(e){var b=e.submitter;"
+            "var m=(b&&b.getAttribute('data-confirm'))||e.target.getAttribute('data-confirm');"
             "if(m&&!window.confirm(m)){e.preventDefault();}},true);")
 
 

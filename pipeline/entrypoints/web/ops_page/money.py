@@ -106,17 +106,9 @@ def correctable(c: dict[str, Any]) -> bool:
                                                                                                "accepted"))
 
 
-def _not_sent(kept: Any) -> str:
-    if kept is None or not kept.errors:
-        return ""
-    items = "".join(f'<li>{"" if e["path"].startswith("(") else escape(e["path"]) + ": "}{escape(e["message"])}</li>'
-                    for e in kept.errors)
-    return f'<div class="flash error" role="alert" id="correction-errors">Not sent:<ul>{items}</ul></div>'
-
-
-def payment_block(c: dict[str, Any], kept: Any = None) -> str:
-    """A claim's payment from the payer's remittances, and the corrected-claim and void forms (`kept`: a correction
-    that was not sent, shown again with why)."""
+def payment_block(c: dict[str, Any]) -> str:
+    """A claim's payment from the payer's remittances; on a claim the payer adjudicated, where its corrected claim is
+    sent from (the fix forms, below) and the void button."""
     if not c.get("remittance_ids"):
         return ""
     cid = escape(c["claim_id"])
@@ -125,14 +117,11 @@ def payment_block(c: dict[str, Any], kept: Any = None) -> str:
     links = ", ".join(f'<a href="/ops/remittances/{escape(r)}">{escape(r)}</a>' for r in c["remittance_ids"])
     forms = ""
     if correctable(c):
-        forms = (f'<form method="post" action="/ops/claims/{cid}/correct#payment" data-confirm="Send a corrected claim '
-                 f'that replaces payer claim {escape(c["payer_claim_number"])}?"><p class="muted">A corrected claim '
-                 f'(frequency 7) replaces payer claim {escape(c["payer_claim_number"])}: optionally paste the '
-                 f'sections to change, as for an amendment.</p>{_not_sent(kept)}<textarea name="patch" rows="4" '
-                 f'aria-label="correction">{escape(kept.patch_text or "") if kept else ""}</textarea><p><button '
-                 'type="submit">Send a corrected claim</button></p>'
-                 f'</form><form method="post" action="/ops/claims/{cid}/void" data-confirm="Void payer claim '
-                 f'{escape(c["payer_claim_number"])}? The payer takes back what it paid."><button class="secondary" '
+        number = escape(c["payer_claim_number"])
+        forms = (f'<p class="muted" id="correct-here">A corrected claim (frequency 7) replaces payer claim {number}: '
+                 'correct the data in its form <a href="#fix">below</a>, preview it, then press Send as a corrected '
+                 f'claim.</p><form method="post" action="/ops/claims/{cid}/void" data-confirm="Void payer claim '
+                 f'{number}? The payer takes back what it paid."><button class="secondary" '
                  'type="submit">Void this claim (frequency 8)</button></form>')
     if c["status"] == "voided":
         number = escape(c.get("payer_claim_number") or "-")

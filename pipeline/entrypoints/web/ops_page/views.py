@@ -321,6 +321,30 @@ class FixState:
     errors: list[dict[str, str]] = field(default_factory=list)
     patch_text: str | None = None
     based_on: str | None = None  # the claim's event version the typed change was made from (kept across a preview)
+    correcting: bool = False  # posted as a corrected claim (its errors say "Not sent")
+
+
+def typed_change(form: Any, *, what: str = "amendment") -> tuple[FixState, dict[str, Any] | None]:
+    """What a fix form was posted with (a section's fields, or the JSON of the expert form): the form as the page
+    shows it again, and the change it means; None when its JSON cannot be read (the state's errors say why). An
+    empty JSON form means no change (`{}`). `form` is the posted form (`get`, `getlist`)."""
+    section = str(form.get("section") or "json")
+    based_on = str(form.get("based_on") or "") or None  # the version the form was opened at
+    if section == "json" or section not in amend_forms.FORMS:
+        text = str(form.get("patch") or "")
+        state = FixState(section="json", patch_text=text, based_on=based_on)
+        if not text.strip():
+            return state, {}
+        try:
+            value = json.loads(text)
+            if not isinstance(value, dict):
+                raise ValueError("must be a JSON object")
+        except ValueError as exc:
+            state.errors = [{"path": f"({what})", "message": f"the JSON is not valid ({exc})"}]
+            return state, None
+        return state, value
+    values = amend_forms.typed_values(section, form, form.getlist)
+    return FixState(section=section, values=values, based_on=based_on), amend_forms.patch_from(section, values)
 
 
 def identity_block(person: ClientIdentity) -> str:
@@ -436,7 +460,8 @@ def _by_field(section: str, errors: list[dict[str, str]]) -> dict[str, list[str]
     return out
 
 
-def preview_html(preview: dict[str, Any], current: dict[str, Any], section: str = "json") -> str:
+def preview_html(preview: dict[str, Any], current: dict[str, Any], section: str = "json", *,
+                 until: str = "Save") -> str:
     if not preview.get("ok"):
         message = str(preview.get("message") or "")
         return (f'<div class="preview" id="preview"><b>This cannot be saved yet.</b> '
@@ -449,20 +474,43 @@ def preview_html(preview: dict[str, Any], current: dict[str, Any], section: str 
             and sorted(p["code"] for p in preview["problems"]) == sorted(p["code"] for p in current["problems"]))
     verdict = ("It would still need attention for the same reasons." if same else
                "It would still need attention." if preview["route"] == "needs_attention" else
-               "The problems would be solved.")
+               "The problems would be solved." if current["problems"] else "The rules find no problem.")
     return (f'<div class="preview" id="preview"><b>Preview:</b> with this change the claim would go to '
             f'<b id="preview-route">{escape(preview["route"])}</b>. {verdict}'
             + (f'<ul>{problems}</ul>' if problems else "")
-            + f'<p class="muted">Warnings: {warnings}. Nothing is saved until you press Save.</p></div>')
+            + f'<p class="muted">Warnings: {warnings}. Nothing is saved until you press {escape(until)}.</p></div>')
 
 
-def fix_forms(cid: str, c: dict[str, Any], document: dict[str, Any], state: FixState) -> str:
+def fix_forms(cid: str, c: dict[str, Any], document: dict[str, Any], state: FixState, *, amendable: bool = True,
+              correctable: bool = False) -> str:
+    """A form per section of the claim's event, and the JSON for experts: each previews the decision the change
+    would give (saving nothing); then, on a claim that can be amended, Save amendment; on a claim the payer
+    adjudicated (`correctable`), Send as a corrected claim (frequency 7), which posts the same fields to
+    `/ops/claims/{id}/correct`."""
     wanted = forms_wanted(c)
     order = wanted + [s for s in amend_forms.FORMS if s not in wanted]
     version = state.based_on or ops.event_version(c.get("amended_at"))
     base = f'<input type="hidden" name="based_on" value="{escape(version)}">'
-    out = ['<h2 id="fix">Fix the data</h2><p class="muted">Correct the data in the form that matches the '
-           'problem, press Preview to see the decision it would give, then Save, then Resubmit.</p>']
+    number = escape(c.get("payer_claim_number") or "")
+    send = (f'<button type="submit" name="action" value="correct" formaction="/ops/claims/{cid}/correct#fix" '
+            f'data-confirm="Send a corrected claim that replaces payer claim {number}?">Send as a corrected claim'
+            '</button>') if correctable else ""
+    until = " or ".join([*(["Save"] if amendable else []), *(["Send as a corrected claim"] if correctable else [])])
+    if amendable and correctable:
+        intro = ("Correct the data in the form that matches the problem and press Preview to see the decision it "
+                 "would give. Then either Save it and Resubmit (a new original claim), or Send it as a corrected "
+                 f"claim, which replaces payer claim {number} (frequency 7).")
+    elif correctable:
+        intro = ("To correct what the payer adjudicated, correct the data in the form, press Preview to see the "
+                 f"decision it would give, then Send as a corrected claim: it replaces payer claim {number} "
+                 "(frequency 7). To take the claim back whole, void it (Payment, above).")
+    else:
+        intro = ("Correct the data in the form that matches the problem, press Preview to see the decision it "
+                 "would give, then Save, then Resubmit.")
+    title = "Fix the data" if amendable else "Send a corrected claim"
+    out = [f'<h2 id="fix">{title}</h2><p class="muted">{intro}</p>']
+    not_done = "Not sent:" if state.correcting else "Not saved:"
+    said_id = ' id="correction-errors"' if state.correcting else ""
     for section in order:
         form = amend_forms.FORMS[section]
         mine = state.section == section
@@ -471,33 +519,36 @@ def fix_forms(cid: str, c: dict[str, Any], document: dict[str, Any], state: FixS
         fields = "".join(_field_html(f, values, section, _by_field(section, said)) for f in form.fields)
         errors = ""
         if mine and state.errors:
-            errors = ('<div class="flash error" role="alert">Not saved:' + _error_items(section, state.errors)
-                      + '</div>')
-        preview = preview_html(state.preview, c, section) if mine and state.preview is not None else ""
+            errors = (f'<div class="flash error" role="alert"{said_id}>{not_done}'
+                      + _error_items(section, state.errors) + '</div>')
+        preview = preview_html(state.preview, c, section, until=until) if mine and state.preview is not None else ""
+        ready = mine and state.preview is not None and bool(state.preview.get("ok"))
         save = ('<button type="submit" name="action" value="save">Save amendment</button>'
-                if mine and state.preview is not None and state.preview.get("ok") else "")
+                if ready and amendable else "")
         open_ = " open" if section in wanted[:1] or mine else ""
         out.append(f'<details{open_} data-form="{section}"><summary>{escape(form.title)}'
                    f'{" (fixes a problem here)" if section in wanted else ""}</summary>'
                    f'<form method="post" action="/ops/claims/{cid}/amend#fix" data-section="{section}">'
                    f'<input type="hidden" name="section" value="{section}">{base}{errors}<fieldset>{fields}</fieldset>'
                    f'{preview}<button type="submit" name="action" value="preview" class="secondary">Preview the '
-                   f'decision</button> {save}</form></details>')
+                   f'decision</button> {save}{" " + send if ready else ""}</form></details>')
     example = state.patch_text if state.patch_text is not None else json.dumps(
         {wanted[0]: document.get(wanted[0])} if wanted and document.get(wanted[0]) else {}, indent=1)
     expert_errors = ""
     if state.section == "json" and state.errors:
-        expert_errors = ('<div class="flash error" role="alert">Not saved:' + _error_items("json", state.errors)
-                         + '</div>')
-    out.append(f'<details{" open" if state.section == "json" else ""}><summary>For experts: the amendment as JSON'
+        expert_errors = (f'<div class="flash error" role="alert"{said_id}>{not_done}'
+                         + _error_items("json", state.errors) + '</div>')
+    out.append(f'<details{" open" if state.section == "json" else ""}><summary>For experts: the change as JSON'
                f'</summary><form method="post" action="/ops/claims/{cid}/amend#fix"><input type="hidden" '
                f'name="section" value="json">{base}{expert_errors}<p class="muted">JSON with the sections to attach or '
-               f'replace: prescription, va_referral, client, coverage, payment, session.</p>'
-               f'<textarea name="patch" rows="12" aria-label="amendment">{escape(example)}</textarea>'
-               + (preview_html(state.preview, c) if state.section == "json" and state.preview is not None else "")
+               f'replace: prescription, va_referral, client, coverage, payment, session'
+               + ("; empty (<code>{}</code>), a corrected claim with the data as it is" if correctable else "")
+               + f'.</p><textarea name="patch" rows="12" aria-label="amendment">{escape(example)}</textarea>'
+               + (preview_html(state.preview, c, until=until) if state.section == "json" and state.preview is not None
+                  else "")
                + '<p><button type="submit" name="action" value="preview" class="secondary">Preview the decision'
-               '</button> <button type="submit" name="action" value="save">Save amendment</button></p></form>'
-               '</details>')
+               '</button>' + (' <button type="submit" name="action" value="save">Save amendment</button>'
+                              if amendable else "") + (" " + send if correctable else "") + '</p></form></details>')
     return "".join(out)
 
 
@@ -540,8 +591,9 @@ def claim_body(claim_id: str, c: dict[str, Any], *, person: ClientIdentity | Non
         f'<tr><td class="nowrap">{when(e.get("at"), zone)}</td><td>{escape(e.get("kind", ""))}</td><td>'
         f'{detail(e)}</td></tr>' for e in c["timeline"])
     amend = ""
-    if c["status"] in AMENDABLE_ON_PAGE:
-        amend = fix_forms(cid, c, document, state or FixState())
+    amendable, correctable = c["status"] in AMENDABLE_ON_PAGE, money.correctable(c)
+    if amendable or correctable:
+        amend = fix_forms(cid, c, document, state or FixState(), amendable=amendable, correctable=correctable)
     sent = "".join(f'<details class="document"><summary>{escape(name)}</summary><pre>{escape(text)}</pre></details>'
                    for name, text in sorted(documents.items()))
     findings = findings_html(c)
@@ -556,7 +608,7 @@ def claim_body(claim_id: str, c: dict[str, Any], *, person: ClientIdentity | Non
             + reasons_note(c, since_amended)
             + f'<ul id="reasons">{findings or "<li class=muted>nothing</li>"}</ul>'
             + (f'<h2>Warnings</h2><ul>{warns}</ul>' if warns else "")
-            + money.payment_block(c, state if state is not None and state.section == "correct" else None)
+            + money.payment_block(c)
             + f'<h2>Superbill</h2>{lines or "<p class=muted>none</p>"}{amend}'
             + f'<h2>Sent and received</h2>{sent or "<p class=muted>nothing sent to a peer yet</p>"}'
             + f'<h2>Timeline</h2><table><thead><tr><th>when</th><th>step</th><th>detail</th></tr></thead>'
