@@ -15,8 +15,10 @@ def alert_notice(claim: Claim) -> dict[str, Any]:
         notice["denial_codes"] = [r.get("code") for r in claim.denial_reasons]
         notice["paid_amount"] = f"{claim.paid_amount or 0:.2f}"
         notice["patient_responsibility"] = f"{claim.patient_responsibility or 0:.2f}"
-        if claim.coverage_kind == "va_ccn" and (claim.patient_responsibility or 0) > 0:
+        if claim.coverage_kind == "va_ccn" and (claim.patient_responsibility or 0) > 0 and claim.status != "denied":
             notice["type"] = "claim.patient_responsibility"  # a veteran is never charged: a person must look
+        # a denial stays `claim.denied` (its patient responsibility is in the notice): a rule that watches
+        # denials must not miss the VA's denials that name the veteran's share (PR-96, PR-204)
     return notice
 
 

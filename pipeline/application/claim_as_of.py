@@ -80,7 +80,7 @@ def claim_as_of(claim: Claim, timeline: Iterable[dict[str, Any]], day: date, zon
         if kind == "remittance.reversal" and paid is None:  # nothing paid yet on this day to take back
             continue
         if kind in POSTINGS:
-            if kind == "remittance.reversal":
+            if kind == "remittance.reversal" or entry.get("split"):  # the rest of a split claim adds too
                 paid = (paid or Decimal(0)) + _amount(entry, "paid")
                 adjusted = (adjusted or Decimal(0)) + _amount(entry, "adjusted")
                 patient = (patient or Decimal(0)) + _amount(entry, "patient_responsibility")

@@ -18,7 +18,7 @@ from pipeline.application.evaluate import evaluate
 from pipeline.application.ingest import MAX_BODY_BYTES, Outcome, receive
 from pipeline.application.ports import ClaimLedger, EventChanged, QueueMonitor, Refused, StepSender
 from pipeline.application.reason_codes import claim_reason_codes
-from pipeline.application.receivables import accounts_receivable
+from pipeline.application.receivables import accounts_receivable, claim_ids_to_watch
 from pipeline.application.stages import claim_index
 from pipeline.application.statements import has_statement
 from pipeline.application.steps import SUBMISSION_STEP, VALIDATE
@@ -606,7 +606,7 @@ def daily_summary(ledger: ClaimLedger, queues: QueueMonitor, *, now: float | Non
             for code in claim_reason_codes(c) or ["unknown"])),
         "past_timely_filing_warning": [x["claim_id"] for x in full["past_timely_filing_warning"]],
         "timely_filing_risk": [x["claim_id"] for x in accounts_receivable(
-            ledger.get_many(ledger.claim_ids(route="direct_billing")), today=datetime.fromtimestamp(now, zone).date(),
+            ledger.get_many(claim_ids_to_watch(ledger)), today=datetime.fromtimestamp(now, zone).date(),
             warning_days=timely_filing_warning_days)["timely_filing"]["claims"]],
         "remitted_last_24h": dict(Counter(c.status for c in today if c.status in ("paid", "denied"))),
         "refused_events": full["refused_events"],

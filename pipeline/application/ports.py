@@ -373,7 +373,8 @@ class StoredRemittance:
         return {"remittance_id": self.remittance_id, "source_id": self.source_id, "received_at": self.received_at,
                 "status": self.status, "deliveries": self.deliveries, **self.summary, "claims": len(self.claims),
                 "posted": outcomes.count("posted"), "unmatched": outcomes.count("unmatched"),
-                "errors": self.errors}
+                "not_postable": outcomes.count("not_postable"), "duplicate": outcomes.count("duplicate"),
+                "waiting": outcomes.count("waiting"), "errors": self.errors}
 
 
 class RemittanceStore(Protocol):

@@ -1,8 +1,9 @@
 """What is owed: the accounts receivable of `direct_billing` claims, by payer and age, and timely filing.
 
 A claim's outstanding amount is what was billed less what the payer paid; a paid claim's contractual
-adjustments are also written off (what is left is patient responsibility), a denied claim's are not: it may
-be fixed and sent again. A voided claim owes nothing: it is left out, listed by id under `voided`. Ages
+adjustments are also written off (what is left is patient responsibility), and so are those of a paid claim
+whose corrected claim is on its way (the payment stands until the payer reverses it); a denied claim's are
+not: it may be fixed and sent again. A voided claim owes nothing: it is left out, listed by id under `voided`. Ages
 count from the date of service. A claim not yet paid past the timely-filing warning (default 150 of the 180
 days the VA allows) is listed with the days left.
 
@@ -49,8 +50,15 @@ def _money(value: Decimal) -> str:
     return f"{value:.2f}"
 
 
+def settled_by_payment(claim: Claim) -> bool:
+    """The payer's standing decision on the claim is a payment: it is `paid`, or a corrected claim of a paid
+    one is on its way (the payment stands until the payer reverses it). Its contractual adjustments are then
+    written off; a denial's are not (it may be fixed and sent again)."""
+    return claim.status == "paid" or (claim.paid_amount or ZERO) > 0
+
+
 def outstanding(claim: Claim) -> Decimal:
-    if claim.status == "paid":  # what is left is the patient's share (never a veteran's: alerted)
+    if settled_by_payment(claim):  # what is left is the patient's share (never a veteran's: alerted)
         return max(ZERO, _charge(claim) - (claim.paid_amount or ZERO) - (claim.adjusted_amount or ZERO))
     return max(ZERO, _charge(claim) - (claim.paid_amount or ZERO))
 
@@ -62,10 +70,25 @@ def is_voided(claim: Claim) -> bool:
                                                                                            "denied"))
 
 
+def unbilled_va(claim: Claim) -> bool:
+    """A VA session that could not be billed yet (its claim needs attention): not owed by the VA, but its
+    180 days to be filed run all the same."""
+    return claim.route == "needs_attention" and claim.coverage_kind == "va_ccn" and bool(claim.date_of_service) \
+        and claim.status == "needs_attention"
+
+
+def claim_ids_to_watch(ledger: ClaimLedger) -> list[str]:
+    """The claims what is owed and timely filing look at: direct billing, and those that need attention (of
+    which only VA sessions count, for timely filing)."""
+    return ledger.claim_ids(route="direct_billing") + ledger.claim_ids(route="needs_attention")
+
+
 def accounts_receivable(claims: Iterable[Claim], *, today: date, warning_days: int = 150,
                         limit_days: int = TIMELY_FILING_LIMIT_DAYS) -> dict[str, Any]:
     """Totals billed / paid / adjusted / outstanding, outstanding claims by payer and age bucket, and the
-    claims past the timely-filing warning that are not yet paid. Money as decimal strings."""
+    claims past the timely-filing warning that are not yet paid, VA sessions not yet billed (needs attention)
+    included. Money as decimal strings."""
+    claims = list(claims)
     direct = [c for c in claims if c.route == "direct_billing" and c.date_of_service]
     voided = [c for c in direct if is_voided(c)]
     direct = [c for c in direct if not is_voided(c)]
@@ -79,7 +102,7 @@ def accounts_receivable(claims: Iterable[Claim], *, today: date, warning_days: i
         owed = outstanding(claim)
         totals["billed"] += _charge(claim)
         totals["paid"] += claim.paid_amount or ZERO
-        if claim.status == "paid":
+        if settled_by_payment(claim):
             totals["adjusted"] += claim.adjusted_amount or ZERO
             totals["patient_responsibility"] += claim.patient_responsibility or ZERO
         totals["outstanding"] += owed
@@ -95,6 +118,12 @@ def accounts_receivable(claims: Iterable[Claim], *, today: date, warning_days: i
         if claim.status != "paid" and age >= warning_days:
             late.append({"claim_id": claim.claim_id, "status": claim.status, "date_of_service": claim.date_of_service,
                          "age_days": age, "days_left": limit_days - age})
+    for claim in (c for c in claims if unbilled_va(c)):
+        assert claim.date_of_service is not None
+        age = (today - date.fromisoformat(claim.date_of_service)).days
+        if age >= warning_days:
+            late.append({"claim_id": claim.claim_id, "status": claim.status,
+                         "date_of_service": claim.date_of_service, "age_days": age, "days_left": limit_days - age})
     return {
         "as_of": today.isoformat(),
         "totals": {k: _money(v) for k, v in totals.items()},
@@ -118,12 +147,12 @@ def receivables(ledger: ClaimLedger, *, today: date, as_of: date | None = None, 
     """What is owed, as `superbill ar`, `GET /v1/ops/ar` and the ops page show it: now, with ages counted to
     `today`; or, with `as_of`, as it stood at the end of that day (the practice's day: `zone`). An `as_of`
     after `today` raises `FutureDay`."""
-    claims = ledger.get_many(ledger.claim_ids(route="direct_billing"))
+    claims = ledger.get_many(claim_ids_to_watch(ledger))
     if as_of is None:
         return accounts_receivable(claims, today=today, warning_days=warning_days)
     if as_of > today:
         raise FutureDay(f"{as_of.isoformat()} is after today ({today.isoformat()})")
-    served = [c for c in claims if c.route == "direct_billing" and c.date_of_service
+    served = [c for c in claims if (c.route == "direct_billing" or unbilled_va(c)) and c.date_of_service
               and date.fromisoformat(c.date_of_service) <= as_of]
     timelines = ledger.timelines_since([c.claim_id for c in served], 0.0) if served else {}
     then = [claim_as_of(c, timelines.get(c.claim_id, []), as_of, zone) for c in served]
@@ -136,7 +165,7 @@ def alert_timely_filing(ledger: ClaimLedger, alerts: AlertPort | None, *, today:
     warning (codes and counts only: no patient data). Returns the claims announced now."""
     if alerts is None:
         return []
-    claims = {c.claim_id: c for c in ledger.get_many(ledger.claim_ids(route="direct_billing"))}
+    claims = {c.claim_id: c for c in ledger.get_many(claim_ids_to_watch(ledger))}
     report = accounts_receivable(claims.values(), today=today, warning_days=warning_days)
     announced = []
     for row in report["timely_filing"]["claims"]:

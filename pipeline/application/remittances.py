@@ -22,6 +22,7 @@ from pipeline.application.stages import Deps
 from pipeline.application.steps import ALERT
 from pipeline.documents.x12_835 import RemittanceFormatError, parse_835
 from pipeline.documents.x12_validation import validate_835
+from pipeline.domain.adjustment_codes import describe_provider_adjustment
 from pipeline.domain.remittance import post_claim_payment, status_after, statuses_before
 from schemas.claim import Claim
 from schemas.decision import Superbill
@@ -65,7 +66,15 @@ def fetch_and_post(deps: Deps) -> dict[str, int]:
 
 
 def posting_key(remittance: Remittance, payment: ClaimPayment) -> str:
-    """The same decision in any file: check or EFT trace, claim, CLP02, payer claim number, amounts."""
+    """The same decision in any file: check or EFT trace and its date, claim, CLP02, payer claim number,
+    amounts. The date tells a payer's reused check number apart from the same 835 sent again: after a
+    reversal, a new check that reuses an old number and repays the same amount is a payment, not a copy."""
+    paid_on = remittance.payment_date.isoformat() if remittance.payment_date else ""
+    return ":".join([_legacy_key(remittance, payment), paid_on])
+
+
+def _legacy_key(remittance: Remittance, payment: ClaimPayment) -> str:
+    """The posting key as recorded before it carried the payment date (still honoured: never posted twice)."""
     return ":".join([remittance.trace_number, payment.claim_id, payment.status_code,
                      payment.payer_claim_number or "", f"{payment.charge:.2f}", f"{payment.paid:.2f}"])
 
@@ -75,11 +84,20 @@ def _money(value: Decimal) -> str:
 
 
 def _summary(remittances: list[Remittance]) -> dict[str, Any]:
+    """The payment, and the provider-level adjustments (PLB) that make it differ from the claims' payments."""
     first = remittances[0]
     return {"trace_number": first.trace_number, "payment_amount": _money(sum(
         (r.payment_amount for r in remittances), Decimal(0))), "payment_method": first.payment_method,
             "payment_date": first.payment_date.isoformat() if first.payment_date else None,
-            "payer": first.payer_name}
+            "payer": first.payer_name,
+            "provider_adjustments": [{"code": a.reason, "amount": _money(a.amount),
+                                      "text": describe_provider_adjustment(a.reason)}
+                                     for r in remittances for a in r.provider_adjustments],
+            # a file may carry several payments (one ST...SE each): every check or EFT on its own
+            "checks": [{"trace_number": r.trace_number, "payment_amount": _money(r.payment_amount),
+                        "payment_method": r.payment_method,
+                        "payment_date": r.payment_date.isoformat() if r.payment_date else None,
+                        "payer": r.payer_name, "claims": len(r.claims)} for r in remittances]}
 
 
 def post_remittance(deps: Deps, remittance_id: str) -> int:
@@ -106,25 +124,93 @@ def post_remittance(deps: Deps, remittance_id: str) -> int:
     entries: list[dict[str, Any]] = []
     posted = 0
     for remittance in remittances:
-        for payment in remittance.claims:
-            entry, now = _post_claim(deps, remittance_id, remittance, payment)
-            posted += now
-            entries.append(entry)
+        # The 835 does not order a reversal before the corrected payment that replaces it: reversals are
+        # posted first, and a decision the claim could not take yet is tried again once the rest of the file
+        # is posted, until nothing changes. The entries stay in the file's order.
+        claims = remittance.claims
+        done: list[tuple[dict[str, Any], bool]] = [({}, False)] * len(claims)
+        here: list[dict[str, Any]] = []  # this file's postings so far, in the order they were posted
+        for n in sorted(range(len(claims)), key=lambda i: claims[i].status_code != "22"):
+            done[n] = _post_claim(deps, remittance_id, remittance, claims[n], here)
+            here.append(done[n][0])
+        posted += sum(now for _, now in done)
+        progress = True
+        while progress:
+            progress = False
+            for n, (entry, _) in enumerate(done):
+                if _blocked_by_status(entry):
+                    again, now = _post_claim(deps, remittance_id, remittance, claims[n], here)
+                    if now:
+                        here.append(again)
+                        done[n], progress = (again, now), True
+                        posted += 1
+        entries += [entry for entry, _ in done]
+    # a claim posted by an earlier pass over this file (one that waited for another claim) keeps what its
+    # posting was: the earlier record, in the same place of the file
+    earlier = stored.claims if len(stored.claims) == len(entries) else []
+    entries = [earlier[n] if "posting" not in entry and entry["outcome"] == "posted" and n < len(earlier)
+               and earlier[n].get("outcome") == "posted" and earlier[n].get("claim_id") == entry["claim_id"]
+               else entry for n, entry in enumerate(entries)]
     waiting = any(e["outcome"] == "waiting" for e in entries)
     store.record(remittance_id, status="partly_posted" if waiting else "posted", errors=errors, claims=entries,
                  summary=_summary(remittances))
     return posted
 
 
+def _blocked_by_status(entry: dict[str, Any]) -> bool:
+    """Not posted only because of the claim's status (it balances): another posting may change that."""
+    return entry["outcome"] == "not_postable" and "posting" in entry and not entry["posting"]["problems"]
+
+
+def _lines_paid(deps: Deps, claim: Claim, here: list[dict[str, Any]]) -> set[int] | None:
+    """The superbill lines the payer's payments cover since its last reversal or denial, from the postings
+    kept (and those of the file being posted); None when a posting's lines are not known."""
+    assert deps.remittances is not None
+    entries: list[dict[str, Any]] = []
+    for rid in claim.remittance_ids:
+        stored = deps.remittances.get(rid)
+        entries += stored.claims if stored is not None else []
+    paid: set[int] = set()
+    # this file's postings so far; one posted by an earlier pass over it is in the kept record already
+    for entry in [*entries, *(e for e in here if "posting" in e)]:
+        if entry.get("claim_id") != claim.claim_id or entry.get("outcome") != "posted":
+            continue
+        posting = entry.get("posting")
+        if posting is None:
+            return None
+        if posting["kind"] != "payment":
+            paid = set()
+            continue
+        paid |= {line["line_number"] for line in posting["lines"] if line["line_number"]}
+    return paid
+
+
+def _pays_the_rest(deps: Deps, claim: Claim, posting: ClaimPosting, here: list[dict[str, Any]]) -> bool:
+    """A payer that splits a claim pays its lines in two (or more) claim payments, each with its own charge:
+    a payment for a `paid` claim is the rest of it when it pays only lines no earlier payment paid and the
+    charges adjudicated stay within the claim's."""
+    if posting.kind != "payment" or claim.status != "paid" or not claim.superbill or not posting.lines:
+        return False
+    numbers = [line.line_number for line in posting.lines]
+    if any(n is None for n in numbers) or len(set(numbers)) != len(numbers):
+        return False
+    paid = _lines_paid(deps, claim, here)
+    if not paid or paid & {n for n in numbers if n is not None}:
+        return False
+    covered = sum((claim.paid_amount or Decimal(0), claim.adjusted_amount or Decimal(0),
+                   claim.patient_responsibility or Decimal(0)), Decimal(0))
+    return covered + posting.charge <= Decimal(str(claim.superbill.get("total_charge") or "0"))
+
+
 def _post_claim(deps: Deps, remittance_id: str, remittance: Remittance,
-                payment: ClaimPayment) -> tuple[dict[str, Any], bool]:
+                payment: ClaimPayment, here: list[dict[str, Any]]) -> tuple[dict[str, Any], bool]:
     """What became of one CLP loop (`outcome`: posted, duplicate, unmatched, not_postable, waiting), and
     whether it was posted just now."""
     entry: dict[str, Any] = {"claim_id": payment.claim_id, "status_code": payment.status_code,
                              "payer_claim_number": payment.payer_claim_number, "charge": _money(payment.charge),
                              "paid": _money(payment.paid)}
     key = posting_key(remittance, payment)
-    earlier = deps.ledger.posted_by(key)
+    earlier = deps.ledger.posted_by(key) or deps.ledger.posted_by(_legacy_key(remittance, payment))
     if earlier is not None:
         return {**entry, "outcome": "posted" if earlier == remittance_id else "duplicate",
                 "detail": None if earlier == remittance_id else f"already posted from {earlier}"}, False
@@ -141,20 +227,25 @@ def _post_claim(deps: Deps, remittance_id: str, remittance: Remittance,
         log.warning("remittance.not_postable", remittance_id=remittance_id, claim_id=claim.claim_id,
                     reason="does not balance")
         return {**entry, "outcome": "not_postable", "detail": "; ".join(posting.problems)}, False
-    expected = statuses_before(posting.kind, remitted_before=bool(claim.remittance_ids))
+    if posting.kind == "reversal" and (claim.paid_amount or Decimal(0)) + posting.paid < 0:
+        return {**entry, "outcome": "not_postable",
+                "detail": f"the reversal takes back {_money(-posting.paid)} but the claim has "
+                          f"{_money(claim.paid_amount or Decimal(0))} paid"}, False
+    split = _pays_the_rest(deps, claim, posting, here)
+    expected = ("paid",) if split else statuses_before(posting.kind, remitted_before=bool(claim.remittance_ids))
     if claim.status not in expected:
         # a claim still on its way (the 835 overtook our record of its submission) is tried again later
         outcome = "not_postable" if claim.is_final else "waiting"
         return {**entry, "outcome": outcome,
                 "detail": f"the claim is {claim.status}; a {posting.kind} applies to {', '.join(expected)}"}, False
     to = status_after(posting.kind, frequency_code=claim.frequency_code)
-    fields = _claim_fields(claim, posting, remittance_id, remittance.payment_date)
+    fields = _claim_fields(claim, posting, remittance_id, remittance.payment_date, adds=split)
     ok, seen = deps.ledger.post_once(
         claim.claim_id, key, remittance_id, expected, to, kind=f"remittance.{posting.kind}", fields=fields,
         paid=_money(posting.paid), adjusted=_money(posting.adjusted),
         patient_responsibility=_money(posting.patient_responsibility), reasons=posting.reason_codes,
         trace_number=remittance.trace_number, payer_claim_number=posting.payer_claim_number,
-        paid_on=fields["paid_on"], warnings=posting.warnings or None)
+        paid_on=fields["paid_on"], warnings=posting.warnings or None, split=split or None)
     if not ok:
         if seen.startswith("posted:"):
             earlier = seen.removeprefix("posted:")
@@ -167,10 +258,12 @@ def _post_claim(deps: Deps, remittance_id: str, remittance: Remittance,
     return {**entry, "outcome": "posted", "kind": posting.kind, "status": to}, True
 
 
-def _claim_fields(claim: Claim, posting: ClaimPosting, remittance_id: str, paid_on: date | None) -> dict[str, Any]:
+def _claim_fields(claim: Claim, posting: ClaimPosting, remittance_id: str, paid_on: date | None, *,
+                  adds: bool = False) -> dict[str, Any]:
     """The claim's money fields after the posting: a payment or a denial is the payer's current decision; a
-    reversal takes its amounts back off."""
-    adds = posting.kind == "reversal"
+    reversal takes its amounts back off; the rest of a split claim (`adds`) adds its amounts."""
+    first_part = claim.payer_claim_number if adds else None
+    adds = adds or posting.kind == "reversal"
 
     def amount(current: Decimal | None, new: Decimal) -> str:
         return _money((current or Decimal(0)) + new if adds else new)
@@ -184,8 +277,8 @@ def _claim_fields(claim: Claim, posting: ClaimPosting, remittance_id: str, paid_
         "remitted_submission_no": claim.submission_no,
         "denial_reasons": [r.model_dump() for r in posting.reasons] if posting.kind == "denial" else [],
     }
-    if posting.payer_claim_number and posting.kind != "reversal":
-        fields["payer_claim_number"] = posting.payer_claim_number
+    if posting.payer_claim_number and posting.kind != "reversal" and not first_part:
+        fields["payer_claim_number"] = posting.payer_claim_number  # a split claim keeps its first part's
     return fields
 
 

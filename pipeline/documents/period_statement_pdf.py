@@ -333,7 +333,11 @@ def render_period_statement_pdf(
     # totals
     total = sum((s.superbill.total_charge for s in sessions), Decimal("0"))
     paid = sum((s.superbill.amount_paid for s in sessions), Decimal("0"))
-    balance = sum((s.superbill.balance_due for s in sessions), Decimal("0"))
+    # a session paid beyond its charge leaves a credit that the other sessions' balances use up: what the
+    # client owes is the charges less everything paid, so the three totals always add up
+    credit = sum((max(Decimal("0"), s.superbill.amount_paid - s.superbill.total_charge) for s in sessions),
+                 Decimal("0"))
+    balance = max(Decimal("0"), total - paid)
     if y > 279.4 - _BOTTOM - 26:
         pdf.add_page()
         y = 12
@@ -359,6 +363,11 @@ def render_period_statement_pdf(
     note = (f"Paid in full by the client for the {len(sessions)} session(s) above; please reimburse the client. "
             "This statement may also be used for FSA/HSA reimbursement." if settled else
             f"Balance due: {format_money(balance)} is owed by the client to the practice for the sessions above.")
+    if credit > 0:
+        over = [str(n) for n, s in enumerate(sessions, 1) if s.superbill.amount_paid > s.superbill.total_charge]
+        note += (f" {format_money(credit)} paid beyond the charge of session {', '.join(over)} is credited: "
+                 + (f"{format_money(paid - total)} is left to the client's credit." if paid > total else
+                    "it is taken off the balance due."))
     left_w = _EPW - box_w - 6
     fill, edge = (_CALLOUT, _CALLOUT_EDGE) if settled else (_WARN, _WARN_EDGE)
     end = w.text_block(_MARGIN + 4, y + 1.5, left_w - 6, note, 8.5)

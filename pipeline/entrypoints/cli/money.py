@@ -33,14 +33,24 @@ def cmd_remittances_list(args: argparse.Namespace) -> int:
     print(header)
     print("-" * len(header))
     for r in rows:
-        when = datetime.fromtimestamp(r["received_at"], UTC).strftime("%Y-%m-%d %H:%M:%S")
-        extra = f", {r['unmatched']} unmatched" if r["unmatched"] else ""
-        extra += f", delivered {r['deliveries']} times" if r["deliveries"] > 1 else ""
-        print(f"{r['remittance_id']:<12} {when:<20} {r['status']:<14} {r.get('trace_number') or '-':<14} "
-              f"{r.get('payment_amount') or '-':>10} {r.get('payment_date') or '-':<10} "
-              f"{r['claims']} ({r['posted']} posted{extra})")
+        print(remittance_row_text(r))
     print(f"{len(rows)} remittance(s)")
     return EXIT_OK
+
+
+def remittance_row_text(r: dict[str, Any]) -> str:
+    """One line of `remittances list`: every claim not posted is counted by why, and a file with errors (its
+    BPR02 does not balance) says so, so that what needs a person shows in the list."""
+    when = datetime.fromtimestamp(r["received_at"], UTC).strftime("%Y-%m-%d %H:%M:%S")
+    extra = "".join(f", {r[key]} {words}" for key, words in (
+        ("unmatched", "unmatched"), ("not_postable", "not postable"), ("duplicate", "duplicate"),
+        ("waiting", "waiting")) if r.get(key))
+    extra += f", delivered {r['deliveries']} times" if r["deliveries"] > 1 else ""
+    errors = r.get("errors") or []
+    flag = f"; {len(errors)} error(s): remittances show {r['remittance_id']}" if errors else ""
+    return (f"{r['remittance_id']:<12} {when:<20} {r['status']:<14} {r.get('trace_number') or '-':<14} "
+            f"{r.get('payment_amount') or '-':>10} {r.get('payment_date') or '-':<10} "
+            f"{r['claims']} ({r['posted']} posted{extra}){flag}")
 
 
 def cmd_remittances_show(args: argparse.Namespace) -> int:
@@ -63,8 +73,15 @@ def remittance_text(r: dict[str, Any]) -> str:
     lines = [f"remittance {r['remittance_id']} ({r['source_id'] or 'no id'} at the clearinghouse): {r['status']}",
              f"payment {r.get('payment_amount') or '-'} by {r.get('payment_method') or '-'} on "
              f"{r.get('payment_date') or '-'}, trace {r.get('trace_number') or '-'}, payer {r.get('payer') or '-'}"]
+    checks = r.get("checks") or []
+    if len(checks) > 1:
+        lines[-1] = f"{len(checks)} payments, {r.get('payment_amount') or '-'} in all, payer {r.get('payer') or '-'}"
+        lines += [f"  payment {c['payment_amount']} by {c['payment_method'] or '-'} on {c['payment_date'] or '-'}, "
+                  f"trace {c['trace_number']}, payer {c['payer'] or '-'} ({c['claims']} claim(s))" for c in checks]
     if r["deliveries"] > 1:
         lines.append(f"delivered {r['deliveries']} times, posted once")
+    lines += [f"provider adjustment {a['code']}: {a['amount']} ({a['text']}; taken off the payment, added when "
+              f"negative)" for a in r.get("provider_adjustments") or []]
     lines += [f"error: {e}" for e in r["errors"]]
     for c in r["claims"]:
         posting = c.get("posting") or {}

@@ -212,12 +212,19 @@ class RemittanceRow(_Body):
     claims: int
     posted: int
     unmatched: int
+    not_postable: int = 0  # kept for a person: does not balance, or the claim cannot take it
+    duplicate: int = 0  # already posted from another file
+    waiting: int = 0  # the claim is still on its way: tried again at the next pass
     errors: list[str]
     trace_number: str | None = None
     payment_amount: str | None = None
     payment_method: str | None = None
     payment_date: str | None = None
     payer: str | None = None
+    # the PLB adjustments that make the payment differ from the claims' payments: code, amount, text
+    provider_adjustments: list[dict[str, str]] = []
+    # every payment (check or EFT) of the file, when it carries several: trace, amount, method, date, payer
+    checks: list[dict[str, Any]] = []
 
 
 class RemittanceList(BaseModel):

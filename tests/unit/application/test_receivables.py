@@ -49,3 +49,18 @@ def test_totals_buckets_and_timely_filing() -> None:
     assert [(r["claim_id"], r["age_days"], r["days_left"]) for r in late] == [("old", 183, -3)]
     assert [r["claim_id"] for r in accounts_receivable(claims, today=TODAY, warning_days=100)
             ["timely_filing"]["claims"]] == ["old", "waiting"]
+
+
+def test_a_va_session_not_yet_billed_is_on_the_timely_filing_list_but_not_owed() -> None:
+    stuck = Claim(claim_id="stuck", session_id="s", event_id="s", status="needs_attention",  # type: ignore[arg-type]
+                  route="needs_attention", coverage_kind="va_ccn", payer="VA CCN", date_of_service="2026-07-01",
+                  superbill={"total_charge": "260.00"})
+    recent = stuck.model_copy(update={"claim_id": "recent", "date_of_service": "2026-12-01"})
+    commercial = stuck.model_copy(update={"claim_id": "commercial", "coverage_kind": "commercial"})
+    report = accounts_receivable([stuck, recent, commercial, claim("paid", "paid", "2026-07-01",
+                                                                    paid_amount=Decimal("260"))],
+                                 today=TODAY, warning_days=150)
+    assert report["totals"]["billed"] == "260.00" and report["outstanding"] == []  # the VA was never billed
+    assert report["timely_filing"]["claims"] == [
+        {"claim_id": "stuck", "status": "needs_attention", "date_of_service": "2026-07-01", "age_days": 183,
+         "days_left": -3}]

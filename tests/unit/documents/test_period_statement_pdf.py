@@ -77,10 +77,21 @@ def test_every_session_its_lines_and_the_totals_are_on_the_statement(practice: P
     assert re.search(r"Session 3 total \$240\.00\s+-\s+paid \$260\.00 \(.*?\)\s+-\s+balance \$0\.00", text)
     totals = re.search(r"Total charges\s*\$([\d,.]+)\s*Amount paid\s*\$([\d,.]+)\s*Balance due\s*\$([\d,.]+)", text)
     assert totals is not None, text
+    # session 3 was paid 20.00 beyond its charge: a credit that the balance of session 2 uses up
     assert [Decimal(v.replace(",", "")) for v in totals.groups()] == [Decimal("760.00"), Decimal("620.00"),
-                                                                        Decimal("160.00")]
+                                                                        Decimal("140.00")]
+    assert "$20.00 paid beyond the charge of session 3 is credited" in " ".join(text.split())
     assert "John Doe" in text and "cli_204" in text and "1003000126" in text  # client, account, therapist NPI
     assert f"Page 1 of {len(PdfReader(io.BytesIO(pdf)).pages)}" in text
+
+
+def test_a_client_who_paid_more_than_every_charge_owes_nothing_and_is_told_of_the_credit(
+        practice: Practice) -> None:
+    text = " ".join(text_of(render(practice, [session(practice, "2026-11-06", paid="300.00"),
+                                              session(practice, "2026-11-13", paid="250.00")])).split())
+    totals = re.search(r"Total charges \$([\d,.]+) Amount paid \$([\d,.]+) Balance due \$([\d,.]+)", text)
+    assert totals is not None and totals.groups() == ("520.00", "550.00", "0.00"), text
+    assert "Paid in full" in text and "$30.00 is left to the client's credit" in text
 
 
 def test_the_same_facts_give_the_same_bytes_and_other_facts_other_bytes(practice: Practice) -> None:

@@ -120,7 +120,11 @@ def test_patient_responsibility_is_the_pr_adjustments() -> None:
 
 
 @pytest.mark.parametrize("group, reason, words", [("CO", "50", "medical necessity"), ("PR", "1", "deductible"),
-                                                  ("OA", "999", "adjustment reason code 999")])
+                                                  ("OA", "999", "adjustment reason code 999"),
+                                                  # the VA's denials of a claim without its referral
+                                                  ("CO", "15", "authorization (referral) number is missing"),
+                                                  ("CO", "A1", "claim or service denied"),
+                                                  ("CO", "185", "rendering provider is not eligible")])
 def test_carc_descriptions(group: str, reason: str, words: str) -> None:
     assert words in describe_adjustment(group, reason)
 
@@ -128,6 +132,7 @@ def test_carc_descriptions(group: str, reason: str, words: str) -> None:
 def test_unknown_remark_is_named() -> None:
     assert describe_remark("N999") == "remark code N999"
     assert "Local Coverage" in describe_remark("N115")
+    assert describe_remark("M62") == "missing, incomplete or invalid treatment authorization code"
 
 
 def test_an_adjustment_of_an_unknown_group_is_shown_with_the_group_as_sent() -> None:

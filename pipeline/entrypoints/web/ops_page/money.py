@@ -15,7 +15,8 @@ def remittances_body(rows: list[dict[str, Any]], zone: tzinfo | None = None) -> 
         return '<p class="muted">No remittance (835) received yet.</p>'
     body = "".join(
         f'<tr><td><a href="/ops/remittances/{escape(r["remittance_id"])}">{escape(r["remittance_id"])}</a></td>'
-        f'<td class="nowrap">{when(r["received_at"], zone)}</td><td>{escape(r["status"])}</td>'
+        f'<td class="nowrap">{when(r["received_at"], zone)}</td><td>{escape(r["status"])}'
+        f'{_needs_a_look(r)}</td>'
         f'<td>{escape(r.get("trace_number") or "-")}</td><td class="num">{escape(r.get("payment_amount") or "-")}</td>'
         f'<td>{escape(r.get("payment_date") or "-")}</td><td class="num">{r["claims"]}</td>'
         f'<td class="num">{r["posted"]}</td><td class="num">{r["unmatched"]}</td>'
@@ -23,6 +24,14 @@ def remittances_body(rows: list[dict[str, Any]], zone: tzinfo | None = None) -> 
     return ('<table><thead><tr><th>remittance</th><th>received</th><th>status</th><th>trace</th>'
             '<th class="num">payment</th><th>date</th><th class="num">claims</th><th class="num">posted</th>'
             f'<th class="num">unmatched</th><th class="num">deliveries</th></tr></thead><tbody>{body}</tbody></table>')
+
+
+def _needs_a_look(r: dict[str, Any]) -> str:
+    """What in a file needs a person, next to its status: claims not postable, errors (BPR02 unbalanced)."""
+    notes = [f"{r[key]} {words}" for key, words in (("not_postable", "not postable"), ("waiting", "waiting"),
+                                                     ("duplicate", "duplicate")) if r.get(key)]
+    notes += [f"{len(r['errors'])} error(s)"] if r.get("errors") else []
+    return f'<br><span class="reason">{escape(", ".join(notes))}</span>' if notes else ""
 
 
 def remittance_body(r: dict[str, Any]) -> str:
@@ -37,10 +46,18 @@ def remittance_body(r: dict[str, Any]) -> str:
                     f'<td>{escape(c["outcome"])}{" &rarr; " + badge(c["status"]) if c.get("status") else ""}</td>'
                     f'<td>{reasons}</td><td class="reason">{escape(c.get("detail") or "")}</td></tr>')
     errors = "".join(f"<li>{escape(e)}</li>" for e in r["errors"])
+    plb = "".join(f'<li><b>{escape(a["code"])}</b> {escape(a["amount"])}: {escape(a["text"])}</li>'
+                  for a in r.get("provider_adjustments") or [])
     return (f'<p>{escape(r["status"])} &middot; payment {escape(r.get("payment_amount") or "-")} by '
             f'{escape(r.get("payment_method") or "-")} on {escape(r.get("payment_date") or "-")} &middot; trace '
             f'{escape(r.get("trace_number") or "-")} &middot; payer {escape(r.get("payer") or "-")} &middot; '
             f'delivered {r["deliveries"]} time(s)</p>'
+            + (('<h2>Payments in this file</h2><ul>' + "".join(
+                f'<li>{escape(c["payment_amount"])} by {escape(c["payment_method"] or "-")} on '
+                f'{escape(c["payment_date"] or "-")}, trace {escape(c["trace_number"])} ({c["claims"]} claim(s))</li>'
+                for c in r["checks"]) + '</ul>') if len(r.get("checks") or []) > 1 else "")
+            + (f'<h2>Provider adjustments (PLB): taken off the payment, added when negative</h2><ul>{plb}</ul>'
+               if plb else "")
             + (f'<h2>Errors</h2><ul>{errors}</ul>' if errors else "")
             + '<table><thead><tr><th>claim</th><th>CLP02</th><th class="num">charge</th><th class="num">paid</th>'
             f'<th>outcome</th><th>reasons</th><th>detail</th></tr></thead><tbody>{"".join(rows)}</tbody></table>'
