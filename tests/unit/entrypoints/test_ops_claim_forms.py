@@ -129,3 +129,16 @@ def test_a_posted_fix_form_becomes_the_change_it_means() -> None:
     assert typed_change(FormData([("section", "json"), ("patch", "  ")]))[1] == {}
     assert typed_change(FormData([("patch", '{"coverage": {"member_id": "1"}}')]))[1] == {
         "coverage": {"member_id": "1"}}
+
+
+def test_a_value_the_list_does_not_offer_stays_chosen_so_saving_the_form_keeps_it() -> None:
+    """A session at an assisted living facility (13): saving the session form to fix its minutes used to send
+    11, the first choice the browser shows when the event's own value is not in the list."""
+    from pipeline.application.amend_forms import FORMS
+    from pipeline.entrypoints.web.ops_page.views import _field_html
+
+    place = next(f for f in FORMS["session"].fields if f.name == "place_of_service")
+    html = _field_html(place, {"place_of_service": "13"}, "session")
+    assert '<option value="13" selected>' in html and html.count(" selected") == 1
+    usual = _field_html(place, {"place_of_service": "12"}, "session")
+    assert '<option value="12" selected>' in usual and 'value="13"' not in usual and usual.count("<option") == 2

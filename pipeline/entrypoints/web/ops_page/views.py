@@ -410,9 +410,11 @@ def _field_html(f: amend_forms.FormField, values: dict[str, str], section: str,
     if f.kind == "bool":
         return (f'<label style="flex-direction:row;gap:6px;align-items:center"><input type="checkbox" '
                 f'name="{name}" value="1"{" checked" if value else ""}> {label}{said}</label>')
-    if f.kind == "select":
+    if f.kind == "select":  # a value the event has but the list does not offer (place of service 13) stays chosen:
+        # the form saved for another field never changes it behind the person's back
+        options = f.options if not value or value in f.options else (value, *f.options)
         opts = "".join(f'<option value="{escape(o)}"{" selected" if value == o else ""}>{escape(o or "-")}</option>'
-                       for o in f.options)
+                       for o in options)
         return f'<label>{label}<select name="{name}">{opts}</select>{said}</label>'
     if f.kind == "cpts":
         chosen = {v.strip() for v in value.split(",")}
