@@ -121,30 +121,27 @@ def post_remittance(deps: Deps, remittance_id: str) -> int:
     errors = [f"BPR02 {r.payment_amount} is not the claims' payments less the provider adjustments"
               for r in remittances if r.payment_amount != sum((c.paid for c in r.claims), Decimal(0))
               - sum((a.amount for a in r.provider_adjustments), Decimal(0))]
-    entries: list[dict[str, Any]] = []
-    posted = 0
-    for remittance in remittances:
-        # The 835 does not order a reversal before the corrected payment that replaces it: reversals are
-        # posted first, and a decision the claim could not take yet is tried again once the rest of the file
-        # is posted, until nothing changes. The entries stay in the file's order.
-        claims = remittance.claims
-        done: list[tuple[dict[str, Any], bool]] = [({}, False)] * len(claims)
-        here: list[dict[str, Any]] = []  # this file's postings so far, in the order they were posted
-        for n in sorted(range(len(claims)), key=lambda i: claims[i].status_code != "22"):
-            done[n] = _post_claim(deps, remittance_id, remittance, claims[n], here)
-            here.append(done[n][0])
-        posted += sum(now for _, now in done)
-        progress = True
-        while progress:
-            progress = False
-            for n, (entry, _) in enumerate(done):
-                if _blocked_by_status(entry):
-                    again, now = _post_claim(deps, remittance_id, remittance, claims[n], here)
-                    if now:
-                        here.append(again)
-                        done[n], progress = (again, now), True
-                        posted += 1
-        entries += [entry for entry, _ in done]
+    # The 835 does not order a reversal before the corrected payment that replaces it, within one check or
+    # across the checks (ST...SE) of a file: reversals are posted first, and a decision a claim could not take
+    # yet is tried again once the rest of the file is posted, until nothing changes. Entries keep the file's order.
+    rows = [(remittance, payment) for remittance in remittances for payment in remittance.claims]
+    done: list[tuple[dict[str, Any], bool]] = [({}, False)] * len(rows)
+    here: list[dict[str, Any]] = []  # this file's postings so far, in the order they were posted
+    for n in sorted(range(len(rows)), key=lambda i: rows[i][1].status_code != "22"):
+        done[n] = _post_claim(deps, remittance_id, *rows[n], here)
+        here.append(done[n][0])
+    posted = sum(now for _, now in done)
+    progress = True
+    while progress:
+        progress = False
+        for n, (entry, _) in enumerate(done):
+            if _blocked_by_status(entry):
+                again, now = _post_claim(deps, remittance_id, *rows[n], here)
+                if now:
+                    here.append(again)
+                    done[n], progress = (again, now), True
+                    posted += 1
+    entries = [entry for entry, _ in done]
     # a claim posted by an earlier pass over this file (one that waited for another claim) keeps what its
     # posting was: the earlier record, in the same place of the file
     earlier = stored.claims if len(stored.claims) == len(entries) else []

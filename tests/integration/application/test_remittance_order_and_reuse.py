@@ -293,3 +293,32 @@ def test_a_file_with_two_checks_names_each_check(world: Any) -> None:
     shown = remittances.show_remittance(deps, row["remittance_id"])
     assert shown is not None
     assert "trace CHK2" in remittance_text(shown) and "trace CHK2" in remittance_body(shown)
+
+
+def two_checks(first: str, second: str, icn: int) -> str:
+    """One file carrying two checks (two ST...SE), the second one's transaction renumbered."""
+    second_st = second[second.index("ST*835"):second.index("GE*1*")]
+    return (first[:first.index("GE*1*")] + second_st.replace("ST*835*0001", "ST*835*0002").replace("*0001~", "*0002~")
+            + f"GE*2*{icn}~IEA*1*{icn:09d}~")
+
+
+def test_a_corrected_payment_on_one_check_and_the_reversal_on_the_next_are_both_posted(world: Any) -> None:
+    deps, peer, _ = world
+    peer.deliver(x835(1, "260", "CHK1", [PAYMENT.format(**FULL)]))
+    remittances.fetch_and_post(deps)
+    peer.deliver(two_checks(x835(2, "208", "CHK2", [PAYMENT.format(**REDUCED)]),
+                            x835(2, "-260", "CHK3", [REVERSAL.format(**FULL)]), 2))
+    assert remittances.fetch_and_post(deps)["claims_posted"] == 2
+    after = claim(deps)
+    assert (after.status, after.paid_amount, after.adjusted_amount) == ("paid", Decimal("208.00"), Decimal("52.00"))
+    assert outcomes(deps) == [["posted"], ["posted", "posted"]]
+
+
+def test_a_claim_split_across_two_checks_of_one_file_is_paid_in_full(world: Any) -> None:
+    deps, peer, _ = world
+    peer.deliver(two_checks(x835(1, "112", "CHK1", [FIRST_PART]),
+                            x835(1, "96", "CHK2", [SECOND_PART], paid_on="20261206"), 1))
+    remittances.fetch_and_post(deps)
+    after = claim(deps)
+    assert (after.status, after.paid_amount, after.adjusted_amount) == ("paid", Decimal("208.00"), Decimal("52.00"))
+    assert receivables(deps.ledger, today=date(2026, 12, 20), warning_days=150)["totals"]["outstanding"] == "0.00"
