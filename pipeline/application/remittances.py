@@ -154,6 +154,18 @@ def post_remittance(deps: Deps, remittance_id: str) -> int:
     return posted
 
 
+def _posted_under_the_legacy_key(deps: Deps, remittance: Remittance, payment: ClaimPayment) -> str | None:
+    """The remittance that posted this decision under the key without the payment date (before keys carried it):
+    the same decision only when the payer paid it on the same day, or that day is not known. A reused check
+    number that repays on another day (after a reversal) is a new payment, not a copy."""
+    earlier = deps.ledger.posted_by(_legacy_key(remittance, payment))
+    if earlier is None or remittance.payment_date is None:
+        return earlier
+    days = {entry.get("paid_on") for entry in deps.ledger.timeline(payment.claim_id)
+            if entry.get("remittance_id") == earlier and str(entry.get("kind", "")).startswith("remittance.")}
+    return earlier if not days or None in days or remittance.payment_date.isoformat() in days else None
+
+
 def _blocked_by_status(entry: dict[str, Any]) -> bool:
     """Not posted only because of the claim's status (it balances): another posting may change that."""
     return entry["outcome"] == "not_postable" and "posting" in entry and not entry["posting"]["problems"]
@@ -207,7 +219,7 @@ def _post_claim(deps: Deps, remittance_id: str, remittance: Remittance,
                              "payer_claim_number": payment.payer_claim_number, "charge": _money(payment.charge),
                              "paid": _money(payment.paid)}
     key = posting_key(remittance, payment)
-    earlier = deps.ledger.posted_by(key) or deps.ledger.posted_by(_legacy_key(remittance, payment))
+    earlier = deps.ledger.posted_by(key) or _posted_under_the_legacy_key(deps, remittance, payment)
     if earlier is not None:
         return {**entry, "outcome": "posted" if earlier == remittance_id else "duplicate",
                 "detail": None if earlier == remittance_id else f"already posted from {earlier}"}, False

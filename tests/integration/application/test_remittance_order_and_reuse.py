@@ -322,3 +322,23 @@ def test_a_claim_split_across_two_checks_of_one_file_is_paid_in_full(world: Any)
     after = claim(deps)
     assert (after.status, after.paid_amount, after.adjusted_amount) == ("paid", Decimal("208.00"), Decimal("52.00"))
     assert receivables(deps.ledger, today=date(2026, 12, 20), warning_days=150)["totals"]["outstanding"] == "0.00"
+
+
+def test_a_reused_check_number_repaying_a_payment_posted_under_the_earlier_key_is_posted(world: Any) -> None:
+    """A claim paid before the key carried the check date, reversed, then repaid weeks later on a check that
+    reuses the first one's number: a payment, not a copy of the first."""
+    deps, peer, _ = world
+    first = x835(1, "260", "CHK1", [PAYMENT.format(**FULL)])
+    peer.deliver(first)
+    remittances.fetch_and_post(deps)
+    [parsed] = remittances.parse_835(first)
+    key = remittances.posting_key(parsed, parsed.claims[0])
+    postings = deps.ledger._k("postings")  # as a ledger from before the key carried the check date has it
+    deps.ledger.r.hset(postings, key.rsplit(":", 1)[0], deps.ledger.r.hget(postings, key))
+    deps.ledger.r.hdel(postings, key)
+    peer.deliver(x835(2, "-260", "CHK2", [REVERSAL.format(**FULL)]))
+    peer.deliver(x835(3, "260", "CHK1", [PAYMENT.format(**FULL)], paid_on="20261220"))
+    remittances.fetch_and_post(deps)
+    after = claim(deps)
+    assert (after.status, after.paid_amount, after.paid_on) == ("paid", Decimal("260.00"), "2026-12-20")
+    assert outcomes(deps) == [["posted"], ["posted"], ["posted"]]
