@@ -172,7 +172,7 @@ local now_version, now_at = version(redis.call('HGET', KEYS[1], 'amended_at'))
 if now_version == was or now_at < was_at then
   redis.call('HSET', KEYS[1], 'amended_at', string.format('%.6f', was_at + 0.000002))
 end
-return {1, cur, 0}
+return {1, cur, (version(redis.call('HGET', KEYS[1], 'amended_at')))}
 """
 
 # `_TRANSITION` (without a message to queue) only while the claim's event is at the version ARGV[6] (`_AMEND`).
@@ -639,14 +639,15 @@ class Ledger:
 
     def replace_event(self, claim_id: str, event_doc: dict[str, Any], *, index: dict[str, str],
                       changed: list[str], source: str, by: str | None = None,
-                      statuses: Iterable[str] = AMENDABLE_STATUSES, based_on: str | None = None) -> bool:
+                      statuses: Iterable[str] = AMENDABLE_STATUSES, based_on: str | None = None) -> str | None:
         """An amendment: only for claims that are not on their way to, or at, a peer (or, for a correction
         about to be sent, in one of `statuses`), and with `based_on` only while the claim's event is at that
         version (`EventChanged` otherwise). The claim's fields, its timeline entry and its event are written in
-        one atomic step, or nothing is."""
+        one atomic step, or nothing is. Returns the event version written (None: the claim's status does not
+        take an amendment)."""
         now = time.time()
         entry = _entry("amended", now, changed=changed, source=source, by=by)
-        ok, seen, *_ = self._amend(
+        ok, seen, *written = self._amend(
             keys=[self.claim_key(claim_id), self.timeline_key(claim_id), self.long_key(claim_id),
                   self._k("claim", claim_id, "event")],
             args=[",".join(sorted(statuses)), "", repr(now), entry, self.prefix, based_on or "",
@@ -654,7 +655,7 @@ class Ledger:
         )
         if not ok and _s(seen).startswith("changed:"):
             raise EventChanged(claim_id, based_on or "", _s(seen).removeprefix("changed:"))
-        return bool(ok)
+        return _s(written[0]) if ok else None
 
     def resubmit(self, claim_id: str, *, source: str, by: str | None = None, anyway: bool = False,
                  frequency_code: str = "1", statuses: Iterable[str] = RESUBMITTABLE_STATUSES,

@@ -250,6 +250,9 @@ CHANGED_WHILE_SAVING = ("not saved: this claim's data was amended by someone els
                         "change read it; nothing of this change was stored: read the claim again and make your "
                         "change again")
 NOT_SENT_WHILE_SAVING = CHANGED_WHILE_SAVING.replace("not saved", "not sent", 1)
+CHANGED_BEFORE_SENDING = ("not sent: your amendment is saved, but someone else amended this claim right after it, "
+                          "before the corrected claim went out; read the claim again and send it once you have "
+                          "checked their change")
 
 
 def event_version(amended_at: float | None) -> str:
@@ -386,21 +389,23 @@ def correct(ledger: ClaimLedger, claim_id: str, send: StepSender, *, kind: str,
         if refused is not None or event is None:
             return refused or AmendResult(False, claim_id)
     changed: list[str] = []
+    seen = based_on or event_version(claim.amended_at)  # the data this correction is sent with
     if event is not None and patch and merged != document:  # amended, then sent again
         changed = sorted(patch)
         try:
             written = ledger.replace_event(claim_id, merged, index=claim_index(event, claim_id), changed=changed,
-                                           source=source, by=by, statuses=CORRECTABLE_STATUSES,
-                                           based_on=based_on or event_version(claim.amended_at))
+                                           source=source, by=by, statuses=CORRECTABLE_STATUSES, based_on=seen)
         except EventChanged:
             return AmendResult(False, claim_id, message=NOT_SENT_CHANGED if based_on else NOT_SENT_WHILE_SAVING)
         if not written:
             return AmendResult(False, claim_id, message="the claim changed status meanwhile; try again")
-    try:  # sent as the data was seen: unless this very request just wrote it, only onto that version
+        seen = written  # this request's own amendment, and nobody else's since
+    try:  # sent only with the data its sender saw (or just wrote), checked in the same step as the status change
         moved = ledger.resubmit(claim_id, source=source, by=by, frequency_code=FREQUENCY[kind],
-                                statuses=CORRECTABLE_STATUSES,
-                                based_on=None if changed else based_on or event_version(claim.amended_at))
+                                statuses=CORRECTABLE_STATUSES, based_on=seen)
     except EventChanged:
+        if changed:  # amended by someone else between this amendment and its sending: not sent with theirs
+            return AmendResult(False, claim_id, changed=changed, message=CHANGED_BEFORE_SENDING)
         return AmendResult(False, claim_id, message=NOT_SENT_CHANGED if based_on else NOT_SENT_WHILE_SAVING)
     if not moved:
         return AmendResult(False, claim_id, changed=changed, message="the claim changed status meanwhile; "

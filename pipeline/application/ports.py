@@ -175,11 +175,12 @@ class ClaimLedger(Protocol):
 
     def replace_event(self, claim_id: str, event_doc: dict[str, Any], *, index: dict[str, str],
                       changed: list[str], source: str, by: str | None = None,
-                      statuses: Iterable[str] = ..., based_on: str | None = None) -> bool:
+                      statuses: Iterable[str] = ..., based_on: str | None = None) -> str | None:
         """An amendment: only for claims that are not on their way to, or at, a peer (by default), or in
         `statuses`: a correction amends a claim the payer adjudicated just before it is sent again. With
         `based_on` (an `ops.event_version`), only while the claim's event is at that version, checked and written
-        in one atomic step: `EventChanged` (nothing written) otherwise."""
+        in one atomic step: `EventChanged` (nothing written) otherwise. Returns the event version it wrote
+        (None, nothing written, when the claim's status takes no amendment)."""
         ...
 
     def resubmit(self, claim_id: str, *, source: str, by: str | None = None, anyway: bool = False,

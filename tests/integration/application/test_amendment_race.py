@@ -166,3 +166,36 @@ def test_two_corrected_claims_from_the_same_version_one_is_sent_with_the_data_it
         after = ledger.get(CLAIM)
         assert after is not None and (after.status, after.frequency_code) == ("received", "7")
         assert ledger.transition(CLAIM, "received", "paid", kind="remittance.payment")
+
+
+def test_a_corrected_claim_is_not_sent_with_an_amendment_made_between_its_own_and_its_sending(
+        ledger: Ledger) -> None:
+    """A denied claim (both amendable and correctable): tab a sends a corrected claim with a new e-mail; between
+    the write of its amendment and its sending, tab b saves a new phone from a page opened after tab a's amendment.
+    Tab a's corrected claim must not go out carrying tab b's phone under tab a's name."""
+    assert ledger.transition(CLAIM, "needs_attention", "denied", kind="remittance.denial", fields={
+        "route": "direct_billing", "payer_claim_number": "PCN1", "remittance_ids": ["rem_000001"]})
+    claim = ledger.get(CLAIM)
+    assert claim is not None
+    seen = ops.event_version(claim.amended_at)
+    resubmit = ledger.resubmit
+    others: list[AmendResult] = []
+
+    def tab_b_saves_in_between(*args: Any, **kwargs: Any) -> bool:
+        now = ledger.get(CLAIM)
+        assert now is not None
+        phone = {**ledger.event_document(CLAIM)["client"], "phone": "+1-217-555-0142"}
+        others.append(ops.amend(ledger, CLAIM, {"client": phone}, source="ops page", by="tab b",
+                                based_on=ops.event_version(now.amended_at)))
+        return resubmit(*args, **kwargs)
+
+    ledger.resubmit = tab_b_saves_in_between  # type: ignore[method-assign]
+    sent: list[str] = []
+    email = {**ledger.event_document(CLAIM)["client"], "email": "new@example.com"}
+    result = ops.correct(ledger, CLAIM, lambda _step, cid: sent.append(cid), kind="replacement",
+                         patch={"client": email}, source="ops page", by="tab a", based_on=seen)
+    assert [o.ok for o in others] == [True]  # tab b's save stands
+    assert not result.ok and sent == [] and "someone else amended" in result.message
+    after = ledger.get(CLAIM)
+    assert after is not None and after.status == "denied"  # nothing went out
+    assert not [e for e in ledger.timeline(CLAIM) if e["kind"] == "resubmitted"]
