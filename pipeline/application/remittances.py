@@ -178,7 +178,9 @@ def _lines_paid(deps: Deps, claim: Claim, here: list[dict[str, Any]]) -> set[int
     entries: list[dict[str, Any]] = []
     for rid in claim.remittance_ids:
         stored = deps.remittances.get(rid)
-        entries += stored.claims if stored is not None else []
+        kept = stored.claims if stored is not None else []
+        # in the order they were posted: a file's reversals before the rest of it
+        entries += sorted(kept, key=lambda e: (e.get("posting") or {}).get("kind") != "reversal")
     paid: set[int] = set()
     # this file's postings so far; one posted by an earlier pass over it is in the kept record already
     for entry in [*entries, *(e for e in here if "posting" in e)]:
@@ -192,6 +194,12 @@ def _lines_paid(deps: Deps, claim: Claim, here: list[dict[str, Any]]) -> set[int
             continue
         paid |= {line["line_number"] for line in posting["lines"] if line["line_number"]}
     return paid
+
+
+def _paid_in_parts(deps: Deps, claim: Claim) -> bool:
+    """Whether the payer paid the claim in parts (a split claim): a reversal or a new payment of one part cannot
+    be told from one of the whole by its amounts alone."""
+    return any(entry.get("split") for entry in deps.ledger.timeline(claim.claim_id))
 
 
 def _pays_the_rest(deps: Deps, claim: Claim, posting: ClaimPosting, here: list[dict[str, Any]]) -> bool:
@@ -241,6 +249,10 @@ def _post_claim(deps: Deps, remittance_id: str, remittance: Remittance,
                 "detail": f"the reversal takes back {_money(-posting.paid)} but the claim has "
                           f"{_money(claim.paid_amount or Decimal(0))} paid"}, False
     split = _pays_the_rest(deps, claim, posting, here)
+    if not split and posting.kind != "denial" and claim.remittance_ids and _paid_in_parts(deps, claim):
+        return {**entry, "outcome": "not_postable",
+                "detail": f"the payer paid this claim in parts; a {posting.kind} after that is left for a person: "
+                          "compare the payer's parts with the claim's payment"}, False
     expected = ("paid",) if split else statuses_before(posting.kind, remitted_before=bool(claim.remittance_ids))
     if claim.status not in expected:
         # a claim still on its way (the 835 overtook our record of its submission) is tried again later

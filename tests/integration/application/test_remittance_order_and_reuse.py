@@ -342,3 +342,42 @@ def test_a_reused_check_number_repaying_a_payment_posted_under_the_earlier_key_i
     after = claim(deps)
     assert (after.status, after.paid_amount, after.paid_on) == ("paid", Decimal("260.00"), "2026-12-20")
     assert outcomes(deps) == [["posted"], ["posted"], ["posted"]]
+
+
+REVERSED_SECOND_PART = ("CLP*ses_va_direct*22*-120*-96*0*VA*PCN2*11*1~NM1*QC*1*DOE*JOHN****MI*123456789~"
+                        "SVC*HC:97124:GP*-120*-96**-2~DTM*472*20261120~CAS*CO*45*-24~REF*6R*ses_va_direct-2~")
+REPAID_SECOND_PART = ("CLP*ses_va_direct*1*120*100*0*VA*PCN3*11*1~NM1*QC*1*DOE*JOHN****MI*123456789~"
+                      "SVC*HC:97124:GP*120*100**2~DTM*472*20261120~CAS*CO*45*20~REF*6R*ses_va_direct-2~")
+
+
+def test_a_reversal_and_repayment_of_one_part_of_a_split_claim_are_left_for_a_person(world: Any) -> None:
+    """Posted as if for the whole claim, the repaid part would replace both parts' payment (100.00 paid, 140.00
+    owed): the two are kept for ops as not postable, and the claim keeps what it was paid."""
+    deps, peer, _ = world
+    peer.deliver(x835(1, "112", "CHK1", [FIRST_PART]))
+    peer.deliver(x835(2, "96", "CHK2", [SECOND_PART], paid_on="20261206"))
+    peer.deliver(x835(3, "4", "CHK3", [REVERSED_SECOND_PART, REPAID_SECOND_PART], paid_on="20261210"))
+    remittances.fetch_and_post(deps)
+    after = claim(deps)
+    assert (after.status, after.paid_amount, after.adjusted_amount) == ("paid", Decimal("208.00"), Decimal("52.00"))
+    assert outcomes(deps) == [["posted"], ["posted"], ["not_postable", "not_postable"]]
+    details = [c["detail"] for c in store(deps).all()[-1].claims]
+    assert all("paid this claim in parts" in d for d in details), details
+
+
+def test_a_part_corrected_with_its_payment_listed_before_its_reversal_then_the_other_part_pays_the_rest(
+        world: Any) -> None:
+    deps, peer, _ = world
+    peer.deliver(x835(1, "112", "CHK1", [FIRST_PART]))
+    remittances.fetch_and_post(deps)
+    reversed_first = FIRST_PART.replace("*1*140*112*", "*22*-140*-112*").replace("*140*112**2~", "*-140*-112**-2~") \
+        .replace("CAS*CO*45*28~", "CAS*CO*45*-28~")
+    repaid_first = FIRST_PART.replace("*1*140*112*0*VA*PCN1", "*1*140*120*0*VA*PCN4") \
+        .replace("*140*112**2~", "*140*120**2~").replace("CAS*CO*45*28~", "CAS*CO*45*20~")
+    peer.deliver(x835(2, "8", "CHK2", [repaid_first, reversed_first], paid_on="20261206"))  # payment listed first
+    remittances.fetch_and_post(deps)
+    assert (claim(deps).status, claim(deps).paid_amount) == ("paid", Decimal("120.00"))
+    peer.deliver(x835(3, "96", "CHK3", [SECOND_PART], paid_on="20261210"))
+    remittances.fetch_and_post(deps)
+    after = claim(deps)
+    assert (after.status, after.paid_amount, after.adjusted_amount) == ("paid", Decimal("216.00"), Decimal("44.00"))
