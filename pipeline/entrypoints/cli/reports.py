@@ -19,7 +19,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from pipeline.entrypoints.cli.text import summary_text
 
     deps = runtime_deps(args)
-    document = summary(deps.ledger, deps.queues)
+    document = summary(deps.ledger, deps.queues, today=deps.today())
     if args.json:
         print_json(document)
     else:
