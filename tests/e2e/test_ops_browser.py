@@ -158,6 +158,16 @@ MORE_SECRETS = {
 }
 
 
+def claim_in_two_tabs(driver: WebDriver, stack: Stack, claim_id: str) -> tuple[str, str]:
+    """The claim's page opened in the current tab and in a new one (the new one current): their window handles."""
+    page = f"{stack.web_url}/ops/claims/{claim_id}"
+    navigate(driver, lambda: driver.get(page))
+    first = driver.current_window_handle
+    driver.switch_to.new_window("tab")
+    navigate(driver, lambda: driver.get(page))
+    return first, driver.current_window_handle
+
+
 def no_patient_data_in_logs(stack: Stack) -> None:
     text = logs_of(stack)
     assert leaks(text) == {}
@@ -396,12 +406,7 @@ def test_two_tabs_on_one_claim_and_a_mistyped_field_as_the_front_desk_sees_them(
     wait_status(stack, [claim_id], "needs_attention")
     referral = event("va_direct", "x")["va_referral"]
     sign_in(browser, stack)
-    page = f"{stack.web_url}/ops/claims/{claim_id}"
-    navigate(browser, lambda: browser.get(page))
-    first = browser.current_window_handle
-    browser.switch_to.new_window("tab")
-    navigate(browser, lambda: browser.get(page))
-    second = browser.current_window_handle
+    first, second = claim_in_two_tabs(browser, stack, claim_id)
 
     def referral_form() -> WebElement:
         return browser.find_element(By.CSS_SELECTOR, "details[data-form='va_referral'][open] form")
@@ -440,7 +445,8 @@ def test_two_tabs_on_one_claim_and_a_mistyped_field_as_the_front_desk_sees_them(
     assert "amended after you opened it" in said
     assert referral_form().find_element(By.NAME, "referral_number").get_attribute("value") == "VA0099999999"
     assert stack.ledger().event_document(claim_id)["va_referral"]["referral_number"] == referral["referral_number"]
-    navigate(browser, lambda: browser.get(page))  # reloaded: the first tab's referral
+    # reloaded: the first tab's referral
+    navigate(browser, lambda: browser.get(f"{stack.web_url}/ops/claims/{claim_id}"))
     assert referral_form().find_element(By.NAME, "referral_number").get_attribute("value") == \
         referral["referral_number"]
 
@@ -484,12 +490,7 @@ def test_a_denied_claim_sent_as_a_corrected_claim_from_its_form_with_two_tabs_op
     number = stack.ledger().get(claim_id).payer_claim_number  # type: ignore[union-attr]
     assert number
     sign_in(browser, stack)
-    page = f"{stack.web_url}/ops/claims/{claim_id}"
-    navigate(browser, lambda: browser.get(page))
-    first = browser.current_window_handle
-    browser.switch_to.new_window("tab")
-    navigate(browser, lambda: browser.get(page))
-    second = browser.current_window_handle
+    first, second = claim_in_two_tabs(browser, stack, claim_id)
 
     def coverage_form() -> WebElement:
         details = browser.find_element(By.CSS_SELECTOR, "details[data-form='coverage']")
@@ -531,7 +532,7 @@ def test_a_denied_claim_sent_as_a_corrected_claim_from_its_form_with_two_tabs_op
     assert statuses(stack, [claim_id]) == {claim_id: "denied"} and stack.receipts() == {claim_id: 1}
 
     # reloaded, it shows the first tab's member id; corrected again and sent
-    navigate(browser, lambda: browser.get(page))
+    navigate(browser, lambda: browser.get(f"{stack.web_url}/ops/claims/{claim_id}"))
     assert coverage_form().find_element(By.NAME, "member_id").get_attribute("value") == "987654321"
     preview("876543210")
     browser.save_screenshot(str(SCREENSHOTS / "ops_corrected_claim_preview.png"))

@@ -93,17 +93,22 @@ def test_a_reused_check_number_that_repays_after_a_reversal_is_posted(world: Any
     assert outcomes(deps) == [["posted"], ["posted"], ["posted"], ["duplicate"]]
 
 
-def test_a_payment_posted_under_the_earlier_key_is_still_recognised(world: Any) -> None:
-    deps, peer, _ = world
+def paid_under_the_earlier_key(deps: Any, peer: Any) -> None:
+    """The claim paid in full by check CHK1, its posting recorded as a ledger from before the key carried the
+    check date records it."""
     first = x835(1, "260", "CHK1", [PAYMENT.format(**FULL)])
     peer.deliver(first)
     remittances.fetch_and_post(deps)
     [parsed] = remittances.parse_835(first)
     key = remittances.posting_key(parsed, parsed.claims[0])
-    # a ledger that recorded postings before the key carried the check date
     postings = deps.ledger._k("postings")
     deps.ledger.r.hset(postings, key.rsplit(":", 1)[0], deps.ledger.r.hget(postings, key))
     deps.ledger.r.hdel(postings, key)
+
+
+def test_a_payment_posted_under_the_earlier_key_is_still_recognised(world: Any) -> None:
+    deps, peer, _ = world
+    paid_under_the_earlier_key(deps, peer)
     deps.ledger.transition(CLAIM, "paid", "accepted", kind="test")
     peer.deliver(x835(2, "260", "CHK1", [PAYMENT.format(**FULL)]).replace("CLEARINGHOUSE  ", "CLEARINGHOUS2  "))
     remittances.fetch_and_post(deps)
@@ -328,14 +333,7 @@ def test_a_reused_check_number_repaying_a_payment_posted_under_the_earlier_key_i
     """A claim paid before the key carried the check date, reversed, then repaid weeks later on a check that
     reuses the first one's number: a payment, not a copy of the first."""
     deps, peer, _ = world
-    first = x835(1, "260", "CHK1", [PAYMENT.format(**FULL)])
-    peer.deliver(first)
-    remittances.fetch_and_post(deps)
-    [parsed] = remittances.parse_835(first)
-    key = remittances.posting_key(parsed, parsed.claims[0])
-    postings = deps.ledger._k("postings")  # as a ledger from before the key carried the check date has it
-    deps.ledger.r.hset(postings, key.rsplit(":", 1)[0], deps.ledger.r.hget(postings, key))
-    deps.ledger.r.hdel(postings, key)
+    paid_under_the_earlier_key(deps, peer)
     peer.deliver(x835(2, "-260", "CHK2", [REVERSAL.format(**FULL)]))
     peer.deliver(x835(3, "260", "CHK1", [PAYMENT.format(**FULL)], paid_on="20261220"))
     remittances.fetch_and_post(deps)
