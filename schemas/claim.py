@@ -72,6 +72,12 @@ class Claim(BaseModel):
     payment_trace: str | None = None  # TRN02: the check or EFT number
     paid_on: str | None = None  # BPR16, YYYY-MM-DD
     denial_reasons: list[dict[str, str]] = Field(default_factory=list)  # [{"code": "CO-197", "text": ...}]
+    # Extension: what provider-level recoveries (PLB WO, FB, J1 naming the claim) took back of what the payer
+    # paid (negative: added back); the practice has `paid_amount - recovered_amount` from the payer
+    recovered_amount: Decimal | None = None
+    # Extension: the parts of a split claim the payer denied while it paid the rest: charge, lines, amounts
+    # written off (`adjusted`) and left to the patient, reasons in plain words, the remittance and claim number
+    denied_parts: list[dict[str, Any]] = Field(default_factory=list)
     remittance_ids: list[str] = Field(default_factory=list)
     remitted_submission_no: int | None = None  # the submission the payer's last decision was about
     frequency_code: str = "1"  # of the current submission: 1 original, 7 replacement, 8 void
@@ -101,5 +107,8 @@ class Claim(BaseModel):
             "updated_at": self.updated_at,
             "paid_amount": None if self.paid_amount is None else f"{self.paid_amount:.2f}",
             "denial_codes": [r["code"] for r in self.denial_reasons],
+            "recovered_amount": None if self.recovered_amount is None else f"{self.recovered_amount:.2f}",
+            "denied_part_codes": list(dict.fromkeys(r["code"] for part in self.denied_parts
+                                                    for r in part.get("reasons", []))),
             "payer_claim_number": self.payer_claim_number,
         }

@@ -36,6 +36,15 @@ class Adjustment(_Model):
         return f"{self.group}-{self.reason}"
 
 
+class ProviderAdjustment(Adjustment):
+    """One PLB adjustment (PLB03 and PLB04): why the payer takes money off the whole payment (positive) or adds
+    money to it (negative), and the reference it gives (PLB03-2): for a recovery, the claim it recovers from
+    (the payer claim number, CLP07, and/or our claim id, CLP01) or the payer's financial control number."""
+
+    group: str = "PLB"
+    reference: str | None = None
+
+
 class ServicePayment(_Model):
     """One SVC loop (2110): what the payer did with one service line."""
 
@@ -85,7 +94,7 @@ class Remittance(_Model):
     payee_name: str = ""
     payee_id: str | None = None
     claims: list[ClaimPayment] = Field(default_factory=list)
-    provider_adjustments: list[Adjustment] = Field(default_factory=list)  # PLB: reason and amount
+    provider_adjustments: list[ProviderAdjustment] = Field(default_factory=list)  # PLB: reason, reference, amount
 
 
 PostingKind = Literal["payment", "denial", "reversal"]

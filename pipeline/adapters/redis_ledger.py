@@ -49,7 +49,8 @@ from pipeline.adapters.ledger_codec import pack, unpack
 from pipeline.application.ports import EventChanged, IngestResult, Refused
 from schemas.claim import AMENDABLE_STATUSES, RESUBMITTABLE_STATUSES, STATUSES, Claim
 
-_JSON_FIELDS = ("problems", "warnings", "superbill", "peer_reasons", "denial_reasons", "remittance_ids")
+_JSON_FIELDS = ("problems", "warnings", "superbill", "peer_reasons", "denial_reasons", "remittance_ids",
+                "denied_parts")
 _INT_FIELDS = ("attempts", "submission_no", "control_number", "statement_sends", "remitted_submission_no")
 _FLOAT_FIELDS = ("created_at", "updated_at", "status_changed_at", "submitted_at", "prepared_at", "amended_at",
                  "statement_sent_at", "timely_filing_alerted_at")

@@ -10,6 +10,9 @@ from a day:
   guessed: a payment is never taken back before it was made);
 - any other entry from the day it was written, in the practice's time zone.
 
+A provider-level recovery (`remittance.recovery`) counts from the day of the payment it was taken off: it
+adds to what recoveries took back; one that took back everything leaves nothing paid (the claim is denied).
+
 The claim as of day D replays, in timeline order, the entries that count from D or earlier: a payment or a
 denial is the payer's decision (its amounts replace the earlier ones), a reversal takes its amounts back off,
 a resubmission starts a new submission (a replacement or a void names its frequency), and each superbill
@@ -30,6 +33,7 @@ from pipeline.domain.claim_frequency import ORIGINAL
 from schemas.claim import STATUSES, Claim
 
 POSTINGS = ("remittance.payment", "remittance.denial", "remittance.reversal")
+RECOVERY = "remittance.recovery"  # a provider-level recovery (PLB) taken off the claim, or added back
 
 
 def day_of(at: float, zone: tzinfo) -> date:
@@ -67,14 +71,21 @@ def claim_as_of(claim: Claim, timeline: Iterable[dict[str, Any]], day: date, zon
     denial: list[dict[str, str]] = []
     frequency = ORIGINAL
     paid_on: str | None = None
+    recovered: Decimal | None = None
     texts = {r.get("code", ""): r.get("text", "") for r in claim.denial_reasons}
     charges = [e["total_charge"] for e in entries if e.get("kind") == "assembled" and e.get("total_charge")]
     charge = charges[0] if charges else None  # not assembled yet on the day: the charge it was first given
     for n, entry in enumerate(entries):
         kind = entry.get("kind")
-        counts_from = posting_days.get(n) or day_of(float(entry["at"]), zone)
+        counts_from = posting_days.get(n) or (date.fromisoformat(entry["paid_on"]) if kind == RECOVERY
+                                              and entry.get("paid_on") else day_of(float(entry["at"]), zone))
         if counts_from > day:
             continue
+        if kind == RECOVERY:
+            recovered = (recovered or Decimal(0)) + _amount(entry, "amount")
+            if entry.get("fully_recovered"):  # all the payer paid taken back: nothing paid, denied
+                paid, adjusted, patient, recovered = Decimal(0), Decimal(0), Decimal(0), Decimal(0)
+                denial = [{"code": f"PLB-{entry.get('code', '')}", "text": str(entry.get("reason") or "")}]
         if kind == "assembled" and entry.get("total_charge"):
             charge = entry["total_charge"]
         if kind == "remittance.reversal" and paid is None:  # nothing paid yet on this day to take back
@@ -88,7 +99,7 @@ def claim_as_of(claim: Claim, timeline: Iterable[dict[str, Any]], day: date, zon
                 paid, adjusted = _amount(entry, "paid"), _amount(entry, "adjusted")
                 patient = _amount(entry, "patient_responsibility")
             denial = [{"code": str(code), "text": texts.get(str(code), "")} for code in entry.get("reasons") or []] \
-                if kind == "remittance.denial" else []
+                if kind == "remittance.denial" and entry.get("to") != "paid" else []  # not a split claim's denied part
             paid_on = counts_from.isoformat()
         elif kind == "resubmitted" and "previous_submission_no" in entry:  # a new submission, not a resumed one
             frequency = str(entry.get("frequency_code") or ORIGINAL)
@@ -98,4 +109,5 @@ def claim_as_of(claim: Claim, timeline: Iterable[dict[str, Any]], day: date, zon
     superbill = {**claim.superbill, "total_charge": str(charge)} if claim.superbill and charge else claim.superbill
     return claim.model_copy(update={
         "superbill": superbill, "status": status, "paid_amount": paid, "adjusted_amount": adjusted,
-        "patient_responsibility": patient, "denial_reasons": denial, "frequency_code": frequency, "paid_on": paid_on})
+        "patient_responsibility": patient, "denial_reasons": denial, "frequency_code": frequency, "paid_on": paid_on,
+        "recovered_amount": recovered})

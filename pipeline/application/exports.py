@@ -26,6 +26,8 @@ COLUMNS = (
     "reason_codes", "peer_reference", "created_at", "status_changed_at",
     # from the payer's remittances (835)
     "payer_paid", "payer_adjusted", "patient_responsibility", "payer_claim_number", "paid_on", "denial_codes",
+    # what the payer's provider-level recoveries took back of `payer_paid`; the parts of a split claim denied
+    "payer_recovered", "denied_part_codes",
 )
 CLIENT_COLUMNS = ("client_id", "client_last_name", "client_first_name", "client_date_of_birth", "member_id")
 FORMATS = ("csv", "jsonl")
@@ -61,6 +63,9 @@ def claim_row(claim: Claim, event: dict[str, Any] | None = None) -> dict[str, st
         "patient_responsibility": _money(claim.patient_responsibility),
         "payer_claim_number": claim.payer_claim_number or "", "paid_on": claim.paid_on or "",
         "denial_codes": "|".join(r.get("code", "") for r in claim.denial_reasons),
+        "payer_recovered": _money(claim.recovered_amount),
+        "denied_part_codes": "|".join(dict.fromkeys(r.get("code", "") for part in claim.denied_parts
+                                                    for r in part.get("reasons") or [])),
     }
     if event is not None:
         client: dict[str, Any] = event["client"] if isinstance(event.get("client"), dict) else {}

@@ -370,7 +370,10 @@ class StoredRemittance:
     summary: dict[str, Any] = field(default_factory=dict)  # trace number, payment amount and date, payer
 
     def overview(self) -> dict[str, Any]:
+        # a PLB adjustment posted against a claim (or not postable) counts with the claims
         outcomes = [c.get("outcome") for c in self.claims]
+        outcomes += [a.get("outcome") for a in self.summary.get("provider_adjustments") or []
+                     if a.get("outcome") in ("not_postable", "waiting", "duplicate")]
         return {"remittance_id": self.remittance_id, "source_id": self.source_id, "received_at": self.received_at,
                 "status": self.status, "deliveries": self.deliveries, **self.summary, "claims": len(self.claims),
                 "posted": outcomes.count("posted"), "unmatched": outcomes.count("unmatched"),

@@ -1,11 +1,12 @@
 """What is owed: the accounts receivable of `direct_billing` claims, by payer and age, and timely filing.
 
-A claim's outstanding amount is what was billed less what the payer paid; a paid claim's contractual
-adjustments are also written off (what is left is patient responsibility), and so are those of a paid claim
-whose corrected claim is on its way (the payment stands until the payer reverses it); a denied claim's are
-not: it may be fixed and sent again. A voided claim owes nothing: it is left out, listed by id under `voided`. Ages
-count from the date of service. A claim not yet paid past the timely-filing warning (default 150 of the 180
-days the VA allows) is listed with the days left.
+A claim's outstanding amount is what was billed less what the payer paid (net of what its provider-level
+recoveries took back: `paid` is what the practice has from the payer, `recovered` what recoveries took); a
+paid claim's contractual adjustments are also written off (what is left is patient responsibility), and so
+are those of a paid claim whose corrected claim is on its way (the payment stands until the payer reverses
+it); a denied claim's are not: it may be fixed and sent again. A voided claim owes nothing: it is left out,
+listed by id under `voided`. Ages count from the date of service. A claim not yet paid past the
+timely-filing warning (default 150 of the 180 days the VA allows) is listed with the days left.
 
 As of a past day D (`receivables(..., as_of=D)`): the receivables as they stood at the end of D. Only the
 claims whose date of service is D or earlier, each as its timeline says it stood then (`claim_as_of`: the
@@ -24,6 +25,7 @@ from typing import Any
 from pipeline.application.claim_as_of import claim_as_of
 from pipeline.application.ports import AlertPort, ClaimLedger
 from pipeline.domain.claim_frequency import VOID
+from pipeline.domain.recoveries import received as received_from_payer
 from schemas.claim import Claim
 
 BUCKETS = ("0-30", "31-60", "61-90", "90+")
@@ -50,17 +52,23 @@ def _money(value: Decimal) -> str:
     return f"{value:.2f}"
 
 
+def received(claim: Claim) -> Decimal:
+    """What the practice has from the payer for the claim: its payments less the payer's provider-level
+    recoveries from it (PLB), plus what a recovery gave back."""
+    return received_from_payer(claim.paid_amount, claim.recovered_amount)
+
+
 def settled_by_payment(claim: Claim) -> bool:
     """The payer's standing decision on the claim is a payment: it is `paid`, or a corrected claim of a paid
     one is on its way (the payment stands until the payer reverses it). Its contractual adjustments are then
     written off; a denial's are not (it may be fixed and sent again)."""
-    return claim.status == "paid" or (claim.paid_amount or ZERO) > 0
+    return claim.status == "paid" or received(claim) > 0
 
 
 def outstanding(claim: Claim) -> Decimal:
     if settled_by_payment(claim):  # what is left is the patient's share (never a veteran's: alerted)
-        return max(ZERO, _charge(claim) - (claim.paid_amount or ZERO) - (claim.adjusted_amount or ZERO))
-    return max(ZERO, _charge(claim) - (claim.paid_amount or ZERO))
+        return max(ZERO, _charge(claim) - received(claim) - (claim.adjusted_amount or ZERO))
+    return max(ZERO, _charge(claim) - received(claim))
 
 
 def is_voided(claim: Claim) -> bool:
@@ -92,7 +100,7 @@ def accounts_receivable(claims: Iterable[Claim], *, today: date, warning_days: i
     direct = [c for c in claims if c.route == "direct_billing" and c.date_of_service]
     voided = [c for c in direct if is_voided(c)]
     direct = [c for c in direct if not is_voided(c)]
-    totals = dict.fromkeys(("billed", "paid", "adjusted", "patient_responsibility", "outstanding"), ZERO)
+    totals = dict.fromkeys(("billed", "paid", "adjusted", "patient_responsibility", "outstanding", "recovered"), ZERO)
     by_payer: dict[str, dict[str, Decimal]] = {}
     rows: list[dict[str, Any]] = []
     late: list[dict[str, Any]] = []
@@ -101,7 +109,8 @@ def accounts_receivable(claims: Iterable[Claim], *, today: date, warning_days: i
         age = (today - date.fromisoformat(claim.date_of_service)).days
         owed = outstanding(claim)
         totals["billed"] += _charge(claim)
-        totals["paid"] += claim.paid_amount or ZERO
+        totals["paid"] += received(claim)
+        totals["recovered"] += claim.recovered_amount or ZERO
         if settled_by_payment(claim):
             totals["adjusted"] += claim.adjusted_amount or ZERO
             totals["patient_responsibility"] += claim.patient_responsibility or ZERO
@@ -112,7 +121,7 @@ def accounts_receivable(claims: Iterable[Claim], *, today: date, warning_days: i
             per[bucket(age)] += owed
             rows.append({"claim_id": claim.claim_id, "payer": payer, "status": claim.status,
                          "date_of_service": claim.date_of_service, "age_days": age, "bucket": bucket(age),
-                         "billed": _money(_charge(claim)), "paid": _money(claim.paid_amount or ZERO),
+                         "billed": _money(_charge(claim)), "paid": _money(received(claim)),
                          "outstanding": _money(owed),
                          "denial_codes": [r.get("code") for r in claim.denial_reasons]})
         if claim.status != "paid" and age >= warning_days:

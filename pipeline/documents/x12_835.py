@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from schemas.remittance import Adjustment, ClaimPayment, Remittance, ServicePayment
+from schemas.remittance import Adjustment, ClaimPayment, ProviderAdjustment, Remittance, ServicePayment
 
 ISA_LENGTH = 106
 VERSION = "005010X221A1"
@@ -40,7 +40,7 @@ class _Claim:
 class _Transaction:
     values: dict[str, object] = field(default_factory=dict)
     claims: list[_Claim] = field(default_factory=list)
-    provider_adjustments: list[Adjustment] = field(default_factory=list)
+    provider_adjustments: list[ProviderAdjustment] = field(default_factory=list)
 
 
 def _separators(text: str) -> tuple[str, str, str]:
@@ -167,10 +167,11 @@ def parse_835(text: str) -> list[Remittance]:
             service.remarks.append(el(2))
         elif sid == "PLB":
             for start in range(3, len(seg) - 1, 2):
-                reason = seg[start].split(component)[0]
+                reason, _, reference = seg[start].partition(component)
                 if reason:
-                    tx.provider_adjustments.append(Adjustment(group="PLB", reason=reason,
-                                                              amount=_amount(seg[start + 1], "PLB amount")))
+                    tx.provider_adjustments.append(ProviderAdjustment(
+                        reason=reason, reference=reference.strip() or None,
+                        amount=_amount(seg[start + 1], "PLB amount")))
         elif sid == "SE":
             tx = None
             claim = service = None

@@ -4,6 +4,7 @@ corrected-claim and void forms."""
 from __future__ import annotations
 
 from datetime import tzinfo
+from decimal import Decimal
 from html import escape
 from typing import Any
 
@@ -46,7 +47,7 @@ def remittance_body(r: dict[str, Any]) -> str:
                     f'<td>{escape(c["outcome"])}{" &rarr; " + badge(c["status"]) if c.get("status") else ""}</td>'
                     f'<td>{reasons}</td><td class="reason">{escape(c.get("detail") or "")}</td></tr>')
     errors = "".join(f"<li>{escape(e)}</li>" for e in r["errors"])
-    plb = "".join(f'<li><b>{escape(a["code"])}</b> {escape(a["amount"])}: {escape(a["text"])}</li>'
+    plb = "".join(f'<li><b>{escape(a["code"])}</b> {escape(a["amount"])}: {escape(a["text"])}{_plb_outcome(a)}</li>'
                   for a in r.get("provider_adjustments") or [])
     return (f'<p>{escape(r["status"])} &middot; payment {escape(r.get("payment_amount") or "-")} by '
             f'{escape(r.get("payment_method") or "-")} on {escape(r.get("payment_date") or "-")} &middot; trace '
@@ -62,6 +63,18 @@ def remittance_body(r: dict[str, Any]) -> str:
             + '<table><thead><tr><th>claim</th><th>CLP02</th><th class="num">charge</th><th class="num">paid</th>'
             f'<th>outcome</th><th>reasons</th><th>detail</th></tr></thead><tbody>{"".join(rows)}</tbody></table>'
             f'<h2>The 835</h2><pre>{escape(str(r.get("x12", "")).replace("~", "~" + chr(10)))}</pre>')
+
+
+def _plb_outcome(a: dict[str, Any]) -> str:
+    """What became of a PLB adjustment: posted against a claim (linked), or why not."""
+    reference = f' &middot; reference {escape(a["reference"])}' if a.get("reference") else ""
+    outcome = a.get("outcome")
+    if not outcome or outcome == "provider_level":
+        return reference
+    claim = (f' <a href="/ops/claims/{escape(a["claim_id"])}">{escape(a["claim_id"])}</a>'
+             if a.get("claim_id") else "")
+    detail = f' <span class="reason">{escape(a["detail"])}</span>' if a.get("detail") else ""
+    return f"{reference} &middot; {escape(outcome)}{claim}{detail}"
 
 
 def ar_form(as_of: str = "") -> str:
@@ -133,4 +146,29 @@ def payment_block(c: dict[str, Any]) -> str:
             f'{escape(str(c.get("patient_responsibility") or "0.00"))} &middot; payer claim '
             f'{escape(c.get("payer_claim_number") or "-")} &middot; check/EFT {escape(c.get("payment_trace") or "-")}'
             f' on {escape(c.get("paid_on") or "-")} &middot; remittances {links}</p>'
+            + _recovered(c) + _denied_parts(c)
             + (f'<h3>Denied because</h3><ul>{reasons}</ul>' if reasons else "") + forms)
+
+
+def _recovered(c: dict[str, Any]) -> str:
+    """What the payer's provider-level recoveries (PLB) took back of the claim's payment, and what is left."""
+    if not c.get("recovered_amount") or Decimal(str(c["recovered_amount"])) == 0:
+        return ""
+    recovered = Decimal(str(c["recovered_amount"]))
+    left = Decimal(str(c.get("paid_amount") or "0")) - recovered
+    what = "recovered" if recovered > 0 else "added back by the payer"
+    return (f'<p>{what} <b>{abs(recovered):.2f}</b> by provider-level adjustments (PLB) &middot; received from the '
+            f'payer <b>{left:.2f}</b></p>')
+
+
+def _denied_parts(c: dict[str, Any]) -> str:
+    """The parts of a split claim the payer denied while it paid the rest: amount, lines, reasons, who owes it."""
+    items = []
+    for part in c.get("denied_parts") or []:
+        lines = ", ".join(str(n) for n in part.get("lines") or []) or "-"
+        reasons = "; ".join(f'<b>{escape(r["code"])}</b> {escape(r["text"])}' for r in part.get("reasons") or [])
+        items.append(f'<li>{escape(str(part["charge"]))} denied (line {escape(lines)}, payer claim '
+                     f'{escape(part.get("payer_claim_number") or "-")}): written off '
+                     f'{escape(str(part["adjusted"]))}, patient owes {escape(str(part["patient_responsibility"]))}'
+                     f'<br>{reasons}</li>')
+    return f'<h3>Part denied</h3><ul>{"".join(items)}</ul>' if items else ""
