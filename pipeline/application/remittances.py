@@ -172,7 +172,8 @@ def _blocked_by_status(entry: dict[str, Any]) -> bool:
     return entry["outcome"] == "not_postable" and "posting" in entry and not entry["posting"]["problems"]
 
 
-def _current_parts(deps: Deps, claim: Claim, here: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+def _current_parts(deps: Deps, claim: Claim, here: list[dict[str, Any]],
+                   remittance_id: str) -> list[dict[str, Any]] | None:
     """The postings that make the payer's standing decision on the claim, from the postings kept (and those of
     the file being posted), each with the remittance it came from: since its last reversal, the last payment or
     denial of the whole claim and each part of a split claim after it. None when a posting is not known."""
@@ -186,7 +187,7 @@ def _current_parts(deps: Deps, claim: Claim, here: list[dict[str, Any]]) -> list
                     for e in sorted(kept, key=lambda e: (e.get("posting") or {}).get("kind") != "reversal")]
     parts: list[dict[str, Any]] = []
     # this file's postings so far; one posted by an earlier pass over it is in the kept record already
-    for entry in [*entries, *(e for e in here if "posting" in e)]:
+    for entry in [*entries, *({**e, "remittance_id": remittance_id} for e in here if "posting" in e)]:
         if entry.get("claim_id") != claim.claim_id or entry.get("outcome") != "posted":
             continue
         posting = entry.get("posting")
@@ -212,8 +213,8 @@ def _paid_in_parts(deps: Deps, claim: Claim) -> bool:
     return any(entry.get("split") for entry in deps.ledger.timeline(claim.claim_id))
 
 
-def _answers_the_rest(deps: Deps, claim: Claim, posting: ClaimPosting,
-                      here: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+def _answers_the_rest(deps: Deps, claim: Claim, posting: ClaimPosting, here: list[dict[str, Any]],
+                      remittance_id: str) -> list[dict[str, Any]] | None:
     """A payer that splits a claim answers its lines in two (or more) claim payments, each with its own charge:
     one may pay a part and another deny the rest. A payment or a denial for a `paid` or `denied` claim is the
     rest of it when it answers only lines no earlier part answered and the charges adjudicated stay within the
@@ -224,7 +225,7 @@ def _answers_the_rest(deps: Deps, claim: Claim, posting: ClaimPosting,
     numbers = [line.line_number for line in posting.lines]
     if any(n is None for n in numbers) or len(set(numbers)) != len(numbers):
         return None
-    parts = _current_parts(deps, claim, here)
+    parts = _current_parts(deps, claim, here, remittance_id)
     if not parts:
         return None
     answered = set().union(*(_lines(p["posting"]) for p in parts))
@@ -271,7 +272,7 @@ def _post_claim(deps: Deps, remittance_id: str, remittance: Remittance,
         return {**entry, "outcome": "not_postable",
                 "detail": f"the reversal takes back {_money(-posting.paid)} but the claim has "
                           f"{_money(claim.paid_amount or Decimal(0))} paid"}, False
-    parts = _answers_the_rest(deps, claim, posting, here)
+    parts = _answers_the_rest(deps, claim, posting, here, remittance_id)
     split = parts is not None
     if not split and posting.kind != "denial" and claim.remittance_ids and _paid_in_parts(deps, claim):
         return {**entry, "outcome": "not_postable",
