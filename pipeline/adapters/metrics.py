@@ -156,7 +156,7 @@ def _money_metrics(ledger: Ledger) -> Iterator[Any]:
     counts.add_metric(["voided"], len(voided))
     amounts = GaugeMetricFamily("superbill_remitted_amount_dollars",
                                 "Money on paid, denied and voided claims: paid, adjusted, patient responsibility, "
-                                "charges denied, charges voided", labels=["kind"])
+                                "recovered (PLB), charges denied, charges voided", labels=["kind"])
 
     def total(values: Iterator[Decimal | None]) -> float:
         return float(sum((v or Decimal(0) for v in values), Decimal(0)))
@@ -164,6 +164,8 @@ def _money_metrics(ledger: Ledger) -> Iterator[Any]:
     amounts.add_metric(["paid"], total(c.paid_amount for c in paid))
     amounts.add_metric(["adjusted"], total(c.adjusted_amount for c in paid))
     amounts.add_metric(["patient_responsibility"], total(c.patient_responsibility for c in paid))
+    # what the payer's provider-level recoveries (PLB) took back of those payments
+    amounts.add_metric(["recovered"], total(c.recovered_amount for c in paid))
     def charges(claims: list[Any]) -> float:
         return total(Decimal(str((c.superbill or {}).get("total_charge") or 0)) for c in claims)
 

@@ -164,6 +164,19 @@ def test_corrected_and_void_claims_through_the_cli_and_the_api(start_stack: Call
     assert (voided["status"], voided["paid_amount"], voided["frequency_code"]) == ("voided", "0.00", "8")
     kinds = [e["kind"] for e in stack.ledger().timeline(cid)]
     assert kinds.index("voided") < len(kinds) - 1 - kinds[::-1].index("remittance.reversal")  # reversal after
+    # the sandbox payer had nothing to take the reversed 260.00 from: it added it back (PLB WO, negative, naming
+    # the payer claim number) to recover later; that is posted against the claim, once, and shown where it is
+    [recovery] = [e for e in stack.ledger().timeline(cid) if e["kind"] == "remittance.recovery"]
+    assert (recovery["code"], recovery["amount"], recovery["reference"]) == (
+        "WO", "-260.00", voided["payer_claim_number"])
+    assert voided["recovered_amount"] == "-260.00"
+    kept = ops(stack, "GET", f"/remittances/{recovery['remittance_id']}").json()
+    assert [(a["code"], a["outcome"], a["claim_id"]) for a in kept["provider_adjustments"]] == [
+        ("WO", "posted", cid)]
+    assert ops(stack, "GET", f"/claims/{cid}").json()["recovered_amount"] == "-260.00"
+    assert "added back (a recovery the payer delayed" in desk.get(f"/ops/claims/{cid}").text
+    superbill_json(stack, "remittances", "fetch")  # fetched again: nothing posted twice
+    assert [e["kind"] for e in stack.ledger().timeline(cid)].count("remittance.recovery") == 1
     owed = superbill_json(stack, "ar")
     assert (owed["claims"], owed["voided"]) == (0, [cid])
     assert [c["claim_id"] for c in superbill_json(stack, "claims", "list", "--status", "voided")["claims"]] == [cid]

@@ -97,6 +97,9 @@ class ClaimDetail(_Body):
     statement_error: str | None = None
     statement_message_id: str | None = None
     event_version: str = "0"  # which amendment of its event the claim is at: `based_on` of amend and correct
+    paid_amount: str | None = None  # from the payer's remittances (835)
+    recovered_amount: str | None = None  # what provider-level recoveries (PLB) took back of it; negative: added
+    denied_parts: list[dict[str, Any]] = []  # a split claim's parts denied: charge, lines, amounts, reasons
 
 
 class StatementSendAnswer(_Body):
@@ -221,8 +224,10 @@ class RemittanceRow(_Body):
     payment_method: str | None = None
     payment_date: str | None = None
     payer: str | None = None
-    # the PLB adjustments that make the payment differ from the claims' payments: code, amount, text
-    provider_adjustments: list[dict[str, str]] = []
+    # the PLB adjustments that make the payment differ from the claims' payments: code, amount, text, reference
+    # (PLB03-2), trace_number, and what became of it: `outcome` (posted, duplicate, not_postable, waiting,
+    # provider_level), the `claim_id` a recovery was posted against (or would be), `detail` (why not)
+    provider_adjustments: list[dict[str, Any]] = []
     # every payment (check or EFT) of the file, when it carries several: trace, amount, method, date, payer
     checks: list[dict[str, Any]] = []
 

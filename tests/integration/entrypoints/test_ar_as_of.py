@@ -93,13 +93,13 @@ def test_a_claim_counts_from_its_service_and_is_owed_until_the_day_it_is_paid(wo
     before = ar_json(redis_url, tmp_path, "--as-of", "2026-11-30")  # the check is dated the next day
     assert owed(before) == [(PAID, "received", 10, "0-30", "260.00"), (LATER, "received", 5, "0-30", "260.00")]
     assert before["totals"] == {"billed": "520.00", "paid": "0.00", "adjusted": "0.00",
-                                "patient_responsibility": "0.00", "outstanding": "520.00"}
+                                "patient_responsibility": "0.00", "outstanding": "520.00", "recovered": "0.00"}
     assert list(before["by_payer"].values()) == [{"0-30": "520.00", "31-60": "0.00", "61-90": "0.00",
                                                   "90+": "0.00", "total": "520.00"}]
     paid = ar_json(redis_url, tmp_path, "--as-of", "2026-12-01")
     assert owed(paid) == [(LATER, "received", 6, "0-30", "260.00")]
     assert paid["totals"] == {"billed": "520.00", "paid": "208.00", "adjusted": "52.00",
-                              "patient_responsibility": "0.00", "outstanding": "260.00"}
+                              "patient_responsibility": "0.00", "outstanding": "260.00", "recovered": "0.00"}
     late = ar_json(redis_url, tmp_path, "--as-of", "2026-11-30", "--warn-days", "7")
     assert [(r["claim_id"], r["age_days"], r["days_left"]) for r in late["timely_filing"]["claims"]] == [
         (PAID, 10, 170)]

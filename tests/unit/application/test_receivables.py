@@ -40,7 +40,7 @@ def test_totals_buckets_and_timely_filing() -> None:
     assert report["claims"] == 4
     assert report["voided"] == ["void", "voided"]  # owe nothing, never late
     assert report["totals"] == {"billed": "1040.00", "paid": "208.00", "adjusted": "52.00",
-                                "patient_responsibility": "0.00", "outstanding": "780.00"}
+                                "patient_responsibility": "0.00", "outstanding": "780.00", "recovered": "0.00"}
     assert report["by_bucket"] == {"0-30": "0.00", "31-60": "260.00", "61-90": "0.00", "90+": "520.00"}
     assert report["by_payer"]["VA CCN"]["total"] == "780.00"
     assert [r["claim_id"] for r in report["outstanding"]] == ["old", "waiting", "denied"]

@@ -88,7 +88,7 @@ def test_a_claim_paid_after_the_day_is_owed_on_it_with_its_age_then() -> None:
             for r in a["outstanding"]] == [("paid", "accepted", 14, "0-30", "0.00", "260.00"),
                                            ("later", "accepted", 9, "0-30", "0.00", "260.00")]
     assert a["totals"] == {"billed": "520.00", "paid": "0.00", "adjusted": "0.00",
-                           "patient_responsibility": "0.00", "outstanding": "520.00"}
+                           "patient_responsibility": "0.00", "outstanding": "520.00", "recovered": "0.00"}
     assert all(r["age_days"] >= 0 for r in a["outstanding"])
 
 

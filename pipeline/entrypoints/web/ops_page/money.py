@@ -156,7 +156,7 @@ def _recovered(c: dict[str, Any]) -> str:
         return ""
     recovered = Decimal(str(c["recovered_amount"]))
     left = Decimal(str(c.get("paid_amount") or "0")) - recovered
-    what = "recovered" if recovered > 0 else "added back by the payer"
+    what = "recovered" if recovered > 0 else "added back (a recovery the payer delayed, to take from a later payment)"
     return (f'<p>{what} <b>{abs(recovered):.2f}</b> by provider-level adjustments (PLB) &middot; received from the '
             f'payer <b>{left:.2f}</b></p>')
 
