@@ -69,6 +69,15 @@ def cmd_remittances_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _adjustment_outcome(a: dict[str, Any]) -> str:
+    """What became of a PLB adjustment: posted against a claim, or why not (nothing for one about the payment)."""
+    if not a.get("outcome") or a["outcome"] == "provider_level":
+        return ""
+    return (f"; reference {a.get('reference') or '-'} -> {a['outcome']}"
+            + (f" on claim {a['claim_id']}" if a.get("claim_id") else "")
+            + (f": {a['detail']}" if a.get("detail") else ""))
+
+
 def remittance_text(r: dict[str, Any]) -> str:
     lines = [f"remittance {r['remittance_id']} ({r['source_id'] or 'no id'} at the clearinghouse): {r['status']}",
              f"payment {r.get('payment_amount') or '-'} by {r.get('payment_method') or '-'} on "
@@ -81,7 +90,7 @@ def remittance_text(r: dict[str, Any]) -> str:
     if r["deliveries"] > 1:
         lines.append(f"delivered {r['deliveries']} times, posted once")
     lines += [f"provider adjustment {a['code']}: {a['amount']} ({a['text']}; taken off the payment, added when "
-              f"negative)" for a in r.get("provider_adjustments") or []]
+              f"negative)" + _adjustment_outcome(a) for a in r.get("provider_adjustments") or []]
     lines += [f"error: {e}" for e in r["errors"]]
     for c in r["claims"]:
         posting = c.get("posting") or {}

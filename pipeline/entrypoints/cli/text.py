@@ -110,6 +110,13 @@ def payment_lines(c: dict[str, Any]) -> list[str]:
              f"patient responsibility {c.get('patient_responsibility') or '0.00'}; payer claim "
              f"{c.get('payer_claim_number') or '-'}, check/EFT {c.get('payment_trace') or '-'} on "
              f"{c.get('paid_on') or '-'} (remittances {', '.join(c['remittance_ids'])})"]
+    recovered = c.get("recovered_amount")
+    if recovered and float(recovered) != 0:
+        lines.append(f"recovered by the payer (PLB): {recovered} (negative: added back, to be recovered later)")
+    for part in c.get("denied_parts") or []:
+        lines.append(f"part denied: {part['charge']} (lines {', '.join(str(n) for n in part['lines']) or '-'}), "
+                     f"written off {part['adjusted']}, patient owes {part['patient_responsibility']}")
+        lines += [f"  - {r['code']}: {r['text']}" for r in part.get("reasons") or []]
     if c.get("denial_reasons"):
         lines += ["denied because:"] + [f"  - {r['code']}: {r['text']}" for r in c["denial_reasons"]]
     return lines

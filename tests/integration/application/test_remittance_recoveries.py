@@ -13,6 +13,8 @@ from pipeline.application.ingest import receive
 from pipeline.application.ops import show_claim
 from pipeline.application.receivables import receivables
 from pipeline.application.steps import ALERT
+from pipeline.entrypoints.cli.money import remittance_text
+from pipeline.entrypoints.cli.text import payment_lines
 from pipeline.entrypoints.web.ops_page.money import payment_block, remittance_body
 from tests.integration.application.test_remittance_order_and_reuse import FULL, PAYMENT, REVERSAL, x835
 from tests.integration.application.test_remittance_posting import CLAIM, EVENT, claim, store, world
@@ -83,6 +85,7 @@ def test_an_overpayment_recovery_naming_the_payer_claim_number_is_taken_off_that
     assert shown_claim is not None and shown_claim["recovered_amount"] == "60.00"
     page = payment_block(shown_claim)
     assert "recovered <b>60.00</b>" in page and "received from the payer <b>200.00</b>" in page
+    assert "recovered by the payer (PLB): 60.00" in "\n".join(payment_lines(shown_claim))
 
 
 def test_a_recovery_naming_our_claim_id_with_the_payer_claim_number_is_posted(world: Any) -> None:
@@ -111,6 +114,9 @@ def test_recoveries_that_name_no_claim_or_more_than_was_paid_are_kept_not_postab
     assert [r["not_postable"] for r in remittances.list_remittances(deps)] == [0, 2]
     page = remittance_body(shown)
     assert "matches no claim" in page and "recovers 300.00" in page
+    text = remittance_text(shown)
+    assert "reference LETTER77 -> not_postable: the reference matches no claim" in text
+    assert f"reference PCN1 -> not_postable on claim {CLAIM}: the payer recovers 300.00" in text
 
 
 def test_a_recovery_of_everything_paid_denies_the_claim_and_owes_its_charge_again(world: Any) -> None:

@@ -92,3 +92,13 @@ def test_unreadable_values_are_refused_by_name(change: object, message: str) -> 
     assert callable(change)
     with pytest.raises(RemittanceFormatError, match=message):
         parse_835(change(fixture("partial_payment")))
+
+
+def test_a_plb_keeps_each_adjustments_reason_reference_and_amount() -> None:
+    text = fixture("partial_payment")
+    at = text.index("\nSE*") + 1
+    text = text[:at] + "PLB*1245319599*20261231*WO:PCN0000000101 ses_va_direct*60*L6*-5*FB:*10~\n" + text[at:]
+    [remittance] = parse_835(text)
+    assert [(a.group, a.reason, a.reference, a.amount) for a in remittance.provider_adjustments] == [
+        ("PLB", "WO", "PCN0000000101 ses_va_direct", Decimal("60")), ("PLB", "L6", None, Decimal("-5")),
+        ("PLB", "FB", None, Decimal("10"))]
