@@ -17,6 +17,11 @@ def alert_notice(claim: Claim) -> dict[str, Any]:
         notice["patient_responsibility"] = f"{claim.patient_responsibility or 0:.2f}"
         if claim.coverage_kind == "va_ccn" and (claim.patient_responsibility or 0) > 0 and claim.status != "denied":
             notice["type"] = "claim.patient_responsibility"  # a veteran is never charged: a person must look
+        if claim.status == "paid" and claim.denied_parts:  # a split claim paid for a part, the rest denied
+            notice["denied_part_codes"] = list(dict.fromkeys(
+                r.get("code") for part in claim.denied_parts for r in part.get("reasons") or []))
+            if notice["type"] == "claim.paid":
+                notice["type"] = "claim.part_denied"
         # a denial stays `claim.denied` (its patient responsibility is in the notice): a rule that watches
         # denials must not miss the VA's denials that name the veteran's share (PR-96, PR-204)
     return notice

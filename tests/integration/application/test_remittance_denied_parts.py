@@ -11,9 +11,11 @@ from typing import Any
 import pytest
 
 from pipeline.application import remittances
+from pipeline.application.alerts import alert_notice
 from pipeline.application.exports import claim_row
 from pipeline.application.ops import show_claim
 from pipeline.application.receivables import receivables
+from pipeline.entrypoints.cli.text import payment_lines
 from pipeline.entrypoints.web.ops_page.money import payment_block
 from tests.integration.application.test_remittance_order_and_reuse import FIRST_PART, two_checks, x835
 from tests.integration.application.test_remittance_posting import CLAIM, claim, store, world
@@ -63,6 +65,14 @@ def test_a_split_claim_paid_for_one_part_and_denied_the_other_shows_both_once(wo
     assert shown is not None and shown["denied_parts"] == after.denied_parts
     page = payment_block(shown)
     assert "Part denied" in page and "120.00 denied (line 2" in page and "patient owes 100.00" in page
+    notice = alert_notice(after)  # a VA claim: the share left to the veteran is what a person must look at
+    assert (notice["type"], notice["denied_part_codes"]) == ("claim.patient_responsibility",
+                                                             ["CO-45", "PR-204", "N130"])
+    written_off = alert_notice(after.model_copy(update={"patient_responsibility": Decimal(0)}))
+    assert written_off["type"] == "claim.part_denied"
+    assert "DOE" not in str(notice) and "123456789" not in str(notice)
+    assert "part denied: 120.00 (lines 2), written off 20.00, patient owes 100.00" in "\n".join(
+        payment_lines(shown))
     # every file again under new control numbers: nothing changes
     for x12 in files:
         peer.deliver(x12.replace("CLEARINGHOUSE  ", "CLEARINGHOUS2  "))
