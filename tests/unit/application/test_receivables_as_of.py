@@ -255,3 +255,33 @@ def test_a_claim_assembled_before_the_timeline_kept_its_charge_is_owed_its_charg
     now = claim("old", "accepted", "2026-11-20", superbill={"total_charge": "195.00"})
     timeline = [*sent("2026-11-21")[:1], assembled("2026-11-21", None), *sent("2026-11-21")[1:]]
     assert report(date(2026, 11, 25), (now, timeline))["totals"]["billed"] == "195.00"
+
+
+def recovery(day: str, amount: str, *, paid_on: str, full: bool = False) -> dict[str, Any]:
+    entry = {"at": at(day), "kind": "remittance.recovery", "to": "denied" if full else "paid", "remittance_id": "rem_2",
+             "amount": amount, "code": "WO", "reason": "overpayment recovery", "trace_number": "T2",
+             "paid_on": paid_on}
+    return {**entry, "fully_recovered": True} if full else entry
+
+
+def test_a_recovery_counts_from_the_day_of_the_payment_it_was_taken_off() -> None:
+    timeline = [*sent("2026-11-20"), posted("payment", "2026-12-02", "260.00", "0.00", paid_on="2026-12-01"),
+                recovery("2026-12-11", "60.00", paid_on="2026-12-10")]
+    now = claim("a", "paid", "2026-11-20", paid_amount=Decimal("260.00"), recovered_amount=Decimal("60.00"))
+    before = claim_as_of(now, timeline, date(2026, 12, 9), UTC)
+    after = claim_as_of(now, timeline, date(2026, 12, 10), UTC)
+    assert before is not None and after is not None
+    assert (before.paid_amount, before.recovered_amount) == (Decimal("260.00"), None)
+    assert (after.status, after.paid_amount, after.recovered_amount) == ("paid", Decimal("260.00"), Decimal("60.00"))
+    assert accounts_receivable([after], today=date(2026, 12, 10))["totals"]["outstanding"] == "60.00"
+
+
+def test_a_full_recovery_leaves_nothing_paid_and_the_claim_denied_from_that_day() -> None:
+    timeline = [*sent("2026-11-20"), posted("payment", "2026-12-02", "260.00", "0.00", paid_on="2026-12-01"),
+                recovery("2026-12-11", "260.00", paid_on="2026-12-10", full=True)]
+    now = claim("a", "denied", "2026-11-20", paid_amount=Decimal("0.00"), recovered_amount=Decimal("0.00"))
+    then = claim_as_of(now, timeline, date(2026, 12, 10), UTC)
+    assert then is not None
+    assert (then.status, then.paid_amount, then.recovered_amount) == ("denied", Decimal(0), Decimal(0))
+    assert [r["code"] for r in then.denial_reasons] == ["PLB-WO"]
+    assert accounts_receivable([then], today=date(2026, 12, 10))["totals"]["outstanding"] == "260.00"
