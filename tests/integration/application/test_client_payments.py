@@ -5,10 +5,12 @@ and the claims that take no payment."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+import pytest
 import redis
 
 from config.practice import load_practice
@@ -28,8 +30,9 @@ TODAY = date(2026, 11, 24)
 
 
 def ready(redis_url: str, *, collected: str = "60.00", method: str = "card", example_name: str | None = None,
-          **client: Any) -> tuple[stages.Deps, list[Any], FakeMailer, str]:
-    """A statement_ready claim whose client paid `collected` at the visit, its first statement e-mailed."""
+          mailed: bool = True, **client: Any) -> tuple[stages.Deps, list[Any], FakeMailer, str]:
+    """A statement_ready claim whose client paid `collected` at the visit, its first statement e-mailed (unless
+    not `mailed`: its delivery is still `queued`)."""
     r = redis.Redis.from_url(redis_url)
     r.flushdb()
     sent: list[Any] = []
@@ -42,9 +45,10 @@ def ready(redis_url: str, *, collected: str = "60.00", method: str = "card", exa
     doc["client"].update(client)
     claim_id = claim_id_for(doc["session"]["session_id"])
     assert receive(deps.ledger, json.dumps(doc).encode(), deps.send, source="test").http_status == 202
-    for step in (stages.validate, stages.assemble, stages.route, stages.make_statement,
-                 statement_delivery.send_statement):
+    for step in (stages.validate, stages.assemble, stages.route, stages.make_statement):
         step(deps, claim_id)
+    if mailed:
+        statement_delivery.send_statement(deps, claim_id)
     sent.clear()
     return deps, sent, mailer, claim_id
 
@@ -178,3 +182,32 @@ def test_a_needs_attention_claim_takes_the_payment_without_a_statement(redis_url
     assert result.ok and result.document_number is None and result.statement is None and sent == []
     event = parse_event_document(deps.ledger.event_document(CLAIM))
     assert event.payment.amount_collected == Decimal("100.00")
+
+
+def test_a_payment_while_the_first_statement_is_being_sent_e_mails_only_the_new_one(redis_url: str) -> None:
+    deps, _, mailer, _ = ready(redis_url, mailed=False)
+    mailer.die_before_commit = True  # the worker sending the first statement dies mid-send
+    with pytest.raises(SystemExit):
+        statement_delivery.send_statement(deps, CLAIM)
+    assert deps.ledger.get(CLAIM).statement_delivery == "sending"  # type: ignore[union-attr]
+    mailer.die_before_commit = False
+    result = pay(deps, "200.00")
+    assert result.ok and result.balance_due == "0.00"
+    for _ in range(3):  # the first statement's message, the payment's, a redelivery: one e-mail
+        statement_delivery.send_statement(deps, CLAIM)
+    claim = deps.ledger.get(CLAIM)
+    assert claim is not None and claim.statement_delivery == "sent"
+    assert [m.subject.split(" (")[0] for m in mailer.taken] == [
+        "Your receipt from " + deps.practice.practice.legal_name]
+    assert result.document_number is not None and result.document_number in mailer.taken[0].subject
+
+
+def test_a_payment_whose_step_message_was_lost_is_e_mailed_by_the_reconciler(redis_url: str) -> None:
+    deps, sent, mailer, _ = ready(redis_url)
+    assert pay(deps, "20.00").ok
+    sent.clear()  # the process died before its message reached the queue
+    later = time.time() + 3600
+    assert statement_delivery.redrive_deliveries(deps, older_than_s=60, now=later) == [CLAIM]
+    assert sent == [(SEND_STATEMENT, CLAIM)]
+    statement_delivery.send_statement(deps, CLAIM)
+    assert len(mailer.taken) == 2 and deps.ledger.get(CLAIM).statement_delivery == "sent"  # type: ignore[union-attr]
