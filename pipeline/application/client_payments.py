@@ -107,7 +107,7 @@ def record_payment(deps: Deps, claim_id: str, *, amount: str | Decimal, method: 
     balance = balance_of(claim.superbill, payment)
     date_of_service = date.fromisoformat(claim.date_of_service) if claim.date_of_service else None
     day = received_on or today
-    errors += check_payment(amount=value if value is not None else Decimal("0.01"), method=method,
+    errors += check_payment(amount=value, method=method,
                             received_on=day, balance_due=balance, date_of_service=date_of_service, today=today)
     if errors:
         return _refused(claim_id, errors)

@@ -81,11 +81,14 @@ def where_refused(*, status: str, route: str | None, coverage_kind: str | None) 
             f"{status})")
 
 
-def check_payment(*, amount: Decimal, method: str, received_on: date, balance_due: Decimal,
+def check_payment(*, amount: Decimal | None, method: str, received_on: date, balance_due: Decimal,
                   date_of_service: date | None, today: date) -> list[tuple[str, str]]:
-    """What is wrong with a payment, field by field (none: it can be recorded)."""
+    """What is wrong with a payment, field by field (none: it can be recorded). An `amount` of None was not
+    an amount at all (said by `parse_amount`): only the other fields are checked."""
     out: list[tuple[str, str]] = []
-    if amount <= 0:
+    if amount is None:
+        pass
+    elif amount <= 0:
         out.append(("amount", "must be more than 0.00"))
     elif -amount.as_tuple().exponent > 2:  # type: ignore[operator]
         out.append(("amount", "must have at most two decimals"))
