@@ -21,8 +21,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-import structlog
-
 from pipeline.application.ops import NO_SUCH_CLAIM, event_version
 from pipeline.application.ports import EventChanged
 from pipeline.application.stages import Deps, document_number
@@ -37,8 +35,6 @@ from pipeline.domain.client_payment import (
     where_refused,
 )
 from pipeline.domain.intake import InputRejected, parse_event_document
-
-log = structlog.get_logger(__name__)
 
 MAX_BY = 100
 PAYMENT_CHANGED = ("not recorded: this claim changed after you opened it (a payment or an amendment was "
@@ -145,7 +141,6 @@ def record_payment(deps: Deps, claim_id: str, *, amount: str | Decimal, method: 
                                                       "again and try again")
     if delivery == "queue" and not queued:
         deps.send(SEND_STATEMENT, claim_id)
-    log.info("payment.recorded", claim_id=claim_id, source=source, replaced=bool(number))
     if number is None:
         message = "payment recorded; the claim's statement shows it once the claim is fixed and sent on"
     elif applied.balance_due == 0:

@@ -169,7 +169,7 @@ def ar_text(a: dict[str, Any]) -> str:
 def clients_text(c: dict[str, Any]) -> list[str]:
     """What clients owe the practice (statements, sessions not billed yet): totals, by age, each balance."""
     b = c["by_bucket"]
-    lines = [f"what clients owe the practice ({c['claims']} statements and sessions not billed yet)",
+    lines = [f"what clients owe the practice ({c['claims']} claim(s): statements, and sessions not billed yet)",
              f"  billed {c['billed']}   paid by clients {c['paid']}   outstanding {c['outstanding']}",
              f"  {'':<20} {'0-30':>10} {'31-60':>10} {'61-90':>10} {'90+':>10} {'total':>10}",
              f"  {'all clients':<20} {b['0-30']:>10} {b['31-60']:>10} {b['61-90']:>10} {b['90+']:>10} "

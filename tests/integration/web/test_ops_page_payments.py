@@ -70,6 +70,9 @@ def test_mary_records_a_payment_and_the_page_lists_it_by_her_name(
     assert 'id="client-payments"' in done.text and "Mary Front (mary)" in done.text
     assert pipeline.claim(claim_id).superbill["balance_due"] == "150.00"  # type: ignore[index]
     assert "balance due <b>150.00</b>" in done.text
+    owed = client.get("/ops/ar").text
+    table = owed[owed.index('id="client-balances"'):]
+    assert "What clients owe" in owed and claim_id in table and "150.00" in table
 
     stale = client.post(f"/ops/claims/{claim_id}/payments",
                         data={**hidden, "amount": "50.00", "method": "cash", "received_on": ""})
