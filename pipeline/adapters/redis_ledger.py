@@ -176,6 +176,42 @@ end
 return {1, cur, (version(redis.call('HGET', KEYS[1], 'amended_at')))}
 """
 
+# A client's payment recorded after the visit: `_AMEND` (the claim's fields, its event, a new event version, a
+# timeline entry, only onto the version the payment was made from) and, in the same step, the statement's
+# delivery: `queue` starts a new one (`queued`, one more send, indexed as unfinished, and the step's message
+# queued), `skip` marks it `skipped` (the client is not e-mailed), '' leaves it. KEYS: as `_AMEND`, then the
+# unfinished and failed deliveries, then (with the step's message) its queue, its messages and its wake list;
+# ARGV: as `_AMEND`, then after the fields the delivery mode, the message id and the message.
+_PAYMENT = _FUNCTIONS + _WAKE + _AT_VERSION + _CAS + """
+redis.call('SET', KEYS[4], ARGV[7])
+local now_version, now_at = version(redis.call('HGET', KEYS[1], 'amended_at'))
+if now_version == was or now_at < was_at then
+  redis.call('HSET', KEYS[1], 'amended_at', string.format('%.6f', was_at + 0.000002))
+end
+local j = 13 + 2 * tonumber(ARGV[10]) + 2 * tonumber(ARGV[11]) + tonumber(ARGV[12])
+local mode, queued = ARGV[j], 0
+if mode == 'queue' then
+  local sends = tonumber(redis.call('HGET', claim, 'statement_sends') or '0') or 0
+  if sends < 1 then sends = 1 end
+  redis.call('HSET', claim, 'statement_delivery', 'queued', 'statement_sends', sends + 1)
+  redis.call('HDEL', claim, 'statement_error')
+  redis.call('ZADD', KEYS[5], now, id)
+  redis.call('ZREM', KEYS[6], id)
+  if #KEYS >= 8 then
+    redis.call('HSET', KEYS[8], ARGV[j + 1], ARGV[j + 2])
+    redis.call('RPUSH', KEYS[7], ARGV[j + 1])
+    if KEYS[9] then wake(KEYS[9]) end
+    queued = 1
+  end
+elseif mode == 'skip' then
+  redis.call('HSET', claim, 'statement_delivery', 'skipped')
+  redis.call('HDEL', claim, 'statement_error')
+  redis.call('ZREM', KEYS[5], id)
+  redis.call('ZREM', KEYS[6], id)
+end
+return {1, cur, (version(redis.call('HGET', KEYS[1], 'amended_at'))), queued}
+"""
+
 # `_TRANSITION` (without a message to queue) only while the claim's event is at the version ARGV[6] (`_AMEND`).
 _TRANSITION_AT = _FUNCTIONS + _AT_VERSION + _CAS + """
 return {1, cur, 0}
@@ -377,6 +413,7 @@ class Ledger:
         self._transition = client.register_script(_TRANSITION)
         self._post_once = client.register_script(_POST_ONCE)
         self._amend = client.register_script(_AMEND)
+        self._payment = client.register_script(_PAYMENT)
         self._transition_at = client.register_script(_TRANSITION_AT)
         self._attempt = client.register_script(_ATTEMPT)
         self._ingest = client.register_script(_INGEST)
@@ -657,6 +694,33 @@ class Ledger:
         if not ok and _s(seen).startswith("changed:"):
             raise EventChanged(claim_id, based_on or "", _s(seen).removeprefix("changed:"))
         return _s(written[0]) if ok else None
+
+    def record_payment(self, claim_id: str, event_doc: dict[str, Any], *, statuses: Iterable[str], based_on: str,
+                       fields: dict[str, Any], delivery: str, then: str | None,
+                       **detail: Any) -> tuple[str | None, bool]:
+        """A client's payment: the claim's `fields`, its amended event and a `payment.recorded` timeline entry
+        (`detail`), only while it is in one of `statuses` and its event at version `based_on` (`EventChanged`
+        otherwise), and in the same atomic step its statement delivery (`delivery`: `queue` a new one, with
+        the step `then` queued when there is an outbox; `skip` it; '' leave it). Returns (the event version
+        written, or None when the claim's status takes no payment; whether the step was queued)."""
+        now = time.time()
+        keys = [self.claim_key(claim_id), self.timeline_key(claim_id), self.long_key(claim_id),
+                self._k("claim", claim_id, "event"), self._k("deliveries"), self._k("deliveries", "failed")]
+        message_id, message = "", ""
+        if delivery == "queue" and then is not None and self.outbox is not None:
+            queue_key, messages_key, wake_key, message_id, message = self.outbox(then, claim_id)
+            keys += [queue_key, messages_key, wake_key]
+        ok, seen, *written = self._payment(
+            keys=keys,
+            args=[",".join(sorted(statuses)), "", repr(now), _entry("payment.recorded", now, **detail), self.prefix,
+                  based_on, pack(_compact(event_doc)), "", "", *_field_args({**fields, "amended_at": now}),
+                  delivery, message_id, message],
+        )
+        if not ok and _s(seen).startswith("changed:"):
+            raise EventChanged(claim_id, based_on, _s(seen).removeprefix("changed:"))
+        if not ok:
+            return None, False
+        return _s(written[0]), bool(int(written[1]))
 
     def resubmit(self, claim_id: str, *, source: str, by: str | None = None, anyway: bool = False,
                  frequency_code: str = "1", statuses: Iterable[str] = RESUBMITTABLE_STATUSES,

@@ -17,7 +17,9 @@ The claim as of day D replays, in timeline order, the entries that count from D 
 denial is the payer's decision (its amounts replace the earlier ones), a reversal takes its amounts back off,
 a resubmission starts a new submission (a replacement or a void names its frequency), and each superbill
 assembled (`assembled`, with its `total_charge`) is the charge from then on: an amendment after D is undone.
-A claim not yet assembled on D is owed the charge it was first assembled with. What the timeline does not
+A claim not yet assembled on D is owed the charge it was first assembled with. A payment the client made
+after the visit (`payment.recorded`) counts from the day it was received (`received_on`): the ones received
+after D are taken back off the superbill's amount paid, so its balance due is the one of D. What the timeline does not
 keep is the claim as it is now: its payer and its date of service (and the charge of a claim assembled
 before the timeline kept it).
 """
@@ -34,6 +36,13 @@ from schemas.claim import STATUSES, Claim
 
 POSTINGS = ("remittance.payment", "remittance.denial", "remittance.reversal")
 RECOVERY = "remittance.recovery"  # a provider-level recovery (PLB) taken off the claim, or added back
+CLIENT_PAYMENT = "payment.recorded"  # a payment the client made after the visit (`client_payments`)
+
+
+def client_payment_day(entry: dict[str, Any], zone: tzinfo) -> date:
+    """The day a client's payment counts from: the day it was received, else the day it was recorded."""
+    received = entry.get("received_on")
+    return date.fromisoformat(str(received)) if received else day_of(float(entry["at"]), zone)
 
 
 def day_of(at: float, zone: tzinfo) -> date:
@@ -107,6 +116,13 @@ def claim_as_of(claim: Claim, timeline: Iterable[dict[str, Any]], day: date, zon
         if entry.get("to") in STATUSES:
             status = str(entry["to"])
     superbill = {**claim.superbill, "total_charge": str(charge)} if claim.superbill and charge else claim.superbill
+    later = sum((_amount(e, "amount") for e in entries if e.get("kind") == CLIENT_PAYMENT
+                 and client_payment_day(e, zone) > day), Decimal(0))
+    if superbill and later:  # the client's payments received after the day are undone
+        paid_then = Decimal(str(superbill.get("amount_paid") or "0")) - later
+        total = Decimal(str(superbill.get("total_charge") or "0"))
+        superbill = {**superbill, "amount_paid": f"{paid_then:.2f}",
+                     "balance_due": f"{max(Decimal(0), total - paid_then):.2f}"}
     return claim.model_copy(update={
         "superbill": superbill, "status": status, "paid_amount": paid, "adjusted_amount": adjusted,
         "patient_responsibility": patient, "denial_reasons": denial, "frequency_code": frequency, "paid_on": paid_on,

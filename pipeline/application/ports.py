@@ -183,6 +183,17 @@ class ClaimLedger(Protocol):
         (None, nothing written, when the claim's status takes no amendment)."""
         ...
 
+    def record_payment(self, claim_id: str, event_doc: dict[str, Any], *, statuses: Iterable[str], based_on: str,
+                       fields: dict[str, Any], delivery: str, then: str | None,
+                       **detail: Any) -> tuple[str | None, bool]:
+        """A client's payment after the visit: the claim's `fields`, its amended event (a new event version) and a
+        `payment.recorded` timeline entry (`detail`), only while the claim is in one of `statuses` and its event
+        at version `based_on` (`EventChanged`, nothing written, otherwise); with them, atomically, the
+        statement's delivery: `queue` a new one (`queued`, one more send; the step `then` queued with it when
+        the ledger can), `skip` it, or '' to leave it. Returns (the event version written, or None when the
+        claim's status takes no payment; whether the step was queued: if not, the caller sends it)."""
+        ...
+
     def resubmit(self, claim_id: str, *, source: str, by: str | None = None, anyway: bool = False,
                  frequency_code: str = "1", statuses: Iterable[str] = ..., based_on: str | None = None) -> bool:
         """Back to `received` under the next submission number (after a definite no, or new data): a new

@@ -12,6 +12,11 @@ As of a past day D (`receivables(..., as_of=D)`): the receivables as they stood 
 claims whose date of service is D or earlier, each as its timeline says it stood then (`claim_as_of`: the
 payer's payments count from the day the payer paid them), with ages counted to D. A day after today is
 refused (`FutureDay`): what is owed then is not known yet.
+
+What clients owe the practice is its own part (`clients`): the balance of each statement a client gets
+(`statement_only`) and of each session not billed yet that needs attention (not a VA session: a veteran owes
+nothing), its charge less what the client paid at the visit and after it (`payment.recorded`); as of a past
+day, less only the payments received by then.
 """
 
 from __future__ import annotations
@@ -91,6 +96,56 @@ def claim_ids_to_watch(ledger: ClaimLedger) -> list[str]:
     return ledger.claim_ids(route="direct_billing") + ledger.claim_ids(route="needs_attention")
 
 
+def owed_by_client(claim: Claim) -> Decimal:
+    """What the client still owes the practice on a claim: its superbill's charge less what the client paid
+    (at the visit and after it), never below zero."""
+    superbill = claim.superbill or {}
+    paid = Decimal(str(superbill.get("amount_paid") or "0"))
+    return max(ZERO, _charge(claim) - paid)
+
+
+def client_owes(claim: Claim) -> bool:
+    """A claim whose balance the client pays the practice: a statement the client gets (`statement_only`), or a
+    session not billed yet that needs attention (never a VA session: a veteran owes nothing)."""
+    if not claim.date_of_service or claim.superbill is None or claim.coverage_kind == "va_ccn":
+        return False
+    return claim.route == "statement_only" or (claim.route == "needs_attention" and claim.status == "needs_attention")
+
+
+def client_claim_ids(ledger: ClaimLedger) -> list[str]:
+    """The claims whose balance a client may owe (`client_owes` picks among them)."""
+    return ledger.claim_ids(route="statement_only") + ledger.claim_ids(route="needs_attention")
+
+
+def clients_receivable(claims: Iterable[Claim], *, today: date) -> dict[str, Any]:
+    """What clients owe the practice (statements and sessions not billed yet), by age of the session: the
+    claims with a balance, the total and the total by age bucket. Money as decimal strings."""
+    rows: list[dict[str, Any]] = []
+    buckets = dict.fromkeys(BUCKETS, ZERO)
+    billed = paid = ZERO
+    counted = 0
+    for claim in claims:  # each one `client_owes` (now: as of a past day its status may have been another)
+        if claim.date_of_service is None or claim.superbill is None:
+            continue
+        counted += 1
+        owed = owed_by_client(claim)
+        got = Decimal(str(claim.superbill.get("amount_paid") or "0"))
+        billed += _charge(claim)
+        paid += got
+        if owed <= 0:
+            continue
+        age = (today - date.fromisoformat(claim.date_of_service)).days
+        buckets[bucket(age)] += owed
+        rows.append({"claim_id": claim.claim_id, "route": claim.route, "status": claim.status,
+                     "payer": claim.payer or "", "date_of_service": claim.date_of_service, "age_days": age,
+                     "bucket": bucket(age), "billed": _money(_charge(claim)), "paid": _money(got),
+                     "outstanding": _money(owed), "document_number": claim.document_number})
+    return {"claims": counted, "billed": _money(billed), "paid": _money(paid),
+            "outstanding": _money(sum(buckets.values(), ZERO)),
+            "by_bucket": {b: _money(v) for b, v in buckets.items()},
+            "balances": sorted(rows, key=lambda r: (-int(r["age_days"]), r["claim_id"]))}
+
+
 def accounts_receivable(claims: Iterable[Claim], *, today: date, warning_days: int = 150,
                         limit_days: int = TIMELY_FILING_LIMIT_DAYS) -> dict[str, Any]:
     """Totals billed / paid / adjusted / outstanding, outstanding claims by payer and age bucket, and the
@@ -157,15 +212,21 @@ def receivables(ledger: ClaimLedger, *, today: date, as_of: date | None = None, 
     `today`; or, with `as_of`, as it stood at the end of that day (the practice's day: `zone`). An `as_of`
     after `today` raises `FutureDay`."""
     claims = ledger.get_many(claim_ids_to_watch(ledger))
+    clients = [c for c in ledger.get_many(client_claim_ids(ledger)) if client_owes(c)]
     if as_of is None:
-        return accounts_receivable(claims, today=today, warning_days=warning_days)
+        return {**accounts_receivable(claims, today=today, warning_days=warning_days),
+                "clients": clients_receivable(clients, today=today)}
     if as_of > today:
         raise FutureDay(f"{as_of.isoformat()} is after today ({today.isoformat()})")
     served = [c for c in claims if (c.route == "direct_billing" or unbilled_va(c)) and c.date_of_service
               and date.fromisoformat(c.date_of_service) <= as_of]
-    timelines = ledger.timelines_since([c.claim_id for c in served], 0.0) if served else {}
+    seen = [c for c in clients if date.fromisoformat(c.date_of_service or "9999-12-31") <= as_of]
+    ids = list(dict.fromkeys(c.claim_id for c in [*served, *seen]))
+    timelines = ledger.timelines_since(ids, 0.0) if ids else {}
     then = [claim_as_of(c, timelines.get(c.claim_id, []), as_of, zone) for c in served]
-    return accounts_receivable([c for c in then if c is not None], today=as_of, warning_days=warning_days)
+    clients_then = [claim_as_of(c, timelines.get(c.claim_id, []), as_of, zone) for c in seen]
+    return {**accounts_receivable([c for c in then if c is not None], today=as_of, warning_days=warning_days),
+            "clients": clients_receivable([c for c in clients_then if c is not None], today=as_of)}
 
 
 def alert_timely_filing(ledger: ClaimLedger, alerts: AlertPort | None, *, today: date, warning_days: int,

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 import structlog
 
@@ -98,8 +99,12 @@ def statement_pdf(deps: Deps, claim: Claim, event: SessionCompleted) -> bytes:
 
 def _mail(deps: Deps, claim: Claim, event: SessionCompleted, to: str) -> StatementMail:
     assert claim.document_number
+    bill = claim.superbill or {}
+    paid, due = bill.get("amount_paid"), bill.get("balance_due")
     text = session_statement_email(deps.practice, document_number=claim.document_number,
-                                   date_of_service=event.date_of_service)
+                                   date_of_service=event.date_of_service, replaces=claim.statement_replaces,
+                                   amount_paid=Decimal(str(paid)) if paid is not None else None,
+                                   balance_due=Decimal(str(due)) if due is not None else None)
     return StatementMail(to=to, subject=text.subject, body=text.body, message_id=message_id(deps, claim),
                          attachment_name=text.attachment_name, pdf=statement_pdf(deps, claim, event))
 

@@ -565,3 +565,56 @@ def test_a_denied_claim_sent_as_a_corrected_claim_from_its_form_with_two_tabs_op
     assert ("claim.amended", "Mary Front") in audit and ("claim.corrected", "Mary Front") in audit
     assert not re.search(r"987654321|876543210", logs_of(stack))
     no_patient_data_in_logs(stack)
+
+
+def test_the_front_desk_records_a_clients_payment_in_the_form_with_two_tabs_open(
+        start_stack: StartStack, browser: WebDriver) -> None:
+    """A self-filing client pays part of their balance days after the visit: an amount above the balance is said
+    beside the field (what was typed kept); the payment recorded is listed under Mary's name with the new
+    balance, and the client is e-mailed the replacement statement once; the same payment sent again from a tab
+    opened before it is refused, not recorded twice."""
+    from selenium.webdriver.support.ui import Select
+
+    stack = start_stack()
+    add_user(stack, "mary", "Mary Front")
+    address = "br-pay@client.example"
+    claim_id = post(stack, event("commercial_statement", "br_pay", client__email=address,
+                                 payment__amount_collected="60.00"))
+
+    def to_client() -> int:
+        return len([m for m in stack.mail()["messages"] if address in m["to"]])
+
+    wait_for(to_client, lambda n: n == 1, timeout_s=60, what="the first statement e-mailed")
+    sign_in(browser, stack)
+    first, second = claim_in_two_tabs(browser, stack, claim_id)
+
+    def pay(amount: str, method: str = "cash") -> None:
+        form = browser.find_element(By.ID, "payment-form")
+        set_field(browser, form, "amount", amount)
+        Select(form.find_element(By.NAME, "method")).select_by_value(method)
+        navigate(browser, form.find_element(By.TAG_NAME, "button").click)
+
+    assert "balance due 200.00" in browser.find_element(By.ID, "client-payment").find_element(
+        By.XPATH, "following-sibling::p[1]").text
+    pay("999.00")
+    field = browser.find_element(By.ID, "payment-amount")
+    assert field.get_attribute("aria-invalid") == "true" and field.get_attribute("value") == "999.00"
+    said = browser.find_element(By.ID, "payment-amount-error").text
+    assert said == "is more than the balance due (200.00): record at most 200.00"
+    browser.save_screenshot(str(SCREENSHOTS / "ops-payment-error.png"))
+
+    pay("50.00")
+    assert "Payment recorded: 150.00 still due" in flash_text(browser)
+    row = browser.find_element(By.CSS_SELECTOR, "#client-payments tbody tr").text
+    assert "50.00" in row and "Cash" in row and "Mary Front (mary)" in row and "150.00" in row
+    browser.save_screenshot(str(SCREENSHOTS / "ops-payment-recorded.png"))
+    wait_for(to_client, lambda n: n == 2, timeout_s=60, what="the replacement statement e-mailed")
+
+    browser.switch_to.window(first)  # opened before the payment: the same payment again is refused
+    pay("50.00")
+    assert "changed after you opened it" in browser.find_element(By.ID, "payment-errors").text
+    claim = stack.ledger().get(claim_id)
+    assert claim is not None and claim.superbill is not None and claim.superbill["balance_due"] == "150.00"
+    assert to_client() == 2
+    browser.switch_to.window(second)
+    no_patient_data_in_logs(stack)

@@ -1,4 +1,4 @@
-"""Claims: `superbill claims list|show|statement|amend` and `superbill resubmit`."""
+"""Claims: `superbill claims list|show|statement|amend|correct|void|pay` and `superbill resubmit`."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from pipeline.domain.client_payment import PAYMENT_METHODS
 from pipeline.entrypoints.cli.common import (
     EXIT_ERROR,
     EXIT_OK,
@@ -187,6 +188,33 @@ def cmd_claims_correct(args: argparse.Namespace) -> int:
     return EXIT_OK if result.ok else EXIT_REFUSED
 
 
+def cmd_claims_pay(args: argparse.Namespace) -> int:
+    from pipeline.application.client_payments import record_payment
+    from pipeline.application.ops import NO_SUCH_CLAIM
+
+    deps = runtime_deps(args)
+    result = record_payment(deps, args.claim_id, amount=args.amount, method=args.method, by=args.by,
+                            received_on=args.received_on, source="cli")
+    if result.message == NO_SUCH_CLAIM:
+        err(f"no claim {args.claim_id}")
+        return EXIT_ERROR
+    if result.ok:
+        audit_from_terminal(deps, "claim.payment_recorded", claim_id=args.claim_id, amount=result.amount,
+                            method=result.method, received_on=result.received_on, by=args.by.strip(),
+                            document_number=result.document_number)
+    if args.json:
+        print_json(result.as_dict())
+    elif result.ok:
+        print(f"{args.claim_id}: {result.amount} ({result.method}, received {result.received_on}) recorded by "
+              f"{args.by.strip()}. Paid {result.amount_paid}, balance due {result.balance_due}.")
+        print(f"  {result.message}")
+    else:
+        err(f"{args.claim_id}: {result.message}" if result.message.startswith("not recorded")
+            else f"{args.claim_id}: not recorded. {result.message}")
+        err(*(f"  --{e['path'].replace('_', '-')}: {e['message']}" for e in result.errors))
+    return EXIT_OK if result.ok else EXIT_REFUSED
+
+
 def cmd_resubmit(args: argparse.Namespace) -> int:
     from rich.progress import Progress
 
@@ -280,6 +308,16 @@ def register(sub: Any) -> None:
     p.add_argument("claim_id", type=an_id)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_claims_correct, kind="void")
+    p = claims.add_parser("pay", help="record a payment the client made after the visit (a replacement "
+                          "statement is e-mailed to them)")
+    p.add_argument("claim_id", type=an_id)
+    p.add_argument("--amount", required=True, metavar="AMOUNT", help="what the client paid, e.g. 40.00")
+    p.add_argument("--method", required=True, choices=PAYMENT_METHODS, help="how they paid")
+    p.add_argument("--received-on", type=date_arg, metavar="DATE",
+                   help="the day the payment was received (YYYY-MM-DD; default: today, the practice's day)")
+    p.add_argument("--by", required=True, metavar="NAME", help="who took the payment (on the claim's timeline)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_claims_pay)
     p = sub.add_parser("resubmit", help="resubmit rejected, failed, needs_attention or denied claims")
     p.add_argument("claim_ids", nargs="*", metavar="ID", type=an_id)
     add_filters(p, status_help="pick every claim in this status")

@@ -170,7 +170,24 @@ def ar_text(a: dict[str, Any]) -> str:
                   f"(limit {tf['limit_days']}): {len(tf['claims'])}"]
     lines += [f"    {r['claim_id']:<22} {r['status']:<10} {r['date_of_service']}  {r['days_left']} days left"
               for r in tf["claims"]]
+    if a.get("clients") is not None:
+        lines += ["", *clients_text(a["clients"])]
     return "\n".join(lines)
+
+
+def clients_text(c: dict[str, Any]) -> list[str]:
+    """What clients owe the practice (statements, sessions not billed yet): totals, by age, each balance."""
+    b = c["by_bucket"]
+    lines = [f"what clients owe the practice ({c['claims']} claim(s): statements, and sessions not billed yet)",
+             f"  billed {c['billed']}   paid by clients {c['paid']}   outstanding {c['outstanding']}",
+             f"  {'':<20} {'0-30':>10} {'31-60':>10} {'61-90':>10} {'90+':>10} {'total':>10}",
+             f"  {'all clients':<20} {b['0-30']:>10} {b['31-60']:>10} {b['61-90']:>10} {b['90+']:>10} "
+             f"{c['outstanding']:>10}"]
+    if c["balances"]:
+        lines += ["", "  balances:"]
+        lines += [f"    {r['claim_id']:<22} {r['status']:<15} {r['date_of_service']} ({r['age_days']} days) "
+                  f"paid {r['paid']} of {r['billed']}, owed {r['outstanding']}" for r in c["balances"][:50]]
+    return lines
 
 
 def register(sub: Any) -> None:
@@ -188,7 +205,8 @@ def register(sub: Any) -> None:
     p.add_argument("--queue", action="store_true", help="ask the workers to do it instead of this process")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_remittances_fetch)
-    p = sub.add_parser("ar", help="what is owed on direct-billing claims: by payer and age, timely filing")
+    p = sub.add_parser("ar", help="what is owed on direct-billing claims (by payer and age, timely filing) and "
+                       "by clients")
     p.add_argument("--warn-days", type=whole_number, metavar="DAYS",
                    help="flag claims not paid this many days after the date of service "
                         "(default $SUPERBILL_TIMELY_FILING_WARNING_DAYS, else 150)")

@@ -127,6 +127,22 @@ class AmendAnswer(_Body):
     message: str
 
 
+class PaymentAnswer(_Body):
+    ok: bool
+    claim_id: str
+    message: str
+    errors: list[ErrorItem]
+    amount: str | None = None
+    method: str | None = None
+    received_on: str | None = None
+    amount_paid: str | None = None
+    balance_due: str | None = None
+    document_number: str | None = None
+    replaces: str | None = None
+    statement: str | None = None
+    event_version: str | None = None
+
+
 class _Request(BaseModel):
     """A request body: a key it does not know is refused (`422` naming it), never ignored."""
 

@@ -15,16 +15,27 @@ from fastapi.routing import APIRoute
 from starlette.types import Message, Receive
 
 from pipeline.adapters.metrics import render_metrics
-from pipeline.application import exports, ops, period_statements, receivables, remittances, staff, statement_delivery
+from pipeline.application import (
+    client_payments,
+    exports,
+    ops,
+    period_statements,
+    receivables,
+    remittances,
+    staff,
+    statement_delivery,
+)
 from pipeline.application.ingest import MAX_BODY_BYTES
 from pipeline.application.staff import SHARED_TOKEN_ACTOR, Actor
 from pipeline.application.stages import Deps
 from pipeline.application.statements import statement_pdf
+from pipeline.domain.client_payment import PAYMENT_METHODS
 from pipeline.entrypoints.web.api_models import (
     FILTER_KEYS,
     AmendAnswer,
     ClaimDetail,
     ClaimList,
+    PaymentAnswer,
     Receivables,
     RefusedDetail,
     RefusedList,
@@ -91,7 +102,8 @@ def no_claim(claim_id: str, *, with_message: bool = False) -> dict[str, Any]:
 # a change made from a version of the claim's event that is no longer its own (`based_on`), as the API says it
 API_CHANGED = (": the claim's event was amended since the version given (based_on); read the claim again "
                "(event_version) and make the change again")
-JSON_BODY_ROUTES = frozenset({"amend", "correct", "resubmit"})  # the replay takes an event: intake's own limits
+# the replay takes an event: intake's own limits
+JSON_BODY_ROUTES = frozenset({"amend", "correct", "resubmit", "record_payment"})
 
 
 def _too_large() -> HTTPException:
@@ -360,6 +372,47 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
     def void(claim_id: str, request: Request, query: Annotated[VersionQuery, Query()]) -> JSONResponse:
         return _correct(request, claim_id, "void", None, query.based_on)
 
+    @api.post("/claims/{claim_id}/payments", response_model=PaymentAnswer, responses={
+        **UNAUTHORIZED, **NOT_JSON,
+        **errors((404, "no such claim"), (409, "the claim takes no payment from the client (its status or route), "
+                 "or it changed since the version given (based_on)"),
+                 (422, "the payment is not valid: one error per field"))},
+        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["amount", "method"], "additionalProperties": False, "properties": {
+                "amount": {"type": "string", "pattern": r"^\d+(\.\d{1,2})?$", "example": "40.00"},
+                "method": {"type": "string", "enum": list(PAYMENT_METHODS)},
+                "received_on": {"type": "string", "format": "date",
+                                "description": "default: today, the practice's day"},
+                "by": {"type": "string", "description": "who took the payment; only (and then required) with "
+                                                        "the shared ops token: a person's own token names them"}}}}}}})
+    async def record_payment(claim_id: str, request: Request, query: Annotated[VersionQuery, Query()]) -> JSONResponse:
+        try:
+            body = json.loads(await request.body() or b"null")
+        except ValueError:
+            return JSONResponse(error_body("(body)", "is not JSON"), 400)
+        actor = actor_of(request)
+        checked = payment_body(body, shared=actor == SHARED_TOKEN_ACTOR)
+        if isinstance(checked, list):
+            answer = client_payments.PaymentResult(False, claim_id, message="the payment is not valid",
+                                                   errors=checked).as_dict()
+            return JSONResponse(answer, 404 if ledger.get(claim_id) is None else 422)
+        amount, method, received_on, named = checked
+        by = f"{named} (via the {actor.name})" if named else actor.label
+        result = client_payments.record_payment(deps, claim_id, amount=amount, method=method, by=by, source="api",
+                                                received_on=received_on, based_on=query.based_on)
+        answer = result.as_dict()
+        if result.ok:
+            if deps.staff is not None:
+                staff.audit(deps.staff, "claim.payment_recorded", actor, claim_id=claim_id, amount=result.amount,
+                            method=result.method, received_on=result.received_on,
+                            document_number=result.document_number)
+            return JSONResponse(answer)
+        if result.message == ops.NO_SUCH_CLAIM:
+            return JSONResponse(answer | no_claim(claim_id, with_message=True), 404)
+        if result.errors:
+            return JSONResponse(answer, 422)
+        return JSONResponse(answer | error_body("based_on" if result.conflict else "claim_id", result.message), 409)
+
     @api.post("/resubmit", response_model=ResubmitAnswer, responses={**UNAUTHORIZED, **NOT_JSON, **BAD_INPUT})
     def resubmit(request: Request, request_body: ResubmitRequest) -> JSONResponse:
         given = request_body.model_fields_set
@@ -454,6 +507,45 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
         return Response(text, media_type=content_type)
 
     return root
+
+
+PAYMENT_FIELDS = ("amount", "method", "received_on", "by")
+
+
+def payment_body(body: Any, *, shared: bool) -> tuple[str, str, date | None, str | None] | list[dict[str, str]]:
+    """A payment's body checked for its shape, field by field: (amount as typed, method, the day received, the
+    person named with the shared token), or the errors. The amount's own rules are the application's."""
+    if not isinstance(body, dict):
+        return [{"path": "(body)", "message": 'must be a JSON object such as {"amount": "40.00", "method": "card"}'}]
+    out: list[dict[str, str]] = [{"path": str(k), "message": f"is not a field of a payment (fields: "
+                                  f"{', '.join(PAYMENT_FIELDS)})"} for k in body if k not in PAYMENT_FIELDS]
+    amount, method, received, named = body.get("amount"), body.get("method"), body.get("received_on"), body.get("by")
+    if amount is None:
+        out.append({"path": "amount", "message": 'is required: a decimal string such as "40.00"'})
+    elif not isinstance(amount, str):
+        out.append({"path": "amount", "message": 'must be a decimal string such as "40.00"'})
+    if method is None:
+        out.append({"path": "method", "message": f"is required: one of {', '.join(PAYMENT_METHODS)}"})
+    elif not isinstance(method, str) or method not in PAYMENT_METHODS:
+        out.append({"path": "method", "message": f"must be one of {', '.join(PAYMENT_METHODS)}"})
+    day: date | None = None
+    if received is not None:
+        try:
+            day = _date(received) if isinstance(received, str) else None
+        except ValueError:
+            day = None
+        if day is None:
+            out.append({"path": "received_on", "message": "must be a date (YYYY-MM-DD)"})
+    if shared and (not isinstance(named, str) or not named.strip()):
+        out.append({"path": "by", "message": "is required with the shared ops token: the name of the person "
+                                             "who took the payment"})
+    elif shared and isinstance(named, str) and len(named.strip()) > client_payments.MAX_BY:
+        out.append({"path": "by", "message": f"must be at most {client_payments.MAX_BY} characters"})
+    elif not shared and named is not None:
+        out.append({"path": "by", "message": "is the person the bearer token belongs to: leave it out"})
+    if out:
+        return out
+    return str(amount), str(method), day, named.strip() if shared and isinstance(named, str) else None
 
 
 def _date(value: Any) -> date | None:

@@ -23,3 +23,22 @@ def test_the_period_email_names_the_range() -> None:
     text = period_statement_email(load_practice(), document_number="SB-000043", since=date(2026, 11, 1),
                                   until=date(2026, 11, 30))
     assert "11/01/2026 to 11/30/2026" in text.body and "SB-000043" in text.subject
+
+
+def test_a_replacement_says_what_it_replaces_the_amount_paid_and_the_balance() -> None:
+    from decimal import Decimal
+
+    text = session_statement_email(load_practice(), document_number="SB-000050", date_of_service=date(2026, 11, 20),
+                                   replaces="SB-000042", amount_paid=Decimal("110.00"), balance_due=Decimal("150.00"))
+    assert text.subject.startswith("Your updated statement") and "SB-000050" in text.subject
+    assert "replaces statement SB-000042" in text.body and "$110.00 paid and $150.00 still due" in text.body
+    assert text.attachment_name == "statement-SB-000050.pdf"
+
+
+def test_a_replacement_with_nothing_due_is_the_clients_receipt() -> None:
+    from decimal import Decimal
+
+    text = session_statement_email(load_practice(), document_number="SB-000051", date_of_service=date(2026, 11, 20),
+                                   replaces="SB-000050", amount_paid=Decimal("260.00"), balance_due=Decimal("0.00"))
+    assert text.subject.startswith("Your receipt") and "paid in full ($260.00 paid)" in text.body
+    assert "still due" not in text.body and "receipt" in text.body

@@ -23,6 +23,7 @@ from starlette.datastructures import FormData
 
 from config.settings import Settings
 from pipeline.application import (
+    client_payments,
     exports,
     ops,
     period_statements,
@@ -35,7 +36,7 @@ from pipeline.application.stages import Deps
 from pipeline.application.statements import statement_pdf
 from pipeline.application.steps import QUEUES
 from pipeline.entrypoints.web.api_queries import iso_day
-from pipeline.entrypoints.web.ops_page import layout, money, views
+from pipeline.entrypoints.web.ops_page import layout, money, payments, views
 from pipeline.entrypoints.web.ops_page.auth import COOKIE, PageAuth, Who
 
 REFRESH_S = 15
@@ -254,7 +255,8 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
         return Response(text, media_type=f"{media}; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
-    def claim_page(who: Who, claim_id: str, *, state: views.FixState | None = None, status: int = 200) -> Response:
+    def claim_page(who: Who, claim_id: str, *, state: views.FixState | None = None, status: int = 200,
+                   paying: payments.PaymentForm | None = None) -> Response:
         shown = ops.show_claim(ledger, claim_id)
         if shown is None:
             return no_claim(who, claim_id)
@@ -270,7 +272,9 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
             since_amended = ops.outlook(ahead) if amended and ahead is not None else None
         body = views.claim_body(claim_id, shown, person=person, document=document,
                                 documents=ledger.documents(claim_id), zone=zone, unchanged=unchanged, state=state,
-                                since_amended=since_amended)
+                                since_amended=since_amended,
+                                client_payment=payments.payment_section(quote(claim_id, safe=""), shown, paying,
+                                                                        today=deps.today(), by=who.actor.label))
         return render(who, f"Claim {claim_id}", body, status=status)
 
     @router.get("/claims/{claim_id}")
@@ -355,6 +359,42 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
             staff_audit("claim.amended", who, claim_id=claim_id, changed=result.changed)
             return back(who, f"/ops/claims/{quote(claim_id, safe='')}",
                         f"Amended ({', '.join(result.changed)}). Now resubmit it.")
+
+        return await run_in_threadpool(work)
+
+    @router.post("/claims/{claim_id}/payments")
+    async def record_payment(claim_id: str, got: Posted = form_poster) -> Response:
+        who, form = got.who, got.form
+        home = f"/ops/claims/{quote(claim_id, safe='')}"
+
+        def work() -> Response:  # Redis and the practice profile: off the event loop
+            typed = payments.posted_payment(form)
+            day, bad_day = None, False
+            if typed.values["received_on"]:
+                try:
+                    day = iso_day(typed.values["received_on"])
+                except ValueError:
+                    bad_day = True
+            if bad_day:  # nothing recorded: never on another day than the one typed
+                if ledger.get(claim_id) is None:
+                    return no_claim(who, claim_id)
+                typed.errors = [{"path": "received_on", "message": "must be a date (YYYY-MM-DD)"}]
+                return claim_page(who, claim_id, paying=typed, status=422)
+            result = client_payments.record_payment(deps, claim_id, amount=typed.values["amount"],
+                                                    method=typed.values["method"], by=who.actor.label,
+                                                    source="ops page", received_on=day, based_on=typed.based_on)
+            if result.message == ops.NO_SUCH_CLAIM:
+                return no_claim(who, claim_id)
+            if result.ok:
+                staff_audit("claim.payment_recorded", who, claim_id=claim_id, amount=result.amount,
+                            method=result.method, received_on=result.received_on,
+                            document_number=result.document_number)
+                return back(who, home + "#client-payment", f"{result.message[:1].upper()}{result.message[1:]}.")
+            typed.errors = result.errors or [{"path": "(payment)", "message": result.message}]
+            shown = ops.show_claim(ledger, claim_id)
+            if shown is None or not payments.applies(shown):  # no form to show it in: said at the top
+                return back(who, home, result.message[:1].upper() + result.message[1:] + ".", error=True)
+            return claim_page(who, claim_id, paying=typed, status=409 if result.conflict else 422)
 
         return await run_in_threadpool(work)
 

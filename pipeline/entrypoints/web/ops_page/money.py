@@ -110,7 +110,27 @@ def ar_body(a: dict[str, Any]) -> str:
             '</table>'
             + (f'<h2>Voided: owe nothing ({len(a["voided"])})</h2><p>' + ", ".join(
                 f'<a href="/ops/claims/{escape(v)}">{escape(v)}</a>' for v in a["voided"]) + "</p>"
-               if a.get("voided") else ""))
+               if a.get("voided") else "")
+            + clients_body(a.get("clients")))
+
+
+def clients_body(c: dict[str, Any] | None) -> str:
+    """What clients owe the practice: statements and sessions not billed yet, by age, each balance."""
+    if c is None:
+        return ""
+    buckets = ("0-30", "31-60", "61-90", "90+")
+    rows = "".join(
+        f'<tr><td><a href="/ops/claims/{escape(r["claim_id"])}">{escape(r["claim_id"])}</a></td>'
+        f'<td>{badge(r["status"])}</td><td>{escape(r["date_of_service"])}</td><td class="num">{r["age_days"]}</td>'
+        f'<td class="num">{escape(r["billed"])}</td><td class="num">{escape(r["paid"])}</td>'
+        f'<td class="num">{escape(r["outstanding"])}</td></tr>' for r in c["balances"])
+    return ('<h2 id="clients-owe">What clients owe</h2><p class="muted">Statements clients get and sessions not '
+            f'billed yet ({c["claims"]}): billed {escape(c["billed"])}, paid by clients {escape(c["paid"])}, '
+            f'outstanding <b>{escape(c["outstanding"])}</b> ('
+            + ", ".join(f'{b} days {escape(c["by_bucket"][b])}' for b in buckets) + ').</p>'
+            '<table id="client-balances"><thead><tr><th>claim</th><th>status</th><th>date of service</th>'
+            '<th class="num">days</th><th class="num">billed</th><th class="num">paid</th><th class="num">owed</th>'
+            f'</tr></thead><tbody>{rows or "<tr><td colspan=7 class=muted>nothing owed</td></tr>"}</tbody></table>')
 
 
 def correctable(c: dict[str, Any]) -> bool:

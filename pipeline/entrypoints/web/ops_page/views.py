@@ -558,7 +558,7 @@ def fix_forms(cid: str, c: dict[str, Any], document: dict[str, Any], state: FixS
 
 def claim_body(claim_id: str, c: dict[str, Any], *, person: ClientIdentity | None, document: dict[str, Any],
                documents: dict[str, str], zone: tzinfo, unchanged: list[str], state: FixState | None = None,
-               since_amended: dict[str, Any] | None = None) -> str:
+               since_amended: dict[str, Any] | None = None, client_payment: str = "") -> str:
     cid = escape(claim_id)
     actions = ""
     if c["status"] in RESUBMITTABLE_STATUSES:
@@ -613,7 +613,7 @@ def claim_body(claim_id: str, c: dict[str, Any], *, person: ClientIdentity | Non
             + f'<ul id="reasons">{findings or "<li class=muted>nothing</li>"}</ul>'
             + (f'<h2>Warnings</h2><ul>{warns}</ul>' if warns else "")
             + money.payment_block(c)
-            + f'<h2>Superbill</h2>{lines or "<p class=muted>none</p>"}{amend}'
+            + f'<h2>Superbill</h2>{lines or "<p class=muted>none</p>"}{client_payment}{amend}'
             + f'<h2>Sent and received</h2>{sent or "<p class=muted>nothing sent to a peer yet</p>"}'
             + f'<h2>Timeline</h2><table><thead><tr><th>when</th><th>step</th><th>detail</th></tr></thead>'
             f'<tbody>{timeline}</tbody></table>')
