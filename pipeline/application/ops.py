@@ -354,14 +354,16 @@ CORRECTABLE_STATUSES = ("paid", "denied", "accepted")
 FREQUENCY = {"replacement": REPLACEMENT, "void": VOID}
 
 
-def correct(ledger: ClaimLedger, claim_id: str, send: StepSender, *, kind: str,
+def correct(ledger: ClaimLedger, claim_id: str, send: StepSender, *, kind: str, practice: Practice,
             patch: dict[str, Any] | None = None, source: str, by: str | None = None,
             based_on: str | None = None) -> AmendResult:
     """Send a replacement (frequency 7, optionally with amended data) or a void (8) of a claim the payer
     adjudicated, quoting its claim number (REF*F8), through the same exactly-once submission path under the
     next submission number. Refused when the payer has given no claim number yet (then a fixed claim goes
     as a new original: `resubmit`). With `based_on` (the `event_version` the change was made from), refused
-    when the claim was amended since, as `amend` is."""
+    when the claim was amended since, as `amend` is. A replacement whose data the rules would not bill
+    directly (a prescription made invalid, a referral that does not cover the session) is refused before
+    anything is stored or sent: the claim keeps what the payer decided."""
     claim = ledger.get(claim_id)
     if claim is None:
         return AmendResult(False, claim_id, message=NO_SUCH_CLAIM)
@@ -383,11 +385,17 @@ def correct(ledger: ClaimLedger, claim_id: str, send: StepSender, *, kind: str,
     event: SessionCompleted | None = None
     merged: dict[str, Any] = {}
     document: dict[str, Any] = {}
-    if patch:
+    if patch or kind == "replacement":
         document = ledger.event_document(claim_id)
-        event, merged, refused = check_amendment(claim, document, patch)
+        event, merged, refused = check_amendment(claim, document, patch or {})
         if refused is not None or event is None:
             return refused or AmendResult(False, claim_id)
+    if kind == "replacement" and event is not None:
+        blocked = _not_billable_directly(ledger, practice, event)
+        if blocked is not None:
+            return AmendResult(False, claim_id, errors=blocked, message=(
+                "the corrected claim would need attention, not go to the payer; nothing was stored or "
+                f"sent and the claim stays {claim.status}: correct what is named, then send it again"))
     changed: list[str] = []
     seen = based_on or event_version(claim.amended_at)  # the data this correction is sent with
     if event is not None and patch and merged != document:  # amended, then sent again
@@ -417,6 +425,23 @@ def correct(ledger: ClaimLedger, claim_id: str, send: StepSender, *, kind: str,
                                f"(submission #{claim.submission_no + 1})")
 
 
+def _not_billable_directly(ledger: ClaimLedger, practice: Practice,
+                           event: SessionCompleted) -> list[dict[str, str]] | None:
+    """Why the rules would not send this event to the clearinghouse (one error per problem), or None when
+    they would: counted with the VA visits the other sessions use, as the route step counts them."""
+    decision = evaluate(event, practice, visits_used=_visits_used_by_others(ledger, event))
+    if decision.route == "direct_billing":
+        return None
+    return [{"path": "(correction)", "message": f"{p.code}: {p.message}"} for p in decision.problems] or [
+        {"path": "(correction)", "message": f"the rules route it {decision.route}"}]
+
+
+def _visits_used_by_others(ledger: ClaimLedger, event: SessionCompleted) -> int:
+    referral = (event.va_referral.referral_number.strip().upper()
+                if event.coverage.kind == "va_ccn" and event.va_referral else None)
+    return ledger.visits_used(referral, excluding=event.session.session_id) if referral else 0
+
+
 # dry run ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Preview:
@@ -443,10 +468,7 @@ def preview(ledger: ClaimLedger, practice: Practice, claim_id: str,
     event, _, refused = check_amendment(claim, ledger.event_document(claim_id), patch or {})
     if event is None:
         return Preview(None, refused)
-    referral = (event.va_referral.referral_number.strip().upper()
-                if event.coverage.kind == "va_ccn" and event.va_referral else None)
-    used = ledger.visits_used(referral, excluding=event.session.session_id) if referral else 0
-    return Preview(evaluate(event, practice, visits_used=used))
+    return Preview(evaluate(event, practice, visits_used=_visits_used_by_others(ledger, event)))
 
 
 def amended_since_decided(claim: Claim) -> bool:

@@ -312,8 +312,8 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
     def _correct(request: Request, claim_id: str, kind: str, patch: dict[str, Any] | None,
                  based_on: str | None = None) -> JSONResponse:
         actor = actor_of(request)
-        result = ops.correct(ledger, claim_id, deps.send, kind=kind, patch=patch, source="api", by=actor.label,
-                             based_on=based_on)
+        result = ops.correct(ledger, claim_id, deps.send, kind=kind, practice=deps.practice, patch=patch,
+                             source="api", by=actor.label, based_on=based_on)
         if result.ok and deps.staff is not None:
             staff.audit(deps.staff, "claim.voided" if kind == "void" else "claim.corrected", actor,
                         claim_id=claim_id, changed=result.changed or None)
