@@ -15,6 +15,7 @@ from config.practice import Practice
 from pipeline.application import client_identity
 from pipeline.application.client_identity import ClientIdentity
 from pipeline.application.evaluate import evaluate
+from pipeline.application.event_changes import differing_paths
 from pipeline.application.ingest import MAX_BODY_BYTES, Outcome, receive
 from pipeline.application.ports import ClaimLedger, EventChanged, QueueMonitor, Refused, StepSender
 from pipeline.application.reason_codes import claim_reason_codes
@@ -153,14 +154,22 @@ def show_claim(ledger: ClaimLedger, claim_id: str) -> dict[str, Any] | None:
     claim = ledger.get(claim_id)
     if claim is None:
         return None
+    timeline = ledger.timeline(claim_id)
+    if any(_kept_event(e) for e in timeline):  # what each later event of the session would change
+        own = ledger.event_document(claim_id)
+        timeline = [{**e, "differs_in": differing_paths(own, e["event"])} if _kept_event(e) else e for e in timeline]
     return {
         **claim.model_dump(mode="json"),
         "problems": [p.model_dump() for p in claim.problems],
         "warnings": [w.model_dump() for w in claim.warnings],
         "has_statement": has_statement(ledger, claim),
         "event_version": event_version(claim.amended_at),
-        "timeline": ledger.timeline(claim_id),
+        "timeline": timeline,
     }
+
+
+def _kept_event(entry: dict[str, Any]) -> bool:
+    return entry.get("kind") == "event.kept_for_review" and isinstance(entry.get("event"), dict)
 
 
 # at a glance ------------------------------------------------------------------------------------------
