@@ -255,6 +255,9 @@ CHANGED_MEANWHILE = ("not saved: this claim's data was amended after you opened 
                      "then make your change again")
 # the same, for a corrected claim: nothing was sent either
 NOT_SENT_CHANGED = CHANGED_MEANWHILE.replace("not saved", "not sent", 1)
+# and for a void, which has no typed data to keep
+VOID_NOT_SENT_CHANGED = ("not sent: this claim's data was amended after you opened it (in another tab, or by someone "
+                         "else). Reload the claim to see its data as it is now, then void it if it should still go")
 CHANGED_WHILE_SAVING = ("not saved: this claim's data was amended by someone else at the same moment, after this "
                         "change read it; nothing of this change was stored: read the claim again and make your "
                         "change again")
@@ -390,7 +393,7 @@ def correct(ledger: ClaimLedger, claim_id: str, send: StepSender, *, kind: str, 
                            f"{'voided' if kind == 'void' else 'corrected'}; only {', '.join(CORRECTABLE_STATUSES)}"
                            " claims can")
     if based_on is not None and based_on != event_version(claim.amended_at):
-        return AmendResult(False, claim_id, message=NOT_SENT_CHANGED)
+        return AmendResult(False, claim_id, message=VOID_NOT_SENT_CHANGED if kind == "void" else NOT_SENT_CHANGED)
     event: SessionCompleted | None = None
     merged: dict[str, Any] = {}
     document: dict[str, Any] = {}
@@ -423,7 +426,8 @@ def correct(ledger: ClaimLedger, claim_id: str, send: StepSender, *, kind: str, 
     except EventChanged:
         if changed:  # amended by someone else between this amendment and its sending: not sent with theirs
             return AmendResult(False, claim_id, changed=changed, message=CHANGED_BEFORE_SENDING)
-        return AmendResult(False, claim_id, message=NOT_SENT_CHANGED if based_on else NOT_SENT_WHILE_SAVING)
+        changed_since = VOID_NOT_SENT_CHANGED if kind == "void" else NOT_SENT_CHANGED
+        return AmendResult(False, claim_id, message=changed_since if based_on else NOT_SENT_WHILE_SAVING)
     if not moved:
         return AmendResult(False, claim_id, changed=changed, message="the claim changed status meanwhile; "
                            + ("its amendment is kept: " if changed else "") + "try again")

@@ -251,7 +251,24 @@ def test_find_a_client_fix_the_missing_referral_in_the_form_resubmit_and_see_it_
     audit = [e for e in users_audit(stack) if e.get("claim_id") == claim_id or claim_id in e.get("claim_ids", [])]
     assert {(e["action"], e["name"]) for e in audit} == {("claim.amended", "Mary Front"),
                                                          ("claims.resubmitted", "Mary Front")}
+    on_a_tablet_no_page_scrolls_sideways(browser, stack, claim_id)
     no_patient_data_in_logs(stack)
+
+
+def on_a_tablet_no_page_scrolls_sideways(driver: WebDriver, stack: Stack, claim_id: str) -> None:
+    """At a front-desk tablet's width (portrait) every page fits: a wide table scrolls in its own box, the page
+    itself never sideways."""
+    driver.set_window_size(820, 1180)
+    wide = {}
+    for path in ("/ops", "/ops/claims", f"/ops/claims/{claim_id}", "/ops/refused", "/ops/remittances", "/ops/ar",
+                 "/ops/audit"):
+        navigate(driver, lambda path=path: driver.get(stack.web_url + path))
+        page, view = driver.execute_script(
+            "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        if page > view:
+            wide[path] = page - view
+    driver.set_window_size(1280, 1000)
+    assert wide == {}, f"pages wider than the screen, by pixels: {wide}"
 
 
 def users_audit(stack: Stack) -> list[dict[str, Any]]:

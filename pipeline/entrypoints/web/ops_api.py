@@ -329,7 +329,8 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
             return JSONResponse(answer | no_claim(claim_id, with_message=True), 404)
         if problems:
             return JSONResponse(answer, 422)
-        if message in (ops.CHANGED_MEANWHILE, ops.NOT_SENT_CHANGED):  # said as the API's caller gave the version
+        # said as the API's caller gave the version
+        if message in (ops.CHANGED_MEANWHILE, ops.NOT_SENT_CHANGED, ops.VOID_NOT_SENT_CHANGED):
             message = message.split(":", 1)[0] + API_CHANGED
             answer = answer | {"message": message}
             return JSONResponse(answer | error_body("based_on", message), 409)
@@ -356,8 +357,8 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
         return _correct(request, claim_id, "replacement", patch or None, query.based_on)
 
     @api.post("/claims/{claim_id}/void", response_model=AmendAnswer, responses={**UNAUTHORIZED, **CORRECTION_ERRORS})
-    def void(claim_id: str, request: Request) -> JSONResponse:
-        return _correct(request, claim_id, "void", None)
+    def void(claim_id: str, request: Request, query: Annotated[VersionQuery, Query()]) -> JSONResponse:
+        return _correct(request, claim_id, "void", None, query.based_on)
 
     @api.post("/resubmit", response_model=ResubmitAnswer, responses={**UNAUTHORIZED, **NOT_JSON, **BAD_INPUT})
     def resubmit(request: Request, request_body: ResubmitRequest) -> JSONResponse:

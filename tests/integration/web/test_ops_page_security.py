@@ -626,3 +626,43 @@ def test_every_page_asks_to_sign_in_and_every_form_is_refused_without_a_session(
     assert answer.status_code == 403 and "Nothing was changed." in answer.text
     assert '<a class="btn" href="/ops">Back to the overview</a>' in answer.text  # not a dead end
     assert len([e for e in env.store.audit_log(200) if e["action"] == "form.refused"]) == before + 1
+
+
+def test_a_void_from_a_page_opened_before_an_amendment_is_not_sent(env: Env) -> None:
+    """The void button carries the version of the claim its page shows: pressed on a page opened before someone
+    amended the claim, nothing is sent and the page says why; reloaded, the void goes."""
+    claim_id = env.adjudicated_va_claim("void2", "denied")
+    client = env.client()
+    sign_in(client)
+    tab_a, tab_b = client.get(f"/ops/claims/{claim_id}").text, client.get(f"/ops/claims/{claim_id}").text
+    document = env.ledger.event_document(claim_id)
+    saved = client.post(f"/ops/claims/{claim_id}/amend", headers={"Origin": ORIGIN}, data={
+        **amend_forms.form_values("coverage", document), "member_id": "111111111", "section": "coverage",
+        "based_on": based_on_of(tab_a, "coverage"), "csrf": csrf_of(tab_a), "action": "save"})
+    assert saved.status_code == 303 and flash(client, f"/ops/claims/{claim_id}").startswith("Amended (coverage)")
+    void_form = re.search(rf'<form method="post" action="/ops/claims/{claim_id}/void"[^>]*>(.*?)</form>', tab_b, re.S)
+    assert void_form, "no void button on the page"
+    stale = dict(re.findall(r'name="(\w+)" value="([^"]*)"', void_form.group(1)))
+    assert stale.get("based_on") == based_on_of(tab_b, "coverage")
+    refused = client.post(f"/ops/claims/{claim_id}/void", data={**stale, "csrf": csrf_of(tab_b)},
+                          headers={"Origin": ORIGIN})
+    assert refused.status_code == 303
+    said = flash(client, f"/ops/claims/{claim_id}")
+    assert said.startswith("Not sent: this claim&#x27;s data was amended after you opened it") and said.endswith(
+        "then void it if it should still go."), said
+    claim = env.ledger.get(claim_id)
+    assert claim is not None and (claim.status, claim.submission_no) == ("denied", 1)
+    # the API's void takes the same `?based_on=`
+    api = env.client().post(f"/v1/ops/claims/{claim_id}/void", params={"based_on": stale["based_on"]},
+                            headers={"Authorization": f"Bearer {TOKEN}"})
+    assert api.status_code == 409 and api.json()["errors"][0]["path"] == "based_on", api.text
+    claim = env.ledger.get(claim_id)
+    assert claim is not None and (claim.status, claim.submission_no) == ("denied", 1)
+    fresh = client.get(f"/ops/claims/{claim_id}").text
+    void_form = re.search(rf'<form method="post" action="/ops/claims/{claim_id}/void"[^>]*>(.*?)</form>', fresh, re.S)
+    assert void_form
+    sent = client.post(f"/ops/claims/{claim_id}/void", headers={"Origin": ORIGIN}, data={
+        **dict(re.findall(r'name="(\w+)" value="([^"]*)"', void_form.group(1))), "csrf": csrf_of(fresh)})
+    assert sent.status_code == 303
+    claim = env.ledger.get(claim_id)
+    assert claim is not None and (claim.status, claim.frequency_code, claim.submission_no) == ("received", "8", 2)

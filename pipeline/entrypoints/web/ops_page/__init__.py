@@ -376,7 +376,7 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
             kept, patch = views.typed_change(form, what="correction")  # shown again, with why, when not sent
             kept.correcting = True
             if kind == "void":
-                kept, patch = views.FixState(), {}
+                kept, patch = views.FixState(based_on=kept.based_on), {}  # the button's version of the claim
             elif patch is None:
                 return claim_page(who, claim_id, state=kept, status=422)
             result = ops.correct(ledger, claim_id, deps.send, kind=kind, practice=deps.practice, patch=patch or None,
@@ -394,7 +394,7 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
                 return back(who, home, f"Not sent: {said}. {details}".strip(), error=True)
             kept.errors = [{"path": "(correction)", "message": result.message}, *result.errors]
             if kind == "void":  # a button, no form of its own: said at the top
-                return back(who, home, f"Not sent: {result.message}.", error=True)
+                return back(who, home, f"Not sent: {result.message.removeprefix('not sent: ')}.", error=True)
             return claim_page(who, claim_id, state=kept, status=422 if result.errors else 409)
 
         return await run_in_threadpool(work)

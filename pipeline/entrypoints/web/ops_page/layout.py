@@ -48,6 +48,9 @@ fieldset label{display:inline-flex;flex-direction:column;font-size:12px;color:#4
 details summary{cursor:pointer;font-weight:600;margin:8px 0}
 .field-error{display:block;color:#b42318;font-size:12px;font-weight:600;max-width:22em}
 [aria-invalid=true]{border-color:#b42318;background:#fff6f5}
+@media (max-width:1000px){main{padding:14px 12px}header{flex-wrap:wrap;gap:6px 16px;padding:8px 12px}
+table{display:block;overflow-x:auto;width:fit-content;max-width:100%}
+.grid{grid-template-columns:1fr}.who dl{grid-template-columns:1fr 1fr}}
 """
 
 

@@ -121,7 +121,10 @@ def payment_block(c: dict[str, Any]) -> str:
         forms = (f'<p class="muted" id="correct-here">A corrected claim (frequency 7) replaces payer claim {number}: '
                  'correct the data in its form <a href="#fix">below</a>, preview it, then press Send as a corrected '
                  f'claim.</p><form method="post" action="/ops/claims/{cid}/void" data-confirm="Void payer claim '
-                 f'{number}? The payer takes back what it paid."><button class="secondary" '
+                 f'{number}? The payer takes back what it paid.">'
+                 # the claim as this page shows it: a void pressed after someone amended it is not sent
+                 f'<input type="hidden" name="based_on" value="{escape(str(c.get("event_version") or "0"))}">'
+                 '<button class="secondary" '
                  'type="submit">Void this claim (frequency 8)</button></form>')
     if c["status"] == "voided":
         number = escape(c.get("payer_claim_number") or "-")

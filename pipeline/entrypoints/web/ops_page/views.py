@@ -20,11 +20,12 @@ from pipeline.entrypoints.web.ops_page.layout import badge, detail, explained, w
 from schemas.claim import AMENDABLE_STATUSES, RESUBMITTABLE_STATUSES, STATUSES
 from schemas.decision import ROUTES
 
+NONE = '<p class="muted">None.</p>'
 
 def claims_table(rows: list[dict[str, Any]], *, selectable: bool, form_id: str = "",
                  people: dict[str, ClientIdentity] | None = None) -> str:
     if not rows:
-        return '<p class="muted">None.</p>'
+        return NONE
     people = people or {}
     head = ("<th></th>" if selectable else "") + ("<th>Claim</th><th>Client</th><th>Status</th><th>Route</th>"
                                                   "<th>Date of service</th><th>Payer</th><th>Why</th>"
@@ -215,7 +216,8 @@ def live_body(s: dict[str, Any], rows_by_status: dict[str, list[dict[str, Any]]]
             f'<div class="grid"><div><h2>Last 24 hours</h2><p id="last24">{last["failed"]} failed, '
             f'{last["rejected"]} rejected</p><p class="muted">From the timelines: {events or "nothing happened"}.'
             f'</p><ul>{reasons}</ul>'
-            f'<h2>Past the 30-day filing warning, not accepted ({len(late)})</h2><ul>{late_html}</ul></div>'
+            f'<h2>Past the 30-day filing warning, not accepted ({len(late)})</h2>'
+            f'{f"<ul>{late_html}</ul>" if late else NONE}</div>'
             f'<div><h2>Queues</h2><table><thead><tr><th>queue</th><th class="num">ready</th><th class="num">delayed'
             f'</th><th class="num">in progress</th><th class="num">dead</th><th class="num">oldest (s)</th></tr>'
             f'</thead><tbody>{queues}</tbody></table></div></div>')
