@@ -23,7 +23,7 @@ from pipeline.application.receivables import accounts_receivable, claim_ids_to_w
 from pipeline.application.stages import claim_index
 from pipeline.application.statements import has_statement
 from pipeline.application.steps import SUBMISSION_STEP, VALIDATE
-from pipeline.domain.claim_frequency import REPLACEMENT, VOID
+from pipeline.domain.claim_frequency import REPLACEMENT, VOID, resubmission_frequency
 from pipeline.domain.intake import InputRejected, parse_event_document
 from schemas.claim import AMENDABLE_STATUSES, FINAL_STATUSES, RESUBMITTABLE_STATUSES, STATUSES, Claim
 from schemas.decision import Decision
@@ -591,7 +591,8 @@ def resubmit(ledger: ClaimLedger, claim_ids: Iterable[str], send: StepSender, *,
                 result.resumed.append(claim_id)
             else:
                 result.skipped.append({"claim_id": claim_id, "reason": "changed status meanwhile"})
-        elif ledger.resubmit(claim_id, source=source, by=by, anyway=anyway and claim.status == "needs_attention"):
+        elif ledger.resubmit(claim_id, source=source, by=by, anyway=anyway and claim.status == "needs_attention",
+                             frequency_code=resubmission_frequency(claim.frequency_code, claim.status)):
             send(VALIDATE, claim_id)
             result.resubmitted.append(claim_id)
         else:

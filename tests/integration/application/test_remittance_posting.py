@@ -238,6 +238,49 @@ def test_a_correction_the_rules_would_not_bill_is_refused_and_the_paid_claim_is_
                    patch={"prescription": {**unsigned, "signed": True, "diagnosis_codes": ["M54.50"]}}).ok
 
 
+def test_a_corrected_claim_the_payer_rejected_is_resubmitted_as_a_correction_not_a_second_original(
+        world: Any) -> None:
+    """The payer paid the original; its 277CA rejected the corrected claim. Fixed and resubmitted, the claim goes
+    again as a replacement quoting the payer's claim number: a new original would bill the session a second
+    time (and the payer would pay it twice)."""
+    from pipeline.application.ops import correct
+
+    deps, peer, _ = world
+    peer.deliver(fixture("partial_payment"))
+    remittances.fetch_and_post(deps)
+    assert claim(deps).status == "paid"
+    taking = peer.submit
+
+    def reject_the_correction(x12: str, *, idempotency_key: str) -> PeerAnswer:
+        if idempotency_key == f"{CLAIM}-2":
+            peer.taken.setdefault(idempotency_key, x12)
+            return PeerAnswer(outcome="rejected", reasons=["277CA: A7:21 Missing or invalid information"])
+        return taking(x12, idempotency_key=idempotency_key)
+
+    looking = peer.lookup
+
+    def rejected_when_asked(idempotency_key: str) -> PeerAnswer | None:
+        if idempotency_key == f"{CLAIM}-2":
+            return PeerAnswer(outcome="rejected", reasons=["277CA: A7:21 Missing or invalid information"])
+        return looking(idempotency_key)
+
+    peer.submit, peer.lookup = reject_the_correction, rejected_when_asked
+    document = deps.ledger.event_document(CLAIM)
+    fix = {**document["prescription"], "diagnosis_codes": ["M54.50"]}
+    assert correct(deps.ledger, CLAIM, deps.send, practice=deps.practice, kind="replacement", source="test",
+                   patch={"prescription": fix}).ok
+    for step in (stages.validate, stages.assemble, stages.route, stages.submit_direct):
+        step(deps, CLAIM)
+    assert (claim(deps).status, claim(deps).frequency_code) == ("rejected", "7")
+    result = resubmit(deps.ledger, [CLAIM], deps.send, source="test", practice=deps.practice)
+    assert result.resubmitted == [CLAIM]
+    for step in (stages.validate, stages.assemble, stages.route, stages.submit_direct):
+        step(deps, CLAIM)
+    again = peer.taken[f"{CLAIM}-3"]
+    assert ":B:7*" in again and "REF*F8*PCN0000000101~" in again, again
+    assert (claim(deps).status, claim(deps).frequency_code) == ("accepted", "7")
+
+
 def test_corrected_and_void_claims_quote_the_payer_claim_number(world: Any) -> None:
     from pipeline.application.ops import correct
     from pipeline.documents.x12_validation import validate_837p
