@@ -151,6 +151,9 @@ def _refused(path: str, message: str) -> JSONResponse:
 def _filter(status: str | None, route: str | None, payer: str | None, therapist: str | None,
             since: date | None, until: date | None, problem: str | None) -> ops.ClaimFilter:
     bad = _bad_choices(status, route)
+    why = ops.problem_filter_error(problem) if problem else None
+    if why:
+        bad.append({"path": "problem", "message": why})
     if bad:
         raise HTTPException(422, {"errors": bad})
     return ops.ClaimFilter(status=status or None, route=route or None, payer=payer or None,
