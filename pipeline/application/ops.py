@@ -24,7 +24,7 @@ from pipeline.application.stages import claim_index
 from pipeline.application.statements import has_statement
 from pipeline.application.steps import SUBMISSION_STEP, VALIDATE
 from pipeline.domain.claim_frequency import REPLACEMENT, VOID, resubmission_frequency
-from pipeline.domain.codes import PROBLEM_ORDER, WARNING_ORDER
+from pipeline.domain.codes import FILTERABLE_PROBLEMS, WARNING_ORDER
 from pipeline.domain.intake import InputRejected, parse_event_document
 from schemas.claim import AMENDABLE_STATUSES, FINAL_STATUSES, RESUBMITTABLE_STATUSES, STATUSES, Claim
 from schemas.decision import Decision
@@ -64,10 +64,6 @@ class ClaimFilter:
         if self.until and (dos is None or dos > self.until):
             return False
         return not (self.problem and self.problem not in [p.code for p in claim.problems])
-
-
-# the problem codes a claim can carry: the rules' own, and a stored event that no longer passes validation
-FILTERABLE_PROBLEMS = (*PROBLEM_ORDER, "input_invalid")
 
 
 def problem_filter_error(code: str) -> str | None:
