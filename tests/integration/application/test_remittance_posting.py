@@ -281,6 +281,32 @@ def test_a_corrected_claim_the_payer_rejected_is_resubmitted_as_a_correction_not
     assert (claim(deps).status, claim(deps).frequency_code) == ("accepted", "7")
 
 
+def test_a_void_of_a_corrected_claim_the_payer_accepted_but_has_not_remitted_is_sent(world: Any) -> None:
+    """Paid original (#1), corrected claim accepted by the payer (#2, no 835 yet), then a void (#3): the void must
+    go to the clearinghouse under its own key, not take the corrected claim's acceptance as its own and end
+    `voided` while the payer never saw it."""
+    from pipeline.application.ops import correct
+
+    deps, peer, _ = world
+    peer.deliver(fixture("partial_payment"))
+    remittances.fetch_and_post(deps)
+    document = deps.ledger.event_document(CLAIM)
+    fix = {**document["prescription"], "diagnosis_codes": ["M54.50"]}
+    assert correct(deps.ledger, CLAIM, deps.send, practice=deps.practice, kind="replacement", source="test",
+                   patch={"prescription": fix}).ok
+    for step in (stages.validate, stages.assemble, stages.route, stages.submit_direct):
+        step(deps, CLAIM)
+    assert (claim(deps).status, claim(deps).frequency_code) == ("accepted", "7")
+    assert correct(deps.ledger, CLAIM, deps.send, practice=deps.practice, kind="void", source="test").ok
+    for step in (stages.validate, stages.assemble, stages.route, stages.submit_direct):
+        step(deps, CLAIM)
+    assert sorted(peer.taken) == [f"{CLAIM}-1", f"{CLAIM}-2", f"{CLAIM}-3"]
+    void = peer.taken[f"{CLAIM}-3"]
+    assert ":B:8*" in void and "REF*F8*PCN0000000101~" in void
+    assert "submission.adopted" not in kinds(deps)
+    assert (claim(deps).status, claim(deps).idempotency_key) == ("voided", f"{CLAIM}-3")
+
+
 def test_corrected_and_void_claims_quote_the_payer_claim_number(world: Any) -> None:
     from pipeline.application.ops import correct
     from pipeline.documents.x12_validation import validate_837p
