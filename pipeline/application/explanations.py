@@ -283,9 +283,17 @@ LAST_RUN = "The claim is being run again; the reasons below are those of its las
 
 def from_last_run(claim: dict[str, Any]) -> bool:
     """Whether the reasons a claim shows (`show_claim`'s document) are those of a run it has left: it is being run
-    again (not final) and still shows problems, the peer's reasons or an error."""
-    return claim["status"] not in FINAL_STATUSES and bool(
-        claim["problems"] or claim.get("peer_reasons") or claim.get("last_error"))
+    again (not final) and still shows the problems its last routing found. The peer's reasons and the last error
+    are cleared when a claim is sent on its way again, so on a claim that is not final they are this run's own
+    (a submission the worker is still retrying)."""
+    return claim["status"] not in FINAL_STATUSES and bool(claim["problems"])
+
+
+RETRYING = _e("retrying", "The peer has not taken it yet; the worker keeps trying",
+              "the claim is being sent; the last try could not reach the peer, and the worker tries again by itself "
+              "under the same key, so it is never sent twice",
+              "Nothing to do now. If the tries run out the claim ends failed with this error: resubmit it then, "
+              "once the service is back.", "no")
 
 
 UNKNOWN = _e("", "Other reason", "A reason without an entry in our table.",
@@ -345,6 +353,14 @@ def explain_reason(reason: str) -> Explanation:
     return explain(peer_reason_code(reason))
 
 
+def explain_last_error(last_error: str, status: str | None) -> Explanation:
+    """A claim's last error as the front desk reads it: on a claim that is not final it is the error of the try
+    the worker is retrying (resubmitting clears it), so the step is to wait; else its family's entry."""
+    if status is not None and status not in FINAL_STATUSES:
+        return RETRYING
+    return explain_error(last_error)
+
+
 def explain_error(last_error: str) -> Explanation:
     code = error_code(last_error) or "error"
     if last_error.startswith("the 837P could not be built"):
@@ -369,7 +385,7 @@ def claim_explanations(problems: list[str], warnings: list[str], peer_reasons: l
         found.setdefault(peer_reason_code(reason) if peer_reason_code(reason) != "peer_reason" else reason,
                          explain_reason(reason))
     if last_error and not peer_reasons:
-        found.setdefault(error_code(last_error) or "error", explain_error(last_error))
+        found.setdefault(error_code(last_error) or "error", explain_last_error(last_error, status))
     for code in warnings:
         found.setdefault(code, explain(code))
     return list(found.items())

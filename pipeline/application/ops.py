@@ -15,6 +15,7 @@ from config.practice import Practice
 from pipeline.application import client_identity
 from pipeline.application.client_identity import ClientIdentity
 from pipeline.application.evaluate import evaluate
+from pipeline.application.event_changes import differing_paths
 from pipeline.application.ingest import MAX_BODY_BYTES, Outcome, receive
 from pipeline.application.ports import ClaimLedger, EventChanged, QueueMonitor, Refused, StepSender
 from pipeline.application.reason_codes import claim_reason_codes
@@ -22,7 +23,8 @@ from pipeline.application.receivables import accounts_receivable, claim_ids_to_w
 from pipeline.application.stages import claim_index
 from pipeline.application.statements import has_statement
 from pipeline.application.steps import SUBMISSION_STEP, VALIDATE
-from pipeline.domain.claim_frequency import REPLACEMENT, VOID
+from pipeline.domain.claim_frequency import REPLACEMENT, VOID, resubmission_frequency
+from pipeline.domain.codes import FILTERABLE_PROBLEMS, WARNING_ORDER
 from pipeline.domain.intake import InputRejected, parse_event_document
 from schemas.claim import AMENDABLE_STATUSES, FINAL_STATUSES, RESUBMITTABLE_STATUSES, STATUSES, Claim
 from schemas.decision import Decision
@@ -62,6 +64,17 @@ class ClaimFilter:
         if self.until and (dos is None or dos > self.until):
             return False
         return not (self.problem and self.problem not in [p.code for p in claim.problems])
+
+
+def problem_filter_error(code: str) -> str | None:
+    """Why a problem filter can never match (a warning code, or no code at all), or None: a mistyped code
+    would otherwise list no claims, as if none had the problem."""
+    if code in FILTERABLE_PROBLEMS:
+        return None
+    if code in WARNING_ORDER:
+        return (f"{code} is a warning code, not a problem: the filter takes a problem code "
+                f"({', '.join(FILTERABLE_PROBLEMS)})")
+    return f"unknown problem code {code!r} (known: {', '.join(FILTERABLE_PROBLEMS)})"
 
 
 def list_claims(ledger: ClaimLedger, flt: ClaimFilter) -> list[Claim]:
@@ -153,14 +166,22 @@ def show_claim(ledger: ClaimLedger, claim_id: str) -> dict[str, Any] | None:
     claim = ledger.get(claim_id)
     if claim is None:
         return None
+    timeline = ledger.timeline(claim_id)
+    if any(_kept_event(e) for e in timeline):  # what each later event of the session would change
+        own = ledger.event_document(claim_id)
+        timeline = [{**e, "differs_in": differing_paths(own, e["event"])} if _kept_event(e) else e for e in timeline]
     return {
         **claim.model_dump(mode="json"),
         "problems": [p.model_dump() for p in claim.problems],
         "warnings": [w.model_dump() for w in claim.warnings],
         "has_statement": has_statement(ledger, claim),
         "event_version": event_version(claim.amended_at),
-        "timeline": ledger.timeline(claim_id),
+        "timeline": timeline,
     }
+
+
+def _kept_event(entry: dict[str, Any]) -> bool:
+    return entry.get("kind") == "event.kept_for_review" and isinstance(entry.get("event"), dict)
 
 
 # at a glance ------------------------------------------------------------------------------------------
@@ -357,14 +378,16 @@ CORRECTABLE_STATUSES = ("paid", "denied", "accepted")
 FREQUENCY = {"replacement": REPLACEMENT, "void": VOID}
 
 
-def correct(ledger: ClaimLedger, claim_id: str, send: StepSender, *, kind: str,
+def correct(ledger: ClaimLedger, claim_id: str, send: StepSender, *, kind: str, practice: Practice,
             patch: dict[str, Any] | None = None, source: str, by: str | None = None,
             based_on: str | None = None) -> AmendResult:
     """Send a replacement (frequency 7, optionally with amended data) or a void (8) of a claim the payer
     adjudicated, quoting its claim number (REF*F8), through the same exactly-once submission path under the
     next submission number. Refused when the payer has given no claim number yet (then a fixed claim goes
     as a new original: `resubmit`). With `based_on` (the `event_version` the change was made from), refused
-    when the claim was amended since, as `amend` is."""
+    when the claim was amended since, as `amend` is. A replacement whose data the rules would not bill
+    directly (a prescription made invalid, a referral that does not cover the session) is refused before
+    anything is stored or sent: the claim keeps what the payer decided."""
     claim = ledger.get(claim_id)
     if claim is None:
         return AmendResult(False, claim_id, message=NO_SUCH_CLAIM)
@@ -386,11 +409,17 @@ def correct(ledger: ClaimLedger, claim_id: str, send: StepSender, *, kind: str,
     event: SessionCompleted | None = None
     merged: dict[str, Any] = {}
     document: dict[str, Any] = {}
-    if patch:
+    if patch or kind == "replacement":
         document = ledger.event_document(claim_id)
-        event, merged, refused = check_amendment(claim, document, patch)
+        event, merged, refused = check_amendment(claim, document, patch or {})
         if refused is not None or event is None:
             return refused or AmendResult(False, claim_id)
+    if kind == "replacement" and event is not None:
+        blocked = _not_billable_directly(ledger, practice, event)
+        if blocked is not None:
+            return AmendResult(False, claim_id, errors=blocked, message=(
+                "the corrected claim would need attention, not go to the payer; nothing was stored or "
+                f"sent and the claim stays {claim.status}: correct what is named, then send it again"))
     changed: list[str] = []
     seen = based_on or event_version(claim.amended_at)  # the data this correction is sent with
     if event is not None and patch and merged != document:  # amended, then sent again
@@ -421,6 +450,23 @@ def correct(ledger: ClaimLedger, claim_id: str, send: StepSender, *, kind: str,
                                f"(submission #{claim.submission_no + 1})")
 
 
+def _not_billable_directly(ledger: ClaimLedger, practice: Practice,
+                           event: SessionCompleted) -> list[dict[str, str]] | None:
+    """Why the rules would not send this event to the clearinghouse (one error per problem), or None when
+    they would: counted with the VA visits the other sessions use, as the route step counts them."""
+    decision = evaluate(event, practice, visits_used=_visits_used_by_others(ledger, event))
+    if decision.route == "direct_billing":
+        return None
+    return [{"path": "(correction)", "message": f"{p.code}: {p.message}"} for p in decision.problems] or [
+        {"path": "(correction)", "message": f"the rules route it {decision.route}"}]
+
+
+def _visits_used_by_others(ledger: ClaimLedger, event: SessionCompleted) -> int:
+    referral = (event.va_referral.referral_number.strip().upper()
+                if event.coverage.kind == "va_ccn" and event.va_referral else None)
+    return ledger.visits_used(referral, excluding=event.session.session_id) if referral else 0
+
+
 # dry run ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Preview:
@@ -447,10 +493,7 @@ def preview(ledger: ClaimLedger, practice: Practice, claim_id: str,
     event, _, refused = check_amendment(claim, ledger.event_document(claim_id), patch or {})
     if event is None:
         return Preview(None, refused)
-    referral = (event.va_referral.referral_number.strip().upper()
-                if event.coverage.kind == "va_ccn" and event.va_referral else None)
-    used = ledger.visits_used(referral, excluding=event.session.session_id) if referral else 0
-    return Preview(evaluate(event, practice, visits_used=used))
+    return Preview(evaluate(event, practice, visits_used=_visits_used_by_others(ledger, event)))
 
 
 def amended_since_decided(claim: Claim) -> bool:
@@ -560,7 +603,8 @@ def resubmit(ledger: ClaimLedger, claim_ids: Iterable[str], send: StepSender, *,
                 result.resumed.append(claim_id)
             else:
                 result.skipped.append({"claim_id": claim_id, "reason": "changed status meanwhile"})
-        elif ledger.resubmit(claim_id, source=source, by=by, anyway=anyway and claim.status == "needs_attention"):
+        elif ledger.resubmit(claim_id, source=source, by=by, anyway=anyway and claim.status == "needs_attention",
+                             frequency_code=resubmission_frequency(claim.frequency_code, claim.status)):
             send(VALIDATE, claim_id)
             result.resubmitted.append(claim_id)
         else:

@@ -404,8 +404,10 @@ def _earlier_submission(deps: Deps, claim: Claim, peer_name: str,
                         lookup: Callable[[str], PeerAnswer | None]) -> tuple[str, PeerAnswer] | None:
     """A resubmission first asks the peer about the claim's earlier keys: a submission whose retries ran out
     may have been taken without its answer ever arriving. One the peer took and did not reject is the
-    claim's submission; sending the claim again would bill it twice."""
-    for n in range(claim.submission_no - 1, claim.remitted_submission_no or 0, -1):  # not one the payer decided
+    claim's submission; sending the claim again would bill it twice. Keys whose answer the claim already had
+    (the payer decided it, or the peer accepted it before a corrected or void claim followed) are not asked:
+    that answer is not this submission's, and a void adopting its replacement's acceptance would never be sent."""
+    for n in range(claim.submission_no - 1, _answered_up_to(deps, claim), -1):
         key = f"{claim.claim_id}-{n}"
         try:
             answer = lookup(key)
@@ -420,6 +422,22 @@ def _earlier_submission(deps: Deps, claim: Claim, peer_name: str,
         if answer is not None and answer.file_accepted and answer.outcome != "rejected":
             return key, answer
     return None
+
+
+# a submission the claim left from one of these statuses had its answer: the peer took it
+_ANSWERED = frozenset({"accepted", "paid", "denied", "voided"})
+
+
+def _answered_up_to(deps: Deps, claim: Claim) -> int:
+    """The last submission whose answer the claim had: the one the payer's last decision was about, or a later
+    one the peer accepted before the claim was resubmitted (a corrected or void claim sent meanwhile)."""
+    answered = claim.remitted_submission_no or 0
+    if claim.submission_no - 1 <= answered:  # nothing earlier to ask about: the timeline is not read
+        return answered
+    for entry in deps.ledger.timeline(claim.claim_id):
+        if entry.get("kind") == "resubmitted" and entry.get("previous_status") in _ANSWERED:
+            answered = max(answered, int(entry.get("previous_submission_no") or 0))
+    return answered
 
 
 def _apply_answer(deps: Deps, claim: Claim, peer: str, answer: PeerAnswer, step: str) -> None:

@@ -83,6 +83,8 @@ WARNING_ORDER: Final[tuple[str, ...]] = (
 )
 
 PROBLEM_CODES: Final[frozenset[str]] = frozenset(PROBLEM_ORDER)
+# the problem codes a claim can carry: the rules' own, and a stored event that no longer passes validation
+FILTERABLE_PROBLEMS: Final[tuple[str, ...]] = (*PROBLEM_ORDER, "input_invalid")
 WARNING_CODES: Final[frozenset[str]] = frozenset(WARNING_ORDER)
 
 # Every code in the order of the contract's table: the order findings are reported in.

@@ -169,8 +169,8 @@ def cmd_claims_correct(args: argparse.Namespace) -> int:
     patch = None
     if getattr(args, "file", None):
         patch = read_patch(args.file)
-    result = correct(deps.ledger, args.claim_id, send, kind=args.kind, patch=patch, source="cli",
-                     by=terminal_user())
+    result = correct(deps.ledger, args.claim_id, send, kind=args.kind, practice=deps.practice, patch=patch,
+                     source="cli", by=terminal_user())
     if result.ok:
         audit_from_terminal(deps, "claim.voided" if args.kind == "void" else "claim.corrected",
                             claim_id=args.claim_id, changed=result.changed or None)

@@ -128,7 +128,17 @@ def add_filters(p: argparse.ArgumentParser, *, status_help: str = "claim status"
     p.add_argument("--therapist", help="therapist id")
     p.add_argument("--since", type=date_arg, help="date of service on or after (YYYY-MM-DD)")
     p.add_argument("--until", type=date_arg, help="date of service on or before (YYYY-MM-DD)")
-    p.add_argument("--problem", help="problem code, e.g. prescription_missing")
+    p.add_argument("--problem", type=problem_arg, help="problem code, e.g. prescription_missing")
+
+
+def problem_arg(value: str) -> str:
+    """A problem code the filter can match; a warning code or a typo is a usage error, not an empty list."""
+    from pipeline.application.ops import problem_filter_error
+
+    why = problem_filter_error(value)
+    if why:
+        raise argparse.ArgumentTypeError(why)
+    return value
 
 
 N = TypeVar("N", int, float)

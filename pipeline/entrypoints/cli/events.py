@@ -29,12 +29,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from pipeline.entrypoints.runtime import send
 
     deps = runtime_deps(args)
-    lines = [ln for ln in read_input(args.file).splitlines() if ln.strip()]
+    # numbered as in the file, blank lines included, so that "line 7" is the seventh line an editor shows
+    lines = [(n, ln) for n, ln in enumerate(read_input(args.file).splitlines(), 1) if ln.strip()]
     counts: dict[str, int] = {}
     refused: list[tuple[int, dict[str, Any]]] = []
     with Progress(transient=True, console=stderr_console()) as progress:
         task = progress.add_task(f"ingesting {args.file}", total=len(lines))
-        for number, line in enumerate(lines, 1):
+        for number, line in lines:
             outcome = receive(deps.ledger, line, send, source=f"ingest:{Path(args.file).name}:{number}")
             status = outcome.body.get("status", str(outcome.http_status))
             counts[status] = counts.get(status, 0) + 1

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
+from pipeline.domain.codes import FILTERABLE_PROBLEMS
 from schemas.claim import RESUBMITTABLE_STATUSES
 from schemas.decision import ROUTES
 
@@ -163,7 +164,7 @@ class ResubmitFilter(_Request):
     therapist: StrictStr = Field(default=None)
     since: StrictStr = Field(default=None, json_schema_extra={"format": "date"})
     until: StrictStr = Field(default=None, json_schema_extra={"format": "date"})
-    problem: StrictStr = Field(default=None)
+    problem: StrictStr = Field(default=None, json_schema_extra={"enum": list(FILTERABLE_PROBLEMS)})
 
 
 FILTER_KEYS = tuple(ResubmitFilter.model_fields)

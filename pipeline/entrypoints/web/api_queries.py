@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 from pipeline.application import ops
+from pipeline.domain.codes import FILTERABLE_PROBLEMS
 from schemas.claim import STATUSES
 from schemas.decision import ROUTES
 
@@ -109,7 +110,7 @@ class ClaimsQuery(_Query):
     therapist: str | None = None
     since: Day = _day("after")
     until: Day = _day("before")
-    problem: str | None = None
+    problem: str | None = Field(default=None, json_schema_extra={"enum": list(FILTERABLE_PROBLEMS)})
     limit: int | None = _limit()
     cursor: Cursor = _cursor()
     q: str | None = Field(default=None, description="client name, member id, claim or session id, or a date of "

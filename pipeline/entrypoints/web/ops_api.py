@@ -163,6 +163,9 @@ def _refused(path: str, message: str) -> JSONResponse:
 def _filter(status: str | None, route: str | None, payer: str | None, therapist: str | None,
             since: date | None, until: date | None, problem: str | None) -> ops.ClaimFilter:
     bad = _bad_choices(status, route)
+    why = ops.problem_filter_error(problem) if problem else None
+    if why:
+        bad.append({"path": "problem", "message": why})
     if bad:
         raise HTTPException(422, {"errors": bad})
     return ops.ClaimFilter(status=status or None, route=route or None, payer=payer or None,
@@ -324,8 +327,8 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
     def _correct(request: Request, claim_id: str, kind: str, patch: dict[str, Any] | None,
                  based_on: str | None = None) -> JSONResponse:
         actor = actor_of(request)
-        result = ops.correct(ledger, claim_id, deps.send, kind=kind, patch=patch, source="api", by=actor.label,
-                             based_on=based_on)
+        result = ops.correct(ledger, claim_id, deps.send, kind=kind, practice=deps.practice, patch=patch,
+                             source="api", by=actor.label, based_on=based_on)
         if result.ok and deps.staff is not None:
             staff.audit(deps.staff, "claim.voided" if kind == "void" else "claim.corrected", actor,
                         claim_id=claim_id, changed=result.changed or None)

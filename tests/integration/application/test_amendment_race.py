@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import redis
 
+from config.practice import load_practice
 from pipeline.adapters.redis_ledger import Ledger
 from pipeline.application import ops
 from pipeline.application.ops import AmendResult
@@ -21,6 +22,7 @@ from pipeline.domain.intake import parse_event_document
 from tests.examples import example
 
 ROUNDS = 40
+PRACTICE = load_practice()
 CLAIM = "ses_race"
 
 
@@ -134,13 +136,13 @@ def test_the_ledger_reads_an_event_version_as_the_page_writes_it(ledger: Ledger,
 def correcting(by: str, patch: dict[str, Any] | None, version: str,
                sent: list[str]) -> Callable[[Ledger], AmendResult]:
     """A corrected claim sent from a form opened at `version` (`patch`: what it changes, if anything)."""
-    return lambda own: ops.correct(own, CLAIM, lambda _step, cid: sent.append(cid), kind="replacement", patch=patch,
-                                   source="ops page", by=by, based_on=version)
+    return lambda own: ops.correct(own, CLAIM, lambda _step, cid: sent.append(cid), kind="replacement",
+                                   practice=PRACTICE, patch=patch, source="ops page", by=by, based_on=version)
 
 
 def test_two_corrected_claims_from_the_same_version_one_is_sent_with_the_data_its_sender_saw(
         ledger: Ledger, redis_url: str) -> None:
-    """Two tabs on a paid claim: one sends a corrected claim with a new therapist, the other sends one with the data
+    """Two tabs on a paid claim: one sends a corrected claim with a new e-mail, the other sends one with the data
     as it was. Each round exactly one is sent; the other is told and sends nothing; the claim sent carries exactly
     what its sender saw and changed (never the other tab's amendment under the other tab's name)."""
     assert ledger.transition(CLAIM, "needs_attention", "paid", kind="remittance.payment", fields={
@@ -150,8 +152,8 @@ def test_two_corrected_claims_from_the_same_version_one_is_sent_with_the_data_it
         claim = ledger.get(CLAIM)
         assert claim is not None and claim.status == "paid"
         version, before = ops.event_version(claim.amended_at), ledger.event_document(CLAIM)
-        therapist = f"thr_fix{n}"
-        results = race(redis_url, correcting("tab a", {"session": {"therapist_id": therapist}}, version, sent),
+        email = f"fix{n}@example.com"
+        results = race(redis_url, correcting("tab a", {"client": {"email": email}}, version, sent),
                        correcting("tab b", None, version, sent))
         assert sorted(r.ok for r in results) == [False, True], f"round {n}: {[r.message for r in results]}"
         assert len(sent) == n + 1
@@ -159,7 +161,7 @@ def test_two_corrected_claims_from_the_same_version_one_is_sent_with_the_data_it
         assert len(resubmitted) == n + 1
         document = ledger.event_document(CLAIM)
         if results[0].ok:
-            assert document["session"]["therapist_id"] == therapist and resubmitted[-1]["by"] == "tab a"
+            assert document["client"]["email"] == email and resubmitted[-1]["by"] == "tab a"
         else:  # the data as tab b saw it, and nothing of tab a's
             assert document == before and resubmitted[-1]["by"] == "tab b"
             assert results[0].changed == []
@@ -192,7 +194,7 @@ def test_a_corrected_claim_is_not_sent_with_an_amendment_made_between_its_own_an
     ledger.resubmit = tab_b_saves_in_between  # type: ignore[method-assign]
     sent: list[str] = []
     email = {**ledger.event_document(CLAIM)["client"], "email": "new@example.com"}
-    result = ops.correct(ledger, CLAIM, lambda _step, cid: sent.append(cid), kind="replacement",
+    result = ops.correct(ledger, CLAIM, lambda _step, cid: sent.append(cid), kind="replacement", practice=PRACTICE,
                          patch={"client": email}, source="ops page", by="tab a", based_on=seen)
     assert [o.ok for o in others] == [True]  # tab b's save stands
     assert not result.ok and sent == [] and "someone else amended" in result.message

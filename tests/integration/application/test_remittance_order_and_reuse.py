@@ -160,7 +160,7 @@ def test_a_corrected_claim_on_its_way_owes_only_what_the_correction_adds(world: 
     today = date(2026, 12, 20)
     assert receivables(deps.ledger, today=today, warning_days=150)["totals"]["outstanding"] == "0.00"
     # a replacement with the same lines: while the payer has not decided again, its decision stands
-    assert correct(deps.ledger, CLAIM, deps.send, kind="replacement", source="test").ok
+    assert correct(deps.ledger, CLAIM, deps.send, practice=deps.practice, kind="replacement", source="test").ok
     for step in (stages.validate, stages.assemble, stages.route, stages.submit_direct):
         step(deps, CLAIM)
     assert claim(deps).status == "accepted"

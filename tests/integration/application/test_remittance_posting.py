@@ -210,19 +210,117 @@ def test_a_second_payment_for_a_paid_claim_is_kept_not_added(world: Any) -> None
     assert second.claims[0]["outcome"] == "not_postable" and "the claim is paid" in second.claims[0]["detail"]
 
 
+def test_a_correction_the_rules_would_not_bill_is_refused_and_the_paid_claim_is_left_as_paid(world: Any) -> None:
+    """A corrected claim whose data would need attention (an unsigned prescription) must not take a paid VA claim
+    out of `paid`, tell the front desk the veteran owes its charge, or drop it from what is owed: nothing is
+    stored or sent, and the answer names the problem."""
+    from pipeline.application.ops import correct
+
+    deps, peer, sent = world
+    peer.deliver(fixture("partial_payment"))
+    remittances.fetch_and_post(deps)
+    before = claim(deps)
+    assert before.status == "paid"
+    document = deps.ledger.event_document(CLAIM)
+    unsigned = {**document["prescription"], "signed": False}
+    result = correct(deps.ledger, CLAIM, deps.send, practice=deps.practice, kind="replacement", source="test",
+                     patch={"prescription": unsigned})
+    assert not result.ok and result.changed == []
+    assert any("prescription_unsigned" in e["message"] for e in result.errors), result
+    assert "stays paid" in result.message
+    after = claim(deps)
+    assert (after.status, after.route, after.submission_no, after.paid_amount) == (
+        "paid", "direct_billing", before.submission_no, before.paid_amount)
+    assert deps.ledger.event_document(CLAIM) == document and sent == []
+    assert "amended" not in kinds(deps) and "resubmitted" not in kinds(deps)
+    # the same data fixed is sent as a corrected claim
+    assert correct(deps.ledger, CLAIM, deps.send, practice=deps.practice, kind="replacement", source="test",
+                   patch={"prescription": {**unsigned, "signed": True, "diagnosis_codes": ["M54.50"]}}).ok
+
+
+def test_a_corrected_claim_the_payer_rejected_is_resubmitted_as_a_correction_not_a_second_original(
+        world: Any) -> None:
+    """The payer paid the original; its 277CA rejected the corrected claim. Fixed and resubmitted, the claim goes
+    again as a replacement quoting the payer's claim number: a new original would bill the session a second
+    time (and the payer would pay it twice)."""
+    from pipeline.application.ops import correct
+
+    deps, peer, _ = world
+    peer.deliver(fixture("partial_payment"))
+    remittances.fetch_and_post(deps)
+    assert claim(deps).status == "paid"
+    taking = peer.submit
+
+    def reject_the_correction(x12: str, *, idempotency_key: str) -> PeerAnswer:
+        if idempotency_key == f"{CLAIM}-2":
+            peer.taken.setdefault(idempotency_key, x12)
+            return PeerAnswer(outcome="rejected", reasons=["277CA: A7:21 Missing or invalid information"])
+        return taking(x12, idempotency_key=idempotency_key)
+
+    looking = peer.lookup
+
+    def rejected_when_asked(idempotency_key: str) -> PeerAnswer | None:
+        if idempotency_key == f"{CLAIM}-2":
+            return PeerAnswer(outcome="rejected", reasons=["277CA: A7:21 Missing or invalid information"])
+        return looking(idempotency_key)
+
+    peer.submit, peer.lookup = reject_the_correction, rejected_when_asked
+    document = deps.ledger.event_document(CLAIM)
+    fix = {**document["prescription"], "diagnosis_codes": ["M54.50"]}
+    assert correct(deps.ledger, CLAIM, deps.send, practice=deps.practice, kind="replacement", source="test",
+                   patch={"prescription": fix}).ok
+    for step in (stages.validate, stages.assemble, stages.route, stages.submit_direct):
+        step(deps, CLAIM)
+    assert (claim(deps).status, claim(deps).frequency_code) == ("rejected", "7")
+    result = resubmit(deps.ledger, [CLAIM], deps.send, source="test", practice=deps.practice)
+    assert result.resubmitted == [CLAIM]
+    for step in (stages.validate, stages.assemble, stages.route, stages.submit_direct):
+        step(deps, CLAIM)
+    again = peer.taken[f"{CLAIM}-3"]
+    assert ":B:7*" in again and "REF*F8*PCN0000000101~" in again, again
+    assert (claim(deps).status, claim(deps).frequency_code) == ("accepted", "7")
+
+
+def test_a_void_of_a_corrected_claim_the_payer_accepted_but_has_not_remitted_is_sent(world: Any) -> None:
+    """Paid original (#1), corrected claim accepted by the payer (#2, no 835 yet), then a void (#3): the void must
+    go to the clearinghouse under its own key, not take the corrected claim's acceptance as its own and end
+    `voided` while the payer never saw it."""
+    from pipeline.application.ops import correct
+
+    deps, peer, _ = world
+    peer.deliver(fixture("partial_payment"))
+    remittances.fetch_and_post(deps)
+    document = deps.ledger.event_document(CLAIM)
+    fix = {**document["prescription"], "diagnosis_codes": ["M54.50"]}
+    assert correct(deps.ledger, CLAIM, deps.send, practice=deps.practice, kind="replacement", source="test",
+                   patch={"prescription": fix}).ok
+    for step in (stages.validate, stages.assemble, stages.route, stages.submit_direct):
+        step(deps, CLAIM)
+    assert (claim(deps).status, claim(deps).frequency_code) == ("accepted", "7")
+    assert correct(deps.ledger, CLAIM, deps.send, practice=deps.practice, kind="void", source="test").ok
+    for step in (stages.validate, stages.assemble, stages.route, stages.submit_direct):
+        step(deps, CLAIM)
+    assert sorted(peer.taken) == [f"{CLAIM}-1", f"{CLAIM}-2", f"{CLAIM}-3"]
+    void = peer.taken[f"{CLAIM}-3"]
+    assert ":B:8*" in void and "REF*F8*PCN0000000101~" in void
+    assert "submission.adopted" not in kinds(deps)
+    assert (claim(deps).status, claim(deps).idempotency_key) == ("voided", f"{CLAIM}-3")
+
+
 def test_corrected_and_void_claims_quote_the_payer_claim_number(world: Any) -> None:
     from pipeline.application.ops import correct
     from pipeline.documents.x12_validation import validate_837p
 
     deps, peer, sent = world
-    refused = correct(deps.ledger, CLAIM, deps.send, kind="replacement", source="test")
+    refused = correct(deps.ledger, CLAIM, deps.send, practice=deps.practice, kind="replacement", source="test")
     assert not refused.ok and "claim number yet" in refused.message  # accepted, never remitted
     peer.deliver(fixture("partial_payment"))
     remittances.fetch_and_post(deps)
-    bad = correct(deps.ledger, CLAIM, deps.send, kind="replacement", patch={"nonsense": {}}, source="test")
+    bad = correct(deps.ledger, CLAIM, deps.send, practice=deps.practice, kind="replacement", patch={"nonsense": {}},
+                  source="test")
     assert not bad.ok and bad.errors and claim(deps).status == "paid"
     prescription = {**deps.ledger.event_document(CLAIM)["prescription"], "diagnosis_codes": ["M54.50"]}
-    result = correct(deps.ledger, CLAIM, deps.send, kind="replacement", source="test",
+    result = correct(deps.ledger, CLAIM, deps.send, practice=deps.practice, kind="replacement", source="test",
                      patch={"prescription": prescription})  # M62.830 was billed in error
     assert result.ok, result
     assert (VALIDATE, CLAIM) in sent and claim(deps).frequency_code == "7"
@@ -239,7 +337,7 @@ def test_corrected_and_void_claims_quote_the_payer_claim_number(world: Any) -> N
     remittances.fetch_and_post(deps)
     assert (claim(deps).status, claim(deps).paid_amount) == ("paid", Decimal("208.00"))
     # a void of the replacement
-    assert correct(deps.ledger, CLAIM, deps.send, kind="void", source="test").ok
+    assert correct(deps.ledger, CLAIM, deps.send, practice=deps.practice, kind="void", source="test").ok
     for step in (stages.validate, stages.assemble, stages.route, stages.submit_direct):
         step(deps, CLAIM)
     void = peer.taken[f"{CLAIM}-3"]
@@ -247,7 +345,7 @@ def test_corrected_and_void_claims_quote_the_payer_claim_number(world: Any) -> N
     # the clearinghouse and the payer accepted the void: the claim ends voided, through the status index
     assert claim(deps).status == "voided" and deps.ledger.claim_ids(status="voided") == [CLAIM]
     assert deps.ledger.claim_ids(status="accepted") == [] and "voided" in kinds(deps)
-    again = correct(deps.ledger, CLAIM, deps.send, kind="void", source="test")
+    again = correct(deps.ledger, CLAIM, deps.send, practice=deps.practice, kind="void", source="test")
     assert not again.ok and "voided" in again.message
     # the payer's reversal of the replacement's payment keeps it voided, with nothing paid
     from pipeline.sandbox.era import read_submitted_claim, render_835, underpaid
@@ -331,7 +429,7 @@ def test_a_correction_whose_data_the_claim_already_has_records_no_amendment(worl
     peer.deliver(fixture("partial_payment"))
     remittances.fetch_and_post(deps)
     goal = deps.ledger.event_document(CLAIM)["session"]["goal"]
-    result = correct(deps.ledger, CLAIM, deps.send, kind="replacement", source="test",
+    result = correct(deps.ledger, CLAIM, deps.send, practice=deps.practice, kind="replacement", source="test",
                      patch={"session": {"goal": goal}})
     assert result.ok and result.changed == [], result
     kinds = [e["kind"] for e in deps.ledger.timeline(CLAIM)]
@@ -349,7 +447,7 @@ def test_an_accepted_void_gives_the_sessions_va_visit_back(world: Any) -> None:
     assert deps.ledger.visits_used(referral) == 1
     peer.deliver(fixture("partial_payment"))
     remittances.fetch_and_post(deps)
-    assert correct(deps.ledger, CLAIM, deps.send, kind="void", source="test").ok
+    assert correct(deps.ledger, CLAIM, deps.send, practice=deps.practice, kind="void", source="test").ok
     for step in (stages.validate, stages.assemble, stages.route):
         step(deps, CLAIM)
     assert deps.ledger.visits_used(referral) == 1  # still billed until the payer takes the void

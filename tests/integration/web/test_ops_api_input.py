@@ -346,3 +346,17 @@ def test_a_form_field_too_large_to_read_is_said_on_a_page(client: TestClient) ->
     page = client.post("/ops/login", files={"password": (None, "x" * (1024 * 1024 + 10))})
     assert page.status_code == 400 and page.headers["content-type"].startswith("text/html")
     assert "The request could not be read" in page.text and "maximum size" in page.text
+
+
+# a problem filter that can never match is said, not answered with an empty list -------------------------------
+@pytest.mark.parametrize("problem", ["balance_due", "prescription_mising"])
+def test_a_problem_filter_that_is_no_problem_code_is_refused(app: tuple[TestClient, InlinePipeline],
+                                                              problem: str) -> None:
+    client, pipeline = app
+    listed = client.get("/v1/ops/claims", params={"problem": problem}, headers=AUTH)
+    assert listed.status_code == 422 and _paths(listed) == ["problem"], listed.text
+    assert problem in listed.json()["errors"][0]["message"]
+    resubmitted = client.post("/v1/ops/resubmit", json={"filter": {"problem": problem}}, headers=AUTH)
+    assert resubmitted.status_code == 422 and _nothing_resubmitted(pipeline), resubmitted.text
+    parked = client.get("/v1/ops/claims", params={"problem": "va_referral_missing"}, headers=AUTH)
+    assert parked.status_code == 200 and sorted(c["claim_id"] for c in parked.json()["claims"]) == sorted(CLAIMS)

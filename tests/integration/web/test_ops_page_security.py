@@ -388,7 +388,7 @@ def test_a_corrected_claim_from_a_tab_opened_before_an_amendment_is_not_sent(env
         **coverage, "member_id": "111111111", "section": "coverage", "based_on": based_on_of(tab_a, "coverage"),
         "csrf": csrf_of(tab_a), "action": "save"})
     assert saved.status_code == 303
-    stale = {**amend_forms.form_values("session", document), "therapist_id": "thr_smith", "section": "session",
+    stale = {**amend_forms.form_values("session", document), "therapist_id": "thr_lee", "section": "session",
              "based_on": based_on_of(tab_b, "session"), "csrf": csrf_of(tab_b)}
     preview = client.post(f"/ops/claims/{claim_id}/amend", data={**stale, "action": "preview"},
                           headers={"Origin": ORIGIN})
@@ -398,7 +398,7 @@ def test_a_corrected_claim_from_a_tab_opened_before_an_amendment_is_not_sent(env
                           headers={"Origin": ORIGIN})
     assert refused.status_code == 409
     said = section_form(refused.text, "session")
-    assert "Not sent:" in said and "amended after you opened it" in said and 'value="thr_smith"' in said
+    assert "Not sent:" in said and "amended after you opened it" in said and 'value="thr_lee"' in said
     claim = env.ledger.get(claim_id)
     assert claim is not None and (claim.status, claim.submission_no) == ("denied", 1)
     assert env.ledger.event_document(claim_id)["session"]["therapist_id"] == document["session"]["therapist_id"]
@@ -408,7 +408,7 @@ def test_a_corrected_claim_from_a_tab_opened_before_an_amendment_is_not_sent(env
         **stale, "based_on": based_on_of(tab_b, "session"), "csrf": csrf_of(tab_b), "action": "correct"})
     assert sent.status_code == 303
     stored = env.ledger.event_document(claim_id)
-    assert (stored["coverage"]["member_id"], stored["session"]["therapist_id"]) == ("111111111", "thr_smith")
+    assert (stored["coverage"]["member_id"], stored["session"]["therapist_id"]) == ("111111111", "thr_lee")
     claim = env.ledger.get(claim_id)
     assert claim is not None and (claim.status, claim.frequency_code) == ("received", "7")
 

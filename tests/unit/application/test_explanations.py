@@ -109,3 +109,23 @@ def test_a_balance_due_never_tells_the_front_desk_to_collect_from_a_veteran() ->
     entry = explain("balance_due")
     assert "from a veteran, do not" in entry.next_step
     assert "resubmit it first" in entry.next_step and "refunded" in entry.next_step
+
+
+def test_a_submission_being_retried_says_to_wait_not_to_resubmit() -> None:
+    """A claim still `submitting` whose last try met an outage: the worker retries it by itself and `resubmit`
+    refuses a claim in that status, so the step is to wait; once `failed`, the same error says to resubmit."""
+    [(code, retrying)] = claim_explanations([], [], [], "clearinghouse: answered 503", status="submitting")
+    assert code == "clearinghouse:http_503" and retrying.resubmit == "no"
+    assert "tries again by itself" in retrying.meaning and "Nothing to do now" in retrying.next_step
+    [(_, failed)] = claim_explanations([], [], [], "clearinghouse: answered 503", status="failed")
+    assert failed.code == "http_5xx" and failed.resubmit == "yes"
+
+
+def test_only_the_problems_of_a_claim_being_run_again_are_those_of_its_last_run() -> None:
+    """Resubmitting clears the peer's reasons and the last error, and keeps the problems until the claim is
+    routed again: a `submitting` claim's error is its current try's, not its last run's."""
+    problems = [{"code": "va_referral_missing", "message": "none on file"}]
+    assert explanations.from_last_run({"status": "received", "problems": problems})
+    assert not explanations.from_last_run({"status": "submitting", "problems": [],
+                                           "last_error": "clearinghouse: answered 503"})
+    assert not explanations.from_last_run({"status": "needs_attention", "problems": problems})

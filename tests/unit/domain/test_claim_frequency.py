@@ -18,3 +18,16 @@ def test_voided_is_a_final_status_that_cannot_be_resubmitted() -> None:
     assert STATUSES[:13] == ("received", "validated", "assembled", "routed", "submitting", "submitted",
                              "accepted", "rejected", "failed", "statement_ready", "needs_attention", "paid",
                              "denied")  # the earlier statuses keep their names and order
+
+
+def test_a_replacement_or_void_the_payer_never_decided_is_resubmitted_as_what_it_was() -> None:
+    """The payer still holds its decision on the original: a new original would bill the session twice."""
+    from pipeline.domain.claim_frequency import resubmission_frequency
+
+    for status in ("rejected", "failed", "needs_attention"):
+        assert resubmission_frequency(REPLACEMENT, status) == REPLACEMENT
+        assert resubmission_frequency(VOID, status) == VOID
+        assert resubmission_frequency(None, status) == ORIGINAL
+        assert resubmission_frequency(ORIGINAL, status) == ORIGINAL
+    assert resubmission_frequency(REPLACEMENT, "denied") == ORIGINAL  # documented: a denied claim goes anew
+    assert resubmission_frequency(None, "denied") == ORIGINAL

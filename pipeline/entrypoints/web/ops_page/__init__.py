@@ -419,8 +419,8 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
                 kept, patch = views.FixState(based_on=kept.based_on), {}  # the button's version of the claim
             elif patch is None:
                 return claim_page(who, claim_id, state=kept, status=422)
-            result = ops.correct(ledger, claim_id, deps.send, kind=kind, patch=patch or None, source="ops page",
-                                 by=who.actor.label, based_on=kept.based_on)
+            result = ops.correct(ledger, claim_id, deps.send, kind=kind, practice=deps.practice, patch=patch or None,
+                                 source="ops page", by=who.actor.label, based_on=kept.based_on)
             if result.message == "no such claim":
                 return no_claim(who, claim_id)
             if result.ok:

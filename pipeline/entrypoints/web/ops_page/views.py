@@ -369,7 +369,7 @@ def findings_html(c: dict[str, Any]) -> str:
         parts.append(explained(peer_reason_code(r), r, explanations.explain_reason(r)))
     if c.get("last_error") and not c.get("peer_reasons"):
         code = error_code(c["last_error"]) or "error"
-        parts.append(explained(code, c["last_error"], explanations.explain_error(c["last_error"])))
+        parts.append(explained(code, c["last_error"], explanations.explain_last_error(c["last_error"], c["status"])))
     return "".join(parts)
 
 
