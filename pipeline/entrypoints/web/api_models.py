@@ -309,17 +309,15 @@ class DeadLettersRequest(BaseModel):
         {"required": ["message_ids"], "not": {"required": ["all"]}},
         {"required": ["all"], "not": {"required": ["message_ids"]}, "properties": {"all": {"const": True}}}]})
 
-    message_ids: list[Annotated[StrictStr, Field(min_length=1, max_length=200)]] | None = Field(
-        None, min_length=1, max_length=1000)
-    all: StrictBool | None = None
+    message_ids: list[Annotated[StrictStr, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, min_length=1, max_length=1000)
+    all: StrictBool = False
 
     @model_validator(mode="after")
     def one_way(self) -> DeadLettersRequest:
         given = self.model_fields_set
         if "message_ids" in given and "all" in given:
             raise ValueError('give "message_ids" or "all": true, not both')
-        if "message_ids" in given and self.message_ids is None:
-            raise ValueError('"message_ids" must be a list of message ids')
         if "all" in given and self.all is not True:
             raise ValueError('"all" must be true (or give "message_ids")')
         if not given:

@@ -529,7 +529,7 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
               responses={**UNAUTHORIZED, **NOT_JSON, **BAD_INPUT, **NO_QUEUE})
     def dead_retry(queue: str, request: Request, request_body: DeadLettersRequest) -> dict[str, Any]:
         actor = actor_of(request)
-        ids = None if request_body.all else request_body.message_ids
+        ids = None if request_body.all else list(request_body.message_ids)
         try:
             outcome = dead_letters.retry(deps, queue, ids, by=actor.label)
         except dead_letters.UnknownQueue as exc:
@@ -542,7 +542,7 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
     @api.post("/dead/{queue}/clear", response_model=DeadLettersAnswer,
               responses={**UNAUTHORIZED, **NOT_JSON, **BAD_INPUT, **NO_QUEUE})
     def dead_clear(queue: str, request: Request, request_body: DeadLettersRequest) -> dict[str, Any]:
-        ids = None if request_body.all else request_body.message_ids
+        ids = None if request_body.all else list(request_body.message_ids)
         try:
             outcome = dead_letters.clear(deps, queue, ids)
         except dead_letters.UnknownQueue as exc:
