@@ -132,3 +132,20 @@ def test_an_unknown_queue_and_a_bad_cursor_are_refused(redis_url: str) -> None:
         pass
     else:
         raise AssertionError("a bad cursor was taken")
+
+
+def test_a_retried_submission_keeps_its_exactly_once_key(redis_url: str) -> None:
+    pipeline = InlinePipeline(redis_url)
+    client = redis.Redis.from_url(redis_url)
+    pipeline.deps.dead = RedisDeadLetters(client)
+    pipeline.clearinghouse.outcome = "answer_lost"  # the clearinghouse took it; its answer never came back
+    claim_id = pipeline.post(example("va_direct"))
+    assert pipeline.claim(claim_id).status == "submitting" and len(pipeline.clearinghouse.taken) == 1
+    _write_dead_letter(client, "submit_direct", "m-sub", SUBMIT_DIRECT, [claim_id], time.time() * 1000)
+    pipeline.clearinghouse.outcome = "accepted"
+
+    outcome = dead_letters.retry(pipeline.deps, "submit_direct", ["m-sub"], by="Dana")
+    assert [r["step"] for r in outcome.retried] == [SUBMIT_DIRECT]
+    pipeline.run()
+    assert pipeline.claim(claim_id).status in ("submitted", "accepted")
+    assert len(pipeline.clearinghouse.taken) == 1  # the same key: the payer has the claim once
