@@ -203,7 +203,9 @@ class RefusedRow(_Body):
     http_status: int
     errors: list[ErrorItem]
     source: str
-    replayed_as: str | None
+    replayed_as: str | None = Field(description="null, or the JSON text (a string to decode, not an object) of "
+                                                "the replay's answer: the one that was taken once a replay was "
+                                                "taken, else the last one")
     size: int
 
 
