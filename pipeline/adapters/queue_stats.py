@@ -84,35 +84,66 @@ def queue_stats(client: redis.Redis, now_ms: float | None = None) -> list[dict[s
     return rows
 
 
-def dead_letters(client: redis.Redis, queue: str, limit: int = 200) -> list[dict[str, Any]]:
-    """The dead-lettered messages of a queue, newest first: message id, actor, claim id, when, retries."""
-    if queue not in QUEUES:
-        return []
-    base = f"{NAMESPACE}:{queue}.XQ"
-    rows = []
-    for raw_id, score in client.zrevrange(base, 0, limit - 1, withscores=True):
-        message_id = raw_id.decode()
-        raw = client.hget(f"{base}.msgs", message_id)
+class RedisDeadLetters:
+    """dramatiq's dead letters as its RedisBroker keeps them: per queue a sorted set `<ns>:<queue>.XQ` of message
+    ids scored by when they died (ms), and the messages in the hash `<ns>:<queue>.XQ.msgs` (the broker drops
+    both after its dead-message TTL)."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.r = client
+
+    def counts(self) -> dict[str, int]:
+        pipe = self.r.pipeline(transaction=False)
+        for q in QUEUES:
+            pipe.zcard(f"{NAMESPACE}:{q}.XQ")
+        return {q: int(n) for q, n in zip(QUEUES, pipe.execute(), strict=True)}
+
+    def page(self, queue: str, *, limit: int,
+             after: tuple[float, str] | None = None) -> list[tuple[str, float, dict[str, Any]]]:
+        key = f"{NAMESPACE}:{queue}.XQ"
+        found: list[tuple[str, float]] = []
+        low: str | float = "-inf" if after is None else after[0]
+        offset = 0
+        while len(found) < limit:  # members of one score come in the order of their ids, as a cursor counts them
+            batch = self.r.zrangebyscore(key, low, "+inf", start=offset, num=limit + 16, withscores=True)
+            for raw, score in batch:
+                mid = raw.decode()
+                if after is None or (score, mid) > after:
+                    found.append((mid, score))
+            if len(batch) < limit + 16:
+                break
+            offset += len(batch)
+        found = found[:limit]
+        raws = self.r.hmget(f"{key}.msgs", [mid for mid, _ in found]) if found else []
+        return [(mid, score, _message(raw)) for (mid, score), raw in zip(found, raws, strict=True)]
+
+    def get(self, queue: str, message_id: str) -> tuple[float, dict[str, Any]] | None:
+        key = f"{NAMESPACE}:{queue}.XQ"
+        pipe = self.r.pipeline(transaction=False)
+        pipe.zscore(key, message_id)
+        pipe.hget(f"{key}.msgs", message_id)
+        score, raw = pipe.execute()
+        return None if score is None else (float(score), _message(raw))
+
+    def drop(self, queue: str, message_ids: list[str] | None = None) -> int:
+        """Clear dead letters of a queue (these ids, or all). The claims stay in the ledger, which the reconciler
+        re-drives; a dead letter is only the record of a message that gave up."""
+        if queue not in QUEUES:
+            return 0
+        base = f"{NAMESPACE}:{queue}.XQ"
+        ids = message_ids if message_ids is not None else [x.decode() for x in self.r.zrange(base, 0, -1)]
+        if not ids:
+            return 0
+        pipe = self.r.pipeline(transaction=True)
+        pipe.zrem(base, *ids)
+        pipe.hdel(f"{base}.msgs", *ids)
+        removed, _ = pipe.execute()
+        return int(removed)
+
+
+def _message(raw: bytes | None) -> dict[str, Any]:
+    try:
         message = json.loads(raw) if raw else {}
-        args = message.get("args") or []
-        options = message.get("options") or {}
-        rows.append({"message_id": message_id, "actor": message.get("actor_name"),
-                     "claim_id": args[0] if args and isinstance(args[0], str) else None,
-                     "dead_since": score / 1000, "retries": options.get("retries", 0)})
-    return rows
-
-
-def drop_dead_letters(client: redis.Redis, queue: str, message_ids: list[str] | None = None) -> int:
-    """Clear dead letters of a queue (these ids, or all). The claims stay in the ledger, which the reconciler
-    re-drives; a dead letter is only the record of a message that gave up."""
-    if queue not in QUEUES:
-        return 0
-    base = f"{NAMESPACE}:{queue}.XQ"
-    ids = message_ids if message_ids is not None else [x.decode() for x in client.zrange(base, 0, -1)]
-    if not ids:
-        return 0
-    pipe = client.pipeline(transaction=True)
-    pipe.zrem(base, *ids)
-    pipe.hdel(f"{base}.msgs", *ids)
-    removed, _ = pipe.execute()
-    return int(removed)
+    except ValueError:
+        return {}
+    return message if isinstance(message, dict) else {}

@@ -299,6 +299,28 @@ class QueueMonitor(Protocol):
     def __call__(self) -> list[dict[str, Any]]: ...
 
 
+class DeadLetterStore(Protocol):
+    """dramatiq's dead-lettered messages (a step whose retries ran out), per queue, as the broker keeps them:
+    each as (message id, when it died in epoch ms, the message as the broker stored it)."""
+
+    def counts(self) -> dict[str, int]:
+        """Per queue, how many dead letters it holds."""
+        ...
+
+    def page(self, queue: str, *, limit: int,
+             after: tuple[float, str] | None = None) -> list[tuple[str, float, dict[str, Any]]]:
+        """Up to `limit` dead letters of the queue after this (time in ms, id), oldest first."""
+        ...
+
+    def get(self, queue: str, message_id: str) -> tuple[float, dict[str, Any]] | None:
+        """One dead letter: when it died (ms) and the message, or None."""
+        ...
+
+    def drop(self, queue: str, message_ids: list[str] | None = None) -> int:
+        """Remove these dead letters (None: all of the queue's); how many were removed."""
+        ...
+
+
 class InFlight(Protocol):
     """The claim ids that a queued, delayed or running step message covers."""
 

@@ -31,6 +31,7 @@ from pipeline.application.ports import (
     BillingServicePort,
     ClaimLedger,
     ClearinghousePort,
+    DeadLetterStore,
     InFlight,
     MetricsPort,
     PeerAnswer,
@@ -80,6 +81,7 @@ class Deps:
     mailer: StatementMailer | None = None  # None: statements are not e-mailed (no SMTP server configured)
     queues: QueueMonitor = lambda: []  # queue depths, for ops
     in_flight: InFlight = lambda: set()  # claims a queued or running message covers, for the reconciler
+    dead: DeadLetterStore | None = None  # dramatiq's dead letters, for ops (`dead_letters`)
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     lease_s: float = 60.0
     staff: StaffStore | None = None  # named accounts, sessions, tokens, the audit log (ops entry points)

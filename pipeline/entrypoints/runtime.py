@@ -21,7 +21,7 @@ from pipeline.adapters.clearinghouse_stedi import StediClearinghouse, StediStore
 from pipeline.adapters.dramatiq_queue import build_broker, outbox_entry, send_step
 from pipeline.adapters.http_peer import PeerClient
 from pipeline.adapters.metrics import LedgerMetrics
-from pipeline.adapters.queue_stats import claims_in_flight, queue_stats
+from pipeline.adapters.queue_stats import RedisDeadLetters, claims_in_flight, queue_stats
 from pipeline.adapters.redis_client import connect as connect_redis
 from pipeline.adapters.redis_ledger import Ledger
 from pipeline.adapters.redis_remittances import RedisRemittances
@@ -102,6 +102,7 @@ def build_deps(settings: Settings, url: str) -> Deps:
         remittances=RedisRemittances(client, prefix=ledger.prefix),
         queues=functools.partial(queue_stats, client),
         in_flight=functools.partial(claims_in_flight, client),
+        dead=RedisDeadLetters(client),
         lease_s=LEASE_S,
         staff=RedisStaffStore(client),
         timely_filing_warning_days=settings.timely_filing_warning_days,

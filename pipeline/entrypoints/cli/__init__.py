@@ -14,6 +14,7 @@ from pipeline.application.errors import PipelineError
 from pipeline.entrypoints.cli import (
     check,
     claims,
+    dead,
     events,
     explain,
     money,
@@ -33,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--practice", metavar="FILE",
                         help="practice profile (default: $SUPERBILL_PRACTICE, else config/practice.example.toml)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (check, events, claims, statements, reports, money, records, processes, users, explain):
+    for group in (check, events, claims, statements, reports, money, records, processes, users, explain, dead):
         group.register(sub)
     return parser
 

@@ -6,9 +6,9 @@ with `status` (and, for a refused event, `refused_id`) where the webhook gives o
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_validator
 
 from pipeline.domain.codes import FILTERABLE_PROBLEMS
 from schemas.claim import RESUBMITTABLE_STATUSES
@@ -203,7 +203,9 @@ class RefusedRow(_Body):
     http_status: int
     errors: list[ErrorItem]
     source: str
-    replayed_as: str | None
+    replayed_as: str | None = Field(description="null, or the JSON text (a string to decode, not an object) of "
+                                                "the replay's answer: the one that was taken once a replay was "
+                                                "taken, else the last one")
     size: int
 
 
@@ -271,6 +273,66 @@ class Receivables(_Body):
 class Health(BaseModel):
     status: str
     redis: str
+
+
+class DeadQueueCount(BaseModel):
+    queue: str
+    dead: int
+
+
+class DeadCounts(BaseModel):
+    queues: list[DeadQueueCount]
+    total: int
+
+
+class DeadLetterRow(BaseModel):
+    queue: str
+    message_id: str
+    actor: str | None = Field(description="the actor of the message that died")
+    step: str | None = Field(description="the step that gave up: the actor, or for the broker's failure callback "
+                                         "the step whose retries it closes")
+    claim_id: str | None
+    dead_since: float = Field(description="when its retries ran out, epoch seconds")
+    retries: int
+    error_kind: str | None = Field(description="the class of the last error (never its text), if the broker kept it")
+    enqueued_at: float | None
+
+
+class DeadLetterList(BaseModel):
+    queue: str
+    dead_letters: list[DeadLetterRow]
+    next_cursor: str | None = None  # the next page's cursor, null at the end of the list
+
+
+class DeadLettersRequest(BaseModel):
+    """Which dead letters: `{"message_ids": [...]}` or `{"all": true}`, exactly one."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"anyOf": [
+        {"required": ["message_ids"], "not": {"required": ["all"]}},
+        {"required": ["all"], "not": {"required": ["message_ids"]}, "properties": {"all": {"const": True}}}]})
+
+    message_ids: list[Annotated[StrictStr, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, min_length=1, max_length=1000)
+    all: StrictBool = False
+
+    @model_validator(mode="after")
+    def one_way(self) -> DeadLettersRequest:
+        given = self.model_fields_set
+        if "message_ids" in given and "all" in given:
+            raise ValueError('give "message_ids" or "all": true, not both')
+        if "all" in given and self.all is not True:
+            raise ValueError('"all" must be true (or give "message_ids")')
+        if not given:
+            raise ValueError('say which dead letters: "message_ids", or "all": true')
+        return self
+
+
+class DeadLettersAnswer(BaseModel):
+    queue: str
+    retried: list[dict[str, Any]] = Field(description="retry: message_id, claim_id and step of each step sent again")
+    skipped: list[dict[str, Any]] = Field(description="retry: each dead letter kept, with the reason")
+    cleared: int = Field(description="clear: how many dead letters were removed")
+    not_found: list[str] = Field(description="message ids given that the queue does not hold")
 
 
 def error_body(path: str, message: str, *, status: str | None = None, **extra: Any) -> dict[str, Any]:

@@ -8,10 +8,9 @@ from fastapi import FastAPI
 
 from config.settings import Settings
 from pipeline.adapters.clearinghouse_stedi import StediStore, fetch_after_event
-from pipeline.adapters.queue_stats import dead_letters, drop_dead_letters
 from pipeline.entrypoints import runtime
 from pipeline.entrypoints.web.ops_api import build_ops_router
-from pipeline.entrypoints.web.ops_page import DeadLetters, build_ops_page
+from pipeline.entrypoints.web.ops_page import build_ops_page
 from pipeline.entrypoints.web.stedi_events import build_stedi_events_router
 from pipeline.entrypoints.web.webhook import UNSIGNED_REFUSAL, WebConfigError, create_app
 
@@ -24,9 +23,8 @@ def build_web_app(settings: Settings, *, webhook_secret: str | None = None) -> F
     runtime.connect(url)
     deps = runtime.deps()
     client = runtime.redis_client_for(url)
-    dead = DeadLetters(functools.partial(dead_letters, client), functools.partial(drop_dead_letters, client))
     routers = [build_ops_router(deps, ops_token=settings.ops_token),
-               build_ops_page(deps, settings, dead=dead),
+               build_ops_page(deps, settings),
                build_stedi_events_router(secret=settings.stedi_webhook_secret, token=settings.stedi_webhook_token,
                                          fetch=functools.partial(fetch_after_event, StediStore(client),
                                                                  runtime.send))]

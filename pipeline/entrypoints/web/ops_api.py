@@ -17,6 +17,7 @@ from starlette.types import Message, Receive
 from pipeline.adapters.metrics import render_metrics
 from pipeline.application import (
     client_payments,
+    dead_letters,
     exports,
     ops,
     period_statements,
@@ -35,6 +36,10 @@ from pipeline.entrypoints.web.api_models import (
     AmendAnswer,
     ClaimDetail,
     ClaimList,
+    DeadCounts,
+    DeadLetterList,
+    DeadLettersAnswer,
+    DeadLettersRequest,
     PaymentAnswer,
     Receivables,
     RefusedDetail,
@@ -103,7 +108,7 @@ def no_claim(claim_id: str, *, with_message: bool = False) -> dict[str, Any]:
 API_CHANGED = (": the claim's event was amended since the version given (based_on); read the claim again "
                "(event_version) and make the change again")
 # the replay takes an event: intake's own limits
-JSON_BODY_ROUTES = frozenset({"amend", "correct", "resubmit", "record_payment"})
+JSON_BODY_ROUTES = frozenset({"amend", "correct", "resubmit", "record_payment", "dead_retry", "dead_clear"})
 
 
 def _too_large() -> HTTPException:
@@ -499,6 +504,53 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
             staff.audit(deps.staff, "refused.replayed", actor_of(request), refused_id=refused_id,
                         corrected=bool(body) or None, http_status=outcome.http_status)
         return JSONResponse({"http_status": outcome.http_status, **outcome.body}, outcome.http_status)
+
+    NO_QUEUE = errors((404, "no such queue"))
+
+    def _no_queue(exc: dead_letters.UnknownQueue) -> HTTPException:
+        return HTTPException(404, error_body("queue", str(exc)))
+
+    @api.get("/dead", response_model=DeadCounts, responses=UNAUTHORIZED)
+    def dead_counts() -> dict[str, Any]:
+        return dead_letters.counts(deps)
+
+    @api.get("/dead/{queue}", response_model=DeadLetterList, responses={**UNAUTHORIZED, **BAD_INPUT, **NO_QUEUE})
+    def dead_list(queue: str, query: Annotated[PageQuery, Query()]) -> dict[str, Any]:
+        try:
+            page, next_cursor = dead_letters.list_page(deps, queue, limit=query.limit or DEFAULT_PAGE,
+                                                       cursor=query.cursor)
+        except dead_letters.UnknownQueue as exc:
+            raise _no_queue(exc) from None
+        except ops.BadCursor as exc:
+            raise HTTPException(422, error_body("cursor", str(exc))) from None
+        return {"queue": queue, "dead_letters": [x.as_dict() for x in page], "next_cursor": next_cursor}
+
+    @api.post("/dead/{queue}/retry", response_model=DeadLettersAnswer,
+              responses={**UNAUTHORIZED, **NOT_JSON, **BAD_INPUT, **NO_QUEUE})
+    def dead_retry(queue: str, request: Request, request_body: DeadLettersRequest) -> dict[str, Any]:
+        actor = actor_of(request)
+        ids = None if request_body.all else list(request_body.message_ids)
+        try:
+            outcome = dead_letters.retry(deps, queue, ids, by=actor.label)
+        except dead_letters.UnknownQueue as exc:
+            raise _no_queue(exc) from None
+        if deps.staff is not None and (outcome.retried or outcome.skipped):
+            staff.audit(deps.staff, "dead_letters.retried", actor, queue=queue,
+                        message_ids=[r["message_id"] for r in outcome.retried], skipped=len(outcome.skipped) or None)
+        return outcome.as_dict()
+
+    @api.post("/dead/{queue}/clear", response_model=DeadLettersAnswer,
+              responses={**UNAUTHORIZED, **NOT_JSON, **BAD_INPUT, **NO_QUEUE})
+    def dead_clear(queue: str, request: Request, request_body: DeadLettersRequest) -> dict[str, Any]:
+        ids = None if request_body.all else list(request_body.message_ids)
+        try:
+            outcome = dead_letters.clear(deps, queue, ids)
+        except dead_letters.UnknownQueue as exc:
+            raise _no_queue(exc) from None
+        if deps.staff is not None:
+            staff.audit(deps.staff, "dead_letters.cleared", actor_of(request), queue=queue, count=outcome.cleared,
+                        message_ids=ids)
+        return outcome.as_dict()
 
     root = APIRouter()
     root.include_router(api)

@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 
 from config.settings import load_settings
 from pipeline.adapters.dramatiq_queue import NAMESPACE
+from pipeline.adapters.queue_stats import claims_in_flight
 from pipeline.adapters.redis_ledger import Ledger
 from pipeline.adapters.redis_server import embedded_redis
 from pipeline.adapters.redis_staff import RedisStaffStore
@@ -600,13 +601,43 @@ def test_dead_letters_are_listed_and_cleared_and_the_overview_refreshes_its_list
     assert len(env.store.audit_log(200)) == before
 
 
+def test_dead_letters_are_retried_from_the_page_only_where_the_claim_still_needs_the_step(env: Env) -> None:
+    parked = env.parked_va_claim("deadparked")  # needs attention: needs no step
+    doc = example("va_direct")
+    doc["event_id"], doc["session"]["session_id"] = "evt_deadwaiting", "ses_deadwaiting"
+    body = json.dumps(doc).encode()
+    assert env.client().post("/v1/events", content=body, headers={
+        "X-Signature": sign(SECRET, body, int(time.time()))}).status_code == 202
+    env.r.delete(f"{NAMESPACE}:validate", f"{NAMESPACE}:validate.msgs")  # its validate message is lost: dead
+    for n, claim_id in enumerate(("ses_deadwaiting", parked)):
+        message = {"queue_name": "validate", "actor_name": "validate", "args": [claim_id], "kwargs": {},
+                   "options": {"retries": 20}, "message_id": f"m-v{n}", "message_timestamp": 1}
+        env.r.zadd(f"{NAMESPACE}:validate.XQ", {f"m-v{n}": time.time() * 1000 + n})
+        env.r.hset(f"{NAMESPACE}:validate.XQ.msgs", f"m-v{n}", json.dumps(message))
+    client = env.client()
+    sign_in(client)
+    page = client.get("/ops/dead/validate").text
+    assert 'action="/ops/dead/validate/retry" data-confirm=' in page and "Retry them" in page
+    retried = client.post("/ops/dead/validate/retry", data={"csrf": csrf_of(page)}, headers={"Origin": ORIGIN})
+    assert (retried.status_code, retried.headers["location"]) == (303, "/ops/dead/validate")
+    said = flash(client, "/ops/dead/validate")
+    assert "Retried 1 dead letter(s) of validate; skipped 1" in said and "the claim is needs_attention" in said
+    assert env.r.zrange(f"{NAMESPACE}:validate.XQ", 0, -1) == [b"m-v1"]  # the skipped one is kept
+    assert "ses_deadwaiting" in claims_in_flight(env.r)  # its validate is queued on the broker again
+    entry = next(e for e in env.store.audit_log(20) if e["action"] == "dead_letters.retried")
+    assert entry["message_ids"] == ["m-v0"] and entry["skipped"] == 1 and entry["name"] == "Mary Front"
+    env.r.delete(f"{NAMESPACE}:validate", f"{NAMESPACE}:validate.msgs", f"{NAMESPACE}:validate.XQ",
+                 f"{NAMESPACE}:validate.XQ.msgs")
+
+
 def test_every_page_asks_to_sign_in_and_every_form_is_refused_without_a_session(env: Env) -> None:
     client = env.client()
     pages = ["/ops", "/ops/claims?status=failed", "/ops/export", "/ops/claims/ses_x", "/ops/claims/ses_x/statement",
              "/ops/statement", "/ops/remittances", "/ops/remittances/rem_x", "/ops/ar", "/ops/refused",
              "/ops/refused/ref_x", "/ops/dead/validate", "/ops/audit"]
     forms = ["/ops/logout", "/ops/claims/ses_x/statement/send", "/ops/claims/ses_x/amend", "/ops/claims/ses_x/correct",
-             "/ops/claims/ses_x/void", "/ops/resubmit", "/ops/refused/ref_x/replay", "/ops/dead/validate/clear"]
+             "/ops/claims/ses_x/void", "/ops/resubmit", "/ops/refused/ref_x/replay", "/ops/dead/validate/clear",
+             "/ops/dead/validate/retry"]
     for path in pages:
         answer = client.get(path)
         assert (answer.status_code, answer.headers.get("location")) == (303, "/ops/login"), path

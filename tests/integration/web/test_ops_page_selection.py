@@ -105,6 +105,28 @@ def test_a_filter_the_page_cannot_read_lists_and_resubmits_nothing(
     assert {pipeline.claim(f"ses_sel{n}").submission_no for n in (1, 2, 3)} == {1}
 
 
+@pytest.mark.parametrize(("code", "said"), [
+    ("va_referal_missing", "problem: unknown problem code 'va_referal_missing' (known: "),
+    ("balance_due", "problem: balance_due is a warning code, not a problem"),
+])
+def test_a_problem_filter_that_is_no_problem_code_is_said_with_the_known_codes(
+        page: tuple[TestClient, InlinePipeline], code: str, said: str) -> None:
+    """As the CLI's usage error and the API's 422: a mistyped code lists nothing as if no claim had it."""
+    client, pipeline = page
+    listed = client.get("/ops/claims", params={"status": "needs_attention", "problem": code})
+    assert listed.status_code == 422
+    text = listed.text.replace("&#x27;", "'")
+    assert 'id="bad-filter"' in text and said in text and "va_referral_missing" in text.split(said, 1)[1]
+    assert 'data-claim="' not in text and f'name="problem" value="{code}"' in text
+    answer = client.post("/ops/resubmit", data={"status": "needs_attention", "problem": code, "all_matching": "1",
+                                                "anyway": "1", "back": "claims",
+                                                "csrf": csrf_of(client.get("/ops").text)})
+    assert answer.status_code == 422 and "Nothing resubmitted: the filter cannot be used" in answer.text
+    assert {pipeline.claim(f"ses_sel{n}").submission_no for n in (1, 2, 3)} == {1}
+    known = client.get("/ops/claims", params={"problem": "va_referral_missing"})
+    assert known.status_code == 200 and known.text.count('data-claim="') >= 3
+
+
 def test_the_audit_log_names_the_claims_resubmitted_in_words_not_as_a_python_list(
         page: tuple[TestClient, InlinePipeline]) -> None:
     client, _ = page

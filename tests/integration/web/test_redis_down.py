@@ -34,9 +34,11 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
 @pytest.mark.parametrize("method, path", [
     ("GET", "/v1/ops/summary"), ("GET", "/v1/ops/claims"), ("GET", "/v1/ops/claims/ses_1"),
     ("GET", "/v1/ops/refused"), ("GET", "/v1/ops/claims?limit=2"), ("POST", "/v1/ops/resubmit"),
+    ("GET", "/v1/ops/dead"), ("GET", "/v1/ops/dead/validate"), ("POST", "/v1/ops/dead/validate/retry"),
 ])
 def test_the_ops_api_answers_503_with_the_error_shape(client: TestClient, method: str, path: str) -> None:
-    answer = client.request(method, path, headers=AUTH, json={"claim_ids": ["ses_1"]} if method == "POST" else None)
+    sent = {"claim_ids": ["ses_1"]} if path.endswith("resubmit") else {"all": True}
+    answer = client.request(method, path, headers=AUTH, json=sent if method == "POST" else None)
     assert answer.status_code == 503, answer.text
     assert answer.headers["Retry-After"].isdigit()
     body = answer.json()

@@ -24,6 +24,7 @@ from starlette.datastructures import FormData
 from config.settings import Settings
 from pipeline.application import (
     client_payments,
+    dead_letters,
     exports,
     ops,
     period_statements,
@@ -84,15 +85,7 @@ class Posted:
     form: FormData
 
 
-class DeadLetters:
-    """Dead-lettered messages per queue: `list(queue)` and `clear(queue)` (the adapter, plugged in by the app)."""
-
-    def __init__(self, list_: Callable[[str], list[dict[str, Any]]], clear: Callable[[str], int]) -> None:
-        self.list = list_
-        self.clear = clear
-
-
-def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None = None) -> APIRouter:
+def build_ops_page(deps: Deps, settings: Settings) -> APIRouter:
     router = APIRouter(prefix="/ops", include_in_schema=False, route_class=PageRoute)
     ledger = deps.ledger
     auth = PageAuth.from_settings(deps.staff, settings)
@@ -544,21 +537,41 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
         return await run_in_threadpool(work)
 
     @router.get("/dead/{queue}")
-    def dead_letters(queue: str, who: Who = page_reader) -> Response:
-        if queue not in QUEUES:
-            return render(who, "No such queue", f"<p>There is no queue {escape(queue)}; the queues are "
-                          f"{escape(', '.join(QUEUES))}.</p>", status=404)
-        rows = dead.list(queue) if dead else []
-        return render(who, f"Dead letters of {queue}", views.dead_body(queue, rows, zone))
+    def dead_list(request: Request, queue: str, who: Who = page_reader) -> Response:
+        try:
+            try:
+                rows, next_cursor = dead_letters.list_page(deps, queue, limit=PAGE_ROWS,
+                                                           cursor=request.query_params.get("cursor"))
+            except ops.BadCursor:
+                rows, next_cursor = dead_letters.list_page(deps, queue, limit=PAGE_ROWS)
+        except dead_letters.UnknownQueue as exc:
+            return render(who, "No such queue", f"<p>{escape(str(exc)[:1].upper() + str(exc)[1:])}.</p>",
+                          status=404)
+        return render(who, f"Dead letters of {queue}", views.dead_body(queue, rows, zone, next_cursor))
 
     @router.post("/dead/{queue}/clear")
     async def dead_clear(queue: str, got: Posted = form_poster) -> Response:
         who = got.who
         if queue not in QUEUES:  # nothing to clear, nothing to write in the audit log
             return back(who, "/ops", f"There is no queue {queue[:40]}; nothing cleared.", error=True)
-        cleared = dead.clear(queue) if dead else 0
+        cleared = dead_letters.clear(deps, queue, None).cleared
         staff_audit("dead_letters.cleared", who, queue=queue, count=cleared)
         return back(who, "/ops", f"Cleared {cleared} dead letter(s) of {queue}.")
+
+    @router.post("/dead/{queue}/retry")
+    async def dead_retry(queue: str, got: Posted = form_poster) -> Response:
+        who = got.who
+        if queue not in QUEUES:  # nothing to retry, nothing to write in the audit log
+            return back(who, "/ops", f"There is no queue {queue[:40]}; nothing retried.", error=True)
+        outcome = await run_in_threadpool(dead_letters.retry, deps, queue, None, by=who.actor.label)
+        staff_audit("dead_letters.retried", who, queue=queue, message_ids=[r["message_id"] for r in outcome.retried],
+                    skipped=len(outcome.skipped) or None)
+        reasons = "; ".join(f"{s['claim_id'] or s['message_id']}: {s['reason']}" for s in outcome.skipped[:10])
+        text = (f"Retried {len(outcome.retried)} dead letter(s) of {queue}"
+                + (f"; skipped {len(outcome.skipped)} (kept in the list): {reasons}" if outcome.skipped else "")
+                + ".")
+        return back(who, f"/ops/dead/{quote(queue, safe='')}" if outcome.skipped else "/ops", text,
+                    error=bool(outcome.skipped) and not outcome.retried)
 
     @router.get("/audit")
     def audit_log(who: Who = page_reader) -> Response:
@@ -575,7 +588,7 @@ def _refresh_s(raw: str | None) -> int:
         return REFRESH_S
 
 
-__all__ = ["COOKIE", "DeadLetters", "build_ops_page"]
+__all__ = ["COOKIE", "build_ops_page"]
 
 
 def _period(since: str | None, until: str | None) -> tuple[date, date]:

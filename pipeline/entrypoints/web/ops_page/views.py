@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 from pipeline.application import amend_forms, explanations, ops
 from pipeline.application.client_identity import ClientIdentity
+from pipeline.application.dead_letters import Letter
 from pipeline.application.ports import Refused
 from pipeline.application.reason_codes import error_code, peer_reason_code
 from pipeline.entrypoints.web.api_queries import iso_day
@@ -97,6 +98,10 @@ def filter_from(values: dict[str, str]) -> ops.ClaimFilter:
         return value
 
     status, route = one_of("status", STATUSES), one_of("route", ROUTES)
+    problem = values.get("problem") or None
+    why = ops.problem_filter_error(problem) if problem else None
+    if why:  # a code that no claim can have would list nothing, as if no claim had the problem
+        errors.append(f"problem: {why}")
     since, until = day("since"), day("until")
     if since and until and until < since:
         errors.append(f"until: {until.isoformat()} is before since ({since.isoformat()})")
@@ -104,7 +109,7 @@ def filter_from(values: dict[str, str]) -> ops.ClaimFilter:
         raise BadFilter(errors)
     return ops.ClaimFilter(status=status, route=route, payer=values.get("payer") or None,
                            therapist=values.get("therapist") or None, since=since, until=until,
-                           problem=values.get("problem") or None, text=values.get("q") or None)
+                           problem=problem, text=values.get("q") or None)
 
 
 def bad_filter_body(values: dict[str, str], bad: BadFilter) -> str:
@@ -683,19 +688,25 @@ def refused_detail(r: Refused, zone: tzinfo, corrected: str | None = None) -> st
             f'<p><button type="submit">Replay the corrected event</button></p></form>')
 
 
-def dead_body(queue: str, rows: list[dict[str, Any]], zone: tzinfo) -> str:
+def dead_body(queue: str, rows: list[Letter], zone: tzinfo, next_cursor: str | None = None) -> str:
     q = escape(queue)
     table = "".join(
-        f'<tr><td>{escape(str(m["message_id"]))}</td><td>{escape(str(m["actor"] or "-"))}</td><td>'
-        + (f'<a href="/ops/claims/{escape(m["claim_id"])}">{escape(m["claim_id"])}</a>' if m["claim_id"] else "-")
-        + f'</td><td class="nowrap">{when(m["dead_since"], zone)}</td><td class="num">{m["retries"]}</td></tr>'
+        f'<tr><td>{escape(m.message_id)}</td><td>{escape(m.step or m.actor or "-")}</td><td>'
+        + (f'<a href="/ops/claims/{escape(m.claim_id)}">{escape(m.claim_id)}</a>' if m.claim_id else "-")
+        + f'</td><td class="nowrap">{when(m.dead_since, zone)}</td><td class="num">{m.retries}</td>'
+        f'<td>{escape(m.error_kind or "-")}</td></tr>'
         for m in rows)
-    clear = (f'<form method="post" action="/ops/dead/{q}/clear" data-confirm="Clear all dead letters '
+    forms = (f'<form method="post" action="/ops/dead/{q}/retry" data-confirm="Send the step of every dead letter '
+             f'of {q} again, where its claim still needs it?"><button type="submit">Retry them</button></form> '
+             f'<form method="post" action="/ops/dead/{q}/clear" data-confirm="Clear all dead letters '
              f'of {q}?"><button type="submit" class="secondary">Clear them</button></form>') if rows else ""
     return ('<p class="muted">Messages that gave up after their retries. The claims themselves are safe in the '
-            'ledger (the reconciler re-drives any that is not final); clearing only drops these records.</p>'
+            'ledger (the reconciler re-drives any that is not final); clearing only drops these records. '
+            'Retrying sends the step again only for a claim whose status still needs it (a submission keeps '
+            'its exactly-once key: the peer never gets it twice); the others stay listed.</p>'
             f'<table><thead><tr><th>message</th><th>step</th><th>claim</th><th>dead since</th><th class="num">'
-            f'retries</th></tr></thead><tbody>{table}</tbody></table>{clear}')
+            f'retries</th><th>last error</th></tr></thead><tbody>{table}</tbody></table>'
+            f'{next_page(f"/ops/dead/{queue}", {}, next_cursor)}{forms}')
 
 
 def audit_body(entries: list[dict[str, Any]], zone: tzinfo) -> str:
