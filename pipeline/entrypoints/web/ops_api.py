@@ -382,7 +382,7 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
                  (422, "the payment is not valid: one error per field"))},
         openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "object", "required": ["amount", "method"], "additionalProperties": False, "properties": {
-                "amount": {"type": "string", "pattern": r"^\d+(\.\d{1,2})?$", "example": "40.00"},
+                "amount": {"type": "string", "pattern": r"^[0-9]{1,10}(\.[0-9]{1,2})?$", "example": "40.00"},
                 "method": {"type": "string", "enum": list(PAYMENT_METHODS)},
                 "received_on": {"type": "string", "format": "date",
                                 "description": "default: today, the practice's day"},

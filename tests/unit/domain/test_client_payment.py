@@ -36,6 +36,12 @@ def test_an_amount_that_is_not_one(text: str, why: str) -> None:
     assert value is None and message is not None and why in message
 
 
+@pytest.mark.parametrize("text", ["1" + "0" * 30, "9" * 5000, "12345678901.00"])
+def test_an_amount_too_large_to_be_a_payment_is_refused_not_an_error(text: str) -> None:
+    value, message = parse_amount(text)
+    assert value is None and message == "is too large to be a payment (at most 9999999999.99)"
+
+
 def check(amount: str = "40.00", method: str = "card", received_on: date = TODAY,
           balance: str = "200.00") -> list[tuple[str, str]]:
     return check_payment(amount=Decimal(amount), method=method, received_on=received_on,
