@@ -30,7 +30,8 @@ def test_an_amount_as_typed(text: str, amount: str) -> None:
 @pytest.mark.parametrize(("text", "why"), [("", "is required"), ("0", "more than 0.00"), ("0.00", "more than 0.00"),
                                            ("-5", "more than 0.00"), ("1.005", "two decimals"),
                                            ("1e3", "such as 40.00"), ("ten", "such as 40.00"),
-                                           ("1,000", "such as 40.00"), ("NaN", "such as 40.00")])
+                                           ("1,000", "such as 40.00"), ("NaN", "such as 40.00"),
+                                           ("\u0664\u0660", "such as 40.00"), ("\uff14\uff10", "such as 40.00")])
 def test_an_amount_that_is_not_one(text: str, why: str) -> None:
     value, message = parse_amount(text)
     assert value is None and message is not None and why in message
