@@ -32,7 +32,7 @@ PAYMENT_STATUSES = ("statement_ready", "needs_attention")
 PAYMENT_METHODS = ("card", "cash", "check", "hsa", "fsa")
 CENTS = Decimal("0.01")
 ZERO = Decimal("0.00")
-_AMOUNT = re.compile(r"^[0-9]+(\.[0-9]+)?$")  # ASCII digits only: \\d takes any script's digits
+_AMOUNT = re.compile(r"^[0-9]+(\.[0-9]+)?$")  # ASCII digits only: \d takes any script's digits
 MAX_WHOLE_DIGITS = 10  # 9999999999.99: far above any session's charge, and within Decimal's precision
 
 
