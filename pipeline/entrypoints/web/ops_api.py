@@ -365,7 +365,7 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
         if raw.strip():
             try:
                 patch = json.loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
                 return JSONResponse(error_body("(body)", "is not JSON"), 400)
             if not isinstance(patch, dict):
                 return JSONResponse(error_body("(body)", "must be a JSON object"), 422)
@@ -391,7 +391,7 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
     async def record_payment(claim_id: str, request: Request, query: Annotated[VersionQuery, Query()]) -> JSONResponse:
         try:
             body = json.loads(await request.body() or b"null")
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
             return JSONResponse(error_body("(body)", "is not JSON"), 400)
         actor = actor_of(request)
         checked = payment_body(body, shared=actor == SHARED_TOKEN_ACTOR)

@@ -62,6 +62,17 @@ def test_a_payment_it_cannot_take_is_refused_field_by_field_and_nothing_is_writt
     assert pipeline.ledger.timeline(claim_id) == before
 
 
+@pytest.mark.parametrize("route", ["payments", "correct"])
+def test_a_body_nested_too_deep_to_read_is_400_and_nothing_is_written(
+        app: tuple[TestClient, InlinePipeline, str, str], route: str) -> None:
+    client, pipeline, claim_id, _ = app
+    before = pipeline.ledger.timeline(claim_id)
+    answer = client.post(f"/v1/ops/claims/{claim_id}/{route}", content=b"[" * 100_000, headers=AUTH)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["errors"] == [{"path": "(body)", "message": "is not JSON"}]
+    assert pipeline.ledger.timeline(claim_id) == before
+
+
 def test_more_than_the_balance_says_the_balance(app: tuple[TestClient, InlinePipeline, str, str]) -> None:
     client, _, claim_id, _ = app
     answer = client.post(f"/v1/ops/claims/{claim_id}/payments", headers=AUTH,
