@@ -407,7 +407,7 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
         if result.ok:
             if deps.staff is not None:
                 staff.audit(deps.staff, "claim.payment_recorded", actor, claim_id=claim_id, amount=result.amount,
-                            method=result.method, received_on=result.received_on,
+                            method=result.method, received_on=result.received_on, taken_by=named,
                             document_number=result.document_number)
             return JSONResponse(answer)
         if result.message == ops.NO_SUCH_CLAIM:

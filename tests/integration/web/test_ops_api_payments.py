@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pipeline.adapters.redis_server import embedded_redis
+from pipeline.adapters.redis_staff import RedisStaffStore
 from tests.examples import example
 from tests.integration.application.harness import InlinePipeline
 from tests.web_app import web_app_on
@@ -94,6 +95,9 @@ def test_a_payment_is_recorded_by_name_then_one_from_the_older_version_is_refuse
     assert body["statement"] == "queued" and body["document_number"] != first
     entry = [e for e in pipeline.ledger.timeline(claim_id) if e["kind"] == "payment.recorded"][-1]
     assert entry["by"] == "Dana Front (via the shared ops token)" and entry["amount"] == "40.00"
+    [audited] = [e for e in RedisStaffStore(pipeline.ledger.r).audit_log(20)
+                 if e["action"] == "claim.payment_recorded"]
+    assert (audited["via"], audited["taken_by"], audited["amount"]) == ("api", "Dana Front", "40.00")
     assert pipeline.claim(claim_id).statement_delivery == "queued"
 
     again = client.post(f"/v1/ops/claims/{claim_id}/payments?based_on={seen['event_version']}", headers=AUTH,
