@@ -97,6 +97,10 @@ def filter_from(values: dict[str, str]) -> ops.ClaimFilter:
         return value
 
     status, route = one_of("status", STATUSES), one_of("route", ROUTES)
+    problem = values.get("problem") or None
+    why = ops.problem_filter_error(problem) if problem else None  # never an empty list for a code no claim has
+    if why:
+        errors.append(f"problem: {why}")
     since, until = day("since"), day("until")
     if since and until and until < since:
         errors.append(f"until: {until.isoformat()} is before since ({since.isoformat()})")
@@ -104,7 +108,7 @@ def filter_from(values: dict[str, str]) -> ops.ClaimFilter:
         raise BadFilter(errors)
     return ops.ClaimFilter(status=status, route=route, payer=values.get("payer") or None,
                            therapist=values.get("therapist") or None, since=since, until=until,
-                           problem=values.get("problem") or None, text=values.get("q") or None)
+                           problem=problem, text=values.get("q") or None)
 
 
 def bad_filter_body(values: dict[str, str], bad: BadFilter) -> str:
