@@ -27,7 +27,6 @@ from pipeline.application.stages import Deps, document_number
 from pipeline.application.statement_delivery import why_not_sent
 from pipeline.application.steps import SEND_STATEMENT
 from pipeline.domain.client_payment import (
-    PAYMENT_STATUSES,
     apply_payment,
     balance_of,
     check_payment,
@@ -131,7 +130,8 @@ def record_payment(deps: Deps, claim_id: str, *, amount: str | Decimal, method: 
         detail |= {"document_number": number, "replaces": claim.document_number, "statement_not_sent": reason}
     try:
         written, queued = deps.ledger.record_payment(
-            claim_id, amended, statuses=PAYMENT_STATUSES, based_on=based_on or event_version(claim.amended_at),
+            # only in the status it was read in: what is written (a replacement statement or none) depends on it
+            claim_id, amended, statuses=(claim.status,), based_on=based_on or event_version(claim.amended_at),
             fields=fields, delivery=delivery, then=SEND_STATEMENT if delivery == "queue" else None, **detail)
     except EventChanged:
         return PaymentResult(False, claim_id, message=PAYMENT_CHANGED if based_on else CHANGED_WHILE_RECORDING,

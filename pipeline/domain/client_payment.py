@@ -32,7 +32,8 @@ PAYMENT_STATUSES = ("statement_ready", "needs_attention")
 PAYMENT_METHODS = ("card", "cash", "check", "hsa", "fsa")
 CENTS = Decimal("0.01")
 ZERO = Decimal("0.00")
-_AMOUNT = re.compile(r"^\d+(\.\d+)?$")
+_AMOUNT = re.compile(r"^[0-9]+(\.[0-9]+)?$")  # ASCII digits only: \d takes any script's digits
+MAX_WHOLE_DIGITS = 10  # 9999999999.99: far above any session's charge, and within Decimal's precision
 
 
 class PaymentRefused(ValueError):
@@ -52,6 +53,8 @@ def parse_amount(text: str) -> tuple[Decimal | None, str | None]:
         return None, "must be more than 0.00"
     if not _AMOUNT.match(value.removeprefix("$")):
         return None, "must be an amount such as 40.00"
+    if len(value.removeprefix("$").partition(".")[0].lstrip("0")) > MAX_WHOLE_DIGITS:
+        return None, "is too large to be a payment (at most 9999999999.99)"
     try:
         amount = Decimal(value.removeprefix("$"))
     except InvalidOperation:  # pragma: no cover - the pattern already guards this

@@ -200,7 +200,7 @@ def cmd_claims_pay(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     if result.ok:
         audit_from_terminal(deps, "claim.payment_recorded", claim_id=args.claim_id, amount=result.amount,
-                            method=result.method, received_on=result.received_on, by=args.by.strip(),
+                            method=result.method, received_on=result.received_on, taken_by=args.by.strip(),
                             document_number=result.document_number)
     if args.json:
         print_json(result.as_dict())

@@ -370,7 +370,7 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
         if raw.strip():
             try:
                 patch = json.loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
                 return JSONResponse(error_body("(body)", "is not JSON"), 400)
             if not isinstance(patch, dict):
                 return JSONResponse(error_body("(body)", "must be a JSON object"), 422)
@@ -387,7 +387,7 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
                  (422, "the payment is not valid: one error per field"))},
         openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "object", "required": ["amount", "method"], "additionalProperties": False, "properties": {
-                "amount": {"type": "string", "pattern": r"^\d+(\.\d{1,2})?$", "example": "40.00"},
+                "amount": {"type": "string", "pattern": r"^[0-9]{1,10}(\.[0-9]{1,2})?$", "example": "40.00"},
                 "method": {"type": "string", "enum": list(PAYMENT_METHODS)},
                 "received_on": {"type": "string", "format": "date",
                                 "description": "default: today, the practice's day"},
@@ -396,7 +396,7 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
     async def record_payment(claim_id: str, request: Request, query: Annotated[VersionQuery, Query()]) -> JSONResponse:
         try:
             body = json.loads(await request.body() or b"null")
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
             return JSONResponse(error_body("(body)", "is not JSON"), 400)
         actor = actor_of(request)
         checked = payment_body(body, shared=actor == SHARED_TOKEN_ACTOR)
@@ -412,7 +412,7 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
         if result.ok:
             if deps.staff is not None:
                 staff.audit(deps.staff, "claim.payment_recorded", actor, claim_id=claim_id, amount=result.amount,
-                            method=result.method, received_on=result.received_on,
+                            method=result.method, received_on=result.received_on, taken_by=named,
                             document_number=result.document_number)
             return JSONResponse(answer)
         if result.message == ops.NO_SUCH_CLAIM:

@@ -214,3 +214,26 @@ def test_a_payment_whose_step_message_was_lost_is_e_mailed_by_the_reconciler(red
     assert sent == [(SEND_STATEMENT, CLAIM)]
     statement_delivery.send_statement(deps, CLAIM)
     assert len(mailer.taken) == 2 and deps.ledger.get(CLAIM).statement_delivery == "sent"  # type: ignore[union-attr]
+
+
+def test_a_claim_that_moved_on_between_reading_and_writing_the_payment_is_not_written_as_it_was_read(
+        redis_url: str) -> None:
+    """Read as `needs_attention` (no statement to replace), the claim is resubmitted and made `statement_ready`
+    before the payment is written: the payment is refused rather than stored without the replacement statement
+    the client's new statement needs."""
+    deps, sent, _, _ = ready(redis_url)
+    deps.ledger.transition(CLAIM, "statement_ready", "needs_attention", kind="test")
+    read = deps.ledger.get_with_event
+
+    def then_sent_on(claim_id: str) -> Any:
+        seen = read(claim_id)
+        deps.ledger.transition(claim_id, "needs_attention", "statement_ready", kind="test")
+        return seen
+
+    deps.ledger.get_with_event = then_sent_on  # type: ignore[method-assign]
+    before = deps.ledger.get(CLAIM)
+    result = pay(deps, "40.00")
+    assert not result.ok and "changed status meanwhile" in result.message
+    claim = deps.ledger.get(CLAIM)
+    assert claim is not None and before is not None and claim.superbill == before.superbill
+    assert client_payments.payments_of(deps.ledger.timeline(CLAIM)) == [] and sent == []

@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pipeline.adapters.redis_server import embedded_redis
+from pipeline.adapters.redis_staff import RedisStaffStore
 from tests.examples import example
 from tests.integration.application.harness import InlinePipeline
 from tests.web_app import web_app_on
@@ -49,6 +50,7 @@ def _paths(answer: Any) -> list[str]:
     ({"amount": "40.001", "method": "card", "by": "Dana"}, ["amount"]),
     ({"amount": "-1", "method": "card", "by": "Dana"}, ["amount"]),
     ({"amount": "500.00", "method": "card", "by": "Dana"}, ["amount"]),
+    ({"amount": "1" + "0" * 30, "method": "card", "by": "Dana"}, ["amount"]),
     ({"amount": "40.00", "method": "card", "by": "Dana", "received_on": "2026-11-01"}, ["received_on"]),
 ])
 def test_a_payment_it_cannot_take_is_refused_field_by_field_and_nothing_is_written(
@@ -58,6 +60,17 @@ def test_a_payment_it_cannot_take_is_refused_field_by_field_and_nothing_is_writt
     answer = client.post(f"/v1/ops/claims/{claim_id}/payments", json=body, headers=AUTH)
     assert answer.status_code == 422, answer.text
     assert _paths(answer) == paths
+    assert pipeline.ledger.timeline(claim_id) == before
+
+
+@pytest.mark.parametrize("route", ["payments", "correct"])
+def test_a_body_nested_too_deep_to_read_is_400_and_nothing_is_written(
+        app: tuple[TestClient, InlinePipeline, str, str], route: str) -> None:
+    client, pipeline, claim_id, _ = app
+    before = pipeline.ledger.timeline(claim_id)
+    answer = client.post(f"/v1/ops/claims/{claim_id}/{route}", content=b"[" * 100_000, headers=AUTH)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["errors"] == [{"path": "(body)", "message": "is not JSON"}]
     assert pipeline.ledger.timeline(claim_id) == before
 
 
@@ -82,6 +95,9 @@ def test_a_payment_is_recorded_by_name_then_one_from_the_older_version_is_refuse
     assert body["statement"] == "queued" and body["document_number"] != first
     entry = [e for e in pipeline.ledger.timeline(claim_id) if e["kind"] == "payment.recorded"][-1]
     assert entry["by"] == "Dana Front (via the shared ops token)" and entry["amount"] == "40.00"
+    [audited] = [e for e in RedisStaffStore(pipeline.ledger.r).audit_log(20)
+                 if e["action"] == "claim.payment_recorded"]
+    assert (audited["via"], audited["taken_by"], audited["amount"]) == ("api", "Dana Front", "40.00")
     assert pipeline.claim(claim_id).statement_delivery == "queued"
 
     again = client.post(f"/v1/ops/claims/{claim_id}/payments?based_on={seen['event_version']}", headers=AUTH,

@@ -96,6 +96,18 @@ def test_a_wrong_field_is_said_beside_it_and_what_was_typed_is_kept(
     assert not [e for e in pipeline.ledger.timeline(claim_id) if e["kind"] == "payment.recorded"]
 
 
+def test_an_amount_longer_than_the_field_is_refused_never_recorded_as_its_first_characters(
+        page: tuple[TestClient, InlinePipeline, str]) -> None:
+    client, pipeline, claim_id = page
+    hidden = _form_fields(client.get(f"/ops/claims/{claim_id}").text)
+    typed = "0" * 38 + "40.009"  # its first 40 characters read 40
+    answer = client.post(f"/ops/claims/{claim_id}/payments",
+                         data={**hidden, "amount": typed, "method": "cash", "received_on": ""})
+    assert answer.status_code == 422 and 'id="payment-amount-error"' in answer.text
+    assert not [e for e in pipeline.ledger.timeline(claim_id) if e["kind"] == "payment.recorded"]
+    assert pipeline.claim(claim_id).superbill["balance_due"] == "200.00"  # type: ignore[index]
+
+
 def test_without_the_csrf_token_nothing_is_recorded_and_a_va_claim_has_no_form(
         page: tuple[TestClient, InlinePipeline, str]) -> None:
     client, pipeline, claim_id = page

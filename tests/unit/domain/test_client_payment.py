@@ -30,10 +30,17 @@ def test_an_amount_as_typed(text: str, amount: str) -> None:
 @pytest.mark.parametrize(("text", "why"), [("", "is required"), ("0", "more than 0.00"), ("0.00", "more than 0.00"),
                                            ("-5", "more than 0.00"), ("1.005", "two decimals"),
                                            ("1e3", "such as 40.00"), ("ten", "such as 40.00"),
-                                           ("1,000", "such as 40.00"), ("NaN", "such as 40.00")])
+                                           ("1,000", "such as 40.00"), ("NaN", "such as 40.00"),
+                                           ("\u0664\u0660", "such as 40.00"), ("\uff14\uff10", "such as 40.00")])
 def test_an_amount_that_is_not_one(text: str, why: str) -> None:
     value, message = parse_amount(text)
     assert value is None and message is not None and why in message
+
+
+@pytest.mark.parametrize("text", ["1" + "0" * 30, "9" * 5000, "12345678901.00"])
+def test_an_amount_too_large_to_be_a_payment_is_refused_not_an_error(text: str) -> None:
+    value, message = parse_amount(text)
+    assert value is None and message == "is too large to be a payment (at most 9999999999.99)"
 
 
 def check(amount: str = "40.00", method: str = "card", received_on: date = TODAY,

@@ -362,16 +362,16 @@ def build_ops_page(deps: Deps, settings: Settings) -> APIRouter:
 
         def work() -> Response:  # Redis and the practice profile: off the event loop
             typed = payments.posted_payment(form)
-            day, bad_day = None, False
-            if typed.values["received_on"]:
+            day, unread = None, bool(typed.errors)  # a field too long to have been typed whole
+            if typed.values["received_on"] and not typed.errors:
                 try:
                     day = iso_day(typed.values["received_on"])
                 except ValueError:
-                    bad_day = True
-            if bad_day:  # nothing recorded: never on another day than the one typed
+                    unread = True
+            if unread:  # nothing recorded: never another amount or day than the one typed
                 if ledger.get(claim_id) is None:
                     return no_claim(who, claim_id)
-                typed.errors = [{"path": "received_on", "message": "must be a date (YYYY-MM-DD)"}]
+                typed.errors = typed.errors or [{"path": "received_on", "message": "must be a date (YYYY-MM-DD)"}]
                 return claim_page(who, claim_id, paying=typed, status=422)
             result = client_payments.record_payment(deps, claim_id, amount=typed.values["amount"],
                                                     method=typed.values["method"], by=who.actor.label,

@@ -25,9 +25,17 @@ class PaymentForm:
     based_on: str | None = None
 
 
+MAX_TYPED = 40
+
+
 def posted_payment(form: Any) -> PaymentForm:
-    values = {name: str(form.get(name) or "").strip()[:40] for name in FIELDS}
-    return PaymentForm(values=values, based_on=str(form.get("based_on") or "") or None)
+    """The fields as typed (shown again cut to MAX_TYPED characters); a longer one is an error of its own,
+    never read as its first characters."""
+    typed = {name: str(form.get(name) or "").strip() for name in FIELDS}
+    errors = [{"path": name, "message": f"is too long (at most {MAX_TYPED} characters)"}
+              for name, text in typed.items() if len(text) > MAX_TYPED]
+    return PaymentForm(values={name: text[:MAX_TYPED] for name, text in typed.items()}, errors=errors,
+                       based_on=str(form.get("based_on") or "") or None)
 
 
 def applies(c: dict[str, Any]) -> bool:
