@@ -15,7 +15,7 @@ from config.practice import Practice
 from pipeline.application import client_identity
 from pipeline.application.client_identity import ClientIdentity
 from pipeline.application.evaluate import evaluate
-from pipeline.application.event_changes import differing_paths
+from pipeline.application.event_changes import AMENDABLE_SECTIONS, differing_paths, pending_event
 from pipeline.application.ingest import MAX_BODY_BYTES, Outcome, receive
 from pipeline.application.ports import ClaimLedger, EventChanged, QueueMonitor, Refused, StepSender
 from pipeline.application.reason_codes import claim_reason_codes
@@ -35,7 +35,6 @@ NO_SUCH_CLAIM = "no such claim"
 # timeline entry kinds, as the last 24 hours count them
 LAST_24H_KINDS = {"claim.failed": "failed", "statement.ready": "statement_ready", "remittance.payment": "paid",
                   "remittance.denial": "denied", "remittance.reversal": "reversed"}
-AMENDABLE_SECTIONS = ("prescription", "va_referral", "client", "coverage", "payment", "session")
 
 
 @dataclass(frozen=True)
@@ -170,6 +169,9 @@ def show_claim(ledger: ClaimLedger, claim_id: str) -> dict[str, Any] | None:
     if any(_kept_event(e) for e in timeline):  # what each later event of the session would change
         own = ledger.event_document(claim_id)
         timeline = [{**e, "differs_in": differing_paths(own, e["event"])} if _kept_event(e) else e for e in timeline]
+        waiting = pending_event(own, timeline)
+    else:
+        waiting = None
     return {
         **claim.model_dump(mode="json"),
         "problems": [p.model_dump() for p in claim.problems],
@@ -177,6 +179,7 @@ def show_claim(ledger: ClaimLedger, claim_id: str) -> dict[str, Any] | None:
         "has_statement": has_statement(ledger, claim),
         "event_version": event_version(claim.amended_at),
         "timeline": timeline,
+        "pending_event": waiting.as_dict(with_values=True) if waiting else None,
     }
 
 
