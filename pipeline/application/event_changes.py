@@ -57,10 +57,21 @@ class SectionChange:
     paths: list[str]
     now: Any
     update: Any
+    amended_since: bool = False  # a person amended this section after the event arrived: theirs is newer
 
     @property
     def amendable(self) -> bool:
-        return self.section in AMENDABLE_SECTIONS
+        """Applied with the update: a section an amendment may change, and nobody amended it since the event
+        arrived (applying would silently undo their change)."""
+        return self.section in AMENDABLE_SECTIONS and not self.amended_since
+
+    @property
+    def why_not(self) -> str | None:
+        if self.section not in AMENDABLE_SECTIONS:
+            return "an amendment cannot change this section"
+        if self.amended_since:
+            return "amended by a person after this event arrived: not applied over their change (amend it by hand)"
+        return None
 
 
 @dataclass(frozen=True)
@@ -101,6 +112,7 @@ class PendingEvent:
             "event_id": self.event_id,
             "received_at": datetime.fromtimestamp(self.received_at, UTC).isoformat(timespec="seconds"),
             "sections": [{"section": c.section, "paths": c.paths, "applicable": c.amendable,
+                          **({"why_not": c.why_not} if c.why_not else {}),
                           **({"now": c.now, "update": c.update} if with_values else {})} for c in self.changes],
             "applicable": self.applicable,
         }
@@ -109,7 +121,8 @@ class PendingEvent:
 def pending_event(claim_event: dict[str, Any], timeline: list[dict[str, Any]]) -> PendingEvent | None:
     """The update waiting on a claim: the latest later event of its session kept on its timeline, unless an
     amendment after it applied it, or the claim's event already says what it says. Earlier kept events are
-    superseded by the latest (the booking system's last word on the session)."""
+    superseded by the latest (the booking system's last word on the session). A section a person amended after
+    it arrived is shown but not applied."""
     latest: tuple[int, dict[str, Any]] | None = None
     for i, entry in enumerate(timeline):
         if entry.get("kind") == "event.kept_for_review" and isinstance(entry.get("event"), dict):
@@ -119,9 +132,11 @@ def pending_event(claim_event: dict[str, Any], timeline: list[dict[str, Any]]) -
     at, entry = latest
     event: dict[str, Any] = entry["event"]
     event_id = str(event.get("event_id") or entry.get("event_id") or "")
-    if any(e.get("kind") == "amended" and e.get("applied_event") == event_id for e in timeline[at + 1:]):
+    later = [e for e in timeline[at + 1:] if e.get("kind") == "amended"]
+    if any(e.get("applied_event") == event_id for e in later):
         return None
-    changes = [SectionChange(section, paths, claim_event.get(section), event.get(section))
+    amended = {str(s) for e in later for s in e.get("changed") or []}
+    changes = [SectionChange(section, paths, claim_event.get(section), event.get(section), section in amended)
                for section, paths in changed_sections(claim_event, event).items()]
     if not changes:
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
@@ -93,6 +94,7 @@ def claim_text(c: dict[str, Any], zone: tzinfo | None = None) -> str:
         lines.append("what to do:")
         for code, e in found:
             lines.append(f"  - {code}: {e.title}. {e.next_step} {e.resubmit_hint}")
+    lines += pending_lines(c, with_values=bool(c.get("client")))
     lines += superbill_lines(c.get("superbill"))
     lines.append("timeline:")
     for e in c["timeline"]:
@@ -100,6 +102,24 @@ def claim_text(c: dict[str, Any], zone: tzinfo | None = None) -> str:
         detail = " ".join(f"{k}={v}" for k, v in extra.items())
         lines.append(f"  {_when(e['at'], zone)}  {e['kind']:<24} {detail}")
     return "\n".join(lines)
+
+
+def pending_lines(c: dict[str, Any], *, with_values: bool = False) -> list[str]:
+    """The booking system's update waiting on the claim: the sections and paths it changes (their values only with
+    the client's data asked for: patient data)."""
+    waiting = c.get("pending_event")
+    if not waiting:
+        return []
+    lines = [f"update from the booking system waiting: event {waiting['event_id']} received {waiting['received_at']}"
+             ", not applied; it changes:"]
+    for s in waiting["sections"]:
+        note = "" if s["applicable"] else f"  (not applied: {s.get('why_not') or 'cannot be amended'})"
+        lines.append(f"  - {s['section']}: {', '.join(s['paths'])}{note}")
+        if with_values and "update" in s:
+            lines.append(f"      now:    {json.dumps(s.get('now'), ensure_ascii=False)}")
+            lines.append(f"      update: {json.dumps(s.get('update'), ensure_ascii=False)}")
+    lines.append(f"  apply it: superbill claims apply-update {c['claim_id']} --by NAME [--dry-run] [--resubmit]")
+    return lines
 
 
 def payment_lines(c: dict[str, Any]) -> list[str]:

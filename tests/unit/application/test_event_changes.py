@@ -85,3 +85,13 @@ def test_the_patch_removes_what_the_event_no_longer_has_and_leaves_out_what_cann
     shown = waiting.as_dict()
     assert "now" not in shown["sections"][0] and shown["received_at"] == "1970-01-01T00:01:40+00:00"
     assert waiting.as_dict(with_values=True)["sections"][0]["update"] == {"first_name": "Anne"}
+
+
+def test_a_section_a_person_amended_after_the_event_arrived_is_shown_but_not_applied() -> None:
+    own = _event()
+    later = _event(event_id="evt_2", client={"first_name": "Ann"}, prescription={"issued_on": "2026-11-01"})
+    by_hand = {"at": 150, "kind": "amended", "changed": ["client"], "by": "Dana"}
+    waiting = pending_event(own, [_kept(later), by_hand])
+    assert waiting is not None and waiting.sections == ["client", "prescription"]
+    assert waiting.applicable == ["prescription"] and waiting.patch() == {"prescription": {"issued_on": "2026-11-01"}}
+    assert "amended by a person" in waiting.as_dict()["sections"][0]["why_not"]
