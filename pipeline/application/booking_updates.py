@@ -59,8 +59,13 @@ def waiting_update(ledger: ClaimLedger, claim_id: str) -> PendingEvent | None:
 
 
 def claim_ids_with_update(ledger: ClaimLedger, claim_ids: list[str]) -> set[str]:
-    """Which of these claims have an update from the booking system waiting (the overview's badge)."""
-    return {cid for cid in claim_ids if waiting_update(ledger, cid) is not None}
+    """Which of these claims have an update from the booking system waiting (the overview's badge): their
+    timelines read at once, and the events of only those with a later event kept."""
+    timelines = ledger.timelines_since(list(dict.fromkeys(claim_ids)), 0.0)
+    kept = [cid for cid, entries in timelines.items() if any(e.get("kind") == "event.kept_for_review"
+                                                             for e in entries)]
+    events = ledger.event_documents(kept) if kept else {}
+    return {cid for cid in kept if cid in events and pending_event(events[cid], timelines[cid]) is not None}
 
 
 def apply_update(ledger: ClaimLedger, practice: Practice, claim_id: str, *, by: str, source: str,
@@ -83,7 +88,7 @@ def apply_update(ledger: ClaimLedger, practice: Practice, claim_id: str, *, by: 
         result.message = NONE_APPLICABLE.format(sections=", ".join(waiting.sections))
         result.conflict = True
         return result
-    if claim.status in ops.CORRECTABLE_STATUSES:
+    if claim.status in ops.CORRECTABLE_STATUSES and claim.status not in AMENDABLE_STATUSES:
         result.message = CORRECTION_INSTEAD.format(status=claim.status, claim_id=claim_id) + (
             "" if claim.payer_claim_number else NO_CLAIM_NUMBER_YET)
         result.correction, result.conflict = patch, True

@@ -16,6 +16,7 @@ from pipeline.application.ports import Refused
 from pipeline.application.reason_codes import error_code, peer_reason_code
 from pipeline.entrypoints.web.api_queries import iso_day
 from pipeline.entrypoints.web.ops_page import money
+from pipeline.entrypoints.web.ops_page.booking_update import WAITING_BADGE
 from pipeline.entrypoints.web.ops_page.layout import badge, detail, explained, when, why
 from schemas.claim import AMENDABLE_STATUSES, RESUBMITTABLE_STATUSES, STATUSES
 from schemas.decision import ROUTES
@@ -46,7 +47,8 @@ def claims_table(rows: list[dict[str, Any]], *, selectable: bool, form_id: str =
         out.append(f'<tr data-claim="{cid}">{box}<td><a href="/ops/claims/{cid}">{cid}</a></td><td>{client}</td>'
                    f'<td>{badge(c["status"])}</td><td>{escape(c["route"] or "-")}</td>'
                    f'<td class="nowrap">{escape(c["date_of_service"] or "-")}</td><td>{escape(c["payer"] or "-")}</td>'
-                   f'<td>{why(c)}</td><td class="num">{c["attempts"]}</td><td>{action}</td></tr>')
+                   f'<td>{why(c)}{" " + WAITING_BADGE if c.get("update_waiting") else ""}</td>'
+                   f'<td class="num">{c["attempts"]}</td><td>{action}</td></tr>')
     out.append("</tbody></table>")
     return "".join(out)
 
@@ -558,7 +560,7 @@ def fix_forms(cid: str, c: dict[str, Any], document: dict[str, Any], state: FixS
 
 def claim_body(claim_id: str, c: dict[str, Any], *, person: ClientIdentity | None, document: dict[str, Any],
                documents: dict[str, str], zone: tzinfo, unchanged: list[str], state: FixState | None = None,
-               since_amended: dict[str, Any] | None = None, client_payment: str = "") -> str:
+               since_amended: dict[str, Any] | None = None, client_payment: str = "", update: str = "") -> str:
     cid = escape(claim_id)
     actions = ""
     if c["status"] in RESUBMITTABLE_STATUSES:
@@ -612,6 +614,7 @@ def claim_body(claim_id: str, c: dict[str, Any], *, person: ClientIdentity | Non
             + reasons_note(c, since_amended)
             + f'<ul id="reasons">{findings or "<li class=muted>nothing</li>"}</ul>'
             + (f'<h2>Warnings</h2><ul>{warns}</ul>' if warns else "")
+            + update
             + money.payment_block(c)
             + f'<h2>Superbill</h2>{lines or "<p class=muted>none</p>"}{client_payment}{amend}'
             + f'<h2>Sent and received</h2>{sent or "<p class=muted>nothing sent to a peer yet</p>"}'
