@@ -19,7 +19,7 @@ from pipeline.application.event_changes import AMENDABLE_SECTIONS, differing_pat
 from pipeline.application.ingest import MAX_BODY_BYTES, Outcome, receive
 from pipeline.application.ports import ClaimLedger, EventChanged, QueueMonitor, Refused, StepSender
 from pipeline.application.reason_codes import claim_reason_codes
-from pipeline.application.receivables import accounts_receivable, claim_ids_to_watch
+from pipeline.application.receivables import accounts_receivable
 from pipeline.application.stages import claim_index
 from pipeline.application.statements import has_statement
 from pipeline.application.steps import SUBMISSION_STEP, VALIDATE
@@ -194,8 +194,9 @@ _NOT_ACCEPTED = ("received", "validated", "assembled", "routed", "submitting", "
 
 
 def summary(ledger: ClaimLedger, queues: QueueMonitor, *, today: date | None = None,
-            now: float | None = None) -> dict[str, Any]:
-    """Counts from the ledger's indexes; only the claims it lists are read (never the whole ledger)."""
+            now: float | None = None, timely_filing_warning_days: int = 150) -> dict[str, Any]:
+    """Counts from the ledger's indexes; only the claims it lists are read (never the whole ledger): the open
+    ones, and for timely filing those not paid (`timely_filing`, as `superbill ar` lists it)."""
     now = time.time() if now is None else now
     today = today or datetime.fromtimestamp(now, UTC).date()
     by_status = ledger.count_by_status()
@@ -240,10 +241,25 @@ def summary(ledger: ClaimLedger, queues: QueueMonitor, *, today: date | None = N
                                                       "resubmitted", "voided", "paid", "denied",
                                                       "reversed")}},
         "past_timely_filing_warning": sorted(late, key=lambda x: -x["age_days"]),
+        "timely_filing": timely_filing(ledger, today=today, warning_days=timely_filing_warning_days),
         "needs_attention": by_status.get("needs_attention", 0),
         "refused_events": ledger.count_refused(),
         "waiting_without_worker": waiting_without_worker(rows),
     }
+
+
+# what the A/R's timely-filing list can name: a claim not paid (a paid one is filed), nor only a statement
+_MAY_BE_AT_RISK = tuple(s for s in STATUSES if s not in ("paid", "statement_ready"))
+
+
+def timely_filing(ledger: ClaimLedger, *, today: date, warning_days: int) -> dict[str, Any]:
+    """The A/R's timely-filing list (`superbill ar`): the direct-billing claims not paid and the VA sessions still
+    needing attention, `warning_days` or more after the visit, each with its `days_left` of the payer's limit,
+    oldest first. Reads the claims of the statuses that can be on it (never the paid ones)."""
+    ids = [cid for s in _MAY_BE_AT_RISK for cid in ledger.claim_ids(status=s)]
+    watched = [c for c in ledger.get_many(ids) if c.route in ("direct_billing", "needs_attention")]
+    found: dict[str, Any] = accounts_receivable(watched, today=today, warning_days=warning_days)["timely_filing"]
+    return found
 
 
 def waiting_without_worker(queues: list[dict[str, Any]]) -> int:
@@ -650,7 +666,8 @@ def daily_summary(ledger: ClaimLedger, queues: QueueMonitor, *, now: float | Non
     """The day in numbers for the billing person (no patient data): what reached a final status in the
     last 24 hours, what still needs a person, and what is late."""
     now = time.time() if now is None else now
-    full = summary(ledger, queues, now=now, today=datetime.fromtimestamp(now, zone).date())
+    full = summary(ledger, queues, now=now, today=datetime.fromtimestamp(now, zone).date(),
+                   timely_filing_warning_days=timely_filing_warning_days)
     today = ledger.get_many(ledger.claim_ids_since(now - 86400, statuses=FINAL_STATUSES))
     return {
         "type": "daily_summary",
@@ -661,9 +678,7 @@ def daily_summary(ledger: ClaimLedger, queues: QueueMonitor, *, now: float | Non
             f"{c.status}: {code}" for c in today if c.status in ("failed", "rejected")
             for code in claim_reason_codes(c) or ["unknown"])),
         "past_timely_filing_warning": [x["claim_id"] for x in full["past_timely_filing_warning"]],
-        "timely_filing_risk": [x["claim_id"] for x in accounts_receivable(
-            ledger.get_many(claim_ids_to_watch(ledger)), today=datetime.fromtimestamp(now, zone).date(),
-            warning_days=timely_filing_warning_days)["timely_filing"]["claims"]],
+        "timely_filing_risk": [x["claim_id"] for x in full["timely_filing"]["claims"]],
         "remitted_last_24h": dict(Counter(c.status for c in today if c.status in ("paid", "denied"))),
         "refused_events": full["refused_events"],
         "dead_messages": sum(q["dead"] for q in full["queues"]),

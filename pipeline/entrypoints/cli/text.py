@@ -157,11 +157,23 @@ def summary_text(s: dict[str, Any]) -> str:
     last = s["last_24h"]
     out.append(f"last 24 hours: {last['failed']} failed, {last['rejected']} rejected")
     out += [f"  {n:>3} x {reason}" for reason, n in last["by_reason"].items()]
+    out += timely_filing_lines(s.get("timely_filing"))
     late = s["past_timely_filing_warning"]
-    out.append(f"past the 30-day timely-filing warning and not accepted: {len(late)}")
+    out.append(f"not accepted 30 days after the visit: {len(late)}")
     out += [f"  {x['claim_id']} ({x['status']}, {x['age_days']} days)" for x in late[:20]]
     out.append(f"refused events: {s['refused_events']}")
     return "\n".join(out)
+
+
+def timely_filing_lines(tf: dict[str, Any] | None) -> list[str]:
+    """The claims near the payer's filing limit, oldest first, each with its days left."""
+    if not tf:
+        return []
+    within = tf["limit_days"] - tf["warning_days"]
+    rows = tf["claims"]
+    return [f"Timely filing: {len(rows)} claim(s) within {within} days of the {tf['limit_days']}-day limit"] + [
+        f"  {x['claim_id']} ({x['status']}, {x['days_left']} days left, {x['age_days']} days after the visit)"
+        for x in rows[:20]] + ([f"  ... and {len(rows) - 20} more: superbill ar"] if len(rows) > 20 else [])
 
 
 def daily_summary_text(d: dict[str, Any]) -> str:

@@ -116,6 +116,9 @@ class Summary(_Body):
     claims: dict[str, Any]
     last_24h: dict[str, Any]
     past_timely_filing_warning: list[dict[str, Any]]
+    # the A/R's timely-filing list: warning_days, limit_days, claims (claim_id, status, date_of_service, age_days,
+    # days_left), oldest first
+    timely_filing: dict[str, Any] = {}
     needs_attention: int
     refused_events: int
     waiting_without_worker: int = Field(0, description="step messages queued (ready or delayed) while no worker "

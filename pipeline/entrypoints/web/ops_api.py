@@ -238,7 +238,8 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
 
     @api.get("/summary", response_model=Summary, responses=UNAUTHORIZED)
     def summary() -> dict[str, Any]:
-        return ops.summary(ledger, deps.queues, today=deps.today())
+        return ops.summary(ledger, deps.queues, today=deps.today(),
+                           timely_filing_warning_days=deps.timely_filing_warning_days)
 
     @api.get("/claims", response_model=ClaimList, responses={**UNAUTHORIZED, **BAD_INPUT})
     def claims(query: Annotated[ClaimsQuery, Query()]) -> dict[str, Any]:

@@ -202,7 +202,8 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
     # looking -----------------------------------------------------------------------------------------
     def overview_parts() -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]], list[dict[str, Any]],
                                   dict[str, Any]]:
-        s = ops.summary(ledger, deps.queues, today=deps.today())
+        s = ops.summary(ledger, deps.queues, today=deps.today(),
+                        timely_filing_warning_days=deps.timely_filing_warning_days)
         claims = {status: ops.list_claims_page(ledger, ops.ClaimFilter(status=status), limit=OVERVIEW_ROWS)[0]
                   for status in ("failed", "rejected", "needs_attention", "denied")}
         emails = ledger.get_many(ledger.failed_deliveries(limit=OVERVIEW_ROWS))

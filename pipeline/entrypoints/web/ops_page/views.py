@@ -218,11 +218,25 @@ def live_body(s: dict[str, Any], rows_by_status: dict[str, list[dict[str, Any]]]
             f'<div class="grid"><div><h2>Last 24 hours</h2><p id="last24">{last["failed"]} failed, '
             f'{last["rejected"]} rejected</p><p class="muted">From the timelines: {events or "nothing happened"}.'
             f'</p><ul>{reasons}</ul>'
-            f'<h2>Past the 30-day filing warning, not accepted ({len(late)})</h2>'
+            f'{timely_filing_html(s.get("timely_filing"))}'
+            f'<h2>Not accepted 30 days after the visit ({len(late)})</h2>'
             f'{f"<ul>{late_html}</ul>" if late else NONE}</div>'
             f'<div><h2>Queues</h2><table><thead><tr><th>queue</th><th class="num">ready</th><th class="num">delayed'
             f'</th><th class="num">in progress</th><th class="num">dead</th><th class="num">oldest (s)</th></tr>'
             f'</thead><tbody>{queues}</tbody></table></div></div>')
+
+
+def timely_filing_html(tf: dict[str, Any] | None) -> str:
+    """The claims near the payer's filing limit (the A/R's list), oldest first, each with its days left."""
+    if not tf:
+        return ""
+    rows = tf["claims"]
+    items = "".join(f'<li><a href="/ops/claims/{escape(x["claim_id"])}">{escape(x["claim_id"])}</a> '
+                    f'{badge(x["status"])} <b>{x["days_left"]} days left</b> ({x["age_days"]} days after the visit)'
+                    f'</li>' for x in rows[:30])
+    more = f'<p class="muted"><a href="/ops/ar">All {len(rows)}</a></p>' if len(rows) > 30 else ""
+    return (f'<h2 id="timely-filing">Timely filing: {len(rows)} claim(s) within {tf["limit_days"] - tf["warning_days"]}'
+            f' days of the {tf["limit_days"]}-day limit</h2>{f"<ul>{items}</ul>{more}" if rows else NONE}')
 
 
 def next_page(path: str, values: dict[str, str], next_cursor: str | None) -> str:
