@@ -483,6 +483,12 @@ class Ledger:
         found = pipe.execute()
         return [_claim(raw, long) for raw, long in zip(found[::2], found[1::2], strict=True) if raw]
 
+    def dates_of_service(self, claim_ids: list[str]) -> dict[str, str]:
+        pipe = self.r.pipeline(transaction=False)
+        for cid in claim_ids:
+            pipe.hget(self.claim_key(cid), "date_of_service")
+        return {cid: _s(unpack(raw)) for cid, raw in zip(claim_ids, pipe.execute(), strict=True) if raw}
+
     def get_with_event(self, claim_id: str) -> tuple[Claim | None, dict[str, Any] | None]:
         pipe = self.r.pipeline(transaction=False)
         self._read_with_event(pipe, claim_id)

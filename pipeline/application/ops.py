@@ -255,9 +255,12 @@ _MAY_BE_AT_RISK = tuple(s for s in STATUSES if s not in ("paid", "statement_read
 def timely_filing(ledger: ClaimLedger, *, today: date, warning_days: int) -> dict[str, Any]:
     """The A/R's timely-filing list (`superbill ar`): the direct-billing claims not paid and the VA sessions still
     needing attention, `warning_days` or more after the visit, each with its `days_left` of the payer's limit,
-    oldest first. Reads the claims of the statuses that can be on it (never the paid ones)."""
+    oldest first. Reads the date of service of the claims in the statuses that can be on it (never the paid ones),
+    and whole only those old enough to be."""
     ids = [cid for s in _MAY_BE_AT_RISK for cid in ledger.claim_ids(status=s)]
-    watched = [c for c in ledger.get_many(ids) if c.route in ("direct_billing", "needs_attention")]
+    old_enough = [cid for cid, dos in ledger.dates_of_service(ids).items()
+                  if (today - date.fromisoformat(dos)).days >= warning_days]
+    watched = [c for c in ledger.get_many(old_enough) if c.route in ("direct_billing", "needs_attention")]
     found: dict[str, Any] = accounts_receivable(watched, today=today, warning_days=warning_days)["timely_filing"]
     return found
 

@@ -105,6 +105,11 @@ class ClaimLedger(Protocol):
 
     def event_document(self, claim_id: str) -> dict[str, Any]: ...
 
+    def dates_of_service(self, claim_ids: list[str]) -> dict[str, str]:
+        """Each claim's date of service (`YYYY-MM-DD`; claims without one left out), one field of each read: what
+        picks the claims a list by age shows before reading them whole."""
+        ...
+
     def event_documents(self, claim_ids: list[str]) -> dict[str, dict[str, Any]]:
         """The events of many claims at once (claims without one are left out)."""
         ...
