@@ -150,7 +150,8 @@ def record_payment(deps: Deps, claim_id: str, *, amount: str | Decimal, method: 
         message = f"payment recorded: {applied.balance_due:.2f} still due; statement {number} replaces " \
                   f"{claim.document_number}"
     if statement is not None:
-        message += "; " + ("it is e-mailed to the client" if statement == "queued" else statement)
+        queued_text = "its e-mail to the client is queued (`claims show` says when it is sent)"
+        message += "; " + (queued_text if statement == "queued" else statement)
     return PaymentResult(True, claim_id, message=message, amount=f"{value:.2f}", method=method,
                          received_on=day.isoformat(), amount_paid=f"{applied.amount_paid:.2f}",
                          balance_due=f"{applied.balance_due:.2f}", document_number=number,

@@ -69,6 +69,9 @@ def test_two_part_payments_each_on_the_timeline_each_with_a_replacement_statemen
     assert one.ok, one
     assert (one.amount_paid, one.balance_due, one.replaces) == ("110.00", "150.00", first.document_number)
     assert sent == [(SEND_STATEMENT, CLAIM)] and one.statement == "queued"
+    assert one.message == (f"payment recorded: 150.00 still due; statement {one.document_number} replaces "
+                           f"{first.document_number}; its e-mail to the client is queued (`claims show` says when "
+                           "it is sent)")  # queued, not promised: the worker may find e-mail not set up
     statement_delivery.send_statement(deps, CLAIM)
     statement_delivery.send_statement(deps, CLAIM)  # a duplicate message sends nothing more
     claim = deps.ledger.get(CLAIM)
