@@ -183,9 +183,9 @@ def cmd_claims_apply_update(args: argparse.Namespace) -> int:
         print(f"{args.claim_id}: would apply {result.event_id} ({', '.join(result.applied)}); the rules would route "
               f"it {preview.get('route', '?')} (problems: {problems}). Nothing was stored.")
     elif result.ok:
-        then = "" if result.resubmitted else f" Run `superbill resubmit {args.claim_id}` to send it."
-        print(f"{args.claim_id}: applied {result.event_id} ({', '.join(result.applied)}) by {args.by}: "
-              f"{result.message}.{then}")
+        then = (f"Run `superbill resubmit {args.claim_id}` to send it." if not args.resubmit else
+                "Resubmitted." if result.resubmitted else result.message[0].upper() + result.message[1:] + ".")
+        print(f"{args.claim_id}: applied {result.event_id} ({', '.join(result.applied)}) by {args.by}. {then}")
     else:
         err(f"{args.claim_id}: not applied. {result.message}")
         err(*(f"  {e['path']}: {e['message']}" for e in result.errors))

@@ -94,7 +94,7 @@ def claim_text(c: dict[str, Any], zone: tzinfo | None = None) -> str:
         lines.append("what to do:")
         for code, e in found:
             lines.append(f"  - {code}: {e.title}. {e.next_step} {e.resubmit_hint}")
-    lines += pending_lines(c, with_values=bool(c.get("client")))
+    lines += pending_lines(c, with_values=bool(c.get("client")), zone=zone)
     lines += superbill_lines(c.get("superbill"))
     lines.append("timeline:")
     for e in c["timeline"]:
@@ -104,14 +104,15 @@ def claim_text(c: dict[str, Any], zone: tzinfo | None = None) -> str:
     return "\n".join(lines)
 
 
-def pending_lines(c: dict[str, Any], *, with_values: bool = False) -> list[str]:
+def pending_lines(c: dict[str, Any], *, with_values: bool = False, zone: tzinfo | None = None) -> list[str]:
     """The booking system's update waiting on the claim: the sections and paths it changes (their values only with
     the client's data asked for: patient data)."""
     waiting = c.get("pending_event")
     if not waiting:
         return []
-    lines = [f"update from the booking system waiting: event {waiting['event_id']} received {waiting['received_at']}"
-             ", not applied; it changes:"]
+    at = datetime.fromisoformat(waiting["received_at"]).timestamp()
+    lines = [f"update from the booking system waiting: event {waiting['event_id']} received {_when(at, zone)}, "
+             "not applied; it changes:"]
     for s in waiting["sections"]:
         note = "" if s["applicable"] else f"  (not applied: {s.get('why_not') or 'cannot be amended'})"
         lines.append(f"  - {s['section']}: {', '.join(s['paths'])}{note}")

@@ -85,7 +85,8 @@ def test_mary_sees_the_update_previews_it_and_applies_it_in_her_name(
 
     done = client.post(f"/ops/claims/{claim_id}/apply-update", data={**hidden, "action": "apply"},
                        follow_redirects=True)
-    assert done.status_code == 200 and "Applied the booking system&#x27;s update evt_referral_added" in done.text
+    assert done.status_code == 200
+    assert "Applied the booking system&#x27;s update evt_referral_added (va_referral). Now resubmit it." in done.text
     assert 'id="update"' not in done.text
     [amended] = [e for e in pipeline.ledger.timeline(claim_id) if e["kind"] == "amended"]
     assert (amended["by"], amended["applied_event"], amended["source"]) == ("Mary Front (mary)",

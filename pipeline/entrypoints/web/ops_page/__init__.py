@@ -396,8 +396,10 @@ def build_ops_page(deps: Deps, settings: Settings, *, dead: DeadLetters | None =
                 return back(who, here + "#update", f"Not applied: {result.message}.", error=True)
             staff_audit("claim.update_applied", who, claim_id=claim_id, event_id=result.event_id,
                         changed=result.applied, resubmitted=result.resubmitted or None)
+            then = ("Resubmitted." if result.resubmitted else "Not resubmitted: " + result.message.split(": ", 1)[-1]
+                    + "." if form.get("action") == "apply_resubmit" else "Now resubmit it.")
             return back(who, here, f"Applied the booking system's update {result.event_id} "
-                        f"({', '.join(result.applied)}): {result.message}.")
+                        f"({', '.join(result.applied)}). {then}")
 
         return await run_in_threadpool(work)
 
