@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
 from pipeline.application import booking_updates, ops
 from pipeline.application.ingest import receive
@@ -37,9 +38,14 @@ def parked(pipeline: InlinePipeline) -> tuple[str, dict[str, Any]]:
 
 def test_a_resent_event_waits_on_the_claim_and_is_applied_once_attributed(pipeline: InlinePipeline) -> None:
     claim_id, first = parked(pipeline)
-    taken = receive(pipeline.ledger, json.dumps(resent_with_referral(first)).encode(), lambda *_: None,
-                    source="test")
+    with capture_logs() as logs:
+        taken = receive(pipeline.ledger, json.dumps(resent_with_referral(first)).encode(), lambda *_: None,
+                        source="test")
     assert taken.body["status"] == "kept_for_review"
+    [kept] = [e for e in logs if e["event"] == "event.kept_changes"]
+    assert (kept["sections"], kept["paths"]) == (["va_referral"], ["va_referral"])
+    referral_number = example("va_direct")["va_referral"]["referral_number"]
+    assert referral_number not in repr(logs)  # the paths, never the values
     assert pipeline.claim(claim_id).status == "needs_attention"  # nothing changed by the event itself
     assert "va_referral" not in pipeline.ledger.event_document(claim_id)
 
@@ -57,8 +63,11 @@ def test_a_resent_event_waits_on_the_claim_and_is_applied_once_attributed(pipeli
     assert "va_referral" not in pipeline.ledger.event_document(claim_id)  # a dry run stores nothing
 
     version = shown["event_version"]
-    done = booking_updates.apply_update(pipeline.ledger, pipeline.deps.practice, claim_id, by="Dana",
-                                        source="test", based_on=version)
+    with capture_logs() as logs:
+        done = booking_updates.apply_update(pipeline.ledger, pipeline.deps.practice, claim_id, by="Dana",
+                                            source="test", based_on=version)
+    assert referral_number not in repr(logs)
+    assert [e["paths"] for e in logs if e["event"] == "claim.update_applied"] == [["va_referral"]]
     assert done.ok and done.applied == ["va_referral"], done
     assert pipeline.ledger.event_document(claim_id)["va_referral"] == example("va_direct")["va_referral"]
     [amended] = [e for e in pipeline.ledger.timeline(claim_id) if e["kind"] == "amended"]
