@@ -332,6 +332,22 @@ def explain(code: str) -> Explanation:
     return UNKNOWN
 
 
+# a balance on a claim that is not a veteran's: the client owes it, with nothing to fix first
+_CLIENT_BALANCE = _e(codes.BALANCE_DUE, "Client owes a balance",
+                     "The client paid less than the total charge; the statement shows what is still due.",
+                     "Collect the balance from the client, and record what they pay later under Client payments "
+                     "on the claim's page (or `superbill claims pay`): a replacement statement shows the new "
+                     "balance.", "no", "payment")
+
+
+def explain_warning(code: str, coverage_kind: str | None) -> Explanation:
+    """A warning's entry for a claim of this coverage: the balance of a client who is not a veteran is simply
+    owed (the VA advice is for a VA claim, and for a claim whose coverage is not known)."""
+    if code == codes.BALANCE_DUE and coverage_kind is not None and coverage_kind != "va_ccn":
+        return _CLIENT_BALANCE
+    return explain(code)
+
+
 def error_family(code: str) -> str:
     """`clearinghouse:http_503` -> `http_5xx`, `billing_service:ConnectionError` -> `connection`."""
     _, _, tail = code.rpartition(":")
@@ -370,7 +386,7 @@ def explain_error(last_error: str) -> Explanation:
 
 def claim_explanations(problems: list[str], warnings: list[str], peer_reasons: list[str],
                        last_error: str | None, denial_codes: list[str] | None = None,
-                       status: str | None = None) -> list[tuple[str, Explanation]]:
+                       status: str | None = None, coverage_kind: str | None = None) -> list[tuple[str, Explanation]]:
     """What the front desk reads for a claim: a voided claim's status, each problem, the payer's denial
     reasons (CARC with group, RARC), each peer reason, last error and warning with its explanation, in that
     order, each code once."""
@@ -387,5 +403,5 @@ def claim_explanations(problems: list[str], warnings: list[str], peer_reasons: l
     if last_error and not peer_reasons:
         found.setdefault(error_code(last_error) or "error", explain_last_error(last_error, status))
     for code in warnings:
-        found.setdefault(code, explain(code))
+        found.setdefault(code, explain_warning(code, coverage_kind))
     return list(found.items())

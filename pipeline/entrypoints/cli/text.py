@@ -89,7 +89,8 @@ def claim_text(c: dict[str, Any], zone: tzinfo | None = None) -> str:
     lines += _findings("problems", c["problems"]) + _findings("warnings", c["warnings"])
     found = explanations.claim_explanations([p["code"] for p in c["problems"]], [w["code"] for w in c["warnings"]],
                                             c.get("peer_reasons") or [], c.get("last_error"),
-                                            [r["code"] for r in c.get("denial_reasons") or []], c["status"])
+                                            [r["code"] for r in c.get("denial_reasons") or []], c["status"],
+                                            coverage_kind=c.get("coverage_kind"))
     if found:
         lines.append("what to do:")
         for code, e in found:

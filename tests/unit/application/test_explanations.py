@@ -129,3 +129,16 @@ def test_only_the_problems_of_a_claim_being_run_again_are_those_of_its_last_run(
     assert not explanations.from_last_run({"status": "submitting", "problems": [],
                                            "last_error": "clearinghouse: answered 503"})
     assert not explanations.from_last_run({"status": "needs_attention", "problems": problems})
+
+
+def test_a_balance_on_a_claim_that_is_not_a_veterans_says_nothing_of_veterans() -> None:
+    """The front desk of a self-pay or commercial client reads what to do for that client; the VA advice is kept
+    for a VA claim (and when the coverage is not known)."""
+    plain = explanations.explain_warning(codes.BALANCE_DUE, "self_pay")
+    assert "veteran" not in (plain.meaning + plain.next_step).lower()
+    assert "Client payments" in plain.next_step
+    assert explanations.explain_warning(codes.BALANCE_DUE, "commercial") == plain
+    assert "veteran" in explanations.explain_warning(codes.BALANCE_DUE, "va_ccn").next_step
+    assert explanations.explain_warning(codes.BALANCE_DUE, None) == explanations.explain(codes.BALANCE_DUE)
+    found = dict(explanations.claim_explanations([], [codes.BALANCE_DUE], [], None, coverage_kind="self_pay"))
+    assert found[codes.BALANCE_DUE] == plain

@@ -18,7 +18,8 @@ CSS = """
 color:#1d2433;background:#f5f7fa}header{background:#1f3a5f;color:#fff;padding:10px 24px;display:flex;
 gap:24px;align-items:center}header a{color:#dfe8f5;text-decoration:none;font-weight:500}header a:hover{color:#fff}
 header .brand{font-weight:700;font-size:17px;color:#fff;margin-right:12px}main{padding:20px 24px;max-width:1280px}
-h1{font-size:22px;margin:4px 0 16px}h2{font-size:17px;margin:26px 0 8px}.cards{display:flex;flex-wrap:wrap;gap:10px}
+h1{font-size:22px;margin:4px 0 16px}h2{font-size:17px;margin:26px 0 8px}
+h3{font-size:15px;margin:16px 0 6px}.cards{display:flex;flex-wrap:wrap;gap:10px}
 .card{background:#fff;border:1px solid #d9dee7;border-radius:8px;padding:10px 14px;min-width:120px;
 text-decoration:none;color:inherit}.card b{display:block;font-size:22px}.card.bad b{color:#b42318}
 .card.good b{color:#067647}table{border-collapse:collapse;width:100%;background:#fff;border:1px solid #d9dee7}

@@ -54,7 +54,7 @@ def payments_html(c: dict[str, Any]) -> str:
         f'<td>{escape(METHOD_NAMES.get(str(p.get("method")), str(p.get("method"))))}</td>'
         f'<td>{escape(str(p.get("by") or "-"))}</td><td class="num">{escape(str(p.get("balance_due") or "-"))}</td>'
         f'<td>{escape(str(p.get("document_number") or "-"))}</td></tr>' for p in rows)
-    return ('<h3>Payments after the visit</h3><table id="client-payments"><thead><tr><th>received</th>'
+    return ('<p>Payments after the visit:</p><table id="client-payments"><thead><tr><th>received</th>'
             '<th class="num">amount</th><th>method</th><th>taken by</th><th class="num">balance after</th>'
             f'<th>statement</th></tr></thead><tbody>{items}</tbody></table>')
 
@@ -83,9 +83,9 @@ def payment_section(cid: str, c: dict[str, Any], state: PaymentForm | None, *, t
     what = ("a replacement statement with the new balance is issued and e-mailed to the client"
             if c["status"] == "statement_ready" else "the claim's statement shows it once the claim is fixed and sent")
     if balance == "0.00":
-        return (f'<h2 id="client-payment">Record a payment</h2>{listed}<p class="muted">Paid in full: nothing is '
+        return (f'<h2 id="client-payment">Client payments</h2>{listed}<p class="muted">Paid in full: nothing is '
                 'due on this claim.</p>')
-    return (f'<h2 id="client-payment">Record a payment</h2>{listed}'
+    return (f'<h2 id="client-payment">Client payments</h2>{listed}<h3>Record a payment</h3>'
             f'<p class="muted">A payment the client made after the visit (balance due <b>{escape(balance)}</b>): '
             f'it is recorded as taken by {escape(by)}, and {what}.</p>'
             f'<form method="post" action="/ops/claims/{cid}/payments#client-payment" id="payment-form">'

@@ -591,7 +591,8 @@ def claim_body(claim_id: str, c: dict[str, Any], *, person: ClientIdentity | Non
     if c["has_statement"]:
         actions += f' <a class="btn" href="/ops/claims/{cid}/statement">Superbill PDF</a>'
     actions += statement_delivery_part(cid, c)
-    warns = "".join(explained(w["code"], w["message"], explanations.explain(w["code"])) for w in c["warnings"])
+    warns = "".join(explained(w["code"], w["message"], explanations.explain_warning(w["code"], c.get("coverage_kind")))
+                    for w in c["warnings"])
     bill = c.get("superbill")
     lines = ""
     if bill:
