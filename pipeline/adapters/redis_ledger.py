@@ -483,6 +483,12 @@ class Ledger:
         found = pipe.execute()
         return [_claim(raw, long) for raw, long in zip(found[::2], found[1::2], strict=True) if raw]
 
+    def dates_of_service(self, claim_ids: list[str]) -> dict[str, str]:
+        pipe = self.r.pipeline(transaction=False)
+        for cid in claim_ids:
+            pipe.hget(self.claim_key(cid), "date_of_service")
+        return {cid: _s(unpack(raw)) for cid, raw in zip(claim_ids, pipe.execute(), strict=True) if raw}
+
     def get_with_event(self, claim_id: str) -> tuple[Claim | None, dict[str, Any] | None]:
         pipe = self.r.pipeline(transaction=False)
         self._read_with_event(pipe, claim_id)
@@ -677,14 +683,15 @@ class Ledger:
 
     def replace_event(self, claim_id: str, event_doc: dict[str, Any], *, index: dict[str, str],
                       changed: list[str], source: str, by: str | None = None,
-                      statuses: Iterable[str] = AMENDABLE_STATUSES, based_on: str | None = None) -> str | None:
+                      statuses: Iterable[str] = AMENDABLE_STATUSES, based_on: str | None = None,
+                      applied_event: str | None = None) -> str | None:
         """An amendment: only for claims that are not on their way to, or at, a peer (or, for a correction
         about to be sent, in one of `statuses`), and with `based_on` only while the claim's event is at that
         version (`EventChanged` otherwise). The claim's fields, its timeline entry and its event are written in
         one atomic step, or nothing is. Returns the event version written (None: the claim's status does not
         take an amendment)."""
         now = time.time()
-        entry = _entry("amended", now, changed=changed, source=source, by=by)
+        entry = _entry("amended", now, changed=changed, source=source, by=by, applied_event=applied_event)
         ok, seen, *written = self._amend(
             keys=[self.claim_key(claim_id), self.timeline_key(claim_id), self.long_key(claim_id),
                   self._k("claim", claim_id, "event")],

@@ -7,6 +7,7 @@ from typing import Any
 
 import structlog
 
+from pipeline.application.event_changes import changed_sections
 from pipeline.application.ports import ClaimLedger, StepSender
 from pipeline.application.stages import claim_index
 from pipeline.application.steps import VALIDATE
@@ -56,6 +57,9 @@ def receive(ledger: ClaimLedger, body: bytes, send: StepSender, *, source: str,
         return Outcome(202, {"status": "accepted", "claim_id": claim_id, "event_id": event.event_id})
     if result.outcome == "duplicate":
         return Outcome(200, {"status": "duplicate", "claim_id": result.claim_id, "event_id": event.event_id})
+    changes = changed_sections(ledger.event_document(result.claim_id or claim_id), document)
+    log.info("event.kept_changes", event_id=event.event_id, claim_id=claim_id, sections=sorted(changes),
+             paths=[p for paths in changes.values() for p in paths])  # field paths only, never their values
     return Outcome(202, {
         "status": "kept_for_review", "claim_id": claim_id, "event_id": event.event_id,
         "message": "this session already has a claim; the event is recorded on its timeline for ops",

@@ -15,11 +15,11 @@ from config.practice import Practice
 from pipeline.application import client_identity
 from pipeline.application.client_identity import ClientIdentity
 from pipeline.application.evaluate import evaluate
-from pipeline.application.event_changes import differing_paths
+from pipeline.application.event_changes import AMENDABLE_SECTIONS, differing_paths, pending_event
 from pipeline.application.ingest import MAX_BODY_BYTES, Outcome, receive
 from pipeline.application.ports import ClaimLedger, EventChanged, QueueMonitor, Refused, StepSender
 from pipeline.application.reason_codes import claim_reason_codes
-from pipeline.application.receivables import accounts_receivable, claim_ids_to_watch
+from pipeline.application.receivables import accounts_receivable
 from pipeline.application.stages import claim_index
 from pipeline.application.statements import has_statement
 from pipeline.application.steps import SUBMISSION_STEP, VALIDATE
@@ -35,7 +35,6 @@ NO_SUCH_CLAIM = "no such claim"
 # timeline entry kinds, as the last 24 hours count them
 LAST_24H_KINDS = {"claim.failed": "failed", "statement.ready": "statement_ready", "remittance.payment": "paid",
                   "remittance.denial": "denied", "remittance.reversal": "reversed"}
-AMENDABLE_SECTIONS = ("prescription", "va_referral", "client", "coverage", "payment", "session")
 
 
 @dataclass(frozen=True)
@@ -170,6 +169,9 @@ def show_claim(ledger: ClaimLedger, claim_id: str) -> dict[str, Any] | None:
     if any(_kept_event(e) for e in timeline):  # what each later event of the session would change
         own = ledger.event_document(claim_id)
         timeline = [{**e, "differs_in": differing_paths(own, e["event"])} if _kept_event(e) else e for e in timeline]
+        waiting = pending_event(own, timeline)
+    else:
+        waiting = None
     return {
         **claim.model_dump(mode="json"),
         "problems": [p.model_dump() for p in claim.problems],
@@ -177,6 +179,7 @@ def show_claim(ledger: ClaimLedger, claim_id: str) -> dict[str, Any] | None:
         "has_statement": has_statement(ledger, claim),
         "event_version": event_version(claim.amended_at),
         "timeline": timeline,
+        "pending_event": waiting.as_dict(with_values=True) if waiting else None,
     }
 
 
@@ -191,8 +194,9 @@ _NOT_ACCEPTED = ("received", "validated", "assembled", "routed", "submitting", "
 
 
 def summary(ledger: ClaimLedger, queues: QueueMonitor, *, today: date | None = None,
-            now: float | None = None) -> dict[str, Any]:
-    """Counts from the ledger's indexes; only the claims it lists are read (never the whole ledger)."""
+            now: float | None = None, timely_filing_warning_days: int = 150) -> dict[str, Any]:
+    """Counts from the ledger's indexes; only the claims it lists are read (never the whole ledger): the open
+    ones, and for timely filing those not paid (`timely_filing`, as `superbill ar` lists it)."""
     now = time.time() if now is None else now
     today = today or datetime.fromtimestamp(now, UTC).date()
     by_status = ledger.count_by_status()
@@ -237,10 +241,28 @@ def summary(ledger: ClaimLedger, queues: QueueMonitor, *, today: date | None = N
                                                       "resubmitted", "voided", "paid", "denied",
                                                       "reversed")}},
         "past_timely_filing_warning": sorted(late, key=lambda x: -x["age_days"]),
+        "timely_filing": timely_filing(ledger, today=today, warning_days=timely_filing_warning_days),
         "needs_attention": by_status.get("needs_attention", 0),
         "refused_events": ledger.count_refused(),
         "waiting_without_worker": waiting_without_worker(rows),
     }
+
+
+# what the A/R's timely-filing list can name: a claim not paid (a paid one is filed), nor only a statement
+_MAY_BE_AT_RISK = tuple(s for s in STATUSES if s not in ("paid", "statement_ready"))
+
+
+def timely_filing(ledger: ClaimLedger, *, today: date, warning_days: int) -> dict[str, Any]:
+    """The A/R's timely-filing list (`superbill ar`): the direct-billing claims not paid and the VA sessions still
+    needing attention, `warning_days` or more after the visit, each with its `days_left` of the payer's limit,
+    oldest first. Reads the date of service of the claims in the statuses that can be on it (never the paid ones),
+    and whole only those old enough to be."""
+    ids = [cid for s in _MAY_BE_AT_RISK for cid in ledger.claim_ids(status=s)]
+    old_enough = [cid for cid, dos in ledger.dates_of_service(ids).items()
+                  if (today - date.fromisoformat(dos)).days >= warning_days]
+    watched = [c for c in ledger.get_many(old_enough) if c.route in ("direct_billing", "needs_attention")]
+    found: dict[str, Any] = accounts_receivable(watched, today=today, warning_days=warning_days)["timely_filing"]
+    return found
 
 
 def waiting_without_worker(queues: list[dict[str, Any]]) -> int:
@@ -647,7 +669,8 @@ def daily_summary(ledger: ClaimLedger, queues: QueueMonitor, *, now: float | Non
     """The day in numbers for the billing person (no patient data): what reached a final status in the
     last 24 hours, what still needs a person, and what is late."""
     now = time.time() if now is None else now
-    full = summary(ledger, queues, now=now, today=datetime.fromtimestamp(now, zone).date())
+    full = summary(ledger, queues, now=now, today=datetime.fromtimestamp(now, zone).date(),
+                   timely_filing_warning_days=timely_filing_warning_days)
     today = ledger.get_many(ledger.claim_ids_since(now - 86400, statuses=FINAL_STATUSES))
     return {
         "type": "daily_summary",
@@ -658,9 +681,7 @@ def daily_summary(ledger: ClaimLedger, queues: QueueMonitor, *, now: float | Non
             f"{c.status}: {code}" for c in today if c.status in ("failed", "rejected")
             for code in claim_reason_codes(c) or ["unknown"])),
         "past_timely_filing_warning": [x["claim_id"] for x in full["past_timely_filing_warning"]],
-        "timely_filing_risk": [x["claim_id"] for x in accounts_receivable(
-            ledger.get_many(claim_ids_to_watch(ledger)), today=datetime.fromtimestamp(now, zone).date(),
-            warning_days=timely_filing_warning_days)["timely_filing"]["claims"]],
+        "timely_filing_risk": [x["claim_id"] for x in full["timely_filing"]["claims"]],
         "remitted_last_24h": dict(Counter(c.status for c in today if c.status in ("paid", "denied"))),
         "refused_events": full["refused_events"],
         "dead_messages": sum(q["dead"] for q in full["queues"]),

@@ -105,6 +105,11 @@ class ClaimLedger(Protocol):
 
     def event_document(self, claim_id: str) -> dict[str, Any]: ...
 
+    def dates_of_service(self, claim_ids: list[str]) -> dict[str, str]:
+        """Each claim's date of service (`YYYY-MM-DD`; claims without one left out), one field of each read: what
+        picks the claims a list by age shows before reading them whole."""
+        ...
+
     def event_documents(self, claim_ids: list[str]) -> dict[str, dict[str, Any]]:
         """The events of many claims at once (claims without one are left out)."""
         ...
@@ -175,8 +180,10 @@ class ClaimLedger(Protocol):
 
     def replace_event(self, claim_id: str, event_doc: dict[str, Any], *, index: dict[str, str],
                       changed: list[str], source: str, by: str | None = None,
-                      statuses: Iterable[str] = ..., based_on: str | None = None) -> str | None:
-        """An amendment: only for claims that are not on their way to, or at, a peer (by default), or in
+                      statuses: Iterable[str] = ..., based_on: str | None = None,
+                      applied_event: str | None = None) -> str | None:
+        """An amendment (`applied_event`: the id of the booking system's later event it applies, on its
+        timeline entry): only for claims that are not on their way to, or at, a peer (by default), or in
         `statuses`: a correction amends a claim the payer adjudicated just before it is sent again. With
         `based_on` (an `ops.event_version`), only while the claim's event is at that version, checked and written
         in one atomic step: `EventChanged` (nothing written) otherwise. Returns the event version it wrote

@@ -1,4 +1,4 @@
-"""Claims: `superbill claims list|show|statement|amend|correct|void|pay` and `superbill resubmit`."""
+"""Claims: `superbill claims list|show|statement|amend|apply-update|correct|void|pay` and `superbill resubmit`."""
 
 from __future__ import annotations
 
@@ -161,6 +161,40 @@ def cmd_claims_amend(args: argparse.Namespace) -> int:
     return EXIT_OK if result.ok else EXIT_REFUSED
 
 
+def cmd_claims_apply_update(args: argparse.Namespace) -> int:
+    from pipeline.application.booking_updates import apply_update
+    from pipeline.application.ops import NO_SUCH_CLAIM
+    from pipeline.entrypoints.runtime import send
+
+    deps = runtime_deps(args)
+    result = apply_update(deps.ledger, deps.practice, args.claim_id, by=args.by, source="cli",
+                          dry_run=args.dry_run, send=send, resubmit=args.resubmit)
+    if result.message == NO_SUCH_CLAIM:
+        err(f"no claim {args.claim_id}")
+        return EXIT_ERROR
+    if result.ok and not result.dry_run:
+        audit_from_terminal(deps, "claim.update_applied", claim_id=args.claim_id, event_id=result.event_id,
+                            changed=result.applied, by_name=args.by, resubmitted=result.resubmitted)
+    if args.json:
+        print_json(result.as_dict())
+    elif result.ok and result.dry_run:
+        preview = result.preview or {}
+        problems = ", ".join(p["code"] for p in preview.get("problems", [])) or "none"
+        print(f"{args.claim_id}: would apply {result.event_id} ({', '.join(result.applied)}); the rules would route "
+              f"it {preview.get('route', '?')} (problems: {problems}). Nothing was stored.")
+    elif result.ok:
+        then = (f"Run `superbill resubmit {args.claim_id}` to send it." if not args.resubmit else
+                "Resubmitted." if result.resubmitted else result.message[0].upper() + result.message[1:] + ".")
+        print(f"{args.claim_id}: applied {result.event_id} ({', '.join(result.applied)}) by {args.by}. {then}")
+    else:
+        err(f"{args.claim_id}: not applied. {result.message}")
+        err(*(f"  {e['path']}: {e['message']}" for e in result.errors))
+    if result.not_applicable:
+        err(f"  changed but not applied (amended by a person since the update arrived, or not amendable; "
+            f"see `superbill claims show {args.claim_id}`): {', '.join(result.not_applicable)}")
+    return EXIT_OK if result.ok else EXIT_REFUSED
+
+
 def cmd_claims_correct(args: argparse.Namespace) -> int:
     from pipeline.application.ops import NO_SUCH_CLAIM, correct
     from pipeline.entrypoints.runtime import send
@@ -297,6 +331,14 @@ def register(sub: Any) -> None:
                    help='e.g. {"prescription": {...}} - sections: prescription, va_referral, client, coverage')
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_claims_amend)
+    p = claims.add_parser("apply-update", help="apply the booking system's later event for the session (the "
+                          "sections it changes) as an amendment")
+    p.add_argument("claim_id", type=an_id)
+    p.add_argument("--by", required=True, metavar="NAME", help="who applies it (on the claim's timeline)")
+    p.add_argument("--dry-run", action="store_true", help="store nothing: show the decision the update would give")
+    p.add_argument("--resubmit", action="store_true", help="resubmit the claim right after applying the update")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_claims_apply_update)
     p = claims.add_parser("correct", help="send a corrected claim (frequency 7) replacing the one the payer "
                           "adjudicated, optionally with amended data")
     p.add_argument("claim_id", type=an_id)

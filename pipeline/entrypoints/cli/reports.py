@@ -19,7 +19,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     from pipeline.entrypoints.cli.text import summary_text
 
     deps = runtime_deps(args)
-    document = summary(deps.ledger, deps.queues, today=deps.today())
+    document = summary(deps.ledger, deps.queues, today=deps.today(),
+                       timely_filing_warning_days=deps.timely_filing_warning_days)
     if args.json:
         print_json(document)
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
@@ -94,6 +95,7 @@ def claim_text(c: dict[str, Any], zone: tzinfo | None = None) -> str:
         lines.append("what to do:")
         for code, e in found:
             lines.append(f"  - {code}: {e.title}. {e.next_step} {e.resubmit_hint}")
+    lines += pending_lines(c, with_values=bool(c.get("client")), zone=zone)
     lines += superbill_lines(c.get("superbill"))
     lines.append("timeline:")
     for e in c["timeline"]:
@@ -101,6 +103,25 @@ def claim_text(c: dict[str, Any], zone: tzinfo | None = None) -> str:
         detail = " ".join(f"{k}={v}" for k, v in extra.items())
         lines.append(f"  {_when(e['at'], zone)}  {e['kind']:<24} {detail}")
     return "\n".join(lines)
+
+
+def pending_lines(c: dict[str, Any], *, with_values: bool = False, zone: tzinfo | None = None) -> list[str]:
+    """The booking system's update waiting on the claim: the sections and paths it changes (their values only with
+    the client's data asked for: patient data)."""
+    waiting = c.get("pending_event")
+    if not waiting:
+        return []
+    at = datetime.fromisoformat(waiting["received_at"]).timestamp()
+    lines = [f"update from the booking system waiting: event {waiting['event_id']} received {_when(at, zone)}, "
+             "not applied; it changes:"]
+    for s in waiting["sections"]:
+        note = "" if s["applicable"] else f"  (not applied: {s.get('why_not') or 'cannot be amended'})"
+        lines.append(f"  - {s['section']}: {', '.join(s['paths'])}{note}")
+        if with_values and "update" in s:
+            lines.append(f"      now:    {json.dumps(s.get('now'), ensure_ascii=False)}")
+            lines.append(f"      update: {json.dumps(s.get('update'), ensure_ascii=False)}")
+    lines.append(f"  apply it: superbill claims apply-update {c['claim_id']} --by NAME [--dry-run] [--resubmit]")
+    return lines
 
 
 def payment_lines(c: dict[str, Any]) -> list[str]:
@@ -138,11 +159,23 @@ def summary_text(s: dict[str, Any]) -> str:
     last = s["last_24h"]
     out.append(f"last 24 hours: {last['failed']} failed, {last['rejected']} rejected")
     out += [f"  {n:>3} x {reason}" for reason, n in last["by_reason"].items()]
+    out += timely_filing_lines(s.get("timely_filing"))
     late = s["past_timely_filing_warning"]
-    out.append(f"past the 30-day timely-filing warning and not accepted: {len(late)}")
+    out.append(f"not accepted 30 days after the visit: {len(late)}")
     out += [f"  {x['claim_id']} ({x['status']}, {x['age_days']} days)" for x in late[:20]]
     out.append(f"refused events: {s['refused_events']}")
     return "\n".join(out)
+
+
+def timely_filing_lines(tf: dict[str, Any] | None) -> list[str]:
+    """The claims near the payer's filing limit, oldest first, each with its days left."""
+    if not tf:
+        return []
+    within = tf["limit_days"] - tf["warning_days"]
+    rows = tf["claims"]
+    return [f"Timely filing: {len(rows)} claim(s) within {within} days of the {tf['limit_days']}-day limit"] + [
+        f"  {x['claim_id']} ({x['status']}, {x['days_left']} days left, {x['age_days']} days after the visit)"
+        for x in rows[:20]] + ([f"  ... and {len(rows) - 20} more: superbill ar"] if len(rows) > 20 else [])
 
 
 def daily_summary_text(d: dict[str, Any]) -> str:

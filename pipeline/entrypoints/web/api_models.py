@@ -101,6 +101,8 @@ class ClaimDetail(_Body):
     paid_amount: str | None = None  # from the payer's remittances (835)
     recovered_amount: str | None = None  # what provider-level recoveries (PLB) took back of it; negative: added
     denied_parts: list[dict[str, Any]] = []  # a split claim's parts denied: charge, lines, amounts, reasons
+    # the booking system's later event for the session, waiting to be applied: event_id, received_at, sections
+    pending_event: dict[str, Any] | None = None
 
 
 class StatementSendAnswer(_Body):
@@ -114,6 +116,9 @@ class Summary(_Body):
     claims: dict[str, Any]
     last_24h: dict[str, Any]
     past_timely_filing_warning: list[dict[str, Any]]
+    # the A/R's timely-filing list: warning_days, limit_days, claims (claim_id, status, date_of_service, age_days,
+    # days_left), oldest first
+    timely_filing: dict[str, Any] = {}
     needs_attention: int
     refused_events: int
     waiting_without_worker: int = Field(0, description="step messages queued (ready or delayed) while no worker "
@@ -126,6 +131,22 @@ class AmendAnswer(_Body):
     changed: list[str]
     errors: list[ErrorItem]
     message: str
+
+
+class UpdateAnswer(_Body):
+    """Applying the booking system's update (or, `dry_run`, what it would give)."""
+
+    ok: bool
+    claim_id: str
+    event_id: str | None
+    applied: list[str]
+    not_applicable: list[str]
+    errors: list[ErrorItem]
+    message: str
+    dry_run: bool
+    preview: dict[str, Any] | None
+    resubmitted: bool
+    correction: dict[str, Any] | None
 
 
 class PaymentAnswer(_Body):

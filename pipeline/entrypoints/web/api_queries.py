@@ -151,6 +151,13 @@ class VersionQuery(_Query):
                     "onto the event it was read with")
 
 
+class UpdateQuery(VersionQuery):
+    dry_run: bool = Field(default=False, description="store nothing: answer with the decision the claim would get "
+                                                     "with the update (`preview`)")
+    resubmit: bool = Field(default=False, description="resubmit the claim right after applying the update (skipped "
+                                                      "when the rules still find the same problems)")
+
+
 class ReplayQuery(_Query):
     again: bool = Field(default=False,
                         description="replay a refused event already replayed as a claim all the same")

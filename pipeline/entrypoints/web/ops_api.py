@@ -16,6 +16,7 @@ from starlette.types import Message, Receive
 
 from pipeline.adapters.metrics import render_metrics
 from pipeline.application import (
+    booking_updates,
     client_payments,
     dead_letters,
     exports,
@@ -51,6 +52,7 @@ from pipeline.entrypoints.web.api_models import (
     ResubmitRequest,
     StatementSendAnswer,
     Summary,
+    UpdateAnswer,
     error_body,
     errors,
 )
@@ -61,6 +63,7 @@ from pipeline.entrypoints.web.api_queries import (
     ReceivablesQuery,
     ReplayQuery,
     StatementsQuery,
+    UpdateQuery,
     VersionQuery,
     has_query_model,
     iso_day,
@@ -240,7 +243,8 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
 
     @api.get("/summary", response_model=Summary, responses=UNAUTHORIZED)
     def summary() -> dict[str, Any]:
-        return ops.summary(ledger, deps.queues, today=deps.today())
+        return ops.summary(ledger, deps.queues, today=deps.today(),
+                           timely_filing_warning_days=deps.timely_filing_warning_days)
 
     @api.get("/claims", response_model=ClaimList, responses={**UNAUTHORIZED, **BAD_INPUT})
     def claims(query: Annotated[ClaimsQuery, Query()]) -> dict[str, Any]:
@@ -328,6 +332,32 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
         if result.ok and result.changed and deps.staff is not None:
             staff.audit(deps.staff, "claim.amended", actor, claim_id=claim_id, changed=result.changed)
         return _changed(claim_id, result.ok, result.errors, result.message, result.__dict__)
+
+    @api.post("/claims/{claim_id}/apply-update", response_model=UpdateAnswer, responses={
+        **UNAUTHORIZED,
+        **errors((404, "no such claim"), (409, "no update from the booking system is waiting, the claim's status "
+                                              "takes no amendment (a claim the payer has takes a corrected claim: "
+                                              "`correction`), or it was amended since the version given (based_on)"),
+                 (422, "the update does not make a valid event: one error per field"))})
+    def apply_update(claim_id: str, request: Request, query: Annotated[UpdateQuery, Query()]) -> JSONResponse:
+        actor = actor_of(request)
+        result = booking_updates.apply_update(ledger, deps.practice, claim_id, by=actor.label, source="api",
+                                              based_on=query.based_on, dry_run=query.dry_run, send=deps.send,
+                                              resubmit=query.resubmit)
+        answer = result.as_dict()
+        if result.ok:
+            if not result.dry_run and deps.staff is not None:
+                staff.audit(deps.staff, "claim.update_applied", actor, claim_id=claim_id, event_id=result.event_id,
+                            changed=result.applied, resubmitted=result.resubmitted)
+            return JSONResponse(answer)
+        if result.message == ops.NO_SUCH_CLAIM:
+            return JSONResponse(answer | no_claim(claim_id, with_message=True), 404)
+        if result.errors:
+            return JSONResponse(answer, 422)
+        if result.message == ops.CHANGED_MEANWHILE:
+            answer["message"] = result.message.split(":", 1)[0] + API_CHANGED
+            return JSONResponse(answer | error_body("based_on", answer["message"]), 409)
+        return JSONResponse(answer | error_body("claim_id", result.message), 409)
 
     def _correct(request: Request, claim_id: str, kind: str, patch: dict[str, Any] | None,
                  based_on: str | None = None) -> JSONResponse:

@@ -43,3 +43,37 @@ def test_claims_show_names_the_fields_a_resent_event_would_change(redis_url: str
     as_json = json.loads(superbill(redis_url, "claims", "show", claim_id, "--json").stdout)
     assert [e.get("differs_in") for e in as_json["timeline"] if e["kind"] == "event.kept_for_review"] == [
         ["session.services[1].minutes", "client.date_of_birth"]]
+
+
+def test_claims_apply_update_previews_then_applies_the_resent_referral_once(redis_url: str) -> None:
+    pipeline = InlinePipeline(redis_url)
+    first = example("va_missing_referral")
+    claim_id = pipeline.post(first)
+    again = copy.deepcopy(first)
+    again["event_id"] = "evt_referral_added"
+    again["va_referral"] = example("va_direct")["va_referral"]
+    receive(pipeline.ledger, json.dumps(again).encode(), lambda *_: None, source="test")
+
+    shown = superbill(redis_url, "claims", "show", claim_id)
+    assert "update from the booking system waiting: event evt_referral_added" in shown.stdout
+    assert "  - va_referral: va_referral" in shown.stdout
+    assert again["va_referral"]["referral_number"] not in shown.stdout  # values only with --with-client
+    with_client = superbill(redis_url, "claims", "show", claim_id, "--with-client")
+    assert again["va_referral"]["referral_number"] in with_client.stdout
+
+    ahead = superbill(redis_url, "claims", "apply-update", claim_id, "--by", "Dana Front", "--dry-run")
+    assert ahead.returncode == 0, ahead.stderr
+    assert "would apply evt_referral_added (va_referral)" in ahead.stdout and "direct_billing" in ahead.stdout
+    assert "va_referral" not in pipeline.ledger.event_document(claim_id)
+
+    done = superbill(redis_url, "claims", "apply-update", claim_id, "--by", "Dana Front")
+    assert done.returncode == 0, done.stderr
+    assert "applied evt_referral_added (va_referral) by Dana Front" in done.stdout
+    assert f"superbill resubmit {claim_id}" in done.stdout
+    [amended] = [e for e in pipeline.ledger.timeline(claim_id) if e["kind"] == "amended"]
+    assert (amended["by"], amended["applied_event"], amended["source"]) == ("Dana Front", "evt_referral_added", "cli")
+    assert "update from the booking system waiting" not in superbill(redis_url, "claims", "show", claim_id).stdout
+
+    twice = superbill(redis_url, "claims", "apply-update", claim_id, "--by", "Dana Front")
+    assert twice.returncode != 0 and "no update from the booking system is waiting" in twice.stderr
+    assert [e["kind"] for e in pipeline.ledger.timeline(claim_id)].count("amended") == 1

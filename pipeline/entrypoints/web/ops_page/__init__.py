@@ -23,6 +23,7 @@ from starlette.datastructures import FormData
 
 from config.settings import Settings
 from pipeline.application import (
+    booking_updates,
     client_payments,
     dead_letters,
     exports,
@@ -37,8 +38,9 @@ from pipeline.application.stages import Deps
 from pipeline.application.statements import statement_pdf
 from pipeline.application.steps import QUEUES
 from pipeline.entrypoints.web.api_queries import iso_day
-from pipeline.entrypoints.web.ops_page import layout, money, payments, views
+from pipeline.entrypoints.web.ops_page import booking_update, layout, money, payments, views
 from pipeline.entrypoints.web.ops_page.auth import COOKIE, PageAuth, Who
+from schemas.claim import AMENDABLE_STATUSES, Claim
 
 REFRESH_S = 15
 # where a form post returns: fixed paths only, never a URL taken from the request
@@ -193,13 +195,19 @@ def build_ops_page(deps: Deps, settings: Settings) -> APIRouter:
     # looking -----------------------------------------------------------------------------------------
     def overview_parts() -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]], list[dict[str, Any]],
                                   dict[str, Any]]:
-        s = ops.summary(ledger, deps.queues, today=deps.today())
+        s = ops.summary(ledger, deps.queues, today=deps.today(),
+                        timely_filing_warning_days=deps.timely_filing_warning_days)
         claims = {status: ops.list_claims_page(ledger, ops.ClaimFilter(status=status), limit=OVERVIEW_ROWS)[0]
                   for status in ("failed", "rejected", "needs_attention", "denied")}
         emails = ledger.get_many(ledger.failed_deliveries(limit=OVERVIEW_ROWS))
         failed_emails = [{**c.summary(), "statement_error": c.statement_error} for c in emails]
         people = ops.identities(ledger, [c.claim_id for rows in (*claims.values(), emails) for c in rows])
-        return s, {k: [c.summary() for c in v] for k, v in claims.items()}, failed_emails, people
+        return s, {k: marked(v) for k, v in claims.items()}, failed_emails, people
+
+    def marked(claims: list[Claim]) -> list[dict[str, Any]]:
+        """The claims' rows, each marked when an update from the booking system waits on it (its badge)."""
+        waiting = booking_updates.claim_ids_with_update(ledger, [c.claim_id for c in claims])
+        return [{**c.summary(), **({"update_waiting": True} if c.claim_id in waiting else {})} for c in claims]
 
     @router.get("")
     def overview(request: Request, who: Who = page_reader) -> Response:
@@ -228,7 +236,7 @@ def build_ops_page(deps: Deps, settings: Settings) -> APIRouter:
         except ops.BadCursor:
             page, next_cursor = ops.list_claims_page(ledger, flt, limit=PAGE_ROWS)
         people = ops.identities(ledger, [c.claim_id for c in page])
-        return render(who, "Claims", views.claims_body(values, [c.summary() for c in page], people,
+        return render(who, "Claims", views.claims_body(values, marked(page), people,
                                                        next_cursor=next_cursor))
 
     @router.get("/export")
@@ -249,7 +257,8 @@ def build_ops_page(deps: Deps, settings: Settings) -> APIRouter:
                         headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
     def claim_page(who: Who, claim_id: str, *, state: views.FixState | None = None, status: int = 200,
-                   paying: payments.PaymentForm | None = None) -> Response:
+                   paying: payments.PaymentForm | None = None,
+                   update_preview: dict[str, Any] | None = None) -> Response:
         shown = ops.show_claim(ledger, claim_id)
         if shown is None:
             return no_claim(who, claim_id)
@@ -263,11 +272,20 @@ def build_ops_page(deps: Deps, settings: Settings) -> APIRouter:
             ahead = ops.preview(ledger, deps.practice, claim_id)
             unchanged = ops.unchanged_reasons(claim, ahead)
             since_amended = ops.outlook(ahead) if amended and ahead is not None else None
+        update = ""
+        if shown.get("pending_event"):
+            if claim is not None and claim.status in AMENDABLE_STATUSES and update_preview is None:
+                ahead_update = booking_updates.apply_update(ledger, deps.practice, claim_id, by=who.actor.label,
+                                                            source="ops page", dry_run=True)
+                update_preview = ahead_update.preview if ahead_update.ok else {
+                    "ok": False, "message": ahead_update.message, "errors": ahead_update.errors}
+            update = booking_update.update_block(claim_id, shown, update_preview)
         body = views.claim_body(claim_id, shown, person=person, document=document,
                                 documents=ledger.documents(claim_id), zone=zone, unchanged=unchanged, state=state,
                                 since_amended=since_amended,
                                 client_payment=payments.payment_section(quote(claim_id, safe=""), shown, paying,
-                                                                        today=deps.today(), by=who.actor.label))
+                                                                        today=deps.today(), by=who.actor.label),
+                                update=update)
         return render(who, f"Claim {claim_id}", body, status=status)
 
     @router.get("/claims/{claim_id}")
@@ -352,6 +370,29 @@ def build_ops_page(deps: Deps, settings: Settings) -> APIRouter:
             staff_audit("claim.amended", who, claim_id=claim_id, changed=result.changed)
             return back(who, f"/ops/claims/{quote(claim_id, safe='')}",
                         f"Amended ({', '.join(result.changed)}). Now resubmit it.")
+
+        return await run_in_threadpool(work)
+
+    @router.post("/claims/{claim_id}/apply-update")
+    async def apply_update(claim_id: str, got: Posted = form_poster) -> Response:
+        who, form = got.who, got.form
+
+        def work() -> Response:  # the rules and Redis block: off the event loop
+            if ledger.get(claim_id) is None:
+                return no_claim(who, claim_id)
+            here = f"/ops/claims/{quote(claim_id, safe='')}"
+            result = booking_updates.apply_update(
+                ledger, deps.practice, claim_id, by=who.actor.label, source="ops page",
+                based_on=str(form.get("based_on") or "") or None, send=deps.send,
+                resubmit=form.get("action") == "apply_resubmit")
+            if not result.ok:
+                return back(who, here + "#update", f"Not applied: {result.message}.", error=True)
+            staff_audit("claim.update_applied", who, claim_id=claim_id, event_id=result.event_id,
+                        changed=result.applied, resubmitted=result.resubmitted or None)
+            then = ("Resubmitted." if result.resubmitted else "Not resubmitted: " + result.message.split(": ", 1)[-1]
+                    + "." if form.get("action") == "apply_resubmit" else "Now resubmit it.")
+            return back(who, here, f"Applied the booking system's update {result.event_id} "
+                        f"({', '.join(result.applied)}). {then}")
 
         return await run_in_threadpool(work)
 

@@ -29,7 +29,7 @@ th{background:#eef2f7;font-weight:600;font-size:13px}.num{text-align:right}
 white-space:nowrap}.nowrap{white-space:nowrap}
 .s-accepted,.s-statement_ready,.s-paid{background:#d1fadf;color:#067647}
 .s-failed,.s-rejected,.s-denied{background:#fee4e2;color:#b42318}
-.s-needs_attention{background:#fef0c7;color:#93370d}button,.btn{background:#1f6feb;color:#fff;border:0;
+.s-needs_attention{background:#fef0c7;color:#93370d}.s-update{background:#dbeafe;color:#1e40af}button,.btn{background:#1f6feb;color:#fff;border:0;
 border-radius:6px;padding:6px 12px;font-size:14px;cursor:pointer;text-decoration:none;display:inline-block}
 button.secondary{background:#5b6b82}.flash{background:#e8f1ff;border:1px solid #a9c7f5;padding:8px 12px;
 border-radius:6px;margin-bottom:14px}.error{background:#fee4e2;border-color:#f5a39b}form.inline{display:inline}

@@ -17,6 +17,7 @@ from pipeline.application.ports import Refused
 from pipeline.application.reason_codes import error_code, peer_reason_code
 from pipeline.entrypoints.web.api_queries import iso_day
 from pipeline.entrypoints.web.ops_page import money
+from pipeline.entrypoints.web.ops_page.booking_update import WAITING_BADGE
 from pipeline.entrypoints.web.ops_page.layout import badge, detail, explained, when, why
 from schemas.claim import AMENDABLE_STATUSES, RESUBMITTABLE_STATUSES, STATUSES
 from schemas.decision import ROUTES
@@ -47,7 +48,8 @@ def claims_table(rows: list[dict[str, Any]], *, selectable: bool, form_id: str =
         out.append(f'<tr data-claim="{cid}">{box}<td><a href="/ops/claims/{cid}">{cid}</a></td><td>{client}</td>'
                    f'<td>{badge(c["status"])}</td><td>{escape(c["route"] or "-")}</td>'
                    f'<td class="nowrap">{escape(c["date_of_service"] or "-")}</td><td>{escape(c["payer"] or "-")}</td>'
-                   f'<td>{why(c)}</td><td class="num">{c["attempts"]}</td><td>{action}</td></tr>')
+                   f'<td>{why(c)}{" " + WAITING_BADGE if c.get("update_waiting") else ""}</td>'
+                   f'<td class="num">{c["attempts"]}</td><td>{action}</td></tr>')
     out.append("</tbody></table>")
     return "".join(out)
 
@@ -221,11 +223,25 @@ def live_body(s: dict[str, Any], rows_by_status: dict[str, list[dict[str, Any]]]
             f'<div class="grid"><div><h2>Last 24 hours</h2><p id="last24">{last["failed"]} failed, '
             f'{last["rejected"]} rejected</p><p class="muted">From the timelines: {events or "nothing happened"}.'
             f'</p><ul>{reasons}</ul>'
-            f'<h2>Past the 30-day filing warning, not accepted ({len(late)})</h2>'
+            f'{timely_filing_html(s.get("timely_filing"))}'
+            f'<h2>Not accepted 30 days after the visit ({len(late)})</h2>'
             f'{f"<ul>{late_html}</ul>" if late else NONE}</div>'
             f'<div><h2>Queues</h2><table><thead><tr><th>queue</th><th class="num">ready</th><th class="num">delayed'
             f'</th><th class="num">in progress</th><th class="num">dead</th><th class="num">oldest (s)</th></tr>'
             f'</thead><tbody>{queues}</tbody></table></div></div>')
+
+
+def timely_filing_html(tf: dict[str, Any] | None) -> str:
+    """The claims near the payer's filing limit (the A/R's list), oldest first, each with its days left."""
+    if not tf:
+        return ""
+    rows = tf["claims"]
+    items = "".join(f'<li><a href="/ops/claims/{escape(x["claim_id"])}">{escape(x["claim_id"])}</a> '
+                    f'{badge(x["status"])} <b>{x["days_left"]} days left</b> ({x["age_days"]} days after the visit)'
+                    f'</li>' for x in rows[:30])
+    more = f'<p class="muted"><a href="/ops/ar">All {len(rows)}</a></p>' if len(rows) > 30 else ""
+    return (f'<h2 id="timely-filing">Timely filing: {len(rows)} claim(s) within {tf["limit_days"] - tf["warning_days"]}'
+            f' days of the {tf["limit_days"]}-day limit</h2>{f"<ul>{items}</ul>{more}" if rows else NONE}')
 
 
 def next_page(path: str, values: dict[str, str], next_cursor: str | None) -> str:
@@ -563,7 +579,7 @@ def fix_forms(cid: str, c: dict[str, Any], document: dict[str, Any], state: FixS
 
 def claim_body(claim_id: str, c: dict[str, Any], *, person: ClientIdentity | None, document: dict[str, Any],
                documents: dict[str, str], zone: tzinfo, unchanged: list[str], state: FixState | None = None,
-               since_amended: dict[str, Any] | None = None, client_payment: str = "") -> str:
+               since_amended: dict[str, Any] | None = None, client_payment: str = "", update: str = "") -> str:
     cid = escape(claim_id)
     actions = ""
     if c["status"] in RESUBMITTABLE_STATUSES:
@@ -618,6 +634,7 @@ def claim_body(claim_id: str, c: dict[str, Any], *, person: ClientIdentity | Non
             + reasons_note(c, since_amended)
             + f'<ul id="reasons">{findings or "<li class=muted>nothing</li>"}</ul>'
             + (f'<h2>Warnings</h2><ul>{warns}</ul>' if warns else "")
+            + update
             + money.payment_block(c)
             + f'<h2>Superbill</h2>{lines or "<p class=muted>none</p>"}{client_payment}{amend}'
             + f'<h2>Sent and received</h2>{sent or "<p class=muted>nothing sent to a peer yet</p>"}'

@@ -1,0 +1,99 @@
+"""The claim page's "Update from the booking system" block, in this process on a real Redis server: Mary, signed
+in with her own account, sees the overview's badge on a parked claim the booking system re-sent with the
+referral, the block with what it changes and the decision it would give; a post without the CSRF token changes
+nothing; she applies it, in her name; the claim then shows no update waiting."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from config.settings import load_settings
+from pipeline.adapters.redis_client import connect
+from pipeline.adapters.redis_server import embedded_redis
+from pipeline.adapters.redis_staff import RedisStaffStore
+from pipeline.application import staff
+from pipeline.application.ingest import receive
+from pipeline.entrypoints import runtime
+from pipeline.entrypoints.web.app import build_web_app
+from tests.examples import example
+from tests.integration.application.harness import InlinePipeline
+from tests.integration.web.test_ops_page_selection import csrf_of
+
+ORIGIN = "https://testserver"
+PASSWORD = "front desk password 1"
+
+
+@pytest.fixture
+def page(tmp_path: Path) -> Iterator[tuple[TestClient, InlinePipeline, str]]:
+    with embedded_redis(tmp_path / "redis") as url, pytest.MonkeyPatch.context() as mp:
+        pipeline = InlinePipeline(url)
+        first = example("va_missing_referral")
+        claim_id = pipeline.post(first)
+        pipeline.park("ses_no_update")  # another parked claim, without an update: no badge
+        again = copy.deepcopy(first)
+        again["event_id"] = "evt_referral_added"
+        again["va_referral"] = example("va_direct")["va_referral"]
+        receive(pipeline.ledger, json.dumps(again).encode(), lambda *_: None, source="test")
+        mp.setenv("REDIS_URL", url)
+        mp.setenv("SUPERBILL_OPS_TOKEN", "ops-page-token")
+        mp.setenv("SUPERBILL_WEBHOOK_SECRET", "secret")
+        runtime.reset()
+        try:
+            staff.add_user(RedisStaffStore(connect(url)), "mary", "Mary Front", password=PASSWORD)
+            client = TestClient(build_web_app(load_settings()), base_url=ORIGIN, headers={"Origin": ORIGIN})
+            form = client.get("/ops/login")
+            signed = client.post("/ops/login", follow_redirects=False,
+                                 data={"csrf": csrf_of(form.text), "username": "mary", "password": PASSWORD})
+            assert signed.status_code == 303
+            yield client, pipeline, claim_id
+        finally:
+            runtime.reset()
+
+
+def _update_form(html: str) -> dict[str, str]:
+    form = html[html.index('/apply-update#update"'):]
+    form = form[:form.index("</form>")]
+    return dict(re.findall(r'name="(csrf|based_on)" value="([^"]*)"', form))
+
+
+def test_mary_sees_the_update_previews_it_and_applies_it_in_her_name(
+        page: tuple[TestClient, InlinePipeline, str]) -> None:
+    client, pipeline, claim_id = page
+    overview = client.get("/ops").text
+    rows = re.findall(r'<tr data-claim="([^"]+)">(.*?)</tr>', overview)
+    badged = {cid for cid, row in rows if "update waiting" in row}
+    assert badged == {claim_id}
+
+    html = client.get(f"/ops/claims/{claim_id}").text
+    block = html[html.index('id="update"'):html.index("Apply and resubmit")]
+    assert "evt_referral_added" in block and 'data-section="va_referral"' in block
+    assert example("va_direct")["va_referral"]["referral_number"] in block  # the value, on the signed-in page
+    assert 'id="update-route">direct_billing<' in block and "The problems would be solved" in block
+    hidden = _update_form(html)
+
+    forged = client.post(f"/ops/claims/{claim_id}/apply-update", data={"based_on": hidden["based_on"],
+                                                                      "action": "apply"})
+    assert forged.status_code in (400, 403)
+    assert "va_referral" not in pipeline.ledger.event_document(claim_id)
+
+    done = client.post(f"/ops/claims/{claim_id}/apply-update", data={**hidden, "action": "apply"},
+                       follow_redirects=True)
+    assert done.status_code == 200
+    assert "Applied the booking system&#x27;s update evt_referral_added (va_referral). Now resubmit it." in done.text
+    assert 'id="update"' not in done.text
+    [amended] = [e for e in pipeline.ledger.timeline(claim_id) if e["kind"] == "amended"]
+    assert (amended["by"], amended["applied_event"], amended["source"]) == ("Mary Front (mary)",
+                                                                           "evt_referral_added", "ops page")
+    assert pipeline.claim(claim_id).status == "needs_attention"  # applied, not resubmitted: she resubmits
+
+    again = client.post(f"/ops/claims/{claim_id}/apply-update", data={**hidden, "action": "apply"},
+                        follow_redirects=True)
+    assert "Not applied" in again.text
+    assert [e["kind"] for e in pipeline.ledger.timeline(claim_id)].count("amended") == 1
