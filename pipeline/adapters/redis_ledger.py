@@ -46,7 +46,7 @@ import redis
 
 from pipeline.adapters.dramatiq_queue import WAKE_TOKENS
 from pipeline.adapters.ledger_codec import pack, unpack
-from pipeline.application.ports import EventChanged, IngestResult, Refused
+from pipeline.application.ports import AnswerKept, EventChanged, IngestResult, KeptAnswer, Refused
 from schemas.claim import AMENDABLE_STATUSES, RESUBMITTABLE_STATUSES, STATUSES, Claim
 
 _JSON_FIELDS = ("problems", "warnings", "superbill", "peer_reasons", "denial_reasons", "remittance_ids",
@@ -181,8 +181,15 @@ return {1, cur, (version(redis.call('HGET', KEYS[1], 'amended_at')))}
 # delivery: `queue` starts a new one (`queued`, one more send, indexed as unfinished, and the step's message
 # queued), `skip` marks it `skipped` (the client is not e-mailed), '' leaves it. KEYS: as `_AMEND`, then the
 # unfinished and failed deliveries, then (with the step's message) its queue, its messages and its wake list;
-# ARGV: as `_AMEND`, then after the fields the delivery mode, the message id and the message.
-_PAYMENT = _FUNCTIONS + _WAKE + _AT_VERSION + _CAS + """
+# ARGV: as `_AMEND`, then after the fields the delivery mode, the message id and the message, then the key the
+# answer is kept under for a client's `Idempotency-Key` ('' for none), the request's fingerprint, the answer and
+# how long it is kept (seconds). With a key already kept, nothing is written: {0, 'kept'}.
+_KEPT_ANSWER = """
+local kept_at = 16 + 2 * tonumber(ARGV[10]) + 2 * tonumber(ARGV[11]) + tonumber(ARGV[12])
+local kept = ARGV[kept_at]
+if kept ~= '' and redis.call('EXISTS', kept) == 1 then return {0, 'kept'} end
+"""
+_PAYMENT = _FUNCTIONS + _WAKE + _KEPT_ANSWER + _AT_VERSION + _CAS + """
 redis.call('SET', KEYS[4], ARGV[7])
 local now_version, now_at = version(redis.call('HGET', KEYS[1], 'amended_at'))
 if now_version == was or now_at < was_at then
@@ -209,7 +216,12 @@ elseif mode == 'skip' then
   redis.call('ZREM', KEYS[5], id)
   redis.call('ZREM', KEYS[6], id)
 end
-return {1, cur, (version(redis.call('HGET', KEYS[1], 'amended_at'))), queued}
+local written = (version(redis.call('HGET', KEYS[1], 'amended_at')))
+if kept ~= '' then
+  redis.call('HSET', kept, 'fingerprint', ARGV[kept_at + 1], 'answer', ARGV[kept_at + 2], 'event_version', written)
+  redis.call('EXPIRE', kept, tonumber(ARGV[kept_at + 3]))
+end
+return {1, cur, written, queued}
 """
 
 # `_TRANSITION` (without a message to queue) only while the claim's event is at the version ARGV[6] (`_AMEND`).
@@ -704,12 +716,14 @@ class Ledger:
 
     def record_payment(self, claim_id: str, event_doc: dict[str, Any], *, statuses: Iterable[str], based_on: str,
                        fields: dict[str, Any], delivery: str, then: str | None,
-                       **detail: Any) -> tuple[str | None, bool]:
+                       kept: KeptAnswer | None = None, **detail: Any) -> tuple[str | None, bool]:
         """A client's payment: the claim's `fields`, its amended event and a `payment.recorded` timeline entry
         (`detail`), only while it is in one of `statuses` and its event at version `based_on` (`EventChanged`
         otherwise), and in the same atomic step its statement delivery (`delivery`: `queue` a new one, with
-        the step `then` queued when there is an outbox; `skip` it; '' leave it). Returns (the event version
-        written, or None when the claim's status takes no payment; whether the step was queued)."""
+        the step `then` queued when there is an outbox; `skip` it; '' leave it) and, with `kept`, its answer
+        under the client's idempotency key (`AnswerKept`, nothing written, when the key is already kept).
+        Returns (the event version written, or None when the claim's status takes no payment; whether the step
+        was queued)."""
         now = time.time()
         keys = [self.claim_key(claim_id), self.timeline_key(claim_id), self.long_key(claim_id),
                 self._k("claim", claim_id, "event"), self._k("deliveries"), self._k("deliveries", "failed")]
@@ -721,13 +735,28 @@ class Ledger:
             keys=keys,
             args=[",".join(sorted(statuses)), "", repr(now), _entry("payment.recorded", now, **detail), self.prefix,
                   based_on, pack(_compact(event_doc)), "", "", *_field_args({**fields, "amended_at": now}),
-                  delivery, message_id, message],
+                  delivery, message_id, message,
+                  *((self._kept_key(claim_id, kept.key), kept.fingerprint, kept.answer, kept.ttl_seconds)
+                    if kept is not None else ("", "", "", 0))],
         )
+        if not ok and _s(seen) == "kept":
+            raise AnswerKept(claim_id)
         if not ok and _s(seen).startswith("changed:"):
             raise EventChanged(claim_id, based_on, _s(seen).removeprefix("changed:"))
         if not ok:
             return None, False
         return _s(written[0]), bool(int(written[1]))
+
+    def _kept_key(self, claim_id: str, key: str) -> str:
+        return self._k("claim", claim_id, "payment-key", key)
+
+    def kept_payment(self, claim_id: str, key: str) -> KeptAnswer | None:
+        """The answer kept under a client's idempotency key for a payment on this claim (None: none, or
+        expired), with the event version the payment wrote."""
+        got = {_s(k): _s(v) for k, v in self.r.hgetall(self._kept_key(claim_id, key)).items()}
+        if "fingerprint" not in got:
+            return None
+        return KeptAnswer(key, got["fingerprint"], got.get("answer", ""), 0, got.get("event_version", ""))
 
     def resubmit(self, claim_id: str, *, source: str, by: str | None = None, anyway: bool = False,
                  frequency_code: str = "1", statuses: Iterable[str] = RESUBMITTABLE_STATUSES,

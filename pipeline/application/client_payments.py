@@ -12,17 +12,25 @@ delivery is `skipped` with the reason on the payment's timeline entry; the month
 The payment is written only onto the version of the claim's event its maker saw (`based_on`, as amendments
 are): a payment or an amendment recorded meanwhile (another tab, another person) refuses it, so one payment is
 never recorded twice by two people at once. See `pipeline.domain.client_payment` for the rules.
+
+A program that retries (it timed out, its connection dropped) gives the payment an idempotency key: the first
+request with a key records the payment and keeps its answer under the key, per claim, in the same atomic write
+(`KEEP_ANSWER_SECONDS`); the same request again answers what was kept (`replayed`) and records nothing; the same
+key with another request is refused (`key_reused`). A request refused (nothing recorded) keeps nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from pipeline.application.ops import NO_SUCH_CLAIM, event_version
-from pipeline.application.ports import EventChanged
+from pipeline.application.ports import AnswerKept, EventChanged, KeptAnswer
 from pipeline.application.stages import Deps, document_number
 from pipeline.application.statement_delivery import why_not_sent
 from pipeline.application.steps import SEND_STATEMENT
@@ -43,6 +51,13 @@ CHANGED_WHILE_RECORDING = ("not recorded: this claim changed at the same moment 
                            "someone else); nothing of this payment was stored: read the claim again and record it "
                            "again if it is still owed")
 
+IDEMPOTENCY_KEY = "Idempotency-Key"
+KEEP_ANSWER_SECONDS = 24 * 60 * 60  # how long a payment's answer is kept under its idempotency key
+MAX_IDEMPOTENCY_KEY = 128
+_KEY_CHARACTERS = re.compile(r"[A-Za-z0-9._:-]+")
+KEY_REUSED = ("not recorded: this Idempotency-Key was already used for a different payment on this claim "
+              "(another amount, method, day, person or version); use a new key for a new payment")
+
 
 @dataclass
 class PaymentResult:
@@ -60,6 +75,8 @@ class PaymentResult:
     replaces: str | None = None
     statement: str | None = None  # `queued` (to be e-mailed), `not e-mailed: <reason>`, or None (no statement)
     event_version: str | None = None
+    replayed: bool = False  # the answer kept under the request's idempotency key: nothing was recorded again
+    key_reused: bool = False  # refused: the idempotency key was used for a different payment
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -70,14 +87,54 @@ def _refused(claim_id: str, errors: list[tuple[str, str]], message: str = "the p
                          errors=[{"path": path, "message": text} for path, text in errors])
 
 
+def idempotency_key_problem(key: str) -> str | None:
+    """Why a client's idempotency key is not taken (None: it is)."""
+    if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY:
+        return f"must be 1 to {MAX_IDEMPOTENCY_KEY} characters"
+    if not _KEY_CHARACTERS.fullmatch(key):
+        return "may hold only letters, digits and . _ : - (a UUID is a good key)"
+    return None
+
+
+def _fingerprint(amount: str | Decimal, method: str, by: str, received_on: date | None,
+                 based_on: str | None) -> str:
+    """What a payment request asks for, so a retry under the same key can be told from another payment."""
+    value = amount if isinstance(amount, Decimal) else parse_amount(amount)[0]
+    asked = {"amount": f"{value:.2f}" if value is not None else str(amount), "method": method, "by": by.strip(),
+             "received_on": received_on.isoformat() if received_on else None, "based_on": based_on}
+    return hashlib.sha256(json.dumps(asked, sort_keys=True).encode()).hexdigest()
+
+
+def _replay(claim_id: str, kept: KeptAnswer | None, fingerprint: str) -> PaymentResult:
+    if kept is None:  # kept a moment ago and expired since: only a request older than the keeping gets here
+        return PaymentResult(False, claim_id, message=CHANGED_WHILE_RECORDING, conflict=True)
+    if kept.fingerprint != fingerprint:
+        return PaymentResult(False, claim_id, message=KEY_REUSED, key_reused=True,
+                             errors=[{"path": IDEMPOTENCY_KEY, "message": KEY_REUSED.removeprefix("not recorded: ")}])
+    answer = json.loads(kept.answer)
+    return PaymentResult(**answer | {"event_version": kept.event_version or None, "replayed": True})
+
+
 def record_payment(deps: Deps, claim_id: str, *, amount: str | Decimal, method: str, by: str, source: str,
-                   received_on: date | None = None, based_on: str | None = None) -> PaymentResult:
+                   received_on: date | None = None, based_on: str | None = None,
+                   idempotency_key: str | None = None) -> PaymentResult:
     """Record a payment of `amount` by `method`, received on `received_on` (default: the practice's today),
     taken by `by`. Refused field by field (`errors`), for the claim's state (`message`), or because the claim
-    changed since `based_on` (`conflict`)."""
+    changed since `based_on` (`conflict`). With an `idempotency_key`, a request made again answers what the
+    first one did (`replayed`, nothing recorded again), and another request under the same key is refused
+    (`key_reused`)."""
     claim, document = deps.ledger.get_with_event(claim_id)
     if claim is None or document is None:
         return PaymentResult(False, claim_id, message=NO_SUCH_CLAIM)
+    fingerprint = ""
+    if idempotency_key is not None:
+        problem = idempotency_key_problem(idempotency_key)
+        if problem is not None:
+            return _refused(claim_id, [(IDEMPOTENCY_KEY, problem)], "the idempotency key is not valid")
+        fingerprint = _fingerprint(amount, method, by, received_on, based_on)
+        kept = deps.ledger.kept_payment(claim_id, idempotency_key)
+        if kept is not None:
+            return _replay(claim_id, kept, fingerprint)
     today = deps.today()
     errors: list[tuple[str, str]] = []
     who = by.strip()
@@ -128,11 +185,23 @@ def record_payment(deps: Deps, claim_id: str, *, amount: str | Decimal, method: 
         delivery = "queue" if reason is None else "skip"
         statement = "queued" if reason is None else f"not e-mailed: {reason}"
         detail |= {"document_number": number, "replaces": claim.document_number, "statement_not_sent": reason}
+    message = _recorded_message(number, applied.balance_due, claim.document_number, statement)
+    result = PaymentResult(True, claim_id, message=message, amount=f"{value:.2f}", method=method,
+                           received_on=day.isoformat(), amount_paid=f"{applied.amount_paid:.2f}",
+                           balance_due=f"{applied.balance_due:.2f}", document_number=number,
+                           replaces=claim.document_number if number else None, statement=statement)
+    kept_answer = None
+    if idempotency_key is not None:
+        kept_answer = KeptAnswer(idempotency_key, fingerprint, json.dumps(result.as_dict()), KEEP_ANSWER_SECONDS)
     try:
         written, queued = deps.ledger.record_payment(
             # only in the status it was read in: what is written (a replacement statement or none) depends on it
             claim_id, amended, statuses=(claim.status,), based_on=based_on or event_version(claim.amended_at),
-            fields=fields, delivery=delivery, then=SEND_STATEMENT if delivery == "queue" else None, **detail)
+            fields=fields, delivery=delivery, then=SEND_STATEMENT if delivery == "queue" else None,
+            kept=kept_answer, **detail)
+    except AnswerKept:  # the same request, recorded at the same moment by another of its tries
+        assert idempotency_key is not None
+        return _replay(claim_id, deps.ledger.kept_payment(claim_id, idempotency_key), fingerprint)
     except EventChanged:
         return PaymentResult(False, claim_id, message=PAYMENT_CHANGED if based_on else CHANGED_WHILE_RECORDING,
                              conflict=True)
@@ -141,22 +210,22 @@ def record_payment(deps: Deps, claim_id: str, *, amount: str | Decimal, method: 
                                                       "again and try again")
     if delivery == "queue" and not queued:
         deps.send(SEND_STATEMENT, claim_id)
+    result.event_version = written
+    return result
+
+
+def _recorded_message(number: str | None, balance_due: Decimal, replaced: str | None,
+                      statement: str | None) -> str:
     if number is None:
         message = "payment recorded; the claim's statement shows it once the claim is fixed and sent on"
-    elif applied.balance_due == 0:
-        message = f"payment recorded: paid in full; statement {number} (the client's receipt) replaces " \
-                  f"{claim.document_number}"
+    elif balance_due == 0:
+        message = f"payment recorded: paid in full; statement {number} (the client's receipt) replaces {replaced}"
     else:
-        message = f"payment recorded: {applied.balance_due:.2f} still due; statement {number} replaces " \
-                  f"{claim.document_number}"
+        message = f"payment recorded: {balance_due:.2f} still due; statement {number} replaces {replaced}"
     if statement is not None:
         queued_text = "its e-mail to the client is queued (`claims show` says when it is sent)"
         message += "; " + (queued_text if statement == "queued" else statement)
-    return PaymentResult(True, claim_id, message=message, amount=f"{value:.2f}", method=method,
-                         received_on=day.isoformat(), amount_paid=f"{applied.amount_paid:.2f}",
-                         balance_due=f"{applied.balance_due:.2f}", document_number=number,
-                         replaces=claim.document_number if number else None, statement=statement,
-                         event_version=written)
+    return message
 
 
 def payment_applies(status: str, route: str | None, coverage_kind: str | None, superbill: Any) -> bool:

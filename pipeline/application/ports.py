@@ -90,6 +90,27 @@ class EventChanged(Exception):
         self.claim_id, self.based_on, self.now = claim_id, based_on, now
 
 
+class AnswerKept(Exception):
+    """A payment whose client's idempotency key is already kept (the same request made again, at the same
+    moment): nothing of it was written; the kept answer says what was."""
+
+    def __init__(self, claim_id: str) -> None:
+        super().__init__(f"{claim_id}: an answer is already kept under this idempotency key")
+        self.claim_id = claim_id
+
+
+@dataclass(frozen=True)
+class KeptAnswer:
+    """A payment's answer kept under the client's idempotency key (per claim) for `ttl_seconds`: the request's
+    `fingerprint` (what it asked for), the `answer` (JSON) and the event version the payment wrote."""
+
+    key: str
+    fingerprint: str
+    answer: str
+    ttl_seconds: int
+    event_version: str = ""
+
+
 class ClaimLedger(Protocol):
     """The source of truth: every claim, its event, its timeline; compare-and-set status changes."""
 
@@ -192,13 +213,20 @@ class ClaimLedger(Protocol):
 
     def record_payment(self, claim_id: str, event_doc: dict[str, Any], *, statuses: Iterable[str], based_on: str,
                        fields: dict[str, Any], delivery: str, then: str | None,
-                       **detail: Any) -> tuple[str | None, bool]:
+                       kept: KeptAnswer | None = None, **detail: Any) -> tuple[str | None, bool]:
         """A client's payment after the visit: the claim's `fields`, its amended event (a new event version) and a
         `payment.recorded` timeline entry (`detail`), only while the claim is in one of `statuses` and its event
         at version `based_on` (`EventChanged`, nothing written, otherwise); with them, atomically, the
         statement's delivery: `queue` a new one (`queued`, one more send; the step `then` queued with it when
         the ledger can), `skip` it, or '' to leave it. Returns (the event version written, or None when the
-        claim's status takes no payment; whether the step was queued: if not, the caller sends it)."""
+        claim's status takes no payment; whether the step was queued: if not, the caller sends it). With `kept`,
+        the payment's answer is kept under the client's idempotency key in the same step; when an answer is
+        already kept under it, `AnswerKept` (nothing written)."""
+        ...
+
+    def kept_payment(self, claim_id: str, key: str) -> KeptAnswer | None:
+        """The answer kept under a client's idempotency key for a payment on this claim (None: none, or
+        expired)."""
         ...
 
     def resubmit(self, claim_id: str, *, source: str, by: str | None = None, anyway: bool = False,

@@ -228,11 +228,11 @@ def cmd_claims_pay(args: argparse.Namespace) -> int:
 
     deps = runtime_deps(args)
     result = record_payment(deps, args.claim_id, amount=args.amount, method=args.method, by=args.by,
-                            received_on=args.received_on, source="cli")
+                            received_on=args.received_on, source="cli", idempotency_key=args.idempotency_key)
     if result.message == NO_SUCH_CLAIM:
         err(f"no claim {args.claim_id}")
         return EXIT_ERROR
-    if result.ok:
+    if result.ok and not result.replayed:
         audit_from_terminal(deps, "claim.payment_recorded", claim_id=args.claim_id, amount=result.amount,
                             method=result.method, received_on=result.received_on, taken_by=args.by.strip(),
                             document_number=result.document_number)
@@ -242,10 +242,12 @@ def cmd_claims_pay(args: argparse.Namespace) -> int:
         print(f"{args.claim_id}: {result.amount} ({result.method}, received {result.received_on}) recorded by "
               f"{args.by.strip()}. Paid {result.amount_paid}, balance due {result.balance_due}.")
         print(f"  {result.message}")
+        if result.replayed:
+            print("  (already recorded under this --idempotency-key: nothing was recorded again)")
     else:
         err(f"{args.claim_id}: {result.message}" if result.message.startswith("not recorded")
             else f"{args.claim_id}: not recorded. {result.message}")
-        err(*(f"  --{e['path'].replace('_', '-')}: {e['message']}" for e in result.errors))
+        err(*(f"  --{e['path'].lower().replace('_', '-')}: {e['message']}" for e in result.errors))
     return EXIT_OK if result.ok else EXIT_REFUSED
 
 
@@ -358,6 +360,9 @@ def register(sub: Any) -> None:
     p.add_argument("--received-on", type=date_arg, metavar="DATE",
                    help="the day the payment was received (YYYY-MM-DD; default: today, the practice's day)")
     p.add_argument("--by", required=True, metavar="NAME", help="who took the payment (on the claim's timeline)")
+    p.add_argument("--idempotency-key", metavar="KEY",
+                   help="for scripts that retry: the same command again with the same KEY (within 24 h) records "
+                        "nothing and says what the first one recorded; KEY with another payment is refused")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_claims_pay)
     p = sub.add_parser("resubmit", help="resubmit rejected, failed, needs_attention or denied claims")

@@ -163,6 +163,8 @@ class PaymentAnswer(_Body):
     replaces: str | None = None
     statement: str | None = None
     event_version: str | None = None
+    replayed: bool = False
+    key_reused: bool = False
 
 
 class _Request(BaseModel):

@@ -8,7 +8,7 @@ from collections.abc import Callable, Coroutine
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Body, Depends, Header, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.routing import APIRoute
@@ -414,7 +414,8 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
         **UNAUTHORIZED, **NOT_JSON,
         **errors((404, "no such claim"), (409, "the claim takes no payment from the client (its status or route), "
                  "or it changed since the version given (based_on)"),
-                 (422, "the payment is not valid: one error per field"))},
+                 (422, "the payment is not valid: one error per field; or its Idempotency-Key is not valid, or was "
+                       "used for a different payment on this claim"))},
         openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "object", "required": ["amount", "method"], "additionalProperties": False, "properties": {
                 "amount": {"type": "string", "pattern": r"^[0-9]{1,10}(\.[0-9]{1,2})?$", "example": "40.00"},
@@ -423,7 +424,13 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
                                 "description": "default: today, the practice's day"},
                 "by": {"type": "string", "description": "who took the payment; only (and then required) with "
                                                         "the shared ops token: a person's own token names them"}}}}}}})
-    async def record_payment(claim_id: str, request: Request, query: Annotated[VersionQuery, Query()]) -> JSONResponse:
+    async def record_payment(claim_id: str, request: Request, query: Annotated[VersionQuery, Query()],
+                             idempotency_key: Annotated[str | None, Header(
+                                 alias=client_payments.IDEMPOTENCY_KEY,
+                                 description="a key of the client's (e.g. a UUID; letters, digits, . _ : -, at most "
+                                             f"{client_payments.MAX_IDEMPOTENCY_KEY}): the same request again within "
+                                             "24 h answers the first one's answer (header Idempotent-Replayed: "
+                                             "true) and records nothing")] = None) -> JSONResponse:
         try:
             body = json.loads(await request.body() or b"null")
         except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
@@ -437,8 +444,11 @@ def build_ops_router(deps: Deps, *, ops_token: str | None) -> APIRouter:
         amount, method, received_on, named = checked
         by = f"{named} (via the {actor.name})" if named else actor.label
         result = client_payments.record_payment(deps, claim_id, amount=amount, method=method, by=by, source="api",
-                                                received_on=received_on, based_on=query.based_on)
+                                                received_on=received_on, based_on=query.based_on,
+                                                idempotency_key=idempotency_key)
         answer = result.as_dict()
+        if result.replayed:  # the answer kept under the request's Idempotency-Key: nothing recorded again
+            return JSONResponse(answer, headers={"Idempotent-Replayed": "true"})
         if result.ok:
             if deps.staff is not None:
                 staff.audit(deps.staff, "claim.payment_recorded", actor, claim_id=claim_id, amount=result.amount,
