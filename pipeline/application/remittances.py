@@ -12,7 +12,7 @@ Exactly once, whatever is killed or delivered twice:
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -23,7 +23,14 @@ from pipeline.application.steps import ALERT
 from pipeline.documents.x12_835 import RemittanceFormatError, parse_835
 from pipeline.documents.x12_validation import validate_835
 from pipeline.domain.adjustment_codes import describe_provider_adjustment
-from pipeline.domain.recoveries import fully_recovered, moves_claim_money, recovery_problem, reference_candidates
+from pipeline.domain.recoveries import (
+    RECOVERY_WAITS,
+    fully_recovered,
+    moves_claim_money,
+    recovery_problem,
+    reference_candidates,
+    why_no_payment_will_come,
+)
 from pipeline.domain.remittance import post_claim_payment, status_after, statuses_before
 from schemas.claim import Claim
 from schemas.decision import Superbill
@@ -148,7 +155,8 @@ def post_remittance(deps: Deps, remittance_id: str) -> int:
     entries = [earlier[n] if "posting" not in entry and entry["outcome"] == "posted" and n < len(earlier)
                and earlier[n].get("outcome") == "posted" and earlier[n].get("claim_id") == entry["claim_id"]
                else entry for n, entry in enumerate(entries)]
-    adjustments, recovered = _post_provider_adjustments(deps, remittance_id, remittances, entries)
+    waited = deps.now() - datetime.fromtimestamp(stored.received_at, UTC)
+    adjustments, recovered = _post_provider_adjustments(deps, remittance_id, remittances, entries, waited)
     waiting = any(e["outcome"] == "waiting" for e in [*entries, *adjustments])
     store.record(remittance_id, status="partly_posted" if waiting else "posted", errors=errors, claims=entries,
                  summary=_summary(remittances, adjustments))
@@ -366,7 +374,7 @@ def recovery_key(remittance: Remittance, adjustment: ProviderAdjustment, occurre
 
 
 def _post_provider_adjustments(deps: Deps, remittance_id: str, remittances: list[Remittance],
-                               entries: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+                               entries: list[dict[str, Any]], waited: timedelta) -> tuple[list[dict[str, Any]], int]:
     """Every PLB adjustment of the file with what became of it (`outcome`: posted, duplicate, not_postable,
     waiting, or `provider_level` for one about the whole payment), and how many were posted now."""
     numbers: dict[str, set[str]] | None = None
@@ -387,7 +395,8 @@ def _post_provider_adjustments(deps: Deps, remittance_id: str, remittances: list
             if numbers is None:
                 numbers = _payer_claim_numbers(deps, entries)
             outcome, now = _post_recovery(deps, remittance_id, remittance, adjustment,
-                                          recovery_key(remittance, adjustment, seen[ident]), numbers, entries)
+                                          recovery_key(remittance, adjustment, seen[ident]), numbers, entries,
+                                          waited)
             shown.append({**row, **outcome})
             posted += int(now)
     return shown, posted
@@ -425,8 +434,9 @@ def _claim_named(deps: Deps, reference: str | None, numbers: dict[str, set[str]]
 
 def _post_recovery(deps: Deps, remittance_id: str, remittance: Remittance, adjustment: ProviderAdjustment,
                    key: str, numbers: dict[str, set[str]],
-                   entries: list[dict[str, Any]]) -> tuple[dict[str, Any], bool]:
-    """A recovery (or an addition) posted against the claim its reference names, at most once per `key`."""
+                   entries: list[dict[str, Any]], waited: timedelta) -> tuple[dict[str, Any], bool]:
+    """A recovery (or an addition) posted against the claim its reference names, at most once per `key`. One
+    whose claim has no payment of the payer posted yet waits for it (`waited`: since its file was received)."""
     claim, why = _claim_named(deps, adjustment.reference, numbers)
     cid = claim.claim_id if claim is not None else None
     earlier = deps.ledger.posted_by(key)
@@ -441,8 +451,16 @@ def _post_recovery(deps: Deps, remittance_id: str, remittance: Remittance, adjus
         return {"claim_id": cid, "outcome": "waiting",
                 "detail": "the claim's own posting in this file waits: tried again with it"}, False
     if not claim.remittance_ids:
-        return {"claim_id": cid, "outcome": "not_postable",
-                "detail": "no payment of the payer was posted to this claim"}, False
+        never = why_no_payment_will_come(claim.status, waited)
+        if never is not None:
+            log.warning("remittance.recovery_not_postable", remittance_id=remittance_id, claim_id=claim.claim_id,
+                        code=adjustment.reason, reason="no payment")
+            return {"claim_id": cid, "outcome": "not_postable", "detail": never}, False
+        # the claim's own payment is later: in a file not received or posted yet, or the claim is on its way
+        return {"claim_id": cid, "outcome": "waiting",
+                "detail": f"no payment of the payer is posted to this claim yet (it is {claim.status}): tried "
+                          f"again with this file until its payment is posted, for at most {RECOVERY_WAITS.days} "
+                          "days"}, False
     problem = recovery_problem(adjustment.amount, claim.paid_amount, claim.recovered_amount)
     if problem:
         log.warning("remittance.recovery_not_postable", remittance_id=remittance_id, claim_id=claim.claim_id,

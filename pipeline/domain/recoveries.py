@@ -12,11 +12,16 @@ whole payment, not a claim's money.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from decimal import Decimal
 
 from schemas.remittance import ProviderAdjustment
 
 ZERO = Decimal(0)
+# A recovery for a claim no payment of the payer is posted to yet waits this long after its file was received
+# for the claim's own payment (another file not received or posted yet, or the claim still on its way).
+RECOVERY_WAITS = timedelta(days=30)
+NEVER_PAID_STATUSES = frozenset({"voided"})  # a claim in these receives no payment of the payer any more
 CLAIM_RECOVERY_CODES = frozenset({"WO", "FB", "J1"})
 _SEPARATORS = re.compile(r"[\s,;/|]+")
 
@@ -54,3 +59,14 @@ def recovery_problem(amount: Decimal, paid: Decimal | None, recovered: Decimal |
 def fully_recovered(amount: Decimal, paid: Decimal | None, recovered: Decimal | None) -> bool:
     """Whether the recovery takes back everything the claim had received."""
     return amount > ZERO and received(paid, recovered) - amount == ZERO
+
+
+def why_no_payment_will_come(status: str, waited: timedelta) -> str | None:
+    """Why a recovery whose claim has no payment of the payer posted stops waiting for one (None: it waits,
+    tried again with the file): the claim can receive none any more, or it waited `RECOVERY_WAITS`."""
+    if status in NEVER_PAID_STATUSES:
+        return f"no payment of the payer was posted to this claim, and it is {status}: none will be"
+    if waited >= RECOVERY_WAITS:
+        return (f"no payment of the payer was posted to this claim within {RECOVERY_WAITS.days} days of this "
+                "file: post it by hand once the claim's payment is posted")
+    return None

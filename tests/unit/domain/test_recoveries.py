@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 
 from pipeline.domain.recoveries import (
+    RECOVERY_WAITS,
     fully_recovered,
     moves_claim_money,
     received,
     recovery_problem,
     reference_candidates,
+    why_no_payment_will_come,
 )
 from schemas.remittance import ProviderAdjustment
 
@@ -44,3 +47,13 @@ def test_fully_recovered_only_when_nothing_is_left() -> None:
     assert fully_recovered(Decimal("260"), Decimal("260"), None)
     assert not fully_recovered(Decimal("259.99"), Decimal("260"), None)
     assert not fully_recovered(Decimal("-10"), Decimal("0"), Decimal("10"))
+
+
+@pytest.mark.parametrize(("status", "waited", "stops"), [
+    ("accepted", timedelta(0), None), ("submitted", timedelta(days=29), None), ("rejected", timedelta(1), None),
+    ("voided", timedelta(0), "voided"), ("accepted", RECOVERY_WAITS, "within 30 days"),
+    ("received", RECOVERY_WAITS + timedelta(days=1), "within 30 days")])
+def test_a_recovery_waits_for_its_claims_payment_while_one_can_come_and_not_forever(
+        status: str, waited: timedelta, stops: str | None) -> None:
+    why = why_no_payment_will_come(status, waited)
+    assert why is None if stops is None else (why is not None and stops in why)
