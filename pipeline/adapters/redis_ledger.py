@@ -9,6 +9,8 @@ Layout (prefix `sb:`); "packed" is `ledger_codec.pack`: a value is small on any 
   claim:{id}:statement  a statement PDF kept by an earlier version (bytes); none is kept today
   claim:{id}:documents  hash: what was sent to the peer per submission (837P, courtesy payload) and its
                         answers, packed
+  claim:{id}:payment-key:{key}  hash: a client payment's answer kept under the client's Idempotency-Key
+                        (fingerprint, answer, event_version), written with the payment; expires after 24 h
   Written before this layout, and still read: plain JSON values, the superbill in the claim's hash, a
   timeline stream (turned into a list by the claim's next write).
   claims                sorted set of claim ids by creation time
