@@ -74,6 +74,8 @@ def test_mary_sees_the_update_previews_it_and_applies_it_in_her_name(
     html = client.get(f"/ops/claims/{claim_id}").text
     block = html[html.index('id="update"'):html.index("Apply and resubmit")]
     assert "evt_referral_added" in block and 'data-section="va_referral"' in block
+    # when it arrived, in the practice's time as every time on the page (America/Chicago: CST or CDT)
+    assert re.search(r"received \d{4}-\d\d-\d\d \d\d:\d\d:\d\d C[SD]T, changes", block), block[:400]
     assert example("va_direct")["va_referral"]["referral_number"] in block  # the value, on the signed-in page
     assert 'id="update-route">direct_billing<' in block and "The problems would be solved" in block
     hidden = _update_form(html)

@@ -279,7 +279,7 @@ def build_ops_page(deps: Deps, settings: Settings) -> APIRouter:
                                                             source="ops page", dry_run=True)
                 update_preview = ahead_update.preview if ahead_update.ok else {
                     "ok": False, "message": ahead_update.message, "errors": ahead_update.errors}
-            update = booking_update.update_block(claim_id, shown, update_preview)
+            update = booking_update.update_block(claim_id, shown, update_preview, zone)
         body = views.claim_body(claim_id, shown, person=person, document=document,
                                 documents=ledger.documents(claim_id), zone=zone, unchanged=unchanged, state=state,
                                 since_amended=since_amended,

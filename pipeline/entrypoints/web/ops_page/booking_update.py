@@ -5,11 +5,12 @@ the decision applying it would give, and the buttons that apply it (and resubmit
 from __future__ import annotations
 
 import json
+from datetime import datetime, tzinfo
 from html import escape
 from typing import Any
 
 from pipeline.application.ops import CORRECTABLE_STATUSES, event_version
-from pipeline.entrypoints.web.ops_page.layout import badge
+from pipeline.entrypoints.web.ops_page.layout import badge, when
 from schemas.claim import AMENDABLE_STATUSES
 
 WAITING_BADGE = '<span class="badge s-update" title="the booking system sent changed data">update waiting</span>'
@@ -37,7 +38,7 @@ def _preview(preview: dict[str, Any] | None, c: dict[str, Any]) -> str:
             '<span class="muted">Nothing is stored until you apply it.</span></div>')
 
 
-def update_block(cid: str, c: dict[str, Any], preview: dict[str, Any] | None) -> str:
+def update_block(cid: str, c: dict[str, Any], preview: dict[str, Any] | None, zone: tzinfo | None = None) -> str:
     """The block, or nothing when no update is waiting."""
     waiting = c.get("pending_event")
     if not waiting:
@@ -67,6 +68,7 @@ def update_block(cid: str, c: dict[str, Any], preview: dict[str, Any] | None) ->
     else:
         action = (f'<p class="muted">The claim is {badge(status)}: on its way to, or at, a peer; the update can be '
                   f'applied once it is back.</p>')
+    arrived = when(datetime.fromisoformat(waiting["received_at"]).timestamp(), zone)  # the practice's time
     return (f'<h2 id="update">Update from the booking system {WAITING_BADGE}</h2><p>Event '
-            f'<code>{escape(waiting["event_id"])}</code>, received {escape(waiting["received_at"])}, changes this '
+            f'<code>{escape(waiting["event_id"])}</code>, received {arrived}, changes this '
             f'claim\'s data; it was not applied by itself.</p>{table}{action}')
