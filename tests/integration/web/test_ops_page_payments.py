@@ -6,26 +6,16 @@ claims were made by the pipeline's own steps."""
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from config.settings import load_settings
-from pipeline.adapters.redis_client import connect
 from pipeline.adapters.redis_server import embedded_redis
-from pipeline.adapters.redis_staff import RedisStaffStore
-from pipeline.application import staff
-from pipeline.entrypoints import runtime
-from pipeline.entrypoints.web.app import build_web_app
 from tests.examples import example
 from tests.integration.application.harness import InlinePipeline
-from tests.integration.web.test_ops_page_selection import csrf_of
-
-ORIGIN = "https://testserver"
-PASSWORD = "front desk password 1"
+from tests.integration.web.test_ops_page_selection import hidden_fields, mary_signed_in
 
 
 @pytest.fixture
@@ -36,26 +26,12 @@ def page(tmp_path: Path) -> Iterator[tuple[TestClient, InlinePipeline, str]]:
         doc["payment"] = {"amount_collected": "60.00", "method": "card"}
         claim_id = pipeline.post(doc)
         pipeline.park("ses_pay_va")
-        mp.setenv("REDIS_URL", url)
-        mp.setenv("SUPERBILL_OPS_TOKEN", "ops-page-token")
-        mp.setenv("SUPERBILL_WEBHOOK_SECRET", "secret")
-        runtime.reset()
-        try:
-            staff.add_user(RedisStaffStore(connect(url)), "mary", "Mary Front", password=PASSWORD)
-            client = TestClient(build_web_app(load_settings()), base_url=ORIGIN, headers={"Origin": ORIGIN})
-            form = client.get("/ops/login")
-            signed = client.post("/ops/login", follow_redirects=False,
-                                 data={"csrf": csrf_of(form.text), "username": "mary", "password": PASSWORD})
-            assert signed.status_code == 303
+        with mary_signed_in(url, mp) as client:
             yield client, pipeline, claim_id
-        finally:
-            runtime.reset()
 
 
 def _form_fields(html: str) -> dict[str, str]:
-    form = html[html.index('id="payment-form"'):]
-    form = form[:form.index("</form>")]
-    return dict(re.findall(r'name="(csrf|based_on)" value="([^"]*)"', form))
+    return hidden_fields(html, 'id="payment-form"')
 
 
 def test_mary_records_a_payment_and_the_page_lists_it_by_her_name(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -33,26 +34,40 @@ def csrf_of(html: str) -> str:
     return match.group(1)
 
 
+@contextmanager
+def mary_signed_in(url: str, mp: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    """The web app on the Redis at `url`, with Mary's account, signed in to the ops page: its client."""
+    mp.setenv("REDIS_URL", url)
+    mp.setenv("SUPERBILL_OPS_TOKEN", TOKEN)
+    mp.setenv("SUPERBILL_WEBHOOK_SECRET", "secret")
+    runtime.reset()
+    try:
+        staff.add_user(RedisStaffStore(connect(url)), "mary", "Mary Front", password=PASSWORD)
+        client = TestClient(build_web_app(load_settings()), base_url=ORIGIN, headers={"Origin": ORIGIN})
+        form = client.get("/ops/login")
+        signed = client.post("/ops/login", follow_redirects=False,
+                             data={"csrf": csrf_of(form.text), "username": "mary", "password": PASSWORD})
+        assert signed.status_code == 303 and signed.headers["location"] == "/ops"
+        yield client
+    finally:
+        runtime.reset()
+
+
+def hidden_fields(html: str, start: str) -> dict[str, str]:
+    """The CSRF token and claim version of the form that begins at `start` on the page."""
+    form = html[html.index(start):]
+    form = form[:form.index("</form>")]
+    return dict(re.findall(r'name="(csrf|based_on)" value="([^"]*)"', form))
+
+
 @pytest.fixture
 def page(tmp_path: Path) -> Iterator[tuple[TestClient, InlinePipeline]]:
     with embedded_redis(tmp_path / "redis") as url, pytest.MonkeyPatch.context() as mp:
         pipeline = InlinePipeline(url)
         for n in (1, 2, 3):
             pipeline.park(f"ses_sel{n}")
-        mp.setenv("REDIS_URL", url)
-        mp.setenv("SUPERBILL_OPS_TOKEN", TOKEN)
-        mp.setenv("SUPERBILL_WEBHOOK_SECRET", "secret")
-        runtime.reset()
-        try:
-            staff.add_user(RedisStaffStore(connect(url)), "mary", "Mary Front", password=PASSWORD)
-            client = TestClient(build_web_app(load_settings()), base_url=ORIGIN, headers={"Origin": ORIGIN})
-            form = client.get("/ops/login")
-            signed = client.post("/ops/login", follow_redirects=False,
-                                 data={"csrf": csrf_of(form.text), "username": "mary", "password": PASSWORD})
-            assert signed.status_code == 303 and signed.headers["location"] == "/ops"
+        with mary_signed_in(url, mp) as client:
             yield client, pipeline
-        finally:
-            runtime.reset()
 
 
 def test_the_overview_offers_each_claim_that_needs_a_person_for_selection(
