@@ -243,7 +243,6 @@ def test_a_corrected_claim_the_payer_rejected_is_resubmitted_as_a_correction_not
     """The payer paid the original; its 277CA rejected the corrected claim. Fixed and resubmitted, the claim goes
     again as a replacement quoting the payer's claim number: a new original would bill the session a second
     time (and the payer would pay it twice)."""
-    from pipeline.application.ops import correct
 
     deps, peer, _ = world
     peer.deliver(fixture("partial_payment"))
@@ -265,12 +264,7 @@ def test_a_corrected_claim_the_payer_rejected_is_resubmitted_as_a_correction_not
         return looking(idempotency_key)
 
     peer.submit, peer.lookup = reject_the_correction, rejected_when_asked
-    document = deps.ledger.event_document(CLAIM)
-    fix = {**document["prescription"], "diagnosis_codes": ["M54.50"]}
-    assert correct(deps.ledger, CLAIM, deps.send, practice=deps.practice, kind="replacement", source="test",
-                   patch={"prescription": fix}).ok
-    for step in (stages.validate, stages.assemble, stages.route, stages.submit_direct):
-        step(deps, CLAIM)
+    send_corrected_diagnoses(deps)
     assert (claim(deps).status, claim(deps).frequency_code) == ("rejected", "7")
     result = resubmit(deps.ledger, [CLAIM], deps.send, source="test", practice=deps.practice)
     assert result.resubmitted == [CLAIM]
@@ -290,12 +284,7 @@ def test_a_void_of_a_corrected_claim_the_payer_accepted_but_has_not_remitted_is_
     deps, peer, _ = world
     peer.deliver(fixture("partial_payment"))
     remittances.fetch_and_post(deps)
-    document = deps.ledger.event_document(CLAIM)
-    fix = {**document["prescription"], "diagnosis_codes": ["M54.50"]}
-    assert correct(deps.ledger, CLAIM, deps.send, practice=deps.practice, kind="replacement", source="test",
-                   patch={"prescription": fix}).ok
-    for step in (stages.validate, stages.assemble, stages.route, stages.submit_direct):
-        step(deps, CLAIM)
+    send_corrected_diagnoses(deps)
     assert (claim(deps).status, claim(deps).frequency_code) == ("accepted", "7")
     assert correct(deps.ledger, CLAIM, deps.send, practice=deps.practice, kind="void", source="test").ok
     for step in (stages.validate, stages.assemble, stages.route, stages.submit_direct):
@@ -454,3 +443,16 @@ def test_an_accepted_void_gives_the_sessions_va_visit_back(world: Any) -> None:
     stages.submit_direct(deps, CLAIM)
     assert claim(deps).status == "voided"
     assert deps.ledger.visits_used(referral) == 0
+
+
+def send_corrected_diagnoses(deps: Any) -> None:
+    """A corrected claim (frequency 7) of the claim with one diagnosis fewer, taken through its steps to the
+    clearinghouse."""
+    from pipeline.application.ops import correct
+
+    document = deps.ledger.event_document(CLAIM)
+    fix = {**document["prescription"], "diagnosis_codes": ["M54.50"]}
+    assert correct(deps.ledger, CLAIM, deps.send, practice=deps.practice, kind="replacement", source="test",
+                   patch={"prescription": fix}).ok
+    for step in (stages.validate, stages.assemble, stages.route, stages.submit_direct):
+        step(deps, CLAIM)
